@@ -1,0 +1,41 @@
+# One entry point for everything: the venv is created with the machine's python3 and the project
+# is (re)installed with its dev extra only when pyproject.toml changed (the stamp file).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: install test lint types pytest run demo bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+types: $(STAMP)
+	$(BIN)/pyre --noninteractive check 2> .pyre-check.log || { cat .pyre-check.log; exit 1; }
+	$(BIN)/pyright
+
+pytest: $(STAMP)
+	$(BIN)/pytest -q
+
+test: lint types pytest
+
+run: $(STAMP)
+	$(BIN)/concord run
+
+demo: $(STAMP)
+	$(BIN)/concord sandbox
+
+bench: $(STAMP)
+	@for f in bench/bench_*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
+
+clean:
+	rm -rf $(VENV) .pyre .pytest_cache .ruff_cache

@@ -1,0 +1,200 @@
+"""ConcordBot: loads the cogs, syncs commands only when they changed, handles every app-command
+error in one place, and writes the health heartbeat the deployer waits for."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import os
+import secrets
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import discord
+import yarl
+from discord import app_commands, gateway, http
+from discord.ext import commands
+
+from concord import __version__
+from concord.clock import Clock
+from concord.cogs.common import safe_reply
+from concord.config import Settings
+from concord.db.database import Database
+from concord.db.guilds import GuildSettings
+from concord.errors import UserError
+from concord.health import git_commit, iso, write_json_atomic
+
+log = logging.getLogger(__name__)
+
+# Loaded in this order; a cog that fails to load stops the start (a half bot is worse than none).
+DEFAULT_COGS: tuple[str, ...] = ("concord.cogs.admin",)
+HEARTBEAT_SECONDS = 30
+
+
+def apply_endpoints(settings: Settings) -> None:
+    """Point discord.py at another Discord-compatible API (the local emulator, a test server)."""
+    if settings.api_base:
+        http.Route.BASE = settings.api_base
+    if settings.gateway_url:
+        gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(settings.gateway_url)
+
+
+def command_tree_hash(payload: list[dict[str, Any]]) -> str:
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+
+
+class ConcordBot(commands.Bot):
+    def __init__(
+        self,
+        settings: Settings,
+        db: Database,
+        *,
+        clock: Clock | None = None,
+        cogs: Sequence[str] = DEFAULT_COGS,
+        guild_ready_timeout: float = 2.0,
+        heartbeat_seconds: float = HEARTBEAT_SECONDS,
+        force_sync: bool = False,
+    ) -> None:
+        intents = discord.Intents.default()
+        intents.members = True
+        intents.message_content = False
+        super().__init__(
+            command_prefix=commands.when_mentioned,
+            intents=intents,
+            help_command=None,
+            guild_ready_timeout=guild_ready_timeout,
+            allowed_mentions=discord.AllowedMentions(everyone=False, roles=True, users=True),
+        )
+        self.settings = settings
+        self.db = db
+        self.clock = clock or Clock()
+        self.guild_settings = GuildSettings(db)
+        self.cog_modules = tuple(cogs)
+        self.heartbeat_seconds = heartbeat_seconds
+        self.started_at = self.clock.now()
+        self.ready_at: datetime | None = None
+        self.commit = git_commit()
+        self._heartbeat_task: asyncio.Task[None] | None = None
+        self.tree.on_error = self.on_app_command_error
+        self.force_sync = force_sync
+        self.sync_calls = 0
+
+    # -- start-up --------------------------------------------------------------------------
+    async def setup_hook(self) -> None:
+        for module in self.cog_modules:
+            try:
+                await self.load_extension(module)
+            except Exception:
+                log.exception("failed to load cog %s", module)
+                raise
+        await self.sync_commands(force=self.force_sync)
+
+    def _sync_target(self) -> tuple[discord.Object | None, str]:
+        guild_id = self.settings.dev_guild_id
+        if guild_id is None:
+            return None, "global"
+        guild = discord.Object(id=guild_id)
+        self.tree.copy_global_to(guild=guild)
+        return guild, f"guild:{guild_id}"
+
+    async def sync_commands(self, *, force: bool) -> bool:
+        """Sync the command tree when its definition changed since the last sync (or ``force``)."""
+        guild, scope = self._sync_target()
+        payload = [cmd.to_dict(self.tree) for cmd in self.tree.get_commands(guild=guild)]
+        digest = command_tree_hash(payload)
+        if not force and await self.guild_settings.synced_hash(scope) == digest:
+            log.info("commands unchanged since the last sync (%s); not syncing", scope)
+            return False
+        await self.tree.sync(guild=guild)
+        self.sync_calls += 1
+        await self.guild_settings.record_sync(scope, digest)
+        log.info("synced %d commands (%s)", len(payload), scope)
+        return True
+
+    async def on_ready(self) -> None:
+        if self.ready_at is None:
+            self.ready_at = self.clock.now()
+            log.info("ready as %s in %d guilds", self.user, len(self.guilds))
+        if self._heartbeat_task is None:
+            self._heartbeat_task = asyncio.create_task(self._heartbeat(), name="concord-heartbeat")
+
+    # -- health ----------------------------------------------------------------------------
+    def health_payload(self, *, ready: bool) -> dict[str, Any]:
+        return {
+            "pid": os.getpid(),
+            "version": __version__,
+            "commit": self.commit,
+            "started_at": iso(self.started_at),
+            "ready_at": iso(self.ready_at) if self.ready_at else None,
+            "heartbeat_at": iso(self.clock.now()),
+            "guilds": len(self.guilds),
+            "ready": ready,
+        }
+
+    def write_health(self, *, ready: bool) -> None:
+        try:
+            write_json_atomic(self.settings.health_file, self.health_payload(ready=ready))
+        except OSError:
+            log.exception("could not write the health file %s", self.settings.health_file)
+
+    async def _heartbeat(self) -> None:
+        while not self.is_closed():
+            self.write_health(ready=True)
+            await asyncio.sleep(self.heartbeat_seconds)
+
+    # -- shutdown --------------------------------------------------------------------------
+    async def close(self) -> None:
+        if self._heartbeat_task is not None:
+            self._heartbeat_task.cancel()
+            self._heartbeat_task = None
+        if self.ready_at is not None:
+            self.write_health(ready=False)
+        await super().close()
+
+    # -- errors ----------------------------------------------------------------------------
+    async def on_app_command_error(
+        self, interaction: discord.Interaction, error: app_commands.AppCommandError
+    ) -> None:
+        await self.report_error(interaction, error)
+
+    async def report_error(self, interaction: discord.Interaction, error: BaseException) -> None:
+        """The one error path for commands, buttons and modals."""
+        original = getattr(error, "original", error)
+        if isinstance(original, UserError):
+            await safe_reply(interaction, str(original))
+            return
+        if isinstance(error, app_commands.TransformerError):
+            await safe_reply(interaction, f"`{error.value}` is not a valid value for that option.")
+            return
+        if isinstance(error, app_commands.MissingPermissions | app_commands.MissingRole):
+            await safe_reply(
+                interaction, "You need the Manager role (or Manage Server) to do that."
+            )
+            return
+        if isinstance(error, app_commands.NoPrivateMessage):
+            await safe_reply(interaction, "That only works inside a server, not in DMs.")
+            return
+        if isinstance(error, app_commands.CommandOnCooldown):
+            await safe_reply(interaction, f"Slow down: try again in {error.retry_after:.0f} s.")
+            return
+        if isinstance(error, app_commands.CheckFailure):
+            await safe_reply(interaction, "You are not allowed to use that here.")
+            return
+        error_id = secrets.token_hex(4)
+        command = interaction.command.qualified_name if interaction.command else interaction.data
+        log.error(
+            "unexpected error %s in %s (guild %s, user %s)",
+            error_id,
+            command,
+            interaction.guild_id,
+            interaction.user.id,
+            exc_info=original,
+            extra={"error_id": error_id},
+        )
+        await safe_reply(
+            interaction,
+            f"Sorry, something went wrong on my side. Nothing was lost; tell your admin the error id `{error_id}`.",
+        )

@@ -1,0 +1,211 @@
+"""/concord: guild setup and settings, bot status, a member's own timezone."""
+
+from __future__ import annotations
+
+import logging
+import time as monotonic
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from concord import __version__
+from concord.cogs.common import guild_config, guild_id_of
+from concord.core.schedule import (
+    parse_hhmm,
+    parse_timezone,
+    parse_workday_hours,
+    parse_workdays,
+    search_timezones,
+)
+from concord.core.settings import GuildConfig
+from concord.db.database import schema_version
+from concord.db.maintenance import file_sizes, table_counts
+from concord.errors import PermissionDenied, UserError
+
+if TYPE_CHECKING:
+    from concord.bot import ConcordBot
+
+log = logging.getLogger(__name__)
+CLEAR_WORDS = ("clear", "none", "reset")
+
+
+def settings_embed(config: GuildConfig, title: str = "Concord Desk settings") -> discord.Embed:
+    embed = discord.Embed(title=title, colour=discord.Colour.blurple())
+    for label, value in config.summary_lines():
+        embed.add_field(name=label, value=value, inline=True)
+    return embed
+
+
+def describe_uptime(seconds: float) -> str:
+    minutes, secs = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    days, hours = divmod(hours, 24)
+    parts = [f"{days}d"] if days else []
+    return " ".join([*parts, f"{hours}h {minutes}m {secs}s"])
+
+
+async def timezone_autocomplete(
+    interaction: discord.Interaction, current: str
+) -> list[app_commands.Choice[str]]:
+    return [app_commands.Choice(name=n, value=n) for n in search_timezones(current)]
+
+
+class Admin(
+    commands.GroupCog, group_name="concord", group_description="Concord Desk setup and status"
+):
+    def __init__(self, bot: ConcordBot) -> None:
+        self.bot = bot
+        self.started = monotonic.monotonic()
+        super().__init__()
+
+    @app_commands.command(
+        name="setup", description="Configure Concord Desk for this server (Manage Server)"
+    )
+    @app_commands.guild_only()
+    @app_commands.describe(
+        manager_role="Members with this role approve leave and manage tasks",
+        staff_role="Members expected to file daily reports (default: everyone)",
+        approvals_channel="Where leave requests are posted for approval",
+        reports_channel="Where DAR summaries and the manager digest are posted",
+        tasks_channel="Where task cards are posted",
+        timezone="IANA timezone of the office, e.g. Europe/London",
+        workdays="Working days, e.g. mon-fri, sun-thu or mon,tue,thu",
+        workday_hours="Hours in a working day (default 8)",
+        dar_reminder="Time of the daily report reminder, HH:MM",
+        dar_summary="Time of the daily report summary, HH:MM",
+        digest="Time of the morning manager digest, HH:MM",
+    )
+    @app_commands.autocomplete(timezone=timezone_autocomplete)
+    async def setup(
+        self,
+        interaction: discord.Interaction,
+        manager_role: discord.Role | None = None,
+        staff_role: discord.Role | None = None,
+        approvals_channel: discord.TextChannel | None = None,
+        reports_channel: discord.TextChannel | None = None,
+        tasks_channel: discord.TextChannel | None = None,
+        timezone: str | None = None,
+        workdays: str | None = None,
+        workday_hours: app_commands.Range[float, 0.25, 24.0] | None = None,
+        dar_reminder: str | None = None,
+        dar_summary: str | None = None,
+        digest: str | None = None,
+    ) -> None:
+        member = interaction.user
+        guild_id = guild_id_of(interaction)
+        if not isinstance(member, discord.Member) or not (
+            member.guild_permissions.manage_guild or member.guild.owner_id == member.id
+        ):
+            raise PermissionDenied("You need the Manage Server permission to change the setup.")
+        values: dict[str, Any] = {}
+        # Validate everything before saving anything.
+        for name, role in (("manager_role_id", manager_role), ("staff_role_id", staff_role)):
+            if role is not None:
+                if role.is_default():
+                    raise UserError(
+                        "Pick a real role, not @everyone (leave the option out instead)."
+                    )
+                values[name] = role.id
+        for name, channel in (
+            ("approvals_channel_id", approvals_channel),
+            ("reports_channel_id", reports_channel),
+            ("tasks_channel_id", tasks_channel),
+        ):
+            if channel is not None:
+                values[name] = channel.id
+        if timezone is not None:
+            values["timezone"] = parse_timezone(timezone).key
+        if workdays is not None:
+            values["workdays"] = parse_workdays(workdays)
+        if workday_hours is not None:
+            values["workday_minutes"] = parse_workday_hours(workday_hours)
+        for name, text in (
+            ("dar_reminder", dar_reminder),
+            ("dar_summary", dar_summary),
+            ("digest", digest),
+        ):
+            if text is not None:
+                values[name] = parse_hhmm(text)
+        if not values:
+            config = await self.bot.guild_settings.get(guild_id)
+            await interaction.response.send_message(
+                "Nothing to change: give at least one option. Current settings:",
+                embed=settings_embed(config),
+                ephemeral=True,
+            )
+            return
+        config = await self.bot.guild_settings.update(guild_id, member.id, values)
+        log.info("guild %s settings changed by %s: %s", guild_id, member.id, sorted(values))
+        await interaction.response.send_message(
+            f"Saved {len(values)} setting{'s' if len(values) != 1 else ''}.",
+            embed=settings_embed(config),
+            ephemeral=True,
+        )
+
+    @app_commands.command(name="settings", description="Show this server's Concord Desk settings")
+    @app_commands.guild_only()
+    async def settings(self, interaction: discord.Interaction) -> None:
+        config = await guild_config(interaction)
+        await interaction.response.send_message(embed=settings_embed(config), ephemeral=True)
+
+    @app_commands.command(
+        name="status", description="Bot version, uptime, latency and database health"
+    )
+    async def status(self, interaction: discord.Interaction) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        counts, version = await self.bot.db.run_sync(_status_numbers)
+        sizes = file_sizes(self.bot.db.path)
+        embed = discord.Embed(title="Concord Desk status", colour=discord.Colour.green())
+        commit = (self.bot.commit or "unknown")[:10]
+        latency = self.bot.latency
+        embed.add_field(name="Version", value=f"{__version__} ({commit})")
+        embed.add_field(name="Uptime", value=describe_uptime(monotonic.monotonic() - self.started))
+        embed.add_field(
+            name="Gateway latency",
+            value=f"{latency * 1000:.0f} ms"
+            if latency == latency and latency != float("inf")
+            else "n/a",
+        )
+        embed.add_field(
+            name="Database",
+            value=f"{sizes.database / 1024:.0f} KiB, WAL {sizes.wal / 1024:.0f} KiB",
+        )
+        embed.add_field(name="Schema version", value=str(version))
+        rows = "\n".join(f"`{name}` {count}" for name, count in counts.items())
+        embed.add_field(name="Rows", value=rows[:1024] or "none", inline=False)
+        embed.timestamp = datetime.now(UTC)
+        await interaction.followup.send(embed=embed, ephemeral=True)
+
+    @app_commands.command(
+        name="timezone", description="Set your own timezone for your reminders ('clear' to remove)"
+    )
+    @app_commands.guild_only()
+    @app_commands.describe(timezone="IANA timezone, e.g. Asia/Kolkata, or 'clear'")
+    @app_commands.autocomplete(timezone=timezone_autocomplete)
+    async def timezone(self, interaction: discord.Interaction, timezone: str) -> None:
+        guild_id = guild_id_of(interaction)
+        if timezone.strip().lower() in CLEAR_WORDS:
+            await self.bot.guild_settings.set_member_timezone(guild_id, interaction.user.id, None)
+            config = await self.bot.guild_settings.get(guild_id)
+            await interaction.response.send_message(
+                f"Your timezone is cleared; you follow the server's ({config.timezone}).",
+                ephemeral=True,
+            )
+            return
+        zone = parse_timezone(timezone)
+        await self.bot.guild_settings.set_member_timezone(guild_id, interaction.user.id, zone.key)
+        local = datetime.now(zone).strftime("%H:%M")
+        await interaction.response.send_message(
+            f"Your timezone is now **{zone.key}** (it is {local} there).", ephemeral=True
+        )
+
+
+def _status_numbers(conn: Any) -> tuple[dict[str, int], int]:
+    return table_counts(conn), schema_version(conn)
+
+
+async def setup(bot: ConcordBot) -> None:
+    await bot.add_cog(Admin(bot))

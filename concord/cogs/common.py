@@ -1,0 +1,69 @@
+"""Helpers every cog shares: one safe way to reply, and the manager check at the point of use."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+import discord
+
+from concord.core.settings import GuildConfig, is_manager
+from concord.errors import PermissionDenied, UserError
+
+if TYPE_CHECKING:
+    from concord.bot import ConcordBot
+
+log = logging.getLogger(__name__)
+MANAGER_ONLY = "You need the Manager role (or Manage Server) to do that."
+
+
+async def safe_reply(
+    interaction: discord.Interaction,
+    content: str | None = None,
+    *,
+    embed: discord.Embed | None = None,
+    ephemeral: bool = True,
+) -> None:
+    """Reply whether or not the interaction was already answered; never raises."""
+    kwargs: dict = {"ephemeral": ephemeral}
+    if content is not None:
+        kwargs["content"] = content[:2000]
+    if embed is not None:
+        kwargs["embed"] = embed
+    try:
+        if interaction.response.is_done():
+            await interaction.followup.send(**kwargs)
+        else:
+            await interaction.response.send_message(**kwargs)
+    except discord.HTTPException:
+        log.warning("could not deliver a reply to interaction %s", interaction.id, exc_info=True)
+
+
+def member_is_manager(config: GuildConfig, member: discord.Member | discord.User) -> bool:
+    if not isinstance(member, discord.Member):
+        return False
+    return is_manager(
+        config,
+        role_ids=[role.id for role in member.roles],
+        manage_guild=member.guild_permissions.manage_guild,
+        is_owner=member.guild.owner_id == member.id,
+    )
+
+
+def guild_id_of(interaction: discord.Interaction) -> int:
+    if interaction.guild_id is None:
+        raise UserError("That only works inside a server, not in DMs.")
+    return interaction.guild_id
+
+
+async def guild_config(interaction: discord.Interaction) -> GuildConfig:
+    bot: ConcordBot = interaction.client  # type: ignore[assignment]
+    return await bot.guild_settings.get(guild_id_of(interaction))
+
+
+async def require_manager(interaction: discord.Interaction) -> GuildConfig:
+    """The guild's config, or PermissionDenied when the user is not a manager."""
+    config = await guild_config(interaction)
+    if not member_is_manager(config, interaction.user):
+        raise PermissionDenied(MANAGER_ONLY)
+    return config

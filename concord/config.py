@@ -1,0 +1,110 @@
+"""Settings: read once from the environment (``.env`` loaded first, the real environment wins).
+
+A missing or malformed setting raises :class:`SettingsError`, which the CLI turns into one line
+naming the setting and exit code 2.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlparse
+
+DEFAULT_API_BASE = "https://discord.com/api/v10"
+DEFAULT_GATEWAY_URL = "wss://gateway.discord.gg/"
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+LOG_FORMATS = ("text", "json")
+
+
+class SettingsError(Exception):
+    """A setting is missing or malformed; ``str()`` is the one line shown to the operator."""
+
+    def __init__(self, name: str, problem: str) -> None:
+        super().__init__(f"{name}: {problem}")
+        self.name = name
+
+
+@dataclass(frozen=True)
+class Settings:
+    discord_token: str | None = field(repr=False)
+    db_path: Path = Path("data/concord.db")
+    log_level: str = "INFO"
+    log_format: str = "text"
+    dev_guild_id: int | None = None
+    health_file: Path = Path("data/health.json")
+    api_base: str | None = None
+    gateway_url: str | None = None
+
+    def require_token(self) -> str:
+        if not self.discord_token:
+            raise SettingsError(
+                "DISCORD_TOKEN",
+                "not set; put the bot token from the Discord developer portal "
+                "(Applications > your app > Bot > Reset Token) in .env or the environment",
+            )
+        return self.discord_token
+
+
+def load_dotenv_file(path: str | os.PathLike[str] = ".env") -> None:
+    """Load ``.env`` without overriding variables already in the environment."""
+    from dotenv import load_dotenv
+
+    load_dotenv(path, override=False)
+
+
+def _choice(env: Mapping[str, str], name: str, default: str, allowed: tuple[str, ...]) -> str:
+    value = env.get(name, "").strip() or default
+    normalised = value.upper() if allowed is LOG_LEVELS else value.lower()
+    if normalised not in allowed:
+        raise SettingsError(name, f"{value!r} is not one of {', '.join(allowed)}")
+    return normalised
+
+
+def _snowflake(env: Mapping[str, str], name: str) -> int | None:
+    value = env.get(name, "").strip()
+    if not value:
+        return None
+    if not value.isdigit() or not 0 < int(value) < 2**64:
+        raise SettingsError(
+            name, f"{value!r} is not a Discord id (right-click the server > Copy ID)"
+        )
+    return int(value)
+
+
+def _url(env: Mapping[str, str], name: str, schemes: tuple[str, ...]) -> str | None:
+    value = env.get(name, "").strip()
+    if not value:
+        return None
+    parsed = urlparse(value)
+    if parsed.scheme not in schemes or not parsed.netloc:
+        raise SettingsError(
+            name, f"{value!r} is not a URL starting with {' or '.join(s + '://' for s in schemes)}"
+        )
+    return value.rstrip("/")
+
+
+def _path(env: Mapping[str, str], name: str, default: str) -> Path:
+    value = env.get(name, "").strip() or default
+    if "\x00" in value:
+        raise SettingsError(name, "contains a NUL byte")
+    return Path(value)
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    """Build and validate the settings from ``env`` (default: ``os.environ``)."""
+    env = os.environ if env is None else env
+    token = env.get("DISCORD_TOKEN", "").strip() or None
+    if token is not None and (any(c.isspace() for c in token) or len(token) < 20):
+        raise SettingsError("DISCORD_TOKEN", "does not look like a bot token (check for spaces)")
+    return Settings(
+        discord_token=token,
+        db_path=_path(env, "CONCORD_DB_PATH", "data/concord.db"),
+        log_level=_choice(env, "CONCORD_LOG_LEVEL", "INFO", LOG_LEVELS),
+        log_format=_choice(env, "CONCORD_LOG_FORMAT", "text", LOG_FORMATS),
+        dev_guild_id=_snowflake(env, "CONCORD_DEV_GUILD_ID"),
+        health_file=_path(env, "CONCORD_HEALTH_FILE", "data/health.json"),
+        api_base=_url(env, "DISCORD_API_BASE", ("http", "https")),
+        gateway_url=_url(env, "DISCORD_GATEWAY_URL", ("ws", "wss")),
+    )

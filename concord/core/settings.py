@@ -1,0 +1,78 @@
+"""A guild's configuration as the rest of the code sees it, and who counts as a manager."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import time
+from zoneinfo import ZoneInfo
+
+from concord.core.schedule import describe_workdays, format_hhmm
+
+DEFAULT_TIMEZONE = "UTC"
+DEFAULT_WORKDAYS: frozenset[int] = frozenset({0, 1, 2, 3, 4})
+DEFAULT_WORKDAY_MINUTES = 480
+
+
+@dataclass(frozen=True)
+class GuildConfig:
+    guild_id: int
+    manager_role_id: int | None = None
+    staff_role_id: int | None = None
+    approvals_channel_id: int | None = None
+    reports_channel_id: int | None = None
+    tasks_channel_id: int | None = None
+    timezone: str = DEFAULT_TIMEZONE
+    workdays: frozenset[int] = field(default=DEFAULT_WORKDAYS)
+    workday_minutes: int = DEFAULT_WORKDAY_MINUTES
+    dar_reminder: time = time(17, 0)
+    dar_summary: time = time(19, 0)
+    digest: time = time(9, 0)
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def workday_hours(self) -> float:
+        return self.workday_minutes / 60
+
+    def summary_lines(self) -> list[tuple[str, str]]:
+        """(label, value) pairs for display; ids are rendered as Discord mentions."""
+
+        def role(value: int | None) -> str:
+            return f"<@&{value}>" if value else "not set"
+
+        def channel(value: int | None) -> str:
+            return f"<#{value}>" if value else "not set"
+
+        hours = f"{self.workday_hours:g} h"
+        return [
+            ("Manager role", role(self.manager_role_id) + " (plus Manage Server and the owner)"),
+            (
+                "Staff role",
+                role(self.staff_role_id) if self.staff_role_id else "not set (everyone)",
+            ),
+            ("Approvals channel", channel(self.approvals_channel_id)),
+            ("Reports channel", channel(self.reports_channel_id)),
+            ("Tasks channel", channel(self.tasks_channel_id)),
+            ("Timezone", self.timezone),
+            ("Workdays", describe_workdays(self.workdays)),
+            ("Workday hours", hours),
+            ("DAR reminder", format_hhmm(self.dar_reminder)),
+            ("DAR summary", format_hhmm(self.dar_summary)),
+            ("Manager digest", format_hhmm(self.digest)),
+        ]
+
+
+def is_manager(
+    config: GuildConfig,
+    *,
+    role_ids: Iterable[int],
+    manage_guild: bool,
+    is_owner: bool,
+) -> bool:
+    """A manager has the configured manager role, or Manage Server, or owns the guild."""
+    if is_owner or manage_guild:
+        return True
+    return config.manager_role_id is not None and config.manager_role_id in set(role_ids)

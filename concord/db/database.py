@@ -1,0 +1,313 @@
+"""The database: one writer thread for transactions, a pool of aiosqlite readers, migrations.
+
+Writes are *transaction functions*: ``await db.write(fn, *args)`` runs the plain synchronous
+``fn(conn, *args)`` on the single writer thread inside ``BEGIN IMMEDIATE … COMMIT``. Nothing in a
+transaction can await, so no transaction holds the write lock across a Discord call, and
+transactions queued while one runs execute back to back in the same thread hop (each still its
+own transaction). Results go back to the event loop in one call per batch. The model is
+Datasette's write thread; measured here it reaches 0.5–0.7x of plain single-threaded sqlite3,
+where awaiting statement by statement under a lock reaches about 0.05x.
+
+``synchronous=NORMAL`` in WAL mode keeps every committed transaction across a process crash;
+only an OS crash or power loss can lose the last commits. Set ``synchronous=FULL`` if that matters
+more than write speed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import queue
+import re
+import sqlite3
+import threading
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager, contextmanager, suppress
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any, TypeVar
+
+import aiosqlite
+
+log: logging.Logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+BUSY_TIMEOUT_MS = 10_000
+READ_POOL_SIZE = 4
+_MIGRATION_NAME: re.Pattern[str] = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
+
+
+class DatabaseError(Exception):
+    """The database cannot be used as it is (too new, corrupt, unreadable)."""
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    sql: str
+
+
+def load_migrations() -> list[Migration]:
+    """The shipped migrations, ordered by version; numbering gaps are refused."""
+    found: list[Migration] = []
+    for entry in resources.files("concord.db").joinpath("migrations").iterdir():
+        match = _MIGRATION_NAME.match(entry.name)
+        if match:
+            found.append(Migration(int(match.group(1)), entry.name, entry.read_text("utf-8")))
+    found.sort(key=lambda m: m.version)
+    for expected, migration in enumerate(found, start=1):
+        if migration.version != expected:
+            raise DatabaseError(
+                f"migration {migration.name} breaks the numbering (expected {expected:04d})"
+            )
+    return found
+
+
+def configure(conn: sqlite3.Connection) -> None:
+    """The pragmas every connection gets."""
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    conn.execute("PRAGMA foreign_keys=ON")
+    conn.execute("PRAGMA synchronous=NORMAL")
+
+
+def connect_sync(path: str | Path) -> sqlite3.Connection:
+    """A configured autocommit connection (``isolation_level=None``) with ``Row`` rows."""
+    conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+    conn.row_factory = sqlite3.Row
+    configure(conn)
+    return conn
+
+
+@contextmanager
+def transaction(conn: sqlite3.Connection) -> Any:
+    """``BEGIN IMMEDIATE`` … ``COMMIT``; rollback and re-raise on any exception."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+def schema_version(conn: sqlite3.Connection) -> int:
+    return int(conn.execute("PRAGMA user_version").fetchone()[0])
+
+
+def apply_migrations(conn: sqlite3.Connection) -> list[str]:
+    """Apply pending migrations, one transaction each; returns the names applied."""
+    migrations = load_migrations()
+    latest = migrations[-1].version if migrations else 0
+    current = schema_version(conn)
+    if current > latest:
+        raise DatabaseError(
+            f"the database is at schema version {current} but this Concord Desk knows only up to "
+            f"{latest}; run a newer release (or restore a backup made by this one)"
+        )
+    applied: list[str] = []
+    for migration in migrations:
+        if migration.version <= current:
+            continue
+        # user_version cannot be a bound parameter; the value is an int parsed from the file name.
+        script = f"BEGIN IMMEDIATE;\n{migration.sql}\nPRAGMA user_version = {migration.version:d};\nCOMMIT;"
+        try:
+            conn.executescript(script)
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        applied.append(migration.name)
+        log.info("applied migration %s", migration.name)
+    return applied
+
+
+class _Job:
+    __slots__ = ("args", "fn", "future")
+
+    def __init__(
+        self, fn: Callable[..., Any], args: tuple[Any, ...], future: asyncio.Future[Any]
+    ) -> None:
+        self.fn = fn
+        self.args = args
+        self.future = future
+
+
+class Database:
+    """Async access to one SQLite file. Use ``await Database.open(path)`` or ``async with``."""
+
+    def __init__(self, path: str | Path, *, read_pool_size: int = READ_POOL_SIZE) -> None:
+        self.path = Path(path)
+        self._read_pool_size = read_pool_size
+        self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self._writer: threading.Thread | None = None
+        self._write_conn: sqlite3.Connection | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._readers: asyncio.Queue[aiosqlite.Connection] | None = None
+        self._all_readers: list[aiosqlite.Connection] = []
+        self._reader_lock = asyncio.Lock()
+        self._closed = False
+
+    # -- lifecycle -------------------------------------------------------------------------
+    @classmethod
+    async def open(cls, path: str | Path, *, migrate: bool = True) -> Database:
+        db = cls(path)
+        await db.start(migrate=migrate)
+        return db
+
+    async def start(self, *, migrate: bool = True) -> None:
+        self._loop = asyncio.get_running_loop()
+        if str(self.path) != ":memory:":
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._write_conn = await asyncio.to_thread(connect_sync, self.path)
+        self._writer = threading.Thread(
+            target=self._run_writer, name="concord-db-writer", daemon=True
+        )
+        self._writer.start()
+        if migrate:
+            await self.run_sync(apply_migrations)
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        writer = self._writer
+        if writer is not None:
+            self._jobs.put(None)
+            await asyncio.to_thread(writer.join)
+        for conn in self._all_readers:
+            with suppress(Exception):
+                await conn.close()
+        self._all_readers.clear()
+        if self._write_conn is not None:
+            self._write_conn.close()
+
+    async def __aenter__(self) -> Database:
+        if self._loop is None:
+            await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    # -- writes ----------------------------------------------------------------------------
+    async def write(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run ``fn(conn, *args)`` in one ``BEGIN IMMEDIATE`` transaction on the writer thread.
+
+        Cancelling the caller does not cancel a transaction that was queued: it still commits.
+        """
+        return await self._submit(fn, args, in_transaction=True)
+
+    async def run_sync(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run ``fn(conn, *args)`` on the writer connection with no transaction around it
+        (for functions that manage their own, like migrations and backups)."""
+        return await self._submit(fn, args, in_transaction=False)
+
+    async def _submit(
+        self, fn: Callable[..., Any], args: tuple[Any, ...], *, in_transaction: bool
+    ) -> Any:
+        if self._closed or self._loop is None:
+            raise DatabaseError("the database is closed")
+        future: asyncio.Future[Any] = self._loop.create_future()
+        target = _in_transaction(fn) if in_transaction else fn
+        self._jobs.put(_Job(target, args, future))
+        return await future
+
+    def _run_writer(self) -> None:
+        conn = self._write_conn
+        assert conn is not None
+        while True:
+            job = self._jobs.get()
+            batch: list[_Job] = []
+            stop = job is None
+            if job is not None:
+                batch.append(job)
+            # Group execution: drain what queued up meanwhile, one transaction each.
+            while not stop:
+                try:
+                    nxt = self._jobs.get_nowait()
+                except queue.Empty:
+                    break
+                if nxt is None:
+                    stop = True
+                else:
+                    batch.append(nxt)
+            outcomes: list[tuple[_Job, Any, BaseException | None]] = []
+            for item in batch:
+                try:
+                    outcomes.append((item, item.fn(conn, *item.args), None))
+                except BaseException as exc:  # handed to the caller, never lost in the thread
+                    outcomes.append((item, None, exc))
+            loop = self._loop
+            if outcomes and loop is not None:
+                with suppress(RuntimeError):  # loop already closed: nobody is waiting
+                    loop.call_soon_threadsafe(_deliver, outcomes)
+            if stop:
+                return
+
+    # -- reads -----------------------------------------------------------------------------
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[aiosqlite.Connection]:
+        """A read-only connection from the pool; reads never wait for the writer (WAL)."""
+        if self._closed:
+            raise DatabaseError("the database is closed")
+        conn = await self._acquire_reader()
+        try:
+            yield conn
+        finally:
+            if conn.in_transaction:
+                with suppress(Exception):
+                    await conn.rollback()
+            if self._readers is not None:
+                self._readers.put_nowait(conn)
+
+    async def _acquire_reader(self) -> aiosqlite.Connection:
+        idle = self._readers
+        if idle is None:
+            idle = self._readers = asyncio.Queue()
+        if idle.empty() and len(self._all_readers) < self._read_pool_size:
+            async with self._reader_lock:
+                if idle.empty() and len(self._all_readers) < self._read_pool_size:
+                    conn = await aiosqlite.connect(str(self.path), isolation_level=None)
+                    conn.row_factory = sqlite3.Row
+                    for pragma in (
+                        f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}",
+                        "PRAGMA foreign_keys=ON",
+                        "PRAGMA query_only=ON",
+                    ):
+                        await conn.execute(pragma)
+                    self._all_readers.append(conn)
+                    return conn
+        return await idle.get()
+
+    async def fetchall(
+        self, sql: str, params: tuple[Any, ...] | dict[str, Any] = ()
+    ) -> list[sqlite3.Row]:
+        async with self.read() as conn, conn.execute(sql, params) as cur:
+            return list(await cur.fetchall())
+
+    async def fetchone(
+        self, sql: str, params: tuple[Any, ...] | dict[str, Any] = ()
+    ) -> sqlite3.Row | None:
+        async with self.read() as conn, conn.execute(sql, params) as cur:
+            return await cur.fetchone()
+
+
+def _in_transaction(fn: Callable[..., T]) -> Callable[..., T]:
+    def run(conn: sqlite3.Connection, *args: Any) -> T:
+        with transaction(conn):
+            return fn(conn, *args)
+
+    return run
+
+
+def _deliver(outcomes: list[tuple[_Job, Any, BaseException | None]]) -> None:
+    for job, result, exc in outcomes:
+        if job.future.done():  # the caller was cancelled; the transaction still committed
+            continue
+        if exc is not None:
+            job.future.set_exception(exc)
+        else:
+            job.future.set_result(result)

@@ -1,0 +1,206 @@
+"""GuildSettings: per-guild configuration, members' own timezones, and the command-sync hashes."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from datetime import UTC, datetime
+from typing import Any
+
+from concord.core.schedule import format_hhmm, format_workdays, parse_hhmm, parse_workdays
+from concord.core.settings import GuildConfig
+from concord.db.database import Database
+
+# Columns /concord setup may change; the values arrive already validated by core parsers.
+SETTABLE = (
+    "manager_role_id",
+    "staff_role_id",
+    "approvals_channel_id",
+    "reports_channel_id",
+    "tasks_channel_id",
+    "timezone",
+    "workdays",
+    "workday_minutes",
+    "dar_reminder",
+    "dar_summary",
+    "digest",
+)
+
+
+def utcnow_iso(now: datetime | None = None) -> str:
+    return (now or datetime.now(UTC)).astimezone(UTC).isoformat(timespec="seconds")
+
+
+def config_from_row(guild_id: int, row: sqlite3.Row | None) -> GuildConfig:
+    if row is None:
+        return GuildConfig(guild_id=guild_id)
+    return GuildConfig(
+        guild_id=guild_id,
+        manager_role_id=row["manager_role_id"],
+        staff_role_id=row["staff_role_id"],
+        approvals_channel_id=row["approvals_channel_id"],
+        reports_channel_id=row["reports_channel_id"],
+        tasks_channel_id=row["tasks_channel_id"],
+        timezone=row["timezone"],
+        workdays=parse_workdays(row["workdays"]),
+        workday_minutes=row["workday_minutes"],
+        dar_reminder=parse_hhmm(row["dar_reminder"]),
+        dar_summary=parse_hhmm(row["dar_summary"]),
+        digest=parse_hhmm(row["digest"]),
+    )
+
+
+def to_column(name: str, value: Any) -> Any:
+    """Storage form of a validated setting value."""
+    if name == "workdays":
+        return format_workdays(value)
+    if name in ("dar_reminder", "dar_summary", "digest"):
+        return format_hhmm(value)
+    return value
+
+
+def read_config(conn: sqlite3.Connection, guild_id: int) -> GuildConfig:
+    """Synchronous read for use inside transaction functions of other managers."""
+    row = conn.execute("SELECT * FROM guild_settings WHERE guild_id = ?", (guild_id,)).fetchone()
+    return config_from_row(guild_id, row)
+
+
+def write_audit(
+    conn: sqlite3.Connection,
+    *,
+    guild_id: int,
+    actor_id: int,
+    action: str,
+    subject: str,
+    before: Any = None,
+    after: Any = None,
+    now: datetime | None = None,
+) -> None:
+    """Append one audit row (inside the caller's transaction)."""
+    conn.execute(
+        "INSERT INTO audit_log (guild_id, actor_id, action, subject, before, after, at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (
+            guild_id,
+            actor_id,
+            action,
+            subject,
+            None if before is None else json.dumps(before, default=str, sort_keys=True),
+            None if after is None else json.dumps(after, default=str, sort_keys=True),
+            utcnow_iso(now),
+        ),
+    )
+
+
+def _update_settings(
+    conn: sqlite3.Connection, guild_id: int, actor_id: int, values: dict[str, Any], now: str
+) -> GuildConfig:
+    before = read_config(conn, guild_id)
+    unknown = set(values) - set(SETTABLE)
+    if unknown:
+        raise ValueError(f"unknown settings {sorted(unknown)}")
+    merged = {name: to_column(name, values.get(name, getattr(before, name))) for name in SETTABLE}
+    conn.execute(
+        "INSERT INTO guild_settings (guild_id, manager_role_id, staff_role_id,"
+        " approvals_channel_id, reports_channel_id, tasks_channel_id, timezone, workdays,"
+        " workday_minutes, dar_reminder, dar_summary, digest, updated_at, updated_by)"
+        " VALUES (:guild_id, :manager_role_id, :staff_role_id, :approvals_channel_id,"
+        " :reports_channel_id, :tasks_channel_id, :timezone, :workdays, :workday_minutes,"
+        " :dar_reminder, :dar_summary, :digest, :now, :actor)"
+        " ON CONFLICT (guild_id) DO UPDATE SET manager_role_id = excluded.manager_role_id,"
+        " staff_role_id = excluded.staff_role_id,"
+        " approvals_channel_id = excluded.approvals_channel_id,"
+        " reports_channel_id = excluded.reports_channel_id,"
+        " tasks_channel_id = excluded.tasks_channel_id, timezone = excluded.timezone,"
+        " workdays = excluded.workdays, workday_minutes = excluded.workday_minutes,"
+        " dar_reminder = excluded.dar_reminder, dar_summary = excluded.dar_summary,"
+        " digest = excluded.digest, updated_at = excluded.updated_at,"
+        " updated_by = excluded.updated_by",
+        {**merged, "guild_id": guild_id, "now": now, "actor": actor_id},
+    )
+    after = read_config(conn, guild_id)
+    changed = {
+        k: [to_column(k, getattr(before, k)), to_column(k, getattr(after, k))] for k in values
+    }
+    write_audit(
+        conn,
+        guild_id=guild_id,
+        actor_id=actor_id,
+        action="settings.update",
+        subject=f"guild:{guild_id}",
+        before={k: v[0] for k, v in changed.items()},
+        after={k: v[1] for k, v in changed.items()},
+    )
+    return after
+
+
+class GuildSettings:
+    """Reads and writes guild configuration."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def get(self, guild_id: int) -> GuildConfig:
+        row = await self.db.fetchone("SELECT * FROM guild_settings WHERE guild_id = ?", (guild_id,))
+        return config_from_row(guild_id, row)
+
+    async def update(self, guild_id: int, actor_id: int, values: dict[str, Any]) -> GuildConfig:
+        """Set the given (already validated) values in one transaction, audited."""
+        if not values:
+            return await self.get(guild_id)
+        return await self.db.write(_update_settings, guild_id, actor_id, values, utcnow_iso())
+
+    async def member_timezone(self, guild_id: int, user_id: int) -> str | None:
+        row = await self.db.fetchone(
+            "SELECT timezone FROM member_settings WHERE guild_id = ? AND user_id = ?",
+            (guild_id, user_id),
+        )
+        return row["timezone"] if row else None
+
+    async def member_timezones(self, guild_id: int) -> dict[int, str]:
+        rows = await self.db.fetchall(
+            "SELECT user_id, timezone FROM member_settings WHERE guild_id = ? AND timezone IS NOT NULL",
+            (guild_id,),
+        )
+        return {r["user_id"]: r["timezone"] for r in rows}
+
+    async def set_member_timezone(self, guild_id: int, user_id: int, timezone: str | None) -> None:
+        await self.db.write(_set_member_timezone, guild_id, user_id, timezone)
+
+    async def synced_hash(self, scope: str) -> str | None:
+        row = await self.db.fetchone("SELECT tree_hash FROM command_sync WHERE scope = ?", (scope,))
+        return row["tree_hash"] if row else None
+
+    async def record_sync(self, scope: str, tree_hash: str) -> None:
+        await self.db.write(_record_sync, scope, tree_hash, utcnow_iso())
+
+
+def _set_member_timezone(
+    conn: sqlite3.Connection, guild_id: int, user_id: int, tz: str | None
+) -> None:
+    before = conn.execute(
+        "SELECT timezone FROM member_settings WHERE guild_id = ? AND user_id = ?",
+        (guild_id, user_id),
+    ).fetchone()
+    conn.execute(
+        "INSERT INTO member_settings (guild_id, user_id, timezone) VALUES (?, ?, ?)"
+        " ON CONFLICT (guild_id, user_id) DO UPDATE SET timezone = excluded.timezone",
+        (guild_id, user_id, tz),
+    )
+    write_audit(
+        conn,
+        guild_id=guild_id,
+        actor_id=user_id,
+        action="member.timezone",
+        subject=f"member:{user_id}",
+        before=before["timezone"] if before else None,
+        after=tz,
+    )
+
+
+def _record_sync(conn: sqlite3.Connection, scope: str, tree_hash: str, now: str) -> None:
+    conn.execute(
+        "INSERT INTO command_sync (scope, tree_hash, synced_at) VALUES (?, ?, ?)"
+        " ON CONFLICT (scope) DO UPDATE SET tree_hash = excluded.tree_hash, synced_at = excluded.synced_at",
+        (scope, tree_hash, now),
+    )

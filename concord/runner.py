@@ -1,0 +1,63 @@
+"""Start the bot process: endpoints, database, signals, clean exits for refused tokens/intents."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sqlite3
+
+import discord
+
+from concord import __version__
+from concord.bot import ConcordBot, apply_endpoints
+from concord.config import Settings
+from concord.db.database import Database
+from concord.errors import ExitError
+
+log = logging.getLogger("concord")
+SHUTDOWN_GRACE_SECONDS = 10
+
+
+async def run_bot(settings: Settings, *, sync_only: bool = False, force_sync: bool = False) -> None:
+    token = settings.require_token()
+    log.info("Concord Desk %s, SQLite %s", __version__, sqlite3.sqlite_version)
+    apply_endpoints(settings)
+    db = await Database.open(settings.db_path)
+    bot = ConcordBot(settings, db, force_sync=force_sync)
+    loop = asyncio.get_running_loop()
+    closing: list[asyncio.Task[None]] = []
+
+    def request_stop() -> None:
+        if not closing:
+            log.info("shutting down")
+            closing.append(loop.create_task(bot.close()))
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, request_stop)
+    try:
+        if sync_only:
+            await bot.login(token)
+            bot.cog_modules = bot.cog_modules  # setup_hook ran in login; sync explicitly below
+            changed = await bot.sync_commands(force=force_sync)
+            print(
+                "synced" if changed else "unchanged: nothing to sync (use --force to sync anyway)"
+            )
+            return
+        await bot.start(token)
+    except discord.LoginFailure:
+        raise ExitError(
+            "DISCORD_TOKEN was refused by Discord; copy a fresh token from the developer portal "
+            "(Applications > your app > Bot > Reset Token)"
+        ) from None
+    except discord.PrivilegedIntentsRequired:
+        raise ExitError(
+            "Discord refused the Server Members intent; switch on 'Server Members Intent' in the "
+            "developer portal (Applications > your app > Bot > Privileged Gateway Intents)"
+        ) from None
+    finally:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)
+        if not bot.is_closed():
+            await asyncio.wait_for(bot.close(), SHUTDOWN_GRACE_SECONDS)
+        await db.close()
