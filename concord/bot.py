@@ -24,14 +24,17 @@ from concord.cogs.common import safe_reply
 from concord.config import Settings
 from concord.db.database import Database
 from concord.db.guilds import GuildSettings
+from concord.db.jobs import JobLedger
 from concord.errors import UserError
 from concord.health import git_commit, iso, write_json_atomic
+from concord.scheduler import Scheduler
 
 log = logging.getLogger(__name__)
 
 # Loaded in this order; a cog that fails to load stops the start (a half bot is worse than none).
 DEFAULT_COGS: tuple[str, ...] = ("concord.cogs.admin",)
 HEARTBEAT_SECONDS = 30
+SCHEDULER_SECONDS = 30
 
 
 def apply_endpoints(settings: Settings) -> None:
@@ -57,6 +60,7 @@ class ConcordBot(commands.Bot):
         guild_ready_timeout: float = 2.0,
         heartbeat_seconds: float = HEARTBEAT_SECONDS,
         force_sync: bool = False,
+        scheduler_seconds: float | None = SCHEDULER_SECONDS,
     ) -> None:
         intents = discord.Intents.default()
         intents.members = True
@@ -72,12 +76,17 @@ class ConcordBot(commands.Bot):
         self.db = db
         self.clock = clock or Clock()
         self.guild_settings = GuildSettings(db)
+        self.job_ledger = JobLedger(db)
+        self.scheduler = Scheduler(self.guild_settings, self.job_ledger)
+        # Tests and the sandbox drive the scheduler by hand (scheduler_seconds=None).
+        self.scheduler_seconds = scheduler_seconds
         self.cog_modules = tuple(cogs)
         self.heartbeat_seconds = heartbeat_seconds
         self.started_at = self.clock.now()
         self.ready_at: datetime | None = None
         self.commit = git_commit()
         self._heartbeat_task: asyncio.Task[None] | None = None
+        self._scheduler_task: asyncio.Task[None] | None = None
         self.tree.on_error = self.on_app_command_error
         self.force_sync = force_sync
         self.sync_calls = 0
@@ -120,6 +129,23 @@ class ConcordBot(commands.Bot):
             log.info("ready as %s in %d guilds", self.user, len(self.guilds))
         if self._heartbeat_task is None:
             self._heartbeat_task = asyncio.create_task(self._heartbeat(), name="concord-heartbeat")
+        if self._scheduler_task is None and self.scheduler_seconds is not None:
+            self._scheduler_task = asyncio.create_task(
+                self._run_scheduler(), name="concord-scheduler"
+            )
+
+    async def run_scheduled(self) -> None:
+        """One scheduler pass at the clock's current time, over the guilds the bot is in."""
+        await self.scheduler.run_due(self.clock.now(), [guild.id for guild in self.guilds])
+
+    async def _run_scheduler(self) -> None:
+        assert self.scheduler_seconds is not None
+        while not self.is_closed():
+            try:
+                await self.run_scheduled()
+            except Exception:  # one bad pass must not stop the schedule
+                log.exception("scheduler pass failed")
+            await asyncio.sleep(self.scheduler_seconds)
 
     # -- health ----------------------------------------------------------------------------
     def health_payload(self, *, ready: bool) -> dict[str, Any]:
@@ -147,9 +173,10 @@ class ConcordBot(commands.Bot):
 
     # -- shutdown --------------------------------------------------------------------------
     async def close(self) -> None:
-        if self._heartbeat_task is not None:
-            self._heartbeat_task.cancel()
-            self._heartbeat_task = None
+        for task in (self._heartbeat_task, self._scheduler_task):
+            if task is not None:
+                task.cancel()
+        self._heartbeat_task = self._scheduler_task = None
         if self.ready_at is not None:
             self.write_health(ready=False)
         await super().close()

@@ -77,6 +77,17 @@ class Admin(
         dar_reminder="Time of the daily report reminder, HH:MM",
         dar_summary="Time of the daily report summary, HH:MM",
         digest="Time of the morning manager digest, HH:MM",
+        task_assign="Who may assign tasks to someone else",
+        leave_reminder_hours="Remind managers of a pending leave request after this many hours",
+        leave_max_days="Longest leave request in calendar days (default 60)",
+        dar_edit_days="Days a daily report stays editable (default 2)",
+        task_overdue_days="Escalate an overdue task in the tasks channel after this many days",
+    )
+    @app_commands.choices(
+        task_assign=[
+            app_commands.Choice(name="anyone", value="anyone"),
+            app_commands.Choice(name="managers", value="managers"),
+        ]
     )
     @app_commands.autocomplete(timezone=timezone_autocomplete)
     async def setup(
@@ -93,6 +104,11 @@ class Admin(
         dar_reminder: str | None = None,
         dar_summary: str | None = None,
         digest: str | None = None,
+        task_assign: app_commands.Choice[str] | None = None,
+        leave_reminder_hours: app_commands.Range[int, 1, 720] | None = None,
+        leave_max_days: app_commands.Range[int, 1, 366] | None = None,
+        dar_edit_days: app_commands.Range[int, 0, 31] | None = None,
+        task_overdue_days: app_commands.Range[int, 1, 60] | None = None,
     ) -> None:
         member = interaction.user
         guild_id = guild_id_of(interaction)
@@ -129,6 +145,16 @@ class Admin(
         ):
             if text is not None:
                 values[name] = parse_hhmm(text)
+        if task_assign is not None:
+            values["task_assign"] = task_assign.value
+        for name, number in (
+            ("leave_reminder_hours", leave_reminder_hours),
+            ("leave_max_days", leave_max_days),
+            ("dar_edit_days", dar_edit_days),
+            ("task_overdue_days", task_overdue_days),
+        ):
+            if number is not None:
+                values[name] = number
         if not values:
             config = await self.bot.guild_settings.get(guild_id)
             await interaction.response.send_message(

@@ -28,6 +28,16 @@ class GuildConfig:
     dar_reminder: time = time(17, 0)
     dar_summary: time = time(19, 0)
     digest: time = time(9, 0)
+    # Who may assign tasks to someone else: 'anyone' or 'managers'.
+    task_assign: str = "anyone"
+    # A pending leave request is reminded to managers once a day after this many hours.
+    leave_reminder_hours: int = 24
+    # The longest single leave request, in calendar days.
+    leave_max_days: int = 60
+    # Daily reports can be edited for this many days after their date.
+    dar_edit_days: int = 2
+    # An overdue task is escalated in the tasks channel after this many days.
+    task_overdue_days: int = 2
 
     @property
     def tz(self) -> ZoneInfo:
@@ -62,6 +72,11 @@ class GuildConfig:
             ("DAR reminder", format_hhmm(self.dar_reminder)),
             ("DAR summary", format_hhmm(self.dar_summary)),
             ("Manager digest", format_hhmm(self.digest)),
+            ("Task assignment", "anyone" if self.task_assign == "anyone" else "managers only"),
+            ("Leave reminder after", f"{self.leave_reminder_hours} h"),
+            ("Longest leave request", f"{self.leave_max_days} days"),
+            ("DAR edit window", f"{self.dar_edit_days} days"),
+            ("Overdue escalation after", f"{self.task_overdue_days} days"),
         ]
 
 

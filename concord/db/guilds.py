@@ -24,6 +24,11 @@ SETTABLE = (
     "dar_reminder",
     "dar_summary",
     "digest",
+    "task_assign",
+    "leave_reminder_hours",
+    "leave_max_days",
+    "dar_edit_days",
+    "task_overdue_days",
 )
 
 
@@ -47,6 +52,11 @@ def config_from_row(guild_id: int, row: sqlite3.Row | None) -> GuildConfig:
         dar_reminder=parse_hhmm(row["dar_reminder"]),
         dar_summary=parse_hhmm(row["dar_summary"]),
         digest=parse_hhmm(row["digest"]),
+        task_assign=row["task_assign"],
+        leave_reminder_hours=row["leave_reminder_hours"],
+        leave_max_days=row["leave_max_days"],
+        dar_edit_days=row["dar_edit_days"],
+        task_overdue_days=row["task_overdue_days"],
     )
 
 
@@ -103,10 +113,13 @@ def _update_settings(
     conn.execute(
         "INSERT INTO guild_settings (guild_id, manager_role_id, staff_role_id,"
         " approvals_channel_id, reports_channel_id, tasks_channel_id, timezone, workdays,"
-        " workday_minutes, dar_reminder, dar_summary, digest, updated_at, updated_by)"
+        " workday_minutes, dar_reminder, dar_summary, digest, task_assign,"
+        " leave_reminder_hours, leave_max_days, dar_edit_days, task_overdue_days,"
+        " updated_at, updated_by)"
         " VALUES (:guild_id, :manager_role_id, :staff_role_id, :approvals_channel_id,"
         " :reports_channel_id, :tasks_channel_id, :timezone, :workdays, :workday_minutes,"
-        " :dar_reminder, :dar_summary, :digest, :now, :actor)"
+        " :dar_reminder, :dar_summary, :digest, :task_assign, :leave_reminder_hours,"
+        " :leave_max_days, :dar_edit_days, :task_overdue_days, :now, :actor)"
         " ON CONFLICT (guild_id) DO UPDATE SET manager_role_id = excluded.manager_role_id,"
         " staff_role_id = excluded.staff_role_id,"
         " approvals_channel_id = excluded.approvals_channel_id,"
@@ -114,7 +127,10 @@ def _update_settings(
         " tasks_channel_id = excluded.tasks_channel_id, timezone = excluded.timezone,"
         " workdays = excluded.workdays, workday_minutes = excluded.workday_minutes,"
         " dar_reminder = excluded.dar_reminder, dar_summary = excluded.dar_summary,"
-        " digest = excluded.digest, updated_at = excluded.updated_at,"
+        " digest = excluded.digest, task_assign = excluded.task_assign,"
+        " leave_reminder_hours = excluded.leave_reminder_hours,"
+        " leave_max_days = excluded.leave_max_days, dar_edit_days = excluded.dar_edit_days,"
+        " task_overdue_days = excluded.task_overdue_days, updated_at = excluded.updated_at,"
         " updated_by = excluded.updated_by",
         {**merged, "guild_id": guild_id, "now": now, "actor": actor_id},
     )

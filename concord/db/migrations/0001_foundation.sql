@@ -12,6 +12,11 @@ CREATE TABLE guild_settings (
     dar_reminder        TEXT NOT NULL DEFAULT '17:00',
     dar_summary         TEXT NOT NULL DEFAULT '19:00',
     digest              TEXT NOT NULL DEFAULT '09:00',
+    task_assign         TEXT NOT NULL DEFAULT 'anyone' CHECK (task_assign IN ('anyone', 'managers')),
+    leave_reminder_hours INTEGER NOT NULL DEFAULT 24 CHECK (leave_reminder_hours BETWEEN 1 AND 720),
+    leave_max_days      INTEGER NOT NULL DEFAULT 60 CHECK (leave_max_days BETWEEN 1 AND 366),
+    dar_edit_days       INTEGER NOT NULL DEFAULT 2 CHECK (dar_edit_days BETWEEN 0 AND 31),
+    task_overdue_days   INTEGER NOT NULL DEFAULT 2 CHECK (task_overdue_days BETWEEN 1 AND 60),
     updated_at          TEXT,
     updated_by          INTEGER
 );

@@ -1,0 +1,121 @@
+"""The job ledger (``job_runs``) and the once-only notification ledger (``notifications_sent``)."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import date, datetime, timedelta
+
+from concord.db.database import Database
+from concord.db.guilds import utcnow_iso
+
+# A run still marked 'running' after this long died with its process; it may be taken again.
+STALE_RUN = timedelta(minutes=10)
+MAX_ATTEMPTS = 3
+
+
+def claim_run(
+    conn: sqlite3.Connection, guild_id: int, job: str, local_date: date, late: bool, now: datetime
+) -> bool:
+    """Take the run of ``job`` for ``local_date``; False when it ran, runs, or failed too often."""
+    row = conn.execute(
+        "SELECT status, attempts, started_at FROM job_runs WHERE guild_id = ? AND job = ? AND local_date = ?",
+        (guild_id, job, local_date.isoformat()),
+    ).fetchone()
+    if row is None:
+        conn.execute(
+            "INSERT INTO job_runs (guild_id, job, local_date, status, late, started_at)"
+            " VALUES (?, ?, ?, 'running', ?, ?)",
+            (guild_id, job, local_date.isoformat(), int(late), utcnow_iso(now)),
+        )
+        return True
+    if row["status"] == "done" or row["attempts"] >= MAX_ATTEMPTS:
+        return False
+    stale_before = utcnow_iso(now - STALE_RUN)
+    if row["status"] == "running" and row["started_at"] > stale_before:
+        return False
+    # A failed run, or one whose process died: try again (its own once-ledgers prevent repeats).
+    updated = conn.execute(
+        "UPDATE job_runs SET status = 'running', attempts = attempts + 1, started_at = ?, late = ?"
+        " WHERE guild_id = ? AND job = ? AND local_date = ? AND status = ? AND started_at = ?",
+        (
+            utcnow_iso(now),
+            int(late),
+            guild_id,
+            job,
+            local_date.isoformat(),
+            row["status"],
+            row["started_at"],
+        ),
+    )
+    return updated.rowcount == 1
+
+
+def finish_run(
+    conn: sqlite3.Connection,
+    guild_id: int,
+    job: str,
+    local_date: date,
+    now: datetime,
+    error: str | None,
+) -> None:
+    conn.execute(
+        "UPDATE job_runs SET status = ?, finished_at = ?, error = ?"
+        " WHERE guild_id = ? AND job = ? AND local_date = ? AND status = 'running'",
+        (
+            "failed" if error else "done",
+            utcnow_iso(now),
+            error,
+            guild_id,
+            job,
+            local_date.isoformat(),
+        ),
+    )
+
+
+def claim_notification(
+    conn: sqlite3.Connection, guild_id: int, kind: str, key: str, now: datetime
+) -> bool:
+    """Claim a one-off notification inside the caller's transaction; False if already claimed."""
+    cur = conn.execute(
+        "INSERT OR IGNORE INTO notifications_sent (guild_id, kind, key, sent_at) VALUES (?, ?, ?, ?)",
+        (guild_id, kind, key, utcnow_iso(now)),
+    )
+    return cur.rowcount == 1
+
+
+def release_notification(conn: sqlite3.Connection, guild_id: int, kind: str, key: str) -> None:
+    conn.execute(
+        "DELETE FROM notifications_sent WHERE guild_id = ? AND kind = ? AND key = ?",
+        (guild_id, kind, key),
+    )
+
+
+class JobLedger:
+    """Async face of the ledgers, for the scheduler and the cogs."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def claim_run(
+        self, guild_id: int, job: str, local_date: date, late: bool, now: datetime
+    ) -> bool:
+        return await self.db.write(claim_run, guild_id, job, local_date, late, now)
+
+    async def finish_run(
+        self, guild_id: int, job: str, local_date: date, now: datetime, error: str | None = None
+    ) -> None:
+        await self.db.write(finish_run, guild_id, job, local_date, now, error)
+
+    async def claim_notification(self, guild_id: int, kind: str, key: str, now: datetime) -> bool:
+        """True exactly once per (guild, kind, key): send only when this returns True."""
+        return await self.db.write(claim_notification, guild_id, kind, key, now)
+
+    async def release_notification(self, guild_id: int, kind: str, key: str) -> None:
+        """Give a claim back when the notification could not be delivered (retried later)."""
+        await self.db.write(release_notification, guild_id, kind, key)
+
+    async def runs(self, guild_id: int, job: str) -> list[sqlite3.Row]:
+        return await self.db.fetchall(
+            "SELECT * FROM job_runs WHERE guild_id = ? AND job = ? ORDER BY local_date",
+            (guild_id, job),
+        )

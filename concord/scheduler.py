@@ -1,0 +1,109 @@
+"""One scheduler for every timed job: daily jobs at a guild-local time, exactly once per guild
+per local date, and tick jobs that run on every pass (for "due within 24 h"-style checks).
+
+The bot calls :meth:`Scheduler.run_due` about every 30 seconds with its clock's ``now``; tests
+call it directly with a manual clock. A daily job whose time passed while the bot was down runs
+on the first pass after it comes back, if it is still that local day, marked late.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, time
+
+from concord.core.jobs import due_run
+from concord.core.settings import GuildConfig
+from concord.db.guilds import GuildSettings
+from concord.db.jobs import JobLedger
+
+log: logging.Logger = logging.getLogger(__name__)
+
+DailyHandler = Callable[[GuildConfig, date, bool], Awaitable[None]]
+TickHandler = Callable[[GuildConfig, datetime], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class DailyJob:
+    name: str
+    at: Callable[[GuildConfig], time | None]  # None: switched off for this guild
+    run: DailyHandler
+
+
+@dataclass(frozen=True)
+class TickJob:
+    name: str
+    run: TickHandler
+
+
+class Scheduler:
+    def __init__(self, guild_settings: GuildSettings, ledger: JobLedger) -> None:
+        self.guild_settings = guild_settings
+        self.ledger = ledger
+        self.daily_jobs: dict[str, DailyJob] = {}
+        self.tick_jobs: dict[str, TickJob] = {}
+
+    def add_daily(
+        self, name: str, at: Callable[[GuildConfig], time | None], run: DailyHandler
+    ) -> None:
+        """``run(config, local_date, late)`` once per guild per local date at ``at(config)``."""
+        self.daily_jobs[name] = DailyJob(name, at, run)
+
+    def add_tick(self, name: str, run: TickHandler) -> None:
+        """``run(config, now)`` on every pass; the handler keeps its own once-ledger."""
+        self.tick_jobs[name] = TickJob(name, run)
+
+    def remove(self, name: str) -> None:
+        self.daily_jobs.pop(name, None)
+        self.tick_jobs.pop(name, None)
+
+    async def run_due(self, now: datetime, guild_ids: Iterable[int]) -> list[tuple[int, str, date]]:
+        """Run every job due at ``now``; returns the daily runs made (guild, job, local date)."""
+        ran: list[tuple[int, str, date]] = []
+        for guild_id in guild_ids:
+            config = await self.guild_settings.get(guild_id)
+            for job in list(self.daily_jobs.values()):
+                if await self._run_daily(job, config, now):
+                    ran.append((guild_id, job.name, now.astimezone(config.tz).date()))
+            for tick in list(self.tick_jobs.values()):
+                try:
+                    await tick.run(config, now)
+                except Exception:
+                    log.exception("tick job %s failed in guild %s", tick.name, guild_id)
+        return ran
+
+    async def run_daily_now(self, name: str, guild_id: int, now: datetime) -> date:
+        """Run a daily job for today's local date regardless of its time (sandbox, tests);
+        still once per local date."""
+        config = await self.guild_settings.get(guild_id)
+        job = self.daily_jobs[name]
+        local_date = now.astimezone(config.tz).date()
+        if await self.ledger.claim_run(guild_id, job.name, local_date, False, now):
+            await self._execute(job, config, local_date, False, now)
+        return local_date
+
+    async def _run_daily(self, job: DailyJob, config: GuildConfig, now: datetime) -> bool:
+        at = job.at(config)
+        if at is None:
+            return False
+        due = due_run(now, config.tz, at)
+        if due is None:
+            return False
+        if not await self.ledger.claim_run(
+            config.guild_id, job.name, due.local_date, due.late, now
+        ):
+            return False
+        await self._execute(job, config, due.local_date, due.late, now)
+        return True
+
+    async def _execute(
+        self, job: DailyJob, config: GuildConfig, local_date: date, late: bool, now: datetime
+    ) -> None:
+        error: str | None = None
+        try:
+            await job.run(config, local_date, late)
+        except Exception as exc:
+            log.exception("job %s failed in guild %s for %s", job.name, config.guild_id, local_date)
+            error = f"{type(exc).__name__}: {exc}"[:500]
+        await self.ledger.finish_run(config.guild_id, job.name, local_date, now, error)
