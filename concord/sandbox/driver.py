@@ -400,7 +400,9 @@ class Sandbox:
         scheduler_seconds: float | None = None,
         monotonic: Callable[[], float] = time.monotonic,
         db_path: Path | None = None,
+        health_file: Path | None = None,
         response_timeout: float = 10.0,
+        force_sync: bool = False,
     ) -> None:
         self.directory = directory
         self.clock: Clock = clock or ManualClock(DEFAULT_START)
@@ -409,6 +411,12 @@ class Sandbox:
         self.guild_ready_timeout = guild_ready_timeout
         self.scheduler_seconds = scheduler_seconds
         self.db_path = db_path or directory / "concord.db"
+        self.health_file = health_file or directory / "health.json"
+        self.force_sync = force_sync
+        # strict: problems raise SandboxError (tests); otherwise they are collected in
+        # ``problems`` for the console to show.
+        self.strict = True
+        self.problems: list[str] = []
         self.response_timeout = response_timeout
         self.emulator = Emulator(clock=lambda: self.clock.now(), monotonic=monotonic)
         self.office: Office = build_office(self.emulator)
@@ -456,7 +464,7 @@ class Sandbox:
         return Settings(
             discord_token=self.emulator.token,
             db_path=self.db_path,
-            health_file=self.directory / "health.json",
+            health_file=self.health_file,
             api_base=self.emulator.api_base,
             gateway_url=self.emulator.gateway_url,
             dev_guild_id=self.guild.id if self.dev_guild else None,
@@ -478,6 +486,7 @@ class Sandbox:
             cogs=DEFAULT_COGS if self.cogs is None else self.cogs,
             guild_ready_timeout=self.guild_ready_timeout,
             scheduler_seconds=self.scheduler_seconds,
+            force_sync=self.force_sync,
         )
         self._bot = bot
         await bot.login(self.emulator.token)
@@ -687,7 +696,12 @@ class Sandbox:
             if record.exc_info and record.exc_info[1] is not None:
                 line += f" ({type(record.exc_info[1]).__name__}: {record.exc_info[1]})"
             lines.append(line)
-        raise SandboxError("\n".join(lines))
+        self._fail("\n".join(lines))
+
+    def _fail(self, text: str) -> None:
+        if self.strict:
+            raise SandboxError(text)
+        self.problems.append(text)
 
     def check(self) -> None:
         """Fail now on any problem since the last check (the fixture calls it at teardown)."""
@@ -743,7 +757,7 @@ class Sandbox:
             if self._expecting:
                 self._expecting[-1].unanswered.append(record)
             else:
-                raise SandboxError(
+                self._fail(
                     "the bot did not answer the interaction "
                     "(Discord would show 'This interaction failed')"
                 )
@@ -1000,15 +1014,24 @@ class Sandbox:
         where = self.channel_label(channel.id)
         raise UsageError(f"{user.username} has no command {name!r} in {where} (synced: {shown})")
 
-    def _command_data(
-        self,
-        user: User,
-        channel: Channel,
-        path: str,
-        given: dict[str, Any],
-        *,
-        focused: str | None,
-    ) -> dict[str, Any]:
+    def command_options(
+        self, member: Actor, path: str, *, channel: ChannelRef | None = None
+    ) -> list[dict[str, Any]]:
+        """The option definitions of ``/path`` as synced (for the console's parsing)."""
+        user = self.member(member)
+        return self._resolve_command(user, self._where(user, channel), path)[2]
+
+    def slash_commands(
+        self, member: Actor, *, channel: ChannelRef | None = None
+    ) -> list[cmd.StoredCommand]:
+        user = self.member(member)
+        commands = self._visible_commands(user, self._where(user, channel))
+        return [c for c in commands if c.type == cmd.CHAT_INPUT]
+
+    def _resolve_command(
+        self, user: User, channel: Channel, path: str
+    ) -> tuple[cmd.StoredCommand, list[dict[str, Any]], list[dict[str, Any]]]:
+        """(command, subcommand chain, leaf option definitions) for ``/a b c``."""
         parts = path.strip().lstrip("/").split()
         if not parts:
             raise UsageError("empty command")
@@ -1033,6 +1056,18 @@ class Sandbox:
         if any(o.get("type") in (cmd.SUB_COMMAND, cmd.SUB_COMMAND_GROUP) for o in definitions):
             subs = [o["name"] for o in definitions]
             raise UsageError(f"/{' '.join(parts)} needs a subcommand: {subs}")
+        return command, chain, definitions
+
+    def _command_data(
+        self,
+        user: User,
+        channel: Channel,
+        path: str,
+        given: dict[str, Any],
+        *,
+        focused: str | None,
+    ) -> dict[str, Any]:
+        command, chain, definitions = self._resolve_command(user, channel, path)
         resolved: dict[str, Any] = {}
         values = self._option_values(path, definitions, given, channel, resolved, focused)
         for nested in reversed(chain):
