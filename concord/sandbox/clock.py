@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 from concord.clock import Clock
 
-STEP: re.Pattern[str] = re.compile(r"([+-])(\d+)([wdhm])")
+STEP: re.Pattern[str] = re.compile(r"([+-]?)(\d+)([wdhm])")
 UNITS: dict[str, str] = {"w": "weeks", "d": "days", "h": "hours", "m": "minutes"}
 
 
@@ -43,7 +43,9 @@ def parse_clock(text: str, now: datetime, tz: ZoneInfo) -> datetime:
         if not steps or "".join("".join(s) for s in steps) != text:
             raise ValueError(f"cannot read {text!r}; try +1d, +2h, -30m or +1w")
         delta = timedelta()
-        for sign, amount, unit in steps:
+        sign = "+"
+        for given, amount, unit in steps:
+            sign = given or sign  # "+1d6h": a step without a sign keeps the previous one
             step = timedelta(**{UNITS[unit]: int(amount)})
             delta += step if sign == "+" else -step
         return now + delta

@@ -471,7 +471,8 @@ class Console:
         if not reply.responded:
             self._say("(the bot did not answer; Discord shows 'This interaction failed')")
         for message in reply.messages:
-            self._render(message.stored)
+            # The card a button belongs to, updated in place, is marked as edited.
+            self._render(message.stored, updated=message.id == reply.interaction.source_message_id)
         modal = reply.modal
         if modal is not None:
             self.pending = modal
