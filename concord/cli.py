@@ -38,13 +38,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _sandbox_console() -> Any:
+def _sandbox_session() -> Any:
     # Imported on use, like the runner: it imports discord.py (checked by pyright, not pyre).
-    return importlib.import_module("concord.sandbox.console")
+    return importlib.import_module("concord.sandbox.session")
 
 
 def cmd_sandbox(args: argparse.Namespace) -> int:
-    console = _sandbox_console()
+    console = _sandbox_session()
     try:
         start = console.parse_start(args.clock)
     except ValueError as exc:

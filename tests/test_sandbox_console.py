@@ -15,8 +15,9 @@ from sandbox_probe import add_probe
 from concord import cli
 from concord.core.settings import GuildConfig
 from concord.sandbox.clock import SandboxClock, parse_clock
-from concord.sandbox.console import Console, Options, run_script
+from concord.sandbox.console import Console
 from concord.sandbox.driver import Sandbox
+from concord.sandbox.session import Options, run_script
 
 ROOT = Path(__file__).resolve().parents[1]
 TOUR = ROOT / "examples" / "tour.sandbox"

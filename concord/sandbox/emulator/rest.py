@@ -527,9 +527,8 @@ async def followup(call: Call) -> Any:
         kind = "MESSAGE_CREATE"
     record.followup_ids.append(message.id)
     await emulator.announce(kind, message)
-    if call.query_flag("wait"):
-        return emulator.message_payload(message)
-    return NO_CONTENT
+    # "Create Followup Message" works like Execute Webhook with wait always true.
+    return emulator.message_payload(message)
 
 
 @route("GET", "/webhooks/{webhook_id}/{webhook_token}/messages/{message_id}", auth=False)
