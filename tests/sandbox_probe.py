@@ -231,6 +231,12 @@ class Probe(commands.GroupCog, group_name="probe", group_description="Sandbox pr
         await interaction.response.send_message("x" * 2001)
 
 
+@app_commands.command(name="audit", description="Managers only, by default permissions")
+@app_commands.default_permissions(manage_guild=True)
+async def audit(interaction: discord.Interaction) -> None:
+    await interaction.response.send_message("audit log", ephemeral=True)
+
+
 @app_commands.context_menu(name="Quote")
 async def quote(interaction: discord.Interaction, message: discord.Message) -> None:
     await interaction.response.send_message(f"quoted: {message.content}", ephemeral=True)
@@ -245,6 +251,7 @@ async def add_probe(sandbox: Sandbox) -> None:
     bot = sandbox.bot
     bot.add_dynamic_items(Counter)
     bot.add_view(CardView())
+    bot.tree.add_command(audit)
     bot.tree.add_command(quote)
     bot.tree.add_command(wave)
     await sandbox.add_cog(Probe(bot))

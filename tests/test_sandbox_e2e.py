@@ -183,3 +183,11 @@ async def test_guild_scoped_commands_carry_the_guild_id(sandbox: Sandbox) -> Non
     reply = await sandbox.slash("owner", "concord settings")
     assert reply.interaction.payload["data"]["guild_id"] == str(sandbox.guild.id)
     assert "Concord Desk settings" in reply.text
+
+
+async def test_default_member_permissions_hide_commands(sandbox: Sandbox) -> None:
+    await add_probe(sandbox)
+    assert (await sandbox.slash("alice", "audit")).text == "audit log"
+    assert (await sandbox.slash("owner", "audit")).text == "audit log"
+    with pytest.raises(UsageError, match="bob has no command 'audit'"):
+        await sandbox.slash("bob", "audit")

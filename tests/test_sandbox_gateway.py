@@ -13,7 +13,7 @@ import pytest
 from concord.config import Settings
 from concord.errors import ExitError
 from concord.runner import run_bot
-from concord.sandbox.driver import Sandbox
+from concord.sandbox.driver import Sandbox, SandboxError
 from concord.sandbox.emulator import Emulator
 from concord.sandbox.office import build_office
 
@@ -153,3 +153,12 @@ async def test_a_missing_members_intent_is_one_clear_error(tmp_path: Path) -> No
         with pytest.raises(ExitError, match="Server Members Intent"):
             await run_against(tmp_path, emulator, emulator.token)
         assert emulator.gateway.closed_codes == [4014]
+
+
+async def test_a_route_the_emulator_does_not_know_fails_the_test(sandbox: Sandbox) -> None:
+    guild = sandbox.bot.get_guild(sandbox.guild.id)
+    assert guild is not None
+    with pytest.raises(discord.NotFound):
+        await guild.fetch_ban(discord.Object(id=1))
+    with pytest.raises(SandboxError, match=r"GET /api/v10/guilds/\d+/bans/1 -> 404"):
+        sandbox.check()

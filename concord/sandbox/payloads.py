@@ -10,7 +10,7 @@ from typing import Any
 
 from concord.sandbox.emulator import Emulator
 from concord.sandbox.emulator import commands as cmd
-from concord.sandbox.emulator.world import DM, Channel, Role, User
+from concord.sandbox.emulator.world import ADMINISTRATOR, DM, Channel, Role, User
 from concord.sandbox.errors import UsageError
 from concord.sandbox.office import Actor, ChannelRef, Office
 from concord.sandbox.views import Modal, ModalField
@@ -40,13 +40,7 @@ class Payloads:
                 if c.definition.get("contexts") is None or 0 in c.definition["contexts"]
             ]
             permissions = self.office.guild.channel_permissions(user.id, channel.id)
-            found = [
-                c
-                for c in found
-                if c.definition.get("default_member_permissions") is None
-                or int(c.definition["default_member_permissions"]) & permissions
-                == int(c.definition["default_member_permissions"])
-            ]
+            found = [c for c in found if _permitted(c, permissions)]
         return found
 
     def find_command(self, user: User, channel: Channel, name: str, kind: int) -> cmd.StoredCommand:
@@ -389,3 +383,13 @@ class Payloads:
 def _merge(into: dict[str, Any], part: dict[str, Any]) -> None:
     for key, value in part.items():
         into.setdefault(key, {}).update(value)
+
+
+def _permitted(command: cmd.StoredCommand, permissions: int) -> bool:
+    """Discord shows a command when the member has every bit of its default permissions;
+    "0" means administrators only (the owner always has every permission)."""
+    required = command.definition.get("default_member_permissions")
+    if required is None or permissions & ADMINISTRATOR:
+        return True
+    needed = int(required)
+    return needed != 0 and permissions & needed == needed
