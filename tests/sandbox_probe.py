@@ -222,6 +222,10 @@ class Probe(commands.GroupCog, group_name="probe", group_description="Sandbox pr
         texts = [m.content async for m in channel.history(limit=5, oldest_first=True)]
         await interaction.response.send_message(" | ".join(texts), ephemeral=True)
 
+    @app_commands.command(name="flash", description="A reply that deletes itself later")
+    async def flash(self, interaction: discord.Interaction) -> None:
+        await interaction.response.send_message("gone in 30 s", delete_after=30)
+
     @app_commands.command(name="silent", description="Never answers")
     async def silent(self, interaction: discord.Interaction) -> None:
         return

@@ -191,3 +191,10 @@ async def test_default_member_permissions_hide_commands(sandbox: Sandbox) -> Non
     assert (await sandbox.slash("owner", "audit")).text == "audit log"
     with pytest.raises(UsageError, match="bob has no command 'audit'"):
         await sandbox.slash("bob", "audit")
+
+
+async def test_delayed_deletions_do_not_keep_the_sandbox_waiting(sandbox: Sandbox) -> None:
+    await add_probe(sandbox)
+    reply = await sandbox.slash("bob", "probe flash")
+    assert reply.text == "gone in 30 s" and reply.message is not None
+    assert not reply.message.deleted  # the 30 s timer is pending; stopping the bot ends it

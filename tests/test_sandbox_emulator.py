@@ -153,8 +153,9 @@ async def test_message_limits(api: Api, body: dict[str, Any], path: str) -> None
     assert path in error_paths(data)
 
 
-async def test_empty_messages_are_refused(api: Api) -> None:
-    status, data = await api.post_message({"content": ""})
+@pytest.mark.parametrize("content", ["", "   \n "])
+async def test_empty_messages_are_refused(api: Api, content: str) -> None:
+    status, data = await api.post_message({"content": content})
     assert status == 400 and data == {"message": "Cannot send an empty message", "code": 50006}
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator, Sequence
@@ -88,9 +89,16 @@ class _ErrorLogs(logging.Handler):
         self.records.append(record)
 
 
-def _is_view_timeout(task: asyncio.Task[Any]) -> bool:
-    """discord.ui's timer for a view or modal with a timeout (it sleeps until it expires)."""
-    return (getattr(task.get_coro(), "__qualname__", "") or "").endswith("__timeout_task_impl")
+def _is_timer(task: asyncio.Task[Any]) -> bool:
+    """A discord.py timer: a view's or modal's timeout, or a ``delete_after``/``delete(delay=)``
+    deletion waiting to happen. They sleep until they fire, so the bot is idle meanwhile."""
+    coro = task.get_coro()
+    name = getattr(coro, "__qualname__", "") or ""
+    filename = getattr(getattr(coro, "cr_code", None), "co_filename", "") or ""
+    if name.endswith("__timeout_task_impl"):
+        return True
+    in_discord = f"{os.sep}discord{os.sep}" in filename
+    return in_discord and name.endswith(("<locals>.inner_call", "<locals>.delete"))
 
 
 def _background(task: asyncio.Task[Any]) -> bool:
@@ -99,7 +107,7 @@ def _background(task: asyncio.Task[Any]) -> bool:
     filename = getattr(code, "co_filename", "") or ""
     if "aiohttp" in filename and ("web_protocol" in filename or "web_ws" in filename):
         return True  # the emulator's connection handlers
-    return _is_view_timeout(task)
+    return _is_timer(task)
 
 
 # -- the sandbox ------------------------------------------------------------------------------
@@ -224,8 +232,8 @@ class Sandbox:
         bot, self._bot = self._bot, None
         if bot is not None:
             await bot.close()
-        # Views with a timeout keep a timer task; a real process exit ends them.
-        timers = [t for t in asyncio.all_tasks() if _is_view_timeout(t)]
+        # View timeouts and delayed deletions keep timer tasks; a real process exit ends them.
+        timers = [t for t in asyncio.all_tasks() if _is_timer(t)]
         for timer in timers:
             timer.cancel()
         await asyncio.gather(*timers, return_exceptions=True)

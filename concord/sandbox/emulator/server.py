@@ -471,7 +471,7 @@ class Emulator:
         attachments = message.attachments
         if "attachments" in body or files:
             attachments = self.attachments_for(body, files, message.attachments)
-        if not (content or embeds or components or attachments):
+        if not (content.strip() or embeds or components or attachments):
             raise ApiError(400, EMPTY_MESSAGE, "Cannot send an empty message")
         message.revisions.append(self.message_payload(message))
         message.content, message.embeds = content, embeds

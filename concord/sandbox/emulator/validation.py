@@ -543,7 +543,7 @@ def check_message(
 def check_not_empty(body: dict[str, Any], file_count: int) -> None:
     """A new message needs content, an embed, a component, a file, a sticker or a poll."""
     if not (
-        body.get("content")
+        str(body.get("content") or "").strip()
         or body.get("embeds")
         or body.get("components")
         or file_count
