@@ -4,6 +4,7 @@ and labels), context menus, DMs, files and a persistent DynamicItem button."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import re
 from typing import Any
@@ -134,6 +135,8 @@ class Probe(commands.GroupCog, group_name="probe", group_description="Sandbox pr
 
     def __init__(self, bot: commands.Bot) -> None:
         self.bot = bot
+        self.entered = asyncio.Event()  # /probe slow is running
+        self.gate = asyncio.Event()  # lets /probe slow answer
         super().__init__()
 
     @app_commands.command(name="echo", description="Echo every option type")
@@ -222,6 +225,12 @@ class Probe(commands.GroupCog, group_name="probe", group_description="Sandbox pr
         texts = [m.content async for m in channel.history(limit=5, oldest_first=True)]
         await interaction.response.send_message(" | ".join(texts), ephemeral=True)
 
+    @app_commands.command(name="slow", description="Answers when the test says so")
+    async def slow(self, interaction: discord.Interaction) -> None:
+        self.entered.set()
+        await self.gate.wait()
+        await interaction.response.send_message("finally")
+
     @app_commands.command(name="flash", description="A reply that deletes itself later")
     async def flash(self, interaction: discord.Interaction) -> None:
         await interaction.response.send_message("gone in 30 s", delete_after=30)
@@ -251,11 +260,13 @@ async def wave(interaction: discord.Interaction, member: discord.Member) -> None
     await interaction.response.send_message(f"waved at {member.name}", ephemeral=True)
 
 
-async def add_probe(sandbox: Sandbox) -> None:
+async def add_probe(sandbox: Sandbox) -> Probe:
     bot = sandbox.bot
     bot.add_dynamic_items(Counter)
     bot.add_view(CardView())
     bot.tree.add_command(audit)
     bot.tree.add_command(quote)
     bot.tree.add_command(wave)
-    await sandbox.add_cog(Probe(bot))
+    probe = Probe(bot)
+    await sandbox.add_cog(probe)
+    return probe

@@ -4,10 +4,13 @@ context menus, DMs, files, persistent dynamic buttons) with a test-only cog."""
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from sandbox_probe import Counter, add_probe
 
 from concord.sandbox.driver import Sandbox, SandboxError, UsageError
+from concord.sandbox.emulator import ManualMonotonic
 
 
 async def test_every_option_type_reaches_the_command(sandbox: Sandbox) -> None:
@@ -198,3 +201,18 @@ async def test_delayed_deletions_do_not_keep_the_sandbox_waiting(sandbox: Sandbo
     reply = await sandbox.slash("bob", "probe flash")
     assert reply.text == "gone in 30 s" and reply.message is not None
     assert not reply.message.deleted  # the 30 s timer is pending; stopping the bot ends it
+
+
+@pytest.mark.sandbox(monotonic=ManualMonotonic())
+async def test_an_answer_after_three_seconds_is_refused(sandbox: Sandbox) -> None:
+    probe = await add_probe(sandbox)
+    with sandbox.expect_errors() as caught:
+        pending = asyncio.create_task(sandbox.slash("bob", "probe slow"))
+        await probe.entered.wait()
+        sandbox.emulator.monotonic.advance(3.5)  # type: ignore[attr-defined]
+        probe.gate.set()
+        reply = await pending
+    assert not reply.responded
+    # The late answer, then the error handler's apology: both "Unknown interaction".
+    assert [r.error["code"] for r in caught.requests if r.error] == [10062, 10062]
+    assert any("probe slow" in m for m in caught.log_messages)
