@@ -36,6 +36,7 @@ async def test_an_interaction_sent_while_disconnected_arrives_after_resume(
     assert reply.embeds[0]["title"] == "Concord Desk settings"
     await wait_for_resume(sandbox, 1)
     assert gateway.identify_count == 1 and gateway.connect_count == 2
+    assert gateway.heartbeats >= 2  # discord.py beats at once on every HELLO
     assert sandbox.bot.is_ready()
 
 

@@ -104,7 +104,6 @@ class Gateway:
         self.heartbeats = 0
         self.presence: dict[str, Any] | None = None
         self.closed_codes: list[int] = []
-        self.ready = asyncio.Event()  # set when a session is identified or resumed
         self._waiters: list[tuple[Callable[[], bool], asyncio.Future[None]]] = []
 
     # -- connection --------------------------------------------------------------------------
@@ -214,7 +213,6 @@ class Gateway:
         await self._send_dispatch(session, "READY", ready)
         for guild in emulator.world.guilds.values():
             await self._send_dispatch(session, "GUILD_CREATE", emulator.guild_create_payload(guild))
-        self.ready.set()
         self._notify()
         return session
 
@@ -245,7 +243,6 @@ class Gateway:
             if number > seq:
                 await socket.send_str(frame)
         await self._send_dispatch(session, "RESUMED", {"_trace": ['["concord-sandbox-emulator"]']})
-        self.ready.set()
         self._notify()
         return session
 

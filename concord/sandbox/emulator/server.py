@@ -189,7 +189,6 @@ class Emulator:
         self.host = "127.0.0.1"
         self.port = 0
         self._runner: web.AppRunner | None = None
-        self._request_listeners: list[Callable[[RecordedRequest], None]] = []
 
     # -- lifecycle ---------------------------------------------------------------------------
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
@@ -204,11 +203,8 @@ class Emulator:
         await runner.setup()
         site = web.TCPSite(runner, host, port)
         await site.start()
-        server = site._server  # the bound port when 0 was asked for
-        assert server is not None
-        sockets = getattr(server, "sockets", None) or []
         self.host = host
-        self.port = sockets[0].getsockname()[1] if sockets else port
+        self.port = int(runner.addresses[0][1])  # the bound port when 0 was asked for
         self._runner = runner
 
     async def stop(self) -> None:
@@ -246,9 +242,6 @@ class Emulator:
 
     def requests_to(self, route: str) -> list[RecordedRequest]:
         return [r for r in self.requests if r.route == route]
-
-    def on_request(self, listener: Callable[[RecordedRequest], None]) -> None:
-        self._request_listeners.append(listener)
 
     # -- faults ------------------------------------------------------------------------------
     def inject_rate_limit(
@@ -321,8 +314,6 @@ class Emulator:
         record.status = response.status
         if record.status >= 400 and record.problem:
             log.warning("emulator rejected %s", record.describe())
-        for listener in list(self._request_listeners):
-            listener(record)
         return response
 
     async def _handle(self, request: web.Request, record: RecordedRequest) -> web.StreamResponse:
