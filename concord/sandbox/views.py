@@ -45,6 +45,12 @@ class Message:
         self._sandbox = sandbox
         self.stored = stored
 
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Message) and other.id == self.id
+
+    def __hash__(self) -> int:
+        return hash(self.id)
+
     @property
     def id(self) -> int:
         return self.stored.id
