@@ -242,3 +242,5 @@ def test_the_cli_refuses_a_missing_script(
     assert "is not a file" in capsys.readouterr().err
     assert cli.main(["sandbox", "--clock", "soon", "--db", str(tmp_path / "s.db")]) == 2
     assert "--clock: cannot read 'soon'" in capsys.readouterr().err
+    assert cli.main(["sandbox", "--as", "zed", "--db", str(tmp_path / "s.db")]) == 2
+    assert "--as zed: not a member" in capsys.readouterr().err

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sys
 import threading
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from concord.core.settings import GuildConfig
 from concord.sandbox.clock import SandboxClock
 from concord.sandbox.console import Console
 from concord.sandbox.driver import Sandbox
+from concord.sandbox.office import MEMBERS
 from concord.sandbox.persist import load_state, save_state
 
 T = TypeVar("T")
@@ -216,6 +218,10 @@ def configure_logging(db_path: Path, verbose: bool) -> None:
 
 
 def main(options: Options) -> int:
+    if options.actor not in MEMBERS:
+        members = ", ".join(MEMBERS)
+        print(f"concord: --as {options.actor}: not a member (one of {members})", file=sys.stderr)
+        return 2
     options.db_path.parent.mkdir(parents=True, exist_ok=True)
     configure_logging(options.db_path, options.verbose)
     if options.script is not None:
