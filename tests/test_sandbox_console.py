@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import discord
 import pytest
 from sandbox_probe import add_probe
 
@@ -178,6 +179,7 @@ async def test_completion_of_commands_options_and_names(console: Console) -> Non
 
 # -- script mode and the tour ---------------------------------------------------------------
 async def test_the_tour_runs_green(tmp_path: Path) -> None:
+    api_base = discord.http.Route.BASE
     transcript: list[str] = []
     code = await run_script(
         Options(db_path=tmp_path / "sandbox.db", script=TOUR, fresh=True), transcript.append
@@ -186,6 +188,7 @@ async def test_the_tour_runs_green(tmp_path: Path) -> None:
     assert code == 0, text
     assert "✓ Saved 3 settings" in text and "✗" not in text
     assert (tmp_path / "sandbox.world.json").exists()
+    assert api_base == discord.http.Route.BASE  # the sandbox puts discord.py's endpoint back
 
 
 async def test_a_failing_script_stops_with_exit_code_1(tmp_path: Path) -> None:

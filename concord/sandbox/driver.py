@@ -158,20 +158,30 @@ class Sandbox:
         self._checked_logs = 0
         self._expecting: list[ExpectedErrors] = []
         self.startup_seconds: float | None = None
+        self._endpoints: tuple[str, Any] | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------
     async def start(self) -> Sandbox:
+        from discord import gateway, http
+
+        # apply_endpoints() changes discord.py globals; put them back when the sandbox stops.
+        self._endpoints = (http.Route.BASE, gateway.DiscordWebSocket.DEFAULT_GATEWAY)
         logging.getLogger().addHandler(self._logs)
         await self.emulator.start()
         await self._start_bot()
         return self
 
     async def stop(self) -> None:
+        from discord import gateway, http
+
         try:
             await self._stop_bot()
         finally:
             await self.emulator.stop()
             logging.getLogger().removeHandler(self._logs)
+            if self._endpoints is not None:
+                http.Route.BASE, gateway.DiscordWebSocket.DEFAULT_GATEWAY = self._endpoints
+                self._endpoints = None
 
     async def __aenter__(self) -> Sandbox:
         return await self.start()
