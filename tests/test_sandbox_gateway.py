@@ -163,3 +163,28 @@ async def test_a_route_the_emulator_does_not_know_fails_the_test(sandbox: Sandbo
         await guild.fetch_ban(discord.Object(id=1))
     with pytest.raises(SandboxError, match=r"GET /api/v10/guilds/\d+/bans/1 -> 404"):
         sandbox.check()
+
+
+async def test_concord_sync_syncs_once_and_says_what_it_did(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    async with Emulator() as emulator:
+        build_office(emulator)
+        settings = Settings(
+            discord_token=emulator.token,
+            db_path=tmp_path / "concord.db",
+            health_file=tmp_path / "health.json",
+            api_base=emulator.api_base,
+            gateway_url=emulator.gateway_url,
+        )
+        outputs = []
+        for force in (False, False, True):
+            await run_bot(settings, sync_only=True, force_sync=force)
+            outputs.append(capsys.readouterr().out.strip())
+        assert outputs == [
+            "synced",
+            "unchanged: nothing to sync (use --force to sync anyway)",
+            "synced",
+        ]
+        assert len(emulator.requests_to("PUT /applications/{application_id}/commands")) == 2
+        assert [c.name for c in emulator.commands.list(None)] == ["concord"]
