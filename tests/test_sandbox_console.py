@@ -61,8 +61,11 @@ async def test_slash_options_are_converted_by_their_synced_type(
         "where": "#approvals",
         "file": ("note.txt", b"hello"),
     }
-    out = await run(console, f"/probe echo text:hi who:@carol where:#approvals file:{note}")
+    out = await run(
+        console, f"/probe echo text:hi who:@carol where:#approvals size:large file:{note}"
+    )
     assert "who=carol where=approvals" in out and "file=note.txt:hello" in out
+    assert "size=l" in out
     assert "only you can see this" in out
 
 

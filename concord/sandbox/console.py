@@ -205,6 +205,9 @@ class Console:
     @staticmethod
     def _convert(definition: dict[str, Any] | None, name: str, value: str) -> Any:
         kind = definition.get("type") if definition is not None else None
+        choices = (definition or {}).get("choices") or []
+        if any(str(c.get("name")).lower() == value.lower() for c in choices):
+            return value  # a choice by its name; the driver sends the choice's value
         try:
             if kind == INTEGER:
                 return int(value)
