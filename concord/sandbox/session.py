@@ -110,6 +110,7 @@ async def run_script(options: Options, write: Callable[[str], None] = print) -> 
         for line in feed:
             if not line.strip() or line.lstrip().startswith("#"):
                 if line.lstrip().startswith("##"):
+                    write("")
                     write(line.lstrip("# ").rstrip())
                 continue
             write(f"{console.prompt()}{line}")
