@@ -534,18 +534,49 @@ def balance_as_of(year: int, today: date, last_day: date | None = None) -> date:
     return min(max(point, first), last)
 
 
-def shortfall_message(balance: Balance, amount: Fraction, *, after_pending: bool) -> str | None:
-    """None when ``amount`` fits the balance (or the type may go negative), else why not."""
-    if not balance.tracked or balance.allow_negative:
+def shortfall(
+    name: str,
+    policy: Policy,
+    activity: Mapping[int, YearActivity],
+    additions: Mapping[int, Fraction],
+    as_of: Mapping[int, date],
+    *,
+    count_pending: bool,
+) -> str | None:
+    """Why taking ``additions`` (days per year) would overdraw, or None when it fits.
+
+    Each year that takes days is checked as of ``as_of[year]``. Later years are checked too
+    (over their whole year), because taking days now shrinks what carries over into them: leave
+    already booked next year must stay covered. ``count_pending`` counts pending requests as
+    taken (a new request must fit beside them); an approval counts only approved leave.
+    """
+    if not policy.tracked or policy.allow_negative or not additions:
         return None
-    left = balance.after_pending if after_pending else balance.available
-    if amount <= left:
-        return None
-    which = "available after pending requests" if after_pending and balance.pending else "available"
-    return (
-        f"Not enough {balance.leave_type} leave in {balance.year}: {format_amount(left)} {which}, "
-        f"this needs {format_amount(amount)}."
-    )
+    first = min(additions)
+    projected: dict[int, YearActivity] = {}
+    for year in set(activity) | set(additions):
+        seen = activity.get(year, YearActivity())
+        taken = seen.taken + (seen.pending if count_pending else ZERO)
+        projected[year] = YearActivity(
+            adjustments=seen.adjustments, taken=taken + additions.get(year, ZERO)
+        )
+    which = "available after pending requests" if count_pending else "available"
+    for year in sorted(y for y in projected if y >= first):
+        when = as_of.get(year, date(year, 12, 31))
+        left = compute_balance(name, policy, year, when, projected).available
+        if left >= 0:
+            continue
+        if year in additions:
+            need = additions[year]
+            return (
+                f"Not enough {name} leave in {year}: {format_amount(left + need)} {which}, "
+                f"this needs {format_amount(need)}."
+            )
+        return (
+            f"Not enough {name} leave: this would leave {year} at {format_amount(left)}, because "
+            f"less would carry over into {year} than the leave already booked there needs."
+        )
+    return None
 
 
 # -- requests as the rest of the code sees them ------------------------------------------------

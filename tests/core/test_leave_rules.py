@@ -29,7 +29,7 @@ from concord.core.leave import (
     describe_dates,
     format_days,
     parse_days,
-    shortfall_message,
+    shortfall,
     validate_type_name,
     working_days,
 )
@@ -374,16 +374,45 @@ def test_balance_adds_up() -> None:
 def test_untracked_types_have_no_balance() -> None:
     balance = compute_balance("Unpaid", policy(allowance=None), 2026, TODAY, {})
     assert not balance.tracked
-    assert shortfall_message(balance, Fraction(100), after_pending=True) is None
-
-
-def test_shortfall_message_names_the_numbers() -> None:
-    balance = compute_balance(
-        "Annual", policy(since=2026), 2026, TODAY, {2026: YearActivity(taken=Fraction(13))}
+    assert (
+        shortfall(
+            "Unpaid", policy(allowance=None), {}, {2026: Fraction(99)}, {}, count_pending=True
+        )
+        is None
     )
-    assert shortfall_message(balance, Fraction(1), after_pending=True) is None
-    message = shortfall_message(balance, Fraction(3, 2), after_pending=True)
-    assert message == "Not enough Annual leave in 2026: 1 day available, this needs 1.5 days."
+
+
+def test_shortfall_names_the_numbers() -> None:
+    p = policy(since=2026)
+    activity = {2026: YearActivity(taken=Fraction(12), pending=Fraction(1))}
+    as_of = {2026: TODAY}
+    assert shortfall("Annual", p, activity, {2026: Fraction(1)}, as_of, count_pending=True) is None
+    message = shortfall("Annual", p, activity, {2026: Fraction(3, 2)}, as_of, count_pending=True)
+    assert message == (
+        "Not enough Annual leave in 2026: 1 day available after pending requests, "
+        "this needs 1.5 days."
+    )
+    # an approval counts approved leave only
+    assert shortfall("Annual", p, activity, {2026: Fraction(2)}, as_of, count_pending=False) is None
+
+
+def test_shortfall_protects_leave_booked_on_carry_over() -> None:
+    p = policy(since=2026)
+    # 2027: 14 + 5 carried from 2026 (9 unused) = 19, of which 19 are taken
+    activity = {2026: YearActivity(taken=Fraction(5)), 2027: YearActivity(taken=Fraction(19))}
+    message = shortfall(
+        "Annual", p, activity, {2026: Fraction(5)}, {2026: TODAY}, count_pending=False
+    )
+    assert message is not None and "would leave 2027 at -1 day" in message
+    assert (
+        shortfall("Annual", p, activity, {2026: Fraction(4)}, {2026: TODAY}, count_pending=False)
+        is None
+    )
+    negative = policy(since=2026, negative=True)
+    assert (
+        shortfall("Annual", negative, activity, {2026: Fraction(9)}, {}, count_pending=False)
+        is None
+    )
 
 
 def test_balance_as_of_books_next_year_against_next_years_allowance() -> None:
