@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 from fractions import Fraction
+from functools import lru_cache
 
 from concord.core.schedule import format_hhmm
 from concord.errors import UserError
@@ -237,7 +238,10 @@ def fraction_to_text(value: Fraction) -> str:
     return str(value)
 
 
+@lru_cache(maxsize=4096)
 def fraction_from_text(text: str) -> Fraction:
+    """Parse a stored amount; cached, because ledgers repeat a few values and parsing a
+    Fraction from text is the slowest step of reading a balance."""
     return Fraction(text)
 
 

@@ -118,6 +118,28 @@ class MemberLeave:
             name, self.policy(type_id), year, as_of, self.activity.get(type_id, {})
         )
 
+    def shifted(
+        self,
+        type_id: int,
+        per_year: dict[int, Fraction],
+        *,
+        pending: int = 0,
+        taken: int = 0,
+        recorded: int = 0,
+    ) -> MemberLeave:
+        """A copy with ``per_year`` added to (+1) or removed from (-1) the given columns, for
+        the balance after a change without reading the database again."""
+        years = dict(self.activity.get(type_id, {}))
+        for year, amount in per_year.items():
+            seen = years.get(year, YearActivity())
+            years[year] = YearActivity(
+                adjustments=seen.adjustments,
+                taken=seen.taken + taken * amount,
+                pending=seen.pending + pending * amount,
+                recorded=seen.recorded + recorded * amount,
+            )
+        return MemberLeave(self.types, self.overrides, {**self.activity, type_id: years})
+
     def shortfall(
         self,
         type_id: int,
@@ -548,9 +570,12 @@ def apply_request(conn: sqlite3.Connection, spec: ApplyInput, now: datetime) -> 
         after={**_request_audit(request), "auto_approved": auto},
         now=now,
     )
-    after = _balances_for(
-        load_member_leave(conn, spec.guild_id, spec.user_id), ltype.id, days, today
-    )
+    deducting = 1 if request.deducts else 0
+    if auto:
+        projected = member.shifted(ltype.id, per_year, taken=deducting, recorded=1)
+    else:
+        projected = member.shifted(ltype.id, per_year, pending=deducting)
+    after = _balances_for(projected, ltype.id, days, today)
     changes = tuple(
         BalanceChange(year=b.year, amount=per_year[b.year], before=b, after=a)
         for b, a in zip(before, after, strict=True)
@@ -583,8 +608,8 @@ def decide_request(
     today = local_today(now, config)
     days = _request_days(conn, request_id)
     per_year = amounts_by_year(days)
+    member = load_member_leave(conn, guild_id, request.user_id)
     if approve and request.deducts:
-        member = load_member_leave(conn, guild_id, request.user_id)
         as_of = {year: _as_of(year, today, days) for year in per_year}
         problem = member.shortfall(request.type_id, per_year, as_of, count_pending=False)
         if problem:
@@ -611,7 +636,13 @@ def decide_request(
         after={"status": status.value, "note": note},
         now=now,
     )
-    member = load_member_leave(conn, guild_id, decided.user_id)
+    deducting = 1 if decided.deducts else 0
+    if approve:
+        member = member.shifted(
+            decided.type_id, per_year, pending=-deducting, taken=deducting, recorded=1
+        )
+    else:
+        member = member.shifted(decided.type_id, per_year, pending=-deducting)
     return Decision(decided, _balances_for(member, decided.type_id, days, today))
 
 

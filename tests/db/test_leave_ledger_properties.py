@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from concord.core.leave import Accrual, Portion, balance_as_of
+from concord.core.leave import Accrual, Balance, Portion, balance_as_of
 from concord.db.database import apply_migrations, connect_sync, transaction
 from concord.db.leave import (
     ApplyInput,
@@ -141,6 +141,13 @@ def check_invariants(conn: sqlite3.Connection) -> None:
         assert sum((Fraction(e["amount"]) for e in entries), Fraction(0)) == 0
 
 
+def assert_reported(conn: sqlite3.Connection, type_id: int, reported: Balance) -> None:
+    """The balance a result reports is the one the database holds afterwards."""
+    fresh = load_member_leave(conn, GUILD, MEMBER).balance(type_id, reported.year, TODAY)
+    fields = ("carried", "adjustments", "taken", "pending", "recorded")
+    assert [getattr(fresh, f) for f in fields] == [getattr(reported, f) for f in fields]
+
+
 def pending_ids(conn: sqlite3.Connection) -> list[int]:
     rows = conn.execute("SELECT id FROM leave_requests WHERE status = 'pending' ORDER BY id")
     return [row["id"] for row in rows]
@@ -177,6 +184,8 @@ def test_any_sequence_keeps_the_ledger_balanced(ops: list[tuple[Any, ...]]) -> N
                 result = run(conn, apply_request, spec, NOW)
                 if result is not None:
                     request_ids.append(result.request.id)
+                    for change in result.changes:
+                        assert_reported(conn, result.request.type_id, change.after)
             elif kind in ("approve", "reject") and (pending := pending_ids(conn)):
                 request_id = pending[op[1] % len(pending)]
                 run(
