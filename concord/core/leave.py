@@ -623,6 +623,15 @@ class LeaveRequest:
         return self.status in LIVE_STATUSES
 
 
+def already_decided(request: LeaveRequest) -> AlreadyDecided:
+    """The error for acting on a request that has left the state the action needs."""
+    if request.status is RequestStatus.CANCELLED:
+        return AlreadyDecided(
+            request.id, request.status, request.cancelled_by, request.cancelled_at
+        )
+    return AlreadyDecided(request.id, request.status, request.decided_by, request.decided_at)
+
+
 @dataclass(frozen=True)
 class Absence:
     """One member away on one day (for calendars, "who is out" and the DAR module)."""

@@ -27,7 +27,6 @@ from concord.core.leave import (
     ZERO,
     Absence,
     Accrual,
-    AlreadyDecided,
     Balance,
     Holiday,
     LeaveRequest,
@@ -38,6 +37,7 @@ from concord.core.leave import (
     Span,
     TypeSettings,
     YearActivity,
+    already_decided,
     amounts_by_year,
     balance_as_of,
     build_span,
@@ -92,7 +92,18 @@ class ApplyResult:
 @dataclass(frozen=True)
 class Decision:
     request: LeaveRequest
+    previous: RequestStatus  # the status the decision or cancellation moved it from
     balances: tuple[Balance, ...]  # the request's type, each year it touches, after the change
+    credited: Fraction = ZERO  # days given back (cancelling approved leave)
+
+
+@dataclass(frozen=True)
+class RequestYear:
+    """One year a request touches: what it takes there and the member's balance."""
+
+    year: int
+    amount: Fraction
+    balance: Balance
 
 
 @dataclass(frozen=True)
@@ -423,14 +434,6 @@ def load_member_leave(conn: sqlite3.Connection, guild_id: int, user_id: int) -> 
     return _member_leave(_run_queries(conn, _member_queries(guild_id, user_id)))
 
 
-def _already(request: LeaveRequest) -> AlreadyDecided:
-    if request.status is RequestStatus.CANCELLED:
-        return AlreadyDecided(
-            request.id, request.status, request.cancelled_by, request.cancelled_at
-        )
-    return AlreadyDecided(request.id, request.status, request.decided_by, request.decided_at)
-
-
 def _require_manager(actor_is_manager: bool) -> None:
     if not actor_is_manager:
         raise PermissionDenied(MANAGERS_ONLY)
@@ -602,7 +605,7 @@ def decide_request(
             f"{'approve' if approve else 'reject'} request #{request_id}."
         )
     if request.status is not RequestStatus.PENDING:
-        raise _already(request)
+        raise already_decided(request)
     note = validate_reason(note)
     config = read_config(conn, guild_id)
     today = local_today(now, config)
@@ -621,7 +624,7 @@ def decide_request(
         (status.value, actor_id, utcnow_iso(now), note, guild_id, request_id),
     )
     if updated.rowcount != 1:
-        raise _already(_load_request(conn, guild_id, request_id))
+        raise already_decided(_load_request(conn, guild_id, request_id))
     decided = _load_request(conn, guild_id, request_id)
     if approve and decided.deducts:
         debits = {year: -amount for year, amount in per_year.items()}
@@ -643,7 +646,7 @@ def decide_request(
         )
     else:
         member = member.shifted(decided.type_id, per_year, pending=-deducting)
-    return Decision(decided, _balances_for(member, decided.type_id, days, today))
+    return Decision(decided, request.status, _balances_for(member, decided.type_id, days, today))
 
 
 def cancel_request(
@@ -660,7 +663,7 @@ def cancel_request(
     if not own and not actor_is_manager:
         raise PermissionDenied("You can cancel only your own leave requests.")
     if not request.live:
-        raise _already(request)
+        raise already_decided(request)
     config = read_config(conn, guild_id)
     today = local_today(now, config)
     if request.status is RequestStatus.APPROVED and not actor_is_manager and request.start <= today:
@@ -674,7 +677,7 @@ def cancel_request(
         (actor_id, utcnow_iso(now), guild_id, request_id, request.status.value),
     )
     if updated.rowcount != 1:
-        raise _already(_load_request(conn, guild_id, request_id))
+        raise already_decided(_load_request(conn, guild_id, request_id))
     cancelled = _load_request(conn, guild_id, request_id)
     # The credit is whatever this request still has debited, year by year: exact by construction.
     rows = conn.execute(
@@ -701,7 +704,12 @@ def cancel_request(
     )
     days = _request_days(conn, request_id)
     member = load_member_leave(conn, guild_id, cancelled.user_id)
-    return Decision(cancelled, _balances_for(member, cancelled.type_id, days, today))
+    return Decision(
+        cancelled,
+        request.status,
+        _balances_for(member, cancelled.type_id, days, today),
+        credited=sum(credits.values(), ZERO),
+    )
 
 
 def adjust_balance(
@@ -1229,19 +1237,20 @@ class LeaveManager:
             raise NotFound(f"There is no leave request #{request_id} in this server.")
         return _request_from_row(row)
 
-    async def request_balances(self, request: LeaveRequest, *, today: date) -> tuple[Balance, ...]:
-        """The member's balance of the request's type in each year the request touches."""
+    async def request_balances(self, request: LeaveRequest, *, today: date) -> list[RequestYear]:
+        """The member's balance of the request's type in each year the request touches, with
+        what the request takes in that year."""
         rows = await self.db.fetchall(
             "SELECT day, amount FROM leave_request_days WHERE request_id = ? ORDER BY day",
             (request.id,),
         )
         days = [(date.fromisoformat(r["day"]), fraction_from_text(r["amount"])) for r in rows]
-        if not days:
-            return ()
         member = _member_leave(
             await self._query(_member_queries(request.guild_id, request.user_id))
         )
-        return _balances_for(member, request.type_id, days, today)
+        per_year = amounts_by_year(days)
+        balances = _balances_for(member, request.type_id, days, today) if days else ()
+        return [RequestYear(b.year, per_year[b.year], b) for b in balances]
 
     async def history(
         self,
