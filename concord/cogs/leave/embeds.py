@@ -183,19 +183,12 @@ def card_embed(request: LeaveRequest, context: CardContext) -> discord.Embed:
     embed = discord.Embed(
         title=clip(title, TITLE_LIMIT),
         description=clip(
-            f"**{context.requester}** · {describe_dates(request.start, request.end)} · "
-            f"{request.span.portion_text()} · {format_amount(request.amount)}",
+            f"**{context.requester}** · {request.leave_type}\n"
+            f"{describe_dates(request.start, request.end)} · {request.span.portion_text()} · "
+            f"{format_amount(request.amount)} (working days)",
             DESCRIPTION_LIMIT,
         ),
         colour=STATUS_COLOURS[request.status],
-    )
-    embed.add_field(name="Requester", value=clip(context.requester, FIELD_LIMIT))
-    embed.add_field(name="Type", value=clip(request.leave_type, FIELD_LIMIT))
-    embed.add_field(name="Amount", value=f"{format_amount(request.amount)} (working days)")
-    embed.add_field(
-        name="Dates",
-        value=f"{describe_dates(request.start, request.end)} · {request.span.portion_text()}",
-        inline=False,
     )
     if request.reason:
         embed.add_field(name="Reason", value=clip(request.reason, FIELD_LIMIT), inline=False)
