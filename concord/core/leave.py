@@ -57,8 +57,8 @@ class Portion(StrEnum):
 
 PORTION_LABELS: dict[Portion, str] = {
     Portion.FULL_DAY: "full day",
-    Portion.HALF_DAY_AM: "half day (AM)",
-    Portion.HALF_DAY_PM: "half day (PM)",
+    Portion.HALF_DAY_AM: "morning half day",
+    Portion.HALF_DAY_PM: "afternoon half day",
     Portion.OFF_DUTY: "off duty",
 }
 

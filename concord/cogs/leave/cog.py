@@ -342,10 +342,11 @@ class Leave(
     @app_commands.guild_only()
     @app_commands.describe(date=f"The day: {DATE_HELP} (default: today)")
     async def out(self, interaction: discord.Interaction, date: str | None = None) -> None:
-        await interaction.response.defer(thinking=True)
+        # Parse before deferring: the answer is public, an input error must stay private.
         config = await guild_config(interaction)
         today = self.desk.today(config)
         day = parse_date(date, today) if date else today
+        await interaction.response.defer(thinking=True)
         absences = await self.leave.absences(config.guild_id, day, day)
         holidays = await self.leave.holidays(config.guild_id, day, day)
         notes = []
@@ -366,9 +367,9 @@ class Leave(
     @app_commands.guild_only()
     @app_commands.describe(month="YYYY-MM or a month name, e.g. Dec (default: this month)")
     async def calendar(self, interaction: discord.Interaction, month: str | None = None) -> None:
-        await interaction.response.defer(thinking=True)
-        config = await guild_config(interaction)
+        config = await guild_config(interaction)  # parsed before the public defer, see /leave out
         first = parse_month(month, self.desk.today(config))
+        await interaction.response.defer(thinking=True)
         last = (first.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
         absences = await self.leave.absences(
             config.guild_id, first, last, statuses=("approved", "pending")

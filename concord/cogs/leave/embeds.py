@@ -183,7 +183,7 @@ def card_embed(request: LeaveRequest, context: CardContext) -> discord.Embed:
     embed = discord.Embed(
         title=clip(title, TITLE_LIMIT),
         description=clip(
-            f"**{context.requester}** · {request.leave_type}\n"
+            f"**{context.requester}**\n"
             f"{describe_dates(request.start, request.end)} · {request.span.portion_text()} · "
             f"{format_amount(request.amount)} (working days)",
             DESCRIPTION_LIMIT,
@@ -307,7 +307,10 @@ def pending_lines(requests: Sequence[LeaveRequest], name_of: NameOf, now: dateti
     for request in requests:
         waited = now - request.created_at
         hours = int(waited.total_seconds() // 3600)
-        waiting = f"waiting {hours // 24} d {hours % 24} h" if hours >= 24 else f"waiting {hours} h"
+        if hours >= 24:
+            waiting = f"waiting {hours // 24} d {hours % 24} h"
+        else:
+            waiting = f"waiting {hours} h" if hours else "requested just now"
         reason = f"\n  “{clip(request.reason, 200)}”" if request.reason else ""
         lines.append(
             f"`#{request.id}` **{name_of(request.user_id)}** · {request.leave_type} · "
