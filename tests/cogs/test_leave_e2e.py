@@ -364,3 +364,12 @@ async def test_reminder_delivery_failure_is_retried(sandbox: Sandbox) -> None:
     assert claims == []  # given back
     await sandbox.run(sandbox.bot.run_scheduled())
     assert "waiting more than 24 h" in sandbox.last_message("approvals").content
+
+
+async def test_an_approvals_channel_the_bot_cannot_see(sandbox: Sandbox) -> None:
+    await sandbox.emulator.delete_channel(sandbox.guild, sandbox.channel("approvals"))
+    await sandbox.settle()
+    reply = await apply(sandbox)
+    assert "I cannot see the approvals channel" in reply.text
+    assert (await request_row(sandbox, 1))["status"] == "pending"
+    assert "I cannot see the approvals channel" in sandbox.dms("owner")[-1].text

@@ -108,8 +108,8 @@ class LeaveDesk:
                 return None
             await self.warn_owner_no_channel(config, request)
             return (
-                "No approvals channel is set up, so no approval card was posted. A manager needs "
-                "to run `/concord setup approvals_channel:`. Your request is saved as pending and "
+                f"{channel_problem(config)}, so no approval card was posted. A manager needs to run "
+                "`/concord setup approvals_channel:`. Your request is saved as pending and "
                 "managers can decide it with `/leave pending`."
             )
         embed = await self.render_card(request, config)
@@ -228,7 +228,7 @@ class LeaveDesk:
             title="Leave requests have nowhere to go",
             description=(
                 f"{self.name_of(config.guild_id)(request.user_id)} requested leave (#{request.id}) "
-                f"in **{guild.name}**, but no approvals channel is set up. Run "
+                f"in **{guild.name}**, but {channel_problem(config, lower=True)}. Run "
                 "`/concord setup approvals_channel:` to choose one; until then managers can "
                 "decide requests with `/leave pending`."
             ),
@@ -406,3 +406,13 @@ class LeaveDesk:
         log.info(
             "reminded managers of %d pending leave requests in guild %s", count, config.guild_id
         )
+
+
+def channel_problem(config: GuildConfig, *, lower: bool = False) -> str:
+    """Why no card can be posted: no approvals channel, or one the bot cannot see."""
+    if config.approvals_channel_id is None:
+        return "no approvals channel is set up" if lower else "No approvals channel is set up"
+    return (
+        f"I cannot see the approvals channel <#{config.approvals_channel_id}> "
+        "(deleted, or I lack access)"
+    )
