@@ -328,13 +328,13 @@ class LeaveDesk:
         page = max(0, min(page, pages - 1))
         shown = requests[page * PENDING_PER_PAGE : (page + 1) * PENDING_PER_PAGE]
         name_of = self.name_of(config.guild_id)
-        (embed,) = paginate(
+        embed = paginate(
             f"Leave requests waiting for approval ({len(requests)})",
             pending_lines(shown, name_of, self.now()),
             colour=discord.Colour.gold(),
             empty="Nothing is waiting for approval.",
             per_page=PENDING_PER_PAGE,
-        )
+        )[0]  # at most PENDING_PER_PAGE short lines: always one page
         if pages > 1:
             embed.set_footer(text=f"Page {page + 1}/{pages} · oldest first")
         view = pending_view([r.id for r in shown], page, pages) if shown else None

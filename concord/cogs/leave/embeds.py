@@ -206,8 +206,9 @@ def card_embed(request: LeaveRequest, context: CardContext) -> discord.Embed:
     if request.filed_by != request.user_id:
         embed.add_field(name="Filed by", value=context.name_of(request.filed_by), inline=False)
     embed.add_field(name="Status", value=decision_text(request, context), inline=False)
+    requested = request.created_at.astimezone(context.tz)
     embed.set_footer(
-        text=f"Request #{request.id} · requested {request.created_at:%Y-%m-%d %H:%M} UTC"
+        text=f"Request #{request.id} · requested {requested:%Y-%m-%d %H:%M} ({context.tz.key})"
     )
     return embed
 
