@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
-from deploy_rig import DeployRig
+
+from tests.webhook.deploy_rig import DeployRig, NotifyServer
 
 
 @pytest.fixture(scope="session")
@@ -30,27 +30,6 @@ def rig(tmp_path: Path, rig_template: DeployRig) -> Iterator[DeployRig]:
         yield deploy_rig
     finally:
         deploy_rig.stop()
-
-
-@dataclass
-class NotifyServer:
-    """Records what is POSTed to it, answering ``status`` (Discord answers 204)."""
-
-    url: str
-    status: int = 204
-    messages: list[dict[str, Any]] = field(default_factory=list)
-    headers: list[dict[str, str]] = field(default_factory=list)
-    arrived: threading.Event = field(default_factory=threading.Event)
-
-    def wait_for(self, count: int, timeout: float = 5.0) -> list[dict[str, Any]]:
-        for _ in range(int(timeout / 0.01)):
-            if len(self.messages) >= count:
-                return self.messages
-            self.arrived.wait(0.01)
-        raise AssertionError(f"expected {count} notification(s), got {len(self.messages)}")
-
-    def titles(self) -> list[str]:
-        return [m["embeds"][0]["title"] for m in self.messages]
 
 
 @pytest.fixture

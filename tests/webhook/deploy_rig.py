@@ -21,7 +21,9 @@ import os
 import shutil
 import signal
 import subprocess
+import threading
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -264,3 +266,24 @@ class DeployRig:
             "repository": {"full_name": "office/concord-desk"},
             "pusher": {"name": "ada"},
         }
+
+
+@dataclass
+class NotifyServer:
+    """Records what is POSTed to it, answering ``status`` (Discord answers 204)."""
+
+    url: str
+    status: int = 204
+    messages: list[dict[str, Any]] = field(default_factory=list)
+    headers: list[dict[str, str]] = field(default_factory=list)
+    arrived: threading.Event = field(default_factory=threading.Event)
+
+    def wait_for(self, count: int, timeout: float = 5.0) -> list[dict[str, Any]]:
+        for _ in range(int(timeout / 0.01)):
+            if len(self.messages) >= count:
+                return self.messages
+            self.arrived.wait(0.01)
+        raise AssertionError(f"expected {count} notification(s), got {len(self.messages)}")
+
+    def titles(self) -> list[str]:
+        return [m["embeds"][0]["title"] for m in self.messages]

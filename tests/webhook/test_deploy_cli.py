@@ -6,10 +6,9 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import NotifyServer
-from deploy_rig import DeployRig
 
 from concord.cli import main
+from tests.webhook.deploy_rig import DeployRig, NotifyServer
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ import logging
 from datetime import UTC, datetime
 
 import pytest
-from conftest import NotifyServer
 
 from concord.webhook.history import (
     DEPLOYED,
@@ -20,6 +19,7 @@ from concord.webhook.history import (
     DeployRecord,
 )
 from concord.webhook.notify import DiscordNotifier, deploy_message
+from tests.webhook.deploy_rig import NotifyServer
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 OLD = "1" * 40

@@ -8,8 +8,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from conftest import NotifyServer
-from deploy_rig import DeployRig
 
 from concord.health import write_json_atomic
 from concord.webhook.deployer import (
@@ -32,6 +30,7 @@ from concord.webhook.history import (
     DeployHistory,
 )
 from concord.webhook.notify import DiscordNotifier
+from tests.webhook.deploy_rig import BROKEN_FAKEBOT, FAKEBOT, DeployRig, NotifyServer
 
 T0 = datetime(2026, 3, 2, 9, 0, 30, 400_000, tzinfo=UTC)
 
@@ -264,23 +263,15 @@ def test_a_broken_commit_is_rolled_back_and_the_previous_commit_is_healthy(
     assert retry is not None and retry.status == SKIPPED
     assert f"rolled back by deploy #{deploy_id}" in str(retry.detail)
     # ...but a fix on top of it is deployed.
-    fixed = rig.commit("Fix the bot", {"fakebot.sh": rig_fakebot()})
+    fixed = rig.commit("Fix the bot", {"fakebot.sh": FAKEBOT})
     fixed_id = run_push(deployer, push(rig, bad, fixed, "d-fix"))
     assert deployer.history.get(fixed_id).status == DEPLOYED  # type: ignore[union-attr]
     assert rig.wait_for_bot(fixed)
 
 
-def rig_fakebot() -> str:
-    from deploy_rig import FAKEBOT
-
-    return FAKEBOT
-
-
 def test_rollback_reinstalls_when_the_broken_commit_changed_pyproject(rig: DeployRig) -> None:
     deployer = rig.deployer(health_timeout=1.5)
     good = rig.deployed()
-    from deploy_rig import BROKEN_FAKEBOT
-
     bad = rig.commit(
         "Upgrade and break",
         {"fakebot.sh": BROKEN_FAKEBOT, "pyproject.toml": '[project]\nname = "demo"\n'},

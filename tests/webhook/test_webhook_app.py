@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from deploy_rig import SECRET, ZERO, DeployRig
 from flask.testing import FlaskClient
 
 from concord.webhook.app import MAX_BODY, classify, create_app, sign, signature_valid
@@ -25,6 +24,7 @@ from concord.webhook.deployer import Deployer, DeployQueue
 from concord.webhook.git import CommandResult, Git
 from concord.webhook.history import DEPLOYED, SKIPPED, SUPERSEDED, DeployHistory
 from concord.webhook.settings import WebhookSettings
+from tests.webhook.deploy_rig import SECRET, ZERO, DeployRig
 
 
 class CountingGit(Git):
