@@ -10,13 +10,16 @@ import argparse
 import ipaddress
 import json
 import logging
+import shutil
 import signal
 import sys
 from datetime import UTC
+from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING
 
-from concord.config import load_settings
+import concord
+from concord.config import SettingsError, load_settings
 from concord.errors import ExitError
 from concord.logsetup import setup_logging
 from concord.webhook.deployer import Deployer, DeployQueue, DeployRequestError
@@ -44,7 +47,34 @@ def build_deployer(settings: WebhookSettings) -> Deployer:
     history = DeployHistory(settings.deploy_db)
     history.create()
     notifier = DiscordNotifier(settings.notify_url) if settings.notify_url else None
-    return Deployer(settings, history, notifier=notifier)
+    deployer = Deployer(settings, history, notifier=notifier)
+    if deployer.deployed_commit() is None:
+        raise SettingsError(
+            "CONCORD_REPO_DIR",
+            f"{settings.repo_dir.resolve()} is not a git checkout with a commit "
+            "(point it at the clone the bot runs from)",
+        )
+    return deployer
+
+
+def check_restart_command(settings: WebhookSettings) -> None:
+    program = settings.restart_cmd[0]
+    if shutil.which(program) is None:
+        raise SettingsError("CONCORD_RESTART_CMD", f"{program!r} is not a program on PATH")
+
+
+def warn_if_not_editable(settings: WebhookSettings) -> None:
+    """The bot reports the commit of the checkout it was imported from: an install that is not
+    editable (`pip install -e`) would run the same code whatever the checkout holds."""
+    package = Path(concord.__file__).resolve().parent
+    if not package.is_relative_to(settings.repo_dir.resolve()):
+        log.warning(
+            "the concord package is imported from %s, not from CONCORD_REPO_DIR %s: install it "
+            "with `pip install -e %s`, or deploys will not change the running code",
+            package,
+            settings.repo_dir.resolve(),
+            settings.repo_dir.resolve(),
+        )
 
 
 def build_server(
@@ -86,7 +116,9 @@ def cmd_webhook(args: argparse.Namespace) -> int:
             "--debug runs Flask's development server, which must not face a network; "
             "set CONCORD_WEBHOOK_HOST=127.0.0.1 or drop --debug"
         )
+    check_restart_command(settings)
     deployer = build_deployer(settings)
+    warn_if_not_editable(settings)
     interrupted = deployer.recover_interrupted()
     if interrupted:
         log.warning("closed %d deploy(s) left unfinished by a previous run", interrupted)

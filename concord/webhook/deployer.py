@@ -58,6 +58,7 @@ POLL_INTERVAL = 0.5
 RESTART_TIMEOUT = 300.0
 REINSTALL_TIMEOUT = 900.0
 PYPROJECT = "pyproject.toml"
+LISTENER_PACKAGE = "concord/webhook"
 
 
 class DeployRequestError(Exception):
@@ -448,7 +449,26 @@ class Deployer:
             log.warning("deploy #%d: %s; putting %s back", deploy_id, failure, previous[:7])
             return self._recover(deploy_id, previous, target, timer, progress, failure)
         log.info("deploy #%d: %s is up", deploy_id, target[:7])
-        return self._finish(deploy_id, DEPLOYED, timer, reinstalled=progress.reinstall)
+        return self._finish(
+            deploy_id,
+            DEPLOYED,
+            timer,
+            detail=self._listener_note(previous, target),
+            reinstalled=progress.reinstall,
+        )
+
+    def _listener_note(self, previous: str, target: str) -> str | None:
+        """The listener keeps running the code it started with; say when that code changed."""
+        try:
+            changed = self.git.file_changed(previous, target, LISTENER_PACKAGE)
+        except CommandError:
+            return None
+        if not changed:
+            return None
+        return (
+            f"{LISTENER_PACKAGE}/ changed: restart concord-webhook to run the new listener "
+            "(the running one keeps deploying meanwhile)"
+        )
 
     def _switch(self, current: str, target: str, timer: StepTimer, progress: _Progress) -> None:
         """Checkout, reinstall when pyproject.toml differs, restart, wait for health."""

@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
 from pathlib import Path
 
 import pytest
 
 from concord.cli import main
-from tests.webhook.deploy_rig import DeployRig, NotifyServer
+from concord.webhook.app import sign
+from tests.webhook.deploy_rig import SECRET, DeployRig, NotifyServer
 
 
 @pytest.fixture
@@ -105,3 +113,88 @@ def test_deploy_errors_are_one_line(env: DeployRig, capsys: pytest.CaptureFixtur
     assert "is not a commit id" in capsys.readouterr().err
     assert main(["deploy", "history", "7"]) == 1
     assert capsys.readouterr().err == "concord: there is no deploy #7\n"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_concord_webhook_serves_until_sigterm(env: DeployRig) -> None:
+    """The production path: a real `concord webhook` process, waitress, a signed push, SIGTERM."""
+    port = free_port()
+    environment = {
+        **os.environ,
+        "CONCORD_WEBHOOK_SECRET": SECRET,
+        "CONCORD_WEBHOOK_PORT": str(port),
+        "CONCORD_LOG_LEVEL": "INFO",
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "concord", "webhook"],
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        health = wait_for_listener(port, process)
+        assert health["deployed_commit"] == env.deployed()
+        new = env.commit("Ship it")
+        body = json.dumps(env.push_payload(env.deployed(), new)).encode()
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/github",
+            data=body,
+            method="POST",
+            headers={
+                "Content-Type": "application/json",
+                "X-GitHub-Event": "push",
+                "X-GitHub-Delivery": "real-process-1",
+                "X-Hub-Signature-256": sign(SECRET, body),
+            },
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            assert response.status == 202
+        process.send_signal(signal.SIGTERM)  # arrives while the deploy may still be running
+        output, _ = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 0, output
+    assert "listening on http://127.0.0.1:" in output
+    assert SECRET not in output
+    assert env.deployed() == new  # the deploy in progress was allowed to finish
+    assert env.wait_for_bot(new)
+
+
+def wait_for_listener(port: int, process: subprocess.Popen[str]) -> dict[str, object]:
+    for _ in range(300):
+        if process.poll() is not None:
+            raise AssertionError(f"concord webhook exited: {process.communicate()[0]}")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as response:
+                health: dict[str, object] = json.loads(response.read())
+                return health
+        except OSError:
+            time.sleep(0.05)
+    raise AssertionError("concord webhook never answered /health")
+
+
+def test_concord_webhook_checks_the_checkout_and_the_restart_command(
+    env: DeployRig,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("CONCORD_WEBHOOK_SECRET", SECRET)
+    monkeypatch.setenv("CONCORD_RESTART_CMD", "no-such-restart-program --now")
+    assert main(["webhook"]) == 2
+    assert capsys.readouterr().err == (
+        "concord: CONCORD_RESTART_CMD: 'no-such-restart-program' is not a program on PATH\n"
+    )
+    monkeypatch.setenv("CONCORD_RESTART_CMD", f"sh {env.restart_script}")
+    monkeypatch.setenv("CONCORD_REPO_DIR", str(tmp_path))
+    assert main(["webhook"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("concord: CONCORD_REPO_DIR: ") and "is not a git checkout" in err

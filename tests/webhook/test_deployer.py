@@ -162,6 +162,15 @@ def test_a_push_is_deployed_and_the_new_commit_reports_healthy(rig: DeployRig) -
     assert set(record.durations) >= {"fetch", "checkout", "restart", "health", "total"}
     assert "reinstall" not in record.durations and not record.reinstalled
     assert rig.reinstalls() == []
+    assert record.detail is None
+
+
+def test_a_deploy_that_changes_the_listener_says_to_restart_it(rig: DeployRig) -> None:
+    (rig.dev / "concord" / "webhook").mkdir(parents=True)
+    new = rig.commit("Change the listener", {"concord/webhook/app.py": "# new\n"})
+    record = rig.deployer().deploy_commit()
+    assert record.status == DEPLOYED and record.target_sha == new
+    assert "restart concord-webhook" in str(record.detail)
 
 
 def test_reinstall_runs_only_when_pyproject_changed(rig: DeployRig) -> None:
