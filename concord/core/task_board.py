@@ -18,8 +18,8 @@ STATUS_SECTION: dict[str, str] = {
 }
 # An embed description holds 4096 characters; leave room for the overflow line.
 PAGE_CHARS = 3900
-MAX_PAGES = 10
-LINE_TITLE_MAX = 90
+MAX_PAGES = 15
+LINE_TITLE_MAX = 60
 PRIORITY_MARK: dict[str, str] = {"urgent": " · **urgent**", "high": " · high", "low": " · low"}
 EMPTY_BOARD = "Nothing to show: no open tasks. Create one with `/task create`."
 
