@@ -116,16 +116,22 @@ class TaskReminders:
         people = " ".join(
             dict.fromkeys(f"<@{u}>" for u in (task.assignee_id, task.creator_id) if u)
         )
+        # A link to the card rather than a copy of it: the card is the one kept current.
+        if task.card_channel_id and task.card_message_id:
+            where = (
+                f" Card: https://discord.com/channels/{task.guild_id}/"
+                f"{task.card_channel_id}/{task.card_message_id}"
+            )
+        else:
+            where = f" See `/task show task:{task.id}`."
         content = clip(
             f"⚠️ {people} task #{task.id} **{task.title}** is overdue by {days} day"
-            f"{'s' if days != 1 else ''}.",
+            f"{'s' if days != 1 else ''}.{where}",
             2000,
         )
         try:
             await self.bot.get_partial_messageable(channel_id).send(
                 content=content,
-                embed=card_embed(task, now, config.tz),
-                view=card_view(task),
                 allowed_mentions=discord.AllowedMentions(users=True, roles=False, everyone=False),
             )
         except discord.HTTPException:
