@@ -858,6 +858,10 @@ class TaskManager:
         )
         return [board_from_row(row) for row in rows]
 
+    async def board_guilds(self) -> list[int]:
+        rows = await self.db.fetchall("SELECT DISTINCT guild_id FROM task_boards ORDER BY guild_id")
+        return [row["guild_id"] for row in rows]
+
     async def board(self, channel_id: int) -> Board | None:
         row = await self.db.fetchone(
             "SELECT * FROM task_boards WHERE channel_id = ?", (channel_id,)

@@ -6,9 +6,8 @@ from __future__ import annotations
 import asyncio
 import json
 import sqlite3
-from collections.abc import AsyncIterator, Collection
+from collections.abc import Collection
 from datetime import UTC, date, datetime, time, timedelta
-from pathlib import Path
 
 import pytest
 
@@ -25,13 +24,6 @@ CREATOR = Actor(1)
 ASSIGNEE = Actor(2)
 MANAGER = Actor(3, is_manager=True)
 STRANGER = Actor(4)
-
-
-@pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    database = await Database.open(tmp_path / "tasks.db")
-    yield database
-    await database.close()
 
 
 @pytest.fixture

@@ -33,17 +33,23 @@ class BoardKeeper:
         bot: ConcordBot,
         manager: TaskManager,
         *,
-        delay: float = BOARD_DELAY_SECONDS,
+        delay: float | None = None,
         sleep: Sleep = asyncio.sleep,
     ) -> None:
         self.bot = bot
         self.manager = manager
-        self.delay = delay
+        # Read when the keeper is made, so a test can lower the module default for a whole bot.
+        self.delay = BOARD_DELAY_SECONDS if delay is None else delay
         self.sleep = sleep
+        # Guilds that have a board: changes elsewhere cost nothing.
+        self._board_guilds: set[int] = set()
         self._pending: dict[int, asyncio.Task[None]] = {}
         self._dirty: set[int] = set()
         self._locks: dict[int, asyncio.Lock] = {}
         self.edits = 0  # board message edits made (for tests and the bench)
+
+    async def load(self) -> None:
+        self._board_guilds = set(await self.manager.board_guilds())
 
     # -- rendering --------------------------------------------------------------------------
     async def render(self, guild_id: int) -> list[discord.Embed]:
@@ -75,6 +81,7 @@ class BoardKeeper:
             previous = await self.manager.save_board(
                 guild_id, channel_id, [m.id for m in messages], actor_id, self.bot.clock.now()
             )
+            self._board_guilds.add(guild_id)
             if previous is not None:
                 await self._delete(channel_id, previous.message_ids)
             return len(messages)
@@ -92,6 +99,8 @@ class BoardKeeper:
     # -- keeping boards current ---------------------------------------------------------------
     def changed(self, guild_id: int) -> None:
         """A task of the guild changed: refresh its boards soon (coalesced)."""
+        if guild_id not in self._board_guilds:
+            return
         self._dirty.add(guild_id)
         if guild_id not in self._pending:
             self._pending[guild_id] = asyncio.create_task(
@@ -133,6 +142,7 @@ class BoardKeeper:
             self._dirty.discard(guild_id)
             boards = await self.manager.boards(guild_id)
             if not boards:
+                self._board_guilds.discard(guild_id)
                 return
             embeds = await self.render(guild_id)
             for board in boards:

@@ -92,6 +92,7 @@ class Tasks(commands.GroupCog, group_name="task", group_description="Assign and 
         super().__init__()
 
     async def cog_load(self) -> None:
+        await self.boards.load()
         self.bot.add_dynamic_items(TaskButton)
         self.bot.tree.add_command(self.context_menu)
         self.reminders.register()
