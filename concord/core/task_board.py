@@ -16,6 +16,8 @@ STATUS_SECTION: dict[str, str] = {
     "blocked": "Blocked",
     "open": "Open",
 }
+# A board is edited at most once per this many seconds; changes meanwhile are coalesced.
+BOARD_REFRESH_SECONDS = 5.0
 # An embed description holds 4096 characters; leave room for the overflow line.
 PAGE_CHARS = 3900
 MAX_PAGES = 15

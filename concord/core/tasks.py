@@ -8,7 +8,7 @@ import calendar
 import re
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from concord.core.dates import parse_date_time
@@ -221,10 +221,12 @@ def search_words(text: str | None) -> list[str]:
 
 # -- due dates -------------------------------------------------------------------------------
 def deadline(due_date: date, due_time: time | None, tz: ZoneInfo) -> datetime:
-    """The instant a task becomes overdue: its due time, or the end of its due day."""
+    """The instant (in UTC) a task becomes overdue: its due time, or the end of its due day.
+    UTC, because arithmetic on a zoned datetime is wall-clock arithmetic: "24 h before" must
+    be 24 real hours even across a daylight-saving change."""
     if due_time is not None:
-        return scheduled_instant(due_date, due_time, tz)
-    return scheduled_instant(due_date + timedelta(days=1), time(0, 0), tz)
+        return scheduled_instant(due_date, due_time, tz).astimezone(UTC)
+    return scheduled_instant(due_date + timedelta(days=1), time(0, 0), tz).astimezone(UTC)
 
 
 def task_deadline(task: Task, tz: ZoneInfo) -> datetime | None:
@@ -509,7 +511,7 @@ def due_soon_at(task: Task, tz: ZoneInfo, digest: time) -> datetime | None:
         return None
     if task.due_time is not None:
         return deadline(task.due_date, task.due_time, tz) - DUE_SOON
-    return scheduled_instant(task.due_date, digest, tz)
+    return scheduled_instant(task.due_date, digest, tz).astimezone(UTC)
 
 
 def due_soon_key(task: Task) -> str:

@@ -407,6 +407,15 @@ def test_due_soon_reminder_time() -> None:
     assert due_soon_at(make_task(), UTC_TZ, time(9, 0)) is None
 
 
+def test_due_soon_is_24_real_hours_across_a_dst_change() -> None:
+    # 10:00 BST on 28 Mar 2027 is 09:00 UTC; 24 hours earlier is 09:00 GMT the day before.
+    task = make_task(due_date=date(2027, 3, 28), due_time=time(10, 0))
+    assert due_soon_at(task, LONDON, time(9, 0)) == datetime(2027, 3, 27, 9, 0, tzinfo=UTC)
+    # Date-only: the digest time on the due day, in local time.
+    day = make_task(due_date=date(2027, 3, 28))
+    assert due_soon_at(day, LONDON, time(9, 0)) == datetime(2027, 3, 28, 8, 0, tzinfo=UTC)
+
+
 def test_needs_due_soon_reminder_window() -> None:
     task = make_task(due_date=date(2026, 12, 2), due_time=time(15, 0))
     digest = time(9, 0)

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 import discord
 
 from concord.cogs.tasks.embeds import board_embeds
+from concord.core import task_board
 from concord.db.tasks import Board, TaskManager
 
 if TYPE_CHECKING:
@@ -23,7 +24,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-BOARD_DELAY_SECONDS = 5.0
 Sleep = Callable[[float], Awaitable[object]]
 
 
@@ -38,8 +38,8 @@ class BoardKeeper:
     ) -> None:
         self.bot = bot
         self.manager = manager
-        # Read when the keeper is made, so a test can lower the module default for a whole bot.
-        self.delay = BOARD_DELAY_SECONDS if delay is None else delay
+        # Read when the keeper is made (a test lowers the default for every bot it starts).
+        self.delay = task_board.BOARD_REFRESH_SECONDS if delay is None else delay
         self.sleep = sleep
         # Guilds that have a board: changes elsewhere cost nothing.
         self._board_guilds: set[int] = set()
