@@ -827,3 +827,23 @@ async def test_bad_input_for_the_other_options(sandbox: Sandbox) -> None:
     empty = await sandbox.slash("alice", "task list", member="dave")
     assert empty.embeds[0]["description"] == "No tasks match."
     assert (await row(sandbox, task_id))["status"] == "open"
+
+
+async def test_boards_catch_up_after_a_restart_and_at_the_digest(sandbox: Sandbox) -> None:
+    await sandbox.configure_office()
+    task_id = await create(sandbox, assignee="bob", due="tomorrow")
+    await sandbox.slash("alice", "task board", _channel="tasks")
+    board = board_messages(sandbox)[0]
+    assert board.embeds[0]["description"].startswith("**Open** (1)")
+    # Two days later nobody touched the task; the morning digest run moves it to Overdue.
+    await scheduler_pass(sandbox, datetime(2026, 12, 3, 9, 0, tzinfo=UTC))
+    assert board.embeds[0]["description"].startswith("**Overdue** (1)")
+    # A change made while the bot was down shows once it is back.
+    await sandbox.restart()
+    change = await cog(sandbox).manager.set_status(
+        sandbox.guild.id, task_id, Actor(sandbox.member("bob").id), "done", sandbox.clock.now()
+    )
+    assert change.task.status == "done"
+    await sandbox.restart()  # the refresh starts when the bot is ready
+    await sandbox.run(cog(sandbox).boards.wait_idle())
+    assert board.embeds[0]["description"].startswith("**Done today** (1)")

@@ -2,8 +2,8 @@
 
 A change marks the guild's boards dirty; one refresh runs ``delay`` seconds later for all the
 changes that came in meanwhile, so a burst of clicks costs one edit per board message, and a
-board is edited at most once per ``delay``. The sleep is injectable: tests pass a delay of 0 or
-call :meth:`BoardKeeper.flush` instead of waiting.
+board is edited at most once per ``delay``. The delay and the sleep are injectable, so tests
+do not wait.
 """
 
 from __future__ import annotations
@@ -97,6 +97,12 @@ class BoardKeeper:
                 log.warning("could not delete old board message %s", message_id, exc_info=True)
 
     # -- keeping boards current ---------------------------------------------------------------
+    def refresh_all_soon(self) -> None:
+        """Bring every board up to date (after a restart, changes made meanwhile by the
+        scheduler or the date moving on are not on them yet)."""
+        for guild_id in list(self._board_guilds):
+            self.changed(guild_id)
+
     def changed(self, guild_id: int) -> None:
         """A task of the guild changed: refresh its boards soon (coalesced)."""
         if guild_id not in self._board_guilds:
@@ -108,14 +114,16 @@ class BoardKeeper:
             )
 
     async def _refresh_later(self, guild_id: int) -> None:
+        """Refresh after the delay, again (after another delay) if changes came in while it
+        ran; the task stays registered until done so shutdown can cancel it."""
         try:
-            if self.delay > 0:
-                await self.sleep(self.delay)
+            while guild_id in self._dirty:
+                if self.delay > 0:
+                    await self.sleep(self.delay)
+                await self._refresh_logged(guild_id)
         finally:
-            # A flush may already have replaced this task; only remove our own entry.
             if self._pending.get(guild_id) is asyncio.current_task():
                 del self._pending[guild_id]
-        await self._refresh_logged(guild_id)
 
     async def _refresh_logged(self, guild_id: int) -> None:
         try:
@@ -123,13 +131,10 @@ class BoardKeeper:
         except Exception:  # a board that cannot be drawn must not break the task action
             log.exception("could not refresh the task boards of guild %s", guild_id)
 
-    async def flush(self) -> None:
-        """Refresh every dirty board now instead of after the delay (tests, shutdown)."""
-        for task in list(self._pending.values()):
-            task.cancel()
-        self._pending.clear()
-        for guild_id in list(self._dirty):
-            await self._refresh_logged(guild_id)
+    async def wait_idle(self) -> None:
+        """Wait for the refreshes under way (tests, the benchmark)."""
+        while self._pending:
+            await asyncio.gather(*list(self._pending.values()), return_exceptions=True)
 
     def close(self) -> None:
         for task in self._pending.values():

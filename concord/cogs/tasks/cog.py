@@ -103,6 +103,10 @@ class Tasks(commands.GroupCog, group_name="task", group_description="Assign and 
         self.bot.remove_dynamic_items(TaskButton)
         self.boards.close()
 
+    @commands.Cog.listener()
+    async def on_ready(self) -> None:
+        self.boards.refresh_all_soon()
+
     # -- shared steps ---------------------------------------------------------------------------
     async def actor_for(
         self, guild_id: int, user: discord.Member | discord.User

@@ -101,8 +101,8 @@ class TaskReminders:
         for task in tasks:
             if needs_escalation(task, now, config.tz, config.task_overdue_days):
                 await self._escalate(config, task, now)
-        if tasks:  # "Overdue" moves with the date even when nobody touched a task
-            self.cog.boards.changed(config.guild_id)
+        # "Overdue" and "Done today" move with the date even when nobody touched a task.
+        self.cog.boards.changed(config.guild_id)
 
     async def _escalate(self, config: GuildConfig, task: Task, now: datetime) -> None:
         channel_id = config.tasks_channel_id or task.card_channel_id
