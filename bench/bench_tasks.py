@@ -139,7 +139,7 @@ async def bench_board_through_emulator(directory: Path, rounds: int = 10) -> Non
             TaskDraft(title="Click me"),
             box.clock.now(),
         )
-        await cog.post_card(card, await box.bot.guild_settings.get(guild_id), None)  # type: ignore[attr-defined]
+        await cog.cards.post_card(card, await box.bot.guild_settings.get(guild_id), None)  # type: ignore[attr-defined]
         message = next(m for m in reversed(box.messages("tasks")) if m.buttons)
         started = time.perf_counter()
         await box.click("alice", message, "Done")

@@ -572,7 +572,7 @@ async def test_board_edits_are_coalesced(sandbox: Sandbox) -> None:
                 "in_progress",
                 sandbox.clock.now(),
             )
-            await tasks.publish(change.task)
+            await tasks.cards.publish(change.task)
         assert keeper.edits == edits_before  # nothing edited while the delay runs
         gate.set()
 
@@ -752,7 +752,7 @@ async def test_closed_dms_are_logged_and_nothing_fails(
     await sandbox.configure_office()
     sandbox.member("bob").accepts_dms = False
     with (
-        caplog.at_level("INFO", logger="concord.cogs.tasks.cog"),
+        caplog.at_level("INFO", logger="concord.cogs.tasks"),
         sandbox.expect_errors() as problems,
     ):
         task_id = await create(sandbox, assignee="bob")

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import discord
 from discord import app_commands
@@ -12,6 +12,7 @@ from discord.ext import commands
 
 from concord.cogs.common import guild_id_of, member_is_manager
 from concord.cogs.tasks.board import BoardKeeper
+from concord.cogs.tasks.cards import TaskCards
 from concord.cogs.tasks.embeds import card_embed, choice_name, clip, detail_embed
 from concord.cogs.tasks.reminders import TaskReminders
 from concord.cogs.tasks.views import (
@@ -84,6 +85,7 @@ class Tasks(commands.GroupCog, group_name="task", group_description="Assign and 
         self.bot = bot
         self.manager = TaskManager(bot.db)
         self.boards = BoardKeeper(bot, self.manager)
+        self.cards = TaskCards(bot, self.manager, self.boards)
         self.reminders = TaskReminders(self)
         self.context_menu = app_commands.ContextMenu(
             name="Create task", callback=self.create_from_message
@@ -123,106 +125,6 @@ class Tasks(commands.GroupCog, group_name="task", group_description="Assign and 
         is_manager = member is not None and member_is_manager(config, member)
         return Actor(user.id, is_manager=is_manager), config
 
-    async def send_dm(
-        self, user_id: int, task_id: int | None, **kwargs: Any
-    ) -> discord.Message | None:
-        """DM a member; closed DMs are logged and give None. A card sent this way is recorded
-        so it is edited with the others. Other HTTP errors propagate (callers may retry)."""
-        try:
-            user = self.bot.get_user(user_id) or await self.bot.fetch_user(user_id)
-            message = await user.send(**kwargs)
-        except (discord.Forbidden, discord.NotFound):
-            log.info("could not DM user %s (DMs closed or user gone)", user_id)
-            return None
-        if task_id is not None and "view" in kwargs:
-            await self.manager.add_dm_card(task_id, message.channel.id, message.id)
-        return message
-
-    async def notify_assignee(
-        self, task: Task, actor_id: int, text: str, config: GuildConfig
-    ) -> None:
-        """DM the assignee the card, unless they did it themselves."""
-        if task.assignee_id is None or task.assignee_id == actor_id:
-            return
-        try:
-            await self.send_dm(
-                task.assignee_id,
-                task.id,
-                content=clip(f"<@{actor_id}> {text}", 2000),
-                embed=card_embed(task, self.bot.clock.now(), config.tz),
-                view=card_view(task),
-            )
-        except discord.HTTPException:
-            log.warning("could not DM task %s to its assignee", task.id, exc_info=True)
-
-    async def post_card(
-        self, task: Task, config: GuildConfig, fallback: discord.abc.Messageable | None
-    ) -> discord.Message | None:
-        """Post the card in the tasks channel, else in ``fallback``; remember where."""
-        embed = card_embed(task, self.bot.clock.now(), config.tz)
-        targets: list[discord.abc.Messageable] = []
-        if config.tasks_channel_id:
-            targets.append(
-                self.bot.get_partial_messageable(config.tasks_channel_id, guild_id=task.guild_id)
-            )
-        if fallback is not None:
-            targets.append(fallback)
-        for target in targets:
-            try:
-                message = await target.send(embed=embed, view=card_view(task))
-            except discord.HTTPException:
-                log.warning("could not post the card of task %s", task.id, exc_info=True)
-                continue
-            await self.manager.set_card(task.id, message.channel.id, message.id)
-            return message
-        return None
-
-    async def publish(self, task: Task, *, skip_message_id: int | None = None) -> None:
-        """Show a change everywhere: the channel card, the DM copies, the boards."""
-        config = await self.bot.guild_settings.get(task.guild_id)
-        embed = card_embed(task, self.bot.clock.now(), config.tz)
-        view = card_view(task)
-        places: list[tuple[int, int, bool]] = []
-        if task.card_channel_id and task.card_message_id:
-            places.append((task.card_channel_id, task.card_message_id, False))
-        places += [(ch, msg, True) for ch, msg in await self.manager.dm_cards(task.id)]
-        for channel_id, message_id, is_dm in places:
-            if message_id == skip_message_id:
-                continue
-            message = self.bot.get_partial_messageable(channel_id).get_partial_message(message_id)
-            try:
-                await message.edit(embed=embed, view=view)
-            except discord.NotFound:
-                if is_dm:
-                    await self.manager.forget_dm_card(task.id, message_id)
-                log.info("card message %s of task %s is gone", message_id, task.id)
-            except discord.HTTPException:
-                log.warning("could not update a card of task %s", task.id, exc_info=True)
-        self.boards.changed(task.guild_id)
-
-    async def after_status(
-        self,
-        change: StatusChange,
-        config: GuildConfig,
-        fallback: discord.abc.Messageable | None,
-        *,
-        skip: int | None = None,
-    ) -> str:
-        """Publish a status change (and the next occurrence it created); the reply text."""
-        await self.publish(change.task, skip_message_id=skip)
-        task = change.task
-        text = f"Task #{task.id} is now **{STATUS_LABELS[task.status]}**."
-        spawned = change.next_occurrence
-        if spawned is not None:
-            where = fallback
-            if task.card_channel_id:
-                where = self.bot.get_partial_messageable(
-                    task.card_channel_id, guild_id=task.guild_id
-                )
-            await self.post_card(spawned, config, where)
-            text += f" It repeats: next is #{spawned.id}, due {spawned.due_date}."
-        return text
-
     # -- creating ---------------------------------------------------------------------------------
     async def create_task(
         self,
@@ -252,8 +154,8 @@ class Tasks(commands.GroupCog, group_name="task", group_description="Assign and 
             tz=config.tz,
         )
         task = await self.manager.create(guild_id, actor, draft, now)
-        card = await self.post_card(task, config, interaction.channel)  # type: ignore[arg-type]
-        await self.notify_assignee(task, actor.user_id, "assigned you a task.", config)
+        card = await self.cards.post_card(task, config, interaction.channel)  # type: ignore[arg-type]
+        await self.cards.notify_assignee(task, actor.user_id, "assigned you a task.", config)
         self.boards.changed(guild_id)
         where = f" Card: {card.jump_url}" if card else " (I could not post its card.)"
         who = (
@@ -447,8 +349,8 @@ class Tasks(commands.GroupCog, group_name="task", group_description="Assign and 
         updated = await self.manager.assign(
             guild_id, found.id, actor, member.id, self.bot.clock.now()
         )
-        await self.publish(updated)
-        await self.notify_assignee(updated, actor.user_id, "assigned you a task.", config)
+        await self.cards.publish(updated)
+        await self.cards.notify_assignee(updated, actor.user_id, "assigned you a task.", config)
         await interaction.followup.send(
             f"Task #{updated.id} is now assigned to {member.mention}.", ephemeral=True
         )
@@ -463,7 +365,7 @@ class Tasks(commands.GroupCog, group_name="task", group_description="Assign and 
         found = await self.manager.resolve(guild_id, task)
         actor, _ = await self.actor_for(guild_id, interaction.user)
         updated = await self.manager.claim(guild_id, found.id, actor, self.bot.clock.now())
-        await self.publish(updated)
+        await self.cards.publish(updated)
         await interaction.followup.send(f"Task #{updated.id} is yours now.", ephemeral=True)
 
     @app_commands.command(
@@ -506,7 +408,7 @@ class Tasks(commands.GroupCog, group_name="task", group_description="Assign and 
         change = await self.manager.set_status(
             guild_id, found.id, actor, status, self.bot.clock.now(), note
         )
-        text = await self.after_status(change, config, interaction.channel)  # type: ignore[arg-type]
+        text = await self.cards.after_status(change, config, interaction.channel)  # type: ignore[arg-type]
         await interaction.followup.send(text, ephemeral=True)
 
     @app_commands.command(
@@ -549,7 +451,7 @@ class Tasks(commands.GroupCog, group_name="task", group_description="Assign and 
         if changes_are_empty(changes):
             raise UserError(f"Nothing changed on task #{before.id}.")
         task = await self.manager.edit(before.guild_id, before.id, actor, changes, now)
-        await self.publish(task)
+        await self.cards.publish(task)
         await interaction.followup.send(
             f"Saved task #{task.id}.", embed=card_embed(task, now, config.tz), ephemeral=True
         )
@@ -569,7 +471,7 @@ class Tasks(commands.GroupCog, group_name="task", group_description="Assign and 
         for user_id in dict.fromkeys((found.assignee_id, found.creator_id)):
             if user_id is not None and user_id != actor.user_id:
                 try:
-                    await self.send_dm(
+                    await self.cards.send_dm(
                         user_id,
                         None,
                         content=clip(
@@ -618,9 +520,9 @@ class Tasks(commands.GroupCog, group_name="task", group_description="Assign and 
         )
         clicked = interaction.message.id if interaction.message else None
         if change is None:
-            await self.publish(task, skip_message_id=clicked)
+            await self.cards.publish(task, skip_message_id=clicked)
             return
-        text = await self.after_status(change, config, interaction.channel, skip=clicked)  # type: ignore[arg-type]
+        text = await self.cards.after_status(change, config, interaction.channel, skip=clicked)  # type: ignore[arg-type]
         if change.next_occurrence is not None:
             await interaction.followup.send(text, ephemeral=True)
 

@@ -71,7 +71,7 @@ class TaskReminders:
                 continue
             assert task.assignee_id is not None
             try:
-                await self.cog.send_dm(
+                await self.cog.cards.send_dm(
                     task.assignee_id,
                     task.id,
                     content=f"⏰ Task #{task.id} is due soon.",
@@ -94,7 +94,9 @@ class TaskReminders:
             if not await self._claim(config.guild_id, OVERDUE_KIND, key, now):
                 continue
             try:
-                await self.cog.send_dm(user_id, None, embed=overdue_dm_embed(items, now, config.tz))
+                await self.cog.cards.send_dm(
+                    user_id, None, embed=overdue_dm_embed(items, now, config.tz)
+                )
             except discord.HTTPException:
                 log.warning("overdue DM to %s failed", user_id, exc_info=True)
                 await self._release(config.guild_id, OVERDUE_KIND, key)
