@@ -53,7 +53,7 @@ from concord.errors import NotFound, UserError
 log: logging.Logger = logging.getLogger(__name__)
 
 # (conn, guild_id, first, last) → the guild's holidays in [first, last]; run inside the
-# completion transaction so a weekdays series skips them. The Leave module provides one.
+# completion transaction so a weekdays series skips them.
 HolidayLookup = Callable[[sqlite3.Connection, int, date, date], Collection[date]]
 AUTOCOMPLETE_LIMIT = 25
 LIST_LIMIT = 500
@@ -150,6 +150,17 @@ def _date_text(value: date | None) -> str | None:
 
 def _user_text(user_id: int | None) -> str | None:
     return None if user_id is None else str(user_id)
+
+
+def guild_holidays(
+    conn: sqlite3.Connection, guild_id: int, first: date, last: date
+) -> frozenset[date]:
+    """The guild's holidays (the Leave module's ``/leave holiday`` list) in [first, last]."""
+    rows = conn.execute(
+        "SELECT day FROM holidays WHERE guild_id = ? AND day BETWEEN ? AND ?",
+        (guild_id, first.isoformat(), last.isoformat()),
+    ).fetchall()
+    return frozenset(date.fromisoformat(row["day"]) for row in rows)
 
 
 # -- transaction functions (synchronous, run inside db.write) -------------------------------
@@ -590,7 +601,7 @@ def save_board(
 class TaskManager:
     """Tasks for the cogs (and for DAR and Leave, through the documented methods)."""
 
-    def __init__(self, db: Database, *, holidays: HolidayLookup | None = None) -> None:
+    def __init__(self, db: Database, *, holidays: HolidayLookup | None = guild_holidays) -> None:
         self.db = db
         self.holidays = holidays
 

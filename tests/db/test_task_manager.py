@@ -338,6 +338,19 @@ async def test_weekdays_series_skips_weekend_and_holidays(db: Database) -> None:
     assert calls and calls[0][0] == GUILD
 
 
+async def test_weekdays_series_skips_the_holidays_leave_keeps(
+    db: Database, tasks: TaskManager
+) -> None:
+    from concord.db.leave import LeaveManager
+
+    await LeaveManager(db).add_holiday(
+        GUILD, date(2026, 12, 7), "Office closed", actor_id=3, actor_is_manager=True, now=NOW
+    )
+    friday = await new_task(tasks, due_date=date(2026, 12, 4), repeat="weekdays")
+    nxt = (await tasks.set_status(GUILD, friday, ASSIGNEE, "done", NOW)).next_occurrence
+    assert nxt is not None and nxt.due_date == date(2026, 12, 8)  # not Monday the 7th
+
+
 async def test_weekdays_series_follows_the_guild_workdays(db: Database, tasks: TaskManager) -> None:
     from concord.core.schedule import parse_workdays
 
