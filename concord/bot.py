@@ -32,7 +32,7 @@ from concord.scheduler import Scheduler
 log = logging.getLogger(__name__)
 
 # Loaded in this order; a cog that fails to load stops the start (a half bot is worse than none).
-DEFAULT_COGS: tuple[str, ...] = ("concord.cogs.admin",)
+DEFAULT_COGS: tuple[str, ...] = ("concord.cogs.admin", "concord.cogs.leave", "concord.cogs.tasks")
 HEARTBEAT_SECONDS = 30
 SCHEDULER_SECONDS = 30
 
@@ -47,6 +47,19 @@ def apply_endpoints(settings: Settings) -> None:
 
 def command_tree_hash(payload: list[dict[str, Any]]) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+
+
+def option_named_by_value(data: Any, value: Any) -> str | None:
+    """The name of the (possibly nested) slash-command option whose raw value is ``value``."""
+    if not isinstance(data, dict):
+        return None
+    for option in data.get("options", []):
+        if "value" in option and str(option["value"]) == str(value):
+            return option["name"]
+        nested = option_named_by_value(option, value)
+        if nested:
+            return nested
+    return None
 
 
 class ConcordBot(commands.Bot):
@@ -194,7 +207,9 @@ class ConcordBot(commands.Bot):
             await safe_reply(interaction, str(original))
             return
         if isinstance(error, app_commands.TransformerError):
-            await safe_reply(interaction, f"`{error.value}` is not a valid value for that option.")
+            option = option_named_by_value(interaction.data, error.value)
+            where = f" for `{option}`" if option else ""
+            await safe_reply(interaction, f"`{error.value}` is not a valid value{where}.")
             return
         if isinstance(error, app_commands.MissingPermissions):
             names = " and ".join(

@@ -1,4 +1,22 @@
-"""Shared pytest configuration: the end-to-end `sandbox` fixture (local Discord emulator +
-the real bot) from concord.sandbox.testing."""
+"""Shared pytest configuration: a migrated database under tmp_path, and the end-to-end
+`sandbox` fixture (local Discord emulator + the real bot) from concord.sandbox.testing."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from concord.db.database import Database
 
 pytest_plugins = ["concord.sandbox.testing"]
+
+
+@pytest.fixture
+async def db(tmp_path: Path) -> AsyncIterator[Database]:
+    database = await Database.open(tmp_path / "concord.db")
+    try:
+        yield database
+    finally:
+        await database.close()

@@ -11,7 +11,6 @@ from zoneinfo import ZoneInfo
 
 import discord
 import pytest
-from sandbox_probe import add_probe
 
 from concord import cli
 from concord.core.settings import GuildConfig
@@ -19,6 +18,7 @@ from concord.sandbox.clock import SandboxClock, parse_clock
 from concord.sandbox.console import Console
 from concord.sandbox.driver import Sandbox
 from concord.sandbox.session import Options, run_script
+from tests.sandbox_probe import add_probe
 
 ROOT = Path(__file__).resolve().parents[1]
 TOUR = ROOT / "examples" / "tour.sandbox"

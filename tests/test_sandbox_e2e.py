@@ -7,10 +7,10 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from sandbox_probe import Counter, add_probe
 
 from concord.sandbox.driver import Sandbox, SandboxError, UsageError
 from concord.sandbox.emulator import ManualMonotonic
+from tests.sandbox_probe import Counter, add_probe
 
 
 async def test_every_option_type_reaches_the_command(sandbox: Sandbox) -> None:
