@@ -190,6 +190,7 @@ async def test_the_tour_runs_green(tmp_path: Path) -> None:
     text = "\n".join(transcript)
     assert code == 0, text
     assert "✓ Saved 3 settings" in text and "✗" not in text
+    assert "✓ Approved by Alice" in text and "✓ is overdue" in text
     assert (tmp_path / "sandbox.world.json").exists()
     assert api_base == discord.http.Route.BASE  # the sandbox puts discord.py's endpoint back
 
