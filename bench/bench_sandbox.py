@@ -40,14 +40,17 @@ def describe(name: str, seconds: list[float]) -> str:
 
 
 async def startups(count: int, directory: Path) -> list[float]:
+    """The first start (imports of the cogs, discord.py's first connection) is not counted:
+    the figure is what each test after the first pays."""
     found: list[float] = []
-    for index in range(count):
+    for index in range(-1, count):
         sandbox = Sandbox(directory / f"start-{index}")
         (directory / f"start-{index}").mkdir()
         await sandbox.start()
         try:
             assert sandbox.startup_seconds is not None
-            found.append(sandbox.startup_seconds)
+            if index >= 0:
+                found.append(sandbox.startup_seconds)
         finally:
             await sandbox.stop()
     return found
