@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from concord.core.schedule import format_hhmm, format_workdays, parse_hhmm, parse_workdays
@@ -33,7 +34,13 @@ SETTABLE = (
 
 
 def utcnow_iso(now: datetime | None = None) -> str:
-    return (now or datetime.now(UTC)).astimezone(UTC).isoformat(timespec="seconds")
+    return _iso_utc(now or datetime.now(UTC))
+
+
+@lru_cache(maxsize=64)
+def _iso_utc(moment: datetime) -> str:
+    """Cached: one transaction stamps every row it writes with the same ``now``."""
+    return moment.astimezone(UTC).isoformat(timespec="seconds")
 
 
 def config_from_row(guild_id: int, row: sqlite3.Row | None) -> GuildConfig:

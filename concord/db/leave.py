@@ -17,9 +17,10 @@ import json
 import logging
 import sqlite3
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time
 from fractions import Fraction
+from functools import cached_property, lru_cache
 from typing import Any, TypeVar
 
 from concord.core.leave import (
@@ -80,21 +81,71 @@ class BalanceChange:
 
 
 @dataclass(frozen=True)
+class Shift:
+    """How a change moves a member's activity: +1 or -1 of the days into each column."""
+
+    pending: int = 0
+    taken: int = 0
+    recorded: int = 0
+
+
+@dataclass(frozen=True)
+class BalanceView:
+    """A member's balances of one type in each year some days fall in, worked out when first
+    read. Transaction functions return these rather than balances, so the arithmetic runs after
+    the commit, on the caller's side, instead of on the writer thread while it holds the write
+    lock: the snapshot it works from was still read inside the transaction."""
+
+    member: MemberLeave
+    type_id: int
+    days: tuple[tuple[date, Fraction], ...]
+    today: date
+    shift: Shift | None = None  # applied to the snapshot first (the balance after the change)
+
+    def balances(self) -> tuple[Balance, ...]:
+        member = self.member
+        if self.shift is not None:
+            member = member.shifted(
+                self.type_id,
+                amounts_by_year(self.days),
+                pending=self.shift.pending,
+                taken=self.shift.taken,
+                recorded=self.shift.recorded,
+            )
+        return _balances_for(member, self.type_id, self.days, self.today)
+
+
+@dataclass(frozen=True)
 class ApplyResult:
     request: LeaveRequest
-    changes: tuple[BalanceChange, ...]
+    amounts: dict[int, Fraction] = field(compare=False)  # what the request takes, by year
+    before: BalanceView = field(repr=False, compare=False)
+    after: BalanceView = field(repr=False, compare=False)
 
     @property
     def needs_approval(self) -> bool:
         return self.request.status is RequestStatus.PENDING
+
+    @cached_property
+    def changes(self) -> tuple[BalanceChange, ...]:
+        """The balance of the request's type in each year it touches, before and after."""
+        return tuple(
+            BalanceChange(year=b.year, amount=self.amounts[b.year], before=b, after=a)
+            for b, a in zip(self.before.balances(), self.after.balances(), strict=True)
+        )
 
 
 @dataclass(frozen=True)
 class Decision:
     request: LeaveRequest
     previous: RequestStatus  # the status the decision or cancellation moved it from
-    balances: tuple[Balance, ...]  # the request's type, each year it touches, after the change
+    view: BalanceView = field(repr=False, compare=False)
     credited: Fraction = ZERO  # days given back (cancelling approved leave)
+
+    @cached_property
+    def balances(self) -> tuple[Balance, ...]:
+        """The request's type, each year it touches, after the change."""
+        return self.view.balances()
 
 
 @dataclass(frozen=True)
@@ -175,7 +226,11 @@ def _when(text: str | None) -> datetime | None:
     return datetime.fromisoformat(text) if text else None
 
 
+@lru_cache(maxsize=512)
 def _type_from_row(row: sqlite3.Row) -> LeaveType:
+    """Cached by the row's values (a changed type is a different row): every balance reads
+    all of a guild's types, and building them again each time was a measurable part of each
+    leave transaction."""
     allowance = row["allowance"]
     return LeaveType(
         id=row["id"],
@@ -274,13 +329,39 @@ SQL_TYPES = "SELECT * FROM leave_types WHERE guild_id = ? ORDER BY id"
 SQL_TYPE_BY_NAME = "SELECT * FROM leave_types WHERE guild_id = ? AND name = ?"
 SQL_REQUEST = "SELECT * FROM leave_requests WHERE guild_id = ? AND id = ?"
 SQL_OVERRIDES = "SELECT type_id, allowance FROM leave_allowances WHERE guild_id = ? AND user_id = ?"
+# A member's ledger and live days, counted by distinct amount: SQLite groups the rows, so the
+# Python fold (exact Fractions, slow) runs once per distinct amount, not once per row of
+# history.
 SQL_LEDGER = (
-    "SELECT type_id, year, kind, amount FROM leave_ledger WHERE guild_id = ? AND user_id = ?"
+    "SELECT type_id, year, kind, amount, count(*) AS n FROM leave_ledger"
+    " WHERE guild_id = ? AND user_id = ? GROUP BY type_id, year, kind, amount"
 )
 SQL_LIVE_DAYS = (
-    "SELECT r.type_id, r.status, r.deducts, d.day, d.amount FROM leave_request_days d"
+    "SELECT r.type_id, r.status, r.deducts, CAST(substr(d.day, 1, 4) AS INTEGER) AS year,"
+    " d.amount, count(*) AS n FROM leave_request_days d"
     " JOIN leave_requests r ON r.id = d.request_id"
     " WHERE r.guild_id = ? AND r.user_id = ? AND r.status IN ('pending', 'approved')"
+    " GROUP BY r.type_id, r.status, r.deducts, year, d.amount"
+)
+# The same for one type: what a write transaction needs (it always concerns one type).
+SQL_TYPE_BY_ID = "SELECT * FROM leave_types WHERE guild_id = ? AND id = ?"
+SQL_TYPE_OVERRIDE = (
+    "SELECT type_id, allowance FROM leave_allowances"
+    " WHERE guild_id = ? AND user_id = ? AND type_id = ?"
+)
+SQL_TYPE_LEDGER = (
+    "SELECT type_id, year, kind, amount, count(*) AS n FROM leave_ledger"
+    " WHERE guild_id = ? AND user_id = ? AND type_id = ? GROUP BY type_id, year, kind, amount"
+)
+SQL_TYPE_LIVE_DAYS = (
+    "SELECT r.type_id, r.status, r.deducts, CAST(substr(d.day, 1, 4) AS INTEGER) AS year,"
+    " d.amount, count(*) AS n FROM leave_request_days d"
+    # Without statistics the planner would pick the (guild, status) index here and walk every
+    # live request of the guild; the member's index walks only theirs.
+    " JOIN leave_requests r INDEXED BY leave_requests_member ON r.id = d.request_id"
+    " WHERE r.guild_id = ? AND r.user_id = ? AND r.type_id = ?"
+    " AND r.status IN ('pending', 'approved')"
+    " GROUP BY r.type_id, r.status, r.deducts, year, d.amount"
 )
 SQL_ABSENCES = (
     "SELECT r.user_id, d.day, r.portion, r.from_time, r.to_time, r.type_name, r.id AS request_id,"
@@ -291,13 +372,28 @@ SQL_ABSENCES = (
 SQL_HOLIDAYS = "SELECT * FROM holidays WHERE guild_id = ? AND day BETWEEN ? AND ? ORDER BY day"
 
 
-def _member_queries(guild_id: int, user_id: int) -> list[Query]:
+def _member_queries(guild_id: int, user_id: int, type_id: int | None = None) -> list[Query]:
+    """The queries :func:`_member_leave` folds: every type, or only ``type_id``."""
+    if type_id is not None:
+        return [
+            (SQL_TYPE_BY_ID, (guild_id, type_id)),
+            (SQL_TYPE_OVERRIDE, (guild_id, user_id, type_id)),
+            (SQL_TYPE_LEDGER, (guild_id, user_id, type_id)),
+            (SQL_TYPE_LIVE_DAYS, (guild_id, user_id, type_id)),
+        ]
     return [
         (SQL_TYPES, (guild_id,)),
         (SQL_OVERRIDES, (guild_id, user_id)),
         (SQL_LEDGER, (guild_id, user_id)),
         (SQL_LIVE_DAYS, (guild_id, user_id)),
     ]
+
+
+def _counted(row: sqlite3.Row) -> Fraction:
+    """``amount`` times ``n`` of a grouped row."""
+    amount = fraction_from_text(row["amount"])
+    count = int(row["n"])
+    return amount if count == 1 else amount * count
 
 
 def _member_leave(results: Sequence[Sequence[sqlite3.Row]]) -> MemberLeave:
@@ -310,18 +406,17 @@ def _member_leave(results: Sequence[Sequence[sqlite3.Row]]) -> MemberLeave:
         bucket[key] = bucket.get(key, ZERO) + amount
 
     for row in ledger_rows:
-        amount = fraction_from_text(row["amount"])
+        amount = _counted(row)
         if row["kind"] == "adjustment":
             add(row["type_id"], row["year"], "adjustments", amount)
         else:  # debits are negative, credits positive: taken is what is still debited
             add(row["type_id"], row["year"], "taken", -amount)
     for row in day_rows:
-        amount = fraction_from_text(row["amount"])
-        year = date.fromisoformat(row["day"]).year
+        amount = _counted(row)
         if row["status"] == RequestStatus.APPROVED.value:
-            add(row["type_id"], year, "recorded", amount)
+            add(row["type_id"], row["year"], "recorded", amount)
         elif row["deducts"]:
-            add(row["type_id"], year, "pending", amount)
+            add(row["type_id"], row["year"], "pending", amount)
     activity = {
         type_id: {year: YearActivity(**values) for year, values in years.items()}
         for type_id, years in totals.items()
@@ -380,8 +475,21 @@ def _insert_type(
     return cur.lastrowid
 
 
-def find_type(conn: sqlite3.Connection, guild_id: int, name: str) -> LeaveType:
-    row = conn.execute(SQL_TYPE_BY_NAME, (guild_id, " ".join(name.split()))).fetchone()
+def find_type(
+    conn: sqlite3.Connection,
+    guild_id: int,
+    name: str,
+    *,
+    create_defaults: tuple[int, datetime] | None = None,
+) -> LeaveType:
+    """The guild's type called ``name``. With ``create_defaults=(year, now)``, a guild that
+    has no types yet gets the defaults first (on first use); checked only when the name is
+    not found, so the usual case costs one query."""
+    cleaned = " ".join(name.split())
+    row = conn.execute(SQL_TYPE_BY_NAME, (guild_id, cleaned)).fetchone()
+    if row is None and create_defaults is not None:
+        ensure_default_types(conn, guild_id, *create_defaults)
+        row = conn.execute(SQL_TYPE_BY_NAME, (guild_id, cleaned)).fetchone()
     if row is None:
         known = [r["name"] for r in conn.execute(SQL_TYPES, (guild_id,)).fetchall()]
         raise NotFound(
@@ -429,9 +537,12 @@ def _request_days(conn: sqlite3.Connection, request_id: int) -> list[tuple[date,
     return [(date.fromisoformat(r["day"]), fraction_from_text(r["amount"])) for r in rows]
 
 
-def load_member_leave(conn: sqlite3.Connection, guild_id: int, user_id: int) -> MemberLeave:
-    """One member's types, overrides and activity (inside a transaction or a test)."""
-    return _member_leave(_run_queries(conn, _member_queries(guild_id, user_id)))
+def load_member_leave(
+    conn: sqlite3.Connection, guild_id: int, user_id: int, type_id: int | None = None
+) -> MemberLeave:
+    """One member's types, overrides and activity (inside a transaction or a test); with
+    ``type_id``, of that type only (a transaction reads no more than its rule needs)."""
+    return _member_leave(_run_queries(conn, _member_queries(guild_id, user_id, type_id)))
 
 
 def _require_manager(actor_is_manager: bool) -> None:
@@ -466,13 +577,13 @@ def _write_ledger(
 
 
 def _balances_for(
-    member: MemberLeave, type_id: int, days: list[tuple[date, Fraction]], today: date
+    member: MemberLeave, type_id: int, days: Sequence[tuple[date, Fraction]], today: date
 ) -> tuple[Balance, ...]:
     years = sorted({day.year for day, _ in days})
     return tuple(member.balance(type_id, year, _as_of(year, today, days)) for year in years)
 
 
-def _as_of(year: int, today: date, days: list[tuple[date, Fraction]]) -> date:
+def _as_of(year: int, today: date, days: Sequence[tuple[date, Fraction]]) -> date:
     return balance_as_of(year, today, max(day for day, _ in days if day.year == year))
 
 
@@ -498,8 +609,7 @@ def apply_request(conn: sqlite3.Connection, spec: ApplyInput, now: datetime) -> 
         raise PermissionDenied("Only managers can request leave for someone else.")
     config = read_config(conn, spec.guild_id)
     today = local_today(now, config)
-    ensure_default_types(conn, spec.guild_id, today.year, now)
-    ltype = find_type(conn, spec.guild_id, spec.leave_type)
+    ltype = find_type(conn, spec.guild_id, spec.leave_type, create_defaults=(today.year, now))
     reason = validate_reason(spec.reason)
     span = build_span(
         spec.start,
@@ -520,10 +630,9 @@ def apply_request(conn: sqlite3.Connection, spec: ApplyInput, now: datetime) -> 
             f"That overlaps {whose} {other.status.value} request #{other.id} "
             f"({other.span.describe()}). Cancel it first or pick other dates or hours."
         )
-    member = load_member_leave(conn, spec.guild_id, spec.user_id)
+    member = load_member_leave(conn, spec.guild_id, spec.user_id, ltype.id)
     per_year = amounts_by_year(days)
-    before = _balances_for(member, ltype.id, days, today)
-    as_of = {b.year: _as_of(b.year, today, days) for b in before}
+    as_of = {year: _as_of(year, today, days) for year in per_year}
     problem = member.shortfall(ltype.id, per_year, as_of, count_pending=True)
     if problem:
         raise UserError(problem)
@@ -574,16 +683,14 @@ def apply_request(conn: sqlite3.Connection, spec: ApplyInput, now: datetime) -> 
         now=now,
     )
     deducting = 1 if request.deducts else 0
-    if auto:
-        projected = member.shifted(ltype.id, per_year, taken=deducting, recorded=1)
-    else:
-        projected = member.shifted(ltype.id, per_year, pending=deducting)
-    after = _balances_for(projected, ltype.id, days, today)
-    changes = tuple(
-        BalanceChange(year=b.year, amount=per_year[b.year], before=b, after=a)
-        for b, a in zip(before, after, strict=True)
+    shift = Shift(taken=deducting, recorded=1) if auto else Shift(pending=deducting)
+    frozen_days = tuple(days)
+    return ApplyResult(
+        request=request,
+        amounts=per_year,
+        before=BalanceView(member, ltype.id, frozen_days, today),
+        after=BalanceView(member, ltype.id, frozen_days, today, shift),
     )
-    return ApplyResult(request=request, changes=changes)
 
 
 def decide_request(
@@ -611,7 +718,7 @@ def decide_request(
     today = local_today(now, config)
     days = _request_days(conn, request_id)
     per_year = amounts_by_year(days)
-    member = load_member_leave(conn, guild_id, request.user_id)
+    member = load_member_leave(conn, guild_id, request.user_id, request.type_id)
     if approve and request.deducts:
         as_of = {year: _as_of(year, today, days) for year in per_year}
         problem = member.shortfall(request.type_id, per_year, as_of, count_pending=False)
@@ -625,7 +732,13 @@ def decide_request(
     )
     if updated.rowcount != 1:
         raise already_decided(_load_request(conn, guild_id, request_id))
-    decided = _load_request(conn, guild_id, request_id)
+    decided = replace(
+        request,
+        status=status,
+        decided_by=actor_id,
+        decided_at=_when(utcnow_iso(now)),  # as stored: UTC, whole seconds
+        decision_note=note,
+    )
     if approve and decided.deducts:
         debits = {year: -amount for year, amount in per_year.items()}
         _write_ledger(conn, decided, "debit", debits, actor_id, now)
@@ -640,13 +753,13 @@ def decide_request(
         now=now,
     )
     deducting = 1 if decided.deducts else 0
-    if approve:
-        member = member.shifted(
-            decided.type_id, per_year, pending=-deducting, taken=deducting, recorded=1
-        )
-    else:
-        member = member.shifted(decided.type_id, per_year, pending=-deducting)
-    return Decision(decided, request.status, _balances_for(member, decided.type_id, days, today))
+    shift = (
+        Shift(pending=-deducting, taken=deducting, recorded=1)
+        if approve
+        else Shift(pending=-deducting)
+    )
+    view = BalanceView(member, decided.type_id, tuple(days), today, shift)
+    return Decision(decided, request.status, view)
 
 
 def cancel_request(
@@ -703,11 +816,11 @@ def cancel_request(
         now=now,
     )
     days = _request_days(conn, request_id)
-    member = load_member_leave(conn, guild_id, cancelled.user_id)
+    member = load_member_leave(conn, guild_id, cancelled.user_id, cancelled.type_id)
     return Decision(
         cancelled,
         request.status,
-        _balances_for(member, cancelled.type_id, days, today),
+        BalanceView(member, cancelled.type_id, tuple(days), today),
         credited=sum(credits.values(), ZERO),
     )
 
@@ -727,8 +840,7 @@ def adjust_balance(
     _require_manager(actor_is_manager)
     config = read_config(conn, guild_id)
     today = local_today(now, config)
-    ensure_default_types(conn, guild_id, today.year, now)
-    ltype = find_type(conn, guild_id, leave_type)
+    ltype = find_type(conn, guild_id, leave_type, create_defaults=(today.year, now))
     if not ltype.has_balance:
         raise UserError(f"{ltype.name} has no balance to adjust (no allowance, or not deducted).")
     if days == 0:
@@ -740,7 +852,7 @@ def adjust_balance(
         raise UserError("Give a reason for the adjustment; it is kept in the ledger.")
     if len(cleaned) > MAX_ADJUST_REASON:
         raise UserError(f"The reason can be at most {MAX_ADJUST_REASON} characters long.")
-    member = load_member_leave(conn, guild_id, user_id)
+    member = load_member_leave(conn, guild_id, user_id, ltype.id)
     before = member.balance(ltype.id, today.year, today)
     # Removing days is checked like taking them, this year and in the years it carries into.
     removal = {today.year: -days} if days < 0 else {}
@@ -778,7 +890,7 @@ def adjust_balance(
         after={"days": fraction_to_text(days), "reason": cleaned},
         now=now,
     )
-    return load_member_leave(conn, guild_id, user_id).balance(ltype.id, today.year, today)
+    return load_member_leave(conn, guild_id, user_id, ltype.id).balance(ltype.id, today.year, today)
 
 
 def set_allowance(
@@ -795,8 +907,7 @@ def set_allowance(
     _require_manager(actor_is_manager)
     config = read_config(conn, guild_id)
     today = local_today(now, config)
-    ensure_default_types(conn, guild_id, today.year, now)
-    ltype = find_type(conn, guild_id, leave_type)
+    ltype = find_type(conn, guild_id, leave_type, create_defaults=(today.year, now))
     if not ltype.has_balance:
         raise UserError(
             f"{ltype.name} has no balance (no allowance, or not deducted); give the type an "
@@ -822,7 +933,7 @@ def set_allowance(
         after={"type": ltype.name, "allowance": fraction_to_text(days)},
         now=now,
     )
-    return load_member_leave(conn, guild_id, user_id).balance(ltype.id, today.year, today)
+    return load_member_leave(conn, guild_id, user_id, ltype.id).balance(ltype.id, today.year, today)
 
 
 @dataclass(frozen=True)
