@@ -5,6 +5,7 @@ tokens and intents end `concord run` with a clear message, member chunks and mem
 from __future__ import annotations
 
 import asyncio
+import json
 from pathlib import Path
 
 import discord
@@ -126,6 +127,36 @@ async def test_member_chunks_and_member_events(sandbox: Sandbox) -> None:
     assert reply.responded
     await sandbox.run(emulator.remove_member(sandbox.guild, erin))
     assert guild.get_member(erin.id) is None
+
+
+async def test_a_large_guild_is_chunked_like_on_discord(tmp_path: Path) -> None:
+    """Over the IDENTIFY's large_threshold (250 from discord.py), GUILD_CREATE carries only the
+    bot's own member; the bot asks for the rest and gets them 1000 per chunk before ready."""
+    sandbox = Sandbox(tmp_path)
+    world, office_guild = sandbox.emulator.world, sandbox.guild
+    for number in range(2100):
+        user = world.add_user(f"member{number:04d}", f"Member {number:04d}")
+        world.add_member(office_guild, user, [sandbox.role("Staff")])
+    await sandbox.start()
+    try:
+        gateway = sandbox.emulator.gateway
+        session = gateway.current
+        assert session is not None
+        frames = [json.loads(frame) for _, frame in session.buffer]
+        (created,) = [f["d"] for f in frames if f["t"] == "GUILD_CREATE"]
+        assert created["large"] is True and created["member_count"] == 2106
+        assert [m["user"]["id"] for m in created["members"]] == [str(sandbox.emulator.bot_user.id)]
+        chunks = [f["d"] for f in frames if f["t"] == "GUILD_MEMBERS_CHUNK"]
+        assert [(c["chunk_index"], c["chunk_count"]) for c in chunks] == [(0, 3), (1, 3), (2, 3)]
+        assert [len(c["members"]) for c in chunks] == [1000, 1000, 106]
+        assert gateway.chunk_requests == 1
+        guild = sandbox.bot.get_guild(office_guild.id)
+        assert guild is not None and guild.large and guild.chunked
+        assert len(guild.members) == 2106
+        reply = await sandbox.slash("member2099", "concord settings")
+        assert reply.responded
+    finally:
+        await sandbox.stop()
 
 
 # -- `concord run` refusing to start ------------------------------------------------------------

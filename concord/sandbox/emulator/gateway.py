@@ -37,6 +37,7 @@ HEARTBEAT_ACK = 11
 REQUEST_SOUNDBOARD_SOUNDS = 31
 
 HEARTBEAT_INTERVAL_MS = 41250
+CHUNK_SIZE = 1000  # members per GUILD_MEMBERS_CHUNK
 REPLAY_BUFFER = 2000
 
 # Close codes (topics/opcodes-and-status-codes#gateway-gateway-close-event-codes).
@@ -104,6 +105,7 @@ class Gateway:
         self.heartbeats = 0
         self.presence: dict[str, Any] | None = None
         self.closed_codes: list[int] = []
+        self.chunk_requests = 0  # REQUEST_GUILD_MEMBERS answered
         self._waiters: list[tuple[Callable[[], bool], asyncio.Future[None]]] = []
 
     # -- connection --------------------------------------------------------------------------
@@ -211,8 +213,12 @@ class Gateway:
         if "shard" in data:
             ready["shard"] = data["shard"]
         await self._send_dispatch(session, "READY", ready)
+        # Discord accepts 50..250 and defaults to 50; discord.py sends 250.
+        threshold = min(250, max(50, int(data.get("large_threshold", 50))))
         for guild in emulator.world.guilds.values():
-            await self._send_dispatch(session, "GUILD_CREATE", emulator.guild_create_payload(guild))
+            await self._send_dispatch(
+                session, "GUILD_CREATE", emulator.guild_create_payload(guild, threshold)
+            )
         self._notify()
         return session
 
@@ -264,17 +270,21 @@ class Gateway:
             limit = int(data.get("limit", 0))
             if limit:
                 members = members[:limit]
-        chunk: dict[str, Any] = {
-            "guild_id": str(guild.id),
-            "members": [m.payload(users[m.user_id]) for m in members],
-            "chunk_index": 0,
-            "chunk_count": 1,
-        }
-        if not_found:
-            chunk["not_found"] = not_found
-        if data.get("nonce") is not None:
-            chunk["nonce"] = data["nonce"]
-        await self._send_dispatch(session, "GUILD_MEMBERS_CHUNK", chunk)
+        # Like Discord: at most 1000 members per GUILD_MEMBERS_CHUNK, numbered, at least one.
+        pages = [members[i : i + CHUNK_SIZE] for i in range(0, len(members), CHUNK_SIZE)] or [[]]
+        for index, page in enumerate(pages):
+            chunk: dict[str, Any] = {
+                "guild_id": str(guild.id),
+                "members": [m.payload(users[m.user_id]) for m in page],
+                "chunk_index": index,
+                "chunk_count": len(pages),
+            }
+            if not_found and index == len(pages) - 1:
+                chunk["not_found"] = not_found
+            if data.get("nonce") is not None:
+                chunk["nonce"] = data["nonce"]
+            await self._send_dispatch(session, "GUILD_MEMBERS_CHUNK", chunk)
+        self.chunk_requests += 1
 
     # -- sending -----------------------------------------------------------------------------
     async def _close(self, socket: web.WebSocketResponse, code: int, message: bytes) -> None:

@@ -361,9 +361,14 @@ class Emulator:
         return web.Response(status=404, text="Not Found")
 
     # -- world changes that Discord would announce over the gateway ---------------------------
-    def guild_create_payload(self, guild: Guild) -> dict[str, Any]:
+    def guild_create_payload(self, guild: Guild, large_threshold: int = 250) -> dict[str, Any]:
         joined = self.bot_joined.setdefault(guild.id, self.clock())
-        return guild.gateway_payload(self.world.users, joined)
+        return guild.gateway_payload(
+            self.world.users,
+            joined,
+            own_id=self.bot_user.id,
+            large_threshold=large_threshold,
+        )
 
     async def add_member(self, guild: Guild, user: User, roles: list[Role] | None = None) -> Member:
         member = self.world.add_member(guild, user, roles)

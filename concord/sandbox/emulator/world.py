@@ -316,15 +316,28 @@ class Guild:
             "safety_alerts_channel_id": None,
         }
 
-    def gateway_payload(self, users: dict[int, User], joined_at: datetime) -> dict[str, Any]:
+    def gateway_payload(
+        self,
+        users: dict[int, User],
+        joined_at: datetime,
+        *,
+        own_id: int | None = None,
+        large_threshold: int = 250,
+    ) -> dict[str, Any]:
+        """A guild with more members than the session's ``large_threshold`` is *large*: like
+        Discord, its GUILD_CREATE then carries only the connecting bot's own member (``own_id``;
+        no presences, nobody in voice here) and the bot asks for the rest with
+        REQUEST_GUILD_MEMBERS."""
         data = self.payload(users)
+        large = len(self.members) > large_threshold
+        members = [m for m in self.members.values() if not large or m.user_id == own_id]
         data.update(
             joined_at=iso(joined_at),
-            large=False,
+            large=large,
             unavailable=False,
             member_count=len(self.members),
             voice_states=[],
-            members=[m.payload(users[m.user_id]) for m in self.members.values()],
+            members=[m.payload(users[m.user_id]) for m in members],
             channels=[
                 {k: v for k, v in c.payload().items() if k != "guild_id"}
                 for c in self.channels.values()
