@@ -35,6 +35,12 @@ log = logging.getLogger(__name__)
 DEFAULT_COGS: tuple[str, ...] = ("concord.cogs.admin", "concord.cogs.leave", "concord.cogs.tasks")
 HEARTBEAT_SECONDS = 30
 SCHEDULER_SECONDS = 30
+# discord.py declares the bot ready once no GUILD_CREATE has come for this long after READY
+# (its default, 2 s, suits bots in thousands of guilds whose guilds stream in for seconds).
+# An office bot is in one or a few guilds, which Discord sends right after READY, so 2 s was
+# pure waiting on every start and deploy (bench/bench_startup.py); a guild arriving later
+# still becomes available, only after on_ready.
+GUILD_READY_TIMEOUT = 0.5
 
 
 def apply_endpoints(settings: Settings) -> None:
@@ -70,7 +76,7 @@ class ConcordBot(commands.Bot):
         *,
         clock: Clock | None = None,
         cogs: Sequence[str] = DEFAULT_COGS,
-        guild_ready_timeout: float = 2.0,
+        guild_ready_timeout: float = GUILD_READY_TIMEOUT,
         heartbeat_seconds: float = HEARTBEAT_SECONDS,
         force_sync: bool = False,
         scheduler_seconds: float | None = SCHEDULER_SECONDS,

@@ -7,9 +7,8 @@ import csv
 import io
 from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
-
-from icalendar import Calendar, Event
 
 from concord.core.leave import (
     HALF_DAY_TIMES,
@@ -18,6 +17,9 @@ from concord.core.leave import (
     RequestStatus,
 )
 from concord.core.schedule import format_hhmm
+
+if TYPE_CHECKING:
+    from icalendar import Event
 
 CSV_COLUMNS: tuple[str, ...] = (
     "request_id",
@@ -102,6 +104,9 @@ def requests_ics(
     """Full days as all-day events, half days and off-duty spans as timed events (UTC).
     Pending leave is TENTATIVE; every event is transparent, so importing a team's leave does
     not mark the importer busy."""
+    # Imported here: icalendar takes a noticeable share of the bot's start-up otherwise.
+    from icalendar import Calendar
+
     calendar = Calendar()
     calendar.add("prodid", "-//Concord Desk//Leave//EN")
     calendar.add("version", "2.0")
@@ -114,6 +119,8 @@ def requests_ics(
 
 
 def _event(request: LeaveRequest, names: Mapping[int, str], tz: ZoneInfo, now: datetime) -> Event:
+    from icalendar import Event
+
     event = Event()
     pending = request.status is RequestStatus.PENDING
     summary = f"{_name(names, request.user_id)}: {request.leave_type}"

@@ -5,17 +5,26 @@ from __future__ import annotations
 
 from datetime import date
 from functools import lru_cache
-
-import holidays as holiday_data
-from holidays import registry
+from types import ModuleType
 
 from concord.errors import UserError
+
+
+@lru_cache(maxsize=1)
+def _data() -> ModuleType:
+    """The ``holidays`` package, imported on first use: it is big, and importing it with the
+    cogs made it a good part of the bot's start-up."""
+    import holidays
+    import holidays.registry  # the country table, read as holidays.registry
+
+    return holidays
 
 
 @lru_cache(maxsize=1)
 def countries() -> dict[str, str]:
     """ISO 3166-1 alpha-2 code → English name (``'IN': 'India'``), for autocomplete."""
     names: dict[str, str] = {}
+    registry = _data().registry
     for module_name, entry in registry.COUNTRIES.items():
         code = str(entry[1])
         names[code] = module_name.replace("_", " ").title()
@@ -35,7 +44,7 @@ def search_countries(query: str, limit: int = 25) -> list[tuple[str, str]]:
 
 
 def subdivisions(country: str) -> list[str]:
-    return list(holiday_data.list_supported_countries().get(country.strip().upper(), []))
+    return list(_data().list_supported_countries().get(country.strip().upper(), []))
 
 
 def public_holidays(
@@ -53,7 +62,7 @@ def public_holidays(
         known = ", ".join(subdivisions(code)[:40]) or "none"
         raise UserError(f"`{subdivision}` is not a subdivision of {code}; known: {known}.")
     try:
-        table = holiday_data.country_holidays(code, subdiv=subdiv, years=year)
+        table = _data().country_holidays(code, subdiv=subdiv, years=year)
     except NotImplementedError as exc:  # the package's way of saying "unknown code"
         raise UserError(f"No holiday data for {code}: {exc}.") from None
     found: dict[date, str] = {}
