@@ -251,6 +251,20 @@ async def test_an_interaction_can_be_answered_once(api: Api) -> None:
     assert status == 400 and data["code"] == 40060
 
 
+async def test_the_callback_time_is_recorded_once_accepted(api: Api) -> None:
+    """``responded_at - created`` is the bot's answer time (bench/bench_interactions.py)."""
+    record = await api.slash()
+    assert record.responded_at is None
+    api.emulator.monotonic.advance(0.25)  # type: ignore[attr-defined]
+    status, _ = await api.callback(record, {"type": 99})
+    assert status == 400 and record.responded_at is None  # refused: not an answer
+    api.emulator.monotonic.advance(0.5)  # type: ignore[attr-defined]
+    status, _ = await api.callback(record, {"type": 5})
+    assert status == 200
+    assert record.responded_at is not None
+    assert record.responded_at - record.created == pytest.approx(0.75)
+
+
 async def test_no_answer_within_three_seconds_is_an_unknown_interaction(api: Api) -> None:
     record = await api.slash()
     api.emulator.monotonic.advance(3.1)  # type: ignore[attr-defined]

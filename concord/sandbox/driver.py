@@ -416,9 +416,10 @@ class Sandbox:
         self._check_problems()
 
     # -- performing interactions -------------------------------------------------------------
-    async def settle(self) -> None:
-        """Wait until the bot has finished whatever it started (tasks it spawned)."""
-        await self._settle(set(asyncio.all_tasks()))
+    async def settle(self, known: set[asyncio.Task[Any]] | None = None) -> None:
+        """Wait until the bot has finished whatever it started (tasks it spawned) since
+        ``known`` was taken (``set(asyncio.all_tasks())``; default: now)."""
+        await self._settle(set(asyncio.all_tasks()) if known is None else known)
 
     async def _settle(self, known: set[asyncio.Task[Any]]) -> None:
         loop = asyncio.get_running_loop()

@@ -71,7 +71,7 @@ class InteractionRecord:
     user_id: int
     guild_id: int | None
     channel_id: int
-    created: float  # emulator monotonic seconds
+    created: float  # emulator monotonic seconds: when INTERACTION_CREATE was sent
     payload: dict[str, Any]
     source_message_id: int | None = None  # the message whose component was used
     response_type: int | None = None
@@ -86,6 +86,7 @@ class InteractionRecord:
     choices: list[dict[str, Any]] | None = None
     rejected: list[ApiError] = field(default_factory=list)
     responded: asyncio.Event = field(default_factory=asyncio.Event)
+    responded_at: float | None = None  # emulator monotonic seconds: when the callback arrived
 
     @property
     def acknowledged(self) -> bool:

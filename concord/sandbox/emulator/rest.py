@@ -365,18 +365,19 @@ def _response_extra(emulator: Emulator, record: ix.InteractionRecord) -> dict[st
 @route("POST", "/interactions/{webhook_id}/{webhook_token}/callback", auth=False)
 async def interaction_callback(call: Call) -> Any:
     emulator = call.emulator
+    arrived = emulator.monotonic()
     record = emulator.interactions.get(call.snowflake("webhook_id"))
     if record is not None and record.token != call.params["webhook_token"]:
         record = None
     try:
-        return await _respond(call, ix.check_can_respond(record, emulator.monotonic()))
+        return await _respond(call, ix.check_can_respond(record, arrived), arrived)
     except ApiError as error:
         if record is not None:
             record.rejected.append(error)
         raise
 
 
-async def _respond(call: Call, record: ix.InteractionRecord) -> Any:
+async def _respond(call: Call, record: ix.InteractionRecord, arrived: float) -> Any:
     emulator = call.emulator
     body = call.obj()
     response_type = body.get("type")
@@ -447,6 +448,7 @@ async def _respond(call: Call, record: ix.InteractionRecord) -> Any:
         record.modal = data
     record.response_type = int(str(response_type))
     record.response_data = data
+    record.responded_at = arrived
     record.responded.set()
     if message is not None:
         kind = "MESSAGE_UPDATE" if response_type == ix.UPDATE_MESSAGE else "MESSAGE_CREATE"
