@@ -51,6 +51,18 @@ def apply_endpoints(settings: Settings) -> None:
         gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(settings.gateway_url)
 
 
+def bot_intents() -> discord.Intents:
+    """Only what the bot uses: the guild with its channels and roles, which interactions are
+    resolved against, and its members (names, who is staff). Interactions arrive whatever the
+    intents. Everything else discord.py would parse only to drop: with the default intents
+    every chat message, edit, reaction and typing notice in the office, and each card the bot
+    posts or edits coming back to it (bench/bench_interactions.py)."""
+    intents = discord.Intents.none()
+    intents.guilds = True
+    intents.members = True
+    return intents
+
+
 def command_tree_hash(payload: list[dict[str, Any]]) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
 
@@ -81,12 +93,9 @@ class ConcordBot(commands.Bot):
         force_sync: bool = False,
         scheduler_seconds: float | None = SCHEDULER_SECONDS,
     ) -> None:
-        intents = discord.Intents.default()
-        intents.members = True
-        intents.message_content = False
         super().__init__(
             command_prefix=commands.when_mentioned,
-            intents=intents,
+            intents=bot_intents(),
             help_command=None,
             guild_ready_timeout=guild_ready_timeout,
             allowed_mentions=discord.AllowedMentions(everyone=False, roles=True, users=True),

@@ -16,6 +16,7 @@ from concord.errors import ExitError
 from concord.runner import run_bot
 from concord.sandbox.driver import Sandbox, SandboxError
 from concord.sandbox.emulator import Emulator
+from concord.sandbox.emulator.gateway import GUILD_MEMBERS, GUILDS
 from concord.sandbox.office import build_office
 
 MESSAGES = "POST /channels/{channel_id}/messages"
@@ -127,6 +128,22 @@ async def test_member_chunks_and_member_events(sandbox: Sandbox) -> None:
     assert reply.responded
     await sandbox.run(emulator.remove_member(sandbox.guild, erin))
     assert guild.get_member(erin.id) is None
+
+
+async def test_the_bot_is_sent_no_message_events(sandbox: Sandbox) -> None:
+    """Intents: the guild and its members only. Chat in the office and the bot's own cards
+    are not sent to it (it would parse each one only to drop it)."""
+    gateway = sandbox.emulator.gateway
+    assert gateway.intents() == GUILDS | GUILD_MEMBERS
+    session = gateway.current
+    assert session is not None
+    before = session.sequence
+    await sandbox.configure_office()
+    await sandbox.post("carol", "general", "good morning")
+    await sandbox.slash("alice", "task create", title="Order toner", assignee="bob")
+    assert sandbox.messages("tasks")  # the card was posted…
+    events = [json.loads(frame)["t"] for number, frame in session.buffer if number > before]
+    assert events == ["INTERACTION_CREATE"]  # …and only the interaction reached the bot
 
 
 async def test_a_large_guild_is_chunked_like_on_discord(tmp_path: Path) -> None:
