@@ -286,17 +286,23 @@ class Database:
                     return conn
         return await idle.get()
 
+    # Each step of an aiosqlite cursor (execute, fetch, close) is a trip to its thread and back
+    # through the event loop; execute_fetchall makes it one trip. Under load the trips, not
+    # SQLite, were what a read cost (bench/bench_interactions.py).
     async def fetchall(
         self, sql: str, params: tuple[Any, ...] | dict[str, Any] = ()
     ) -> list[sqlite3.Row]:
-        async with self.read() as conn, conn.execute(sql, params) as cur:
-            return list(await cur.fetchall())
+        async with self.read() as conn:
+            return list(await conn.execute_fetchall(sql, params))
 
     async def fetchone(
         self, sql: str, params: tuple[Any, ...] | dict[str, Any] = ()
     ) -> sqlite3.Row | None:
-        async with self.read() as conn, conn.execute(sql, params) as cur:
-            return await cur.fetchone()
+        """The first row: for queries that find one row (by key, an aggregate), as it reads
+        every row of the result in the same trip."""
+        async with self.read() as conn:
+            rows = await conn.execute_fetchall(sql, params)
+        return next(iter(rows), None)
 
 
 def _in_transaction(fn: Callable[..., T]) -> Callable[..., T]:

@@ -1320,11 +1320,7 @@ class LeaveManager:
     # reads -----------------------------------------------------------------------------------
     async def _query(self, queries: Sequence[Query]) -> list[list[sqlite3.Row]]:
         async with self.db.read() as conn:
-            results: list[list[sqlite3.Row]] = []
-            for sql, params in queries:
-                async with conn.execute(sql, params) as cur:
-                    results.append(list(await cur.fetchall()))
-            return results
+            return [list(await conn.execute_fetchall(sql, params)) for sql, params in queries]
 
     async def types(self, guild_id: int, *, now: datetime) -> list[LeaveType]:
         """The guild's leave types (the defaults are created the first time)."""

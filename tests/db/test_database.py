@@ -67,6 +67,43 @@ async def test_reads_cannot_write(db: Database) -> None:
             await conn.execute("INSERT INTO guild_settings (guild_id) VALUES (1)")
 
 
+async def test_fetch_helpers_give_rows_by_name_and_the_first_row(db: Database) -> None:
+    await db.write(_create_counter)
+    assert await db.fetchone("SELECT n FROM counter") is None
+    assert await db.fetchall("SELECT n FROM counter") == []
+    for _ in range(3):
+        await db.write(_insert_next)
+    first = await db.fetchone("SELECT n FROM counter ORDER BY n DESC")
+    assert first is not None and first["n"] == 3
+    rows = await db.fetchall("SELECT n FROM counter WHERE n >= ? ORDER BY n", (2,))
+    assert [r["n"] for r in rows] == [2, 3]
+    named = await db.fetchone("SELECT count(*) AS total FROM counter WHERE n < :top", {"top": 3})
+    assert named is not None and named["total"] == 2
+
+
+async def test_a_fetch_is_one_trip_to_the_reader_thread(tmp_path: Path) -> None:
+    """execute + fetch + close used to be three trips through the event loop each."""
+    db = await Database.open(tmp_path / "one.db")
+    db._read_pool_size = 1  # one reader, so the one patched below serves every fetch
+    try:
+        await db.write(_create_counter)
+        async with db.read() as conn:
+            pass
+        calls: list[object] = []
+        original = conn._execute  # aiosqlite sends every call to its thread through this
+
+        async def counting(fn: object, *args: object, **kwargs: object) -> object:
+            calls.append(fn)
+            return await original(fn, *args, **kwargs)
+
+        conn._execute = counting  # type: ignore[method-assign]
+        await db.fetchall("SELECT n FROM counter")
+        await db.fetchone("SELECT n FROM counter")
+        assert len(calls) == 2
+    finally:
+        await db.close()
+
+
 async def test_200_concurrent_read_then_write_transactions(db: Database) -> None:
     await db.write(_create_counter)
     results = await asyncio.gather(*(db.write(_insert_next) for _ in range(200)))
