@@ -47,7 +47,7 @@ from concord.core.tasks import (
     validate_draft,
 )
 from concord.db.database import Database
-from concord.db.guilds import config_from_row, read_config, utcnow_iso, write_audit
+from concord.db.guilds import GuildSettings, read_config, utcnow_iso, write_audit
 from concord.errors import NotFound, UserError
 
 log: logging.Logger = logging.getLogger(__name__)
@@ -607,8 +607,7 @@ class TaskManager:
 
     # -- reads -----------------------------------------------------------------------------
     async def _config(self, guild_id: int) -> GuildConfig:
-        row = await self.db.fetchone("SELECT * FROM guild_settings WHERE guild_id = ?", (guild_id,))
-        return config_from_row(guild_id, row)
+        return await GuildSettings(self.db).get(guild_id)
 
     async def _tasks(self, sql: str, params: tuple[Any, ...] | dict[str, Any]) -> list[Task]:
         return [task_from_row(row) for row in await self.db.fetchall(sql, params)]

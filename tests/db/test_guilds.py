@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 import json
 import sqlite3
 from datetime import time
@@ -102,3 +103,48 @@ def test_is_manager(roles: list[int], manage: bool, owner: bool, expected: bool)
 def test_no_manager_role_means_only_admins() -> None:
     config = GuildConfig(guild_id=GUILD)
     assert not is_manager(config, role_ids=[55], manage_guild=False, is_owner=False)
+
+
+async def test_settings_are_read_once_and_every_instance_sees_updates(db: Database) -> None:
+    """Kept in memory per database once read; an update through any GuildSettings on the same
+    database replaces them for all."""
+    bot_side, cog_side = GuildSettings(db), GuildSettings(db)
+    assert (await bot_side.get(GUILD)).timezone == "UTC"
+    reads: list[str] = []
+    original = db.fetchone
+
+    async def counting(sql: str, params: tuple = ()) -> sqlite3.Row | None:
+        reads.append(sql)
+        return await original(sql, params)
+
+    db.fetchone = counting  # type: ignore[method-assign]
+    assert (await cog_side.get(GUILD)).timezone == "UTC"
+    assert reads == []  # served from memory
+    await cog_side.update(GUILD, 7, {"timezone": "Asia/Kolkata"})
+    assert (await bot_side.get(GUILD)).timezone == "Asia/Kolkata"
+    assert reads == []
+    other = await Database.open(db.path)  # another database object: its own memory
+    try:
+        assert (await GuildSettings(other).get(GUILD)).timezone == "Asia/Kolkata"
+    finally:
+        await other.close()
+
+
+async def test_a_read_overtaken_by_an_update_is_not_kept(db: Database) -> None:
+    settings = GuildSettings(db)
+    original = db.fetchone
+    release = asyncio.Event()
+
+    async def slow(sql: str, params: tuple = ()) -> sqlite3.Row | None:
+        row = await original(sql, params)  # reads the old settings…
+        await release.wait()  # …and returns only after the update has committed
+        return row
+
+    db.fetchone = slow  # type: ignore[method-assign]
+    reading = asyncio.create_task(settings.get(GUILD))
+    await asyncio.sleep(0.05)
+    db.fetchone = original  # type: ignore[method-assign]
+    await settings.update(GUILD, 7, {"timezone": "Asia/Kolkata"})
+    release.set()
+    assert (await reading).timezone == "UTC"  # that caller saw the old settings…
+    assert (await settings.get(GUILD)).timezone == "Asia/Kolkata"  # …the memory has the new
