@@ -214,8 +214,12 @@ def check_days(value: Fraction, *, allow_negative: bool, original: str) -> Fract
     return value
 
 
+@lru_cache(maxsize=1024)
 def format_days(value: Fraction) -> str:
-    """``5``, ``0.5``, ``0.125``; amounts with no short decimal form are shown rounded (``≈0.133``)."""
+    """``5``, ``0.5``, ``0.125``; amounts with no short decimal form are shown rounded (``≈0.133``).
+
+    Cached: balances repeat a few values, and the Fraction arithmetic here was a noticeable part
+    of rendering a balance or an approval card."""
     sign = "-" if value < 0 else ""
     magnitude = abs(value)
     for places in range(4):
