@@ -10,7 +10,8 @@ emulator's, and the bot has a core to itself as it would in production.
 It speaks JSON lines on stdout: ``{"event": "ready", ...}`` once discord.py's ``on_ready`` has
 run (with the seconds from opening the database to ready, and VmRSS then); after ``stop`` (or
 end of input) on stdin it closes the bot and prints ``{"event": "stopped", ...}`` with every
-ERROR the bot logged, its CPU seconds and peak memory. :class:`BotProcess` runs it from the
+ERROR the bot logged, its CPU seconds and peak memory; ``cpu`` asks for the CPU seconds so
+far (``{"event": "cpu", ...}``). :class:`BotProcess` runs it from the
 benchmark's side.
 """
 
@@ -113,6 +114,13 @@ class BotProcess:
             if isinstance(event, dict) and event.get("event") == name:
                 return event
 
+    async def cpu_seconds(self) -> float:
+        """The bot process's CPU time so far (user + system)."""
+        assert self.process.stdin is not None
+        self.process.stdin.write(b"cpu\n")
+        await self.process.stdin.drain()
+        return float((await self._event("cpu"))["cpu_s"])
+
     async def stop(self, wait: float = 30.0) -> dict[str, Any]:
         assert self.process.stdin is not None
         self.process.stdin.write(b"stop\n")
@@ -140,6 +148,11 @@ class _Errors(logging.Handler):
         if record.exc_info and record.exc_info[1] is not None:
             line += f" ({type(record.exc_info[1]).__name__}: {record.exc_info[1]})"
         self.lines.append(line)
+
+
+def _cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _say(event: str, **values: Any) -> None:
@@ -235,15 +248,19 @@ async def _serve(args: argparse.Namespace) -> int:
             await _configure(bot)
         if args.ping or args.configure:
             _say("prepared")
-        await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
+        loop = asyncio.get_running_loop()
+        while True:  # "cpu" asks for the CPU seconds so far; "stop" or end of input stops
+            line = (await loop.run_in_executor(None, sys.stdin.readline)).strip()
+            if line != "cpu":
+                break
+            _say("cpu", cpu_s=_cpu_seconds())
     finally:
         await bot.close()
         await db.close()
-    usage = resource.getrusage(resource.RUSAGE_SELF)
     _say(
         "stopped",
         errors=errors.lines,
-        cpu_s=usage.ru_utime + usage.ru_stime,
+        cpu_s=_cpu_seconds(),
         peak_rss_mb=benchlib.peak_rss_mb(),
         pid=os.getpid(),
     )

@@ -1,0 +1,573 @@
+"""Interactions end to end: mixed slash commands and button clicks from many members at once,
+through the local Discord emulator and the real bot (unmodified discord.py client).
+
+    .venv/bin/python bench/bench_interactions.py [--interactions 2000] [--members 50]
+        [--managers 10] [--rate 300] [--warmup 100] [--one-process]
+
+The office gets ``--members`` members (``--managers`` of them with the Manager role), all
+acting at once, each waiting for the answer to one action before the next, as a person does:
+
+- staff cycle through ``/task create`` (a task for themselves), Start and Done on its card,
+  ``/leave apply`` (one day of Annual leave, their next working day of 2027), ``/task mine``,
+  ``/leave balance`` and ``/concord settings``;
+- managers click Approve on the approval cards the staff's requests post in #approvals, in the
+  order the cards appear, and run ``/leave pending`` when there is no card waiting.
+
+Two runs of ``--interactions`` each:
+- paced: the members send on a shared schedule of ``--rate`` interactions/s (the target rate);
+  a member whose previous answer came late sends at once. This is the latency figure: at a
+  given load, how long each member waits;
+- flat out: the members send as soon as they have their previous answer. This is the capacity
+  figure (its latencies are those of a queue of ``--members`` always full).
+
+Latency is what Discord measures for the 3-second rule: from the emulator sending
+INTERACTION_CREATE over the gateway to the bot's interaction callback arriving at the
+emulator's REST route (``InteractionRecord.created`` → ``responded_at``, one monotonic clock).
+"Answered" is until the member sees the answer: the callback, and for a deferred
+("thinking…") answer the followup that replaces it. Throughput is interactions over the wall
+time from the first INTERACTION_CREATE until the bot has made no request for 100 ms after the
+last answer (card edits, DMs and board refreshes included).
+
+The bot runs in a process of its own (bench/botproc.py) with the production settings, as it
+would against Discord; the emulator and the simulated members run in this one, so the two
+share the machine's 2 cores. ``--one-process`` runs everything on one event loop instead, as
+the tests do (the emulator's work then counts against the bot).
+
+Baseline, in the same run and against the same bot: a trivial ``/ping`` command that answers
+at once, sent by the same members in the same two ways — the emulator's and discord.py's own
+round trip. The ratios say what Concord Desk adds on top.
+
+Targets: callback p99 < 50 ms at 300 interactions/s, a capacity of >= 300 interactions/s;
+no errors (a 4xx from the emulator, an error logged by the bot, an unanswered interaction).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import re
+import resource
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import benchlib
+import discord
+from botproc import BotProcess
+from discord import app_commands
+from discord.ext import commands
+
+from concord.sandbox.driver import Sandbox
+from concord.sandbox.emulator import InteractionRecord
+from concord.sandbox.emulator.interactions import (
+    APPLICATION_COMMAND,
+    DEFERRED_CHANNEL_MESSAGE,
+    MESSAGE_COMPONENT,
+)
+from concord.sandbox.emulator.world import StoredMessage, User
+
+TARGET_P99_MS = 50.0
+TARGET_RATE = 300.0
+ANSWER_TIMEOUT = 10.0
+QUIET = 0.1  # seconds without a request from the bot that count as idle
+JUMP_URL: re.Pattern[str] = re.compile(r"/channels/\d+/\d+/(\d+)")
+TASK_ID: re.Pattern[str] = re.compile(r"#(\d+)")
+
+
+class Ping(commands.Cog):
+    """The baseline in --one-process mode (bench/botproc.py has the same for its process)."""
+
+    @app_commands.command(name="ping", description="Answer at once (benchmark baseline)")
+    async def ping(self, interaction: discord.Interaction) -> None:
+        await interaction.response.send_message("pong", ephemeral=True)
+
+
+@dataclass
+class Sample:
+    kind: str  # what the member did: "/task create", "click Approve"…
+    callback: float  # seconds from INTERACTION_CREATE to the callback
+    answered: float  # seconds from INTERACTION_CREATE to the answer the member sees
+
+
+@dataclass
+class Run:
+    name: str
+    paced: bool
+    samples: list[Sample] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    drain: float = 0.0  # after the last answer, until the bot was idle
+    bot_cpu: float | None = None  # the bot process's CPU seconds during the run
+    here_cpu: float = 0.0  # this process's (emulator and members; with --one-process the bot)
+
+    @property
+    def rate(self) -> float:
+        return len(self.samples) / self.seconds if self.seconds else 0.0
+
+    def callback_ms(self) -> dict[str, float]:
+        return benchlib.latency_summary([s.callback for s in self.samples])
+
+    def answered_ms(self) -> dict[str, float]:
+        return benchlib.latency_summary([s.answered for s in self.samples])
+
+    def cpu_each_ms(self) -> float | None:
+        if self.bot_cpu is None or not self.samples:
+            return None
+        return round(1000 * self.bot_cpu / len(self.samples), 2)
+
+    def here_each_ms(self) -> float:
+        return round(1000 * self.here_cpu / len(self.samples), 2) if self.samples else 0.0
+
+    def figures(self) -> dict[str, Any]:
+        return {
+            "callback": self.callback_ms(),
+            "answered": self.answered_ms(),
+            "per_s": round(self.rate, 1),
+            "drain_ms": round(self.drain * 1000, 1),
+            "errors": len(self.errors),
+            "bot_cpu_ms_each": self.cpu_each_ms(),
+            "emulator_cpu_ms_each": self.here_each_ms(),
+            "kinds": dict(Counter(s.kind for s in self.samples)),
+        }
+
+
+@dataclass
+class Member:
+    """What one member remembers between actions (and between runs)."""
+
+    user: User
+    number: int  # 1..members: spreads their leave over the calendar
+    step: int = 0
+    tasks: int = 0
+    applied: int = 0
+    card: tuple[int, int] | None = None  # (message id, task id) of their open task's card
+
+
+class Schedule:
+    """The interactions left to send, and when each is due (paced runs)."""
+
+    def __init__(self, total: int, rate: float | None) -> None:
+        self.total = total
+        self.rate = rate
+        self.sent = 0
+        self.start = time.perf_counter()
+
+    async def next(self) -> bool:
+        if self.sent >= self.total:
+            return False
+        slot = self.sent
+        self.sent += 1
+        if self.rate is not None:
+            delay = self.start + slot / self.rate - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+        return True
+
+
+class Office:
+    """The benchmark's members and what the load generator sees of the emulator."""
+
+    def __init__(self, sandbox: Sandbox, members: int, managers: int) -> None:
+        self.sandbox = sandbox
+        world = sandbox.emulator.world
+        manager_roles = [sandbox.role("Manager"), sandbox.role("Staff")]
+        staff_roles = [sandbox.role("Staff")]
+        self.managers: list[Member] = []
+        self.staff: list[Member] = []
+        for number in range(1, members + 1):
+            name = f"bench{number:03d}"
+            user = world.add_user(name, f"Bench Member {number:03d}")
+            is_manager = number <= managers
+            world.add_member(sandbox.guild, user, manager_roles if is_manager else staff_roles)
+            sandbox.office.users[name] = user
+            (self.managers if is_manager else self.staff).append(Member(user, number))
+        self.cards: asyncio.Queue[int] = asyncio.Queue()  # approval cards, oldest first
+        self.resolved: dict[int, asyncio.Event] = {}  # loading message id -> answered
+        self.approvals_id = sandbox.channel("approvals").id
+        sandbox.emulator.listeners.append(self.on_message)
+
+    def on_message(self, kind: str, message: StoredMessage) -> None:
+        if kind == "MESSAGE_UPDATE" and message.id in self.resolved:
+            self.resolved.pop(message.id).set()
+        if (
+            kind == "MESSAGE_CREATE"
+            and message.channel_id == self.approvals_id
+            and approve_button(message) is not None
+        ):
+            self.cards.put_nowait(message.id)
+
+    async def send(self, kind: str, record: InteractionRecord, run: Run) -> InteractionRecord:
+        """INTERACTION_CREATE, then wait for what the member would see."""
+        emulator = self.sandbox.emulator
+        await emulator.send_interaction(record)
+        try:
+            await asyncio.wait_for(record.responded.wait(), ANSWER_TIMEOUT)
+            if record.response_type == DEFERRED_CHANNEL_MESSAGE and record.loading:
+                assert record.original_message_id is not None
+                event = self.resolved.setdefault(record.original_message_id, asyncio.Event())
+                await asyncio.wait_for(event.wait(), ANSWER_TIMEOUT)
+        except TimeoutError:
+            run.errors.append(f"{kind}: no answer within {ANSWER_TIMEOUT} s")
+            return record
+        answered = emulator.monotonic()
+        assert record.responded_at is not None
+        run.samples.append(
+            Sample(kind, record.responded_at - record.created, answered - record.created)
+        )
+        return record
+
+    async def slash(self, member: Member, path: str, run: Run, **options: Any) -> str:
+        """``/path``; returns the text of the answer."""
+        sandbox = self.sandbox
+        channel = sandbox.office.where(member.user, None)
+        data = sandbox.payloads.command_data(member.user, channel, path, options, focused=None)
+        record = sandbox.emulator.new_interaction(
+            kind=APPLICATION_COMMAND, user=member.user, channel=channel, data=data
+        )
+        await self.send(f"/{path}", record, run)
+        message = sandbox.emulator.world.messages.get(record.original_message_id or 0)
+        return message.content if message is not None else ""
+
+    async def click(
+        self, member: Member, message_id: int, custom_id: str, label: str, run: Run
+    ) -> None:
+        emulator = self.sandbox.emulator
+        message = emulator.world.messages[message_id]
+        channel = emulator.world.channel(message.channel_id)
+        assert channel is not None
+        record = emulator.new_interaction(
+            kind=MESSAGE_COMPONENT,
+            user=member.user,
+            channel=channel,
+            data={"custom_id": custom_id, "component_type": 2},
+            message=message,
+        )
+        await self.send(f"click {label}", record, run)
+
+    async def idle(self) -> float:
+        """Wait until the bot has made no request for QUIET seconds; when it made its last."""
+        requests = self.sandbox.emulator.requests
+        seen, last = len(requests), time.perf_counter()
+        while time.perf_counter() - last < QUIET:
+            await asyncio.sleep(0.005)
+            if len(requests) != seen:
+                seen, last = len(requests), time.perf_counter()
+        return last
+
+
+def cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def approve_button(message: StoredMessage) -> str | None:
+    for row in message.components:
+        for component in row.get("components", []):
+            custom_id = str(component.get("custom_id", ""))
+            if custom_id.startswith("leave:approve:"):
+                return custom_id
+    return None
+
+
+def working_days(start: date, count: int) -> list[date]:
+    days: list[date] = []
+    day = start
+    while len(days) < count:
+        if day.weekday() < 5:
+            days.append(day)
+        day += timedelta(days=1)
+    return days
+
+
+LEAVE_DAYS = working_days(date(2027, 1, 4), 250)
+STAFF_STEPS = 7
+
+
+async def staff_member(office: Office, member: Member, schedule: Schedule, run: Run) -> None:
+    while True:
+        step = member.step % STAFF_STEPS
+        if step in (1, 2) and member.card is None:
+            member.step += 1  # the task's card did not appear: nothing to click
+            continue
+        if not await schedule.next():
+            return
+        member.step += 1
+        if step == 0:
+            member.tasks += 1
+            title = f"Bench task {member.tasks} of {member.user.username}"
+            text = await office.slash(
+                member, "task create", run, title=title, assignee=member.user.username
+            )
+            card, task = JUMP_URL.search(text), TASK_ID.search(text)
+            member.card = (int(card.group(1)), int(task.group(1))) if card and task else None
+            if member.card is None:
+                run.errors.append(f"/task create: no card in {text!r}")
+        elif step in (1, 2) and member.card is not None:
+            message_id, task_id = member.card
+            action, label = ("start", "Start") if step == 1 else ("done", "Done")
+            await office.click(member, message_id, f"task:{action}:{task_id}", label, run)
+            if step == 2:
+                member.card = None
+        elif step == 3:
+            # Each member books their own days, a few members on each day, as in an office.
+            day = LEAVE_DAYS[(member.applied + 5 * member.number) % len(LEAVE_DAYS)]
+            member.applied += 1
+            await office.slash(
+                member, "leave apply", run, leave_type="Annual", start=day.isoformat()
+            )
+        elif step == 4:
+            await office.slash(member, "task mine", run)
+        elif step == 5:
+            await office.slash(member, "leave balance", run)
+        else:
+            await office.slash(member, "concord settings", run)
+
+
+async def manager(office: Office, member: Member, schedule: Schedule, run: Run) -> None:
+    while await schedule.next():
+        try:
+            message_id = office.cards.get_nowait()
+        except asyncio.QueueEmpty:
+            await office.slash(member, "leave pending", run)
+            continue
+        custom_id = approve_button(office.sandbox.emulator.world.messages[message_id])
+        assert custom_id is not None
+        await office.click(member, message_id, custom_id, "Approve", run)
+
+
+async def pinger(office: Office, member: Member, schedule: Schedule, run: Run) -> None:
+    while await schedule.next():
+        await office.slash(member, "ping", run)
+
+
+Role = Callable[[Office, Member, Schedule, Run], Awaitable[None]]
+
+
+async def drive(
+    office: Office,
+    name: str,
+    total: int,
+    rate: float | None,
+    roles: list[tuple[Member, Role]],
+    bot: BotProcess | None,
+) -> Run:
+    sandbox = office.sandbox
+    run = Run(name, paced=rate is not None)
+    cpu_before = await bot.cpu_seconds() if bot is not None else None
+    here_before = cpu_seconds()
+    schedule = Schedule(total, rate)
+    started = schedule.start
+    await asyncio.gather(*(act(office, member, schedule, run) for member, act in roles))
+    answered = time.perf_counter()
+    last_request = await office.idle()
+    run.seconds = max(answered, last_request) - started
+    run.drain = max(0.0, last_request - answered)
+    run.here_cpu = cpu_seconds() - here_before
+    if bot is not None and cpu_before is not None:
+        run.bot_cpu = await bot.cpu_seconds() - cpu_before
+    sandbox.check()
+    run.errors.extend(problem.splitlines()[0] for problem in sandbox.problems)
+    sandbox.problems.clear()
+    unanswered = [r for r in sandbox.emulator.interactions.values() if not r.acknowledged]
+    run.errors.extend(f"interaction {r.id} unanswered" for r in unanswered)
+    return run
+
+
+async def start_bot(sandbox: Sandbox, directory: Path, one_process: bool) -> BotProcess | None:
+    if one_process:
+        await sandbox.start()
+        await sandbox.configure_office()
+        await sandbox.add_cog(Ping())
+        return None
+    await sandbox.emulator.start()
+    return await BotProcess.start(
+        api_base=sandbox.emulator.api_base,
+        gateway_url=sandbox.emulator.gateway_url,
+        token=sandbox.emulator.token,
+        db=directory / "concord.db",
+        configure=True,
+        ping=True,
+        bytecode_cache=directory / "pycache",
+    )
+
+
+async def bench(args: argparse.Namespace, directory: Path) -> tuple[list[Run], dict[str, Any]]:
+    sandbox = Sandbox(directory, response_timeout=60.0)
+    sandbox.strict = False  # problems are counted as errors, the run goes on
+    office = Office(sandbox, args.members, args.managers)
+    bot: BotProcess | None = None
+    bot_figures: dict[str, Any] = {}
+    try:
+        bot = await start_bot(sandbox, directory, args.one_process)
+        everyone = office.managers + office.staff
+        pings: list[tuple[Member, Role]] = [(m, pinger) for m in everyone]
+        mixed: list[tuple[Member, Role]] = [(m, manager) for m in office.managers]
+        mixed += [(m, staff_member) for m in office.staff]
+        # Warm up: connections, caches, the first call of every code path.
+        await drive(office, "warm-up", args.warmup, None, pings, bot)
+        await drive(office, "warm-up", args.warmup, None, mixed, bot)
+        runs = [
+            await drive(office, "/ping", args.interactions, args.rate, pings, bot),
+            await drive(office, "/ping", args.interactions, None, pings, bot),
+            await drive(office, "mixed", args.interactions, args.rate, mixed, bot),
+            await drive(office, "mixed", args.interactions, None, mixed, bot),
+        ]
+        if bot is not None:
+            bot_figures = await bot.stop()
+            for line in bot_figures.get("errors", []):
+                runs[-1].errors.append(f"bot: {line}")
+    finally:
+        if bot is not None:
+            await bot.kill()
+            await sandbox.emulator.stop()
+        else:
+            await sandbox.stop()
+    return runs, bot_figures
+
+
+def kinds_table(run: Run) -> str:
+    by_kind: dict[str, list[Sample]] = {}
+    for sample in run.samples:
+        by_kind.setdefault(sample.kind, []).append(sample)
+    rows = []
+    for kind, samples in sorted(by_kind.items(), key=lambda item: -len(item[1])):
+        callback = benchlib.latency_summary([s.callback for s in samples])
+        answered = benchlib.latency_summary([s.answered for s in samples])
+        rows.append(
+            [
+                kind,
+                len(samples),
+                callback["p50_ms"],
+                callback["p99_ms"],
+                answered["p50_ms"],
+                answered["p99_ms"],
+            ]
+        )
+    return benchlib.table(
+        ["interaction", "n", "callback p50 ms", "p99 ms", "answered p50 ms", "p99 ms"], rows
+    )
+
+
+async def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--interactions", type=int, default=2000, help="per run")
+    parser.add_argument("--members", type=int, default=50)
+    parser.add_argument("--managers", type=int, default=10)
+    parser.add_argument("--rate", type=float, default=TARGET_RATE, help="paced runs, per s")
+    parser.add_argument("--warmup", type=int, default=100, help="untimed interactions first")
+    parser.add_argument("--one-process", action="store_true", help="bot on the same loop")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.ERROR)
+    where = "one process" if args.one_process else "the bot in its own process"
+    benchlib.header(
+        f"Interactions: {args.interactions} per run from {args.members} concurrent members "
+        f"({args.managers} managers), emulator + real bot ({where}), vs /ping"
+    )
+    with tempfile.TemporaryDirectory(prefix="concord-bench-") as tmp:
+        runs, bot_figures = await bench(args, Path(tmp))
+    rows = []
+    for run in runs:
+        cb, an = run.callback_ms(), run.answered_ms()
+        mode = f"paced {args.rate:.0f}/s" if run.paced else "flat out"
+        rows.append(
+            [
+                run.name,
+                mode,
+                len(run.samples),
+                cb["p50_ms"],
+                cb["p95_ms"],
+                cb["p99_ms"],
+                an["p50_ms"],
+                an["p99_ms"],
+                run.rate,
+                "-" if run.bot_cpu is None else run.cpu_each_ms(),
+                run.here_each_ms(),
+                len(run.errors),
+            ]
+        )
+    print(
+        benchlib.table(
+            [
+                "run",
+                "mode",
+                "n",
+                "callback p50 ms",
+                "p95 ms",
+                "p99 ms",
+                "answered p50 ms",
+                "p99 ms",
+                "interactions/s",
+                "bot CPU ms each",
+                "emulator CPU ms each",
+                "errors",
+            ],
+            rows,
+        )
+    )
+    ping_paced, ping_flat, paced, flat = runs
+    print()
+    print(f"mixed, paced at {args.rate:.0f}/s, by interaction:")
+    print(kinds_table(paced))
+    for run in runs:
+        for line in run.errors[:5]:
+            print(f"  error ({run.name}): {line}")
+    ratio = {
+        "paced_callback_p50": benchlib.ratio(
+            paced.callback_ms()["p50_ms"], ping_paced.callback_ms()["p50_ms"]
+        ),
+        "paced_callback_p99": benchlib.ratio(
+            paced.callback_ms()["p99_ms"], ping_paced.callback_ms()["p99_ms"]
+        ),
+        "capacity": benchlib.ratio(flat.rate, ping_flat.rate),
+    }
+    print(
+        f"vs /ping: callback p50 x{ratio['paced_callback_p50']} and p99 "
+        f"x{ratio['paced_callback_p99']} at {args.rate:.0f}/s; capacity x{ratio['capacity']}"
+    )
+    if args.one_process:
+        print("one process: the emulator's CPU column is the bot's and the emulator's together")
+    if bot_figures:
+        print(
+            f"bot process: {bot_figures['cpu_s']:.1f} CPU s over the runs, peak RSS "
+            f"{bot_figures['peak_rss_mb']:.0f} MB"
+        )
+    met = (
+        paced.callback_ms()["p99_ms"] < TARGET_P99_MS
+        and flat.rate >= TARGET_RATE
+        and not any(run.errors for run in runs)
+    )
+    print(
+        f"target: callback p99 < {TARGET_P99_MS:.0f} ms at {args.rate:.0f}/s, capacity >= "
+        f"{TARGET_RATE:.0f}/s, no errors: {'met' if met else 'MISSED'}; load average now "
+        f"{' '.join(map(str, benchlib.load()))}"
+    )
+    benchlib.emit(
+        "interactions",
+        {
+            "interactions": args.interactions,
+            "members": args.members,
+            "managers": args.managers,
+            "rate": args.rate,
+            "one_process": args.one_process,
+            "target": {"callback_p99_ms": TARGET_P99_MS, "per_s": TARGET_RATE},
+            "met": met,
+            "ping_paced": ping_paced.figures(),
+            "ping_flat_out": ping_flat.figures(),
+            "mixed_paced": paced.figures(),
+            "mixed_flat_out": flat.figures(),
+            "ratio": ratio,
+            "bot": {k: bot_figures[k] for k in ("cpu_s", "peak_rss_mb") if k in bot_figures},
+        },
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(main(sys.argv[1:])))
