@@ -383,6 +383,21 @@ class DayPoint:
     tasks_completed: int
 
 
+def by_week(points: Sequence[DayPoint]) -> list[DayPoint]:
+    """Daily points summed per week (Monday first); each point is dated on its Monday."""
+    weeks: dict[date, DayPoint] = {}
+    for point in points:
+        monday = point.day - timedelta(days=point.day.weekday())
+        seen = weeks.get(monday)
+        weeks[monday] = DayPoint(
+            day=monday,
+            expected=point.expected + (seen.expected if seen else 0),
+            filed=point.filed + (seen.filed if seen else 0),
+            tasks_completed=point.tasks_completed + (seen.tasks_completed if seen else 0),
+        )
+    return [weeks[k] for k in sorted(weeks)]
+
+
 # -- the day's summary -----------------------------------------------------------------------
 @dataclass(frozen=True)
 class SummaryData:

@@ -63,31 +63,6 @@ def chunk_lines(lines: Iterable[str], limit: int, separator: str = "\n") -> list
     return chunks
 
 
-def fit_lines(lines: Sequence[str], limit: int, separator: str = "\n") -> str:
-    """As many whole ``lines`` as fit in ``limit`` characters, then "… and N more"."""
-    out: list[str] = []
-    used = 0
-    for index, raw in enumerate(lines):
-        line = truncate(raw, limit)
-        rest = len(lines) - index - 1
-        tail = f"{separator}{ELLIPSIS} and {rest} more" if rest else ""
-        extra = len(line) + (len(separator) if out else 0)
-        if used + extra + len(tail) <= limit:
-            out.append(line)
-            used += extra
-            continue
-        more = len(lines) - index
-        note = f"{ELLIPSIS} and {more} more"
-        # Drop lines already placed until the note fits.
-        while out and used + len(separator) + len(note) > limit:
-            removed = out.pop()
-            used -= len(removed) + (len(separator) if out else 0)
-            more += 1
-            note = f"{ELLIPSIS} and {more} more"
-        return separator.join([*out, note]) if out else truncate(note, limit)
-    return separator.join(out)
-
-
 @dataclass(frozen=True)
 class FieldSpec:
     name: str
