@@ -49,6 +49,19 @@ def command_tree_hash(payload: list[dict[str, Any]]) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
 
 
+def option_named_by_value(data: Any, value: Any) -> str | None:
+    """The name of the (possibly nested) slash-command option whose raw value is ``value``."""
+    if not isinstance(data, dict):
+        return None
+    for option in data.get("options", []):
+        if "value" in option and str(option["value"]) == str(value):
+            return option["name"]
+        nested = option_named_by_value(option, value)
+        if nested:
+            return nested
+    return None
+
+
 class ConcordBot(commands.Bot):
     def __init__(
         self,
@@ -194,7 +207,9 @@ class ConcordBot(commands.Bot):
             await safe_reply(interaction, str(original))
             return
         if isinstance(error, app_commands.TransformerError):
-            await safe_reply(interaction, f"`{error.value}` is not a valid value for that option.")
+            option = option_named_by_value(interaction.data, error.value)
+            where = f" for `{option}`" if option else ""
+            await safe_reply(interaction, f"`{error.value}` is not a valid value{where}.")
             return
         if isinstance(error, app_commands.MissingPermissions | app_commands.MissingRole):
             await safe_reply(

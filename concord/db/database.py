@@ -167,7 +167,11 @@ class Database:
         )
         self._writer.start()
         if migrate:
-            await self.run_sync(apply_migrations)
+            try:
+                await self.run_sync(apply_migrations)
+            except BaseException:
+                await self.close()  # no writer thread or connection left behind
+                raise
 
     async def close(self) -> None:
         if self._closed:

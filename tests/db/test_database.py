@@ -1,0 +1,230 @@
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+from concord.db import database as database_module
+from concord.db.database import (
+    Database,
+    DatabaseError,
+    apply_migrations,
+    connect_sync,
+    load_migrations,
+    schema_version,
+)
+
+
+def _create_counter(conn: sqlite3.Connection) -> None:
+    conn.execute("CREATE TABLE IF NOT EXISTS counter (id INTEGER PRIMARY KEY, n INTEGER NOT NULL)")
+
+
+def _insert_next(conn: sqlite3.Connection) -> int:
+    """Read-then-write: the classic lost-update shape."""
+    current = conn.execute("SELECT coalesce(max(n), 0) FROM counter").fetchone()[0]
+    conn.execute("INSERT INTO counter (n) VALUES (?)", (current + 1,))
+    return current + 1
+
+
+async def test_pragmas_on_every_connection(db: Database) -> None:
+    def writer_pragmas(conn: sqlite3.Connection) -> tuple[str, int, int, int]:
+        return (
+            conn.execute("PRAGMA journal_mode").fetchone()[0],
+            conn.execute("PRAGMA busy_timeout").fetchone()[0],
+            conn.execute("PRAGMA foreign_keys").fetchone()[0],
+            conn.execute("PRAGMA synchronous").fetchone()[0],
+        )
+
+    mode, busy, fks, sync = await db.run_sync(writer_pragmas)
+    assert (mode, fks, sync) == ("wal", 1, 1)  # synchronous 1 = NORMAL
+    assert busy >= 5000
+    readers = [db.read() for _ in range(3)]
+    conns = [await r.__aenter__() for r in readers]
+    try:
+        for conn in conns:
+            async with conn.execute("PRAGMA busy_timeout") as cur:
+                assert (await cur.fetchone())[0] >= 5000
+            async with conn.execute("PRAGMA foreign_keys") as cur:
+                assert (await cur.fetchone())[0] == 1
+            async with conn.execute("PRAGMA query_only") as cur:
+                assert (await cur.fetchone())[0] == 1
+            async with conn.execute("PRAGMA journal_mode") as cur:
+                assert (await cur.fetchone())[0] == "wal"
+    finally:
+        for r in readers:
+            await r.__aexit__(None, None, None)
+    assert conns[0].isolation_level is None
+
+
+async def test_reads_cannot_write(db: Database) -> None:
+    with pytest.raises(sqlite3.OperationalError, match=r"readonly|read-only"):
+        async with db.read() as conn:
+            await conn.execute("INSERT INTO guild_settings (guild_id) VALUES (1)")
+
+
+async def test_200_concurrent_read_then_write_transactions(db: Database) -> None:
+    await db.write(_create_counter)
+    results = await asyncio.gather(*(db.write(_insert_next) for _ in range(200)))
+    assert sorted(results) == list(range(1, 201))
+    rows = await db.fetchall("SELECT n FROM counter ORDER BY n")
+    assert [r["n"] for r in rows] == list(range(1, 201))
+
+
+async def test_failing_transaction_leaves_nothing_and_spares_its_batch(db: Database) -> None:
+    await db.write(_create_counter)
+
+    def half_then_fail(conn: sqlite3.Connection) -> None:
+        conn.execute("INSERT INTO counter (n) VALUES (-1)")
+        raise ValueError("boom half-way")
+
+    calls = [db.write(_insert_next) for _ in range(5)]
+    calls.insert(2, db.write(half_then_fail))
+    results = await asyncio.gather(*calls, return_exceptions=True)
+    errors = [r for r in results if isinstance(r, BaseException)]
+    assert len(errors) == 1 and isinstance(errors[0], ValueError)
+    rows = await db.fetchall("SELECT n FROM counter ORDER BY n")
+    assert [r["n"] for r in rows] == [1, 2, 3, 4, 5]
+
+
+async def test_cancelled_caller_does_not_cancel_a_running_transaction(db: Database) -> None:
+    await db.write(_create_counter)
+    started = threading.Event()
+    release = threading.Event()
+
+    def slow(conn: sqlite3.Connection) -> None:
+        started.set()
+        release.wait(5)
+        conn.execute("INSERT INTO counter (n) VALUES (99)")
+
+    task = asyncio.ensure_future(db.write(slow))
+    await asyncio.to_thread(started.wait, 5)
+    task.cancel()
+    release.set()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    await db.write(_insert_next)  # queued behind: runs after the slow one committed
+    rows = await db.fetchall("SELECT n FROM counter ORDER BY id")
+    assert [r["n"] for r in rows] == [99, 100]
+
+
+async def test_reader_keeps_reading_while_a_long_write_is_open(db: Database) -> None:
+    await db.write(_create_counter)
+    await db.write(_insert_next)
+    inside = threading.Event()
+    release = threading.Event()
+
+    def long_write(conn: sqlite3.Connection) -> None:
+        conn.execute("INSERT INTO counter (n) VALUES (500)")
+        inside.set()
+        release.wait(5)
+
+    writing = asyncio.ensure_future(db.write(long_write))
+    await asyncio.to_thread(inside.wait, 5)
+    try:
+        rows = await asyncio.wait_for(db.fetchall("SELECT n FROM counter"), 2)
+        assert [r["n"] for r in rows] == [1]  # the uncommitted row is not visible
+    finally:
+        release.set()
+        await writing
+    rows = await db.fetchall("SELECT n FROM counter ORDER BY n")
+    assert [r["n"] for r in rows] == [1, 500]
+
+
+WORKER = """
+import asyncio, sqlite3, sys
+from concord.db.database import Database
+
+def bump(conn, worker):
+    current = conn.execute("SELECT coalesce(max(n), 0) FROM counter").fetchone()[0]
+    conn.execute("INSERT INTO counter (n, worker) VALUES (?, ?)", (current + 1, worker))
+
+async def main(path, worker, count):
+    db = await Database.open(path)
+    errors = 0
+    for _ in range(count):
+        try:
+            await db.write(bump, worker)
+        except sqlite3.OperationalError as exc:
+            errors += 1
+            print("error:", exc, file=sys.stderr)
+    await db.close()
+    print(errors)
+
+asyncio.run(main(sys.argv[1], int(sys.argv[2]), int(sys.argv[3])))
+"""
+
+
+def test_two_processes_write_the_same_file_without_locked_errors(tmp_path: Path) -> None:
+    path = tmp_path / "shared.db"
+    conn = connect_sync(path)
+    apply_migrations(conn)
+    conn.execute("CREATE TABLE counter (id INTEGER PRIMARY KEY, n INTEGER UNIQUE, worker INTEGER)")
+    conn.close()
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", WORKER, str(path), str(w), "500"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for w in (1, 2)
+    ]
+    outputs = [p.communicate(timeout=120) for p in procs]
+    for proc, (out, err) in zip(procs, outputs, strict=True):
+        assert proc.returncode == 0, err
+        assert out.strip() == "0", err
+    conn = sqlite3.connect(path)
+    rows = conn.execute("SELECT count(*), max(n), count(DISTINCT worker) FROM counter").fetchone()
+    conn.close()
+    assert rows == (1000, 1000, 2)
+
+
+async def test_migrations_twice_are_a_no_op(tmp_path: Path) -> None:
+    path = tmp_path / "m.db"
+    conn = connect_sync(path)
+    first = apply_migrations(conn)
+    tables = conn.execute("SELECT name FROM sqlite_master ORDER BY name").fetchall()
+    second = apply_migrations(conn)
+    assert [m.name for m in load_migrations()] == first
+    assert second == []
+    assert conn.execute("SELECT name FROM sqlite_master ORDER BY name").fetchall() == tables
+    assert schema_version(conn) == len(first)
+    conn.close()
+    db = await Database.open(path)  # opening again applies nothing and works
+    await db.close()
+
+
+async def test_database_from_the_future_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "future.db"
+    conn = connect_sync(path)
+    conn.execute("PRAGMA user_version = 999")
+    conn.close()
+    with pytest.raises(DatabaseError, match="schema version 999"):
+        await Database.open(path)
+
+
+def test_failed_migration_rolls_back(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    broken = database_module.Migration(
+        1, "0001_broken.sql", "CREATE TABLE a (x); CREATE TABLE a (y);"
+    )
+    monkeypatch.setattr(database_module, "load_migrations", lambda: [broken])
+    conn = connect_sync(tmp_path / "b.db")
+    with pytest.raises(sqlite3.OperationalError):
+        apply_migrations(conn)
+    assert schema_version(conn) == 0
+    assert conn.execute("SELECT count(*) FROM sqlite_master WHERE name = 'a'").fetchone()[0] == 0
+    conn.close()
+
+
+async def test_closed_database_refuses_work(tmp_path: Path) -> None:
+    db = await Database.open(tmp_path / "c.db")
+    await db.close()
+    with pytest.raises(DatabaseError):
+        await db.write(_create_counter)
+    leftover = [t for t in threading.enumerate() if t.name == "concord-db-writer" and t.is_alive()]
+    assert leftover == []

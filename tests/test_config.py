@@ -1,0 +1,109 @@
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from concord.config import SettingsError, load_settings
+
+TOKEN = "MTAxMjM0NTY3ODkwMTIzNDU2.Gabcde.abcdefghijklmnopqrstuvwxyz0123"
+
+
+def test_defaults() -> None:
+    settings = load_settings({})
+    assert settings.discord_token is None
+    assert settings.db_path == Path("data/concord.db")
+    assert settings.log_level == "INFO" and settings.log_format == "text"
+    assert settings.dev_guild_id is None
+    assert settings.health_file == Path("data/health.json")
+    assert settings.api_base is None and settings.gateway_url is None
+
+
+def test_values_are_parsed() -> None:
+    settings = load_settings(
+        {
+            "DISCORD_TOKEN": TOKEN,
+            "CONCORD_DB_PATH": "/tmp/x.db",
+            "CONCORD_LOG_LEVEL": "debug",
+            "CONCORD_LOG_FORMAT": "JSON",
+            "CONCORD_DEV_GUILD_ID": "123456789012345678",
+            "DISCORD_API_BASE": "http://127.0.0.1:8765/api/v10/",
+            "DISCORD_GATEWAY_URL": "ws://127.0.0.1:8765/gateway",
+        }
+    )
+    assert settings.require_token() == TOKEN
+    assert settings.log_level == "DEBUG" and settings.log_format == "json"
+    assert settings.dev_guild_id == 123456789012345678
+    assert settings.api_base == "http://127.0.0.1:8765/api/v10"
+    assert settings.gateway_url == "ws://127.0.0.1:8765/gateway"
+
+
+def test_token_never_in_repr() -> None:
+    settings = load_settings({"DISCORD_TOKEN": TOKEN})
+    assert TOKEN not in repr(settings)
+    assert TOKEN not in str(settings)
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("CONCORD_LOG_LEVEL", "loud"),
+        ("CONCORD_LOG_FORMAT", "xml"),
+        ("CONCORD_DEV_GUILD_ID", "my-guild"),
+        ("CONCORD_DEV_GUILD_ID", "0"),
+        ("DISCORD_API_BASE", "discord.com/api"),
+        ("DISCORD_GATEWAY_URL", "http://127.0.0.1/gateway"),
+        ("DISCORD_TOKEN", "has spaces in it but is long enough"),
+        ("DISCORD_TOKEN", "short"),
+    ],
+)
+def test_bad_values_name_the_setting(name: str, value: str) -> None:
+    with pytest.raises(SettingsError) as info:
+        load_settings({name: value})
+    assert info.value.name == name
+    assert str(info.value).startswith(f"{name}: ")
+
+
+def test_missing_token_is_reported_when_required() -> None:
+    with pytest.raises(SettingsError, match="DISCORD_TOKEN"):
+        load_settings({}).require_token()
+
+
+def _run_cli(args: list[str], tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    clean = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), **env}
+    return subprocess.run(
+        [sys.executable, "-m", "concord", *args],
+        cwd=tmp_path,
+        env=clean,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_run_without_token_exits_2_with_one_line(tmp_path: Path) -> None:
+    result = _run_cli(["run"], tmp_path)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "DISCORD_TOKEN" in lines[0]
+    assert "Traceback" not in result.stderr
+
+
+def test_bad_setting_exits_2_naming_it(tmp_path: Path) -> None:
+    result = _run_cli(["run"], tmp_path, DISCORD_TOKEN=TOKEN, CONCORD_LOG_FORMAT="xml")
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "concord: CONCORD_LOG_FORMAT: 'xml' is not one of text, json"
+    ]
+
+
+def test_dotenv_is_loaded_and_environment_wins(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("CONCORD_LOG_FORMAT=xml\nCONCORD_DB_PATH=from-dotenv.db\n")
+    result = _run_cli(["run"], tmp_path)
+    assert "CONCORD_LOG_FORMAT" in result.stderr  # read from .env
+    result = _run_cli(["db", "migrate"], tmp_path, CONCORD_LOG_FORMAT="text")
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "from-dotenv.db").exists()
