@@ -27,6 +27,7 @@ from concord.core.embed_pages import (
     chunk_lines,
     first_lines,
     pack,
+    pack_sections,
     truncate,
 )
 from concord.core.jobs import scheduled_instant
@@ -192,6 +193,12 @@ def check_report_day(day: date, today: date, edit_days: int, *, editing: bool) -
 
 def _days(count: int) -> str:
     return f"{count} day{'s' if count != 1 else ''}"
+
+
+def first_line(text: str, limit: int = 120) -> str:
+    """The first non-empty line of ``text``, within ``limit`` characters."""
+    line = next((part.strip() for part in text.splitlines() if part.strip()), "")
+    return truncate(line, limit)
 
 
 def format_day(day: date) -> str:
@@ -710,6 +717,31 @@ def compose_digest(data: DigestData) -> MessageSpec:
         title=title, description=description, fields=tuple(fields), colour=DIGEST_COLOUR
     )
     return MessageSpec(embeds=(embed,))
+
+
+def report_messages(report: Report, name: str, note: str | None = None) -> list[MessageSpec]:
+    """One report in full (Done, Plan, Blockers), as many messages as its length needs."""
+    facts = [f"Filed <t:{int(report.submitted_at.timestamp())}:f>"]
+    if report.late:
+        facts.append("late (after the day's summary)")
+    if report.edits:
+        facts.append(
+            f"edited {report.edits} time{'s' if report.edits != 1 else ''}, "
+            f"last <t:{int(report.updated_at.timestamp())}:R>"
+        )
+    if report.minutes is not None:
+        facts.append(format_hours(report.minutes))
+    if note:
+        facts.append(note)
+    head = EmbedSpec(
+        title=f"Daily report — {name} — {format_day(report.day)}",
+        description=" · ".join(facts),
+        colour=SUMMARY_COLOUR,
+    )
+    sections = [("Done", report.done), ("Plan", report.plan)]
+    if report.blockers:
+        sections.append(("Blockers", report.blockers))
+    return pack_sections(head, sections, colour=SUMMARY_COLOUR)
 
 
 def reminder_text(day: date, note: str | None, overdue: Sequence[str], *, guild_name: str) -> str:

@@ -234,3 +234,40 @@ def pack(
         label = truncate(label, TITLE_MAX)
         numbered.append(replace(message, embeds=(replace(first, title=label), *rest)))
     return numbered
+
+
+def split_text(text: str, limit: int) -> list[str]:
+    """``text`` in pieces of at most ``limit`` characters, cut at line ends where possible."""
+    pieces: list[str] = []
+    rest = text
+    while len(rest) > limit:
+        cut = rest.rfind("\n", 0, limit)
+        if cut < limit // 2:
+            cut = limit
+        pieces.append(rest[:cut].rstrip("\n"))
+        rest = rest[cut:].lstrip("\n")
+    if rest or not pieces:
+        pieces.append(rest)
+    return pieces
+
+
+def pack_sections(
+    head: EmbedSpec, sections: Sequence[tuple[str, str]], *, colour: int | None = None
+) -> list[MessageSpec]:
+    """A long document as embeds: ``head`` first, then one embed per section (long sections
+    continue in further embeds), grouped into as few messages as the limits allow."""
+    embeds = [head]
+    for title, text in sections:
+        for index, piece in enumerate(split_text(text, DESCRIPTION_MAX)):
+            label = title if index == 0 else f"{title} (cont.)"
+            embeds.append(EmbedSpec(title=label, description=piece or "\u200b", colour=colour))
+    messages: list[MessageSpec] = []
+    current: list[EmbedSpec] = []
+    for embed in embeds:
+        size = sum(e.size for e in current) + embed.size
+        if current and (size > MESSAGE_EMBED_CHARS or len(current) >= EMBEDS_PER_MESSAGE):
+            messages.append(MessageSpec(embeds=tuple(current)))
+            current = []
+        current.append(embed)
+    messages.append(MessageSpec(embeds=tuple(current)))
+    return messages

@@ -9,6 +9,7 @@ Reports are one per member per local date; an edit keeps the previous text in
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
@@ -565,6 +566,31 @@ class DarManager:
         filed = {r.user_id for r in await self.reports_on(guild_id, day)}
         return Missing(roster, tuple(e for e in roster.expected if e.user_id not in filed))
 
+    async def is_workday(self, guild_id: int, day: date) -> bool:
+        """A guild workday that is not a holiday."""
+        return (await self.period(guild_id, day, day)).roster(day, ()).workday
+
+    async def unreminded(
+        self, guild_id: int, day: date, user_ids: Sequence[int], kind: str
+    ) -> list[int]:
+        """Of ``user_ids``, those with no report for ``day`` and no ``kind`` notification
+        claimed for it (keys ``<user>:<date>``): one cheap query before building a roster."""
+        rows = await self.db.fetchall(
+            "SELECT value AS user_id FROM json_each(?) WHERE value NOT IN"
+            " (SELECT user_id FROM dar_reports WHERE guild_id = ? AND day = ?)"
+            " AND (CAST(value AS TEXT) || ':' || ?) NOT IN"
+            " (SELECT key FROM notifications_sent WHERE guild_id = ? AND kind = ?)",
+            (
+                json.dumps(list(user_ids)),
+                guild_id,
+                day.isoformat(),
+                day.isoformat(),
+                guild_id,
+                kind,
+            ),
+        )
+        return [row["user_id"] for row in rows]
+
     async def overdue_by_member(self, guild_id: int, now: datetime) -> dict[int, list[str]]:
         """Labels of each member's overdue tasks (``#12 Fix the printer``)."""
         by_member: dict[int, list[str]] = {}
@@ -665,7 +691,7 @@ class DarManager:
         blockers: list[OpenBlocker] = []
         for row in rows:
             task_id = row["task_id"]
-            if task_id is not None and await self._task_finished(guild_id, task_id):
+            if task_id is not None and await self.task_finished(guild_id, task_id):
                 continue
             blockers.append(
                 OpenBlocker(
@@ -678,7 +704,8 @@ class DarManager:
             )
         return tuple(blockers)
 
-    async def _task_finished(self, guild_id: int, task_id: int) -> bool:
+    async def task_finished(self, guild_id: int, task_id: int) -> bool:
+        """Whether a task is done or cancelled (or gone)."""
         try:
             task = await self.tasks.get(task_id, guild_id)
         except NotFound:

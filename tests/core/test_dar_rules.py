@@ -17,6 +17,7 @@ from concord.core.dar import (
     PORTION_OFF_DUTY,
     PORTION_PM,
     DayOff,
+    DayPoint,
     DigestData,
     Member,
     OpenBlocker,
@@ -25,12 +26,14 @@ from concord.core.dar import (
     Report,
     RosterEntry,
     SummaryData,
+    by_week,
     check_report_day,
     compose_digest,
     compose_summary,
     counted_days,
     current_streak,
     expected_roster,
+    first_line,
     format_age,
     format_hours,
     is_late,
@@ -38,6 +41,7 @@ from concord.core.dar import (
     member_stats,
     parse_hours,
     reminder_text,
+    report_messages,
     validate_report,
     zone_for,
 )
@@ -488,3 +492,31 @@ def test_format_age() -> None:
 def test_reminder_mentions_overdue_tasks() -> None:
     text = reminder_text(date(2026, 12, 1), "AM off", ["#1 A", "#2 B"], guild_name="Office")
     assert "Tue 1 Dec 2026" in text and "AM off" in text and "2 overdue tasks: #1 A, #2 B" in text
+
+
+def test_report_messages_show_everything_within_limits() -> None:
+    report = make_report(5, 1, blockers="b" * 1000)
+    long = Report(**{**report.__dict__, "done": "d" * 4000, "plan": "p" * 4000, "edits": 2})
+    messages = report_messages(long, "Bob", "AM off")
+    assert len(messages) == 2
+    for message in messages:
+        assert message.size <= MESSAGE_EMBED_CHARS
+    head = messages[0].embeds[0]
+    assert head.title == "Daily report — Bob — Tue 1 Dec 2026"
+    assert "edited 2 times" in (head.description or "") and "AM off" in (head.description or "")
+    assert "7.5 h" in (head.description or "")
+    body = "".join(e.description or "" for m in messages for e in m.embeds if e is not head)
+    assert body.count("d") >= 4000 and "b" * 1000 in body
+
+
+def test_first_line() -> None:
+    assert first_line("\n\n  the VPN is down \nsecond") == "the VPN is down"
+    assert first_line("x" * 300, 10) == "x" * 9 + "…"
+
+
+def test_by_week_sums_days_from_monday() -> None:
+    points = [DayPoint(MON + timedelta(days=k), 2, 1, k) for k in range(10)]
+    weeks = by_week(points)
+    assert [w.day for w in weeks] == [MON, MON + timedelta(days=7)]
+    assert (weeks[0].expected, weeks[0].filed, weeks[0].tasks_completed) == (14, 7, 21)
+    assert (weeks[1].expected, weeks[1].tasks_completed) == (6, 24)

@@ -13,12 +13,15 @@ from concord.core.embed_pages import (
     MESSAGE_EMBED_CHARS,
     TITLE_MAX,
     ButtonSpec,
+    EmbedSpec,
     FieldSpec,
     Item,
     MessageSpec,
     chunk_lines,
     first_lines,
     pack,
+    pack_sections,
+    split_text,
     truncate,
 )
 
@@ -114,3 +117,30 @@ def test_any_items_pack_within_limits_in_order(
     assert_within_limits(messages)
     placed = [f for m in messages for e in m.embeds for f in e.fields]
     assert placed == [i.field for i in items]
+
+
+def test_split_text_cuts_at_line_ends() -> None:
+    text = "\n".join(f"line {i:04d} " + "x" * 40 for i in range(200))
+    pieces = split_text(text, 4096)
+    assert all(len(p) <= 4096 for p in pieces)
+    assert "\n".join(pieces) == text
+    assert split_text("", 10) == [""]
+    assert split_text("y" * 25, 10) == ["y" * 10, "y" * 10, "y" * 5]
+
+
+def test_pack_sections_splits_long_documents_across_messages() -> None:
+    head = EmbedSpec(title="Report", description="facts")
+    messages = pack_sections(
+        head, [("Done", "d" * 4000), ("Plan", "p" * 4000), ("Blockers", "b" * 1000)]
+    )
+    assert_within_limits(messages)
+    assert len(messages) == 2
+    titles = [e.title for m in messages for e in m.embeds]
+    assert titles == ["Report", "Done", "Plan", "Blockers"]
+    long = pack_sections(head, [("Done", "word " * 2000)])
+    assert [e.title for m in long for e in m.embeds] == [
+        "Report",
+        "Done",
+        "Done (cont.)",
+        "Done (cont.)",
+    ]

@@ -499,3 +499,22 @@ async def test_export_refuses_bad_input(world: World) -> None:
     with pytest.raises(UserError, match="at most 366 days"):
         await world.dar.export(GUILD, TUE - timedelta(days=366), TUE, "csv", out, {})
     assert out.getvalue() == b""
+
+
+async def test_unreminded_skips_filed_and_already_reminded(world: World) -> None:
+    await world.dar.submit(GUILD, BOB, draft(), NOON)
+    await world.db.write(
+        lambda conn: conn.execute(
+            "INSERT INTO notifications_sent (guild_id, kind, key, sent_at) VALUES (?, ?, ?, ?)",
+            (GUILD, "dar.reminder", f"{CAROL}:{TUE.isoformat()}", "2026-12-01T17:00:00+00:00"),
+        )
+    )
+    waiting = await world.dar.unreminded(GUILD, TUE, [ALICE, BOB, CAROL, DAVE], "dar.reminder")
+    assert sorted(waiting) == [ALICE, DAVE]
+
+
+async def test_is_workday(world: World) -> None:
+    assert await world.dar.is_workday(GUILD, TUE)
+    assert not await world.dar.is_workday(GUILD, date(2026, 12, 5))
+    world.leave.holidays_.append(FakeHoliday(TUE, "Founders' Day"))
+    assert not await world.dar.is_workday(GUILD, TUE)
