@@ -211,7 +211,14 @@ class ConcordBot(commands.Bot):
             where = f" for `{option}`" if option else ""
             await safe_reply(interaction, f"`{error.value}` is not a valid value{where}.")
             return
-        if isinstance(error, app_commands.MissingPermissions | app_commands.MissingRole):
+        if isinstance(error, app_commands.MissingPermissions):
+            names = " and ".join(
+                name.replace("_", " ").replace("guild", "server").title()
+                for name in error.missing_permissions
+            )
+            await safe_reply(interaction, f"You need the {names} permission to do that.")
+            return
+        if isinstance(error, app_commands.MissingRole | app_commands.MissingAnyRole):
             await safe_reply(
                 interaction, "You need the Manager role (or Manage Server) to do that."
             )

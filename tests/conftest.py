@@ -1,3 +1,6 @@
+"""Shared pytest configuration: a migrated database under tmp_path, and the end-to-end
+`sandbox` fixture (local Discord emulator + the real bot) from concord.sandbox.testing."""
+
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
@@ -6,6 +9,8 @@ from pathlib import Path
 import pytest
 
 from concord.db.database import Database
+
+pytest_plugins = ["concord.sandbox.testing"]
 
 
 @pytest.fixture

@@ -1,0 +1,92 @@
+"""pytest plugin: end-to-end tests through the local Discord emulator and the real bot.
+
+Enable it in ``tests/conftest.py`` with ``pytest_plugins = ["concord.sandbox.testing"]``; a test
+then asks for the ``sandbox`` fixture (a started :class:`concord.sandbox.driver.Sandbox`)::
+
+    async def test_setup(sandbox):
+        reply = await sandbox.slash("owner", "concord setup", timezone="Europe/Paris")
+        assert reply.ephemeral and "Saved 1 setting" in reply.text
+
+Each test gets a fresh emulator with the standard office, a fresh database under ``tmp_path``,
+a :class:`ManualClock` at 2026-12-01 09:00 UTC and every cog of ``DEFAULT_COGS``. Options come
+from a marker: ``@pytest.mark.sandbox(dev_guild=True, cogs=[...], monotonic=ManualMonotonic())``.
+
+A 4xx from the emulator, an unknown route, an error logged by the bot or an unanswered
+interaction fails the test; so does a task, thread or socket the test leaves behind.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+
+from concord.sandbox.driver import Sandbox
+
+__all__ = ["sandbox"]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "sandbox(**options): options for the sandbox fixture "
+        "(dev_guild=True, cogs=[...], monotonic=..., clock=...)",
+    )
+
+
+def _socket_fds() -> set[str]:
+    """Inodes of this process's open sockets (Linux); empty where /proc is missing."""
+    found: set[str] = set()
+    directory = Path("/proc/self/fd")
+    if not directory.exists():
+        return found
+    for entry in directory.iterdir():
+        try:
+            target = os.readlink(entry)
+        except OSError:
+            continue
+        if target.startswith("socket:"):
+            found.add(target)
+    return found
+
+
+async def _assert_clean(threads: set[threading.Thread], sockets: set[str]) -> None:
+    current = asyncio.current_task()
+    for _ in range(5):
+        leftover = [t for t in asyncio.all_tasks() if t is not current and not t.done()]
+        if not leftover:
+            break
+        await asyncio.sleep(0)
+    else:
+        names = ", ".join(t.get_name() for t in leftover)
+        raise AssertionError(f"the test left tasks running: {names}")
+    for thread in threading.enumerate():
+        # asyncio_N: the loop's default executor (DNS lookups); it ends with the loop.
+        if thread not in threads and thread.is_alive() and not thread.name.startswith("asyncio_"):
+            thread.join(2)
+            if thread.is_alive():
+                raise AssertionError(f"the test left a thread running: {thread.name}")
+    extra = _socket_fds() - sockets
+    if extra:
+        raise AssertionError(f"the test left {len(extra)} socket(s) open")
+
+
+@pytest_asyncio.fixture
+async def sandbox(tmp_path: Path, request: pytest.FixtureRequest) -> AsyncIterator[Sandbox]:
+    marker = request.node.get_closest_marker("sandbox")
+    options = dict(marker.kwargs) if marker is not None else {}
+    threads = set(threading.enumerate())
+    sockets = _socket_fds()
+    box = Sandbox(tmp_path, **options)
+    try:
+        await box.start()
+        yield box
+        box.check()
+    finally:
+        await box.stop()
+    await _assert_clean(threads, sockets)
