@@ -760,9 +760,11 @@ class Sandbox:
 
     # -- members' actions --------------------------------------------------------------------
     async def slash(
-        self, member: Actor, command: str, *, _channel: ChannelRef | None = None, **options: Any
+        self, member: Actor, command: str, /, *, _channel: ChannelRef | None = None, **options: Any
     ) -> Reply:
-        """``/command [subcommand] option:value…`` as ``member`` (in #general by default)."""
+        """``/command [subcommand] option:value…`` as ``member`` (in #general by default).
+        ``member`` and ``command`` are positional-only, so a command's own ``member`` option
+        can be given by name."""
         user = self.member(member)
         channel = self._where(user, _channel)
         data = self._command_data(user, channel, command, options, focused=None)
@@ -777,6 +779,7 @@ class Sandbox:
         command: str,
         option: str,
         value: str,
+        /,
         *,
         _channel: ChannelRef | None = None,
         **options: Any,

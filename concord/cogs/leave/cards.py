@@ -1,0 +1,418 @@
+"""LeaveDesk: everything leave does in Discord besides answering a command: approval cards
+(posted, edited in place), decisions from buttons and the reject modal, DMs to the requester,
+notes to the managers, and the daily reminder of requests still pending."""
+
+from __future__ import annotations
+
+import logging
+from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING
+
+import discord
+
+from concord.cogs.common import guild_config, member_is_manager, require_manager
+from concord.cogs.leave.embeds import (
+    FIELD_LIMIT,
+    STATUS_COLOURS,
+    CardContext,
+    NameOf,
+    card_embed,
+    clip,
+    paginate,
+    pending_lines,
+)
+from concord.cogs.leave.views import RejectModal, card_view, pending_view
+from concord.core.leave import (
+    AlreadyDecided,
+    LeaveRequest,
+    RequestStatus,
+    already_decided,
+    describe_dates,
+    format_amount,
+)
+from concord.core.settings import GuildConfig
+from concord.db.leave import MANAGERS_ONLY, Decision, LeaveManager
+from concord.errors import PermissionDenied, UserError
+
+if TYPE_CHECKING:
+    from concord.bot import ConcordBot
+
+log = logging.getLogger(__name__)
+PENDING_PER_PAGE = 4  # one row of buttons each, the fifth row for the page buttons
+REMINDER_KIND = "leave.reminder"
+NO_CHANNEL_KIND = "leave.no_channel"
+NO_MENTIONS = discord.AllowedMentions.none()
+ROLE_MENTIONS = discord.AllowedMentions(everyone=False, users=False, roles=True)
+
+
+class LeaveDesk:
+    def __init__(self, bot: ConcordBot, leave: LeaveManager) -> None:
+        self.bot = bot
+        self.leave = leave
+
+    # -- time and names ------------------------------------------------------------------------
+    def now(self) -> datetime:
+        return self.bot.clock.now()
+
+    def today(self, config: GuildConfig) -> date:
+        return self.now().astimezone(config.tz).date()
+
+    def name_of(self, guild_id: int) -> NameOf:
+        guild = self.bot.get_guild(guild_id)
+
+        def name(user_id: int | None) -> str:
+            if user_id is None:
+                return "nobody"
+            member = guild.get_member(user_id) if guild else None
+            return member.display_name if member else f"<@{user_id}>"
+
+        return name
+
+    def already_message(self, error: AlreadyDecided, config: GuildConfig) -> str:
+        """``Request #7 was already approved by alice at 10:02.`` in the guild's time."""
+        name = self.name_of(config.guild_id)(error.by) if error.by else None
+        at = error.at.astimezone(config.tz) if error.at else None
+        return error.describe(name, at)
+
+    # -- cards ---------------------------------------------------------------------------------
+    async def render_card(self, request: LeaveRequest, config: GuildConfig) -> discord.Embed:
+        today = self.today(config)
+        name_of = self.name_of(config.guild_id)
+        years = await self.leave.request_balances(request, today=today)
+        absences = await self.leave.absences(
+            config.guild_id, request.start, request.end, statuses=("approved", "pending")
+        )
+        context = CardContext(
+            requester=name_of(request.user_id),
+            name_of=name_of,
+            tz=config.tz,
+            today=today,
+            years=years,
+            also_out=[a for a in absences if a.user_id != request.user_id],
+        )
+        return card_embed(request, context)
+
+    def _approvals_channel(self, config: GuildConfig) -> discord.abc.Messageable | None:
+        if config.approvals_channel_id is None:
+            return None
+        channel = self.bot.get_channel(config.approvals_channel_id)
+        return channel if isinstance(channel, discord.abc.Messageable) else None
+
+    async def post_card(self, request: LeaveRequest, config: GuildConfig) -> str | None:
+        """Post the approval card (or, for auto-approved leave, an information card); returns
+        a note for the requester when no card could be posted."""
+        pending = request.status is RequestStatus.PENDING
+        channel = self._approvals_channel(config)
+        if channel is None:
+            if not pending:
+                return None
+            await self.warn_owner_no_channel(config, request)
+            return (
+                f"{channel_problem(config)}, so no approval card was posted. A manager needs to run "
+                "`/concord setup approvals_channel:`. Your request is saved as pending and "
+                "managers can decide it with `/leave pending`."
+            )
+        embed = await self.render_card(request, config)
+        try:
+            if pending:
+                message = await channel.send(embed=embed, view=card_view(request.id))
+            else:
+                message = await channel.send(embed=embed)
+        except discord.HTTPException:
+            log.warning(
+                "could not post the card of leave request #%s in channel %s",
+                request.id,
+                config.approvals_channel_id,
+                exc_info=True,
+            )
+            if not pending:
+                return None
+            return (
+                f"I could not post the approval card in <#{config.approvals_channel_id}> "
+                "(do I have permission to send messages there?). Your request is saved as "
+                "pending; managers can decide it with `/leave pending`."
+            )
+        await self.leave.set_card(config.guild_id, request.id, message.channel.id, message.id)
+        return None
+
+    async def refresh_card(self, request: LeaveRequest, config: GuildConfig) -> None:
+        """Edit the request's card in place to its current state (buttons only while pending)."""
+        if request.card_channel_id is None or request.card_message_id is None:
+            return
+        embed = await self.render_card(request, config)
+        pending = request.status is RequestStatus.PENDING
+        channel = self.bot.get_partial_messageable(request.card_channel_id)
+        message = channel.get_partial_message(request.card_message_id)
+        try:
+            await message.edit(embed=embed, view=card_view(request.id) if pending else None)
+        except discord.HTTPException:
+            log.warning("could not update the card of leave request #%s", request.id, exc_info=True)
+
+    # -- messages to people --------------------------------------------------------------------
+    async def dm(self, user_id: int, *, embed: discord.Embed) -> bool:
+        """DM a member; closed DMs (or a member who left) are logged, never an error."""
+        try:
+            user = self.bot.get_user(user_id) or await self.bot.fetch_user(user_id)
+            await user.send(embed=embed)
+        except discord.HTTPException as error:
+            log.info("could not DM member %s (%s); DMs closed?", user_id, error)
+            return False
+        return True
+
+    async def tell_requester(
+        self, request: LeaveRequest, actor_id: int, config: GuildConfig, *, credited: bool = False
+    ) -> None:
+        if request.user_id == actor_id:
+            return
+        name_of = self.name_of(config.guild_id)
+        verb = {
+            RequestStatus.APPROVED: "approved",
+            RequestStatus.REJECTED: "rejected",
+            RequestStatus.CANCELLED: "cancelled",
+            RequestStatus.PENDING: "filed",
+        }[request.status]
+        guild = self.bot.get_guild(config.guild_id)
+        embed = discord.Embed(
+            title=f"Your leave request #{request.id} was {verb}",
+            description=(
+                f"{request.leave_type} · {describe_dates(request.start, request.end)} · "
+                f"{request.span.portion_text()} · {format_amount(request.amount)}"
+            ),
+            colour=STATUS_COLOURS[request.status],
+        )
+        embed.add_field(name="By", value=name_of(actor_id))
+        if guild is not None:
+            embed.add_field(name="Server", value=clip(guild.name, FIELD_LIMIT))
+        if request.decision_note and request.status is RequestStatus.REJECTED:
+            embed.add_field(
+                name="Reason", value=clip(request.decision_note, FIELD_LIMIT), inline=False
+            )
+        if credited:
+            embed.add_field(
+                name="Balance", value="The days are back in your balance.", inline=False
+            )
+        await self.dm(request.user_id, embed=embed)
+
+    async def tell_managers_cancelled(
+        self, request: LeaveRequest, actor_id: int, config: GuildConfig, *, credited: bool
+    ) -> None:
+        """A member cancelled: say so in the approvals channel (the card changes silently)."""
+        channel = self._approvals_channel(config)
+        if channel is None:
+            return
+        name = self.name_of(config.guild_id)(actor_id)
+        text = (
+            f"↩️ {name} cancelled leave request #{request.id} "
+            f"({request.leave_type}, {describe_dates(request.start, request.end)}, "
+            f"{request.span.portion_text()})."
+        )
+        if credited:
+            text += f" {format_amount(request.amount)} went back to their balance."
+        try:
+            await channel.send(text[:2000], allowed_mentions=NO_MENTIONS)
+        except discord.HTTPException:
+            log.warning("could not tell the managers about cancelled request #%s", request.id)
+
+    async def warn_owner_no_channel(self, config: GuildConfig, request: LeaveRequest) -> None:
+        """Tell the server owner, once a day, that requests wait with no approvals channel."""
+        guild = self.bot.get_guild(config.guild_id)
+        if guild is None or guild.owner_id is None:
+            return
+        now = self.now()
+        key = now.astimezone(config.tz).date().isoformat()
+        if not await self.bot.job_ledger.claim_notification(
+            config.guild_id, NO_CHANNEL_KIND, key, now
+        ):
+            return
+        embed = discord.Embed(
+            title="Leave requests have nowhere to go",
+            description=(
+                f"{self.name_of(config.guild_id)(request.user_id)} requested leave (#{request.id}) "
+                f"in **{guild.name}**, but {channel_problem(config, lower=True)}. Run "
+                "`/concord setup approvals_channel:` to choose one; until then managers can "
+                "decide requests with `/leave pending`."
+            ),
+            colour=discord.Colour.orange(),
+        )
+        await self.dm(guild.owner_id, embed=embed)
+
+    # -- decisions from buttons and the modal --------------------------------------------------
+    async def decide_from_button(self, interaction: discord.Interaction, request_id: int) -> None:
+        config = await guild_config(interaction)
+        decision = await self._decide(interaction, config, request_id, approve=True, note=None)
+        await self._answer_decision(interaction, config, decision)
+
+    async def open_reject_modal(self, interaction: discord.Interaction, request_id: int) -> None:
+        """Check first what the rejection will check, so nobody fills in a form in vain."""
+        config = await guild_config(interaction)
+        if not member_is_manager(config, interaction.user):
+            raise PermissionDenied(MANAGERS_ONLY)
+        request = await self.leave.get_request(config.guild_id, request_id)
+        if request.user_id == interaction.user.id:
+            raise PermissionDenied(
+                f"Nobody decides their own leave: another manager has to reject request #{request_id}."
+            )
+        if request.status is not RequestStatus.PENDING:
+            raise UserError(self.already_message(already_decided(request), config))
+        await interaction.response.send_modal(RejectModal(request_id))
+
+    async def reject_from_modal(
+        self, interaction: discord.Interaction, request_id: int, note: str | None
+    ) -> None:
+        config = await guild_config(interaction)
+        decision = await self._decide(interaction, config, request_id, approve=False, note=note)
+        await self._answer_decision(interaction, config, decision)
+
+    async def _decide(
+        self,
+        interaction: discord.Interaction,
+        config: GuildConfig,
+        request_id: int,
+        *,
+        approve: bool,
+        note: str | None,
+    ) -> Decision:
+        is_manager = member_is_manager(config, interaction.user)
+        try:
+            if approve:
+                return await self.leave.approve(
+                    config.guild_id,
+                    request_id,
+                    actor_id=interaction.user.id,
+                    actor_is_manager=is_manager,
+                    now=self.now(),
+                )
+            return await self.leave.reject(
+                config.guild_id,
+                request_id,
+                actor_id=interaction.user.id,
+                actor_is_manager=is_manager,
+                note=note,
+                now=self.now(),
+            )
+        except AlreadyDecided as error:
+            raise UserError(self.already_message(error, config)) from None
+
+    async def _answer_decision(
+        self, interaction: discord.Interaction, config: GuildConfig, decision: Decision
+    ) -> None:
+        """Edit the card the click came from in place; from the (ephemeral) pending list,
+        refresh the list and edit the card by its stored id. Then DM the requester."""
+        request = decision.request
+        verb = "Approved" if request.status is RequestStatus.APPROVED else "Rejected"
+        message = interaction.message
+        if message is not None and not message.flags.ephemeral:
+            embed = await self.render_card(request, config)
+            await interaction.response.edit_message(embed=embed, view=None)
+            if message.id != request.card_message_id:
+                await self.refresh_card(request, config)
+        elif message is not None:
+            await self.show_pending_page(
+                interaction, 0, content=f"{verb} request #{request.id}.", config=config
+            )
+            await self.refresh_card(request, config)
+        else:
+            await interaction.response.send_message(
+                f"{verb} request #{request.id}.", ephemeral=True
+            )
+            await self.refresh_card(request, config)
+        log.info("leave request #%s %s by %s", request.id, verb.lower(), interaction.user.id)
+        await self.tell_requester(request, interaction.user.id, config)
+
+    # -- the pending list ----------------------------------------------------------------------
+    async def pending_page(
+        self, config: GuildConfig, page: int
+    ) -> tuple[discord.Embed, discord.ui.View | None]:
+        requests = await self.leave.pending_requests(config.guild_id)
+        pages = max(1, -(-len(requests) // PENDING_PER_PAGE))
+        page = max(0, min(page, pages - 1))
+        shown = requests[page * PENDING_PER_PAGE : (page + 1) * PENDING_PER_PAGE]
+        name_of = self.name_of(config.guild_id)
+        embed = paginate(
+            f"Leave requests waiting for approval ({len(requests)})",
+            pending_lines(shown, name_of, self.now()),
+            colour=discord.Colour.gold(),
+            empty="Nothing is waiting for approval.",
+            per_page=PENDING_PER_PAGE,
+        )[0]  # at most PENDING_PER_PAGE short lines: always one page
+        if pages > 1:
+            embed.set_footer(text=f"Page {page + 1}/{pages} · oldest first")
+        view = pending_view([r.id for r in shown], page, pages) if shown else None
+        return embed, view
+
+    async def show_pending_page(
+        self,
+        interaction: discord.Interaction,
+        page: int,
+        *,
+        content: str | None = None,
+        config: GuildConfig | None = None,
+    ) -> None:
+        """Replace the pending list the click came from with ``page`` (fresh data)."""
+        config = config or await require_manager(interaction)
+        embed, view = await self.pending_page(config, page)
+        await interaction.response.edit_message(content=content, embed=embed, view=view)
+
+    # -- reminders -----------------------------------------------------------------------------
+    async def remind_pending(self, config: GuildConfig, now: datetime) -> None:
+        """Tick job: requests pending longer than ``leave_reminder_hours`` are reminded to the
+        manager role in the approvals channel once a day each, on working days from the
+        manager digest time (never at night, never twice a day, across restarts)."""
+        channel = self._approvals_channel(config)
+        if channel is None:
+            return
+        local = now.astimezone(config.tz)
+        if local.weekday() not in config.workdays or local.time() < config.digest:
+            return
+        threshold = now - timedelta(hours=config.leave_reminder_hours)
+        overdue = await self.leave.overdue_requests(config.guild_id, created_before=threshold)
+        if not overdue:
+            return
+        day = local.date().isoformat()
+        claimed = [
+            request
+            for request in overdue
+            if await self.bot.job_ledger.claim_notification(
+                config.guild_id, REMINDER_KIND, f"{request.id}:{day}", now
+            )
+        ]
+        if not claimed:
+            return
+        mention = f"<@&{config.manager_role_id}> " if config.manager_role_id else ""
+        count = len(claimed)
+        content = (
+            f"{mention}{count} leave request{'s have' if count != 1 else ' has'} been waiting "
+            f"more than {config.leave_reminder_hours} h. Approve or reject on the cards above or "
+            "with `/leave pending`."
+        )
+        embeds = paginate(
+            "Still waiting for approval",
+            pending_lines(claimed, self.name_of(config.guild_id), now),
+            colour=discord.Colour.gold(),
+        )
+        if len(embeds) > 1:
+            embeds[0].set_footer(text=f"and more on {len(embeds) - 1} more page(s): /leave pending")
+        try:
+            await channel.send(content[:2000], embed=embeds[0], allowed_mentions=ROLE_MENTIONS)
+        except discord.HTTPException:
+            log.warning(
+                "could not post the leave reminder in guild %s", config.guild_id, exc_info=True
+            )
+            for request in claimed:  # give the claims back so the next pass retries
+                await self.bot.job_ledger.release_notification(
+                    config.guild_id, REMINDER_KIND, f"{request.id}:{day}"
+                )
+            return
+        log.info(
+            "reminded managers of %d pending leave requests in guild %s", count, config.guild_id
+        )
+
+
+def channel_problem(config: GuildConfig, *, lower: bool = False) -> str:
+    """Why no card can be posted: no approvals channel, or one the bot cannot see."""
+    if config.approvals_channel_id is None:
+        return "no approvals channel is set up" if lower else "No approvals channel is set up"
+    return (
+        f"I cannot see the approvals channel <#{config.approvals_channel_id}> "
+        "(deleted, or I lack access)"
+    )
