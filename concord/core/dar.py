@@ -30,7 +30,9 @@ from concord.core.embed_pages import (
     pack_sections,
     truncate,
 )
+from concord.core.dates import parse_date
 from concord.core.jobs import scheduled_instant
+from concord.core.schedule import WEEKDAY_ALIASES
 from concord.errors import UserError
 
 DONE_MAX = 4000
@@ -45,6 +47,7 @@ SUMMARY_DONE_CHARS = 350
 SUMMARY_BLOCKER_CHARS = 300
 
 _HOURS_DECIMAL: re.Pattern[str] = re.compile(r"^(\d{1,2}(?:[.,]\d{1,2})?)\s*(?:h|hrs?|hours?)?$")
+_HAS_YEAR: re.Pattern[str] = re.compile(r"\d{4}")
 _HOURS_CLOCK: re.Pattern[str] = re.compile(r"^(\d{1,2})\s*(?::|h)\s*(\d{2})\s*(?:m|min)?$")
 
 PORTION_FULL = "full_day"
@@ -153,6 +156,29 @@ def validate_report(
     if clean_blockers is not None and clean_blockers.lower() in ("none", "no", "n/a", "-", "nil"):
         clean_blockers = None
     return ReportDraft(clean_done, clean_plan, clean_blockers, parse_hours(hours))
+
+
+def parse_report_date(text: str, today: date) -> date:
+    """A date as ``parse_date`` reads it, but leaning back in time: reports are about days that
+    have happened, so ``mon`` is this week's Monday (or last week's) and ``3 Dec`` the latest
+    3 December — not the next ones. ISO dates, explicit years, ``tomorrow`` and ``next …`` keep
+    their meaning."""
+    day = parse_date(text, today)
+    cleaned = " ".join(text.strip().lower().split())
+    if day <= today or cleaned == "tomorrow" or cleaned.startswith("next "):
+        return day
+    if _HAS_YEAR.search(cleaned):
+        return day
+    if cleaned in WEEKDAY_ALIASES:
+        return day - timedelta(days=7)
+    for year in range(today.year, today.year - 9, -1):
+        try:
+            candidate = date(year, day.month, day.day)
+        except ValueError:  # 29 February outside a leap year
+            continue
+        if candidate <= today:
+            return candidate
+    return day
 
 
 def zone_for(member_timezone: str | None, guild_timezone: str) -> ZoneInfo:
@@ -481,8 +507,14 @@ def summary_headline(data: SummaryData) -> str:
     return line
 
 
-def compose_summary(data: SummaryData) -> list[MessageSpec]:
-    """The day's summary as messages within Discord's limits (one Make task button per blocker)."""
+def late_note(scheduled: time) -> str:
+    """The line a scheduled post carries when it went out after its time (the bot was down)."""
+    return f"*Posted late: I was offline at {scheduled:%H:%M}.*"
+
+
+def compose_summary(data: SummaryData, note: str | None = None) -> list[MessageSpec]:
+    """The day's summary as messages within Discord's limits (one Make task button per blocker);
+    ``note`` is added under the headline."""
     filed_ids = {r.user_id for r in data.reports}
     missing = [e for e in data.roster.expected if e.user_id not in filed_ids]
     items: list[Item] = []
@@ -510,9 +542,10 @@ def compose_summary(data: SummaryData) -> list[MessageSpec]:
     if completed_lines:
         total = sum(len(v) for v in data.completed.values())
         items += _listed(f"Tasks completed ({total})", completed_lines, "\n")
+    headline = summary_headline(data) + (f"\n{note}" if note else "")
     return pack(
         f"Daily reports — {format_day(data.day)}",
-        summary_headline(data),
+        headline,
         items,
         colour=SUMMARY_COLOUR,
     )
@@ -667,11 +700,12 @@ def digest_headline(data: DigestData) -> str:
     return " · ".join(parts)
 
 
-def compose_digest(data: DigestData) -> MessageSpec:
-    """The morning digest as one message within Discord's limits, whatever the team's size."""
+def compose_digest(data: DigestData, note: str | None = None) -> MessageSpec:
+    """The morning digest as one message within Discord's limits, whatever the team's size;
+    ``note`` is added under the headline."""
     title = f"Manager digest — {format_day(data.day)}"
     tomorrow = data.day + timedelta(days=1)
-    description = digest_headline(data)
+    description = digest_headline(data) + (f"\n{note}" if note else "")
     sections: list[tuple[str, list[str], str]] = [
         (
             f"Out today ({len(data.out_today)})",

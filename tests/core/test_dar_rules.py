@@ -40,6 +40,7 @@ from concord.core.dar import (
     local_date,
     member_stats,
     parse_hours,
+    parse_report_date,
     reminder_text,
     report_messages,
     validate_report,
@@ -520,3 +521,29 @@ def test_by_week_sums_days_from_monday() -> None:
     assert [w.day for w in weeks] == [MON, MON + timedelta(days=7)]
     assert (weeks[0].expected, weeks[0].filed, weeks[0].tasks_completed) == (14, 7, 21)
     assert (weeks[1].expected, weeks[1].tasks_completed) == (6, 24)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("today", date(2026, 12, 2)),
+        ("yesterday", date(2026, 12, 1)),
+        ("mon", date(2026, 11, 30)),  # this week's Monday, not next week's
+        ("wed", date(2026, 12, 2)),
+        ("fri", date(2026, 11, 27)),
+        ("1 Dec", date(2026, 12, 1)),
+        ("Dec 3", date(2025, 12, 3)),  # the latest 3 December
+        ("29 Feb", date(2024, 2, 29)),
+        ("2026-12-05", date(2026, 12, 5)),  # explicit dates keep their meaning
+        ("3 Dec 2026", date(2026, 12, 3)),
+        ("tomorrow", date(2026, 12, 3)),
+        ("next fri", date(2026, 12, 4)),
+    ],
+)
+def test_report_dates_lean_back_in_time(text: str, expected: date) -> None:
+    assert parse_report_date(text, date(2026, 12, 2)) == expected
+
+
+def test_report_dates_refuse_nonsense() -> None:
+    with pytest.raises(UserError, match="not a date I understand"):
+        parse_report_date("someday", date(2026, 12, 2))
