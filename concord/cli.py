@@ -21,6 +21,7 @@ from concord.db.database import (
 )
 from concord.errors import ExitError
 from concord.logsetup import setup_logging
+from concord.webhook.cli import register as register_webhook
 
 log: logging.Logger = logging.getLogger("concord")
 
@@ -155,6 +156,7 @@ def build_parser() -> argparse.ArgumentParser:
         if name == "backup":
             command.add_argument("path", help="where to write the backup")
         command.set_defaults(func=func)
+    register_webhook(sub)
     return parser
 
 

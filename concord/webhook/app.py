@@ -1,0 +1,183 @@
+"""The GitHub webhook listener: ``POST /github`` queues a deploy, ``GET /health`` reports.
+
+Order of checks on ``POST /github``, each one before anything else happens:
+
+1. a body over 1 MB -> 413 (nothing is read past the limit);
+2. ``X-Hub-Signature-256`` must be the HMAC-SHA256 of the raw body under the shared secret,
+   compared in constant time -> otherwise 401, logged without the body or the secret;
+3. a redelivered ``X-GitHub-Delivery`` id -> 200 "duplicate";
+4. ``ping`` -> 200; a push to the deploy branch -> 202 "queued" (the deploy runs in the
+   background); anything else -> 202 "ignored" with the reason.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Flask, Response, jsonify, request
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from concord.clock import Clock
+from concord.health import read_health
+from concord.webhook.deployer import Deployer, DeployQueue, PushRequest
+from concord.webhook.git import SHA
+from concord.webhook.history import CommitInfo, DeployHistory, record_as_dict
+from concord.webhook.settings import WebhookSettings
+
+log: logging.Logger = logging.getLogger(__name__)
+
+MAX_BODY = 1024 * 1024
+MAX_DELIVERY_ID = 100
+SIGNATURE_HEADER = "X-Hub-Signature-256"
+ZERO_SHA: frozenset[str] = frozenset({"0" * 40, "0" * 64})
+
+
+def sign(secret: str, body: bytes) -> str:
+    """The ``X-Hub-Signature-256`` value GitHub sends for ``body``."""
+    return "sha256=" + hmac.new(secret.encode("utf-8"), body, hashlib.sha256).hexdigest()
+
+
+def signature_valid(secret: str, body: bytes, header: str | None) -> bool:
+    if not header:
+        return False
+    return hmac.compare_digest(
+        sign(secret, body).encode("ascii"), header.encode("utf-8", "replace")
+    )
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What to answer a signed delivery, and the push to deploy if there is one."""
+
+    status: int
+    body: dict[str, Any]
+    outcome: str
+    push: PushRequest | None = None
+
+
+def _ignored(reason: str) -> Decision:
+    return Decision(202, {"status": "ignored", "reason": reason}, f"ignored: {reason}")
+
+
+def _commits(payload: Mapping[str, Any]) -> tuple[CommitInfo, ...]:
+    found: list[CommitInfo] = []
+    raw = payload.get("commits")
+    for item in raw if isinstance(raw, list) else []:
+        if not isinstance(item, dict) or not isinstance(item.get("id"), str):
+            continue
+        author = item.get("author")
+        name = author.get("name") if isinstance(author, dict) else None
+        message = item.get("message")
+        title = message.splitlines()[0] if isinstance(message, str) and message else ""
+        found.append(CommitInfo(item["id"], name if isinstance(name, str) else "?", title))
+    return tuple(found)
+
+
+def classify(event: str, payload: Mapping[str, Any], delivery_id: str, branch: str) -> Decision:
+    """Decide what a signed delivery means; pure, so every case is tested without a server."""
+    if event == "ping":
+        return Decision(200, {"status": "pong"}, "ping")
+    if event != "push":
+        return _ignored(f"event {event!r} is not deployed; only push events are")
+    ref = payload.get("ref")
+    wanted = f"refs/heads/{branch}"
+    if ref != wanted:
+        return _ignored(f"push to {ref}; only {wanted} is deployed")
+    after = payload.get("after")
+    if payload.get("deleted") is True or after in ZERO_SHA:
+        return _ignored(f"{wanted} was deleted; nothing to deploy")
+    if not isinstance(after, str) or not SHA.match(after):
+        return Decision(400, {"error": "the push has no valid 'after' commit id"}, "bad payload")
+    before = payload.get("before")
+    push = PushRequest(
+        delivery_id=delivery_id,
+        before=before if isinstance(before, str) and SHA.match(before) else None,
+        after=after,
+        commits=_commits(payload),
+    )
+    return Decision(202, {"status": "queued", "after": after}, f"deploy {after[:7]}", push)
+
+
+def _error(status: int, message: str) -> tuple[Response, int]:
+    return jsonify({"error": message}), status
+
+
+def create_app(
+    settings: WebhookSettings, queue: DeployQueue, *, clock: Clock | None = None
+) -> Flask:
+    secret: str = settings.require_secret()
+    wall: Clock = clock or Clock()
+    deployer: Deployer = queue.deployer
+    history: DeployHistory = deployer.history
+    app = Flask("concord.webhook")
+    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY
+
+    def _read_body() -> bytes | None:
+        if request.content_length is not None and request.content_length > MAX_BODY:
+            return None
+        try:
+            return request.get_data(cache=True)
+        except RequestEntityTooLarge:
+            return None
+
+    @app.post("/github")
+    def github() -> tuple[Response, int]:
+        body = _read_body()
+        if body is None:
+            return _error(413, f"bodies over {MAX_BODY} bytes are refused")
+        delivery_id = request.headers.get("X-GitHub-Delivery", "").strip()
+        if not signature_valid(secret, body, request.headers.get(SIGNATURE_HEADER)):
+            log.warning(
+                "refused a delivery from %s: %s signature",
+                request.remote_addr,
+                "wrong" if request.headers.get(SIGNATURE_HEADER) else "no",
+            )
+            return _error(401, "signature missing or wrong")
+        if not delivery_id or len(delivery_id) > MAX_DELIVERY_ID:
+            return _error(400, "missing X-GitHub-Delivery header")
+        if not request.is_json:
+            return _error(
+                415, "set 'Content type' to application/json in the GitHub webhook settings"
+            )
+        try:
+            payload = json.loads(body)
+        except ValueError:
+            return _error(400, "the body is not JSON")
+        if not isinstance(payload, dict):
+            return _error(400, "the body is not a JSON object")
+        event = request.headers.get("X-GitHub-Event", "").strip()
+        decision = classify(event, payload, delivery_id, settings.branch)
+        if decision.status >= 400:
+            return _error(decision.status, decision.body["error"])
+        if not history.record_delivery(delivery_id, event, decision.outcome, wall.now()):
+            log.info("delivery %s (%s) was seen before; not acting twice", delivery_id, event)
+            return jsonify({"status": "duplicate", "delivery": delivery_id}), 200
+        response = dict(decision.body)
+        if decision.push is not None:
+            response["deploy_id"] = queue.submit(decision.push)
+        log.info("delivery %s (%s): %s", delivery_id, event, decision.outcome)
+        return jsonify(response), decision.status
+
+    @app.get("/health")
+    def health() -> tuple[Response, int]:
+        bot = read_health(settings.health_file)
+        last = history.last_finished()
+        return jsonify(
+            {
+                "status": "ok",
+                "branch": settings.branch,
+                "deployed_commit": deployer.deployed_commit(),
+                "deploying": queue.busy,
+                "bot_ready": bool(bot and bot.get("ready") is True),
+                "bot": bot,
+                "last_deploy": record_as_dict(last) if last else None,
+            }
+        ), 200
+
+    return app

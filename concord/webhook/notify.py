@@ -1,0 +1,140 @@
+"""One Discord message per deploy, posted to an incoming-webhook URL.
+
+The message is an embed (deployed / rolled back / refused / failed) with the short commit list
+and the step durations, built to fit Discord's limits and with mentions switched off, since
+commit titles are written by anyone with push access. Delivery failures are logged and
+swallowed: a notification never fails a deploy. The URL is a credential and is never logged.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import urllib.error
+import urllib.request
+from typing import Any, Protocol
+
+from concord import __version__
+from concord.webhook.history import (
+    DEPLOYED,
+    FAILED,
+    REFUSED,
+    ROLLBACK_FAILED,
+    ROLLED_BACK,
+    DeployRecord,
+)
+
+log: logging.Logger = logging.getLogger(__name__)
+
+NOTIFY_TIMEOUT = 10.0
+ANNOUNCED: frozenset[str] = frozenset({DEPLOYED, ROLLED_BACK, ROLLBACK_FAILED, REFUSED, FAILED})
+# Discord's limits: embed title 256, description 4096, field value 1024, 6000 in all.
+TITLE_LIMIT = 256
+DESCRIPTION_LIMIT = 4096
+FIELD_LIMIT = 1024
+COMMITS_SHOWN = 10
+# Discord's edge answers urllib's default User-Agent ("Python-urllib/3.x") with 403.
+USER_AGENT = f"ConcordDesk/{__version__} (deploy notifications)"
+
+_STYLE: dict[str, tuple[str, int]] = {
+    DEPLOYED: ("✅ Deployed", 0x2ECC71),
+    ROLLED_BACK: ("↩️ Rolled back", 0xE67E22),
+    ROLLBACK_FAILED: ("🚨 Rollback failed: the bot may be down", 0xE74C3C),
+    REFUSED: ("⛔ Deploy refused", 0x95A5A6),
+    FAILED: ("⚠️ Deploy failed (bot untouched)", 0xE74C3C),
+}
+_STEP_NAMES: tuple[str, ...] = (
+    "fetch",
+    "checkout",
+    "reinstall",
+    "restart",
+    "health",
+    "rollback",
+    "total",
+)
+
+
+class Notifier(Protocol):
+    def send(self, record: DeployRecord) -> None: ...
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _commit_lines(record: DeployRecord) -> str:
+    lines = [
+        f"`{c.short}` {_clip(c.title, 120)} — {_clip(c.author, 60)}"
+        for c in record.commits[:COMMITS_SHOWN]
+    ]
+    hidden = record.commit_count - min(len(record.commits), COMMITS_SHOWN)
+    if hidden > 0:
+        lines.append(f"… and {hidden} more")
+    return "\n".join(lines)
+
+
+def _durations(record: DeployRecord) -> str:
+    return " · ".join(
+        f"{step} {record.durations[step]:.1f} s" for step in _STEP_NAMES if step in record.durations
+    )
+
+
+def deploy_message(record: DeployRecord) -> dict[str, Any]:
+    """The webhook payload announcing ``record``."""
+    heading, colour = _STYLE.get(record.status, (record.status, 0x95A5A6))
+    target = record.target_sha[:7]
+    title = f"{heading} {target} ({record.branch})"
+    parts: list[str] = []
+    if record.previous_sha and record.status in (ROLLED_BACK, ROLLBACK_FAILED):
+        parts.append(f"Back on `{record.previous_sha[:7]}`; `{target}` did not come up.")
+    elif record.previous_sha and record.status == DEPLOYED:
+        parts.append(f"`{record.previous_sha[:7]}` → `{target}`")
+    if record.detail:
+        parts.append(record.detail)
+    commits = _commit_lines(record)
+    if commits:
+        parts.append(commits)
+    embed: dict[str, Any] = {
+        "title": _clip(title, TITLE_LIMIT),
+        "description": _clip("\n\n".join(parts), DESCRIPTION_LIMIT),
+        "color": colour,
+        "fields": [],
+    }
+    durations = _durations(record)
+    if durations:
+        embed["fields"].append({"name": "Durations", "value": durations, "inline": False})
+    if record.error_tail:
+        block = _clip(record.error_tail[-(FIELD_LIMIT - 8) :], FIELD_LIMIT - 8)
+        embed["fields"].append({"name": "Error", "value": f"```\n{block}\n```", "inline": False})
+    embed["footer"] = {"text": f"deploy #{record.id} · {record.source}"}
+    return {"username": "Concord deploy", "embeds": [embed], "allowed_mentions": {"parse": []}}
+
+
+class DiscordNotifier:
+    """Posts deploy messages to a Discord incoming webhook (or anything that accepts its JSON)."""
+
+    def __init__(self, url: str, *, timeout: float = NOTIFY_TIMEOUT) -> None:
+        self._url = url
+        self.timeout = timeout
+
+    def __repr__(self) -> str:
+        return "DiscordNotifier(url=<hidden>)"
+
+    def send(self, record: DeployRecord) -> None:
+        if record.status not in ANNOUNCED:
+            return
+        body = json.dumps(deploy_message(record)).encode("utf-8")
+        request = urllib.request.Request(
+            self._url,
+            data=body,
+            method="POST",
+            headers={"Content-Type": "application/json", "User-Agent": USER_AGENT},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+                response.read()
+        except urllib.error.HTTPError as exc:
+            log.warning("deploy #%d: the notification was refused (HTTP %d)", record.id, exc.code)
+        except (urllib.error.URLError, OSError, ValueError) as exc:
+            reason = getattr(exc, "reason", exc)
+            log.warning("deploy #%d: could not send the notification (%s)", record.id, reason)
