@@ -1,0 +1,128 @@
+"""Where a task shows: its card in the tasks channel, copies sent by DM, the boards. Every
+change is published to all of them; closed DMs and deleted messages are logged, never fatal."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+import discord
+
+from concord.cogs.tasks.board import BoardKeeper
+from concord.cogs.tasks.embeds import card_embed, clip
+from concord.cogs.tasks.views import card_view
+from concord.core.settings import GuildConfig
+from concord.core.tasks import STATUS_LABELS, Task
+from concord.db.tasks import StatusChange, TaskManager
+
+if TYPE_CHECKING:
+    from concord.bot import ConcordBot
+
+log = logging.getLogger(__name__)
+
+
+class TaskCards:
+    def __init__(self, bot: ConcordBot, manager: TaskManager, boards: BoardKeeper) -> None:
+        self.bot = bot
+        self.manager = manager
+        self.boards = boards
+
+    async def send_dm(
+        self, user_id: int, task_id: int | None, **kwargs: Any
+    ) -> discord.Message | None:
+        """DM a member; closed DMs are logged and give None. A card sent this way is recorded
+        so it is edited with the others. Other HTTP errors propagate (callers may retry)."""
+        try:
+            user = self.bot.get_user(user_id) or await self.bot.fetch_user(user_id)
+            message = await user.send(**kwargs)
+        except (discord.Forbidden, discord.NotFound):
+            log.info("could not DM user %s (DMs closed or user gone)", user_id)
+            return None
+        if task_id is not None and "view" in kwargs:
+            await self.manager.add_dm_card(task_id, message.channel.id, message.id)
+        return message
+
+    async def notify_assignee(
+        self, task: Task, actor_id: int, text: str, config: GuildConfig
+    ) -> None:
+        """DM the assignee the card, unless they did it themselves."""
+        if task.assignee_id is None or task.assignee_id == actor_id:
+            return
+        try:
+            await self.send_dm(
+                task.assignee_id,
+                task.id,
+                content=clip(f"<@{actor_id}> {text}", 2000),
+                embed=card_embed(task, self.bot.clock.now(), config.tz),
+                view=card_view(task),
+            )
+        except discord.HTTPException:
+            log.warning("could not DM task %s to its assignee", task.id, exc_info=True)
+
+    async def post_card(
+        self, task: Task, config: GuildConfig, fallback: discord.abc.Messageable | None
+    ) -> discord.Message | None:
+        """Post the card in the tasks channel, else in ``fallback``; remember where."""
+        embed = card_embed(task, self.bot.clock.now(), config.tz)
+        targets: list[discord.abc.Messageable] = []
+        if config.tasks_channel_id:
+            targets.append(
+                self.bot.get_partial_messageable(config.tasks_channel_id, guild_id=task.guild_id)
+            )
+        if fallback is not None:
+            targets.append(fallback)
+        for target in targets:
+            try:
+                message = await target.send(embed=embed, view=card_view(task))
+            except discord.HTTPException:
+                log.warning("could not post the card of task %s", task.id, exc_info=True)
+                continue
+            await self.manager.set_card(task.id, message.channel.id, message.id)
+            return message
+        return None
+
+    async def publish(self, task: Task, *, skip_message_id: int | None = None) -> None:
+        """Show a change everywhere: the channel card, the DM copies, the boards."""
+        config = await self.bot.guild_settings.get(task.guild_id)
+        embed = card_embed(task, self.bot.clock.now(), config.tz)
+        view = card_view(task)
+        places: list[tuple[int, int, bool]] = []
+        if task.card_channel_id and task.card_message_id:
+            places.append((task.card_channel_id, task.card_message_id, False))
+        places += [(ch, msg, True) for ch, msg in await self.manager.dm_cards(task.id)]
+        for channel_id, message_id, is_dm in places:
+            if message_id == skip_message_id:
+                continue
+            message = self.bot.get_partial_messageable(channel_id).get_partial_message(message_id)
+            try:
+                await message.edit(embed=embed, view=view)
+            except discord.NotFound:
+                if is_dm:
+                    await self.manager.forget_dm_card(task.id, message_id)
+                log.info("card message %s of task %s is gone", message_id, task.id)
+            except discord.HTTPException:
+                log.warning("could not update a card of task %s", task.id, exc_info=True)
+        self.boards.changed(task.guild_id)
+
+    async def after_status(
+        self,
+        change: StatusChange,
+        config: GuildConfig,
+        fallback: discord.abc.Messageable | None,
+        *,
+        skip: int | None = None,
+    ) -> str:
+        """Publish a status change (and the next occurrence it created); the reply text."""
+        await self.publish(change.task, skip_message_id=skip)
+        task = change.task
+        text = f"Task #{task.id} is now **{STATUS_LABELS[task.status]}**."
+        spawned = change.next_occurrence
+        if spawned is not None:
+            where = fallback
+            if task.card_channel_id:
+                where = self.bot.get_partial_messageable(
+                    task.card_channel_id, guild_id=task.guild_id
+                )
+            await self.post_card(spawned, config, where)
+            text += f" It repeats: next is #{spawned.id}, due {spawned.due_date}."
+        return text

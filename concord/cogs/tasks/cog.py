@@ -1,0 +1,531 @@
+"""/task: create, list, show, assign, claim, move along, edit, comment on and cancel tasks; the
+**Create task** message context menu; task cards with buttons; boards; reminders."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from concord.cogs.common import guild_id_of, member_is_manager
+from concord.cogs.tasks.board import BoardKeeper
+from concord.cogs.tasks.cards import TaskCards
+from concord.cogs.tasks.embeds import card_embed, choice_name, clip, detail_embed
+from concord.cogs.tasks.reminders import TaskReminders
+from concord.cogs.tasks.views import (
+    TaskButton,
+    TaskCreateModal,
+    TaskEditModal,
+    TaskListView,
+    card_view,
+)
+from concord.core.settings import GuildConfig
+from concord.core.tasks import (
+    LIVE_STATUSES,
+    STATUS_LABELS,
+    STATUSES,
+    TITLE_MAX,
+    Actor,
+    Task,
+    changes_are_empty,
+    changes_from_form,
+    check_can_edit,
+    make_draft,
+)
+from concord.db.tasks import StatusChange, TaskManager
+from concord.errors import UserError
+
+if TYPE_CHECKING:
+    from concord.bot import ConcordBot
+
+log = logging.getLogger(__name__)
+
+PRIORITY_CHOICES = [
+    app_commands.Choice(name=name.capitalize(), value=name)
+    for name in ("low", "normal", "high", "urgent")
+]
+STATUS_CHOICES = [app_commands.Choice(name=STATUS_LABELS[s], value=s) for s in STATUSES]
+LIST_STATUS_CHOICES = [
+    app_commands.Choice(name="Live (open, in progress, blocked)", value="live"),
+    *STATUS_CHOICES,
+    app_commands.Choice(name="All", value="all"),
+]
+REPEAT_CHOICES = [
+    app_commands.Choice(name="Does not repeat", value="none"),
+    app_commands.Choice(name="Every day", value="daily"),
+    app_commands.Choice(name="Every working day", value="weekdays"),
+    app_commands.Choice(name="Every week", value="weekly"),
+    app_commands.Choice(name="Every month", value="monthly"),
+]
+BUTTON_STATUS = {"start": "in_progress", "done": "done", "block": "blocked", "reopen": "open"}
+TASK_OPTION = "Task: start typing its title or #number"
+
+
+async def task_autocomplete(
+    interaction: discord.Interaction, current: str
+) -> list[app_commands.Choice[str]]:
+    """The member's own and assigned live tasks first, by id or words of the title; ≤ 25."""
+    cog: Tasks | None = interaction.client.get_cog("Tasks")  # type: ignore[assignment]
+    if cog is None or interaction.guild_id is None:
+        return []
+    tasks = await cog.manager.autocomplete(interaction.guild_id, interaction.user.id, current)
+    return [app_commands.Choice(name=choice_name(t), value=str(t.id)) for t in tasks]
+
+
+def refuse_bots(member: discord.Member | discord.User) -> None:
+    if member.bot:
+        raise UserError("Tasks can't be assigned to bots.")
+
+
+class Tasks(commands.GroupCog, group_name="task", group_description="Assign and track work"):
+    def __init__(self, bot: ConcordBot) -> None:
+        self.bot = bot
+        self.manager = TaskManager(bot.db)
+        self.boards = BoardKeeper(bot, self.manager)
+        self.cards = TaskCards(bot, self.manager, self.boards)
+        self.reminders = TaskReminders(self)
+        self.context_menu = app_commands.ContextMenu(
+            name="Create task", callback=self.create_from_message
+        )
+        self.context_menu.guild_only = True
+        super().__init__()
+
+    async def cog_load(self) -> None:
+        await self.boards.load()
+        self.bot.add_dynamic_items(TaskButton)
+        self.bot.tree.add_command(self.context_menu)
+        self.reminders.register()
+
+    async def cog_unload(self) -> None:
+        self.reminders.unregister()
+        self.bot.tree.remove_command(self.context_menu.name, type=self.context_menu.type)
+        self.bot.remove_dynamic_items(TaskButton)
+        self.boards.close()
+
+    @commands.Cog.listener()
+    async def on_ready(self) -> None:
+        self.boards.refresh_all_soon()
+
+    # -- shared steps ---------------------------------------------------------------------------
+    async def actor_for(
+        self, guild_id: int, user: discord.Member | discord.User
+    ) -> tuple[Actor, GuildConfig]:
+        """Who is acting and whether they count as a manager in the task's guild (also for
+        clicks in DMs, where the interaction carries a plain user)."""
+        config = await self.bot.guild_settings.get(guild_id)
+        member: discord.Member | None = None
+        if isinstance(user, discord.Member) and user.guild.id == guild_id:
+            member = user
+        else:
+            guild = self.bot.get_guild(guild_id)
+            member = guild.get_member(user.id) if guild else None
+        is_manager = member is not None and member_is_manager(config, member)
+        return Actor(user.id, is_manager=is_manager), config
+
+    # -- creating ---------------------------------------------------------------------------------
+    async def create_task(
+        self,
+        interaction: discord.Interaction,
+        *,
+        title: str,
+        description: str | None,
+        due: str | None,
+        priority: str | None,
+        repeat: str | None,
+        assignee_id: int | None,
+        source_url: str | None = None,
+    ) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        guild_id = guild_id_of(interaction)
+        actor, config = await self.actor_for(guild_id, interaction.user)
+        now = self.bot.clock.now()
+        draft = make_draft(
+            title=title,
+            description=description,
+            assignee_id=assignee_id,
+            priority=priority,
+            due=due,
+            repeat=repeat,
+            source_url=source_url,
+            now=now,
+            tz=config.tz,
+        )
+        task = await self.manager.create(guild_id, actor, draft, now)
+        card = await self.cards.post_card(task, config, interaction.channel)  # type: ignore[arg-type]
+        await self.cards.notify_assignee(task, actor.user_id, "assigned you a task.", config)
+        self.boards.changed(guild_id)
+        where = f" Card: {card.jump_url}" if card else " (I could not post its card.)"
+        who = (
+            f" for <@{task.assignee_id}>"
+            if task.assignee_id
+            else " (unassigned: anyone can claim it)"
+        )
+        await interaction.followup.send(f"Created task #{task.id}{who}.{where}", ephemeral=True)
+
+    @app_commands.command(name="create", description="Create a task for yourself or someone else")
+    @app_commands.guild_only()
+    @app_commands.describe(
+        title="What needs doing (up to 200 characters)",
+        assignee="Who does it (leave out: unassigned, anyone can claim it)",
+        due="When it is due: today, tomorrow, fri, 3 Dec, 2026-12-03, optionally with 17:00",
+        priority="How urgent it is (default normal)",
+        description="Details (up to 2000 characters)",
+        repeat="Create the next one when this one is done",
+    )
+    @app_commands.choices(priority=PRIORITY_CHOICES, repeat=REPEAT_CHOICES)
+    async def create(
+        self,
+        interaction: discord.Interaction,
+        title: app_commands.Range[str, 1, TITLE_MAX],
+        assignee: discord.Member | None = None,
+        due: str | None = None,
+        priority: app_commands.Choice[str] | None = None,
+        description: app_commands.Range[str, 1, 2000] | None = None,
+        repeat: app_commands.Choice[str] | None = None,
+    ) -> None:
+        if assignee is not None:
+            refuse_bots(assignee)
+        await self.create_task(
+            interaction,
+            title=title,
+            description=description,
+            due=due,
+            priority=priority.value if priority else None,
+            repeat=repeat.value if repeat else None,
+            assignee_id=assignee.id if assignee else None,
+        )
+
+    async def create_from_message(
+        self, interaction: discord.Interaction, message: discord.Message
+    ) -> None:
+        """Message context menu: a prefilled modal; the task keeps a link to the message."""
+        guild_id_of(interaction)
+        text = message.content.strip()
+        if not text and message.embeds:
+            first = message.embeds[0]
+            text = "\n".join(part for part in (first.title, first.description) if part)
+        first_line = next((line.strip() for line in text.splitlines() if line.strip()), "")
+        title = (
+            clip(first_line, TITLE_MAX)
+            if first_line
+            else clip(f"Follow up on {message.author.display_name}'s message", TITLE_MAX)
+        )
+        await interaction.response.send_modal(
+            TaskCreateModal(
+                title=title,
+                description=text,
+                source_url=message.jump_url,
+            )
+        )
+
+    async def submit_create(
+        self,
+        interaction: discord.Interaction,
+        *,
+        title: str,
+        description: str,
+        due: str,
+        priority: str,
+        repeat: str,
+        assignee_id: int | None,
+        source_url: str | None,
+    ) -> None:
+        await self.create_task(
+            interaction,
+            title=title,
+            description=description,
+            due=due,
+            priority=priority or None,
+            repeat=repeat or None,
+            assignee_id=assignee_id,
+            source_url=source_url,
+        )
+
+    # -- lists ------------------------------------------------------------------------------------
+    async def send_list(
+        self,
+        interaction: discord.Interaction,
+        title: str,
+        *,
+        assignee_id: int | None,
+        statuses: frozenset[str] | tuple[str, ...],
+        query: str | None,
+    ) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        guild_id = guild_id_of(interaction)
+        config = await self.bot.guild_settings.get(guild_id)
+        now = self.bot.clock.now()
+        tasks = await self.manager.list_tasks(
+            guild_id, now, assignee_id=assignee_id, statuses=statuses, query=query
+        )
+        view = TaskListView(interaction.user.id, title, tasks, now, config.tz)
+        if view.pages == 1:
+            await interaction.followup.send(embed=view.embed(), ephemeral=True)
+            view.stop()
+            return
+        view.message = await interaction.followup.send(
+            embed=view.embed(), view=view, ephemeral=True, wait=True
+        )
+
+    @app_commands.command(name="list", description="List tasks: overdue first, then by due date")
+    @app_commands.guild_only()
+    @app_commands.describe(
+        member="Only tasks assigned to this member",
+        status="Which tasks (default: live ones)",
+        query="Words to find in the title or description",
+    )
+    @app_commands.choices(status=LIST_STATUS_CHOICES)
+    async def list_(
+        self,
+        interaction: discord.Interaction,
+        member: discord.Member | None = None,
+        status: app_commands.Choice[str] | None = None,
+        query: app_commands.Range[str, 1, 100] | None = None,
+    ) -> None:
+        chosen = status.value if status else "live"
+        statuses = {"live": tuple(LIVE_STATUSES), "all": STATUSES}.get(chosen, (chosen,))
+        label = {"live": "Live tasks", "all": "All tasks"}.get(
+            chosen, f"{STATUS_LABELS.get(chosen, chosen)} tasks"
+        )
+        if member is not None:
+            label += f" of {member.display_name}"
+        if query:
+            label += f" matching “{query}”"
+        await self.send_list(
+            interaction,
+            label,
+            assignee_id=member.id if member else None,
+            statuses=statuses,
+            query=query,
+        )
+
+    @app_commands.command(name="mine", description="Your open, in-progress and blocked tasks")
+    @app_commands.guild_only()
+    async def mine(self, interaction: discord.Interaction) -> None:
+        await self.send_list(
+            interaction,
+            "Your tasks",
+            assignee_id=interaction.user.id,
+            statuses=tuple(LIVE_STATUSES),
+            query=None,
+        )
+
+    @app_commands.command(
+        name="show", description="Show a task's card with its history and comments"
+    )
+    @app_commands.guild_only()
+    @app_commands.describe(task=TASK_OPTION)
+    @app_commands.autocomplete(task=task_autocomplete)
+    async def show(self, interaction: discord.Interaction, task: str) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        guild_id = guild_id_of(interaction)
+        found = await self.manager.resolve(guild_id, task)
+        config = await self.bot.guild_settings.get(guild_id)
+        embed = detail_embed(
+            found,
+            await self.manager.history(found.id),
+            await self.manager.comments(found.id),
+            self.bot.clock.now(),
+            config.tz,
+        )
+        await interaction.followup.send(embed=embed, view=card_view(found), ephemeral=True)
+
+    # -- changes ------------------------------------------------------------------------------------
+    @app_commands.command(name="assign", description="Give a task to a member (creator or manager)")
+    @app_commands.guild_only()
+    @app_commands.describe(task=TASK_OPTION, member="Who does it from now on")
+    @app_commands.autocomplete(task=task_autocomplete)
+    async def assign(
+        self, interaction: discord.Interaction, task: str, member: discord.Member
+    ) -> None:
+        refuse_bots(member)
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        guild_id = guild_id_of(interaction)
+        found = await self.manager.resolve(guild_id, task)
+        actor, config = await self.actor_for(guild_id, interaction.user)
+        updated = await self.manager.assign(
+            guild_id, found.id, actor, member.id, self.bot.clock.now()
+        )
+        await self.cards.publish(updated)
+        await self.cards.notify_assignee(updated, actor.user_id, "assigned you a task.", config)
+        await interaction.followup.send(
+            f"Task #{updated.id} is now assigned to {member.mention}.", ephemeral=True
+        )
+
+    @app_commands.command(name="claim", description="Take an unassigned task")
+    @app_commands.guild_only()
+    @app_commands.describe(task=TASK_OPTION)
+    @app_commands.autocomplete(task=task_autocomplete)
+    async def claim(self, interaction: discord.Interaction, task: str) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        guild_id = guild_id_of(interaction)
+        found = await self.manager.resolve(guild_id, task)
+        actor, _ = await self.actor_for(guild_id, interaction.user)
+        updated = await self.manager.claim(guild_id, found.id, actor, self.bot.clock.now())
+        await self.cards.publish(updated)
+        await interaction.followup.send(f"Task #{updated.id} is yours now.", ephemeral=True)
+
+    @app_commands.command(
+        name="status", description="Move a task along: open, in progress, blocked, done…"
+    )
+    @app_commands.guild_only()
+    @app_commands.describe(
+        task=TASK_OPTION, status="The new status", note="Why, or what was done (optional)"
+    )
+    @app_commands.autocomplete(task=task_autocomplete)
+    @app_commands.choices(status=STATUS_CHOICES)
+    async def status(
+        self,
+        interaction: discord.Interaction,
+        task: str,
+        status: app_commands.Choice[str],
+        note: app_commands.Range[str, 1, 500] | None = None,
+    ) -> None:
+        await self.change_status(interaction, task, status.value, note)
+
+    @app_commands.command(name="cancel", description="Cancel a task (creator or manager)")
+    @app_commands.guild_only()
+    @app_commands.describe(task=TASK_OPTION, reason="Why it is no longer needed (optional)")
+    @app_commands.autocomplete(task=task_autocomplete)
+    async def cancel(
+        self,
+        interaction: discord.Interaction,
+        task: str,
+        reason: app_commands.Range[str, 1, 500] | None = None,
+    ) -> None:
+        await self.change_status(interaction, task, "cancelled", reason)
+
+    async def change_status(
+        self, interaction: discord.Interaction, task: str, status: str, note: str | None
+    ) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        guild_id = guild_id_of(interaction)
+        found = await self.manager.resolve(guild_id, task)
+        actor, config = await self.actor_for(guild_id, interaction.user)
+        change = await self.manager.set_status(
+            guild_id, found.id, actor, status, self.bot.clock.now(), note
+        )
+        text = await self.cards.after_status(change, config, interaction.channel)  # type: ignore[arg-type]
+        await interaction.followup.send(text, ephemeral=True)
+
+    @app_commands.command(
+        name="edit", description="Edit a task's title, description, due date or priority"
+    )
+    @app_commands.guild_only()
+    @app_commands.describe(task=TASK_OPTION)
+    @app_commands.autocomplete(task=task_autocomplete)
+    async def edit(self, interaction: discord.Interaction, task: str) -> None:
+        guild_id = guild_id_of(interaction)
+        found = await self.manager.resolve(guild_id, task)
+        actor, _ = await self.actor_for(guild_id, interaction.user)
+        check_can_edit(actor, found)  # refuse before the form; checked again on save
+        await interaction.response.send_modal(TaskEditModal(found))
+
+    async def submit_edit(
+        self,
+        interaction: discord.Interaction,
+        before: Task,
+        *,
+        title: str,
+        description: str,
+        due: str,
+        priority: str,
+        repeat: str,
+    ) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        actor, config = await self.actor_for(before.guild_id, interaction.user)
+        now = self.bot.clock.now()
+        changes = changes_from_form(
+            before,
+            title=title,
+            description=description,
+            due=due,
+            priority=priority,
+            repeat=repeat,
+            now=now,
+            tz=config.tz,
+        )
+        if changes_are_empty(changes):
+            raise UserError(f"Nothing changed on task #{before.id}.")
+        task = await self.manager.edit(before.guild_id, before.id, actor, changes, now)
+        await self.cards.publish(task)
+        await interaction.followup.send(
+            f"Saved task #{task.id}.", embed=card_embed(task, now, config.tz), ephemeral=True
+        )
+
+    @app_commands.command(name="comment", description="Add a comment to a task")
+    @app_commands.guild_only()
+    @app_commands.describe(task=TASK_OPTION, text="Your comment (up to 1000 characters)")
+    @app_commands.autocomplete(task=task_autocomplete)
+    async def comment(
+        self, interaction: discord.Interaction, task: str, text: app_commands.Range[str, 1, 1000]
+    ) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        guild_id = guild_id_of(interaction)
+        found = await self.manager.resolve(guild_id, task)
+        actor, _ = await self.actor_for(guild_id, interaction.user)
+        saved = await self.manager.comment(guild_id, found.id, actor, text, self.bot.clock.now())
+        for user_id in dict.fromkeys((found.assignee_id, found.creator_id)):
+            if user_id is not None and user_id != actor.user_id:
+                try:
+                    await self.cards.send_dm(
+                        user_id,
+                        None,
+                        content=clip(
+                            f"💬 <@{actor.user_id}> commented on task #{found.id} **{found.title}**:\n{saved.body}",
+                            2000,
+                        ),
+                    )
+                except discord.HTTPException:
+                    log.warning("could not DM a comment on task %s", found.id, exc_info=True)
+        await interaction.followup.send(f"Comment added to task #{found.id}.", ephemeral=True)
+
+    # -- boards -------------------------------------------------------------------------------------
+    @app_commands.command(
+        name="board", description="Post the live task board here (moves it to the bottom)"
+    )
+    @app_commands.guild_only()
+    async def board(self, interaction: discord.Interaction) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        guild_id = guild_id_of(interaction)
+        channel = interaction.channel
+        if channel is None or not isinstance(channel, discord.abc.Messageable):
+            raise UserError("I can only post a board in a text channel.")
+        pages = await self.boards.post(guild_id, channel, interaction.user.id)
+        plural = f" in {pages} messages" if pages > 1 else ""
+        await interaction.followup.send(
+            f"Board posted{plural}. It updates itself whenever a task changes.", ephemeral=True
+        )
+
+    # -- card buttons -------------------------------------------------------------------------------
+    async def click(self, interaction: discord.Interaction, action: str, task_id: int) -> None:
+        """A card button: check against the stored task, change it, edit the clicked card
+        and every other copy. Refusals are explained ephemerally and change nothing."""
+        task = await self.manager.get(task_id, interaction.guild_id)
+        actor, config = await self.actor_for(task.guild_id, interaction.user)
+        now = self.bot.clock.now()
+        change: StatusChange | None = None
+        if action == "claim":
+            task = await self.manager.claim(task.guild_id, task.id, actor, now)
+        else:
+            change = await self.manager.set_status(
+                task.guild_id, task.id, actor, BUTTON_STATUS[action], now
+            )
+            task = change.task
+        await interaction.response.edit_message(
+            embed=card_embed(task, now, config.tz), view=card_view(task)
+        )
+        clicked = interaction.message.id if interaction.message else None
+        if change is None:
+            await self.cards.publish(task, skip_message_id=clicked)
+            return
+        text = await self.cards.after_status(change, config, interaction.channel, skip=clicked)  # type: ignore[arg-type]
+        if change.next_occurrence is not None:
+            await interaction.followup.send(text, ephemeral=True)
+
+
+async def setup(bot: ConcordBot) -> None:
+    await bot.add_cog(Tasks(bot))

@@ -1,0 +1,141 @@
+"""Task reminders, each sent exactly once through the notification ledger (so a restart at the
+moment one is due neither repeats nor loses it; one missed while the bot was down goes out on
+the first pass after it is back):
+
+- due within 24 h: one DM to the assignee (a tick job, checked on every scheduler pass);
+- overdue: one DM a day to each assignee at the guild's digest time, listing their overdue
+  tasks, and after ``task_overdue_days`` one mention of the assignee and the creator in the
+  tasks channel (a daily job).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date, datetime
+from typing import TYPE_CHECKING
+
+import discord
+
+from concord.cogs.tasks.embeds import card_embed, clip, overdue_dm_embed
+from concord.cogs.tasks.views import card_view
+from concord.core.settings import GuildConfig
+from concord.core.tasks import (
+    Task,
+    days_past_due,
+    due_soon_key,
+    escalation_key,
+    needs_due_soon_reminder,
+    needs_escalation,
+    overdue_by_assignee,
+)
+
+if TYPE_CHECKING:
+    from concord.cogs.tasks.cog import Tasks
+
+log = logging.getLogger(__name__)
+
+DUE_SOON_JOB = "tasks.due_soon"
+OVERDUE_JOB = "tasks.overdue"
+DUE_SOON_KIND = "task.due_soon"
+OVERDUE_KIND = "task.overdue"
+ESCALATE_KIND = "task.escalate"
+
+
+class TaskReminders:
+    def __init__(self, cog: Tasks) -> None:
+        self.cog = cog
+        self.bot = cog.bot
+        self.manager = cog.manager
+
+    def register(self) -> None:
+        self.bot.scheduler.add_tick(DUE_SOON_JOB, self.due_soon)
+        self.bot.scheduler.add_daily(OVERDUE_JOB, lambda config: config.digest, self.overdue)
+
+    def unregister(self) -> None:
+        self.bot.scheduler.remove(DUE_SOON_JOB)
+        self.bot.scheduler.remove(OVERDUE_JOB)
+
+    async def _claim(self, guild_id: int, kind: str, key: str, now: datetime) -> bool:
+        return await self.bot.job_ledger.claim_notification(guild_id, kind, key, now)
+
+    async def _release(self, guild_id: int, kind: str, key: str) -> None:
+        await self.bot.job_ledger.release_notification(guild_id, kind, key)
+
+    # -- due within 24 h ----------------------------------------------------------------------
+    async def due_soon(self, config: GuildConfig, now: datetime) -> None:
+        for task in await self.manager.due_soon_candidates(config.guild_id, now):
+            if not needs_due_soon_reminder(task, now, config.tz, config.digest):
+                continue
+            key = due_soon_key(task)
+            if not await self._claim(config.guild_id, DUE_SOON_KIND, key, now):
+                continue
+            assert task.assignee_id is not None
+            try:
+                await self.cog.cards.send_dm(
+                    task.assignee_id,
+                    task.id,
+                    content=f"⏰ Task #{task.id} is due soon.",
+                    embed=card_embed(task, now, config.tz),
+                    view=card_view(task),
+                )
+            except discord.HTTPException:
+                # Not a closed DM (that is logged and final): give the claim back to retry.
+                log.warning(
+                    "due-soon reminder for task %s failed; will retry", task.id, exc_info=True
+                )
+                await self._release(config.guild_id, DUE_SOON_KIND, key)
+
+    # -- overdue, daily at the digest time ------------------------------------------------------
+    async def overdue(self, config: GuildConfig, local_date: date, late: bool) -> None:
+        now = self.bot.clock.now()
+        tasks = await self.manager.overdue(config.guild_id, now)
+        for user_id, items in overdue_by_assignee(tasks, now, config.tz).items():
+            key = f"{user_id}:{local_date.isoformat()}"
+            if not await self._claim(config.guild_id, OVERDUE_KIND, key, now):
+                continue
+            try:
+                await self.cog.cards.send_dm(
+                    user_id, None, embed=overdue_dm_embed(items, now, config.tz)
+                )
+            except discord.HTTPException:
+                log.warning("overdue DM to %s failed", user_id, exc_info=True)
+                await self._release(config.guild_id, OVERDUE_KIND, key)
+        for task in tasks:
+            if needs_escalation(task, now, config.tz, config.task_overdue_days):
+                await self._escalate(config, task, now)
+        # "Overdue" and "Done today" move with the date even when nobody touched a task.
+        self.cog.boards.changed(config.guild_id)
+
+    async def _escalate(self, config: GuildConfig, task: Task, now: datetime) -> None:
+        channel_id = config.tasks_channel_id or task.card_channel_id
+        if channel_id is None:
+            log.info("task %s is overdue but there is no tasks channel to escalate in", task.id)
+            return
+        key = escalation_key(task)
+        if not await self._claim(config.guild_id, ESCALATE_KIND, key, now):
+            return
+        days = days_past_due(task, now.astimezone(config.tz).date())
+        people = " ".join(
+            dict.fromkeys(f"<@{u}>" for u in (task.assignee_id, task.creator_id) if u)
+        )
+        # A link to the card rather than a copy of it: the card is the one kept current.
+        if task.card_channel_id and task.card_message_id:
+            where = (
+                f" Card: https://discord.com/channels/{task.guild_id}/"
+                f"{task.card_channel_id}/{task.card_message_id}"
+            )
+        else:
+            where = f" See `/task show task:{task.id}`."
+        content = clip(
+            f"⚠️ {people} task #{task.id} **{task.title}** is overdue by {days} day"
+            f"{'s' if days != 1 else ''}.{where}",
+            2000,
+        )
+        try:
+            await self.bot.get_partial_messageable(channel_id).send(
+                content=content,
+                allowed_mentions=discord.AllowedMentions(users=True, roles=False, everyone=False),
+            )
+        except discord.HTTPException:
+            log.warning("could not escalate overdue task %s", task.id, exc_info=True)
+            await self._release(config.guild_id, ESCALATE_KIND, key)

@@ -1,0 +1,253 @@
+"""Buttons and modals of the task cog: the card's DynamicItem buttons (they keep working after a
+restart), the Prev/Next pager of task lists, and the create/edit modals."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+import discord
+
+from concord.cogs.tasks.embeds import PER_PAGE, list_embed
+from concord.core.tasks import DESCRIPTION_MAX, TITLE_MAX, Task, format_due, page_count
+
+if TYPE_CHECKING:
+    from concord.bot import ConcordBot
+    from concord.cogs.tasks.cog import Tasks
+
+log = logging.getLogger(__name__)
+
+BUTTONS: dict[str, tuple[str, discord.ButtonStyle]] = {
+    "start": ("Start", discord.ButtonStyle.primary),
+    "done": ("Done", discord.ButtonStyle.success),
+    "block": ("Block", discord.ButtonStyle.secondary),
+    "claim": ("Claim", discord.ButtonStyle.primary),
+    "reopen": ("Reopen", discord.ButtonStyle.secondary),
+}
+LIST_TIMEOUT = 600.0
+
+
+def tasks_cog(interaction: discord.Interaction) -> Tasks:
+    cog = interaction.client.get_cog("Tasks")  # type: ignore[attr-defined]
+    if cog is None:
+        raise RuntimeError("the Tasks cog is not loaded")
+    return cog  # type: ignore[return-value]
+
+
+class TaskButton(
+    discord.ui.DynamicItem[discord.ui.Button],
+    template=r"task:(?P<action>start|done|block|claim|reopen):(?P<id>\d+)",
+):
+    """A card button; everyone who sees the card can click it, so the action re-checks the
+    permission against the stored task when clicked."""
+
+    def __init__(self, action: str, task_id: int) -> None:
+        label, style = BUTTONS[action]
+        super().__init__(
+            discord.ui.Button(label=label, style=style, custom_id=f"task:{action}:{task_id}")
+        )
+        self.action = action
+        self.task_id = task_id
+
+    @classmethod
+    async def from_custom_id(
+        cls,
+        interaction: discord.Interaction,
+        item: discord.ui.Button,
+        match: re.Match[str],
+        /,
+    ) -> TaskButton:
+        return cls(match["action"], int(match["id"]))
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        bot: ConcordBot = interaction.client  # type: ignore[assignment]
+        try:
+            await tasks_cog(interaction).click(interaction, self.action, self.task_id)
+        except Exception as error:
+            await bot.report_error(interaction, error)
+
+
+def card_view(task: Task) -> discord.ui.View:
+    """Start / Done / Block while live (as the status allows), Claim when unassigned, Reopen
+    when closed."""
+    view = discord.ui.View(timeout=None)
+    if task.is_live:
+        actions = ["start"] if task.status in ("open", "blocked") else ["block"]
+        actions.append("done")
+        if task.assignee_id is None:
+            actions.append("claim")
+    else:
+        actions = ["reopen"]
+    for action in actions:
+        view.add_item(TaskButton(action, task.id))
+    return view
+
+
+class TaskListView(discord.ui.View):
+    """Prev/Next through a task list, 10 a page; only for whoever ran the command."""
+
+    def __init__(
+        self,
+        owner_id: int,
+        title: str,
+        tasks: Sequence[Task],
+        now: datetime,
+        tz: ZoneInfo,
+        timeout: float = LIST_TIMEOUT,
+    ) -> None:
+        super().__init__(timeout=timeout)
+        self.owner_id = owner_id
+        self.title = title
+        self.tasks = list(tasks)
+        self.now = now
+        self.tz = tz
+        self.page = 0
+        self.pages = page_count(len(self.tasks), PER_PAGE)
+        self.message: discord.WebhookMessage | None = None
+        self._sync_buttons()
+
+    def embed(self) -> discord.Embed:
+        return list_embed(self.title, self.tasks, self.page, self.now, self.tz)
+
+    def _sync_buttons(self) -> None:
+        self.previous_page.disabled = self.page == 0
+        self.next_page.disabled = self.page >= self.pages - 1
+
+    async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
+        if interaction.user.id == self.owner_id:
+            return True
+        await interaction.response.send_message(
+            "These buttons belong to whoever ran the command; run it yourself to page.",
+            ephemeral=True,
+        )
+        return False
+
+    async def _turn(self, interaction: discord.Interaction, step: int) -> None:
+        self.page = max(0, min(self.page + step, self.pages - 1))
+        self._sync_buttons()
+        await interaction.response.edit_message(embed=self.embed(), view=self)
+
+    @discord.ui.button(
+        label="Prev", style=discord.ButtonStyle.secondary, custom_id="task:page:prev"
+    )
+    async def previous_page(
+        self, interaction: discord.Interaction, button: discord.ui.Button
+    ) -> None:
+        await self._turn(interaction, -1)
+
+    @discord.ui.button(
+        label="Next", style=discord.ButtonStyle.secondary, custom_id="task:page:next"
+    )
+    async def next_page(self, interaction: discord.Interaction, button: discord.ui.Button) -> None:
+        await self._turn(interaction, 1)
+
+    async def on_timeout(self) -> None:
+        self.previous_page.disabled = self.next_page.disabled = True
+        if self.message is not None:
+            try:
+                await self.message.edit(view=self)
+            except discord.HTTPException:
+                log.debug("could not disable the pager of an expired list", exc_info=True)
+
+    async def on_error(
+        self, interaction: discord.Interaction, error: Exception, item: discord.ui.Item[Any], /
+    ) -> None:
+        await interaction.client.report_error(interaction, error)  # type: ignore[attr-defined]
+
+
+class TaskModal(discord.ui.Modal):
+    """The fields a task form has; the create and edit modals prefill them differently."""
+
+    task_title: discord.ui.TextInput[TaskModal] = discord.ui.TextInput(
+        label="Title", custom_id="title", max_length=TITLE_MAX
+    )
+    description: discord.ui.TextInput[TaskModal] = discord.ui.TextInput(
+        label="Description",
+        custom_id="description",
+        style=discord.TextStyle.paragraph,
+        required=False,
+        max_length=DESCRIPTION_MAX,
+    )
+    due: discord.ui.TextInput[TaskModal] = discord.ui.TextInput(
+        label="Due (e.g. fri 17:00, 3 Dec, tomorrow)",
+        custom_id="due",
+        required=False,
+        max_length=40,
+        placeholder="empty: no due date",
+    )
+    priority: discord.ui.TextInput[TaskModal] = discord.ui.TextInput(
+        label="Priority (low, normal, high, urgent)",
+        custom_id="priority",
+        required=False,
+        max_length=12,
+        default="normal",
+    )
+    repeat: discord.ui.TextInput[TaskModal] = discord.ui.TextInput(
+        label="Repeat: none/daily/weekdays/weekly/monthly",
+        custom_id="repeat",
+        required=False,
+        max_length=12,
+        default="none",
+    )
+
+    async def on_error(self, interaction: discord.Interaction, error: Exception, /) -> None:
+        await interaction.client.report_error(interaction, error)  # type: ignore[attr-defined]
+
+
+class TaskCreateModal(TaskModal, title="New task"):
+    """A new task, prefilled (from a chat message, a DAR blocker…); assigned to
+    ``assignee_id`` or to nobody."""
+
+    def __init__(
+        self,
+        *,
+        title: str = "",
+        description: str = "",
+        assignee_id: int | None = None,
+        source_url: str | None = None,
+    ) -> None:
+        super().__init__(custom_id="task:create")
+        self.task_title.default = title[:TITLE_MAX] or None
+        self.description.default = description[:DESCRIPTION_MAX] or None
+        self.assignee_id = assignee_id
+        self.source_url = source_url
+
+    async def on_submit(self, interaction: discord.Interaction, /) -> None:
+        await tasks_cog(interaction).submit_create(
+            interaction,
+            title=self.task_title.value,
+            description=self.description.value,
+            due=self.due.value,
+            priority=self.priority.value,
+            repeat=self.repeat.value,
+            assignee_id=self.assignee_id,
+            source_url=self.source_url,
+        )
+
+
+class TaskEditModal(TaskModal, title="Edit task"):
+    """Prefilled with the task as it is now; only what the user changes is saved."""
+
+    def __init__(self, task: Task) -> None:
+        super().__init__(custom_id=f"task:edit:{task.id}")
+        self.task = task
+        self.task_title.default = task.title
+        self.description.default = task.description or None
+        self.due.default = format_due(task.due_date, task.due_time) if task.due_date else None
+        self.priority.default = task.priority
+        self.repeat.default = task.repeat
+
+    async def on_submit(self, interaction: discord.Interaction, /) -> None:
+        await tasks_cog(interaction).submit_edit(
+            interaction,
+            self.task,
+            title=self.task_title.value,
+            description=self.description.value,
+            due=self.due.value,
+            priority=self.priority.value,
+            repeat=self.repeat.value,
+        )
