@@ -14,6 +14,7 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
+from concord.core.dates import parse_date
 from concord.core.embed_pages import (
     ELLIPSIS,
     FIELD_VALUE_MAX,
@@ -30,7 +31,6 @@ from concord.core.embed_pages import (
     pack_sections,
     truncate,
 )
-from concord.core.dates import parse_date
 from concord.core.jobs import scheduled_instant
 from concord.core.schedule import WEEKDAY_ALIASES
 from concord.errors import UserError
