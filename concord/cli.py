@@ -39,6 +39,31 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _sandbox_session() -> Any:
+    # Imported on use, like the runner: it imports discord.py (checked by pyright, not pyre).
+    return importlib.import_module("concord.sandbox.session")
+
+
+def cmd_sandbox(args: argparse.Namespace) -> int:
+    console = _sandbox_session()
+    try:
+        start = console.parse_start(args.clock)
+    except ValueError as exc:
+        raise ExitError(str(exc)) from None
+    script = Path(args.script) if args.script else None
+    if script is not None and not script.is_file():
+        raise ExitError(f"--script: {script} is not a file")
+    options = console.Options(
+        db_path=Path(args.db),
+        fresh=args.fresh,
+        script=script,
+        actor=args.actor,
+        start=start,
+        verbose=args.verbose,
+    )
+    return int(console.main(options))
+
+
 def cmd_sync(args: argparse.Namespace) -> int:
     settings = _settings()
     asyncio.run(_runner().run_bot(settings, sync_only=True, force_sync=args.force))
@@ -141,6 +166,30 @@ def build_parser() -> argparse.ArgumentParser:
     sync = sub.add_parser("sync", help="sync slash commands to Discord")
     sync.add_argument("--force", action="store_true", help="sync even when nothing changed")
     sync.set_defaults(func=cmd_sync)
+
+    sandbox = sub.add_parser(
+        "sandbox",
+        help="try the bot without Discord: a local emulator and a console",
+        description="Start the local Discord emulator and the real bot with a small office "
+        "already set up, and act as its members from a console.",
+    )
+    sandbox.add_argument(
+        "--db", default="data/sandbox.db", help="sandbox database (default: data/sandbox.db)"
+    )
+    sandbox.add_argument("--fresh", action="store_true", help="start over with an empty office")
+    sandbox.add_argument(
+        "--script", metavar="FILE", help="run console lines from FILE, print the transcript"
+    )
+    sandbox.add_argument(
+        "--as", dest="actor", default="owner", help="the member you act as first (default owner)"
+    )
+    sandbox.add_argument(
+        "--clock", metavar="TIME", help="start the bot's clock at TIME (UTC), e.g. 2026-12-01T09:00"
+    )
+    sandbox.add_argument(
+        "-v", "--verbose", action="store_true", help="also print the bot's log to stderr"
+    )
+    sandbox.set_defaults(func=cmd_sandbox)
 
     db = sub.add_parser("db", help="database tools").add_subparsers(
         dest="db_command", required=True

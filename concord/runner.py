@@ -37,11 +37,12 @@ async def run_bot(settings: Settings, *, sync_only: bool = False, force_sync: bo
         loop.add_signal_handler(sig, request_stop)
     try:
         if sync_only:
+            # login() runs setup_hook, which syncs when the commands changed (or with --force).
             await bot.login(token)
-            bot.cog_modules = bot.cog_modules  # setup_hook ran in login; sync explicitly below
-            changed = await bot.sync_commands(force=force_sync)
             print(
-                "synced" if changed else "unchanged: nothing to sync (use --force to sync anyway)"
+                "synced"
+                if bot.sync_calls
+                else "unchanged: nothing to sync (use --force to sync anyway)"
             )
             return
         await bot.start(token)

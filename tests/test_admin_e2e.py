@@ -160,6 +160,7 @@ async def test_status_defers_then_reports_version_and_database(sandbox: Sandbox)
     assert fields["Schema version"].isdigit() and int(fields["Schema version"]) >= 2
     assert "`guild_settings` 1" in fields["Rows"]
     assert fields["Gateway latency"].endswith("ms") or fields["Gateway latency"] == "n/a"
+    assert reply.embeds[0]["timestamp"].startswith("2026-12-01T09:00:00")
 
 
 async def test_member_timezone_set_clear_and_refuse(sandbox: Sandbox) -> None:
@@ -167,7 +168,11 @@ async def test_member_timezone_set_clear_and_refuse(sandbox: Sandbox) -> None:
     guild_id = sandbox.guild.id
     bob = sandbox.member("bob").id
     reply = await sandbox.slash("bob", "concord timezone", timezone="Asia/Kolkata")
-    assert reply.ephemeral and "Asia/Kolkata" in reply.text
+    # The bot's clock (09:00 UTC) is what it shows, not the machine's.
+    assert (
+        reply.ephemeral
+        and reply.text == "Your timezone is now **Asia/Kolkata** (it is 14:30 there)."
+    )
     assert await sandbox.bot.guild_settings.member_timezone(guild_id, bob) == "Asia/Kolkata"
     reply = await sandbox.slash("bob", "concord timezone", timezone="Atlantis/Lost")
     assert "Atlantis/Lost" in reply.text or "timezone" in reply.text.lower()

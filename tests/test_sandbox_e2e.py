@@ -4,250 +4,13 @@ context menus, DMs, files, persistent dynamic buttons) with a test-only cog."""
 
 from __future__ import annotations
 
-import re
-from typing import Any
+import asyncio
 
-import discord
 import pytest
-from discord import app_commands
-from discord.ext import commands
 
 from concord.sandbox.driver import Sandbox, SandboxError, UsageError
-
-
-class ReasonModal(discord.ui.Modal, title="Why reject?"):
-    reason: discord.ui.TextInput[Any] = discord.ui.TextInput(
-        label="Reason", custom_id="reason", style=discord.TextStyle.paragraph, max_length=200
-    )
-    note: discord.ui.TextInput[Any] = discord.ui.TextInput(
-        label="Note", custom_id="note", required=False, default="none"
-    )
-
-    async def on_submit(self, interaction: discord.Interaction) -> None:
-        await interaction.response.edit_message(
-            content=f"Rejected: {self.reason.value} ({self.note.value})", view=None
-        )
-
-
-class LabelModal(discord.ui.Modal, title="Pick a colour"):
-    colour: discord.ui.Label[Any] = discord.ui.Label(
-        text="Colour",
-        component=discord.ui.Select(
-            custom_id="colour",
-            options=[
-                discord.SelectOption(label="Red", value="r"),
-                discord.SelectOption(label="Blue", value="b"),
-            ],
-        ),
-    )
-    words: discord.ui.Label[Any] = discord.ui.Label(
-        text="Words", component=discord.ui.TextInput(custom_id="words")
-    )
-
-    async def on_submit(self, interaction: discord.Interaction) -> None:
-        select = self.colour.component
-        text = self.words.component
-        assert isinstance(select, discord.ui.Select) and isinstance(text, discord.ui.TextInput)
-        await interaction.response.send_message(
-            f"colour={select.values} words={text.value}", ephemeral=True
-        )
-
-
-class CardView(discord.ui.View):
-    def __init__(self) -> None:
-        super().__init__(timeout=None)
-
-    @discord.ui.button(
-        label="Approve", style=discord.ButtonStyle.success, custom_id="probe:approve"
-    )
-    async def approve(
-        self, interaction: discord.Interaction, button: discord.ui.Button[Any]
-    ) -> None:
-        await interaction.response.edit_message(
-            content=f"Approved by {interaction.user.name}", view=None
-        )
-
-    @discord.ui.button(label="Reject", style=discord.ButtonStyle.danger, custom_id="probe:reject")
-    async def reject(
-        self, interaction: discord.Interaction, button: discord.ui.Button[Any]
-    ) -> None:
-        await interaction.response.send_modal(ReasonModal())
-
-    @discord.ui.button(
-        label="Later", style=discord.ButtonStyle.secondary, custom_id="probe:later", disabled=True
-    )
-    async def later(self, interaction: discord.Interaction, button: discord.ui.Button[Any]) -> None:
-        raise AssertionError("disabled")
-
-    @discord.ui.select(
-        custom_id="probe:size",
-        options=[
-            discord.SelectOption(label="Small", value="s"),
-            discord.SelectOption(label="Large", value="l"),
-        ],
-        max_values=2,
-    )
-    async def size(self, interaction: discord.Interaction, select: discord.ui.Select[Any]) -> None:
-        await interaction.response.defer()
-        await interaction.followup.send(f"sizes {sorted(select.values)}", ephemeral=True)
-
-
-class PeopleView(discord.ui.View):
-    @discord.ui.select(cls=discord.ui.UserSelect, custom_id="probe:people", max_values=3)
-    async def people(
-        self, interaction: discord.Interaction, select: discord.ui.UserSelect[Any]
-    ) -> None:
-        names = sorted(user.name for user in select.values)
-        await interaction.response.send_message(f"people {names}", ephemeral=True)
-
-
-class Counter(discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"probe:count:(?P<n>\d+)"):
-    def __init__(self, n: int) -> None:
-        super().__init__(discord.ui.Button(label=f"Count {n}", custom_id=f"probe:count:{n}"))
-        self.n = n
-
-    @classmethod
-    async def from_custom_id(
-        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str]
-    ) -> Counter:
-        return cls(int(match["n"]))
-
-    async def callback(self, interaction: discord.Interaction) -> None:
-        view = discord.ui.View(timeout=None)
-        view.add_item(Counter(self.n + 1))
-        await interaction.response.edit_message(content=f"count {self.n + 1}", view=view)
-
-
-async def fruit_autocomplete(
-    interaction: discord.Interaction, current: str
-) -> list[app_commands.Choice[str]]:
-    fruits = ["apple", "apricot", "banana", "cherry"]
-    return [
-        app_commands.Choice(name=f.title(), value=f)
-        for f in fruits
-        if f.startswith(current.lower())
-    ]
-
-
-class Probe(commands.GroupCog, group_name="probe", group_description="Sandbox probe commands"):
-    more = app_commands.Group(name="more", description="A subcommand group")
-
-    def __init__(self, bot: commands.Bot) -> None:
-        self.bot = bot
-        super().__init__()
-
-    @app_commands.command(name="echo", description="Echo every option type")
-    @app_commands.choices(
-        size=[
-            app_commands.Choice(name="Small", value="s"),
-            app_commands.Choice(name="Large", value="l"),
-        ]
-    )
-    async def echo(
-        self,
-        interaction: discord.Interaction,
-        text: str,
-        count: app_commands.Range[int, 1, 10] | None = None,
-        ratio: float | None = None,
-        flag: bool | None = None,
-        who: discord.Member | None = None,
-        where: discord.TextChannel | None = None,
-        role: discord.Role | None = None,
-        size: app_commands.Choice[str] | None = None,
-        file: discord.Attachment | None = None,
-    ) -> None:
-        parts = [f"text={text}", f"count={count}", f"ratio={ratio}", f"flag={flag}"]
-        parts.append(f"who={who.name if who else None}")
-        parts.append(f"where={where.name if where else None}")
-        parts.append(f"role={role.name if role else None}")
-        parts.append(f"size={size.value if size else None}")
-        if file is not None:
-            parts.append(f"file={file.filename}:{(await file.read()).decode()}")
-        await interaction.response.send_message(" ".join(parts), ephemeral=True)
-
-    @echo.autocomplete("text")
-    async def echo_text(
-        self, interaction: discord.Interaction, current: str
-    ) -> list[app_commands.Choice[str]]:
-        return await fruit_autocomplete(interaction, current)
-
-    @more.command(name="deep", description="A command inside a group")
-    async def deep(self, interaction: discord.Interaction, value: str) -> None:
-        await interaction.response.send_message(f"deep {value}")
-
-    @app_commands.command(name="think", description="Defer, then answer")
-    async def think(self, interaction: discord.Interaction, public: bool = False) -> None:
-        await interaction.response.defer(ephemeral=not public, thinking=True)
-        await interaction.followup.send("thought about it")
-        await interaction.followup.send("and one more thing", ephemeral=True)
-
-    @app_commands.command(name="card", description="Post an approval card")
-    async def card(self, interaction: discord.Interaction) -> None:
-        channel = interaction.channel
-        assert isinstance(channel, discord.TextChannel)
-        await channel.send("Leave request from Bob", view=CardView())
-        await interaction.response.send_message("posted", ephemeral=True)
-
-    @app_commands.command(name="people", description="Pick people")
-    async def people(self, interaction: discord.Interaction) -> None:
-        await interaction.response.send_message("who?", view=PeopleView(), ephemeral=True)
-
-    @app_commands.command(name="counter", description="A persistent counter button")
-    async def counter(self, interaction: discord.Interaction) -> None:
-        view = discord.ui.View(timeout=None)
-        view.add_item(Counter(0))
-        await interaction.response.send_message("count 0", view=view)
-
-    @app_commands.command(name="ask", description="Open a modal")
-    async def ask(self, interaction: discord.Interaction) -> None:
-        await interaction.response.send_modal(LabelModal())
-
-    @app_commands.command(name="dm", description="DM me")
-    async def dm(self, interaction: discord.Interaction) -> None:
-        view = discord.ui.View(timeout=None)
-        view.add_item(Counter(10))
-        await interaction.user.send("a reminder", view=view)
-        await interaction.response.send_message("sent", ephemeral=True)
-
-    @app_commands.command(name="export", description="Send a file")
-    async def export(self, interaction: discord.Interaction) -> None:
-        await interaction.response.defer(ephemeral=True, thinking=True)
-        file = discord.File(__import__("io").BytesIO(b"a,b\n1,2\n"), filename="export.csv")
-        await interaction.followup.send("here it is", file=file, ephemeral=True)
-
-    @app_commands.command(name="history", description="Read the channel back")
-    async def history(self, interaction: discord.Interaction) -> None:
-        channel = interaction.channel
-        assert isinstance(channel, discord.TextChannel)
-        texts = [m.content async for m in channel.history(limit=5, oldest_first=True)]
-        await interaction.response.send_message(" | ".join(texts), ephemeral=True)
-
-    @app_commands.command(name="silent", description="Never answers")
-    async def silent(self, interaction: discord.Interaction) -> None:
-        return
-
-    @app_commands.command(name="toolong", description="Answers with too much text")
-    async def toolong(self, interaction: discord.Interaction) -> None:
-        await interaction.response.send_message("x" * 2001)
-
-
-@app_commands.context_menu(name="Quote")
-async def quote(interaction: discord.Interaction, message: discord.Message) -> None:
-    await interaction.response.send_message(f"quoted: {message.content}", ephemeral=True)
-
-
-@app_commands.context_menu(name="Wave")
-async def wave(interaction: discord.Interaction, member: discord.Member) -> None:
-    await interaction.response.send_message(f"waved at {member.name}", ephemeral=True)
-
-
-async def add_probe(sandbox: Sandbox) -> None:
-    bot = sandbox.bot
-    bot.add_dynamic_items(Counter)
-    bot.add_view(CardView())
-    bot.tree.add_command(quote)
-    bot.tree.add_command(wave)
-    await sandbox.add_cog(Probe(bot))
+from concord.sandbox.emulator import ManualMonotonic
+from tests.sandbox_probe import Counter, add_probe
 
 
 async def test_every_option_type_reaches_the_command(sandbox: Sandbox) -> None:
@@ -338,7 +101,7 @@ async def test_button_by_custom_id_and_select_menu(sandbox: Sandbox) -> None:
     reply = await sandbox.select("bob", card, ["Small", "l"])
     assert reply.deferred and reply.text == "sizes ['l', 's']"
     reply = await sandbox.click("bob", card, custom_id="probe:approve")
-    assert reply.message is card or reply.message.id == card.id
+    assert reply.message == card
     assert card.text == "Approved by bob"
 
 
@@ -423,3 +186,33 @@ async def test_guild_scoped_commands_carry_the_guild_id(sandbox: Sandbox) -> Non
     reply = await sandbox.slash("owner", "concord settings")
     assert reply.interaction.payload["data"]["guild_id"] == str(sandbox.guild.id)
     assert "Concord Desk settings" in reply.text
+
+
+async def test_default_member_permissions_hide_commands(sandbox: Sandbox) -> None:
+    await add_probe(sandbox)
+    assert (await sandbox.slash("alice", "audit")).text == "audit log"
+    assert (await sandbox.slash("owner", "audit")).text == "audit log"
+    with pytest.raises(UsageError, match="bob has no command 'audit'"):
+        await sandbox.slash("bob", "audit")
+
+
+async def test_delayed_deletions_do_not_keep_the_sandbox_waiting(sandbox: Sandbox) -> None:
+    await add_probe(sandbox)
+    reply = await sandbox.slash("bob", "probe flash")
+    assert reply.text == "gone in 30 s" and reply.message is not None
+    assert not reply.message.deleted  # the 30 s timer is pending; stopping the bot ends it
+
+
+@pytest.mark.sandbox(monotonic=ManualMonotonic())
+async def test_an_answer_after_three_seconds_is_refused(sandbox: Sandbox) -> None:
+    probe = await add_probe(sandbox)
+    with sandbox.expect_errors() as caught:
+        pending = asyncio.create_task(sandbox.slash("bob", "probe slow"))
+        await probe.entered.wait()
+        sandbox.emulator.monotonic.advance(3.5)  # type: ignore[attr-defined]
+        probe.gate.set()
+        reply = await pending
+    assert not reply.responded
+    # The late answer, then the error handler's apology: both "Unknown interaction".
+    assert [r.error["code"] for r in caught.requests if r.error] == [10062, 10062]
+    assert any("probe slow" in m for m in caught.log_messages)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import time as monotonic
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import discord
@@ -202,7 +201,7 @@ class Admin(
         embed.add_field(name="Schema version", value=str(version))
         rows = "\n".join(f"`{name}` {count}" for name, count in counts.items())
         embed.add_field(name="Rows", value=rows[:1024] or "none", inline=False)
-        embed.timestamp = datetime.now(UTC)
+        embed.timestamp = self.bot.clock.now()
         await interaction.followup.send(embed=embed, ephemeral=True)
 
     @app_commands.command(
@@ -223,7 +222,7 @@ class Admin(
             return
         zone = parse_timezone(timezone)
         await self.bot.guild_settings.set_member_timezone(guild_id, interaction.user.id, zone.key)
-        local = datetime.now(zone).strftime("%H:%M")
+        local = self.bot.clock.now().astimezone(zone).strftime("%H:%M")
         await interaction.response.send_message(
             f"Your timezone is now **{zone.key}** (it is {local} there).", ephemeral=True
         )

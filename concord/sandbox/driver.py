@@ -18,10 +18,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator, Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -30,7 +30,7 @@ from concord.clock import Clock, ManualClock
 from concord.config import Settings
 from concord.core.schedule import parse_hhmm, parse_timezone, parse_workday_hours, parse_workdays
 from concord.core.settings import GuildConfig
-from concord.sandbox.emulator import Emulator, InteractionRecord, RecordedRequest
+from concord.sandbox.emulator import Emulator, InteractionRecord
 from concord.sandbox.emulator import commands as cmd
 from concord.sandbox.emulator.interactions import (
     APPLICATION_COMMAND,
@@ -38,15 +38,21 @@ from concord.sandbox.emulator.interactions import (
     MESSAGE_COMPONENT,
     MODAL_SUBMIT,
 )
-from concord.sandbox.emulator.validation import (
-    FLAG_LOADING,
-    LINK_STYLE,
-    SELECT_TYPES,
-    walk_components,
-)
+from concord.sandbox.emulator.validation import LINK_STYLE
 from concord.sandbox.emulator.world import DM, Channel, Guild, Role, StoredMessage, User
-from concord.sandbox.office import Office, build_office
-from concord.sandbox.render import Names, message_text, readable
+from concord.sandbox.errors import SandboxError, UsageError
+from concord.sandbox.office import Actor, ChannelRef, Office, build_office
+from concord.sandbox.payloads import Payloads
+from concord.sandbox.render import Names
+from concord.sandbox.views import (
+    Button,
+    ExpectedErrors,
+    Message,
+    Modal,
+    ModalField,
+    Reply,
+    SelectMenu,
+)
 
 if TYPE_CHECKING:
     from discord.ext import commands as discord_commands
@@ -57,309 +63,19 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 DEFAULT_START = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)  # a Tuesday
-Actor = str | User
-ChannelRef = str | Channel
 
-
-class SandboxError(AssertionError):
-    """The bot or the emulator did something a test must not accept."""
-
-
-class UsageError(AssertionError):
-    """The test asked for something a member could not do in the Discord client."""
-
-
-# -- views of emulator state ------------------------------------------------------------------
-@dataclass(frozen=True)
-class Button:
-    label: str | None
-    custom_id: str | None
-    style: int
-    disabled: bool
-    url: str | None
-    emoji: str | None
-
-
-@dataclass(frozen=True)
-class SelectMenu:
-    custom_id: str
-    type: int
-    options: list[tuple[str, str]]  # (label, value) of a string select
-    placeholder: str | None
-    min_values: int
-    max_values: int
-    disabled: bool
-
-
-class Message:
-    """A live view of a message in the emulator (it reflects later edits)."""
-
-    def __init__(self, sandbox: Sandbox, stored: StoredMessage) -> None:
-        self._sandbox = sandbox
-        self.stored = stored
-
-    @property
-    def id(self) -> int:
-        return self.stored.id
-
-    @property
-    def content(self) -> str:
-        return self.stored.content
-
-    @property
-    def embeds(self) -> list[dict[str, Any]]:
-        return self.stored.embeds
-
-    @property
-    def components(self) -> list[dict[str, Any]]:
-        return self.stored.components
-
-    @property
-    def author(self) -> str:
-        return self._sandbox.emulator.world.users[self.stored.author_id].username
-
-    @property
-    def channel(self) -> str:
-        return self._sandbox.channel_label(self.stored.channel_id)
-
-    @property
-    def ephemeral(self) -> bool:
-        return self.stored.ephemeral
-
-    @property
-    def deleted(self) -> bool:
-        return self.stored.deleted
-
-    @property
-    def loading(self) -> bool:
-        return bool(self.stored.flags & FLAG_LOADING)
-
-    @property
-    def edited(self) -> bool:
-        return self.stored.edited_timestamp is not None
-
-    @property
-    def text(self) -> str:
-        """Content, embeds and text displays as readable text (mentions resolved)."""
-        raw = message_text(self.stored.content, self.stored.embeds, self.stored.components)
-        return readable(raw, self._sandbox.names)
-
-    @property
-    def files(self) -> list[tuple[str, bytes]]:
-        return [(a.filename, a.data) for a in self.stored.attachments]
-
-    @property
-    def buttons(self) -> list[Button]:
-        return [
-            Button(
-                c.get("label"),
-                c.get("custom_id"),
-                int(c.get("style", 1)),
-                bool(c.get("disabled", False)),
-                c.get("url"),
-                (c.get("emoji") or {}).get("name"),
-            )
-            for c in walk_components(self.stored.components)
-            if c.get("type") == 2
-        ]
-
-    @property
-    def selects(self) -> list[SelectMenu]:
-        return [
-            SelectMenu(
-                str(c.get("custom_id")),
-                int(c["type"]),
-                [(str(o.get("label")), str(o.get("value"))) for o in c.get("options") or []],
-                c.get("placeholder"),
-                int(c.get("min_values", 1)),
-                int(c.get("max_values", 1)),
-                bool(c.get("disabled", False)),
-            )
-            for c in walk_components(self.stored.components)
-            if c.get("type") in SELECT_TYPES
-        ]
-
-    def button(self, label: str | None = None, *, custom_id: str | None = None) -> Button:
-        buttons = self.buttons
-        if custom_id is not None:
-            found = [b for b in buttons if b.custom_id == custom_id]
-        else:
-            found = [b for b in buttons if b.label == label] or [
-                b for b in buttons if (b.label or "").lower() == (label or "").lower()
-            ]
-        if not found:
-            shown = ", ".join(repr(b.label or b.custom_id) for b in buttons) or "none"
-            wanted = custom_id if custom_id is not None else label
-            raise UsageError(f"no button {wanted!r} on this message (buttons: {shown})")
-        return found[0]
-
-    def __repr__(self) -> str:
-        preview = self.text.replace("\n", " | ")[:80]
-        return f"<Message {self.id} in {self.channel} by {self.author}: {preview!r}>"
-
-
-@dataclass
-class ModalField:
-    custom_id: str
-    label: str
-    kind: int  # 4 text input, 3/5-8 selects
-    required: bool
-    value: str | None = None
-    style: int = 1
-    min_length: int | None = None
-    max_length: int | None = None
-    placeholder: str | None = None
-    options: list[tuple[str, str]] = field(default_factory=list)
-    in_label: bool = False
-    component_id: int | None = None
-
-
-class Modal:
-    """A modal the bot opened; fill it with :meth:`Sandbox.submit`."""
-
-    def __init__(self, data: dict[str, Any], record: InteractionRecord) -> None:
-        self.data = data
-        self.record = record
-        self.title = str(data.get("title"))
-        self.custom_id = str(data.get("custom_id"))
-        self.fields: list[ModalField] = []
-        for component in data.get("components") or []:
-            kind = component.get("type")
-            if kind == 1:
-                for child in component.get("components") or []:
-                    self.fields.append(self._field(child, str(child.get("label") or ""), False))
-            elif kind == 18:
-                inner = component.get("component") or {}
-                self.fields.append(self._field(inner, str(component.get("label") or ""), True))
-
-    @staticmethod
-    def _field(component: dict[str, Any], label: str, in_label: bool) -> ModalField:
-        kind = int(component.get("type", 4))
-        required = bool(component.get("required", True))  # Discord's default in modals
-        return ModalField(
-            custom_id=str(component.get("custom_id")),
-            label=label,
-            kind=kind,
-            required=required,
-            value=component.get("value"),
-            style=int(component.get("style", 1)),
-            min_length=component.get("min_length"),
-            max_length=component.get("max_length"),
-            placeholder=component.get("placeholder"),
-            options=[
-                (str(o.get("label")), str(o.get("value"))) for o in component.get("options") or []
-            ],
-            in_label=in_label,
-            component_id=component.get("id"),
-        )
-
-    def field(self, key: str) -> ModalField:
-        wanted = key.lower()
-        for candidate in self.fields:
-            names = {
-                candidate.custom_id.lower(),
-                candidate.label.lower(),
-                _snake(candidate.label),
-            }
-            if wanted in names:
-                return candidate
-        shown = ", ".join(f"{f.custom_id} ({f.label})" for f in self.fields)
-        raise UsageError(f"modal {self.title!r} has no field {key!r} (fields: {shown})")
-
-    def __repr__(self) -> str:
-        return f"<Modal {self.title!r} fields={[f.label for f in self.fields]}>"
-
-
-def _snake(text: str) -> str:
-    return "_".join("".join(ch if ch.isalnum() else " " for ch in text.lower()).split())
-
-
-class Reply:
-    """What the bot answered to one interaction: the callback plus followups and edits."""
-
-    def __init__(self, sandbox: Sandbox, record: InteractionRecord) -> None:
-        self._sandbox = sandbox
-        self.interaction = record
-
-    @property
-    def responded(self) -> bool:
-        return self.interaction.acknowledged
-
-    @property
-    def type(self) -> int | None:
-        return self.interaction.response_type
-
-    @property
-    def deferred(self) -> bool:
-        return self.interaction.response_type in (5, 6)
-
-    @property
-    def messages(self) -> list[Message]:
-        world = self._sandbox.emulator.world
-        return [
-            Message(self._sandbox, world.messages[m])
-            for m in self.interaction.message_ids()
-            if m in world.messages and not world.messages[m].deleted
-        ]
-
-    @property
-    def message(self) -> Message | None:
-        """The message the interaction created or edited (the first one it touched)."""
-        messages = self.messages
-        return messages[0] if messages else None
-
-    @property
-    def content(self) -> str:
-        return "\n".join(m.content for m in self.messages if m.content)
-
-    @property
-    def embeds(self) -> list[dict[str, Any]]:
-        return [e for m in self.messages for e in m.embeds]
-
-    @property
-    def text(self) -> str:
-        return "\n".join(t for t in (m.text for m in self.messages) if t)
-
-    @property
-    def ephemeral(self) -> bool:
-        messages = self.messages
-        if messages:
-            return all(m.ephemeral for m in messages)
-        return self.interaction.deferred_ephemeral
-
-    @property
-    def files(self) -> list[tuple[str, bytes]]:
-        return [f for m in self.messages for f in m.files]
-
-    @property
-    def modal(self) -> Modal | None:
-        data = self.interaction.modal
-        return Modal(data, self.interaction) if data is not None else None
-
-    @property
-    def choices(self) -> list[tuple[str, Any]]:
-        return [(str(c.get("name")), c.get("value")) for c in self.interaction.choices or []]
-
-    def __repr__(self) -> str:
-        preview = self.text.replace("\n", " | ")[:100]
-        flag = " ephemeral" if self.ephemeral else ""
-        return f"<Reply type={self.type}{flag}: {preview!r}>"
-
-
-@dataclass
-class ExpectedErrors:
-    """Problems collected inside ``with sandbox.expect_errors():`` instead of failing."""
-
-    logs: list[logging.LogRecord] = field(default_factory=list)
-    requests: list[RecordedRequest] = field(default_factory=list)
-    unanswered: list[InteractionRecord] = field(default_factory=list)
-
-    @property
-    def log_messages(self) -> list[str]:
-        return [r.getMessage() for r in self.logs]
-
-    def __bool__(self) -> bool:
-        return bool(self.logs or self.requests or self.unanswered)
+__all__ = [
+    "Button",
+    "ExpectedErrors",
+    "Message",
+    "Modal",
+    "ModalField",
+    "Reply",
+    "Sandbox",
+    "SandboxError",
+    "SelectMenu",
+    "UsageError",
+]
 
 
 class _ErrorLogs(logging.Handler):
@@ -373,9 +89,16 @@ class _ErrorLogs(logging.Handler):
         self.records.append(record)
 
 
-def _is_view_timeout(task: asyncio.Task[Any]) -> bool:
-    """discord.ui's timer for a view or modal with a timeout (it sleeps until it expires)."""
-    return (getattr(task.get_coro(), "__qualname__", "") or "").endswith("__timeout_task_impl")
+def _is_timer(task: asyncio.Task[Any]) -> bool:
+    """A discord.py timer: a view's or modal's timeout, or a ``delete_after``/``delete(delay=)``
+    deletion waiting to happen. They sleep until they fire, so the bot is idle meanwhile."""
+    coro = task.get_coro()
+    name = getattr(coro, "__qualname__", "") or ""
+    filename = getattr(getattr(coro, "cr_code", None), "co_filename", "") or ""
+    if name.endswith("__timeout_task_impl"):
+        return True
+    in_discord = f"{os.sep}discord{os.sep}" in filename
+    return in_discord and name.endswith(("<locals>.inner_call", "<locals>.delete"))
 
 
 def _background(task: asyncio.Task[Any]) -> bool:
@@ -384,7 +107,7 @@ def _background(task: asyncio.Task[Any]) -> bool:
     filename = getattr(code, "co_filename", "") or ""
     if "aiohttp" in filename and ("web_protocol" in filename or "web_ws" in filename):
         return True  # the emulator's connection handlers
-    return _is_view_timeout(task)
+    return _is_timer(task)
 
 
 # -- the sandbox ------------------------------------------------------------------------------
@@ -400,7 +123,9 @@ class Sandbox:
         scheduler_seconds: float | None = None,
         monotonic: Callable[[], float] = time.monotonic,
         db_path: Path | None = None,
+        health_file: Path | None = None,
         response_timeout: float = 10.0,
+        force_sync: bool = False,
     ) -> None:
         self.directory = directory
         self.clock: Clock = clock or ManualClock(DEFAULT_START)
@@ -409,9 +134,16 @@ class Sandbox:
         self.guild_ready_timeout = guild_ready_timeout
         self.scheduler_seconds = scheduler_seconds
         self.db_path = db_path or directory / "concord.db"
+        self.health_file = health_file or directory / "health.json"
+        self.force_sync = force_sync
+        # strict: problems raise SandboxError (tests); otherwise they are collected in
+        # ``problems`` for the console to show.
+        self.strict = True
+        self.problems: list[str] = []
         self.response_timeout = response_timeout
         self.emulator = Emulator(clock=lambda: self.clock.now(), monotonic=monotonic)
         self.office: Office = build_office(self.emulator)
+        self.payloads = Payloads(self.emulator, self.office)
         self.names = Names(
             user=self._user_name,
             role=lambda i: self.guild.roles[i].name if i in self.guild.roles else None,
@@ -426,20 +158,30 @@ class Sandbox:
         self._checked_logs = 0
         self._expecting: list[ExpectedErrors] = []
         self.startup_seconds: float | None = None
+        self._endpoints: tuple[str, Any] | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------
     async def start(self) -> Sandbox:
+        from discord import gateway, http
+
+        # apply_endpoints() changes discord.py globals; put them back when the sandbox stops.
+        self._endpoints = (http.Route.BASE, gateway.DiscordWebSocket.DEFAULT_GATEWAY)
         logging.getLogger().addHandler(self._logs)
         await self.emulator.start()
         await self._start_bot()
         return self
 
     async def stop(self) -> None:
+        from discord import gateway, http
+
         try:
             await self._stop_bot()
         finally:
             await self.emulator.stop()
             logging.getLogger().removeHandler(self._logs)
+            if self._endpoints is not None:
+                http.Route.BASE, gateway.DiscordWebSocket.DEFAULT_GATEWAY = self._endpoints
+                self._endpoints = None
 
     async def __aenter__(self) -> Sandbox:
         return await self.start()
@@ -456,7 +198,7 @@ class Sandbox:
         return Settings(
             discord_token=self.emulator.token,
             db_path=self.db_path,
-            health_file=self.directory / "health.json",
+            health_file=self.health_file,
             api_base=self.emulator.api_base,
             gateway_url=self.emulator.gateway_url,
             dev_guild_id=self.guild.id if self.dev_guild else None,
@@ -478,6 +220,7 @@ class Sandbox:
             cogs=DEFAULT_COGS if self.cogs is None else self.cogs,
             guild_ready_timeout=self.guild_ready_timeout,
             scheduler_seconds=self.scheduler_seconds,
+            force_sync=self.force_sync,
         )
         self._bot = bot
         await bot.login(self.emulator.token)
@@ -499,8 +242,8 @@ class Sandbox:
         bot, self._bot = self._bot, None
         if bot is not None:
             await bot.close()
-        # Views with a timeout keep a timer task; a real process exit ends them.
-        timers = [t for t in asyncio.all_tasks() if _is_view_timeout(t)]
+        # View timeouts and delayed deletions keep timer tasks; a real process exit ends them.
+        timers = [t for t in asyncio.all_tasks() if _is_timer(t)]
         for timer in timers:
             timer.cancel()
         await asyncio.gather(*timers, return_exceptions=True)
@@ -535,37 +278,13 @@ class Sandbox:
 
     # -- the world ---------------------------------------------------------------------------
     def member(self, name: Actor) -> User:
-        if isinstance(name, User):
-            return name
-        key = name.lstrip("@").lower()
-        user = self.office.users.get(key)
-        if user is None:
-            user = next(
-                (u for u in self.emulator.world.users.values() if u.username.lower() == key),
-                None,
-            )
-        if user is None or user.id not in self.guild.members:
-            raise UsageError(f"no member {name!r} (members: {', '.join(self.office.users)})")
-        return user
+        return self.office.member(name)
 
     def channel(self, name: ChannelRef) -> Channel:
-        if isinstance(name, Channel):
-            return name
-        key = name.lstrip("#").lower()
-        for channel in self.guild.channels.values():
-            if (channel.name or "").lower() == key:
-                return channel
-        shown = ", ".join(str(c.name) for c in self.guild.channels.values())
-        raise UsageError(f"no channel {name!r} (channels: {shown})")
+        return self.office.channel(name)
 
     def role(self, name: str | Role) -> Role:
-        if isinstance(name, Role):
-            return name
-        key = name.lower()
-        for role in self.guild.roles.values():
-            if role.name.lower() in (key, "@" + key.lstrip("@")):
-                return role
-        raise UsageError(f"no role {name!r}")
+        return self.office.role(name)
 
     def _user_name(self, user_id: int) -> str | None:
         user = self.emulator.world.users.get(user_id)
@@ -579,13 +298,18 @@ class Sandbox:
         return channel.name if channel is not None else None
 
     def channel_label(self, channel_id: int) -> str:
-        channel = self.emulator.world.channel(channel_id)
-        if channel is None:
-            return str(channel_id)
-        if channel.type == DM:
-            user = self.emulator.world.users.get(channel.recipient_id or 0)
-            return f"dm:{user.username if user else channel.recipient_id}"
-        return f"#{channel.name}"
+        return self.office.channel_label(channel_id)
+
+    def command_options(
+        self, member: Actor, path: str, *, channel: ChannelRef | None = None
+    ) -> list[dict[str, Any]]:
+        """The option definitions of ``/path`` as synced (the console parses with them)."""
+        return self.payloads.command_options(member, path, channel=channel)
+
+    def slash_commands(
+        self, member: Actor, *, channel: ChannelRef | None = None
+    ) -> list[cmd.StoredCommand]:
+        return self.payloads.slash_commands(member, channel=channel)
 
     def messages(self, channel: ChannelRef) -> list[Message]:
         """Everyone-visible messages of a channel, oldest first."""
@@ -605,13 +329,6 @@ class Sandbox:
         if channel is None:
             return []
         return [Message(self, m) for m in self.emulator.world.channel_messages(channel.id)]
-
-    def _where(self, user: User, channel: ChannelRef | None) -> Channel:
-        if channel is None:
-            return self.channel("general")
-        if isinstance(channel, str) and channel.lower() in ("dm", "dms"):
-            return self.emulator.world.dm_channel(user)
-        return self.channel(channel)
 
     # -- configuration -----------------------------------------------------------------------
     async def configure(self, **values: Any) -> GuildConfig:
@@ -687,7 +404,12 @@ class Sandbox:
             if record.exc_info and record.exc_info[1] is not None:
                 line += f" ({type(record.exc_info[1]).__name__}: {record.exc_info[1]})"
             lines.append(line)
-        raise SandboxError("\n".join(lines))
+        self._fail("\n".join(lines))
+
+    def _fail(self, text: str) -> None:
+        if self.strict:
+            raise SandboxError(text)
+        self.problems.append(text)
 
     def check(self) -> None:
         """Fail now on any problem since the last check (the fixture calls it at teardown)."""
@@ -743,7 +465,7 @@ class Sandbox:
             if self._expecting:
                 self._expecting[-1].unanswered.append(record)
             else:
-                raise SandboxError(
+                self._fail(
                     "the bot did not answer the interaction "
                     "(Discord would show 'This interaction failed')"
                 )
@@ -766,8 +488,8 @@ class Sandbox:
         ``member`` and ``command`` are positional-only, so a command's own ``member`` option
         can be given by name."""
         user = self.member(member)
-        channel = self._where(user, _channel)
-        data = self._command_data(user, channel, command, options, focused=None)
+        channel = self.office.where(user, _channel)
+        data = self.payloads.command_data(user, channel, command, options, focused=None)
         record = self.emulator.new_interaction(
             kind=APPLICATION_COMMAND, user=user, channel=channel, data=data
         )
@@ -786,8 +508,8 @@ class Sandbox:
     ) -> list[tuple[str, Any]]:
         """What the bot suggests while ``member`` types ``value`` into ``option``."""
         user = self.member(member)
-        channel = self._where(user, _channel)
-        data = self._command_data(
+        channel = self.office.where(user, _channel)
+        data = self.payloads.command_data(
             user, channel, command, {**options, option: value}, focused=option
         )
         record = self.emulator.new_interaction(
@@ -806,8 +528,8 @@ class Sandbox:
         """A message command (target: a Message) or a user command (target: a member)."""
         user = self.member(member)
         is_message = isinstance(target, Message)
-        command = self._find_command(
-            user, self._where(user, _channel), name, cmd.MESSAGE if is_message else cmd.USER
+        command = self.payloads.find_command(
+            user, self.office.where(user, _channel), name, cmd.MESSAGE if is_message else cmd.USER
         )
         resolved: dict[str, Any]
         if isinstance(target, Message):
@@ -815,10 +537,10 @@ class Sandbox:
             target_id = target.id
             resolved = {"messages": {str(target.id): self.emulator.message_payload(target.stored)}}
         else:
-            channel = self._where(user, _channel)
+            channel = self.office.where(user, _channel)
             target_user = self.member(target)
             target_id = target_user.id
-            resolved = self._resolve_users([target_user], channel)
+            resolved = self.payloads.resolve_users([target_user], channel)
         data: dict[str, Any] = {
             "id": str(command.id),
             "name": command.name,
@@ -887,7 +609,7 @@ class Sandbox:
         channel = self._message_channel(target.stored)
         data: dict[str, Any] = {"custom_id": menu.custom_id, "component_type": menu.type}
         data.update(
-            self._select_values(
+            self.payloads.select_values(
                 menu.type, menu.options, menu.min_values, menu.max_values, values, channel
             )
         )
@@ -918,9 +640,9 @@ class Sandbox:
         assert channel is not None
         for item in modal.fields:
             value = given.get(item.custom_id, item.value)
-            components.append(self._modal_component(item, value, channel))
+            components.append(self.payloads.modal_component(item, value, channel))
         data: dict[str, Any] = {"custom_id": modal.custom_id, "components": components}
-        resolved = self._modal_resolved(modal, given, channel)
+        resolved = self.payloads.modal_resolved(modal, given, channel)
         if resolved:
             data["resolved"] = resolved
         message = None
@@ -935,7 +657,7 @@ class Sandbox:
         """``member`` writes an ordinary message."""
         user = self.member(member)
         known = set(asyncio.all_tasks())
-        stored = await self.emulator.post_as(user, self._where(user, channel), content)
+        stored = await self.emulator.post_as(user, self.office.where(user, channel), content)
         await self._settle(known)
         self._check_problems()
         return Message(self, stored)
@@ -963,351 +685,3 @@ class Sandbox:
         channel = self._message_channel(message)
         if channel.type == DM and channel.recipient_id != user.id:
             raise UsageError("that message is in someone else's DMs")
-
-    def _visible_commands(self, user: User, channel: Channel) -> list[cmd.StoredCommand]:
-        registry = self.emulator.commands
-        if channel.type == DM:
-            found = [
-                c
-                for c in registry.list(None)
-                if (
-                    c.definition.get("contexts") is None
-                    and c.definition.get("dm_permission") is not False
-                )
-                or 1 in (c.definition.get("contexts") or [])
-            ]
-        else:
-            found = [
-                c
-                for c in registry.visible_in(channel.guild_id)
-                if c.definition.get("contexts") is None or 0 in c.definition["contexts"]
-            ]
-            permissions = self.guild.channel_permissions(user.id, channel.id)
-            found = [
-                c
-                for c in found
-                if c.definition.get("default_member_permissions") is None
-                or int(c.definition["default_member_permissions"]) & permissions
-                == int(c.definition["default_member_permissions"])
-            ]
-        return found
-
-    def _find_command(
-        self, user: User, channel: Channel, name: str, kind: int
-    ) -> cmd.StoredCommand:
-        visible = [c for c in self._visible_commands(user, channel) if c.type == kind]
-        for command in visible:
-            if command.name == name:
-                return command
-        shown = ", ".join(sorted(c.name for c in visible)) or "none"
-        where = self.channel_label(channel.id)
-        raise UsageError(f"{user.username} has no command {name!r} in {where} (synced: {shown})")
-
-    def _command_data(
-        self,
-        user: User,
-        channel: Channel,
-        path: str,
-        given: dict[str, Any],
-        *,
-        focused: str | None,
-    ) -> dict[str, Any]:
-        parts = path.strip().lstrip("/").split()
-        if not parts:
-            raise UsageError("empty command")
-        command = self._find_command(user, channel, parts[0], cmd.CHAT_INPUT)
-        definitions: list[dict[str, Any]] = command.definition.get("options") or []
-        chain: list[dict[str, Any]] = []
-        for part in parts[1:]:
-            nested = next(
-                (
-                    o
-                    for o in definitions
-                    if o.get("name") == part
-                    and o.get("type") in (cmd.SUB_COMMAND, cmd.SUB_COMMAND_GROUP)
-                ),
-                None,
-            )
-            if nested is None:
-                subs = [o["name"] for o in definitions if o.get("type") in (1, 2)]
-                raise UsageError(f"/{' '.join(parts)}: no subcommand {part!r} (has: {subs})")
-            chain.append(nested)
-            definitions = nested.get("options") or []
-        if any(o.get("type") in (cmd.SUB_COMMAND, cmd.SUB_COMMAND_GROUP) for o in definitions):
-            subs = [o["name"] for o in definitions]
-            raise UsageError(f"/{' '.join(parts)} needs a subcommand: {subs}")
-        resolved: dict[str, Any] = {}
-        values = self._option_values(path, definitions, given, channel, resolved, focused)
-        for nested in reversed(chain):
-            values = [{"type": nested["type"], "name": nested["name"], "options": values}]
-        data: dict[str, Any] = {
-            "id": str(command.id),
-            "name": command.name,
-            "type": cmd.CHAT_INPUT,
-            "options": values,
-        }
-        if resolved:
-            data["resolved"] = resolved
-        if command.guild_id is not None:
-            data["guild_id"] = str(command.guild_id)
-        return data
-
-    def _option_values(
-        self,
-        path: str,
-        definitions: list[dict[str, Any]],
-        given: dict[str, Any],
-        channel: Channel,
-        resolved: dict[str, Any],
-        focused: str | None,
-    ) -> list[dict[str, Any]]:
-        by_name = {o["name"]: o for o in definitions}
-        by_key = {**{n.replace("-", "_"): o for n, o in by_name.items()}, **by_name}
-        options: list[dict[str, Any]] = []
-        used: set[str] = set()
-        for key, value in given.items():
-            definition = by_key.get(key)
-            if definition is None:
-                raise UsageError(f"/{path} has no option {key!r} (options: {sorted(by_name)})")
-            name = definition["name"]
-            used.add(name)
-            if value is None:
-                continue
-            if name == focused or (focused is not None and focused.replace("-", "_") == key):
-                options.append(
-                    {"type": definition["type"], "name": name, "value": str(value), "focused": True}
-                )
-                continue
-            options.append(
-                {
-                    "type": definition["type"],
-                    "name": name,
-                    "value": self._option_value(path, definition, value, channel, resolved),
-                }
-            )
-        missing = [o["name"] for o in definitions if o.get("required") and o["name"] not in used]
-        if missing and focused is None:
-            raise UsageError(f"/{path} is missing required option(s): {', '.join(missing)}")
-        return options
-
-    def _option_value(
-        self,
-        path: str,
-        definition: dict[str, Any],
-        value: Any,
-        channel: Channel,
-        resolved: dict[str, Any],
-    ) -> Any:
-        kind = definition["type"]
-        name = definition["name"]
-        where = f"/{path} {name}"
-        if kind in (cmd.STRING, cmd.INTEGER, cmd.NUMBER):
-            value = self._choice_value(where, definition, value)
-        if kind == cmd.STRING:
-            text = str(value)
-            low, high = definition.get("min_length"), definition.get("max_length")
-            if (
-                (low is not None and len(text) < low)
-                or (high is not None and len(text) > high)
-                or len(text) > 6000
-            ):
-                raise UsageError(
-                    f"{where}: Discord only accepts {low or 0}-{high or 6000} characters"
-                )
-            return text
-        if kind in (cmd.INTEGER, cmd.NUMBER):
-            if (
-                isinstance(value, bool)
-                or not isinstance(value, int | float)
-                or (kind == cmd.INTEGER and not float(value).is_integer())
-            ):
-                raise UsageError(f"{where}: Discord only sends a number here, not {value!r}")
-            number = int(value) if kind == cmd.INTEGER else float(value)
-            low, high = definition.get("min_value"), definition.get("max_value")
-            if (low is not None and number < low) or (high is not None and number > high):
-                raise UsageError(f"{where}: Discord only accepts values from {low} to {high}")
-            return number
-        if kind == cmd.BOOLEAN:
-            if not isinstance(value, bool):
-                raise UsageError(f"{where}: expects True or False")
-            return value
-        if kind == cmd.USER_OPTION:
-            user = self.member(value)
-            _merge(resolved, self._resolve_users([user], channel))
-            return str(user.id)
-        if kind == cmd.ROLE:
-            role = self.role(value)
-            _merge(resolved, {"roles": {str(role.id): role.payload()}})
-            return str(role.id)
-        if kind == cmd.CHANNEL:
-            target = self.channel(value)
-            allowed = definition.get("channel_types")
-            if allowed and target.type not in allowed:
-                raise UsageError(f"{where}: #{target.name} is not an allowed channel type")
-            data = target.payload()
-            data["permissions"] = str(
-                self.guild.channel_permissions(self.emulator.bot_user.id, target.id)
-            )
-            _merge(resolved, {"channels": {str(target.id): data}})
-            return str(target.id)
-        if kind == cmd.MENTIONABLE:
-            try:
-                role = self.role(value)
-            except UsageError:
-                user = self.member(value)
-                _merge(resolved, self._resolve_users([user], channel))
-                return str(user.id)
-            _merge(resolved, {"roles": {str(role.id): role.payload()}})
-            return str(role.id)
-        if kind == cmd.ATTACHMENT:
-            if not (isinstance(value, tuple) and len(value) == 2):
-                raise UsageError(f"{where}: pass a (filename, bytes) pair")
-            filename, content = value
-            upload = self.emulator.upload(str(filename), bytes(content))
-            data = upload.payload(self.emulator.base_url, channel.id)
-            data["ephemeral"] = True
-            _merge(resolved, {"attachments": {str(upload.id): data}})
-            return str(upload.id)
-        raise UsageError(f"{where}: unsupported option type {kind}")
-
-    @staticmethod
-    def _choice_value(where: str, definition: dict[str, Any], value: Any) -> Any:
-        choices = definition.get("choices")
-        if not choices:
-            return value
-        for choice in choices:
-            if choice.get("value") == value:
-                return value
-        for choice in choices:
-            if str(choice.get("name")).lower() == str(value).lower():
-                return choice.get("value")
-        names = [c.get("name") for c in choices]
-        raise UsageError(f"{where}: {value!r} is not one of the choices {names}")
-
-    def _resolve_users(self, users: list[User], channel: Channel) -> dict[str, Any]:
-        resolved: dict[str, Any] = {"users": {}, "members": {}}
-        for user in users:
-            resolved["users"][str(user.id)] = user.payload()
-            member = self.guild.members.get(user.id) if channel.type != DM else None
-            if member is not None:
-                data = member.payload(user, with_user=False)
-                data["permissions"] = str(self.guild.channel_permissions(user.id, channel.id))
-                resolved["members"][str(user.id)] = data
-        if not resolved["members"]:
-            del resolved["members"]
-        return resolved
-
-    def _select_values(
-        self,
-        kind: int,
-        options: list[tuple[str, str]],
-        min_values: int,
-        max_values: int,
-        values: Sequence[Any],
-        channel: Channel,
-    ) -> dict[str, Any]:
-        if not min_values <= len(values) <= max_values:
-            raise UsageError(
-                f"this select menu takes {min_values} to {max_values} values, not {len(values)}"
-            )
-        if kind == 3:
-            chosen: list[str] = []
-            for value in values:
-                match = next((v for label, v in options if v == str(value)), None) or next(
-                    (v for label, v in options if label.lower() == str(value).lower()), None
-                )
-                if match is None:
-                    raise UsageError(
-                        f"{value!r} is not an option ({[label for label, _ in options]})"
-                    )
-                chosen.append(match)
-            return {"values": chosen}
-        resolved: dict[str, Any] = {}
-        ids: list[str] = []
-        for value in values:
-            target_id, part = self._select_target(kind, value, channel)
-            _merge(resolved, part)
-            ids.append(str(target_id))
-        return {"values": ids, "resolved": resolved}
-
-    def _select_target(self, kind: int, value: Any, channel: Channel) -> tuple[int, dict[str, Any]]:
-        """A user (5), role (6), mentionable (7) or channel (8) select value: a name, an id or
-        the object; returns the id and its ``resolved`` entry."""
-        text = str(value.id if isinstance(value, User | Role | Channel) else value)
-        key: str | int = int(text) if text.isdigit() else text
-        if kind in (5, 7):
-            user = self.emulator.world.users.get(key) if isinstance(key, int) else None
-            if user is None and isinstance(key, str):
-                with contextlib.suppress(UsageError):
-                    user = self.member(key)
-            if user is not None and user.id in self.guild.members:
-                return user.id, self._resolve_users([user], channel)
-        if kind in (6, 7):
-            role = self.guild.roles.get(key) if isinstance(key, int) else None
-            if role is None and isinstance(key, str):
-                with contextlib.suppress(UsageError):
-                    role = self.role(key)
-            if role is not None:
-                return role.id, {"roles": {str(role.id): role.payload()}}
-        if kind == 8:
-            target = self.guild.channels.get(key) if isinstance(key, int) else None
-            if target is None and isinstance(key, str):
-                with contextlib.suppress(UsageError):
-                    target = self.channel(key)
-            if target is not None:
-                data = target.payload()
-                data["permissions"] = str(
-                    self.guild.channel_permissions(self.emulator.bot_user.id, target.id)
-                )
-                return target.id, {"channels": {str(target.id): data}}
-        raise UsageError(f"{value!r} cannot be chosen in this select menu")
-
-    def _modal_component(self, item: ModalField, value: Any, channel: Channel) -> dict[str, Any]:
-        if item.kind == 4:
-            text = "" if value is None else str(value)
-            if item.required and not text:
-                raise UsageError(f"the modal field {item.label!r} is required")
-            if text and item.min_length is not None and len(text) < item.min_length:
-                raise UsageError(f"{item.label!r} needs at least {item.min_length} characters")
-            limit = item.max_length if item.max_length is not None else 4000
-            if len(text) > limit:
-                raise UsageError(f"{item.label!r} takes at most {limit} characters")
-            inner: dict[str, Any] = {"type": 4, "custom_id": item.custom_id, "value": text}
-        else:
-            chosen = (
-                []
-                if value is None
-                else (list(value) if isinstance(value, list | tuple) else [value])
-            )
-            if item.required and not chosen:
-                raise UsageError(f"the modal field {item.label!r} is required")
-            values = (
-                self._select_values(item.kind, item.options, 0, 25, chosen, channel)["values"]
-                if chosen
-                else []
-            )
-            inner = {"type": item.kind, "custom_id": item.custom_id, "values": values}
-        if item.component_id is not None:
-            inner["id"] = item.component_id
-        if item.in_label:
-            return {"type": 18, "component": inner}
-        return {"type": 1, "components": [inner]}
-
-    def _modal_resolved(
-        self, modal: Modal, given: dict[str, Any], channel: Channel
-    ) -> dict[str, Any]:
-        resolved: dict[str, Any] = {}
-        for item in modal.fields:
-            if item.kind in (5, 6, 7, 8) and given.get(item.custom_id):
-                raw = given[item.custom_id]
-                chosen = list(raw) if isinstance(raw, list | tuple) else [raw]
-                part = (
-                    self._select_values(item.kind, [], 0, 25, chosen, channel).get("resolved") or {}
-                )
-                _merge(resolved, part)
-        return resolved
-
-
-def _merge(into: dict[str, Any], part: dict[str, Any]) -> None:
-    for key, value in part.items():
-        into.setdefault(key, {}).update(value)

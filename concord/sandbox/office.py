@@ -13,6 +13,7 @@ from concord.sandbox.emulator import Emulator
 from concord.sandbox.emulator.world import (
     ADD_REACTIONS,
     ATTACH_FILES,
+    DM,
     EMBED_LINKS,
     MANAGE_GUILD,
     MANAGE_MESSAGES,
@@ -25,7 +26,9 @@ from concord.sandbox.emulator.world import (
     Guild,
     Role,
     User,
+    World,
 )
+from concord.sandbox.errors import UsageError
 
 GUILD_NAME = "Concord Office"
 CHANNELS = ("general", "approvals", "reports", "tasks")
@@ -56,19 +59,77 @@ BOT_PERMISSIONS = (
 )
 
 
+Actor = str | User
+ChannelRef = str | Channel
+
+
 @dataclass
 class Office:
+    """The office's guild, and finding its members, channels and roles by name."""
+
+    world: World
     guild: Guild
     users: dict[str, User] = field(default_factory=dict)
     roles: dict[str, Role] = field(default_factory=dict)
     channels: dict[str, Channel] = field(default_factory=dict)
+
+    def member(self, name: Actor) -> User:
+        if isinstance(name, User):
+            return name
+        key = name.lstrip("@").lower()
+        user = self.users.get(key)
+        if user is None:
+            user = next(
+                (u for u in self.world.users.values() if u.username.lower() == key),
+                None,
+            )
+        if user is None or user.id not in self.guild.members:
+            raise UsageError(f"no member {name!r} (members: {', '.join(self.users)})")
+        return user
+
+    def channel(self, name: ChannelRef) -> Channel:
+        if isinstance(name, Channel):
+            return name
+        key = name.lstrip("#").lower()
+        for channel in self.guild.channels.values():
+            if (channel.name or "").lower() == key:
+                return channel
+        shown = ", ".join(str(c.name) for c in self.guild.channels.values())
+        raise UsageError(f"no channel {name!r} (channels: {shown})")
+
+    def role(self, name: str | Role) -> Role:
+        if isinstance(name, Role):
+            return name
+        key = name.lower()
+        for role in self.guild.roles.values():
+            if role.name.lower() in (key, "@" + key.lstrip("@")):
+                return role
+        raise UsageError(f"no role {name!r}")
+
+    def where(self, user: User, channel: ChannelRef | None) -> Channel:
+        """Where ``user`` acts: #general by default, a channel by name, or "dm"."""
+        if channel is None:
+            return self.channel("general")
+        if isinstance(channel, str) and channel.lower() in ("dm", "dms"):
+            return self.world.dm_channel(user)
+        return self.channel(channel)
+
+    def channel_label(self, channel_id: int) -> str:
+        """``#approvals`` or ``dm:bob``."""
+        channel = self.world.channel(channel_id)
+        if channel is None:
+            return str(channel_id)
+        if channel.type == DM:
+            user = self.world.users.get(channel.recipient_id or 0)
+            return f"dm:{user.username if user else channel.recipient_id}"
+        return f"#{channel.name}"
 
 
 def build_office(emulator: Emulator) -> Office:
     world = emulator.world
     owner = world.add_user("owner", MEMBERS["owner"][0])
     guild = world.add_guild(GUILD_NAME, owner)
-    office = Office(guild)
+    office = Office(world, guild)
     office.users["owner"] = owner
     office.roles["Staff"] = world.add_role(guild, "Staff")
     office.roles["Manager"] = world.add_role(guild, "Manager", MANAGE_GUILD | MANAGE_MESSAGES)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import textwrap
+import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -113,6 +114,19 @@ def message_text(
 
 
 # -- console rendering ------------------------------------------------------------------------
+def cells(text: str) -> int:
+    """Terminal columns of ``text``: wide characters and emoji take two, combining marks none."""
+    width = 0
+    for char in text:
+        if char == "\ufe0f":  # emoji presentation: the previous symbol becomes two columns wide
+            width += 1
+        elif unicodedata.combining(char) or char in "\u200d\ufe0e":
+            continue
+        else:
+            width += 2 if unicodedata.east_asian_width(char) in ("W", "F") else 1
+    return width
+
+
 def _wrap(text: str, width: int) -> list[str]:
     lines: list[str] = []
     for paragraph in text.splitlines() or [""]:
@@ -148,7 +162,7 @@ def framed_embed(embed: dict[str, Any], names: Names, width: int = WIDTH) -> lis
         body.extend(_wrap(readable(footer, names), inner))
     top = "┌" + "─" * (width - 2) + "┐"
     bottom = "└" + "─" * (width - 2) + "┘"
-    return [top, *(f"│ {line:<{inner}} │" for line in body), bottom]
+    return [top, *(f"│ {line}{' ' * max(0, inner - cells(line))} │" for line in body), bottom]
 
 
 def component_labels(

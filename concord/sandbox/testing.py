@@ -13,6 +13,29 @@ from a marker: ``@pytest.mark.sandbox(dev_guild=True, cogs=[...], monotonic=Manu
 
 A 4xx from the emulator, an unknown route, an error logged by the bot or an unanswered
 interaction fails the test; so does a task, thread or socket the test leaves behind.
+
+Beyond the actions (``slash``, ``autocomplete``, ``click``, ``select``, ``submit``,
+``context_menu``, ``post``) and lookups (``member``, ``channel``, ``role``, ``messages``,
+``last_message``, ``dms``):
+
+- ``await sandbox.configure(manager_role="Manager", approvals_channel="approvals", ...)`` writes
+  only the given settings; ``await sandbox.configure_office()`` the usual full setup (Manager,
+  Staff, the three channels, Europe/London).
+- The Manager role has Manage Server (alice may run ``/concord setup``); bob, carol and dave
+  are Staff; the owner is the guild owner.
+- ``with sandbox.expect_errors() as caught:`` collects 4xx answers (``caught.requests``), error
+  logs (``caught.logs``) and unanswered interactions instead of failing, and fails if nothing
+  went wrong at all.
+- ``await sandbox.run(coro)`` runs bot-side work (``sandbox.bot.run_scheduled()``), waits for
+  what it spawned and fails on the problems it caused; ``await sandbox.add_cog(cog)`` loads a
+  test-only cog and syncs its commands; ``await sandbox.restart()`` starts a new bot on the
+  same database (the emulator keeps its messages and commands, like Discord).
+- Faults: ``sandbox.emulator.inject_rate_limit("POST /channels/{channel_id}/messages")``,
+  ``inject_error(route, 503)``, ``await sandbox.emulator.gateway.drop()``,
+  ``request_reconnect()``, ``invalidate_session()``; a member who closed their DMs:
+  ``sandbox.member("bob").accepts_dms = False`` (the bot then gets 403 / 50007).
+- Interaction timing (3 s to answer, 15 min of followups) uses ``monotonic``; inject
+  ``ManualMonotonic()`` with the marker and ``sandbox.emulator.monotonic.advance(4)``.
 """
 
 from __future__ import annotations

@@ -104,7 +104,6 @@ class Gateway:
         self.heartbeats = 0
         self.presence: dict[str, Any] | None = None
         self.closed_codes: list[int] = []
-        self.ready = asyncio.Event()  # set when a session is identified or resumed
         self._waiters: list[tuple[Callable[[], bool], asyncio.Future[None]]] = []
 
     # -- connection --------------------------------------------------------------------------
@@ -121,13 +120,13 @@ class Gateway:
             async for message in socket:
                 if message.type is not WSMsgType.TEXT:
                     if message.type is WSMsgType.BINARY:
-                        await socket.close(code=DECODE_ERROR, message=b"Decode error")
+                        await self._close(socket, DECODE_ERROR, b"Decode error")
                     break
                 try:
                     payload = json.loads(message.data)
                     op = payload["op"]
                 except (ValueError, KeyError, TypeError):
-                    await socket.close(code=DECODE_ERROR, message=b"Decode error")
+                    await self._close(socket, DECODE_ERROR, b"Decode error")
                     break
                 session = await self._on_payload(socket, request, session, op, payload.get("d"))
                 if socket.closed:
@@ -137,8 +136,6 @@ class Gateway:
             if session is not None and session.socket is socket:
                 session.socket = None
                 session.request = None
-            if socket.close_code is not None:
-                self.closed_codes.append(socket.close_code)
             self._notify()
         return socket
 
@@ -156,16 +153,16 @@ class Gateway:
             return session
         if op == IDENTIFY:
             if session is not None:
-                await socket.close(code=ALREADY_AUTHENTICATED, message=b"Already authenticated")
+                await self._close(socket, ALREADY_AUTHENTICATED, b"Already authenticated")
                 return session
             return await self._identify(socket, request, data or {})
         if op == RESUME:
             if session is not None:
-                await socket.close(code=ALREADY_AUTHENTICATED, message=b"Already authenticated")
+                await self._close(socket, ALREADY_AUTHENTICATED, b"Already authenticated")
                 return session
             return await self._resume(socket, request, data or {})
         if session is None:
-            await socket.close(code=NOT_AUTHENTICATED, message=b"Not authenticated")
+            await self._close(socket, NOT_AUTHENTICATED, b"Not authenticated")
             return None
         if op == PRESENCE_UPDATE:
             self.presence = data
@@ -174,7 +171,7 @@ class Gateway:
         elif op in (VOICE_STATE_UPDATE, REQUEST_SOUNDBOARD_SOUNDS):
             pass  # accepted; the emulator has no voice or soundboard
         else:
-            await socket.close(code=UNKNOWN_OPCODE, message=b"Unknown opcode")
+            await self._close(socket, UNKNOWN_OPCODE, b"Unknown opcode")
         return session
 
     async def _identify(
@@ -182,11 +179,11 @@ class Gateway:
     ) -> Session | None:
         emulator = self.emulator
         if data.get("token") != emulator.token:
-            await socket.close(code=AUTHENTICATION_FAILED, message=b"Authentication failed.")
+            await self._close(socket, AUTHENTICATION_FAILED, b"Authentication failed.")
             return None
         intents = int(data.get("intents", 0))
         if intents & PRIVILEGED & ~emulator.privileged_intents:
-            await socket.close(code=DISALLOWED_INTENTS, message=b"Disallowed intent(s).")
+            await self._close(socket, DISALLOWED_INTENTS, b"Disallowed intent(s).")
             return None
         self.identify_count += 1
         if self.current is not None:
@@ -216,7 +213,6 @@ class Gateway:
         await self._send_dispatch(session, "READY", ready)
         for guild in emulator.world.guilds.values():
             await self._send_dispatch(session, "GUILD_CREATE", emulator.guild_create_payload(guild))
-        self.ready.set()
         self._notify()
         return session
 
@@ -226,7 +222,7 @@ class Gateway:
         session = self.sessions.get(str(data.get("session_id")))
         seq = data.get("seq")
         if data.get("token") != self.emulator.token:
-            await socket.close(code=AUTHENTICATION_FAILED, message=b"Authentication failed.")
+            await self._close(socket, AUTHENTICATION_FAILED, b"Authentication failed.")
             return None
         oldest = session.buffer[0][0] if session and session.buffer else 1
         if (
@@ -239,7 +235,7 @@ class Gateway:
             await self._send(socket, {"op": INVALID_SESSION, "d": False})
             return None
         if session.socket is not None and not session.socket.closed:
-            await session.socket.close(code=4000, message=b"Session resumed elsewhere")
+            await self._close(session.socket, 4000, b"Session resumed elsewhere")
         session.socket = socket
         session.request = request
         self.resume_count += 1
@@ -247,7 +243,6 @@ class Gateway:
             if number > seq:
                 await socket.send_str(frame)
         await self._send_dispatch(session, "RESUMED", {"_trace": ['["concord-sandbox-emulator"]']})
-        self.ready.set()
         self._notify()
         return session
 
@@ -282,6 +277,11 @@ class Gateway:
         await self._send_dispatch(session, "GUILD_MEMBERS_CHUNK", chunk)
 
     # -- sending -----------------------------------------------------------------------------
+    async def _close(self, socket: web.WebSocketResponse, code: int, message: bytes) -> None:
+        """Close with a gateway close code (recorded: tests assert on what the bot was told)."""
+        self.closed_codes.append(code)
+        await socket.close(code=code, message=message)
+
     async def _send(self, socket: web.WebSocketResponse, payload: dict[str, Any]) -> None:
         if not socket.closed:
             await socket.send_str(json.dumps(payload))
@@ -324,7 +324,7 @@ class Gateway:
         if code is None and request is not None and request.transport is not None:
             request.transport.abort()
         else:
-            await socket.close(code=code or 4000, message=b"Dropped by the emulator")
+            await self._close(socket, code or 4000, b"Dropped by the emulator")
 
     async def request_reconnect(self) -> None:
         """Op 7: the bot must reconnect and resume."""
@@ -343,7 +343,7 @@ class Gateway:
 
     async def close_all(self) -> None:
         for socket in list(self.sockets):
-            await socket.close(code=1001, message=b"Emulator shutting down")
+            await self._close(socket, 1001, b"Emulator shutting down")
 
     # -- waiting -----------------------------------------------------------------------------
     def _notify(self) -> None:

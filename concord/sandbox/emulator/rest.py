@@ -40,6 +40,7 @@ from concord.sandbox.emulator.validation import (
     check_choices,
     check_message,
     check_modal,
+    check_not_empty,
 )
 from concord.sandbox.emulator.world import (
     DM,
@@ -388,11 +389,8 @@ async def _respond(call: Call, record: ix.InteractionRecord) -> Any:
     message: StoredMessage | None = None
     ephemeral = False
     if response_type == ix.CHANNEL_MESSAGE:
-        _validate(
-            lambda e: check_message(
-                e, ["data"], data, allowed_flags=INTERACTION_FLAGS, file_count=len(call.files)
-            )
-        )
+        _validate(lambda e: check_message(e, ["data"], data, allowed_flags=INTERACTION_FLAGS))
+        check_not_empty(data, len(call.files))
         ephemeral = bool(int(data.get("flags") or 0) & FLAG_EPHEMERAL)
         message = emulator.store_message(
             channel,
@@ -436,8 +434,6 @@ async def _respond(call: Call, record: ix.InteractionRecord) -> Any:
                 ["data"],
                 data,
                 allowed_flags=EDIT_FLAGS,
-                file_count=len(call.files),
-                editing=True,
                 existing_flags=source.flags,
             )
         )
@@ -499,11 +495,8 @@ async def followup(call: Call) -> Any:
     record = _webhook_record(call)
     body = call.obj()
     try:
-        _validate(
-            lambda e: check_message(
-                e, [], body, allowed_flags=INTERACTION_FLAGS, file_count=len(call.files)
-            )
-        )
+        _validate(lambda e: check_message(e, [], body, allowed_flags=INTERACTION_FLAGS))
+        check_not_empty(body, len(call.files))
     except ApiError as error:
         raise _tracking(call, record, error) from None
     channel = _interaction_channel(call, record)
@@ -534,9 +527,8 @@ async def followup(call: Call) -> Any:
         kind = "MESSAGE_CREATE"
     record.followup_ids.append(message.id)
     await emulator.announce(kind, message)
-    if call.query_flag("wait"):
-        return emulator.message_payload(message)
-    return NO_CONTENT
+    # "Create Followup Message" works like Execute Webhook with wait always true.
+    return emulator.message_payload(message)
 
 
 @route("GET", "/webhooks/{webhook_id}/{webhook_token}/messages/{message_id}", auth=False)
@@ -558,8 +550,6 @@ async def webhook_message_edit(call: Call) -> Any:
                 [],
                 body,
                 allowed_flags=EDIT_FLAGS,
-                file_count=len(call.files),
-                editing=True,
                 existing_flags=message.flags,
             )
         )
@@ -681,7 +671,7 @@ async def create_message(call: Call) -> Any:
     reference = body.get("message_reference")
 
     def check(errors: FormErrors) -> None:
-        check_message(errors, [], body, allowed_flags=CREATE_FLAGS, file_count=len(call.files))
+        check_message(errors, [], body, allowed_flags=CREATE_FLAGS)
         if reference is not None:
             referenced = emulator.world.messages.get(int(reference.get("message_id") or 0))
             if referenced is None or referenced.deleted:
@@ -692,6 +682,7 @@ async def create_message(call: Call) -> Any:
                 )
 
     _validate(check)
+    check_not_empty(body, len(call.files))
     extra: dict[str, Any] = {}
     if reference is not None:
         extra.update(
@@ -730,8 +721,6 @@ async def edit_message(call: Call) -> Any:
             [],
             body,
             allowed_flags=EDIT_FLAGS,
-            file_count=len(call.files),
-            editing=True,
             existing_flags=message.flags,
         )
     )

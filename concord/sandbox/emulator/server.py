@@ -34,7 +34,6 @@ from concord.sandbox.emulator.errors import (
     MISSING_PERMISSIONS,
     UNKNOWN_CHANNEL,
     ApiError,
-    FormErrors,
 )
 from concord.sandbox.emulator.gateway import (
     APP_FLAG_FOR_INTENT,
@@ -190,7 +189,6 @@ class Emulator:
         self.host = "127.0.0.1"
         self.port = 0
         self._runner: web.AppRunner | None = None
-        self._request_listeners: list[Callable[[RecordedRequest], None]] = []
 
     # -- lifecycle ---------------------------------------------------------------------------
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
@@ -205,11 +203,8 @@ class Emulator:
         await runner.setup()
         site = web.TCPSite(runner, host, port)
         await site.start()
-        server = site._server  # the bound port when 0 was asked for
-        assert server is not None
-        sockets = getattr(server, "sockets", None) or []
         self.host = host
-        self.port = sockets[0].getsockname()[1] if sockets else port
+        self.port = int(runner.addresses[0][1])  # the bound port when 0 was asked for
         self._runner = runner
 
     async def stop(self) -> None:
@@ -247,9 +242,6 @@ class Emulator:
 
     def requests_to(self, route: str) -> list[RecordedRequest]:
         return [r for r in self.requests if r.route == route]
-
-    def on_request(self, listener: Callable[[RecordedRequest], None]) -> None:
-        self._request_listeners.append(listener)
 
     # -- faults ------------------------------------------------------------------------------
     def inject_rate_limit(
@@ -322,8 +314,6 @@ class Emulator:
         record.status = response.status
         if record.status >= 400 and record.problem:
             log.warning("emulator rejected %s", record.describe())
-        for listener in list(self._request_listeners):
-            listener(record)
         return response
 
     async def _handle(self, request: web.Request, record: RecordedRequest) -> web.StreamResponse:
@@ -466,15 +456,17 @@ class Emulator:
         self, message: StoredMessage, body: dict[str, Any], files: list[UploadedFile]
     ) -> None:
         """A PATCH body: present keys replace, ``null`` clears; the result must not be empty."""
-        before = self.message_payload(message)
-        if "content" in body:
-            message.content = str(body["content"] or "")
-        if "embeds" in body:
-            message.embeds = list(body["embeds"] or [])
-        if "components" in body:
-            message.components = list(body["components"] or [])
+        content = str(body["content"] or "") if "content" in body else message.content
+        embeds = list(body["embeds"] or []) if "embeds" in body else message.embeds
+        components = list(body["components"] or []) if "components" in body else message.components
+        attachments = message.attachments
         if "attachments" in body or files:
-            message.attachments = _new_attachments(self.world, body, files, message.attachments)
+            attachments = self.attachments_for(body, files, message.attachments)
+        if not (content.strip() or embeds or components or attachments):
+            raise ApiError(400, EMPTY_MESSAGE, "Cannot send an empty message")
+        message.revisions.append(self.message_payload(message))
+        message.content, message.embeds = content, embeds
+        message.components, message.attachments = components, attachments
         if body.get("flags") is not None:
             # Only "suppress embeds" can be toggled; components v2 can be added, never removed.
             wanted = int(body["flags"])
@@ -484,13 +476,7 @@ class Emulator:
                 | (wanted & FLAG_COMPONENTS_V2)
             )
         message.flags &= ~FLAG_LOADING
-        if not (message.content or message.embeds or message.components or message.attachments):
-            errors = FormErrors()
-            errors.add([], "MESSAGE_EMPTY", "Cannot send an empty message")
-            message_restore(message, before)
-            raise ApiError(400, EMPTY_MESSAGE, "Cannot send an empty message", errors.tree)
         message.edited_timestamp = self.clock()
-        message.revisions.append(before)
 
     async def announce(self, kind: str, message: StoredMessage) -> None:
         """MESSAGE_CREATE / MESSAGE_UPDATE / MESSAGE_DELETE to the bot, as Discord sends them."""
@@ -665,12 +651,6 @@ class Emulator:
         elif record.source_message_id is not None:
             metadata["interacted_message_id"] = str(record.source_message_id)
         return metadata
-
-
-def message_restore(message: StoredMessage, payload: dict[str, Any]) -> None:
-    message.content = payload["content"]
-    message.embeds = payload["embeds"]
-    message.components = payload["components"]
 
 
 def _new_attachments(

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlparse
 
-from concord.sandbox.emulator.errors import FormErrors
+from concord.sandbox.emulator.errors import EMPTY_MESSAGE, ApiError, FormErrors
 
 CONTENT_LIMIT = 2000
 EMBEDS_PER_MESSAGE = 10
@@ -496,8 +496,6 @@ def check_message(
     body: dict[str, Any],
     *,
     allowed_flags: int,
-    file_count: int = 0,
-    editing: bool = False,
     existing_flags: int = 0,
 ) -> None:
     """A message create/edit body (channel message, interaction response, followup)."""
@@ -540,18 +538,19 @@ def check_message(
                 attachment.get("description"),
                 1024,
             )
-    if editing:
-        return
-    has_something = bool(
-        content
+
+
+def check_not_empty(body: dict[str, Any], file_count: int) -> None:
+    """A new message needs content, an embed, a component, a file, a sticker or a poll."""
+    if not (
+        str(body.get("content") or "").strip()
         or body.get("embeds")
         or body.get("components")
         or file_count
         or body.get("sticker_ids")
         or body.get("poll")
-    )
-    if not has_something:
-        errors.add(path, "MESSAGE_EMPTY", "Cannot send an empty message")
+    ):
+        raise ApiError(400, EMPTY_MESSAGE, "Cannot send an empty message")
 
 
 # -- modals and autocomplete ------------------------------------------------------------------

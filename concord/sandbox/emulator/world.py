@@ -60,17 +60,30 @@ def iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="microseconds")
 
 
+# Users, guilds, roles and channels get ids from a fixed sequence "created" at this moment, so
+# the same world has the same ids on every run (a sandbox database stays valid across runs).
+STRUCTURE_EPOCH = datetime(2024, 1, 1, tzinfo=UTC)
+
+
 class Snowflakes:
     """Discord ids: milliseconds since 2015 in the high bits, always increasing."""
 
     def __init__(self, clock: Callable[[], datetime]) -> None:
         self.clock = clock
         self.last = 0
+        millis = int(STRUCTURE_EPOCH.timestamp() * 1000) - DISCORD_EPOCH_MS
+        self.last_structure = millis << 22
 
     def next(self) -> int:
+        """An id for something happening now (message, interaction, command)."""
         millis = int(self.clock().timestamp() * 1000) - DISCORD_EPOCH_MS
         self.last = max(self.last + 1, max(millis, 0) << 22)
         return self.last
+
+    def structure(self) -> int:
+        """A deterministic id for a user, guild, role or channel of the world."""
+        self.last_structure += 1
+        return self.last_structure
 
 
 @dataclass
@@ -410,12 +423,12 @@ class World:
 
     # -- building ----------------------------------------------------------------------------
     def add_user(self, username: str, global_name: str | None = None, *, bot: bool = False) -> User:
-        user = User(self.new_id(), username, global_name, bot=bot)
+        user = User(self.snowflakes.structure(), username, global_name, bot=bot)
         self.users[user.id] = user
         return user
 
     def add_guild(self, name: str, owner: User) -> Guild:
-        guild_id = self.new_id()
+        guild_id = self.snowflakes.structure()
         guild = Guild(guild_id, name, owner.id, self.clock())
         guild.roles[guild_id] = Role(guild_id, guild_id, "@everyone", EVERYONE_PERMISSIONS, 0)
         self.guilds[guild_id] = guild
@@ -426,7 +439,9 @@ class World:
         self, guild: Guild, name: str, permissions: int = 0, *, bot_id: int | None = None
     ) -> Role:
         position = max(r.position for r in guild.roles.values()) + 1
-        role = Role(self.new_id(), guild.id, name, permissions, position, bot_id=bot_id)
+        role = Role(
+            self.snowflakes.structure(), guild.id, name, permissions, position, bot_id=bot_id
+        )
         guild.roles[role.id] = role
         return role
 
@@ -434,7 +449,7 @@ class World:
         self, guild: Guild, name: str, *, kind: int = GUILD_TEXT, topic: str | None = None
     ) -> Channel:
         position = len([c for c in guild.channels.values() if c.type == kind])
-        channel = Channel(self.new_id(), kind, name, guild.id, position, topic)
+        channel = Channel(self.snowflakes.structure(), kind, name, guild.id, position, topic)
         guild.channels[channel.id] = channel
         return channel
 

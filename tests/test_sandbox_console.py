@@ -1,0 +1,253 @@
+"""`concord sandbox`: the console (parsing, rendering, buttons, modals, the clock, jobs,
+completion), script mode and the shipped tour."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import discord
+import pytest
+
+from concord import cli
+from concord.core.settings import GuildConfig
+from concord.sandbox.clock import SandboxClock, parse_clock
+from concord.sandbox.console import Console
+from concord.sandbox.driver import Sandbox
+from concord.sandbox.session import Options, run_script
+from tests.sandbox_probe import add_probe
+
+ROOT = Path(__file__).resolve().parents[1]
+TOUR = ROOT / "examples" / "tour.sandbox"
+
+
+@pytest.fixture
+def lines() -> list[str]:
+    return []
+
+
+@pytest.fixture
+async def console(sandbox: Sandbox, lines: list[str]) -> Console:
+    await sandbox.configure_office()
+    await add_probe(sandbox)
+    sandbox.strict = False
+    return Console(sandbox, lines.append)
+
+
+async def run(console: Console, line: str) -> str:
+    await console.execute(line)
+    return "\n".join(console.last_output)
+
+
+# -- parsing --------------------------------------------------------------------------------
+async def test_slash_options_are_converted_by_their_synced_type(
+    console: Console, tmp_path: Path
+) -> None:
+    note = tmp_path / "note.txt"
+    note.write_text("hello")
+    command, options = console.parse_slash(
+        f'/probe echo text:"two words" count:3 ratio:0.5 flag:yes who:@carol where:#approvals file:{note}'
+    )
+    assert command == "probe echo"
+    assert options == {
+        "text": "two words",
+        "count": 3,
+        "ratio": 0.5,
+        "flag": True,
+        "who": "@carol",
+        "where": "#approvals",
+        "file": ("note.txt", b"hello"),
+    }
+    out = await run(
+        console, f"/probe echo text:hi who:@carol where:#approvals size:large file:{note}"
+    )
+    assert "who=carol where=approvals" in out and "file=note.txt:hello" in out
+    assert "size=l" in out
+    assert "only you can see this" in out
+
+
+async def test_bad_lines_are_errors_not_crashes(console: Console) -> None:
+    assert "unknown command" in await run(console, "dance")
+    assert console.failed
+    assert "takes a number" in await run(console, "/probe echo text:x count:many")
+    assert "no option 'nope'" in await run(console, "/probe echo text:x nope:1")
+    assert "options are written name:value" in await run(console, "/probe echo text:x loose")
+    assert "no member" in await run(console, "as zed")
+
+
+# -- buttons, selects, modals ---------------------------------------------------------------
+async def test_cards_buttons_and_modals_from_the_console(console: Console) -> None:
+    out = await run(console, "/probe card")
+    assert "posted" in out and "#general · Concord Desk" in out
+    assert "[1 Approve] [2 Reject] [– Later]" in out  # the card appeared in the channel
+    await run(console, "as alice")
+    out = await run(console, "channel general")
+    assert "Leave request from Bob" in out
+    await run(console, "click 2")
+    assert console.pending is not None and console.pending.title == "Why reject?"
+    questions = [q.prompt for q in console.questions()]
+    assert questions == ["  Reason: ", "  Note (optional; Enter keeps 'none'): "]
+    await console.submit(["Team offsite", ""])
+    out = "\n".join(console.last_output)
+    assert "Rejected: Team offsite (none)" in out and "edited" in out
+    assert not console.failed
+
+
+async def test_select_menus_by_number(console: Console) -> None:
+    await run(console, "/probe card")
+    out = await run(console, "select 3 Small Large")
+    assert "sizes ['l', 's']" in out
+    await run(console, "channel general")
+    assert "is a select menu" in await run(console, "click 3")
+
+
+async def test_problems_the_emulator_finds_are_shown(console: Console) -> None:
+    out = await run(console, "/probe toolong")
+    assert "⚠ emulator rejected" in out and "2000 or fewer" in out
+    assert console.failed
+
+
+async def test_dms_and_member_messages(console: Console) -> None:
+    await run(console, "as bob")
+    out = await run(console, "/probe dm")
+    assert "DM to bob" in out and "a reminder" in out and "[1 Count 10]" in out
+    out = await run(console, "click 1")
+    assert "count 11" in out
+    assert "a reminder" not in await run(console, "dms carol")
+    out = await run(console, "say good morning")
+    assert "bob said it in #general" in out
+    assert "good morning" in await run(console, "channel general")
+
+
+# -- time and jobs --------------------------------------------------------------------------
+def test_clock_arguments() -> None:
+    now = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+    london = ZoneInfo("Europe/London")
+    assert parse_clock("+1d", now, london) == datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
+    assert parse_clock("+1d6h", now, london) == datetime(2026, 12, 2, 15, 0, tzinfo=UTC)
+    assert parse_clock("-30m", now, london) == datetime(2026, 12, 1, 8, 30, tzinfo=UTC)
+    assert parse_clock("17:00", now, ZoneInfo("Asia/Kolkata")) == datetime(
+        2026, 12, 1, 11, 30, tzinfo=UTC
+    )
+    assert parse_clock("2026-07-01 17:00", now, london) == datetime(2026, 7, 1, 16, 0, tzinfo=UTC)
+    assert parse_clock("2026-12-03", now, london) == datetime(2026, 12, 3, 9, 0, tzinfo=UTC)
+    for bad in ("+1x", "tomorrow", "+1d junk", "25:00"):
+        with pytest.raises(ValueError, match="cannot read"):
+            parse_clock(bad, now, london)
+
+
+def test_the_sandbox_clock_keeps_running_from_where_it_was_set() -> None:
+    clock = SandboxClock(datetime(2026, 12, 1, 9, 0, tzinfo=UTC))
+    clock.set(datetime(2030, 1, 1, tzinfo=UTC))
+    assert datetime(2030, 1, 1, tzinfo=UTC) <= clock.now() < datetime(2030, 1, 1, 0, 1, tzinfo=UTC)
+    clock.advance(timedelta(days=1))
+    assert clock.now().date() == date(2030, 1, 2)
+
+
+async def test_clock_run_and_jobs(console: Console, sandbox: Sandbox) -> None:
+    async def digest(config: GuildConfig, local_date: date, late: bool) -> None:
+        channel = sandbox.bot.get_channel(config.reports_channel_id or 0)
+        assert channel is not None and hasattr(channel, "send")
+        await channel.send(f"digest for {local_date}{' (late)' if late else ''}")  # type: ignore[union-attr]
+
+    sandbox.bot.scheduler.add_daily("probe-digest", lambda config: time(10, 0), digest)
+    out = await run(console, "jobs")
+    assert "probe-digest" in out and "daily at 10:00 Europe/London" in out
+    out = await run(console, "run probe-digest")
+    assert "ran probe-digest for 2026-12-01: done" in out and "digest for 2026-12-01" in out
+    assert "already ran" in await run(console, "run probe-digest")
+    out = await run(console, "clock 2026-12-02 10:05")
+    assert "Wed 2026-12-02 10:05 Europe/London" in out and "digest for 2026-12-02" in out
+    assert "nothing was due" in await run(console, "tick")
+    assert "one of: probe-digest" in await run(console, "run nope")
+
+
+# -- completion -----------------------------------------------------------------------------
+async def test_completion_of_commands_options_and_names(console: Console) -> None:
+    assert console.complete("/pro", "/pro") == ["/probe "]
+    assert "echo " in console.complete("/probe ", "")
+    assert console.complete("/probe more ", "") == ["deep "]
+    options = console.complete("/probe echo ", "")
+    assert "text:" in options and "who:" in options
+    assert "text:" not in console.complete("/probe echo text:hi ", "")
+    assert console.complete("/probe echo who:ca", "who:ca") == ["who:carol"]
+    assert console.complete("/probe echo size:", "size:") == ["size:Small", "size:Large"]
+    assert console.complete("", "cl") == ["click ", "clock "]
+    assert console.complete("as ", "a") == ["alice "]
+    assert "approvals " in console.complete("channel ", "")
+
+
+# -- script mode and the tour ---------------------------------------------------------------
+async def test_the_tour_runs_green(tmp_path: Path) -> None:
+    api_base = discord.http.Route.BASE
+    transcript: list[str] = []
+    code = await run_script(
+        Options(db_path=tmp_path / "sandbox.db", script=TOUR, fresh=True), transcript.append
+    )
+    text = "\n".join(transcript)
+    assert code == 0, text
+    assert "✓ Saved 3 settings" in text and "✗" not in text
+    assert "✓ Approved by Alice" in text and "✓ is overdue" in text
+    assert (tmp_path / "sandbox.world.json").exists()
+    assert api_base == discord.http.Route.BASE  # the sandbox puts discord.py's endpoint back
+
+
+async def test_a_failing_script_stops_with_exit_code_1(tmp_path: Path) -> None:
+    script = tmp_path / "bad.sandbox"
+    script.write_text("/concord settings\nexpect Mars/Olympus\n/concord status\n")
+    transcript: list[str] = []
+    code = await run_script(Options(db_path=tmp_path / "s.db", script=script), transcript.append)
+    assert code == 1
+    assert transcript[-1].startswith("✗ stopped:") and "expect Mars/Olympus" in transcript[-1]
+    assert not any("/concord status" in line for line in transcript)
+
+
+async def test_the_sandbox_keeps_its_office_between_runs(tmp_path: Path) -> None:
+    first = tmp_path / "one.sandbox"
+    first.write_text("/concord setup workdays:sun-thu\n")
+    second = tmp_path / "two.sandbox"
+    second.write_text("/concord settings\nexpect Sun–Thu\n")
+    db = tmp_path / "sandbox.db"
+    assert await run_script(Options(db_path=db, script=first), [].append) == 0
+    transcript: list[str] = []
+    assert await run_script(Options(db_path=db, script=second), transcript.append) == 0, transcript
+    fresh: list[str] = []
+    assert await run_script(Options(db_path=db, script=second, fresh=True), fresh.append) == 1
+
+
+def test_the_cli_runs_a_script(tmp_path: Path) -> None:
+    script = tmp_path / "hello.sandbox"
+    script.write_text("as alice\n/concord settings\nexpect @Manager\n")
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "concord",
+            "sandbox",
+            "--script",
+            str(script),
+            "--db",
+            str(tmp_path / "s.db"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "alice@#general> /concord settings" in result.stdout
+    assert (tmp_path / "s.log").exists() and not (tmp_path / "data").exists()
+
+
+def test_the_cli_refuses_a_missing_script(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert cli.main(["sandbox", "--script", str(tmp_path / "nope")]) == 2
+    assert "is not a file" in capsys.readouterr().err
+    assert cli.main(["sandbox", "--clock", "soon", "--db", str(tmp_path / "s.db")]) == 2
+    assert "--clock: cannot read 'soon'" in capsys.readouterr().err
+    assert cli.main(["sandbox", "--as", "zed", "--db", str(tmp_path / "s.db")]) == 2
+    assert "--as zed: not a member" in capsys.readouterr().err

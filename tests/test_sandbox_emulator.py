@@ -1,0 +1,464 @@
+"""Emulator self-tests over raw HTTP: it must refuse what Discord refuses, with Discord's codes
+and error shapes, and answer with exactly what discord.py parses."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aiohttp
+import pytest
+import pytest_asyncio
+
+from concord.sandbox.emulator import Emulator, ManualMonotonic
+from concord.sandbox.emulator.interactions import (
+    APPLICATION_COMMAND,
+    AUTOCOMPLETE,
+    MESSAGE_COMPONENT,
+)
+from concord.sandbox.office import Office, build_office
+
+
+class Api:
+    """A tiny raw client: the bot's side of the wire without discord.py in between."""
+
+    def __init__(self, emulator: Emulator, session: aiohttp.ClientSession, office: Office) -> None:
+        self.emulator = emulator
+        self.session = session
+        self.office = office
+        self.clock = emulator.monotonic
+
+    async def call(
+        self, method: str, path: str, body: Any = None, *, auth: bool = True, **query: str
+    ) -> tuple[int, Any, aiohttp.ClientResponse]:
+        headers = {"Authorization": f"Bot {self.emulator.token}"} if auth else {}
+        async with self.session.request(
+            method, self.emulator.api_base + path, json=body, headers=headers, params=query
+        ) as response:
+            data = await response.json() if response.content_type == "application/json" else None
+            return response.status, data, response
+
+    async def post_message(self, body: dict[str, Any], channel: str = "general") -> tuple[int, Any]:
+        channel_id = self.office.channels[channel].id
+        status, data, _ = await self.call("POST", f"/channels/{channel_id}/messages", body)
+        return status, data
+
+    async def slash(self, user: str = "bob") -> Any:
+        return await self.emulator.create_interaction(
+            kind=APPLICATION_COMMAND,
+            user=self.office.users[user],
+            channel=self.office.channels["general"],
+            data={"id": "1", "name": "probe", "type": 1},
+        )
+
+    async def callback(self, record: Any, body: dict[str, Any]) -> tuple[int, Any]:
+        status, data, _ = await self.call(
+            "POST",
+            f"/interactions/{record.id}/{record.token}/callback",
+            body,
+            auth=False,
+            with_response="true",
+        )
+        return status, data
+
+    async def webhook(
+        self, method: str, record: Any, suffix: str = "", body: Any = None
+    ) -> tuple[int, Any]:
+        path = f"/webhooks/{self.emulator.application_id}/{record.token}{suffix}"
+        status, data, _ = await self.call(method, path, body, auth=False, wait="true")
+        return status, data
+
+
+@pytest_asyncio.fixture
+async def api() -> AsyncIterator[Api]:
+    emulator = Emulator(monotonic=ManualMonotonic())
+    office = build_office(emulator)
+    await emulator.start()
+    try:
+        async with aiohttp.ClientSession() as session:
+            yield Api(emulator, session, office)
+    finally:
+        await emulator.stop()
+
+
+def error_paths(data: dict[str, Any]) -> list[str]:
+    found: list[str] = []
+
+    def walk(node: dict[str, Any], prefix: str) -> None:
+        for key, value in node.items():
+            if key == "_errors":
+                found.extend(f"{prefix}:{e['code']}" for e in value)
+            else:
+                walk(value, f"{prefix}.{key}" if prefix else key)
+
+    walk(data.get("errors", {}), "")
+    return found
+
+
+# -- transport ----------------------------------------------------------------------------------
+async def test_json_responses_have_the_exact_content_type_discord_py_needs(api: Api) -> None:
+    status, data, response = await api.call("GET", "/users/@me")
+    assert status == 200 and data["bot"] is True
+    assert response.headers["Content-Type"] == "application/json"
+
+
+async def test_unknown_routes_answer_404_and_are_recorded_as_problems(api: Api) -> None:
+    status, data, _ = await api.call("GET", "/guilds/1/bans")
+    assert status == 404 and data == {"message": "404: Not Found", "code": 0}
+    (problem,) = api.emulator.problems()
+    assert problem.route == "?" and problem.path.endswith("/guilds/1/bans")
+
+
+async def test_requests_without_the_bot_token_are_unauthorized(api: Api) -> None:
+    status, data, _ = await api.call("GET", "/users/@me", auth=False)
+    assert status == 401 and data["code"] == 0
+
+
+# -- message validation -------------------------------------------------------------------------
+def embed(**fields: Any) -> dict[str, Any]:
+    return {"title": "t", **fields}
+
+
+@pytest.mark.parametrize(
+    ("body", "path"),
+    [
+        ({"content": "x" * 2001}, "content:BASE_TYPE_MAX_LENGTH"),
+        ({"embeds": [embed(title="x" * 257)]}, "embeds.0.title:BASE_TYPE_MAX_LENGTH"),
+        ({"embeds": [embed(description="x" * 4097)]}, "embeds.0.description:BASE_TYPE_MAX_LENGTH"),
+        (
+            {"embeds": [embed(fields=[{"name": "n", "value": "v"}] * 26)]},
+            "embeds.0.fields:BASE_TYPE_MAX_LENGTH",
+        ),
+        (
+            {"embeds": [embed(fields=[{"name": "n", "value": "x" * 1025}])]},
+            "embeds.0.fields.0.value:BASE_TYPE_BAD_LENGTH",
+        ),
+        (
+            {"embeds": [embed(fields=[{"name": "n", "value": ""}])]},
+            "embeds.0.fields.0.value:BASE_TYPE_BAD_LENGTH",
+        ),
+        (
+            {"embeds": [embed(footer={"text": "x" * 2049})]},
+            "embeds.0.footer.text:BASE_TYPE_MAX_LENGTH",
+        ),
+        ({"embeds": [embed(description="x" * 4000)] * 2}, "embeds:MAX_EMBED_SIZE_EXCEEDED"),
+        ({"embeds": [embed()] * 11}, "embeds:BASE_TYPE_MAX_LENGTH"),
+        ({"embeds": [embed(color=0x1000000)]}, "embeds.0.color:NUMBER_TYPE_MAX"),
+        ({"content": "hi", "flags": 64}, "flags:MESSAGE_FLAGS_INVALID"),
+    ],
+)
+async def test_message_limits(api: Api, body: dict[str, Any], path: str) -> None:
+    status, data = await api.post_message(body)
+    assert status == 400 and data["code"] == 50035 and data["message"] == "Invalid Form Body"
+    assert path in error_paths(data)
+
+
+@pytest.mark.parametrize("content", ["", "   \n "])
+async def test_empty_messages_are_refused(api: Api, content: str) -> None:
+    status, data = await api.post_message({"content": content})
+    assert status == 400 and data == {"message": "Cannot send an empty message", "code": 50006}
+
+
+def button(custom_id: str, label: str = "Go", style: int = 1) -> dict[str, Any]:
+    return {"type": 2, "style": style, "label": label, "custom_id": custom_id}
+
+
+def row(*children: dict[str, Any]) -> dict[str, Any]:
+    return {"type": 1, "components": list(children)}
+
+
+@pytest.mark.parametrize(
+    ("components", "path"),
+    [
+        ([row(button(f"b{i}")) for i in range(6)], "components:BASE_TYPE_MAX_LENGTH"),
+        (
+            [row(*(button(f"b{i}") for i in range(6)))],
+            "components.0.components:BASE_TYPE_MAX_LENGTH",
+        ),
+        ([row(button("x" * 101))], "components.0.components.0.custom_id:BASE_TYPE_BAD_LENGTH"),
+        (
+            [row(button("a"), button("a"))],
+            "components.0.components.1.custom_id:COMPONENT_CUSTOM_ID_DUPLICATED",
+        ),
+        (
+            [row(button("a", label="x" * 81))],
+            "components.0.components.0.label:BASE_TYPE_MAX_LENGTH",
+        ),
+        (
+            [
+                row(
+                    {
+                        "type": 2,
+                        "style": 5,
+                        "label": "Docs",
+                        "url": "https://x.test",
+                        "custom_id": "a",
+                    }
+                )
+            ],
+            "components.0.components.0.custom_id:BUTTON_COMPONENT_CUSTOM_ID_NOT_ALLOWED",
+        ),
+        (
+            [row({"type": 3, "custom_id": "s", "options": []})],
+            "components.0.components.0.options:BASE_TYPE_REQUIRED",
+        ),
+        ([button("bare")], "components.0.type:UNION_TYPE_CHOICES"),
+    ],
+)
+async def test_component_limits(api: Api, components: list[dict[str, Any]], path: str) -> None:
+    status, data = await api.post_message({"content": "card", "components": components})
+    assert status == 400 and path in error_paths(data)
+
+
+async def test_a_valid_message_round_trips(api: Api) -> None:
+    body = {
+        "content": f"hello <@{api.office.users['bob'].id}>",
+        "embeds": [embed(description="d", fields=[{"name": "a", "value": "b", "inline": True}])],
+        "components": [
+            row(button("ok"), {"type": 2, "style": 5, "label": "Docs", "url": "https://x.test"})
+        ],
+    }
+    status, data = await api.post_message(body)
+    assert status == 200
+    assert data["content"] == body["content"] and data["embeds"][0]["type"] == "rich"
+    assert [m["username"] for m in data["mentions"]] == ["bob"]
+    channel_id = api.office.channels["general"].id
+    status, history, _ = await api.call("GET", f"/channels/{channel_id}/messages", limit="10")
+    assert status == 200 and [m["id"] for m in history] == [data["id"]]
+
+
+async def test_dms_to_a_member_who_closed_them_are_refused(api: Api) -> None:
+    carol = api.office.users["carol"]
+    carol.accepts_dms = False
+    status, channel, _ = await api.call(
+        "POST", "/users/@me/channels", {"recipient_id": str(carol.id)}
+    )
+    assert status == 200 and channel["type"] == 1
+    status, data, _ = await api.call(
+        "POST", f"/channels/{channel['id']}/messages", {"content": "hi"}
+    )
+    assert status == 403 and data["code"] == 50007
+
+
+# -- interaction rules ------------------------------------------------------------------------
+async def test_an_interaction_can_be_answered_once(api: Api) -> None:
+    record = await api.slash()
+    status, data = await api.callback(record, {"type": 4, "data": {"content": "hi", "flags": 64}})
+    assert status == 200
+    assert data["interaction"]["response_message_ephemeral"] is True
+    assert data["resource"]["message"]["content"] == "hi"
+    status, data = await api.callback(record, {"type": 4, "data": {"content": "again"}})
+    assert status == 400 and data["code"] == 40060
+
+
+async def test_no_answer_within_three_seconds_is_an_unknown_interaction(api: Api) -> None:
+    record = await api.slash()
+    api.emulator.monotonic.advance(3.1)  # type: ignore[attr-defined]
+    status, data = await api.callback(record, {"type": 5})
+    assert status == 404 and data["code"] == 10062
+
+
+async def test_followups_need_an_answer_first_and_expire_after_fifteen_minutes(api: Api) -> None:
+    record = await api.slash()
+    status, data = await api.webhook("POST", record, body={"content": "early"})
+    assert status == 404 and data["code"] == 10015
+    status, _ = await api.callback(record, {"type": 5, "data": {"flags": 64}})
+    assert status == 200
+    api.emulator.monotonic.advance(14 * 60)  # type: ignore[attr-defined]
+    status, data = await api.webhook("POST", record, body={"content": "done"})
+    assert status == 200 and data["flags"] & 64  # resolves the ephemeral "thinking" message
+    api.emulator.monotonic.advance(61)  # type: ignore[attr-defined]
+    status, data = await api.webhook("POST", record, body={"content": "too late"})
+    assert status == 401 and data["code"] == 50027
+    status, data = await api.webhook("PATCH", record, "/messages/@original", {"content": "x"})
+    assert status == 401
+
+
+async def test_original_response_get_edit_delete(api: Api) -> None:
+    record = await api.slash()
+    await api.callback(record, {"type": 4, "data": {"content": "v1"}})
+    status, data = await api.webhook("PATCH", record, "/messages/@original", {"content": "v2"})
+    assert status == 200 and data["content"] == "v2" and data["edited_timestamp"]
+    status, data = await api.webhook("GET", record, "/messages/@original")
+    assert data["content"] == "v2"
+    status, data = await api.webhook(
+        "PATCH", record, "/messages/@original", {"content": "x" * 2001}
+    )
+    assert status == 400
+    status, _ = await api.webhook("DELETE", record, "/messages/@original")
+    assert status == 204
+    status, data = await api.webhook("GET", record, "/messages/@original")
+    assert status == 404 and data["code"] == 10008
+
+
+@pytest.mark.parametrize(
+    ("body", "path"),
+    [
+        ({"type": 8, "data": {"choices": []}}, "type:INTERACTION_RESPONSE_TYPE_INVALID"),
+        ({"type": 7, "data": {"content": "x"}}, "type:INTERACTION_RESPONSE_TYPE_INVALID"),
+        (
+            {
+                "type": 9,
+                "data": {
+                    "custom_id": "m",
+                    "title": "x" * 46,
+                    "components": [row({"type": 4, "custom_id": "a", "label": "A", "style": 1})],
+                },
+            },
+            "data.title:BASE_TYPE_BAD_LENGTH",
+        ),
+        (
+            {
+                "type": 9,
+                "data": {
+                    "custom_id": "m",
+                    "title": "T",
+                    "components": [
+                        row({"type": 4, "custom_id": "a", "label": "x" * 46, "style": 1})
+                    ],
+                },
+            },
+            "data.components.0.components.0.label:BASE_TYPE_BAD_LENGTH",
+        ),
+        (
+            {
+                "type": 9,
+                "data": {
+                    "custom_id": "m",
+                    "title": "T",
+                    "components": [
+                        row({"type": 4, "custom_id": f"a{i}", "label": "A", "style": 1})
+                        for i in range(6)
+                    ],
+                },
+            },
+            "data.components:BASE_TYPE_BAD_LENGTH",
+        ),
+        ({"type": 5, "data": {"flags": 4}}, "data.flags:MESSAGE_FLAGS_INVALID"),
+    ],
+)
+async def test_invalid_slash_command_answers(api: Api, body: dict[str, Any], path: str) -> None:
+    record = await api.slash()
+    status, data = await api.callback(record, body)
+    assert status == 400 and path in error_paths(data)
+    assert not record.acknowledged  # a rejected answer does not count
+
+
+async def test_autocomplete_accepts_only_choices_and_at_most_25(api: Api) -> None:
+    record = await api.emulator.create_interaction(
+        kind=AUTOCOMPLETE,
+        user=api.office.users["bob"],
+        channel=api.office.channels["general"],
+        data={"id": "1", "name": "probe", "type": 1, "options": []},
+    )
+    choices = [{"name": f"c{i}", "value": str(i)} for i in range(26)]
+    status, data = await api.callback(record, {"type": 8, "data": {"choices": choices}})
+    assert status == 400 and "data.choices:BASE_TYPE_MAX_LENGTH" in error_paths(data)
+    status, data = await api.callback(record, {"type": 4, "data": {"content": "no"}})
+    assert status == 400
+    status, data = await api.callback(record, {"type": 8, "data": {"choices": choices[:25]}})
+    assert status == 200 and record.choices is not None and len(record.choices) == 25
+
+
+async def test_component_update_edits_the_message(api: Api) -> None:
+    status, posted = await api.post_message({"content": "card", "components": [row(button("go"))]})
+    message = api.emulator.world.messages[int(posted["id"])]
+    record = await api.emulator.create_interaction(
+        kind=MESSAGE_COMPONENT,
+        user=api.office.users["alice"],
+        channel=api.office.channels["general"],
+        data={"custom_id": "go", "component_type": 2},
+        message=message,
+    )
+    assert record.payload["message"]["id"] == posted["id"]
+    status, data = await api.callback(
+        record, {"type": 7, "data": {"content": "done", "components": []}}
+    )
+    assert status == 200 and data["resource"]["message"]["content"] == "done"
+    assert message.content == "done" and message.components == [] and message.edited_timestamp
+
+
+# -- command sync -------------------------------------------------------------------------------
+def command(name: str, **extra: Any) -> dict[str, Any]:
+    return {"name": name, "description": "d", "type": 1, **extra}
+
+
+@pytest.mark.parametrize(
+    ("commands", "path"),
+    [
+        ([command("Upper")], "0.name:APPLICATION_COMMAND_INVALID_NAME"),
+        ([command("x" * 33)], "0.name:APPLICATION_COMMAND_INVALID_NAME"),
+        ([command("ok", description="x" * 101)], "0.description:BASE_TYPE_BAD_LENGTH"),
+        ([command("ok", description="")], "0.description:BASE_TYPE_BAD_LENGTH"),
+        ([command("a"), command("a")], "1.name:APPLICATION_COMMANDS_DUPLICATE_NAME"),
+        (
+            [
+                command(
+                    "ok",
+                    options=[{"type": 3, "name": f"o{i}", "description": "d"} for i in range(26)],
+                )
+            ],
+            "0.options:BASE_TYPE_MAX_LENGTH",
+        ),
+        (
+            [
+                command(
+                    "ok",
+                    options=[
+                        {"type": 3, "name": "a", "description": "d"},
+                        {"type": 3, "name": "b", "description": "d", "required": True},
+                    ],
+                )
+            ],
+            "0.options.1.required:APPLICATION_COMMAND_OPTIONS_REQUIRED_INVALID",
+        ),
+        (
+            [{"name": "Quote", "description": "not allowed", "type": 3}],
+            "0.description:APPLICATION_COMMAND_CONTEXT_MENU_DESCRIPTION",
+        ),
+    ],
+)
+async def test_command_definitions_are_validated(
+    api: Api, commands: list[dict[str, Any]], path: str
+) -> None:
+    app = api.emulator.application_id
+    status, data, _ = await api.call("PUT", f"/applications/{app}/commands", commands)
+    assert status == 400 and path in error_paths(data)
+
+
+async def test_commands_keep_their_ids_and_change_version_when_edited(api: Api) -> None:
+    app = api.emulator.application_id
+    guild = api.office.guild.id
+    status, first, _ = await api.call(
+        "PUT", f"/applications/{app}/guilds/{guild}/commands", [command("a"), command("b")]
+    )
+    assert status == 200 and first[0]["guild_id"] == str(guild)
+    status, second, _ = await api.call(
+        "PUT",
+        f"/applications/{app}/guilds/{guild}/commands",
+        [command("a", description="new"), command("b")],
+    )
+    assert [c["id"] for c in second] == [c["id"] for c in first]
+    assert (
+        second[0]["version"] != first[0]["version"] and second[1]["version"] == first[1]["version"]
+    )
+    status, listed, _ = await api.call("GET", f"/applications/{app}/guilds/{guild}/commands")
+    assert [c["description"] for c in listed] == ["new", "d"]
+    status, listed, _ = await api.call("GET", f"/applications/{app}/commands")
+    assert listed == []
+
+
+# -- fault injection ----------------------------------------------------------------------------
+async def test_injected_rate_limit_carries_discords_headers(api: Api) -> None:
+    fault = api.emulator.inject_rate_limit("POST /channels/{channel_id}/messages", retry_after=0.25)
+    channel_id = api.office.channels["general"].id
+    status, data, response = await api.call(
+        "POST", f"/channels/{channel_id}/messages", {"content": "hi"}
+    )
+    assert status == 429 and data["retry_after"] == 0.25 and data["global"] is False
+    assert response.headers["Retry-After"] == "1"
+    assert response.headers["X-RateLimit-Remaining"] == "0"
+    assert response.headers["X-RateLimit-Scope"] == "user" and response.headers["Via"]
+    assert fault.hits == 1 and api.emulator.problems() == []
+    status, _ = await api.post_message({"content": "hi"})
+    assert status == 200
