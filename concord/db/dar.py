@@ -752,42 +752,17 @@ class DarManager:
                 if row["user_id"] in ids:
                     filed.setdefault(row["user_id"], {})[day] = bool(row["late"])
             await cursor.close()
-        expected_days: dict[int, list[date]] = {uid: [] for uid in ids}
-        expected_per_day: dict[date, int] = {}
-        for day in days_between(window_start, window_end):
-            roster = period.roster(day, people)
-            for entry in roster.expected:
-                expected_days[entry.user_id].append(day)
-            expected_per_day[day] = len(roster.expected)
         completed_per_day = await self._completed_per_day(config, start, end, user_id)
-        points = tuple(
-            DayPoint(
-                day=d,
-                expected=expected_per_day.get(d, 0),
-                filed=filed_per_day.get(d, 0),
-                tasks_completed=completed_per_day.get(d, 0),
-            )
-            for d in days_between(start, end)
+        # A year of rosters is CPU work (hundreds of thousands of member-days): off the loop.
+        return await asyncio.to_thread(
+            tally_stats,
+            Window(start, end, today, window_start, window_end),
+            period,
+            people,
+            filed,
+            filed_per_day,
+            completed_per_day,
         )
-        last = min(end, today)
-        per_member = []
-        for member in sorted(people, key=lambda m: m.name.lower()):
-            reports = filed.get(member.user_id, {})
-            in_range = [d for d in expected_days[member.user_id] if start <= d <= last]
-            rates = member_stats(
-                member.user_id, in_range, {d: v for d, v in reports.items() if d >= start}, last
-            )
-            streak = member_stats(member.user_id, expected_days[member.user_id], reports, today)
-            per_member.append(
-                MemberStats(
-                    user_id=member.user_id,
-                    expected=rates.expected,
-                    filed=rates.filed,
-                    on_time=rates.on_time,
-                    streak=streak.streak,
-                )
-            )
-        return Stats(start=start, end=end, points=points, members=tuple(per_member))
 
     async def _completed_per_day(
         self, config: GuildConfig, start: date, end: date, user_id: int | None
@@ -844,6 +819,62 @@ class DarManager:
             await cursor.close()
         await asyncio.to_thread(sink.close)
         return rows
+
+
+@dataclass(frozen=True)
+class Window:
+    """The stats range [start, end], today, and the wider span read for streaks."""
+
+    start: date
+    end: date
+    today: date
+    first: date
+    last: date
+
+
+def tally_stats(
+    window: Window,
+    period: Period,
+    people: Sequence[Member],
+    filed: Mapping[int, Mapping[date, bool]],
+    filed_per_day: Mapping[date, int],
+    completed_per_day: Mapping[date, int],
+) -> Stats:
+    """Per-day points and per-member streaks and rates from data already read."""
+    expected_days: dict[int, list[date]] = {m.user_id: [] for m in people}
+    expected_per_day: dict[date, int] = {}
+    for day in days_between(window.first, window.last):
+        roster = period.roster(day, people)
+        for entry in roster.expected:
+            expected_days[entry.user_id].append(day)
+        expected_per_day[day] = len(roster.expected)
+    points = tuple(
+        DayPoint(
+            day=d,
+            expected=expected_per_day.get(d, 0),
+            filed=filed_per_day.get(d, 0),
+            tasks_completed=completed_per_day.get(d, 0),
+        )
+        for d in days_between(window.start, window.end)
+    )
+    last = min(window.end, window.today)
+    per_member: list[MemberStats] = []
+    for member in sorted(people, key=lambda m: m.name.lower()):
+        reports = filed.get(member.user_id, {})
+        in_range = [d for d in expected_days[member.user_id] if window.start <= d <= last]
+        in_range_reports = {d: v for d, v in reports.items() if d >= window.start}
+        rates = member_stats(member.user_id, in_range, in_range_reports, last)
+        streak = member_stats(member.user_id, expected_days[member.user_id], reports, window.today)
+        per_member.append(
+            MemberStats(
+                user_id=member.user_id,
+                expected=rates.expected,
+                filed=rates.filed,
+                on_time=rates.on_time,
+                streak=streak.streak,
+            )
+        )
+    return Stats(start=window.start, end=window.end, points=points, members=tuple(per_member))
 
 
 def _export_row(

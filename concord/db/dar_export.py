@@ -116,9 +116,12 @@ class XlsxSink:
         sheet.freeze_panes = "A2"
         sheet.append(list(COLUMNS))
 
-    def _text(self, value: str) -> Cell:
-        cell = WriteOnlyCell(self._sheet, value=_ILLEGAL_XML.sub("", value))
-        cell.data_type = "s"  # never a formula, whatever the member typed
+    def _text(self, value: str) -> Cell | str:
+        cleaned = _ILLEGAL_XML.sub("", value)
+        if not cleaned.startswith("="):
+            return cleaned  # a plain string cell (the common case, and the fast one)
+        cell = WriteOnlyCell(self._sheet, value=cleaned)
+        cell.data_type = "s"  # text that looks like a formula stays text
         return cell
 
     def write(self, rows: Sequence[ExportRow]) -> None:
