@@ -244,6 +244,8 @@ class Member:
     name: str
     role_ids: frozenset[int] = frozenset()
     bot: bool = False
+    # The day they joined the server: nobody is expected to report before it.
+    joined: date | None = None
 
 
 @dataclass(frozen=True)
@@ -327,8 +329,9 @@ def expected_roster(
     holiday: str | None,
     days_off: Iterable[DayOff],
 ) -> Roster:
-    """Who is expected to file a report on ``day``: staff on a workday that is not a holiday,
-    minus members away the whole day; members off part of the day stay expected, with a note."""
+    """Who is expected to file a report on ``day``: staff (who had joined by then) on a workday
+    that is not a holiday, minus members away the whole day; members off part of the day stay
+    expected, with a note."""
     by_member: dict[int, list[DayOff]] = {}
     for off in days_off:
         if off.day == day:
@@ -337,6 +340,8 @@ def expected_roster(
     expected: list[RosterEntry] = []
     on_leave: list[RosterEntry] = []
     for member in staff_members(members, staff_role_id):
+        if member.joined is not None and member.joined > day:
+            continue
         portions = by_member.get(member.user_id, [])
         away, label = describe_day_off(portions) if portions else (False, "")
         if away:

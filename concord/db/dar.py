@@ -723,7 +723,8 @@ class DarManager:
         user_id: int | None = None,
     ) -> Stats:
         """Per day: reports filed vs expected and tasks completed; per member: the current
-        streak and the on-time rate over [start, end]."""
+        streak and the on-time rate over [start, end]. Days before the guild's first report
+        expect nothing (the DAR was not in use yet)."""
         if end < start:
             raise UserError("The end date is before the start date.")
         if (end - start).days + 1 > STATS_MAX_DAYS:
@@ -756,13 +757,20 @@ class DarManager:
         # A year of rosters is CPU work (hundreds of thousands of member-days): off the loop.
         return await asyncio.to_thread(
             tally_stats,
-            Window(start, end, today, window_start, window_end),
+            Window(start, end, today, window_start, window_end, await self.first_day(guild_id)),
             period,
             people,
             filed,
             filed_per_day,
             completed_per_day,
         )
+
+    async def first_day(self, guild_id: int) -> date | None:
+        """The date of the guild's first report (when it started using DAR)."""
+        row = await self.db.fetchone(
+            "SELECT MIN(day) AS first FROM dar_reports WHERE guild_id = ?", (guild_id,)
+        )
+        return date.fromisoformat(row["first"]) if row and row["first"] else None
 
     async def _completed_per_day(
         self, config: GuildConfig, start: date, end: date, user_id: int | None
@@ -830,6 +838,9 @@ class Window:
     today: date
     first: date
     last: date
+    # The guild's first report: days before it were before the DAR was in use and count for
+    # nobody (None: no report yet, nothing counts).
+    since: date | None
 
 
 def tally_stats(
@@ -844,6 +855,8 @@ def tally_stats(
     expected_days: dict[int, list[date]] = {m.user_id: [] for m in people}
     expected_per_day: dict[date, int] = {}
     for day in days_between(window.first, window.last):
+        if window.since is None or day < window.since:
+            continue
         roster = period.roster(day, people)
         for entry in roster.expected:
             expected_days[entry.user_id].append(day)

@@ -515,8 +515,8 @@ async def test_digest_content_and_once_a_day(sandbox: Sandbox) -> None:
     [
         # London springs forward at 01:00 UTC on Sun 28 Mar 2027: 01:30 local does not exist.
         (datetime(2027, 3, 28, 0, 40, tzinfo=UTC), "spring-forward"),
-        # London falls back at 01:00 UTC on Sun 25 Oct 2026: 01:30 local happens twice.
-        (datetime(2026, 10, 25, 0, 10, tzinfo=UTC), "fall-back"),
+        # London falls back at 01:00 UTC on Sun 31 Oct 2027: 01:30 local happens twice.
+        (datetime(2027, 10, 31, 0, 10, tzinfo=UTC), "fall-back"),
     ],
 )
 async def test_dst_changes_neither_skip_nor_repeat_a_reminder(

@@ -547,3 +547,12 @@ def test_report_dates_lean_back_in_time(text: str, expected: date) -> None:
 def test_report_dates_refuse_nonsense() -> None:
     with pytest.raises(UserError, match="not a date I understand"):
         parse_report_date("someday", date(2026, 12, 2))
+
+
+def test_nobody_is_expected_before_they_joined() -> None:
+    people = [
+        Member(1, "old", frozenset({STAFF})),
+        Member(2, "new", frozenset({STAFF}), joined=MON + timedelta(days=1)),
+    ]
+    assert roster(MON, people, []).expected_ids == {1}
+    assert roster(MON + timedelta(days=1), people, []).expected_ids == {1, 2}

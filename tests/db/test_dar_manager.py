@@ -518,3 +518,19 @@ async def test_is_workday(world: World) -> None:
     assert not await world.dar.is_workday(GUILD, date(2026, 12, 5))
     world.leave.holidays_.append(FakeHoliday(TUE, "Founders' Day"))
     assert not await world.dar.is_workday(GUILD, TUE)
+
+
+async def test_stats_count_nothing_before_the_first_report_or_a_members_joining(
+    world: World,
+) -> None:
+    mon = date(2026, 11, 30)
+    world.members.append(Member(77, "newcomer", frozenset({STAFF}), joined=TUE + timedelta(days=1)))
+    empty = await world.dar.stats(GUILD, mon, mon + timedelta(days=4), world.members, TUE)
+    assert all(p.expected == 0 for p in empty.points)
+    await world.dar.submit(GUILD, BOB, draft(), NOON)  # the first report: Tuesday
+    stats = await world.dar.stats(
+        GUILD, mon, mon + timedelta(days=4), world.members, mon + timedelta(days=4)
+    )
+    assert [p.expected for p in stats.points] == [0, 4, 5, 5, 5]
+    newcomer = next(s for s in stats.members if s.user_id == 77)
+    assert newcomer.expected == 2  # Wednesday and Thursday (Friday is today, not over)

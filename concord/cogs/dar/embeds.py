@@ -113,6 +113,14 @@ def stats_messages(
 
 
 def roster_members(guild: discord.Guild) -> list[Member]:
+    """The guild's members as the roster rules see them (roles, bot flag, day they joined)."""
     return [
-        Member(m.id, m.display_name, frozenset(r.id for r in m.roles), m.bot) for m in guild.members
+        Member(
+            m.id,
+            m.display_name,
+            frozenset(r.id for r in m.roles),
+            m.bot,
+            m.joined_at.date() if m.joined_at else None,
+        )
+        for m in guild.members
     ]
