@@ -434,6 +434,40 @@ async def test_reminders_respect_leave_own_timezones_and_closed_dms(sandbox: San
     assert sorted(r["key"].split(":")[1] for r in claims) == ["2026-12-01", "2026-12-05"]
 
 
+async def test_closed_dms_are_not_retried_and_do_not_stop_the_others(sandbox: Sandbox) -> None:
+    await sandbox.configure_office()
+    sandbox.member("carol").accepts_dms = False
+    with sandbox.expect_errors() as caught:
+        await scheduled(sandbox, at(17))
+    assert [r.status for r in caught.requests] == [403]  # Discord's "cannot DM this user"
+    assert not caught.logs  # logged at info level only: nothing anyone must act on
+    assert sandbox.dms("carol") == [] and len(reminders(sandbox, "dave")) == 1
+    [run] = await sandbox.bot.job_ledger.runs(sandbox.guild.id, "dar_reminder")
+    assert run["status"] == "done"  # closed DMs are final, not a failure to retry
+    sandbox.member("carol").accepts_dms = True
+    await scheduled(sandbox, at(17, 30))
+    assert sandbox.dms("carol") == []
+
+
+async def test_a_failed_page_is_retried_without_repeating_the_sent_ones(sandbox: Sandbox) -> None:
+    await sandbox.configure_office()
+    sandbox.clock.set(at(12))  # type: ignore[attr-defined]
+    await file_report(sandbox, "bob")
+    await scheduled(sandbox, at(18, 50))  # the morning digest catches up first
+    sandbox.emulator.inject_error(
+        "POST /channels/{channel_id}/messages", 403, code=50013, message="Missing Permissions"
+    )
+    with sandbox.expect_errors():
+        await scheduled(sandbox, at(19))
+    assert summaries(sandbox) == []
+    [run] = await sandbox.bot.job_ledger.runs(sandbox.guild.id, "dar_summary")
+    assert run["status"] == "failed"
+    await scheduled(sandbox, at(19, 1))
+    assert len(summaries(sandbox)) == 1
+    await scheduled(sandbox, at(19, 2))
+    assert len(summaries(sandbox)) == 1
+
+
 async def test_summary_is_posted_in_the_reports_channel_once(sandbox: Sandbox) -> None:
     await sandbox.configure_office()
     sandbox.clock.set(at(12))  # type: ignore[attr-defined]
@@ -671,12 +705,19 @@ async def test_make_task_from_a_blocker(sandbox: Sandbox) -> None:
     assert report is not None and await dar(sandbox).blocker_task(report.id) == 1
     again = await sandbox.click("alice", summary, "Make task: Bob")
     assert "Task #1 was already made from these blockers" in again.text
+    assert await sandbox.db.fetchone("SELECT COUNT(*) AS n FROM tasks") is not None
     await scheduled(sandbox, at(9, day=TUE + timedelta(days=1)))
     assert "→ task #1" in digests(sandbox)[-1].text
     # Once that task is done the blocker is closed, and another task may be made if needed.
     await sandbox.click("alice", task_card(sandbox, 1), "Done")
     opened_again = await sandbox.click("alice", summary, "Make task: Bob")
     assert opened_again.modal is not None
+    # Blockers edited away: nothing left to make a task of.
+    edit = await sandbox.slash("bob", "dar submit", date="yesterday")
+    assert edit.modal is not None
+    await sandbox.submit("bob", edit.modal, blockers="")
+    gone = await sandbox.click("alice", summary, "Make task: Bob")
+    assert "That report lists no blockers any more" in gone.text
 
 
 async def test_the_approval_card_lists_tasks_due_while_away_and_hands_them_over(
