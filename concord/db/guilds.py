@@ -195,15 +195,19 @@ class GuildSettings:
             cache.configs[guild_id] = config
         return config
 
-    async def update(self, guild_id: int, actor_id: int, values: dict[str, Any]) -> GuildConfig:
-        """Set the given (already validated) values in one transaction, audited."""
+    async def update(
+        self, guild_id: int, actor_id: int, values: dict[str, Any], *, now: datetime | None = None
+    ) -> GuildConfig:
+        """Set the given (already validated) values in one transaction, audited at ``now``."""
         if not values:
             return await self.get(guild_id)
         cache = self._cache
         cache.generation += 1
         cache.configs.pop(guild_id, None)
         try:
-            config = await self.db.write(_update_settings, guild_id, actor_id, values, utcnow_iso())
+            config = await self.db.write(
+                _update_settings, guild_id, actor_id, values, utcnow_iso(now)
+            )
         finally:
             cache.generation += 1  # whatever was read meanwhile may predate the commit
         cache.configs[guild_id] = config

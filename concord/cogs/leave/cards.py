@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import discord
 
 from concord.cogs.common import guild_config, member_is_manager, require_manager
+from concord.cogs.handover import add_tasks_field, offer_hand_over, tasks_due_while_away
 from concord.cogs.leave.embeds import (
     FIELD_LIMIT,
     STATUS_COLOURS,
@@ -90,7 +91,14 @@ class LeaveDesk:
             years=years,
             also_out=[a for a in absences if a.user_id != request.user_id],
         )
-        return card_embed(request, context)
+        embed = card_embed(request, context)
+        if request.status in (RequestStatus.PENDING, RequestStatus.APPROVED):
+            # Leave × Tasks: what falls due while the requester is away.
+            tasks = await tasks_due_while_away(
+                self.bot, config.guild_id, request.user_id, request.start, request.end
+            )
+            add_tasks_field(embed, tasks)
+        return embed
 
     def _approvals_channel(self, config: GuildConfig) -> discord.abc.Messageable | None:
         if config.approvals_channel_id is None:
@@ -318,6 +326,8 @@ class LeaveDesk:
             await self.refresh_card(request, config)
         log.info("leave request #%s %s by %s", request.id, verb.lower(), interaction.user.id)
         await self.tell_requester(request, interaction.user.id, config)
+        if request.status is RequestStatus.APPROVED:
+            await offer_hand_over(interaction, request)
 
     # -- the pending list ----------------------------------------------------------------------
     async def pending_page(
