@@ -253,6 +253,26 @@ class Database:
                 return
 
     # -- reads -----------------------------------------------------------------------------
+    async def read_in_thread(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run ``fn(conn, *args)`` on a worker thread with a read-only connection of its own.
+
+        For long reads that turn many rows into something else (exports): the whole job is one
+        trip, and neither the rows nor the work on them pass through the event loop, which keeps
+        answering interactions meanwhile. Each statement reads one consistent snapshot (WAL)."""
+        if self._closed:
+            raise DatabaseError("the database is closed")
+        path: Path = self.path
+
+        def run() -> T:
+            conn = connect_sync(path)
+            try:
+                conn.execute("PRAGMA query_only=ON")
+                return fn(conn, *args)
+            finally:
+                conn.close()
+
+        return await asyncio.to_thread(run)
+
     @asynccontextmanager
     async def read(self) -> AsyncIterator[aiosqlite.Connection]:
         """A read-only connection from the pool; reads never wait for the writer (WAL)."""

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import codecs
 import csv
 import io
 from collections.abc import AsyncIterator, Sequence
@@ -471,6 +472,18 @@ async def test_export_csv_reads_back(world: World) -> None:
     assert table[3][0] == "2026-12-02"
     only_bob = io.BytesIO()
     assert await world.dar.export(GUILD, TUE, TUE, "csv", only_bob, names, user_id=BOB) == 1
+
+
+async def test_export_csv_starts_with_one_bom_and_streams_to_the_file(world: World) -> None:
+    """Excel needs the BOM to read UTF-8; it is written by hand before plain UTF-8 text."""
+    await seed_export(world)
+    out = io.BytesIO()
+    names = {m.user_id: m.name for m in world.members}
+    await world.dar.export(GUILD, TUE, TUE + timedelta(days=1), "csv", out, names)
+    data = out.getvalue()
+    assert data.startswith(codecs.BOM_UTF8) and data.count(codecs.BOM_UTF8) == 1
+    assert data[len(codecs.BOM_UTF8) :].startswith(b"date,member,done")
+    assert not out.closed  # the caller's file stays open for the caller
 
 
 async def test_export_xlsx_reads_back(world: World) -> None:

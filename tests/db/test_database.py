@@ -104,6 +104,27 @@ async def test_a_fetch_is_one_trip_to_the_reader_thread(tmp_path: Path) -> None:
         await db.close()
 
 
+async def test_read_in_thread_runs_off_the_loop_on_a_read_only_connection(db: Database) -> None:
+    await db.write(_create_counter)
+    await db.write(_insert_next)
+
+    def job(conn: sqlite3.Connection, extra: int) -> tuple[int, int]:
+        total = conn.execute("SELECT count(*) FROM counter").fetchone()[0]
+        return threading.get_ident(), total + extra
+
+    thread, total = await db.read_in_thread(job, 10)
+    assert thread != threading.get_ident() and total == 11
+
+    def write(conn: sqlite3.Connection) -> None:
+        conn.execute("INSERT INTO counter (n) VALUES (99)")
+
+    with pytest.raises(sqlite3.OperationalError, match=r"readonly|read-only"):
+        await db.read_in_thread(write)
+    await db.close()
+    with pytest.raises(DatabaseError, match="closed"):
+        await db.read_in_thread(job, 0)
+
+
 async def test_200_concurrent_read_then_write_transactions(db: Database) -> None:
     await db.write(_create_counter)
     results = await asyncio.gather(*(db.write(_insert_next) for _ in range(200)))
