@@ -1,4 +1,5 @@
-"""DAR at scale: a 500-member office with a year of history.
+"""DAR at scale: a 500-member office with a year of history, against a 10-member office with
+the same year in the same run.
 
 Seeds one SQLite file with ≈125k daily reports (each member files on ~99 % of 2026's working
 days, a tenth of them with blockers), 20k tasks (completed through the year, a few hundred still
@@ -7,32 +8,51 @@ and tasks through LeaveManager and TaskManager):
 
 - the day's summary: gathering its data and composing the paged messages;
 - the morning digest: gathering and composing the single message;
+- ``/leave calendar`` for December: the month's absences and holidays through LeaveManager and
+  the grid pages the command sends;
 - a year's stats (per-day points, streaks and rates) and its chart;
-- exporting the whole year as CSV and as XLSX (streamed in chunks to a writer thread).
+- exporting the whole year as CSV and as XLSX (streamed in chunks to a writer thread) to a
+  file on disk, as the cog's spooled file does past 8 MB.
 
-Peak memory: the process's maximum resident set size at the end, and the peak of Python
-allocations (tracemalloc) during a second export of each format to a file on disk.
+Baselines in the same run: every operation on a 10-member office seeded the same way (tasks and
+leave scaled down with it), so the ratio shows how each grows with 50 times the people; and for
+the CSV export, a plain ``sqlite3`` + ``csv`` dump of the same report rows to a file, the floor
+for writing that file at all.
+
+Memory: the database is seeded by a child process, so this process's peak resident set size
+(ru_maxrss) is that of the operations (and the interpreter with its imports), not of the
+seeding; printed with the peak of Python allocations (tracemalloc) during a second CSV export.
 
     .venv/bin/python bench/bench_dar.py [--members 500] [--tasks 20000] [--leave 5000]
+                                        [--baseline-members 10]
+
+Targets: summary and digest < 100 ms, the year's CSV export < 2 s, peak memory < 200 MB.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import csv
+import json
 import random
-import resource
 import sqlite3
+import subprocess
+import sys
 import tempfile
 import time
 import tracemalloc
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import IO, TypeVar
+from typing import IO, Any, TypeVar
 from zoneinfo import ZoneInfo
 
+import benchlib
+
 from concord.charts import render_dar_chart
+from concord.cogs.leave.embeds import calendar_pages
 from concord.core.dar import Member, compose_digest, compose_summary
 from concord.core.embed_pages import MESSAGE_EMBED_CHARS
 from concord.db.dar import DarManager
@@ -193,71 +213,107 @@ def seed(conn: sqlite3.Connection, members: int, tasks: int, leave: int) -> dict
     }
 
 
-def peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+async def seed_file(path: Path, members: int, tasks: int, leave: int) -> dict[str, int]:
+    db = await Database.open(path)
+    try:
+        return await db.write(seed, members, tasks, leave)
+    finally:
+        await db.close()
 
 
-async def timed(label: str, make: Callable[[], Awaitable[T]], repeat: int = 3) -> T:
+def seed_in_child(path: Path, members: int, tasks: int, leave: int) -> dict[str, int]:
+    """Seed in a child process, so the seeding's memory is not counted as the operations'."""
+    done = subprocess.run(
+        [sys.executable, __file__, "--seed", str(path), str(members), str(tasks), str(leave)],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return dict(json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+async def best_of(make: Callable[[], Awaitable[T]], repeat: int) -> tuple[float, T]:
     best = float("inf")
     result: T | None = None
     for _ in range(repeat):
         started = time.perf_counter()
         result = await make()
         best = min(best, time.perf_counter() - started)
-    print(f"  {label:<44} {best * 1000:9.1f} ms (best of {repeat})")
     assert result is not None
-    return result
+    return best, result
 
 
-async def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--members", type=int, default=500)
-    parser.add_argument("--tasks", type=int, default=20_000)
-    parser.add_argument("--leave", type=int, default=5_000)
-    args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as directory:
-        db = await Database.open(Path(directory) / "bench.db")
-        started = time.perf_counter()
-        counts = await db.write(seed, args.members, args.tasks, args.leave)
-        print(
-            f"seeded {args.members} members: "
-            + ", ".join(f"{v:,} {k}" for k, v in counts.items())
-            + f" in {time.perf_counter() - started:.1f} s"
+def raw_csv_dump(path: Path, out: IO[str]) -> int:
+    """The floor for the CSV export: the same report rows, plain sqlite3 and csv."""
+    conn = sqlite3.connect(path)
+    try:
+        writer = csv.writer(out)
+        rows = 0
+        cursor = conn.execute(
+            "SELECT day, user_id, done, plan, blockers, minutes, late, submitted_at"
+            " FROM dar_reports WHERE guild_id = ? AND day BETWEEN ? AND ? ORDER BY day, user_id",
+            (GUILD, YEAR_START.isoformat(), YEAR_END.isoformat()),
         )
+        while batch := cursor.fetchmany(5000):
+            writer.writerows(batch)
+            rows += len(batch)
+        return rows
+    finally:
+        conn.close()
+
+
+@dataclass
+class Office:
+    """One seeded office and what was measured on it."""
+
+    members: int
+    counts: dict[str, int]
+    seconds: dict[str, float] = field(default_factory=dict)
+    notes: dict[str, Any] = field(default_factory=dict)
+
+
+async def measure(path: Path, office: Office, repeat: int) -> None:
+    db = await Database.open(path)
+    try:
         settings = GuildSettings(db)
-        dar = DarManager(db, settings, LeaveManager(db), TaskManager(db))
+        leave = LeaveManager(db)
+        dar = DarManager(db, settings, leave, TaskManager(db))
         members = [
             Member(FIRST_MEMBER + k, f"Member {k:03d}", frozenset({STAFF_ROLE}))
-            for k in range(args.members)
+            for k in range(office.members)
         ]
+        names = {m.user_id: m.name for m in members}
 
-        async def summary() -> list[object]:
+        async def summary() -> list[Any]:
             data = await dar.summary(GUILD, SUMMARY_DAY, members, NOW)
             return list(compose_summary(data))
 
-        async def digest() -> object:
+        async def digest() -> Any:
             data = await dar.digest(GUILD, SUMMARY_DAY + timedelta(days=1), members, NOW)
             return compose_digest(data)
 
-        print("timings:")
-        pages = await timed("summary (data + compose)", summary)
-        message = await timed("digest (data + compose)", digest)
-        stats = await timed(
-            "stats for the year (points, streaks, rates)",
-            lambda: dar.stats(GUILD, YEAR_START, YEAR_END, members, SUMMARY_DAY),
-            repeat=1,
+        async def calendar() -> list[Any]:
+            config = await settings.get(GUILD)
+            first = SUMMARY_DAY.replace(day=1)
+            last = date(first.year, 12, 31)
+            absences = await leave.absences(GUILD, first, last, statuses=("approved", "pending"))
+            holidays = await leave.holidays(GUILD, first, last)
+            return calendar_pages(
+                first, absences, holidays, config.workdays, lambda uid: names.get(uid, "?")
+            )
+
+        timings = office.seconds
+        timings["summary"], pages = await best_of(summary, repeat)
+        timings["digest"], message = await best_of(digest, repeat)
+        timings["leave calendar"], grid = await best_of(calendar, repeat)
+        timings["stats"], stats = await best_of(
+            lambda: dar.stats(GUILD, YEAR_START, YEAR_END, members, SUMMARY_DAY), 1
         )
-        await timed(
-            "chart of the year (PNG, worker thread)",
-            lambda: asyncio.to_thread(render_dar_chart, stats.points, "A year"),
-            repeat=1,
+        timings["chart"], _ = await best_of(
+            lambda: asyncio.to_thread(render_dar_chart, stats.points, "A year"), 1
         )
-        names = {m.user_id: m.name for m in members}
         sizes: dict[str, int] = {}
-        rows = 0
-        print(f"  {'(peak RSS before the exports)':<44} {peak_rss_mb():9.0f} MB")
         for fmt in ("csv", "xlsx"):
-            # To a file on disk, as the cog's spooled file does past 8 MB.
             with tempfile.TemporaryFile() as out:
 
                 async def export(fmt: str = fmt, out: IO[bytes] = out) -> int:
@@ -265,33 +321,154 @@ async def main() -> None:
                     out.truncate()
                     return await dar.export(GUILD, YEAR_START, YEAR_END, fmt, out, names)
 
-                rows = await timed(f"export the year as {fmt.upper()}", export, repeat=1)
+                timings[f"export {fmt}"], rows = await best_of(export, 1)
                 sizes[fmt] = out.tell()
-            print(f"  {'(peak RSS after it)':<44} {peak_rss_mb():9.0f} MB")
-        # What a streamed export keeps in memory (XLSX is not traced: tracemalloc makes it
-        # minutes long; the RSS printed after each export shows it instead).
-        peaks: dict[str, int] = {}
-        for fmt in ("csv",):
-            with tempfile.TemporaryFile() as sink:
-                tracemalloc.start()
-                await dar.export(GUILD, YEAR_START, YEAR_END, fmt, sink, names)
-                peaks[fmt] = tracemalloc.get_traced_memory()[1]
-                tracemalloc.stop()
-        await db.close()
-    print("output:")
-    print(f"  summary: {len(pages)} messages, largest {max(p.size for p in pages)} characters")  # type: ignore[attr-defined]
-    print(f"  digest: 1 message, {message.size} of {MESSAGE_EMBED_CHARS} characters")  # type: ignore[attr-defined]
-    print(
-        f"  export: {rows:,} rows; CSV {sizes['csv'] / 1_048_576:.1f} MB,"
-        f" XLSX {sizes['xlsx'] / 1_048_576:.1f} MB"
-    )
-    print("memory:")
-    for fmt, peak in peaks.items():
-        print(
-            f"  peak Python allocations exporting the year as {fmt.upper()}: {peak / 1_048_576:.1f} MB"
+        with tempfile.TemporaryFile("w", newline="") as raw:
+            started = time.perf_counter()
+            await asyncio.to_thread(raw_csv_dump, path, raw)
+            timings["raw csv dump"] = time.perf_counter() - started
+        tracemalloc.start()
+        with tempfile.TemporaryFile() as sink:
+            await dar.export(GUILD, YEAR_START, YEAR_END, "csv", sink, names)
+        office.notes["csv_export_python_peak_mb"] = round(
+            tracemalloc.get_traced_memory()[1] / 1_048_576, 1
         )
-    print(f"  peak resident set size of the process: {peak_rss_mb():.0f} MB")
+        tracemalloc.stop()
+        office.notes.update(
+            summary_messages=len(pages),
+            summary_largest_chars=max(p.size for p in pages),
+            digest_chars=message.size,
+            calendar_pages=len(grid),
+            export_rows=rows,
+            csv_mb=round(sizes["csv"] / 1_048_576, 1),
+            xlsx_mb=round(sizes["xlsx"] / 1_048_576, 1),
+        )
+    finally:
+        await db.close()
+
+
+OPERATIONS = (
+    "summary",
+    "digest",
+    "leave calendar",
+    "stats",
+    "chart",
+    "export csv",
+    "export xlsx",
+)
+TARGETS_MS = {"summary": 100.0, "digest": 100.0, "export csv": 2000.0}
+TARGET_PEAK_MB = 200.0
+
+
+async def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--members", type=int, default=500)
+    parser.add_argument("--tasks", type=int, default=20_000)
+    parser.add_argument("--leave", type=int, default=5_000)
+    parser.add_argument("--baseline-members", type=int, default=10)
+    parser.add_argument("--repeat", type=int, default=3, help="best of, for the quick ones")
+    args = parser.parse_args(argv)
+    benchlib.header(
+        f"DAR at scale: {args.members} members and a year of history vs "
+        f"{args.baseline_members} members"
+    )
+    offices: list[Office] = []
+    with tempfile.TemporaryDirectory(prefix="concord-bench-") as directory:
+        scale = args.baseline_members / args.members
+        for size, tasks, leave in (
+            (args.baseline_members, round(args.tasks * scale), round(args.leave * scale)),
+            (args.members, args.tasks, args.leave),
+        ):
+            path = Path(directory) / f"dar-{size}.db"
+            started = time.perf_counter()
+            counts = seed_in_child(path, size, tasks, leave)
+            print(
+                f"seeded {size} members: "
+                + ", ".join(f"{v:,} {k}" for k, v in counts.items())
+                + f" in {time.perf_counter() - started:.1f} s (child process)"
+            )
+            office = Office(size, counts)
+            await measure(path, office, args.repeat)
+            offices.append(office)
+    peak = benchlib.peak_rss_mb()
+    small, big = offices
+    print()
+    rows = []
+    met = peak < TARGET_PEAK_MB
+    for name in OPERATIONS:
+        small_ms, big_ms = 1000 * small.seconds[name], 1000 * big.seconds[name]
+        target = TARGETS_MS.get(name)
+        ok = target is None or big_ms < target
+        met = met and ok
+        rows.append(
+            [
+                name,
+                round(small_ms, 1),
+                round(big_ms, 1),
+                benchlib.ratio(big_ms, small_ms),
+                "-" if target is None else f"< {target:.0f} ms",
+                "-" if target is None else ("met" if ok else "MISSED"),
+            ]
+        )
+    print(
+        benchlib.table(
+            [
+                "operation",
+                f"{args.baseline_members} members ms",
+                f"{args.members} members ms",
+                "x small office",
+                "target",
+                "",
+            ],
+            rows,
+        )
+    )
+    raw = big.seconds["raw csv dump"]
+    versus_raw = benchlib.ratio(big.seconds["export csv"], raw)
+    print(
+        f"CSV export vs a plain sqlite3 + csv dump of the same rows ({raw * 1000:.0f} ms): "
+        f"x{versus_raw}"
+    )
+    notes = big.notes
+    print(
+        f"output: summary {notes['summary_messages']} messages (largest "
+        f"{notes['summary_largest_chars']} characters); digest {notes['digest_chars']} of "
+        f"{MESSAGE_EMBED_CHARS} characters; calendar {notes['calendar_pages']} pages; export "
+        f"{notes['export_rows']:,} rows, CSV {notes['csv_mb']} MB, XLSX {notes['xlsx_mb']} MB"
+    )
+    print(
+        f"memory: peak RSS {peak:.0f} MB (target < {TARGET_PEAK_MB:.0f} MB); peak Python "
+        f"allocations during a CSV export {notes['csv_export_python_peak_mb']} MB"
+    )
+    print(
+        f"targets: {'met' if met else 'MISSED'}; load average now "
+        f"{' '.join(map(str, benchlib.load()))}"
+    )
+    benchlib.emit(
+        "dar",
+        {
+            "members": args.members,
+            "baseline_members": args.baseline_members,
+            "seeded": big.counts,
+            "target": {**{f"{k}_ms": v for k, v in TARGETS_MS.items()}, "peak_mb": TARGET_PEAK_MB},
+            "met": met,
+            "ms": {k: round(1000 * v, 1) for k, v in big.seconds.items()},
+            "baseline_ms": {k: round(1000 * v, 1) for k, v in small.seconds.items()},
+            "ratio": {
+                **{k: benchlib.ratio(big.seconds[k], small.seconds[k]) for k in OPERATIONS},
+                "export_csv_vs_raw_dump": versus_raw,
+            },
+            "peak_rss_mb": round(peak, 1),
+            "output": notes,
+        },
+    )
+    return 0
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    if len(sys.argv) == 6 and sys.argv[1] == "--seed":
+        _, _, target, *numbers = sys.argv
+        found = asyncio.run(seed_file(Path(target), *(int(n) for n in numbers)))
+        print(json.dumps(found))
+        sys.exit(0)
+    sys.exit(asyncio.run(main(sys.argv[1:])))
