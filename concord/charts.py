@@ -7,10 +7,6 @@ from __future__ import annotations
 import io
 from collections.abc import Sequence
 
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
-
 from concord.core.dar import DayPoint, by_week
 
 WIDTH_INCHES = 10.0
@@ -26,6 +22,12 @@ MAX_DAILY_POINTS = 92
 def render_dar_chart(points: Sequence[DayPoint], title: str) -> bytes:
     """Per day (per week over long spans): reports expected (light bars), filed (dark bars) and
     tasks completed (line)."""
+    # matplotlib is imported on the first chart: importing it with the cogs took most of a
+    # second and ~50 MB of the bot's start-up (bench/bench_startup.py) for a chart or two a day.
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
+
     weekly = len(points) > MAX_DAILY_POINTS
     if weekly:
         points = by_week(points)

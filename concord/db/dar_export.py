@@ -16,11 +16,11 @@ import io
 import re
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
-from typing import IO, NamedTuple, Protocol
+from typing import IO, TYPE_CHECKING, NamedTuple, Protocol
 
-from openpyxl import Workbook
-from openpyxl.cell.cell import Cell, WriteOnlyCell
-from openpyxl.worksheet._write_only import WriteOnlyWorksheet
+if TYPE_CHECKING:
+    from openpyxl.cell.cell import Cell
+    from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 COLUMNS: tuple[str, ...] = (
     "date",
@@ -115,6 +115,11 @@ class CsvSink:
 class XlsxSink:
     def __init__(self, out: IO[bytes]) -> None:
         self._out = out
+        # openpyxl is imported for the first XLSX export, not with the bot: it is a large
+        # import (bench/bench_startup.py) for an occasional file.
+        from openpyxl import Workbook
+        from openpyxl.worksheet._write_only import WriteOnlyWorksheet
+
         self._book: Workbook = Workbook(write_only=True)
         sheet = self._book.create_sheet("Reports")
         assert isinstance(sheet, WriteOnlyWorksheet)
@@ -131,6 +136,8 @@ class XlsxSink:
         cleaned = _ILLEGAL_XML.sub("", value)
         if not cleaned.startswith("="):
             return cleaned  # a plain string cell (the common case, and the fast one)
+        from openpyxl.cell.cell import WriteOnlyCell
+
         cell = WriteOnlyCell(self._sheet, value=cleaned)
         cell.data_type = "s"  # text that looks like a formula stays text
         return cell
