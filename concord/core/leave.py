@@ -415,7 +415,8 @@ def amounts_by_year(days: Iterable[tuple[date, Fraction]]) -> dict[int, Fraction
     """A request that spans two years counts against each year separately."""
     totals: dict[int, Fraction] = {}
     for day, amount in days:
-        totals[day.year] = totals.get(day.year, ZERO) + amount
+        year = day.year
+        totals[year] = totals[year] + amount if year in totals else amount
     return dict(sorted(totals.items()))
 
 
@@ -478,11 +479,12 @@ class Balance:
 
     @property
     def available(self) -> Fraction:
-        return self.entitlement + self.carried + self.adjustments - self.taken
+        value = moved(self.entitlement, 1, self.carried)
+        return moved(moved(value, 1, self.adjustments), -1, self.taken)
 
     @property
     def after_pending(self) -> Fraction:
-        return self.available - self.pending
+        return moved(self.available, -1, self.pending)
 
 
 def accrued(allowance: Fraction, accrual: Accrual, year: int, as_of: date) -> Fraction:
@@ -503,10 +505,26 @@ def carried_into(policy: Policy, year: int, activity: Mapping[int, YearActivity]
         return ZERO
     carried = ZERO
     for previous in range(policy.since_year, year):
-        seen = activity.get(previous, YearActivity())
-        unused = policy.allowance + carried + seen.adjustments - seen.taken
+        seen = activity.get(previous)
+        # Exact Fractions are slow in Python: add only what is there (most terms are zero).
+        unused = policy.allowance + carried if carried else policy.allowance
+        if seen is not None:
+            unused = moved(unused, 1, seen.adjustments)
+            unused = moved(unused, -1, seen.taken)
         carried = min(unused, policy.carryover_cap)
     return carried
+
+
+def moved(value: Fraction, sign: int, amount: Fraction) -> Fraction:
+    """``value + sign * amount``, without Fraction arithmetic where there is none to do: the
+    balance code does this for every column of every year, and most moves are by 0 or ±1."""
+    if not sign or not amount:
+        return value
+    if sign == 1:
+        return value + amount
+    if sign == -1:
+        return value - amount
+    return value + sign * amount
 
 
 def compute_balance(
@@ -531,6 +549,23 @@ def compute_balance(
         pending=seen.pending if tracked else ZERO,
         recorded=seen.recorded,
     )
+
+
+def available_days(
+    policy: Policy, year: int, as_of: date, activity: Mapping[int, YearActivity]
+) -> Fraction:
+    """``compute_balance(...).available`` for a tracked policy, without building the Balance
+    (the overdraw check asks this for every year it checks, in every request and approval)."""
+    seen = activity.get(year)
+    assert policy.allowance is not None
+    value = moved(
+        accrued(policy.allowance, policy.accrual, year, as_of),
+        1,
+        carried_into(policy, year, activity),
+    )
+    if seen is None:
+        return value
+    return moved(moved(value, 1, seen.adjustments), -1, seen.taken)
 
 
 def balance_as_of(year: int, today: date, last_day: date | None = None) -> date:
@@ -564,14 +599,14 @@ def shortfall(
     projected: dict[int, YearActivity] = {}
     for year in set(activity) | set(additions):
         seen = activity.get(year, YearActivity())
-        taken = seen.taken + (seen.pending if count_pending else ZERO)
+        taken = moved(seen.taken, 1 if count_pending else 0, seen.pending)
         projected[year] = YearActivity(
-            adjustments=seen.adjustments, taken=taken + additions.get(year, ZERO)
+            adjustments=seen.adjustments, taken=moved(taken, 1, additions.get(year, ZERO))
         )
     which = "available after pending requests" if count_pending else "available"
     for year in sorted(y for y in projected if y >= first):
         when = as_of.get(year, date(year, 12, 31))
-        left = compute_balance(name, policy, year, when, projected).available
+        left = available_days(policy, year, when, projected)
         if left >= 0:
             continue
         if year in additions:

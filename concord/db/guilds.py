@@ -47,6 +47,14 @@ def _iso_utc(moment: datetime) -> str:
 def config_from_row(guild_id: int, row: sqlite3.Row | None) -> GuildConfig:
     if row is None:
         return GuildConfig(guild_id=guild_id)
+    return _config_from_row(guild_id, row)
+
+
+@lru_cache(maxsize=256)
+def _config_from_row(guild_id: int, row: sqlite3.Row) -> GuildConfig:
+    """Cached by the row's values (changed settings are a different row): transaction
+    functions read their guild's settings every time, and parsing them was a measurable part
+    of a small write (bench/bench_write_path.py)."""
     return GuildConfig(
         guild_id=guild_id,
         manager_role_id=row["manager_role_id"],

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import AsyncIterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from fractions import Fraction
 from pathlib import Path
 
@@ -106,6 +106,40 @@ async def test_a_decision_returns_the_request_as_stored(leave: LeaveManager) -> 
     assert decision.request == stored
     assert stored.status is RequestStatus.REJECTED and stored.decision_note == "Busy week"
     assert stored.decided_at == later.replace(microsecond=0)
+
+
+@pytest.mark.parametrize(
+    ("portion", "hours", "leave_type", "reason"),
+    [
+        (Portion.FULL_DAY, None, "Annual", None),
+        (Portion.HALF_DAY_AM, None, "Annual", "Dentist"),
+        (Portion.OFF_DUTY, (time(13, 30), time(15, 0)), "Casual", "School play"),
+        (Portion.FULL_DAY, None, "Work from home", None),  # approved at once
+    ],
+)
+async def test_an_applied_request_is_returned_as_stored(
+    leave: LeaveManager,
+    portion: Portion,
+    hours: tuple[time, time] | None,
+    leave_type: str,
+    reason: str | None,
+) -> None:
+    """The request is built from the values just inserted, not read back: it must equal a
+    fresh read, whatever the portion, the hours and the type."""
+    result = await leave.apply(
+        GUILD,
+        actor_id=BOB,
+        actor_is_manager=False,
+        user_id=BOB,
+        leave_type=leave_type,
+        start=MONDAYS[0],
+        portion=portion,
+        from_time=hours[0] if hours else None,
+        to_time=hours[1] if hours else None,
+        reason=reason,
+        now=NOW + timedelta(microseconds=654_321),
+    )
+    assert result.request == await leave.get_request(GUILD, result.request.id)
 
 
 async def test_grouped_rows_count_every_day(leave: LeaveManager, db: Database) -> None:
