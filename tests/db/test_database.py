@@ -6,6 +6,7 @@ import subprocess
 import sys
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -147,6 +148,105 @@ async def test_failing_transaction_leaves_nothing_and_spares_its_batch(db: Datab
     assert len(errors) == 1 and isinstance(errors[0], ValueError)
     rows = await db.fetchall("SELECT n FROM counter ORDER BY n")
     assert [r["n"] for r in rows] == [1, 2, 3, 4, 5]
+
+
+def _traced(conn: sqlite3.Connection, statements: list[str] | None) -> None:
+    conn.set_trace_callback(None if statements is None else statements.append)
+
+
+async def queued_together(db: Database, *calls: Any) -> list[Any]:
+    """Queue ``calls`` while the writer is held, so they run as one batch."""
+    started, release = threading.Event(), threading.Event()
+
+    def hold(conn: sqlite3.Connection) -> None:
+        started.set()
+        release.wait(5)
+
+    holding = asyncio.ensure_future(db.run_sync(hold))
+    await asyncio.to_thread(started.wait, 5)
+    futures = [asyncio.ensure_future(call) for call in calls]
+    await asyncio.sleep(0.01)  # every write is queued behind the held writer
+    release.set()
+    await holding
+    return await asyncio.gather(*futures, return_exceptions=True)
+
+
+async def test_queued_transactions_are_committed_together(db: Database) -> None:
+    await db.write(_create_counter)
+    statements: list[str] = []
+    await db.run_sync(_traced, statements)
+    results = await queued_together(db, *(db.write(_insert_next) for _ in range(10)))
+    await db.run_sync(_traced, None)
+    assert results == list(range(1, 11))
+    assert statements.count("BEGIN IMMEDIATE") == 1 and statements.count("COMMIT") == 1
+    assert statements.count("SAVEPOINT job") == 10
+
+
+async def test_a_group_commits_at_most_the_limit(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(database_module, "GROUP_LIMIT", 4)
+    await db.write(_create_counter)
+    statements: list[str] = []
+    await db.run_sync(_traced, statements)
+    results = await queued_together(db, *(db.write(_insert_next) for _ in range(10)))
+    await db.run_sync(_traced, None)
+    assert results == list(range(1, 11))
+    assert statements.count("COMMIT") == 3  # 4 + 4 + 2
+
+
+async def test_a_caller_hears_back_only_once_its_group_is_committed(tmp_path: Path) -> None:
+    db = await Database.open(tmp_path / "durable.db")
+    try:
+        await db.write(_create_counter)
+        other = sqlite3.connect(tmp_path / "durable.db")
+        try:
+
+            def seen() -> int:
+                return int(other.execute("SELECT count(*) FROM counter").fetchone()[0])
+
+            async def write_then_look() -> int:
+                await db.write(_insert_next)
+                return seen()  # another connection: sees only what is committed
+
+            counts = await queued_together(db, *(write_then_look() for _ in range(5)))
+        finally:
+            other.close()
+        assert counts == [5] * 5
+    finally:
+        await db.close()
+
+
+async def test_non_transactional_work_runs_between_groups(db: Database) -> None:
+    await db.write(_create_counter)
+
+    def outside(conn: sqlite3.Connection) -> tuple[bool, int]:
+        return conn.in_transaction, conn.execute("SELECT count(*) FROM counter").fetchone()[0]
+
+    results = await queued_together(
+        db, db.write(_insert_next), db.run_sync(outside), db.write(_insert_next)
+    )
+    assert results == [1, (False, 1), 2]
+
+
+async def test_a_whole_group_lost_to_sqlite_fails_every_caller_in_it(db: Database) -> None:
+    """Some errors (disk full, I/O) make SQLite roll the whole transaction back; work of the
+    group done before them is gone, so its callers must get the error, not a result."""
+    await db.write(_create_counter)
+
+    def catastrophe(conn: sqlite3.Connection) -> None:
+        conn.execute("INSERT INTO counter (n) VALUES (-1)")
+        conn.execute("ROLLBACK")  # what SQLite does by itself on SQLITE_FULL or SQLITE_IOERR
+        raise sqlite3.OperationalError("database or disk is full")
+
+    results = await queued_together(
+        db, db.write(_insert_next), db.write(catastrophe), db.write(_insert_next)
+    )
+    assert isinstance(results[0], sqlite3.OperationalError)
+    assert isinstance(results[1], sqlite3.OperationalError)
+    assert results[2] == 1  # a new group after the loss
+    rows = await db.fetchall("SELECT n FROM counter")
+    assert [r["n"] for r in rows] == [1]
 
 
 async def test_cancelled_caller_does_not_cancel_a_running_transaction(db: Database) -> None:
