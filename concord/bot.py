@@ -89,6 +89,9 @@ class ConcordBot(commands.Bot):
             help_command=None,
             guild_ready_timeout=guild_ready_timeout,
             allowed_mentions=discord.AllowedMentions(everyone=False, roles=True, users=True),
+            # Installed to servers only: every command says so ("integration_types": [0])
+            # instead of sending null for a field the docs do not make nullable.
+            allowed_installs=app_commands.AppInstallationType(guild=True, user=False),
         )
         self.settings = settings
         self.db = db

@@ -52,6 +52,9 @@ async def timezone_autocomplete(
     return [app_commands.Choice(name=n, value=n) for n in search_timezones(current)]
 
 
+# Every /concord command needs a server. Discord reads guild-only (contexts) on top-level
+# commands only and ignores it on subcommands, so it is set on the group.
+@app_commands.guild_only()
 class Admin(
     commands.GroupCog, group_name="concord", group_description="Concord Desk setup and status"
 ):
@@ -63,7 +66,6 @@ class Admin(
     @app_commands.command(
         name="setup", description="Configure Concord Desk for this server (Manage Server)"
     )
-    @app_commands.guild_only()
     @app_commands.describe(
         manager_role="Members with this role approve leave and manage tasks",
         staff_role="Members expected to file daily reports (default: everyone)",
@@ -173,7 +175,6 @@ class Admin(
         )
 
     @app_commands.command(name="settings", description="Show this server's Concord Desk settings")
-    @app_commands.guild_only()
     async def settings(self, interaction: discord.Interaction) -> None:
         config = await guild_config(interaction)
         await interaction.response.send_message(embed=settings_embed(config), ephemeral=True)
@@ -209,7 +210,6 @@ class Admin(
     @app_commands.command(
         name="timezone", description="Set your own timezone for your reminders ('clear' to remove)"
     )
-    @app_commands.guild_only()
     @app_commands.describe(timezone="IANA timezone, e.g. Asia/Kolkata, or 'clear'")
     @app_commands.autocomplete(timezone=timezone_autocomplete)
     async def timezone(self, interaction: discord.Interaction, timezone: str) -> None:

@@ -66,6 +66,7 @@ DATE_HELP = "today, yesterday, mon, 3 Dec or 2026-12-03"
 SPOOL_BYTES = 8 * 1024 * 1024
 
 
+@app_commands.guild_only()  # on the group: Discord ignores it on subcommands
 class Dar(commands.GroupCog, group_name="dar", group_description="Daily activity reports"):
     def __init__(self, bot: ConcordBot) -> None:
         self.bot = bot
@@ -182,7 +183,6 @@ class Dar(commands.GroupCog, group_name="dar", group_description="Daily activity
         )
 
     @app_commands.command(name="submit", description="File (or edit) your daily activity report")
-    @app_commands.guild_only()
     @app_commands.describe(date=f"The day it is for (default today): {DATE_HELP}")
     async def submit(
         self, interaction: discord.Interaction, date: app_commands.Range[str, 1, 40] | None = None
@@ -195,7 +195,6 @@ class Dar(commands.GroupCog, group_name="dar", group_description="Daily activity
     @app_commands.command(
         name="view", description="Show a daily report (yours, or as a manager anyone's)"
     )
-    @app_commands.guild_only()
     @app_commands.describe(
         member="Whose report (default you; others need the Manager role)",
         date=f"Which day (default today): {DATE_HELP}",
@@ -235,7 +234,6 @@ class Dar(commands.GroupCog, group_name="dar", group_description="Daily activity
     @app_commands.command(
         name="missing", description="Who has not filed a report for a day (managers)"
     )
-    @app_commands.guild_only()
     @app_commands.describe(date=f"Which day (default today): {DATE_HELP}")
     async def missing(
         self, interaction: discord.Interaction, date: app_commands.Range[str, 1, 40] | None = None
@@ -250,7 +248,6 @@ class Dar(commands.GroupCog, group_name="dar", group_description="Daily activity
     @app_commands.command(
         name="summary", description="The day's report summary (managers can post it)"
     )
-    @app_commands.guild_only()
     @app_commands.describe(date=f"Which day (default today): {DATE_HELP}")
     async def summary(
         self, interaction: discord.Interaction, date: app_commands.Range[str, 1, 40] | None = None
@@ -309,7 +306,6 @@ class Dar(commands.GroupCog, group_name="dar", group_description="Daily activity
     @app_commands.command(
         name="panel", description="Post a Submit DAR button in this channel (managers)"
     )
-    @app_commands.guild_only()
     async def panel(self, interaction: discord.Interaction) -> None:
         guild_id = guild_id_of(interaction)
         await self.require_manager(guild_id, interaction.user)
@@ -343,7 +339,6 @@ class Dar(commands.GroupCog, group_name="dar", group_description="Daily activity
         return user.id
 
     @app_commands.command(name="export", description="Reports as a CSV or Excel file")
-    @app_commands.guild_only()
     @app_commands.describe(
         start=f"First day: {DATE_HELP}",
         end=f"Last day: {DATE_HELP}",
@@ -397,7 +392,6 @@ class Dar(commands.GroupCog, group_name="dar", group_description="Daily activity
     @app_commands.command(
         name="stats", description="Reports filed vs expected, streaks and on-time rates"
     )
-    @app_commands.guild_only()
     @app_commands.describe(
         start=f"First day (default 30 days before the end): {DATE_HELP}",
         end=f"Last day (default today): {DATE_HELP}",

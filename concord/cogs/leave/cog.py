@@ -145,6 +145,7 @@ async def subdivision_choices(
     ][:25]
 
 
+@app_commands.guild_only()  # on the group: Discord ignores it on subcommands
 class Leave(
     commands.GroupCog, group_name="leave", group_description="Leave: requests, balances, holidays"
 ):
@@ -179,7 +180,6 @@ class Leave(
 
     # -- requesting ----------------------------------------------------------------------------
     @app_commands.command(name="apply", description="Request leave: full days, half days or hours")
-    @app_commands.guild_only()
     @app_commands.describe(
         leave_type="The kind of leave (Annual, Sick, ...)",
         start=f"First day: {DATE_HELP}",
@@ -235,7 +235,6 @@ class Leave(
             await self.desk.tell_requester(result.request, interaction.user.id, config)
 
     @app_commands.command(name="cancel", description="Cancel a leave request (gives back its days)")
-    @app_commands.guild_only()
     @app_commands.describe(request="The request: yours pending or not yet started; managers: any")
     @app_commands.autocomplete(request=cancellable_choices)
     async def cancel(self, interaction: discord.Interaction, request: str) -> None:
@@ -277,7 +276,6 @@ class Leave(
     @app_commands.command(
         name="balance", description="Leave balances: entitlement, taken, available"
     )
-    @app_commands.guild_only()
     @app_commands.describe(
         member="Managers: someone else's balance", year="Year (default: this year)"
     )
@@ -297,7 +295,6 @@ class Leave(
         await send_pages(interaction, balance_pages(name, shown_year, balances))
 
     @app_commands.command(name="history", description="Leave requests with their ids and states")
-    @app_commands.guild_only()
     @app_commands.describe(
         member="Managers: someone else's history",
         year="Only requests touching this year",
@@ -328,7 +325,6 @@ class Leave(
         await send_pages(interaction, pages)
 
     @app_commands.command(name="pending", description="Managers: requests waiting for approval")
-    @app_commands.guild_only()
     async def pending(self, interaction: discord.Interaction) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
         config = await require_manager(interaction)
@@ -339,7 +335,6 @@ class Leave(
             await interaction.followup.send(embed=embed, view=view, ephemeral=True)
 
     @app_commands.command(name="out", description="Who is out on a day")
-    @app_commands.guild_only()
     @app_commands.describe(date=f"The day: {DATE_HELP} (default: today)")
     async def out(self, interaction: discord.Interaction, date: str | None = None) -> None:
         # Parse before deferring: the answer is public, an input error must stay private.
@@ -364,7 +359,6 @@ class Leave(
         await send_pages(interaction, pages, ephemeral=False)
 
     @app_commands.command(name="calendar", description="The team's leave for a month at a glance")
-    @app_commands.guild_only()
     @app_commands.describe(month="YYYY-MM or a month name, e.g. Dec (default: this month)")
     async def calendar(self, interaction: discord.Interaction, month: str | None = None) -> None:
         config = await guild_config(interaction)  # parsed before the public defer, see /leave out
@@ -381,7 +375,6 @@ class Leave(
         await send_pages(interaction, pages, ephemeral=False)
 
     @app_commands.command(name="types", description="Leave types and their policies")
-    @app_commands.guild_only()
     async def types(self, interaction: discord.Interaction) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
         config = await guild_config(interaction)
@@ -390,7 +383,6 @@ class Leave(
 
     # -- managing ------------------------------------------------------------------------------
     @app_commands.command(name="policy", description="Managers: create or change a leave type")
-    @app_commands.guild_only()
     @app_commands.describe(
         leave_type="The type to change, or a new name to create one",
         allowance="Days a year (e.g. 14 or 14.5); 'none' keeps no balance",
@@ -441,7 +433,6 @@ class Leave(
         )
 
     @app_commands.command(name="allowance", description="Managers: a member's own yearly allowance")
-    @app_commands.guild_only()
     @app_commands.describe(
         member="Whose allowance", leave_type="Which type", days="Days a year for this member"
     )
@@ -476,7 +467,6 @@ class Leave(
     @app_commands.command(
         name="adjust", description="Managers: add or remove days (a ledger entry)"
     )
-    @app_commands.guild_only()
     @app_commands.describe(
         member="Whose balance",
         leave_type="Which type",
@@ -622,7 +612,6 @@ class Leave(
 
     # -- export --------------------------------------------------------------------------------
     @app_commands.command(name="export", description="Download leave as CSV or an iCalendar file")
-    @app_commands.guild_only()
     @app_commands.describe(
         format="csv for spreadsheets, ics for Google Calendar / Outlook",
         start=f"From: {DATE_HELP} (default: 1 January this year)",

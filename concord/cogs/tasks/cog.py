@@ -80,6 +80,7 @@ def refuse_bots(member: discord.Member | discord.User) -> None:
         raise UserError("Tasks can't be assigned to bots.")
 
 
+@app_commands.guild_only()  # on the group: Discord ignores it on subcommands
 class Tasks(commands.GroupCog, group_name="task", group_description="Assign and track work"):
     def __init__(self, bot: ConcordBot) -> None:
         self.bot = bot
@@ -87,10 +88,11 @@ class Tasks(commands.GroupCog, group_name="task", group_description="Assign and 
         self.boards = BoardKeeper(bot, self.manager)
         self.cards = TaskCards(bot, self.manager, self.boards)
         self.reminders = TaskReminders(self)
-        self.context_menu = app_commands.ContextMenu(
-            name="Create task", callback=self.create_from_message
+        # guild_only() sets the "contexts" Discord documents, not only the deprecated
+        # dm_permission.
+        self.context_menu = app_commands.guild_only(
+            app_commands.ContextMenu(name="Create task", callback=self.create_from_message)
         )
-        self.context_menu.guild_only = True
         super().__init__()
 
     async def cog_load(self) -> None:
@@ -169,7 +171,6 @@ class Tasks(commands.GroupCog, group_name="task", group_description="Assign and 
         return task
 
     @app_commands.command(name="create", description="Create a task for yourself or someone else")
-    @app_commands.guild_only()
     @app_commands.describe(
         title="What needs doing (up to 200 characters)",
         assignee="Who does it (leave out: unassigned, anyone can claim it)",
@@ -274,7 +275,6 @@ class Tasks(commands.GroupCog, group_name="task", group_description="Assign and 
         )
 
     @app_commands.command(name="list", description="List tasks: overdue first, then by due date")
-    @app_commands.guild_only()
     @app_commands.describe(
         member="Only tasks assigned to this member",
         status="Which tasks (default: live ones)",
@@ -306,7 +306,6 @@ class Tasks(commands.GroupCog, group_name="task", group_description="Assign and 
         )
 
     @app_commands.command(name="mine", description="Your open, in-progress and blocked tasks")
-    @app_commands.guild_only()
     async def mine(self, interaction: discord.Interaction) -> None:
         await self.send_list(
             interaction,
@@ -319,7 +318,6 @@ class Tasks(commands.GroupCog, group_name="task", group_description="Assign and 
     @app_commands.command(
         name="show", description="Show a task's card with its history and comments"
     )
-    @app_commands.guild_only()
     @app_commands.describe(task=TASK_OPTION)
     @app_commands.autocomplete(task=task_autocomplete)
     async def show(self, interaction: discord.Interaction, task: str) -> None:
@@ -338,7 +336,6 @@ class Tasks(commands.GroupCog, group_name="task", group_description="Assign and 
 
     # -- changes ------------------------------------------------------------------------------------
     @app_commands.command(name="assign", description="Give a task to a member (creator or manager)")
-    @app_commands.guild_only()
     @app_commands.describe(task=TASK_OPTION, member="Who does it from now on")
     @app_commands.autocomplete(task=task_autocomplete)
     async def assign(
@@ -359,7 +356,6 @@ class Tasks(commands.GroupCog, group_name="task", group_description="Assign and 
         )
 
     @app_commands.command(name="claim", description="Take an unassigned task")
-    @app_commands.guild_only()
     @app_commands.describe(task=TASK_OPTION)
     @app_commands.autocomplete(task=task_autocomplete)
     async def claim(self, interaction: discord.Interaction, task: str) -> None:
@@ -374,7 +370,6 @@ class Tasks(commands.GroupCog, group_name="task", group_description="Assign and 
     @app_commands.command(
         name="status", description="Move a task along: open, in progress, blocked, done…"
     )
-    @app_commands.guild_only()
     @app_commands.describe(
         task=TASK_OPTION, status="The new status", note="Why, or what was done (optional)"
     )
@@ -390,7 +385,6 @@ class Tasks(commands.GroupCog, group_name="task", group_description="Assign and 
         await self.change_status(interaction, task, status.value, note)
 
     @app_commands.command(name="cancel", description="Cancel a task (creator or manager)")
-    @app_commands.guild_only()
     @app_commands.describe(task=TASK_OPTION, reason="Why it is no longer needed (optional)")
     @app_commands.autocomplete(task=task_autocomplete)
     async def cancel(
@@ -417,7 +411,6 @@ class Tasks(commands.GroupCog, group_name="task", group_description="Assign and 
     @app_commands.command(
         name="edit", description="Edit a task's title, description, due date or priority"
     )
-    @app_commands.guild_only()
     @app_commands.describe(task=TASK_OPTION)
     @app_commands.autocomplete(task=task_autocomplete)
     async def edit(self, interaction: discord.Interaction, task: str) -> None:
@@ -460,7 +453,6 @@ class Tasks(commands.GroupCog, group_name="task", group_description="Assign and 
         )
 
     @app_commands.command(name="comment", description="Add a comment to a task")
-    @app_commands.guild_only()
     @app_commands.describe(task=TASK_OPTION, text="Your comment (up to 1000 characters)")
     @app_commands.autocomplete(task=task_autocomplete)
     async def comment(
@@ -490,7 +482,6 @@ class Tasks(commands.GroupCog, group_name="task", group_description="Assign and 
     @app_commands.command(
         name="board", description="Post the live task board here (moves it to the bottom)"
     )
-    @app_commands.guild_only()
     async def board(self, interaction: discord.Interaction) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
         guild_id = guild_id_of(interaction)
