@@ -48,6 +48,33 @@ async def safe_reply(
         log.warning("could not deliver a reply to interaction %s", interaction.id, exc_info=True)
 
 
+class FieldInput(discord.ui.TextInput[Any]):
+    """A modal's text field, placed in a :func:`modal_field` label. Current docs: a text input
+    "must be placed inside a Label" (action rows of text inputs are deprecated) and may not
+    carry a label of its own there; discord.py 2.7 would still send ``"label": null``."""
+
+    def to_component_dict(self) -> Any:
+        payload = dict(super().to_component_dict())
+        if payload.get("label") is None:
+            payload.pop("label", None)
+        return payload
+
+
+def modal_field(
+    text: str, *, description: str | None = None, **options: Any
+) -> discord.ui.Label[Any]:
+    """A labelled text field for a modal: ``options`` are :class:`discord.ui.TextInput`'s."""
+    return discord.ui.Label(text=text, description=description, component=FieldInput(**options))
+
+
+def field_input(label: discord.ui.Label[Any]) -> discord.ui.TextInput[Any]:
+    """The text input inside a :func:`modal_field` (to prefill ``default`` or read ``value``)."""
+    component = label.component
+    if not isinstance(component, discord.ui.TextInput):
+        raise TypeError(f"the modal field {label.text!r} holds no text input")
+    return component
+
+
 def member_is_manager(config: GuildConfig, member: discord.Member | discord.User) -> bool:
     if not isinstance(member, discord.Member):
         return False

@@ -17,7 +17,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from concord.charts import render_dar_chart
-from concord.cogs.common import MANAGER_ONLY, guild_id_of, member_is_manager
+from concord.cogs.common import MANAGER_ONLY, field_input, guild_id_of, member_is_manager
 from concord.cogs.dar.embeds import (
     missing_messages,
     panel_embed,
@@ -474,11 +474,11 @@ class Dar(commands.GroupCog, group_name="dar", group_description="Daily activity
             raise UserError("Tasks are switched off on this bot.")
         task = await tasks.create_task(
             interaction,
-            title=modal.task_title.value,
-            description=modal.description.value,
-            due=modal.due.value,
-            priority=modal.priority.value or None,
-            repeat=modal.repeat.value or None,
+            title=field_input(modal.task_title).value,
+            description=field_input(modal.description).value,
+            due=field_input(modal.due).value,
+            priority=field_input(modal.priority).value or None,
+            repeat=field_input(modal.repeat).value or None,
             assignee_id=modal.assignee_id,
             source_url=modal.source_url,
         )

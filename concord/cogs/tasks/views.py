@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 import discord
 
+from concord.cogs.common import field_input, modal_field
 from concord.cogs.tasks.embeds import PER_PAGE, list_embed
 from concord.core.tasks import DESCRIPTION_MAX, TITLE_MAX, Task, format_due, page_count
 
@@ -162,32 +163,32 @@ class TaskListView(discord.ui.View):
 class TaskModal(discord.ui.Modal):
     """The fields a task form has; the create and edit modals prefill them differently."""
 
-    task_title: discord.ui.TextInput[TaskModal] = discord.ui.TextInput(
-        label="Title", custom_id="title", max_length=TITLE_MAX
+    task_title: discord.ui.Label[Any] = modal_field(
+        "Title", custom_id="title", max_length=TITLE_MAX
     )
-    description: discord.ui.TextInput[TaskModal] = discord.ui.TextInput(
-        label="Description",
+    description: discord.ui.Label[Any] = modal_field(
+        "Description",
         custom_id="description",
         style=discord.TextStyle.paragraph,
         required=False,
         max_length=DESCRIPTION_MAX,
     )
-    due: discord.ui.TextInput[TaskModal] = discord.ui.TextInput(
-        label="Due (e.g. fri 17:00, 3 Dec, tomorrow)",
+    due: discord.ui.Label[Any] = modal_field(
+        "Due (e.g. fri 17:00, 3 Dec, tomorrow)",
         custom_id="due",
         required=False,
         max_length=40,
         placeholder="empty: no due date",
     )
-    priority: discord.ui.TextInput[TaskModal] = discord.ui.TextInput(
-        label="Priority (low, normal, high, urgent)",
+    priority: discord.ui.Label[Any] = modal_field(
+        "Priority (low, normal, high, urgent)",
         custom_id="priority",
         required=False,
         max_length=12,
         default="normal",
     )
-    repeat: discord.ui.TextInput[TaskModal] = discord.ui.TextInput(
-        label="Repeat: none/daily/weekdays/weekly/monthly",
+    repeat: discord.ui.Label[Any] = modal_field(
+        "Repeat: none/daily/weekdays/weekly/monthly",
         custom_id="repeat",
         required=False,
         max_length=12,
@@ -211,19 +212,19 @@ class TaskCreateModal(TaskModal, title="New task"):
         source_url: str | None = None,
     ) -> None:
         super().__init__(custom_id="task:create")
-        self.task_title.default = title[:TITLE_MAX] or None
-        self.description.default = description[:DESCRIPTION_MAX] or None
+        field_input(self.task_title).default = title[:TITLE_MAX] or None
+        field_input(self.description).default = description[:DESCRIPTION_MAX] or None
         self.assignee_id = assignee_id
         self.source_url = source_url
 
     async def on_submit(self, interaction: discord.Interaction, /) -> None:
         await tasks_cog(interaction).submit_create(
             interaction,
-            title=self.task_title.value,
-            description=self.description.value,
-            due=self.due.value,
-            priority=self.priority.value,
-            repeat=self.repeat.value,
+            title=field_input(self.task_title).value,
+            description=field_input(self.description).value,
+            due=field_input(self.due).value,
+            priority=field_input(self.priority).value,
+            repeat=field_input(self.repeat).value,
             assignee_id=self.assignee_id,
             source_url=self.source_url,
         )
@@ -235,19 +236,21 @@ class TaskEditModal(TaskModal, title="Edit task"):
     def __init__(self, task: Task) -> None:
         super().__init__(custom_id=f"task:edit:{task.id}")
         self.task = task
-        self.task_title.default = task.title
-        self.description.default = task.description or None
-        self.due.default = format_due(task.due_date, task.due_time) if task.due_date else None
-        self.priority.default = task.priority
-        self.repeat.default = task.repeat
+        field_input(self.task_title).default = task.title
+        field_input(self.description).default = task.description or None
+        field_input(self.due).default = (
+            format_due(task.due_date, task.due_time) if task.due_date else None
+        )
+        field_input(self.priority).default = task.priority
+        field_input(self.repeat).default = task.repeat
 
     async def on_submit(self, interaction: discord.Interaction, /) -> None:
         await tasks_cog(interaction).submit_edit(
             interaction,
             self.task,
-            title=self.task_title.value,
-            description=self.description.value,
-            due=self.due.value,
-            priority=self.priority.value,
-            repeat=self.repeat.value,
+            title=field_input(self.task_title).value,
+            description=field_input(self.description).value,
+            due=field_input(self.due).value,
+            priority=field_input(self.priority).value,
+            repeat=field_input(self.repeat).value,
         )
