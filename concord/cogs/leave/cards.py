@@ -156,6 +156,16 @@ class LeaveDesk:
         except discord.HTTPException:
             log.warning("could not update the card of leave request #%s", request.id, exc_info=True)
 
+    async def edit_card_copy(
+        self, message: discord.Message, request: LeaveRequest, config: GuildConfig
+    ) -> None:
+        """Edit another public card of ``request`` (one the bot sent) to its current state."""
+        embed = await self.render_card(request, config)
+        try:
+            await message.edit(embed=embed, view=None)
+        except discord.HTTPException:
+            log.warning("could not update a card of leave request #%s", request.id, exc_info=True)
+
     # -- messages to people --------------------------------------------------------------------
     async def dm(self, user_id: int, *, embed: discord.Embed) -> bool:
         """DM a member; closed DMs (or a member who left) are logged, never an error."""
@@ -246,6 +256,9 @@ class LeaveDesk:
 
     # -- decisions from buttons and the modal --------------------------------------------------
     async def decide_from_button(self, interaction: discord.Interaction, request_id: int) -> None:
+        # Deciding is a write and the card several reads: acknowledge the click first
+        # (DEFERRED_UPDATE_MESSAGE), then edit the clicked message through the interaction.
+        await interaction.response.defer()
         config = await guild_config(interaction)
         decision = await self._decide(interaction, config, request_id, approve=True, note=None)
         await self._answer_decision(interaction, config, decision)
@@ -267,6 +280,9 @@ class LeaveDesk:
     async def reject_from_modal(
         self, interaction: discord.Interaction, request_id: int, note: str | None
     ) -> None:
+        # A modal submit may not update a message (UPDATE_MESSAGE is "only valid for
+        # component-based interactions"): answer privately, the card is edited by REST.
+        await interaction.response.defer(ephemeral=True, thinking=True)
         config = await guild_config(interaction)
         decision = await self._decide(interaction, config, request_id, approve=False, note=note)
         await self._answer_decision(interaction, config, decision)
@@ -304,26 +320,29 @@ class LeaveDesk:
     async def _answer_decision(
         self, interaction: discord.Interaction, config: GuildConfig, decision: Decision
     ) -> None:
-        """Edit the card the click came from in place; from the (ephemeral) pending list,
-        refresh the list and edit the card by its stored id. Then DM the requester."""
+        """Show the decision where it was made, then DM the requester. A click (already
+        deferred) edits the message it came from: the card, or the manager's ephemeral
+        pending list, which is refreshed. A modal submit (answered with a private "thinking"
+        message) edits the card by its stored id and says what happened in that answer."""
         request = decision.request
         verb = "Approved" if request.status is RequestStatus.APPROVED else "Rejected"
+        done = f"{verb} request #{request.id}."
         message = interaction.message
-        if message is not None and not message.flags.ephemeral:
+        clicked = interaction.type is discord.InteractionType.component
+        if message is not None and message.flags.ephemeral:
+            embed, view = await self.pending_page(config, 0)
+            await interaction.edit_original_response(content=done, embed=embed, view=view)
+            await self.refresh_card(request, config)
+        elif message is not None and clicked:
             embed = await self.render_card(request, config)
-            await interaction.response.edit_message(embed=embed, view=None)
+            await interaction.edit_original_response(embed=embed, view=None)
             if message.id != request.card_message_id:
                 await self.refresh_card(request, config)
-        elif message is not None:
-            await self.show_pending_page(
-                interaction, 0, content=f"{verb} request #{request.id}.", config=config
-            )
-            await self.refresh_card(request, config)
         else:
-            await interaction.response.send_message(
-                f"{verb} request #{request.id}.", ephemeral=True
-            )
             await self.refresh_card(request, config)
+            if message is not None and message.id != request.card_message_id:
+                await self.edit_card_copy(message, request, config)
+            await interaction.edit_original_response(content=done)
         log.info("leave request #%s %s by %s", request.id, verb.lower(), interaction.user.id)
         await self.tell_requester(request, interaction.user.id, config)
         if request.status is RequestStatus.APPROVED:
@@ -350,18 +369,13 @@ class LeaveDesk:
         view = pending_view([r.id for r in shown], page, pages) if shown else None
         return embed, view
 
-    async def show_pending_page(
-        self,
-        interaction: discord.Interaction,
-        page: int,
-        *,
-        content: str | None = None,
-        config: GuildConfig | None = None,
-    ) -> None:
-        """Replace the pending list the click came from with ``page`` (fresh data)."""
-        config = config or await require_manager(interaction)
+    async def show_pending_page(self, interaction: discord.Interaction, page: int) -> None:
+        """Replace the pending list the click came from with ``page`` (fresh data; the click
+        is acknowledged first because that takes several reads)."""
+        await interaction.response.defer()
+        config = await require_manager(interaction)
         embed, view = await self.pending_page(config, page)
-        await interaction.response.edit_message(content=content, embed=embed, view=view)
+        await interaction.edit_original_response(content=None, embed=embed, view=view)
 
     # -- reminders -----------------------------------------------------------------------------
     async def remind_pending(self, config: GuildConfig, now: datetime) -> None:
