@@ -89,7 +89,7 @@ async def test_buttons_update_the_card_and_open_modals(sandbox: Sandbox) -> None
     with pytest.raises(UsageError, match="required"):
         await sandbox.submit("alice", modal)
     reply = await sandbox.submit("alice", modal, reason="Team offsite")
-    assert reply.type == 7
+    assert reply.type == 4 and reply.ephemeral and reply.text == "Noted."
     assert card.text == "Rejected: Team offsite (none)" and card.buttons == []
     assert card.edited
 

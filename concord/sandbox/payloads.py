@@ -361,9 +361,14 @@ class Payloads:
             inner = {"type": item.kind, "custom_id": item.custom_id, "values": values}
         if item.component_id is not None:
             inner["id"] = item.component_id
-        if item.in_label:
-            return {"type": 18, "component": inner}
-        return {"type": 1, "components": [inner]}
+        outer: dict[str, Any] = (
+            {"type": 18, "component": inner}
+            if item.in_label
+            else {"type": 1, "components": [inner]}
+        )
+        if item.container_id is not None:
+            outer["id"] = item.container_id
+        return outer
 
     def modal_resolved(
         self, modal: Modal, given: dict[str, Any], channel: Channel

@@ -53,9 +53,12 @@ from concord.sandbox.emulator.validation import (
     FLAG_COMPONENTS_V2,
     FLAG_LOADING,
     FLAG_SUPPRESS_EMBEDS,
+    number_components,
 )
 from concord.sandbox.emulator.world import (
+    ATTACH_FILES,
     DM,
+    MENTION_EVERYONE,
     SEND_MESSAGES,
     VIEW_CHANNEL,
     Attachment,
@@ -72,6 +75,10 @@ log = logging.getLogger(__name__)
 
 DEFAULT_TOKEN = "MTAwMDAwMDAwMDAwMDAwMDAw.sandbox.emulator-token-not-a-secret"
 API_PREFIX = "/api/v10"
+# What is pinged when a body has no allowed_mentions (resources/message, "Default Settings for
+# Allowed Mentions"): everything in regular messages, only users in interactions and webhooks.
+REGULAR_MENTIONS = ("users", "roles", "everyone")
+WEBHOOK_MENTIONS = ("users",)
 
 
 @dataclass
@@ -405,8 +412,9 @@ class Emulator:
     def message_payload(self, message: StoredMessage, *, gateway: bool = False) -> dict[str, Any]:
         return self.world.message_payload(message, self.base_url, gateway=gateway)
 
-    def check_can_post(self, channel: Channel) -> None:
-        """Raise what Discord answers when the bot may not post in ``channel``."""
+    def check_can_post(self, channel: Channel, *, files: int = 0) -> None:
+        """Raise what Discord answers when the bot may not post in ``channel`` (with files:
+        Attach Files too)."""
         if channel.type == DM:
             recipient = self.world.users.get(channel.recipient_id or 0)
             if recipient is None or not recipient.accepts_dms or recipient.bot:
@@ -419,6 +427,8 @@ class Emulator:
         if not permissions & VIEW_CHANNEL:
             raise ApiError(403, MISSING_ACCESS, "Missing Access")
         if not permissions & SEND_MESSAGES:
+            raise ApiError(403, MISSING_PERMISSIONS, "Missing Permissions")
+        if files and not permissions & ATTACH_FILES:
             raise ApiError(403, MISSING_PERMISSIONS, "Missing Permissions")
 
     def store_message(
@@ -443,9 +453,40 @@ class Emulator:
             tts=bool(body.get("tts", False)),
             **extra,
         )
+        message.components = number_components(message.components)
+        if author.id == self.bot_user.id:
+            self.set_pings(message, body.get("allowed_mentions"))
         self.world.messages[message.id] = message
         channel.last_message_id = message.id
         return message
+
+    def set_pings(self, message: StoredMessage, allowed: Any) -> None:
+        """Decide whom the bot's message pings: a mention in the content counts when
+        ``allowed_mentions`` (or the context's default) lets it through, a role only when it is
+        mentionable or the bot has Mention Everyone there, @everyone/@here only with that
+        permission (resources/message, Allowed Mentions Object)."""
+        if not isinstance(allowed, dict):
+            default = WEBHOOK_MENTIONS if message.webhook_id is not None else REGULAR_MENTIONS
+            allowed = {"parse": list(default)}
+        parse = set(allowed.get("parse") or [])
+        listed_users = {str(u) for u in allowed.get("users") or []}
+        listed_roles = {str(r) for r in allowed.get("roles") or []}
+        guild = self.world.guilds.get(message.guild_id or 0)
+        may_mention_all = bool(
+            guild is not None
+            and guild.channel_permissions(self.bot_user.id, message.channel_id) & MENTION_EVERYONE
+        )
+        users, roles, everyone = message.written_mentions()
+        users = [u for u in users if "users" in parse or str(u) in listed_users]
+        roles = [
+            r
+            for r in roles
+            if guild is not None
+            and r in guild.roles
+            and ("roles" in parse or str(r) in listed_roles)
+            and (guild.roles[r].mentionable or may_mention_all)
+        ]
+        message.pings = (users, roles, everyone and "everyone" in parse and may_mention_all)
 
     def attachments_for(
         self, body: dict[str, Any], files: list[UploadedFile], existing: list[Attachment]
@@ -458,7 +499,11 @@ class Emulator:
         """A PATCH body: present keys replace, ``null`` clears; the result must not be empty."""
         content = str(body["content"] or "") if "content" in body else message.content
         embeds = list(body["embeds"] or []) if "embeds" in body else message.embeds
-        components = list(body["components"] or []) if "components" in body else message.components
+        components = (
+            number_components(list(body["components"] or []))
+            if "components" in body
+            else message.components
+        )
         attachments = message.attachments
         if "attachments" in body or files:
             attachments = self.attachments_for(body, files, message.attachments)
@@ -467,6 +512,10 @@ class Emulator:
         message.revisions.append(self.message_payload(message))
         message.content, message.embeds = content, embeds
         message.components, message.attachments = components, attachments
+        if "content" in body:
+            # "mentions and mention_roles ... will be reconstructed from scratch based on the
+            # new content", with the edit's allowed_mentions or the default ones.
+            self.set_pings(message, body.get("allowed_mentions"))
         if body.get("flags") is not None:
             # Only "suppress embeds" can be toggled; components v2 can be added, never removed.
             wanted = int(body["flags"])
