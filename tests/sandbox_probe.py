@@ -13,7 +13,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from concord.cogs.common import field_input, modal_field
+from concord.cogs.common import answer, field_input, modal_field
 from concord.sandbox.driver import Sandbox
 
 
@@ -183,10 +183,16 @@ class Probe(commands.GroupCog, group_name="probe", group_description="Sandbox pr
         await interaction.response.send_message(f"deep {value}")
 
     @app_commands.command(name="think", description="Defer, then answer")
-    async def think(self, interaction: discord.Interaction, public: bool = False) -> None:
+    async def think(
+        self, interaction: discord.Interaction, public: bool = False, legacy: bool = False
+    ) -> None:
         await interaction.response.defer(ephemeral=not public, thinking=True)
-        await interaction.followup.send("thought about it")
-        await interaction.followup.send("and one more thing", ephemeral=True)
+        if legacy:  # let a followup replace the loading message (deprecated)
+            await interaction.followup.send("thought about it")
+            await interaction.followup.send("and one more thing", ephemeral=True)
+            return
+        await answer(interaction, "thought about it")
+        await answer(interaction, "and one more thing", ephemeral=True)
 
     @app_commands.command(name="card", description="Post an approval card")
     async def card(self, interaction: discord.Interaction) -> None:
@@ -220,7 +226,7 @@ class Probe(commands.GroupCog, group_name="probe", group_description="Sandbox pr
     async def export(self, interaction: discord.Interaction) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
         file = discord.File(io.BytesIO(b"a,b\n1,2\n"), filename="export.csv")
-        await interaction.followup.send("here it is", file=file, ephemeral=True)
+        await answer(interaction, "here it is", file=file)
 
     @app_commands.command(name="history", description="Read the channel back")
     async def history(self, interaction: discord.Interaction) -> None:

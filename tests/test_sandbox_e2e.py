@@ -63,7 +63,7 @@ async def test_autocomplete_returns_the_choices(sandbox: Sandbox) -> None:
     assert choices == [("Apple", "apple"), ("Apricot", "apricot")]
 
 
-async def test_first_followup_resolves_the_thinking_message(sandbox: Sandbox) -> None:
+async def test_the_first_answer_replaces_the_thinking_message(sandbox: Sandbox) -> None:
     await add_probe(sandbox)
     reply = await sandbox.slash("bob", "probe think")
     assert reply.deferred and reply.ephemeral
@@ -73,6 +73,19 @@ async def test_first_followup_resolves_the_thinking_message(sandbox: Sandbox) ->
     first, second = public.messages
     assert not first.ephemeral and second.ephemeral
     assert sandbox.last_message("general").text == "thought about it"
+    assert not sandbox.emulator.requests_to("POST /webhooks/{webhook_id}/{webhook_token}")[
+        0
+    ].deprecated
+
+
+async def test_a_followup_still_resolves_it_but_is_flagged_deprecated(sandbox: Sandbox) -> None:
+    await add_probe(sandbox)
+    with sandbox.expect_errors() as caught:
+        reply = await sandbox.slash("bob", "probe think", legacy=True)
+    (flagged,) = caught.requests
+    assert flagged.status == 200 and flagged.deprecated is not None
+    assert [m.text for m in reply.messages] == ["thought about it", "and one more thing"]
+    assert not any(m.loading for m in reply.messages)
 
 
 async def test_buttons_update_the_card_and_open_modals(sandbox: Sandbox) -> None:

@@ -11,7 +11,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from concord import __version__
-from concord.cogs.common import guild_config, guild_id_of
+from concord.cogs.common import answer, guild_config, guild_id_of
 from concord.core.schedule import (
     parse_hhmm,
     parse_timezone,
@@ -205,7 +205,7 @@ class Admin(
         rows = "\n".join(f"`{name}` {count}" for name, count in counts.items())
         embed.add_field(name="Rows", value=rows[:1024] or "none", inline=False)
         embed.timestamp = self.bot.clock.now()
-        await interaction.followup.send(embed=embed, ephemeral=True)
+        await answer(interaction, embed=embed, ephemeral=True)
 
     @app_commands.command(
         name="timezone", description="Set your own timezone for your reminders ('clear' to remove)"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import discord
@@ -26,6 +27,51 @@ DISABLEABLE = (
 )
 
 
+ANSWERED = "concord.answered"  # in Interaction.extras: the loading message was replaced
+
+
+def still_thinking(interaction: discord.Interaction) -> bool:
+    """Whether the interaction was deferred with a "thinking…" message not yet replaced."""
+    return (
+        interaction.response.type is discord.InteractionResponseType.deferred_channel_message
+        and not interaction.extras.get(ANSWERED, False)
+    )
+
+
+async def answer(
+    interaction: discord.Interaction,
+    content: str | None = None,
+    *,
+    embed: discord.Embed | None = None,
+    embeds: Sequence[discord.Embed] | None = None,
+    view: discord.ui.View | None = None,
+    file: discord.File | None = None,
+    ephemeral: bool = True,
+) -> discord.Message:
+    """Answer an interaction that is already acknowledged. The first answer after a thinking
+    deferral replaces the loading message through Edit Original Interaction Response (which
+    keeps the deferral's ephemerality); a followup would do the same, but the docs deprecate
+    that. Any later answer is a followup message."""
+    kwargs: dict[str, Any] = {}
+    if content is not None:
+        kwargs["content"] = content
+    if embed is not None:
+        kwargs["embed"] = embed
+    if embeds is not None:
+        kwargs["embeds"] = list(embeds)
+    if view is not None:
+        kwargs["view"] = view
+    if still_thinking(interaction):
+        if file is not None:
+            kwargs["attachments"] = [file]
+        message = await interaction.edit_original_response(**kwargs)
+        interaction.extras[ANSWERED] = True
+        return message
+    if file is not None:
+        kwargs["file"] = file
+    return await interaction.followup.send(ephemeral=ephemeral, wait=True, **kwargs)
+
+
 async def safe_reply(
     interaction: discord.Interaction,
     content: str | None = None,
@@ -34,16 +80,14 @@ async def safe_reply(
     ephemeral: bool = True,
 ) -> None:
     """Reply whether or not the interaction was already answered; never raises."""
-    kwargs: dict = {"ephemeral": ephemeral}
-    if content is not None:
-        kwargs["content"] = content[:2000]
-    if embed is not None:
-        kwargs["embed"] = embed
+    text = content[:2000] if content is not None else None
     try:
         if interaction.response.is_done():
-            await interaction.followup.send(**kwargs)
+            await answer(interaction, text, embed=embed, ephemeral=ephemeral)
+        elif embed is not None:
+            await interaction.response.send_message(text, embed=embed, ephemeral=ephemeral)
         else:
-            await interaction.response.send_message(**kwargs)
+            await interaction.response.send_message(text, ephemeral=ephemeral)
     except discord.HTTPException:
         log.warning("could not deliver a reply to interaction %s", interaction.id, exc_info=True)
 
@@ -111,7 +155,7 @@ class OwnerView(discord.ui.View):
     def __init__(self, owner_id: int, timeout: float = SHORT_VIEW_TIMEOUT) -> None:
         super().__init__(timeout=timeout)
         self.owner_id = owner_id
-        self.message: discord.Message | discord.WebhookMessage | None = None
+        self.message: discord.Message | None = None
 
     async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
         if interaction.user.id == self.owner_id:

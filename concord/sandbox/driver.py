@@ -400,7 +400,10 @@ class Sandbox:
             self._expecting[-1].requests.extend(new_requests)
             self._expecting[-1].logs.extend(new_logs)
             return
-        lines = [f"emulator rejected {r.describe()}" for r in new_requests]
+        lines = [
+            f"emulator {'rejected' if r.status >= 400 else 'flagged'} {r.describe()}"
+            for r in new_requests
+        ]
         for record in new_logs:
             line = f"{record.levelname} {record.name}: {record.getMessage()}"
             if record.exc_info and record.exc_info[1] is not None:

@@ -17,7 +17,13 @@ from discord import app_commands
 from discord.ext import commands
 
 from concord.charts import render_dar_chart
-from concord.cogs.common import MANAGER_ONLY, field_input, guild_id_of, member_is_manager
+from concord.cogs.common import (
+    MANAGER_ONLY,
+    answer,
+    field_input,
+    guild_id_of,
+    member_is_manager,
+)
 from concord.cogs.dar.embeds import (
     missing_messages,
     panel_embed,
@@ -127,7 +133,7 @@ class Dar(commands.GroupCog, group_name="dar", group_description="Daily activity
         for message in messages:
             if not with_buttons:
                 message = MessageSpec(embeds=message.embeds, content=message.content)
-            await interaction.followup.send(**spec_kwargs(message), ephemeral=True)
+            await answer(interaction, **spec_kwargs(message), ephemeral=True)
 
     # -- filing ------------------------------------------------------------------------------
     async def open_report_modal(
@@ -178,9 +184,7 @@ class Dar(commands.GroupCog, group_name="dar", group_description="Daily activity
             text += " It came in after the day's summary, so it is marked late."
         name = getattr(interaction.user, "display_name", interaction.user.name)
         first = report_messages(report, name)[0]
-        await interaction.followup.send(
-            text, embeds=[to_embed(e) for e in first.embeds], ephemeral=True
-        )
+        await answer(interaction, text, embeds=[to_embed(e) for e in first.embeds], ephemeral=True)
 
     @app_commands.command(name="submit", description="File (or edit) your daily activity report")
     @app_commands.describe(date=f"The day it is for (default today): {DATE_HELP}")
@@ -227,7 +231,7 @@ class Dar(commands.GroupCog, group_name="dar", group_description="Daily activity
                 text += " (not expected to file that day)."
             else:
                 text += "."
-            await interaction.followup.send(text, ephemeral=True)
+            await answer(interaction, text, ephemeral=True)
             return
         await self.send_pages(interaction, report_messages(report, target.display_name, note))
 
@@ -266,11 +270,11 @@ class Dar(commands.GroupCog, group_name="dar", group_description="Daily activity
         where = self.summary_channel(config, interaction)
         label = f"Post in #{getattr(where, 'name', 'this channel')}"
         view = PostSummaryView(interaction.user.id, guild_id, day, label)
-        view.message = await interaction.followup.send(
+        view.message = await answer(
+            interaction,
             f"Post this summary for everyone in {getattr(where, 'mention', 'this channel')}?",
             view=view,
             ephemeral=True,
-            wait=True,
         )
 
     def summary_channel(
@@ -322,8 +326,8 @@ class Dar(commands.GroupCog, group_name="dar", group_description="Daily activity
                 await channel.get_partial_message(previous).delete()  # type: ignore[union-attr]
             except discord.HTTPException:
                 log.info("the previous DAR panel %s was already gone", previous)
-        await interaction.followup.send(
-            f"Posted the Submit DAR panel: {message.jump_url}", ephemeral=True
+        await answer(
+            interaction, f"Posted the Submit DAR panel: {message.jump_url}", ephemeral=True
         )
 
     # -- export and stats ------------------------------------------------------------------
@@ -370,8 +374,10 @@ class Dar(commands.GroupCog, group_name="dar", group_description="Daily activity
                 guild_id, first, last, format.value, out, names, user_id
             )
             if rows == 0:
-                await interaction.followup.send(
-                    f"No reports from {format_day(first)} to {format_day(last)}.", ephemeral=True
+                await answer(
+                    interaction,
+                    f"No reports from {format_day(first)} to {format_day(last)}.",
+                    ephemeral=True,
                 )
                 return
             stem = f"dar-{first.isoformat()}-to-{last.isoformat()}"
@@ -381,7 +387,8 @@ class Dar(commands.GroupCog, group_name="dar", group_description="Daily activity
             payload, filename = await asyncio.to_thread(
                 fit_upload, out, packed, filename, guild.filesize_limit
             )
-            await interaction.followup.send(
+            await answer(
+                interaction,
                 f"{rows} report{'s' if rows != 1 else ''} from {format_day(first)} to "
                 f"{format_day(last)}.",
                 # A spooled temporary file reads like the buffered file discord.File expects.
@@ -427,7 +434,8 @@ class Dar(commands.GroupCog, group_name="dar", group_description="Daily activity
         head, *rest = messages
         embeds = [to_embed(e) for e in head.embeds]
         embeds[0].set_image(url="attachment://dar-stats.png")
-        await interaction.followup.send(
+        await answer(
+            interaction,
             embeds=embeds,
             file=discord.File(io.BytesIO(png), filename="dar-stats.png"),
             ephemeral=True,

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import discord
 
-from concord.cogs.common import guild_config, member_is_manager, require_manager
+from concord.cogs.common import answer, guild_config, member_is_manager, require_manager
 from concord.cogs.handover import add_tasks_field, offer_hand_over, tasks_due_while_away
 from concord.cogs.leave.embeds import (
     FIELD_LIMIT,
@@ -331,7 +331,10 @@ class LeaveDesk:
         clicked = interaction.type is discord.InteractionType.component
         if message is not None and message.flags.ephemeral:
             embed, view = await self.pending_page(config, 0)
-            await interaction.edit_original_response(content=done, embed=embed, view=view)
+            if clicked:
+                await interaction.edit_original_response(content=done, embed=embed, view=view)
+            else:
+                await answer(interaction, done, embed=embed, view=view)
             await self.refresh_card(request, config)
         elif message is not None and clicked:
             embed = await self.render_card(request, config)
@@ -342,7 +345,7 @@ class LeaveDesk:
             await self.refresh_card(request, config)
             if message is not None and message.id != request.card_message_id:
                 await self.edit_card_copy(message, request, config)
-            await interaction.edit_original_response(content=done)
+            await answer(interaction, done)
         log.info("leave request #%s %s by %s", request.id, verb.lower(), interaction.user.id)
         await self.tell_requester(request, interaction.user.id, config)
         if request.status is RequestStatus.APPROVED:

@@ -14,7 +14,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from concord.cogs.common import guild_config, member_is_manager, require_manager
+from concord.cogs.common import answer, guild_config, member_is_manager, require_manager
 from concord.cogs.leave.cards import LeaveDesk
 from concord.cogs.leave.embeds import (
     apply_embed,
@@ -230,7 +230,7 @@ class Leave(
         )
         note = await self.desk.post_card(result.request, config)
         embed = apply_embed(result, target.display_name, note)
-        await interaction.followup.send(embed=embed, ephemeral=True)
+        await answer(interaction, embed=embed, ephemeral=True)
         if target.id != interaction.user.id:
             await self.desk.tell_requester(result.request, interaction.user.id, config)
 
@@ -270,7 +270,7 @@ class Leave(
                 if b.tracked
             )
             text += f" {format_amount(decision.credited)} went back to the balance ({left})."
-        await interaction.followup.send(text[:2000], ephemeral=True)
+        await answer(interaction, text[:2000], ephemeral=True)
 
     # -- seeing leave --------------------------------------------------------------------------
     @app_commands.command(
@@ -330,9 +330,9 @@ class Leave(
         config = await require_manager(interaction)
         embed, view = await self.desk.pending_page(config, 0)
         if view is None:
-            await interaction.followup.send(embed=embed, ephemeral=True)
+            await answer(interaction, embed=embed, ephemeral=True)
         else:
-            await interaction.followup.send(embed=embed, view=view, ephemeral=True)
+            await answer(interaction, embed=embed, view=view, ephemeral=True)
 
     @app_commands.command(name="out", description="Who is out on a day")
     @app_commands.describe(date=f"The day: {DATE_HELP} (default: today)")
@@ -426,7 +426,8 @@ class Leave(
             now=self.desk.now(),
         )
         verb = "Created" if created else "Updated"
-        await interaction.followup.send(
+        await answer(
+            interaction,
             f"{verb} **{leave_type_row.name}**: {describe_settings(leave_type_row.settings)}.\n"
             "Requests already made keep the amounts they were made with.",
             ephemeral=True,
@@ -462,7 +463,7 @@ class Leave(
         )
         if after.available < 0:
             text += " That is below zero: leave already taken exceeds the new allowance."
-        await interaction.followup.send(text, ephemeral=True)
+        await answer(interaction, text, ephemeral=True)
 
     @app_commands.command(
         name="adjust", description="Managers: add or remove days (a ledger entry)"
@@ -496,7 +497,8 @@ class Leave(
             now=self.desk.now(),
         )
         sign = "+" if amount > 0 else ""
-        await interaction.followup.send(
+        await answer(
+            interaction,
             f"Adjusted {member.display_name}'s {after.leave_type} by {sign}{format_days(amount)} "
             f"days ({clip(reason, 200)}). Available in {after.year}: "
             f"{format_amount(after.available)}.",
@@ -529,7 +531,7 @@ class Leave(
                 f" {len(affected)} request(s) already cover that day and keep their amounts; "
                 "cancel and request again to free the day."
             )
-        await interaction.followup.send(text, ephemeral=True)
+        await answer(interaction, text, ephemeral=True)
 
     @holiday.command(name="remove", description="Managers: remove a holiday")
     @app_commands.describe(date=f"The day: {DATE_HELP}")
@@ -544,8 +546,8 @@ class Leave(
             actor_is_manager=member_is_manager(config, interaction.user),
             now=self.desk.now(),
         )
-        await interaction.followup.send(
-            f"Removed **{holiday.name}** ({describe_dates(day, day)}).", ephemeral=True
+        await answer(
+            interaction, f"Removed **{holiday.name}** ({describe_dates(day, day)}).", ephemeral=True
         )
 
     @holiday.command(name="list", description="Holidays of a year")
@@ -651,7 +653,8 @@ class Leave(
         if len(data) > MAX_FILE_BYTES:
             raise UserError("That export is too large for Discord; choose a shorter period.")
         filename = f"leave-{first.isoformat()}-to-{last.isoformat()}.{format.value}"
-        await interaction.followup.send(
+        await answer(
+            interaction,
             f"{whose} leave from {describe_dates(first, first)} to {describe_dates(last, last)}: "
             f"{len(requests)} request(s), pending and approved.",
             file=discord.File(io.BytesIO(data), filename=filename),

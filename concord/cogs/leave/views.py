@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
-from concord.cogs.common import field_input, modal_field
+from concord.cogs.common import answer, field_input, modal_field
 from concord.core.leave import MAX_REASON_LENGTH
 
 if TYPE_CHECKING:
@@ -208,7 +208,7 @@ class PageView(discord.ui.View):
         self.pages = list(pages)
         self.owner_id = owner_id
         self.index = 0
-        self.message: discord.Message | discord.WebhookMessage | None = None
+        self.message: discord.Message | None = None
         self._sync_buttons()
 
     def _sync_buttons(self) -> None:
@@ -277,7 +277,7 @@ async def send_pages(
     if view is not None:
         kwargs["view"] = view
     if interaction.response.is_done():
-        message = await interaction.followup.send(wait=True, **kwargs)
+        message = await answer(interaction, **kwargs)
     else:
         await interaction.response.send_message(**kwargs)
         message = await interaction.original_response()

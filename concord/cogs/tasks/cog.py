@@ -10,7 +10,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from concord.cogs.common import guild_id_of, member_is_manager
+from concord.cogs.common import answer, guild_id_of, member_is_manager
 from concord.cogs.tasks.board import BoardKeeper
 from concord.cogs.tasks.cards import TaskCards
 from concord.cogs.tasks.embeds import card_embed, choice_name, clip, detail_embed
@@ -167,7 +167,7 @@ class Tasks(commands.GroupCog, group_name="task", group_description="Assign and 
             if task.assignee_id
             else " (unassigned: anyone can claim it)"
         )
-        await interaction.followup.send(f"Created task #{task.id}{who}.{where}", ephemeral=True)
+        await answer(interaction, f"Created task #{task.id}{who}.{where}", ephemeral=True)
         return task
 
     @app_commands.command(name="create", description="Create a task for yourself or someone else")
@@ -267,12 +267,10 @@ class Tasks(commands.GroupCog, group_name="task", group_description="Assign and 
         )
         view = TaskListView(interaction.user.id, title, tasks, now, config.tz)
         if view.pages == 1:
-            await interaction.followup.send(embed=view.embed(), ephemeral=True)
+            await answer(interaction, embed=view.embed(), ephemeral=True)
             view.stop()
             return
-        view.message = await interaction.followup.send(
-            embed=view.embed(), view=view, ephemeral=True, wait=True
-        )
+        view.message = await answer(interaction, embed=view.embed(), view=view, ephemeral=True)
 
     @app_commands.command(name="list", description="List tasks: overdue first, then by due date")
     @app_commands.describe(
@@ -332,7 +330,7 @@ class Tasks(commands.GroupCog, group_name="task", group_description="Assign and 
             self.bot.clock.now(),
             config.tz,
         )
-        await interaction.followup.send(embed=embed, view=card_view(found), ephemeral=True)
+        await answer(interaction, embed=embed, view=card_view(found), ephemeral=True)
 
     # -- changes ------------------------------------------------------------------------------------
     @app_commands.command(name="assign", description="Give a task to a member (creator or manager)")
@@ -351,8 +349,8 @@ class Tasks(commands.GroupCog, group_name="task", group_description="Assign and 
         )
         await self.cards.publish(updated)
         await self.cards.notify_assignee(updated, actor.user_id, "assigned you a task.", config)
-        await interaction.followup.send(
-            f"Task #{updated.id} is now assigned to {member.mention}.", ephemeral=True
+        await answer(
+            interaction, f"Task #{updated.id} is now assigned to {member.mention}.", ephemeral=True
         )
 
     @app_commands.command(name="claim", description="Take an unassigned task")
@@ -365,7 +363,7 @@ class Tasks(commands.GroupCog, group_name="task", group_description="Assign and 
         actor, _ = await self.actor_for(guild_id, interaction.user)
         updated = await self.manager.claim(guild_id, found.id, actor, self.bot.clock.now())
         await self.cards.publish(updated)
-        await interaction.followup.send(f"Task #{updated.id} is yours now.", ephemeral=True)
+        await answer(interaction, f"Task #{updated.id} is yours now.", ephemeral=True)
 
     @app_commands.command(
         name="status", description="Move a task along: open, in progress, blocked, done…"
@@ -406,7 +404,7 @@ class Tasks(commands.GroupCog, group_name="task", group_description="Assign and 
             guild_id, found.id, actor, status, self.bot.clock.now(), note
         )
         text = await self.cards.after_status(change, config, interaction.channel)  # type: ignore[arg-type]
-        await interaction.followup.send(text, ephemeral=True)
+        await answer(interaction, text, ephemeral=True)
 
     @app_commands.command(
         name="edit", description="Edit a task's title, description, due date or priority"
@@ -448,8 +446,11 @@ class Tasks(commands.GroupCog, group_name="task", group_description="Assign and 
             raise UserError(f"Nothing changed on task #{before.id}.")
         task = await self.manager.edit(before.guild_id, before.id, actor, changes, now)
         await self.cards.publish(task)
-        await interaction.followup.send(
-            f"Saved task #{task.id}.", embed=card_embed(task, now, config.tz), ephemeral=True
+        await answer(
+            interaction,
+            f"Saved task #{task.id}.",
+            embed=card_embed(task, now, config.tz),
+            ephemeral=True,
         )
 
     @app_commands.command(name="comment", description="Add a comment to a task")
@@ -476,7 +477,7 @@ class Tasks(commands.GroupCog, group_name="task", group_description="Assign and 
                     )
                 except discord.HTTPException:
                     log.warning("could not DM a comment on task %s", found.id, exc_info=True)
-        await interaction.followup.send(f"Comment added to task #{found.id}.", ephemeral=True)
+        await answer(interaction, f"Comment added to task #{found.id}.", ephemeral=True)
 
     # -- boards -------------------------------------------------------------------------------------
     @app_commands.command(
@@ -490,8 +491,10 @@ class Tasks(commands.GroupCog, group_name="task", group_description="Assign and 
             raise UserError("I can only post a board in a text channel.")
         pages = await self.boards.post(guild_id, channel, interaction.user.id)
         plural = f" in {pages} messages" if pages > 1 else ""
-        await interaction.followup.send(
-            f"Board posted{plural}. It updates itself whenever a task changes.", ephemeral=True
+        await answer(
+            interaction,
+            f"Board posted{plural}. It updates itself whenever a task changes.",
+            ephemeral=True,
         )
 
     # -- card buttons -------------------------------------------------------------------------------
@@ -518,7 +521,7 @@ class Tasks(commands.GroupCog, group_name="task", group_description="Assign and 
             return
         text = await self.cards.after_status(change, config, interaction.channel, skip=clicked)  # type: ignore[arg-type]
         if change.next_occurrence is not None:
-            await interaction.followup.send(text, ephemeral=True)
+            await answer(interaction, text, ephemeral=True)
 
 
 async def setup(bot: ConcordBot) -> None:

@@ -108,7 +108,7 @@ class TaskListView(discord.ui.View):
         self.tz = tz
         self.page = 0
         self.pages = page_count(len(self.tasks), PER_PAGE)
-        self.message: discord.WebhookMessage | None = None
+        self.message: discord.Message | None = None
         self._sync_buttons()
 
     def embed(self) -> discord.Embed:

@@ -53,7 +53,7 @@ from concord.sandbox.emulator.world import (
 )
 
 if TYPE_CHECKING:
-    from concord.sandbox.emulator.server import Emulator, UploadedFile
+    from concord.sandbox.emulator.server import Emulator, RecordedRequest, UploadedFile
 
 NO_CONTENT: Any = object()
 Handler = Callable[["Call"], Awaitable[Any]]
@@ -66,6 +66,7 @@ class Call:
     params: dict[str, str]
     body: Any
     files: list[UploadedFile]
+    record: RecordedRequest
 
     def snowflake(self, name: str) -> int:
         value = self.params[name]
@@ -506,7 +507,11 @@ async def followup(call: Call) -> Any:
     channel = _interaction_channel(call, record)
     if record.loading and record.original_message_id is not None:
         # The first followup after "thinking…" resolves the loading message, keeping the
-        # ephemerality chosen when deferring.
+        # ephemerality chosen when deferring: documented "for backwards compatibility" and
+        # deprecated ("use the Edit Original Interaction Response endpoint in this case").
+        call.record.deprecated = (
+            "a followup resolved the deferred loading message; edit @original instead"
+        )
         message = emulator.world.messages[record.original_message_id]
         message.content = str(body.get("content") or "")
         message.embeds = list(body.get("embeds") or [])

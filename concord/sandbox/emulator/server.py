@@ -92,13 +92,17 @@ class RecordedRequest:
     files: list[str] = field(default_factory=list)
     error: dict[str, Any] | None = None
     injected: bool = False  # a fault the test asked for, not a problem of the bot
+    # Accepted, as Discord still does, but the docs deprecate it: a bot must not rely on it.
+    deprecated: str | None = None
 
     @property
     def problem(self) -> bool:
-        return self.status >= 400 and not self.injected
+        return (self.status >= 400 or self.deprecated is not None) and not self.injected
 
     def describe(self) -> str:
         text = f"{self.method} {self.path} -> {self.status}"
+        if self.deprecated is not None:
+            text += f" (deprecated: {self.deprecated})"
         if self.error:
             text += f" {self.error.get('code')} {self.error.get('message')}"
             if self.error.get("errors"):
@@ -319,8 +323,9 @@ class Emulator:
             response = _json_response(error.body(), error.status)
             record.error = error.body()
         record.status = response.status
-        if record.status >= 400 and record.problem:
-            log.warning("emulator rejected %s", record.describe())
+        if record.problem:
+            verb = "rejected" if record.status >= 400 else "flagged"
+            log.warning("emulator %s %s", verb, record.describe())
         return response
 
     async def _handle(self, request: web.Request, record: RecordedRequest) -> web.StreamResponse:
@@ -342,7 +347,7 @@ class Emulator:
         body, files = await _read_body(request)
         record.body = body
         record.files = [f.filename for f in files]
-        call = rest.Call(self, request, params, body, files)
+        call = rest.Call(self, request, params, body, files, record)
         result = await route.handler(call)
         if result is rest.NO_CONTENT:
             return web.Response(status=204)
