@@ -215,11 +215,13 @@ class Admin(
     async def timezone(self, interaction: discord.Interaction, timezone: str) -> None:
         guild_id = guild_id_of(interaction)
         if timezone.strip().lower() in CLEAR_WORDS:
+            # A write and a read: acknowledge first, Discord waits 3 s for the first answer.
+            await interaction.response.defer(ephemeral=True, thinking=True)
             await self.bot.guild_settings.set_member_timezone(guild_id, interaction.user.id, None)
             config = await self.bot.guild_settings.get(guild_id)
-            await interaction.response.send_message(
+            await answer(
+                interaction,
                 f"Your timezone is cleared; you follow the server's ({config.timezone}).",
-                ephemeral=True,
             )
             return
         zone = parse_timezone(timezone)

@@ -209,6 +209,7 @@ class Dar(commands.GroupCog, group_name="dar", group_description="Daily activity
         member: discord.Member | None = None,
         date: app_commands.Range[str, 1, 40] | None = None,
     ) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
         guild_id = guild_id_of(interaction)
         target = member or interaction.user
         if target.id != interaction.user.id:
@@ -217,7 +218,6 @@ class Dar(commands.GroupCog, group_name="dar", group_description="Daily activity
         day = self.parse_day(
             date, await self.manager.member_today(guild_id, target.id, now), "date"
         )
-        await interaction.response.defer(ephemeral=True, thinking=True)
         report = await self.manager.get(guild_id, target.id, day)
         roster = await self.manager.roster(guild_id, day, roster_members(self.guild(guild_id)))
         note = roster.note_for(target.id)
@@ -242,10 +242,10 @@ class Dar(commands.GroupCog, group_name="dar", group_description="Daily activity
     async def missing(
         self, interaction: discord.Interaction, date: app_commands.Range[str, 1, 40] | None = None
     ) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
         guild_id = guild_id_of(interaction)
         await self.require_manager(guild_id, interaction.user)
         day = self.parse_day(date, await self.guild_today(guild_id), "date")
-        await interaction.response.defer(ephemeral=True, thinking=True)
         result = await self.manager.missing(guild_id, day, roster_members(self.guild(guild_id)))
         await self.send_pages(interaction, missing_messages(day, result.roster, result.missing))
 
@@ -256,10 +256,10 @@ class Dar(commands.GroupCog, group_name="dar", group_description="Daily activity
     async def summary(
         self, interaction: discord.Interaction, date: app_commands.Range[str, 1, 40] | None = None
     ) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
         guild_id = guild_id_of(interaction)
         is_manager, config = await self.manager_in(guild_id, interaction.user)
         day = self.parse_day(date, await self.guild_today(guild_id), "date")
-        await interaction.response.defer(ephemeral=True, thinking=True)
         data = await self.manager.summary(
             guild_id, day, roster_members(self.guild(guild_id)), self.bot.clock.now()
         )
@@ -311,12 +311,12 @@ class Dar(commands.GroupCog, group_name="dar", group_description="Daily activity
         name="panel", description="Post a Submit DAR button in this channel (managers)"
     )
     async def panel(self, interaction: discord.Interaction) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
         guild_id = guild_id_of(interaction)
         await self.require_manager(guild_id, interaction.user)
         channel = interaction.channel
         if not isinstance(channel, discord.abc.Messageable) or channel is None:
             raise UserError("I can't post in this channel.")
-        await interaction.response.defer(ephemeral=True, thinking=True)
         message = await channel.send(embed=panel_embed(), view=submit_view())
         previous = await self.manager.save_panel(
             guild_id, message.channel.id, message.id, interaction.user.id, self.bot.clock.now()
@@ -358,12 +358,12 @@ class Dar(commands.GroupCog, group_name="dar", group_description="Daily activity
         format: app_commands.Choice[str],
         member: discord.Member | None = None,
     ) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
         guild_id = guild_id_of(interaction)
         today = await self.guild_today(guild_id)
         first = self.parse_day(start, today, "start")
         last = self.parse_day(end, today, "end")
         user_id = await self.scope(guild_id, interaction.user, member, "export")
-        await interaction.response.defer(ephemeral=True, thinking=True)
         guild = self.guild(guild_id)
         names = {m.id: m.display_name for m in guild.members}
         with (
@@ -411,6 +411,7 @@ class Dar(commands.GroupCog, group_name="dar", group_description="Daily activity
         end: app_commands.Range[str, 1, 40] | None = None,
         member: discord.Member | None = None,
     ) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
         guild_id = guild_id_of(interaction)
         today = await self.guild_today(guild_id)
         last = self.parse_day(end, today, "end")
@@ -420,7 +421,6 @@ class Dar(commands.GroupCog, group_name="dar", group_description="Daily activity
             else last - timedelta(days=STATS_DEFAULT_DAYS - 1)
         )
         user_id = await self.scope(guild_id, interaction.user, member, "see the stats of")
-        await interaction.response.defer(ephemeral=True, thinking=True)
         guild = self.guild(guild_id)
         stats = await self.manager.stats(
             guild_id, first, last, roster_members(guild), today, user_id

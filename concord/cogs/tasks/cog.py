@@ -500,7 +500,10 @@ class Tasks(commands.GroupCog, group_name="task", group_description="Assign and 
     # -- card buttons -------------------------------------------------------------------------------
     async def click(self, interaction: discord.Interaction, action: str, task_id: int) -> None:
         """A card button: check against the stored task, change it, edit the clicked card
-        and every other copy. Refusals are explained ephemerally and change nothing."""
+        and every other copy. Refusals are explained ephemerally and change nothing. The click
+        is acknowledged first (DEFERRED_UPDATE_MESSAGE): reading and changing the task takes
+        several database calls, and Discord waits only 3 seconds for the first answer."""
+        await interaction.response.defer()
         task = await self.manager.get(task_id, interaction.guild_id)
         actor, config = await self.actor_for(task.guild_id, interaction.user)
         now = self.bot.clock.now()
@@ -512,7 +515,7 @@ class Tasks(commands.GroupCog, group_name="task", group_description="Assign and 
                 task.guild_id, task.id, actor, BUTTON_STATUS[action], now
             )
             task = change.task
-        await interaction.response.edit_message(
+        await interaction.edit_original_response(
             embed=card_embed(task, now, config.tz), view=card_view(task)
         )
         clicked = interaction.message.id if interaction.message else None
