@@ -205,6 +205,10 @@ def row(*children: dict[str, Any]) -> dict[str, Any]:
             "components.0.components.0.options:BASE_TYPE_REQUIRED",
         ),
         ([button("bare")], "components.0.type:UNION_TYPE_CHOICES"),
+        (
+            [row({"type": 2, "style": 5, "label": "Docs", "url": "https://x.test/" + "a" * 500})],
+            "components.0.components.0.url:BASE_TYPE_MAX_LENGTH",
+        ),
     ],
 )
 async def test_component_limits(api: Api, components: list[dict[str, Any]], path: str) -> None:
@@ -377,6 +381,34 @@ async def test_autocomplete_accepts_only_choices_and_at_most_25(api: Api) -> Non
     assert status == 400
     status, data = await api.callback(record, {"type": 8, "data": {"choices": choices[:25]}})
     assert status == 200 and record.choices is not None and len(record.choices) == 25
+
+
+async def test_autocomplete_values_have_the_focused_options_type(api: Api) -> None:
+    record = await api.emulator.create_interaction(
+        kind=AUTOCOMPLETE,
+        user=api.office.users["bob"],
+        channel=api.office.channels["general"],
+        data={
+            "id": "1",
+            "name": "probe",
+            "type": 1,
+            "options": [
+                {
+                    "type": 1,
+                    "name": "echo",
+                    "options": [{"type": 4, "name": "count", "value": "1", "focused": True}],
+                }
+            ],
+        },
+    )
+    status, data = await api.callback(
+        record, {"type": 8, "data": {"choices": [{"name": "one", "value": "1"}]}}
+    )
+    assert status == 400 and "data.choices.0.value:BASE_TYPE_BAD_TYPE" in error_paths(data)
+    status, _ = await api.callback(
+        record, {"type": 8, "data": {"choices": [{"name": "one", "value": 1}]}}
+    )
+    assert status == 200
 
 
 async def test_component_update_edits_the_message(api: Api) -> None:

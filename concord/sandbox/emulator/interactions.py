@@ -117,6 +117,17 @@ def check_response_type(record: InteractionRecord, response_type: Any) -> None:
         errors.raise_if_any()
 
 
+def focused_option_type(record: InteractionRecord) -> int | None:
+    """The type of the option an autocomplete interaction is for (the ``focused`` one)."""
+    options = (record.payload.get("data") or {}).get("options") or []
+    while options:
+        focused = next((o for o in options if o.get("focused")), None)
+        if focused is not None:
+            return focused.get("type")
+        options = next((o.get("options") or [] for o in options if o.get("type") in (1, 2)), [])
+    return None
+
+
 def check_can_respond(record: InteractionRecord | None, now: float) -> InteractionRecord:
     if record is None:
         raise ApiError(404, UNKNOWN_INTERACTION, "Unknown interaction")

@@ -443,7 +443,8 @@ async def _respond(call: Call, record: ix.InteractionRecord) -> Any:
         emulator.apply_edit(message, data, call.files)
         ephemeral = message.ephemeral
     elif response_type == ix.AUTOCOMPLETE_RESULT:
-        _validate(lambda e: check_choices(e, ["data"], data))
+        focused = ix.focused_option_type(record)
+        _validate(lambda e: check_choices(e, ["data"], data, focused))
         record.choices = list(data.get("choices") or [])
     elif response_type == ix.MODAL:
         _validate(lambda e: check_modal(e, ["data"], data))

@@ -58,8 +58,11 @@ from concord.sandbox.emulator.validation import (
 from concord.sandbox.emulator.world import (
     ATTACH_FILES,
     DM,
+    EMBED_LINKS,
     MENTION_EVERYONE,
+    READ_MESSAGE_HISTORY,
     SEND_MESSAGES,
+    USE_EXTERNAL_EMOJIS,
     VIEW_CHANNEL,
     Attachment,
     Channel,
@@ -611,8 +614,16 @@ class Emulator:
                 channel_id=str(channel.id),
                 channel=channel_payload,
                 user=user.payload(),
+                # In DMs with the bot: the usual message permissions plus what the docs list
+                # ("ATTACH_FILES | EMBED_LINKS | MENTION_EVERYONE" and USE_EXTERNAL_EMOJIS).
                 app_permissions=str(
-                    VIEW_CHANNEL | SEND_MESSAGES | (1 << 14) | (1 << 15) | (1 << 16)
+                    VIEW_CHANNEL
+                    | SEND_MESSAGES
+                    | READ_MESSAGE_HISTORY
+                    | EMBED_LINKS
+                    | ATTACH_FILES
+                    | MENTION_EVERYONE
+                    | USE_EXTERNAL_EMOJIS
                 ),
                 context=1,
                 authorizing_integration_owners={"0": "0"},

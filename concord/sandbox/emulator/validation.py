@@ -31,6 +31,7 @@ CUSTOM_ID_LIMIT = 100
 ACTION_ROWS = 5
 BUTTONS_PER_ROW = 5
 BUTTON_LABEL = 80
+BUTTON_URL = 512
 SELECT_OPTIONS = 25
 SELECT_PLACEHOLDER = 150
 SELECT_OPTION_TEXT = 100
@@ -110,7 +111,9 @@ def check_text(
     return len(value)
 
 
-def check_url(errors: FormErrors, path: Path, value: Any, *, required: bool = False) -> None:
+def check_url(
+    errors: FormErrors, path: Path, value: Any, *, required: bool = False, limit: int = 2048
+) -> None:
     if value is None:
         if required:
             errors.required(path)
@@ -123,8 +126,8 @@ def check_url(errors: FormErrors, path: Path, value: Any, *, required: bool = Fa
         parsed.netloc or parsed.scheme == "attachment"
     ):
         errors.add(path, "URL_TYPE_INVALID_URL", "Not a well formed URL.")
-    elif len(value) > 2048:
-        errors.max_length(path, 2048)
+    elif len(value) > limit:
+        errors.max_length(path, limit)
 
 
 def check_int(
@@ -259,7 +262,7 @@ def check_button(walk: ComponentWalk, path: Path, button: dict[str, Any]) -> Non
         return
     check_text(errors, [*path, "label"], button.get("label"), BUTTON_LABEL)
     if style == LINK_STYLE:
-        check_url(errors, [*path, "url"], button.get("url"), required=True)
+        check_url(errors, [*path, "url"], button.get("url"), required=True, limit=BUTTON_URL)
         if button.get("custom_id") is not None:
             errors.add(
                 [*path, "custom_id"],
@@ -702,7 +705,11 @@ def check_modal(errors: FormErrors, path: Path, data: Any) -> None:
             )
 
 
-def check_choices(errors: FormErrors, path: Path, data: Any) -> None:
+def check_choices(
+    errors: FormErrors, path: Path, data: Any, option_type: int | None = None
+) -> None:
+    """Autocomplete choices: at most 25, names and string values 1-100 characters, values of
+    the focused option's type (3 string, 4 integer, 10 number)."""
     choices = (data or {}).get("choices")
     if choices is None:
         errors.required([*path, "choices"])
@@ -720,10 +727,18 @@ def check_choices(errors: FormErrors, path: Path, data: Any) -> None:
             minimum=1,
         )
         value = choice.get("value")
-        if _is_str(value):
-            check_text(errors, [*choice_path, "value"], value, CHOICE_VALUE)
-        elif value is None:
+        if value is None:
             errors.required([*choice_path, "value"])
+        elif option_type == 3 and not _is_str(value):
+            errors.bad_type([*choice_path, "value"], "string")
+        elif option_type in (4, 10) and (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or (option_type == 4 and not isinstance(value, int))
+        ):
+            errors.bad_type([*choice_path, "value"], "integer" if option_type == 4 else "number")
+        elif _is_str(value):
+            check_text(errors, [*choice_path, "value"], value, CHOICE_VALUE)
 
 
 def walk_components(components: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
