@@ -587,6 +587,23 @@ def command(name: str, **extra: Any) -> dict[str, Any]:
             [{"name": "Quote", "description": "not allowed", "type": 3}],
             "0.description:APPLICATION_COMMAND_CONTEXT_MENU_DESCRIPTION",
         ),
+        (  # "a maximum of 8000 characters" for names, descriptions and values together
+            [
+                command(
+                    "ok",
+                    options=[
+                        {
+                            "type": 3,
+                            "name": f"o{i}",
+                            "description": "d" * 100,
+                            "choices": [{"name": "n" * 100, "value": "v" * 100}] * 25,
+                        }
+                        for i in range(2)
+                    ],
+                )
+            ],
+            "0:APPLICATION_COMMAND_TOO_LARGE",
+        ),
     ],
 )
 async def test_command_definitions_are_validated(
