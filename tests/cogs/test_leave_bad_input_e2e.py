@@ -26,8 +26,8 @@ CASES: list[tuple[str, str, dict[str, Any], str]] = [
     (
         "bob",
         "leave apply",
-        {**APPLY, "portion": "off_duty", "from_time": "9am", "to_time": "10:00"},
-        "`9am` is not a time",
+        {**APPLY, "portion": "off_duty", "from_time": "9 sharp", "to_time": "10:00"},
+        "`9 sharp` is not a time",
     ),
     (
         "bob",
