@@ -411,7 +411,13 @@ class Tasks(commands.GroupCog, group_name="task", group_description="Assign and 
         change = await self.manager.set_status(
             guild_id, found.id, actor, status, self.bot.clock.now(), note
         )
-        text = await self.cards.after_status(change, config, interaction.channel)  # type: ignore[arg-type]
+        text = await self.cards.after_status(
+            change,
+            config,
+            interaction.channel,  # type: ignore[arg-type]
+            actor_id=actor.user_id,
+            note=note,
+        )
         await interaction.followup.send(text, ephemeral=True)
 
     @app_commands.command(
@@ -525,7 +531,13 @@ class Tasks(commands.GroupCog, group_name="task", group_description="Assign and 
         if change is None:
             await self.cards.publish(task, skip_message_id=clicked)
             return
-        text = await self.cards.after_status(change, config, interaction.channel, skip=clicked)  # type: ignore[arg-type]
+        text = await self.cards.after_status(
+            change,
+            config,
+            interaction.channel,  # type: ignore[arg-type]
+            actor_id=actor.user_id,
+            skip=clicked,
+        )
         if change.next_occurrence is not None:
             await interaction.followup.send(text, ephemeral=True)
 
