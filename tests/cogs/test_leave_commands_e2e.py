@@ -261,7 +261,7 @@ async def seed_export(sandbox: Sandbox) -> None:
 async def test_export_csv_for_a_manager_has_the_team(sandbox: Sandbox) -> None:
     await seed_export(sandbox)
     reply = await sandbox.slash("alice", "leave export", format="csv")
-    assert reply.ephemeral and "the team's leave" in reply.text
+    assert reply.ephemeral and "The team's leave" in reply.text
     ((name, data),) = reply.files
     assert name == "leave-2026-01-01-to-2026-12-31.csv"
     table = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))

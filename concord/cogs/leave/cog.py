@@ -354,6 +354,8 @@ class Leave(
             notes.append(f"🎉 {holidays[0].name}: a holiday for everyone.")
         elif not is_working_day(day, config.workdays, frozenset()):
             notes.append("Not a working day.")
+        if absences and not any(a.is_away for a in absences):
+            notes.append("Nobody is out.")
         pages = paginate(
             f"Who is out · {describe_dates(day, day)}",
             out_lines(absences, self.desk.name_of(config.guild_id)),
@@ -505,10 +507,10 @@ class Leave(
             reason=reason,
             now=self.desk.now(),
         )
-        sign = "+" if amount > 0 else ""
+        sign = "+" if amount > 0 else "-"
         await interaction.followup.send(
-            f"Adjusted {member.display_name}'s {after.leave_type} by {sign}{format_days(amount)} "
-            f"days ({clip(reason, 200)}). Available in {after.year}: "
+            f"Adjusted {member.display_name}'s {after.leave_type} by {sign}"
+            f"{format_amount(abs(amount))} ({clip(reason, 200)}). Available in {after.year}: "
             f"{format_amount(after.available)}.",
             ephemeral=True,
         )
@@ -651,7 +653,7 @@ class Leave(
         requests = await self.leave.requests_between(config.guild_id, first, last, user_id=only)
         name_of = self.desk.name_of(config.guild_id)
         names = {uid: name_of(uid) for r in requests for uid in (r.user_id, r.decided_by) if uid}
-        whose = "the team's" if only is None else f"{name_of(only)}'s"
+        whose = "The team's" if only is None else f"{name_of(only)}'s"
         label = "team" if only is None else name_of(only)
         if format.value == "csv":
             data = requests_csv(requests, names)

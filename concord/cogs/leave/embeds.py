@@ -259,7 +259,7 @@ def balance_lines(balances: Sequence[Balance]) -> list[str]:
     for b in balances:
         if not b.tracked:
             lines.append(
-                f"**{b.leave_type}** · no balance · {format_amount(b.recorded)} approved this year"
+                f"**{b.leave_type}** · no balance · {format_amount(b.recorded)} approved in {b.year}"
             )
             continue
         parts = [
@@ -299,8 +299,10 @@ def holiday_lines(holidays: Iterable[Holiday]) -> list[str]:
 
 
 def out_lines(absences: Sequence[Absence], name_of: NameOf) -> list[str]:
-    """Public: portion only, never the type or the reason."""
-    return [f"{name_of(a.user_id)} · {a.span.public_label()}" for a in absences]
+    """Public: portion only, never the type or the reason. Who is away first, then who works
+    elsewhere (from home, on duty), so nobody working is taken for absent."""
+    ordered = [a for a in absences if a.is_away] + [a for a in absences if not a.is_away]
+    return [f"{name_of(a.user_id)} · {a.public_label()}" for a in ordered]
 
 
 def pending_lines(requests: Sequence[LeaveRequest], name_of: NameOf, now: datetime) -> list[str]:
@@ -330,9 +332,11 @@ GRID_SYMBOLS: dict[Portion, str] = {
     Portion.HALF_DAY_PM: "P",
     Portion.OFF_DUTY: "H",
 }
+# Work from home and other types that take nothing: working, just not at the office.
+ELSEWHERE_SYMBOL = "W"
 CALENDAR_LEGEND = (
-    "F full day · A morning · P afternoon · H hours off · lower case: pending · "
-    ". working day · _ non-working day · # holiday"
+    "F full day · A morning · P afternoon · H hours off · W working elsewhere · "
+    "lower case: pending · . working day · _ non-working day · # holiday"
 )
 
 
@@ -354,7 +358,7 @@ def calendar_pages(
     rows: dict[int, list[str]] = {}
     for absence in absences:
         row = rows.setdefault(absence.user_id, list(base))
-        symbol = GRID_SYMBOLS[absence.portion]
+        symbol = GRID_SYMBOLS[absence.portion] if absence.is_away else ELSEWHERE_SYMBOL
         if absence.status is RequestStatus.PENDING:
             symbol = symbol.lower()
         row[absence.day.day - 1] = symbol

@@ -1,0 +1,59 @@
+"""Leave as a new user meets it, end to end: shorthand dates and 12-hour times, confirmations
+that read as sentences, and nobody working from home shown as out."""
+
+from __future__ import annotations
+
+from concord.sandbox.driver import Sandbox
+from tests.cogs.leave_helpers import apply, card, request_row
+
+
+async def test_shorthand_dates_and_twelve_hour_times(sandbox: Sandbox) -> None:
+    await sandbox.configure_office()  # Tuesday 1 Dec 2026
+    reply = await apply(sandbox, start="tmrw")
+    assert reply.ephemeral and "Wed 2 Dec 2026" in reply.text
+    hours = await apply(
+        sandbox, start="thu", portion="off_duty", from_time="2pm", to_time="4:30 pm"
+    )
+    assert "off duty 14:00–16:30" in hours.text
+    row = await request_row(sandbox, 2)
+    assert (row["from_time"], row["to_time"]) == ("14:00", "16:30")
+
+
+async def test_working_from_home_is_not_out(sandbox: Sandbox) -> None:
+    await sandbox.configure_office()
+    await apply(sandbox, "bob", leave_type="Work from home", start="2026-12-03")
+    out = await sandbox.slash("carol", "leave out", date="2026-12-03")
+    assert not out.ephemeral and "Bob · Working elsewhere (full day)" in out.text
+    assert "Nobody is out." in out.text and "Out (" not in out.text
+    assert "Work from home" not in out.text  # the type stays private
+    await apply(sandbox, "dave", start="2026-12-03", portion="half_day_pm")
+    await sandbox.click("alice", card(sandbox, 2), "Approve")
+    both = await sandbox.slash("carol", "leave out", date="2026-12-03")
+    lines = both.embeds[0]["description"].splitlines()
+    assert lines == ["Dave · Out (PM)", "Bob · Working elsewhere (full day)"]
+    calendar = await sandbox.slash("carol", "leave calendar", month="2026-12")
+    grid = calendar.embeds[0]["description"]
+    bob_row = next(line for line in grid.splitlines() if line.startswith("Bob"))
+    assert bob_row.split()[-1][2] == "W" and "W working elsewhere" in grid
+    # A manager deciding on leave sees who is away then, not who works from home.
+    await apply(sandbox, "carol", start="2026-12-03")
+    also_out = {f["name"]: f["value"] for f in card(sandbox, 3).embeds[0]["fields"]}
+    assert "Dave" in also_out["Also out then"] and "Bob" not in also_out["Also out then"]
+
+
+async def test_manager_confirmations_read_as_sentences(sandbox: Sandbox) -> None:
+    await sandbox.configure_office()
+    minus = await sandbox.slash(
+        "alice", "leave adjust", member="bob", leave_type="Annual", days=-1, reason="Unpaid day"
+    )
+    assert "Adjusted Bob's Annual by -1 day (Unpaid day). Available in 2026: 13 days." in (
+        minus.text
+    )
+    await apply(sandbox, "bob", leave_type="Unpaid", start="2026-12-03")
+    await sandbox.click("alice", card(sandbox, 1), "Approve")
+    past = await sandbox.slash("alice", "leave balance", member="bob", year=2025)
+    assert "**Unpaid** · no balance · 0 days approved in 2025" in past.text
+    now = await sandbox.slash("bob", "leave balance")
+    assert "**Unpaid** · no balance · 1 day approved in 2026" in now.text
+    export = await sandbox.slash("alice", "leave export", format="CSV")  # any case, as typed
+    assert export.text.startswith("The team's leave from Thu 1 Jan 2026")
