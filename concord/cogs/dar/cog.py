@@ -418,6 +418,11 @@ class Dar(commands.GroupCog, group_name="dar", group_description="Daily activity
             if start
             else last - timedelta(days=STATS_DEFAULT_DAYS - 1)
         )
+        if end is None and first > last:
+            raise UserError(
+                f"The start {format_day(first)} is after today, the default end; give an `end` "
+                "as well."
+            )
         user_id = await self.scope(guild_id, interaction.user, member, "see the stats of")
         await interaction.response.defer(ephemeral=True, thinking=True)
         guild = self.guild(guild_id)
