@@ -199,3 +199,38 @@ async def test_an_unassigned_overdue_task_says_so(sandbox: Sandbox) -> None:
         f"{mention(sandbox, 'carol')}." in escalation.content
     )
     assert f"Task #{task_id}" in escalation.content
+
+
+async def test_whoever_loses_a_task_hears_where_it_went(sandbox: Sandbox) -> None:
+    await sandbox.configure_office()
+    report = await create(sandbox, by="alice", title="Quarterly report", assignee="bob", due="thu")
+    invoices = await create(sandbox, by="alice", title="Invoices", assignee="bob", due="fri")
+    await sandbox.slash("alice", "task assign", task=str(report), member="dave")
+    (moved,) = news(sandbox, "bob", report)
+    assert moved.content == (
+        f"↪️ {mention(sandbox, 'alice')} handed your task #{report} **Quarterly report** over "
+        f"to {mention(sandbox, 'dave')}."
+    )
+    # Going on leave: the approver hands the rest over; bob hears it in one message.
+    await sandbox.slash("bob", "leave apply", leave_type="Annual", start="thu", end="fri")
+    approved = await sandbox.click("alice", sandbox.last_message("approvals"), "Approve")
+    [offer] = [m for m in approved.messages if m.selects]
+    await sandbox.select("alice", offer, values=["carol"])
+    (handed,) = news(sandbox, "bob", invoices)
+    assert handed.content == (
+        f"↪️ {mention(sandbox, 'alice')} handed your task #{invoices} **Invoices** over to "
+        f"{mention(sandbox, 'carol')}."
+    )
+    # Nobody hears of their own doing.
+    own = await create(sandbox, by="carol", title="Mine", assignee="carol")
+    await sandbox.slash("carol", "task assign", task=str(own), member="dave")
+    assert news(sandbox, "carol", own) == []
+
+
+async def test_an_empty_my_tasks_says_what_to_do(sandbox: Sandbox) -> None:
+    await sandbox.configure_office()
+    reply = await sandbox.slash("dave", "task mine")
+    assert reply.embeds[0]["description"] == (
+        "Nothing assigned to you is open, in progress or blocked. Unassigned tasks in "
+        "`/task list` can be claimed."
+    )

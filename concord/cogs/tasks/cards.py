@@ -60,6 +60,21 @@ class TaskCards:
         except discord.HTTPException:
             log.warning("could not DM task %s to its assignee", task.id, exc_info=True)
 
+    async def tell_unassigned(
+        self, user_id: int | None, actor_id: int, tasks: list[Task], new_assignee_id: int
+    ) -> None:
+        """The member whose tasks went to someone else hears of it (not of their own doing),
+        so nobody keeps working on, or worrying about, a task that is no longer theirs."""
+        if not tasks or user_id is None or user_id in (actor_id, new_assignee_id):
+            return
+        listed = ", ".join(f"#{t.id} **{t.title}**" for t in tasks)
+        noun = "task" if len(tasks) == 1 else "tasks"
+        text = f"↪️ <@{actor_id}> handed your {noun} {listed} over to <@{new_assignee_id}>."
+        try:
+            await self.send_dm(user_id, None, content=clip(text, 2000))
+        except discord.HTTPException:
+            log.warning("could not tell %s about reassigned tasks", user_id, exc_info=True)
+
     async def post_card(
         self, task: Task, config: GuildConfig, fallback: discord.abc.Messageable | None
     ) -> discord.Message | None:

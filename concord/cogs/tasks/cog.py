@@ -256,6 +256,7 @@ class Tasks(commands.GroupCog, group_name="task", group_description="Assign and 
         assignee_id: int | None,
         statuses: frozenset[str] | tuple[str, ...],
         query: str | None,
+        empty: str = "No tasks match.",
     ) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
         guild_id = guild_id_of(interaction)
@@ -264,7 +265,7 @@ class Tasks(commands.GroupCog, group_name="task", group_description="Assign and 
         tasks = await self.manager.list_tasks(
             guild_id, now, assignee_id=assignee_id, statuses=statuses, query=query
         )
-        view = TaskListView(interaction.user.id, title, tasks, now, config.tz)
+        view = TaskListView(interaction.user.id, title, tasks, now, config.tz, empty=empty)
         if view.pages == 1:
             await interaction.followup.send(embed=view.embed(), ephemeral=True)
             view.stop()
@@ -314,6 +315,8 @@ class Tasks(commands.GroupCog, group_name="task", group_description="Assign and 
             assignee_id=interaction.user.id,
             statuses=tuple(LIVE_STATUSES),
             query=None,
+            empty="Nothing assigned to you is open, in progress or blocked. Unassigned tasks "
+            "in `/task list` can be claimed.",
         )
 
     @app_commands.command(
@@ -354,6 +357,7 @@ class Tasks(commands.GroupCog, group_name="task", group_description="Assign and 
         )
         await self.cards.publish(updated)
         await self.cards.notify_assignee(updated, actor.user_id, "assigned you a task.", config)
+        await self.cards.tell_unassigned(found.assignee_id, actor.user_id, [updated], member.id)
         await interaction.followup.send(
             f"Task #{updated.id} is now assigned to {member.mention}.", ephemeral=True
         )

@@ -101,10 +101,12 @@ class TaskListView(discord.ui.View):
         now: datetime,
         tz: ZoneInfo,
         timeout: float = LIST_TIMEOUT,
+        empty: str = "No tasks match.",
     ) -> None:
         super().__init__(timeout=timeout)
         self.owner_id = owner_id
         self.title = title
+        self.empty = empty
         self.tasks = list(tasks)
         self.now = now
         self.tz = tz
@@ -114,7 +116,7 @@ class TaskListView(discord.ui.View):
         self._sync_buttons()
 
     def embed(self) -> discord.Embed:
-        return list_embed(self.title, self.tasks, self.page, self.now, self.tz)
+        return list_embed(self.title, self.tasks, self.page, self.now, self.tz, self.empty)
 
     def _sync_buttons(self) -> None:
         self.previous_page.disabled = self.page == 0
