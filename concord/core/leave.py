@@ -21,7 +21,7 @@ from enum import StrEnum
 from fractions import Fraction
 from functools import lru_cache
 
-from concord.core.schedule import format_hhmm
+from concord.core.schedule import describe_workdays, format_hhmm
 from concord.errors import UserError
 
 ZERO: Fraction = Fraction(0)
@@ -379,10 +379,12 @@ def day_amounts(
     if not days:
         dates = describe_dates(span.start, span.end)
         if span.start == span.end:
-            raise UserError(
-                f"{dates} is not a working day (a weekend or a holiday), so there is nothing "
-                "to request."
+            why = (
+                "a holiday here"
+                if span.start in holidays
+                else f"not a working day here (the office works {describe_workdays(workdays)})"
             )
+            raise UserError(f"{dates} is {why}, so there is no leave to take that day.")
         raise UserError(
             f"{dates} covers no working day (only weekends and holidays), so there is nothing "
             "to request."

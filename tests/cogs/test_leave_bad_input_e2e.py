@@ -20,7 +20,12 @@ CASES: list[tuple[str, str, dict[str, Any], str]] = [
     ("bob", "leave apply", {**APPLY, "end": "2026-12-02"}, "is before the start date"),
     ("bob", "leave apply", {**APPLY, "start": "2026-10-01"}, "more than 30 days in the past"),
     ("bob", "leave apply", {**APPLY, "end": "2027-03-01"}, "the longest allowed is 60"),
-    ("bob", "leave apply", {**APPLY, "start": "sat"}, "is not a working day"),
+    (
+        "bob",
+        "leave apply",
+        {**APPLY, "start": "sat"},
+        "is not a working day here (the office works Mon–Fri)",
+    ),
     ("bob", "leave apply", {**APPLY, "end": "2027-01-08"}, "Not enough Annual leave in 2026"),
     ("bob", "leave apply", {**APPLY, "portion": "off_duty"}, "Off duty needs `from_time`"),
     (

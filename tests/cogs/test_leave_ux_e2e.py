@@ -57,3 +57,17 @@ async def test_manager_confirmations_read_as_sentences(sandbox: Sandbox) -> None
     assert "**Unpaid** · no balance · 1 day approved in 2026" in now.text
     export = await sandbox.slash("alice", "leave export", format="CSV")  # any case, as typed
     assert export.text.startswith("The team's leave from Thu 1 Jan 2026")
+
+
+async def test_leave_on_a_day_off_says_which_kind(sandbox: Sandbox) -> None:
+    await sandbox.configure_office()
+    await sandbox.slash("alice", "leave holiday add", date="25 Dec", name="Christmas Day")
+    holiday = await apply(sandbox, start="25 dec", portion="half_day_am")
+    assert holiday.ephemeral and holiday.text == (
+        "Fri 25 Dec 2026 is a holiday here, so there is no leave to take that day."
+    )
+    weekend = await apply(sandbox, start="sat")
+    assert weekend.text == (
+        "Sat 5 Dec 2026 is not a working day here (the office works Mon–Fri), so there is no "
+        "leave to take that day."
+    )
