@@ -71,3 +71,23 @@ async def test_leave_on_a_day_off_says_which_kind(sandbox: Sandbox) -> None:
         "Sat 5 Dec 2026 is not a working day here (the office works Mon–Fri), so there is no "
         "leave to take that day."
     )
+
+
+async def test_an_export_of_an_empty_period_says_so_without_a_file(sandbox: Sandbox) -> None:
+    await sandbox.configure_office()
+    await apply(sandbox, "bob", start="2026-12-03")
+    empty = await sandbox.slash(
+        "alice", "leave export", format="csv", start="2030-01-01", end="2030-01-31"
+    )
+    assert empty.ephemeral and not empty.files
+    assert empty.text == (
+        "No leave requests from Tue 1 Jan 2030 to Thu 31 Jan 2030 (pending or approved): "
+        "nothing to export."
+    )
+    mine = await sandbox.slash("carol", "leave export", format="ics")
+    assert (
+        mine.text.startswith("No leave requests for Carol from Thu 1 Jan 2026") and not mine.files
+    )
+    one = await sandbox.slash("bob", "leave export", format="csv")
+    assert one.text.startswith("Bob's leave from Thu 1 Jan 2026 to Thu 31 Dec 2026: 1 request,")
+    assert len(one.files) == 1

@@ -652,6 +652,15 @@ class Leave(
         only = None if is_manager and member is None else user_id
         requests = await self.leave.requests_between(config.guild_id, first, last, user_id=only)
         name_of = self.desk.name_of(config.guild_id)
+        period = f"from {describe_dates(first, first)} to {describe_dates(last, last)}"
+        if not requests:
+            # An empty file helps nobody; say so, as /dar export does.
+            whom = "" if only is None else f" for {name_of(only)}"
+            await interaction.followup.send(
+                f"No leave requests{whom} {period} (pending or approved): nothing to export.",
+                ephemeral=True,
+            )
+            return
         names = {uid: name_of(uid) for r in requests for uid in (r.user_id, r.decided_by) if uid}
         whose = "The team's" if only is None else f"{name_of(only)}'s"
         label = "team" if only is None else name_of(only)
@@ -664,9 +673,9 @@ class Leave(
         if len(data) > MAX_FILE_BYTES:
             raise UserError("That export is too large for Discord; choose a shorter period.")
         filename = f"leave-{first.isoformat()}-to-{last.isoformat()}.{format.value}"
+        count = f"{len(requests)} request{'s' if len(requests) != 1 else ''}"
         await interaction.followup.send(
-            f"{whose} leave from {describe_dates(first, first)} to {describe_dates(last, last)}: "
-            f"{len(requests)} request(s), pending and approved.",
+            f"{whose} leave {period}: {count}, pending and approved.",
             file=discord.File(io.BytesIO(data), filename=filename),
             ephemeral=True,
         )
