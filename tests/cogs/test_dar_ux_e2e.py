@@ -39,3 +39,11 @@ async def test_times_typed_the_twelve_hour_way(sandbox: Sandbox) -> None:
     reply = await sandbox.slash("owner", "concord setup", dar_reminder="4:30pm", digest="8am")
     assert reply.ephemeral and "Saved 2 settings" in reply.text
     assert "DAR reminder: 16:30" in reply.text and "Manager digest: 08:00" in reply.text
+
+
+async def test_stats_with_no_data_say_why(sandbox: Sandbox) -> None:
+    await sandbox.configure_office()
+    reply = await sandbox.slash("alice", "dar stats", start="2027-01-04", end="2027-01-08")
+    assert reply.ephemeral and reply.files  # the (empty) chart still comes
+    assert "No reports were expected or filed in this period" in reply.text
+    assert "0 of 0 expected" not in reply.text
