@@ -91,3 +91,14 @@ async def test_an_export_of_an_empty_period_says_so_without_a_file(sandbox: Sand
     one = await sandbox.slash("bob", "leave export", format="csv")
     assert one.text.startswith("Bob's leave from Thu 1 Jan 2026 to Thu 31 Dec 2026: 1 request,")
     assert len(one.files) == 1
+
+
+async def test_the_confirmation_says_what_happens_next(sandbox: Sandbox) -> None:
+    await sandbox.configure_office()
+    own = await apply(sandbox, "bob", start="2026-12-03")
+    assert (
+        "Needs a manager's approval: you get a DM when it is decided; "
+        "`/leave cancel request:1` withdraws it." in own.text
+    )
+    for_dave = await apply(sandbox, "alice", start="2026-12-04", member="dave")
+    assert "Dave gets a DM when it is decided" in for_dave.text

@@ -229,7 +229,7 @@ class Leave(
             now=self.desk.now(),
         )
         note = await self.desk.post_card(result.request, config)
-        embed = apply_embed(result, target.display_name, note)
+        embed = apply_embed(result, target.display_name, note, own=target.id == interaction.user.id)
         await interaction.followup.send(embed=embed, ephemeral=True)
         if target.id != interaction.user.id:
             await self.desk.tell_requester(result.request, interaction.user.id, config)

@@ -214,8 +214,13 @@ def card_embed(request: LeaveRequest, context: CardContext) -> discord.Embed:
 
 
 # -- replies -----------------------------------------------------------------------------------
-def apply_embed(result: ApplyResult, requester: str, note: str | None) -> discord.Embed:
+def apply_embed(
+    result: ApplyResult, requester: str, note: str | None, *, own: bool = True
+) -> discord.Embed:
+    """The requester's confirmation (or the manager's, when ``own`` is False: filed for
+    someone else): what was asked, what it takes, and what happens next."""
     request = result.request
+    told = "you get" if own else f"{requester} gets"
     title = (
         f"Request #{request.id} submitted for approval"
         if result.needs_approval
@@ -246,7 +251,12 @@ def apply_embed(result: ApplyResult, requester: str, note: str | None) -> discor
         embed.add_field(name="Balance", value="no balance kept for this type")
     embed.add_field(
         name="Approval",
-        value="Needs a manager's approval" if result.needs_approval else "Approved automatically",
+        value=(
+            f"Needs a manager's approval: {told} a DM when it is decided; "
+            f"`/leave cancel request:{request.id}` withdraws it."
+            if result.needs_approval
+            else "Approved automatically"
+        ),
         inline=False,
     )
     if note:
