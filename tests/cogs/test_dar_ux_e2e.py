@@ -47,3 +47,17 @@ async def test_stats_with_no_data_say_why(sandbox: Sandbox) -> None:
     assert reply.ephemeral and reply.files  # the (empty) chart still comes
     assert "No reports were expected or filed in this period" in reply.text
     assert "0 of 0 expected" not in reply.text
+
+
+async def test_a_filed_report_says_how_long_it_can_be_changed(sandbox: Sandbox) -> None:
+    await sandbox.configure_office()  # edit window: 2 days
+    today = await file_report(sandbox, "bob")
+    assert today.content.splitlines() == [
+        "Your report for **Tue 1 Dec 2026** is filed. Thank you!",
+        "To change it, run `/dar submit` again (until Thu 3 Dec 2026).",
+    ]
+    sandbox.clock.set(at(10, day=TUE + timedelta(days=2)))  # type: ignore[attr-defined]
+    late = await file_report(sandbox, "carol", date="2026-12-01")
+    assert late.content.endswith(
+        "To change it, run `/dar submit date:2026-12-01` again (until the end of today)."
+    )
