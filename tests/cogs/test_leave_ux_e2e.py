@@ -102,3 +102,10 @@ async def test_the_confirmation_says_what_happens_next(sandbox: Sandbox) -> None
     )
     for_dave = await apply(sandbox, "alice", start="2026-12-04", member="dave")
     assert "Dave gets a DM when it is decided" in for_dave.text
+
+
+async def test_the_card_dates_read_like_the_rest(sandbox: Sandbox) -> None:
+    await sandbox.configure_office()
+    await apply(sandbox, "bob", start="2026-12-03")
+    footer = card(sandbox, 1).embeds[0]["footer"]["text"]
+    assert footer == "Request #1 · requested Tue 1 Dec 2026 09:00 (Europe/London)"

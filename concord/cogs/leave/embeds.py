@@ -208,7 +208,10 @@ def card_embed(request: LeaveRequest, context: CardContext) -> discord.Embed:
     embed.add_field(name="Status", value=decision_text(request, context), inline=False)
     requested = request.created_at.astimezone(context.tz)
     embed.set_footer(
-        text=f"Request #{request.id} · requested {requested:%Y-%m-%d %H:%M} ({context.tz.key})"
+        text=(
+            f"Request #{request.id} · requested {describe_dates(requested.date(), requested.date())}"
+            f" {requested:%H:%M} ({context.tz.key})"
+        )
     )
     return embed
 
