@@ -43,6 +43,7 @@ _TRAILING_TIME: re.Pattern[str] = re.compile(
     re.IGNORECASE,
 )
 HELP = "use YYYY-MM-DD, today, tomorrow, a weekday (fri) or a day and month (3 Dec)"
+MONTH_HELP: str = "use YYYY-MM or a month name (Dec, December 2026)"
 # Common shorthands and slips for the relative days.
 TOMORROW_WORDS: frozenset[str] = frozenset({"tomorrow", "tmrw", "tmr", "tomorow", "tommorow"})
 
@@ -137,9 +138,11 @@ def parse_month(text: str | None, today: date) -> date:
     if match := re.match(r"^(\d{4})-(\d{1,2})$", cleaned):
         return _build(int(match[1]), int(match[2]), 1, text)
     if match := re.match(r"^([a-z]+)\.?(?:\s+(\d{4}))?$", cleaned):
-        month = _month(match[1], text)
+        if match[1] not in MONTHS:
+            raise UserError(f"`{text}` is not a month; {MONTH_HELP}.")
+        month = MONTHS[match[1]]
         if match[2]:
             return _build(int(match[2]), month, 1, text)
         year = today.year if month >= today.month else today.year + 1
         return date(year, month, 1)
-    raise UserError(f"`{text}` is not a month; use YYYY-MM or a month name (Dec, December 2026).")
+    raise UserError(f"`{text}` is not a month; {MONTH_HELP}.")

@@ -59,7 +59,12 @@ CASES: list[tuple[str, str, dict[str, Any], str]] = [
     ("bob", "leave cancel", {"request": "999"}, "There is no leave request #999"),
     # /leave out, /leave calendar
     ("bob", "leave out", {"date": "nope"}, "`nope` is not a date I understand"),
-    ("bob", "leave calendar", {"month": "Smarch"}, "`Smarch` is not a date I understand"),
+    (
+        "bob",
+        "leave calendar",
+        {"month": "Smarch"},
+        "`Smarch` is not a month; use YYYY-MM or a month name (Dec, December 2026).",
+    ),
     ("bob", "leave calendar", {"month": "2026-13"}, "`2026-13` is not a real date"),
     # /leave policy
     (

@@ -3,8 +3,12 @@ that read as sentences, and nobody working from home shown as out."""
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+
+from concord.core.leave import Portion
 from concord.sandbox.driver import Sandbox
 from tests.cogs.leave_helpers import apply, card, request_row
+from tests.cogs.test_dar_e2e import add_staff
 
 
 async def test_shorthand_dates_and_twelve_hour_times(sandbox: Sandbox) -> None:
@@ -109,3 +113,40 @@ async def test_the_card_dates_read_like_the_rest(sandbox: Sandbox) -> None:
     await apply(sandbox, "bob", start="2026-12-03")
     footer = card(sandbox, 1).embeds[0]["footer"]["text"]
     assert footer == "Request #1 · requested Tue 1 Dec 2026 09:00 (Europe/London)"
+
+
+async def test_a_month_with_many_people_out_pages_within_limits(sandbox: Sandbox) -> None:
+    await sandbox.configure_office()
+    users = await add_staff(sandbox, 90)
+    leave = sandbox.bot.get_cog("Leave").leave  # type: ignore[union-attr]
+    owner = sandbox.member("owner").id
+    for number, user in enumerate(users):
+        start = date(2026, 12, 1 + number % 20)
+        await leave.apply(
+            sandbox.guild.id,
+            actor_id=owner,
+            actor_is_manager=True,
+            user_id=user.id,
+            leave_type="Work from home" if number % 3 == 0 else "Annual",
+            start=start,
+            end=start + timedelta(days=2),
+            portion=Portion.FULL_DAY,
+            from_time=None,
+            to_time=None,
+            reason=None,
+            now=sandbox.clock.now(),
+        )
+    reply = await sandbox.slash("carol", "leave calendar", month="Dec")
+    assert reply.message is not None and not reply.ephemeral
+    pages = 1
+    seen = set(reply.text.split())
+    while (button := reply.message.button("Next ▶")) is not None and not button.disabled:
+        reply = await sandbox.click("carol", reply.message, "Next ▶")
+        assert reply.message is not None
+        seen |= set(reply.text.split())
+        pages += 1
+    assert pages == 3  # 90 members, 40 a page; the emulator refuses anything over the limits
+    assert {"Member", "000", "089"} <= seen
+    out = await sandbox.slash("carol", "leave out", date="2026-12-03")
+    # The Annual requests are still pending: only those working from home are listed.
+    assert out.text.count("Working elsewhere (full day)") == 5 and "Nobody is out." in out.text

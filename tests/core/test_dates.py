@@ -73,6 +73,8 @@ def test_parse_month() -> None:
     assert parse_month("December 2025", TODAY) == date(2025, 12, 1)
     with pytest.raises(UserError):
         parse_month("2027-13", TODAY)
+    with pytest.raises(UserError, match="`Smarch` is not a month; use YYYY-MM or a month name"):
+        parse_month("Smarch", TODAY)
 
 
 @given(st.dates(min_value=date(2000, 1, 1), max_value=date(2090, 12, 31)), st.integers(0, 400))
