@@ -257,6 +257,7 @@ class Tasks(commands.GroupCog, group_name="task", group_description="Assign and 
         assignee_id: int | None,
         statuses: frozenset[str] | tuple[str, ...],
         query: str | None,
+        empty: str = "No tasks match.",
     ) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
         guild_id = guild_id_of(interaction)
@@ -265,7 +266,7 @@ class Tasks(commands.GroupCog, group_name="task", group_description="Assign and 
         tasks = await self.manager.list_tasks(
             guild_id, now, assignee_id=assignee_id, statuses=statuses, query=query
         )
-        view = TaskListView(interaction.user.id, title, tasks, now, config.tz)
+        view = TaskListView(interaction.user.id, title, tasks, now, config.tz, empty=empty)
         if view.pages == 1:
             await answer(interaction, embed=view.embed(), ephemeral=True)
             view.stop()
@@ -311,6 +312,8 @@ class Tasks(commands.GroupCog, group_name="task", group_description="Assign and 
             assignee_id=interaction.user.id,
             statuses=tuple(LIVE_STATUSES),
             query=None,
+            empty="Nothing assigned to you is open, in progress or blocked. Unassigned tasks "
+            "in `/task list` can be claimed.",
         )
 
     @app_commands.command(
@@ -349,6 +352,7 @@ class Tasks(commands.GroupCog, group_name="task", group_description="Assign and 
         )
         await self.cards.publish(updated)
         await self.cards.notify_assignee(updated, actor.user_id, "assigned you a task.", config)
+        await self.cards.tell_unassigned(found.assignee_id, actor.user_id, [updated], member.id)
         await answer(
             interaction, f"Task #{updated.id} is now assigned to {member.mention}.", ephemeral=True
         )
@@ -403,7 +407,13 @@ class Tasks(commands.GroupCog, group_name="task", group_description="Assign and 
         change = await self.manager.set_status(
             guild_id, found.id, actor, status, self.bot.clock.now(), note
         )
-        text = await self.cards.after_status(change, config, interaction.channel)  # type: ignore[arg-type]
+        text = await self.cards.after_status(
+            change,
+            config,
+            interaction.channel,  # type: ignore[arg-type]
+            actor_id=actor.user_id,
+            note=note,
+        )
         await answer(interaction, text, ephemeral=True)
 
     @app_commands.command(
@@ -522,7 +532,13 @@ class Tasks(commands.GroupCog, group_name="task", group_description="Assign and 
         if change is None:
             await self.cards.publish(task, skip_message_id=clicked)
             return
-        text = await self.cards.after_status(change, config, interaction.channel, skip=clicked)  # type: ignore[arg-type]
+        text = await self.cards.after_status(
+            change,
+            config,
+            interaction.channel,  # type: ignore[arg-type]
+            actor_id=actor.user_id,
+            skip=clicked,
+        )
         if change.next_occurrence is not None:
             await answer(interaction, text, ephemeral=True)
 
