@@ -20,7 +20,7 @@ from discord.ext import commands
 
 from concord import __version__
 from concord.clock import Clock
-from concord.cogs.common import safe_reply
+from concord.cogs.common import INTERACTION_GONE, safe_reply
 from concord.config import Settings
 from concord.db.database import Database
 from concord.db.guilds import GuildSettings
@@ -203,6 +203,17 @@ class ConcordBot(commands.Bot):
     async def report_error(self, interaction: discord.Interaction, error: BaseException) -> None:
         """The one error path for commands, buttons and modals."""
         original = getattr(error, "original", error)
+        if isinstance(original, discord.HTTPException) and original.code in INTERACTION_GONE:
+            # Discord stopped waiting for this answer (the bot was away, or too slow): nobody
+            # can be told anything now, and it is not a fault of the bot. A command had not
+            # started its work (it defers first); a button finished its own (answer_in_time).
+            log.warning(
+                "interaction %s could not be answered any more (%s %s); its action completed",
+                interaction.id,
+                original.code,
+                original.text,
+            )
+            return
         if isinstance(original, UserError):
             await safe_reply(interaction, str(original))
             return

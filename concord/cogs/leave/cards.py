@@ -10,7 +10,12 @@ from typing import TYPE_CHECKING
 
 import discord
 
-from concord.cogs.common import guild_config, member_is_manager, require_manager
+from concord.cogs.common import (
+    answer_in_time,
+    guild_config,
+    member_is_manager,
+    require_manager,
+)
 from concord.cogs.leave.embeds import (
     FIELD_LIMIT,
     STATUS_COLOURS,
@@ -303,17 +308,21 @@ class LeaveDesk:
         message = interaction.message
         if message is not None and not message.flags.ephemeral:
             embed = await self.render_card(request, config)
-            await interaction.response.edit_message(embed=embed, view=None)
-            if message.id != request.card_message_id:
+            answered = await answer_in_time(
+                interaction.response.edit_message(embed=embed, view=None)
+            )
+            if not answered or message.id != request.card_message_id:
                 await self.refresh_card(request, config)
         elif message is not None:
-            await self.show_pending_page(
-                interaction, 0, content=f"{verb} request #{request.id}.", config=config
+            await answer_in_time(
+                self.show_pending_page(
+                    interaction, 0, content=f"{verb} request #{request.id}.", config=config
+                )
             )
             await self.refresh_card(request, config)
         else:
-            await interaction.response.send_message(
-                f"{verb} request #{request.id}.", ephemeral=True
+            await answer_in_time(
+                interaction.response.send_message(f"{verb} request #{request.id}.", ephemeral=True)
             )
             await self.refresh_card(request, config)
         log.info("leave request #%s %s by %s", request.id, verb.lower(), interaction.user.id)

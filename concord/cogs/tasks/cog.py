@@ -10,7 +10,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from concord.cogs.common import guild_id_of, member_is_manager
+from concord.cogs.common import answer_in_time, guild_id_of, member_is_manager
 from concord.cogs.tasks.board import BoardKeeper
 from concord.cogs.tasks.cards import TaskCards
 from concord.cogs.tasks.embeds import card_embed, choice_name, clip, detail_embed
@@ -515,15 +515,18 @@ class Tasks(commands.GroupCog, group_name="task", group_description="Assign and 
                 task.guild_id, task.id, actor, BUTTON_STATUS[action], now
             )
             task = change.task
-        await interaction.response.edit_message(
-            embed=card_embed(task, now, config.tz), view=card_view(task)
+        answered = await answer_in_time(
+            interaction.response.edit_message(
+                embed=card_embed(task, now, config.tz), view=card_view(task)
+            )
         )
-        clicked = interaction.message.id if interaction.message else None
+        # Unanswered, the clicked card was not edited: publishing edits it with the others.
+        clicked = interaction.message.id if answered and interaction.message else None
         if change is None:
             await self.cards.publish(task, skip_message_id=clicked)
             return
         text = await self.cards.after_status(change, config, interaction.channel, skip=clicked)  # type: ignore[arg-type]
-        if change.next_occurrence is not None:
+        if change.next_occurrence is not None and answered:
             await interaction.followup.send(text, ephemeral=True)
 
 
