@@ -40,9 +40,17 @@ _MONTH_DAY: re.Pattern[str] = re.compile(
 )
 _TRAILING_TIME: re.Pattern[str] = re.compile(r"^(.*?)\s*(?:at\s+)?(\d{1,2}[:.h]\d{2})$")
 HELP = "use YYYY-MM-DD, today, tomorrow, a weekday (fri) or a day and month (3 Dec)"
+# The years the bot works with (the same as its `year` options). Dates near the ends of what
+# Python's date can hold (year 1 or 9999) would overflow the day-by-day arithmetic after them.
+FIRST_YEAR = 2000
+LAST_YEAR = 2100
 
 
 def _build(year: int, month: int, day: int, original: str) -> date:
+    if not FIRST_YEAR <= year <= LAST_YEAR:
+        raise UserError(
+            f"`{original}` is outside the dates I work with (years {FIRST_YEAR} to {LAST_YEAR})."
+        )
     try:
         return date(year, month, day)
     except ValueError:
