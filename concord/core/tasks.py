@@ -55,6 +55,9 @@ TRANSITIONS: dict[str, frozenset[str]] = {
 RECURRENCE_HORIZON_DAYS = 3660
 _TASK_REF: re.Pattern[str] = re.compile(r"^\s*#?\s*(\d{1,18})\b")
 _SPACES: re.Pattern[str] = re.compile(r"\s+")
+# Control characters other than tab and line breaks: invisible in Discord, and SQLite's
+# length() stops counting at a NUL, so "\x00abc" would break the schema's length checks.
+_CONTROL: re.Pattern[str] = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 @dataclass(frozen=True)
@@ -152,7 +155,7 @@ class TaskChanges:
 # -- validation ------------------------------------------------------------------------------
 def clean_title(text: str) -> str:
     """One line, trimmed, 1–200 characters."""
-    title = _SPACES.sub(" ", text).strip()
+    title = _SPACES.sub(" ", _CONTROL.sub("", text)).strip()
     if not title:
         raise UserError("Give the task a title.")
     if len(title) > TITLE_MAX:
@@ -161,7 +164,7 @@ def clean_title(text: str) -> str:
 
 
 def clean_description(text: str | None) -> str:
-    description = (text or "").strip()
+    description = _CONTROL.sub("", text or "").strip()
     if len(description) > DESCRIPTION_MAX:
         raise UserError(
             f"A description is at most {DESCRIPTION_MAX} characters (this one has {len(description)})."
@@ -170,7 +173,7 @@ def clean_description(text: str | None) -> str:
 
 
 def clean_note(text: str | None, *, what: str = "A note") -> str | None:
-    note = (text or "").strip()
+    note = _CONTROL.sub("", text or "").strip()
     if not note:
         return None
     if len(note) > NOTE_MAX:
@@ -179,7 +182,7 @@ def clean_note(text: str | None, *, what: str = "A note") -> str | None:
 
 
 def clean_comment(text: str) -> str:
-    body = text.strip()
+    body = _CONTROL.sub("", text).strip()
     if not body:
         raise UserError("A comment cannot be empty.")
     if len(body) > COMMENT_MAX:
