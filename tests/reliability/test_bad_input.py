@@ -1,0 +1,266 @@
+"""Hypothesis drives every slash command through the emulator with whatever a member can type:
+dates and numbers out of range or malformed, any unicode, control characters, the longest
+strings Discord accepts, SQL-looking text, and the ids of another guild's tasks and requests.
+
+The commands and their option types come from the definitions the bot synced, so a new command
+is covered the day it is added. One bot answers every example. For each one:
+
+- a reply: success or a clear error (the sandbox fails on an unexpected error logged, a request
+  Discord would refuse, or an interaction left unanswered);
+- an error changed nothing in the database;
+- another guild's data never shows;
+- the file passes the integrity and foreign key checks of `concord db check`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from fractions import Fraction
+from typing import Any
+
+import pytest
+from discord import app_commands
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from concord.core import task_board
+from concord.core.tasks import Actor, TaskDraft
+from concord.db.leave import LeaveManager, PolicyChange
+from concord.db.maintenance import check
+from concord.db.tasks import TaskManager
+from concord.errors import UserError
+from concord.sandbox.driver import Sandbox
+from concord.sandbox.emulator import commands as cmd
+from tests.reliability.slash_inputs import (
+    STRING_LIMIT,
+    Option,
+    SlashCommand,
+    Values,
+    slash_commands,
+)
+
+OTHER_GUILD = 424242  # a guild the bot is not in, whose rows share the database
+SECRET = "Zq9 other guild"  # in every title and reason of the other guild
+ACTORS = ("owner", "alice", "bob")  # the guild owner, a manager, a member of staff
+NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture(autouse=True)
+def immediate_boards(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """A posted board refreshes at once (the coalescing delay is not under test)."""
+    monkeypatch.setattr(task_board, "BOARD_REFRESH_SECONDS", 0.0)
+    yield
+
+
+async def seed_other_guild(sandbox: Sandbox) -> tuple[str, ...]:
+    """Tasks and leave of another guild in the same file; their ids as a member would type
+    them."""
+    tasks, leave = TaskManager(sandbox.db), LeaveManager(sandbox.db)
+    actor = Actor(7, is_manager=True)
+    task_ids = [
+        (await tasks.create(OTHER_GUILD, actor, TaskDraft(title=f"{SECRET} {n}"), NOW)).id
+        for n in range(2)
+    ]
+    await leave.set_policy(
+        OTHER_GUILD,
+        "Annual",
+        PolicyChange(allowance=Fraction(30)),
+        actor_id=7,
+        actor_is_manager=True,
+        now=NOW,
+    )
+    applied = await leave.apply(
+        OTHER_GUILD,
+        actor_id=8,
+        actor_is_manager=False,
+        user_id=8,
+        leave_type="Annual",
+        start=date(2026, 12, 3),
+        reason=SECRET,
+        now=NOW,
+    )
+    ids = [*task_ids, applied.request.id]
+    return tuple(text for i in ids for text in (str(i), f"#{i}"))
+
+
+async def database_state(sandbox: Sandbox) -> dict[str, list[tuple[Any, ...]]]:
+    tables = [
+        row[0]
+        for row in await sandbox.db.fetchall(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+        )
+    ]
+    return {
+        table: [
+            tuple(row)
+            for row in await sandbox.db.fetchall(f'SELECT * FROM "{table}" ORDER BY rowid')
+        ]
+        for table in tables
+    }
+
+
+def is_clear_error(error: BaseException) -> bool:
+    """A message for the user: a domain error, or one of discord.py's checks and conversions
+    the bot's error path words for people."""
+    original = getattr(error, "original", error)
+    return isinstance(original, UserError) or isinstance(
+        error, app_commands.TransformerError | app_commands.CheckFailure
+    )
+
+
+class InputChecker:
+    """Sends one command (or autocomplete) and checks everything the module docstring says."""
+
+    def __init__(self, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.sandbox = sandbox
+        self.monkeypatch = monkeypatch
+        self.errors: list[BaseException] = []
+        self.foreign_ids: tuple[str, ...] = ()
+        self.sent = 0
+        self.day = date(2026, 12, 1)
+
+    async def start(self) -> InputChecker:
+        await self.sandbox.configure_office()
+        # The first look at leave types creates the guild's default ones; do it before any
+        # autocomplete, which must not write.
+        await self.sandbox.slash("alice", "leave types")
+        # Enough Annual leave that the examples' requests are refused for their values only.
+        await self.sandbox.slash("alice", "leave policy", leave_type="Annual", allowance="1000")
+        self.foreign_ids = await seed_other_guild(self.sandbox)
+        report_error = self.sandbox.bot.report_error
+
+        async def recording(interaction: Any, error: BaseException) -> None:
+            self.errors.append(error)
+            await report_error(interaction, error)
+
+        self.monkeypatch.setattr(self.sandbox.bot, "report_error", recording)
+        return self
+
+    def next_working_day(self) -> str:
+        """A fresh weekday each time: valid as a date, plain as a name or a title, and never
+        one a request or a holiday of an earlier example already took."""
+        self.day += timedelta(days=1 if self.day.weekday() < 4 else 3)
+        return self.day.isoformat()
+
+    async def slash(self, actor: str, path: str, options: dict[str, Any]) -> None:
+        before = await database_state(self.sandbox)
+        self.errors.clear()
+        self.sent += 1
+        reply = await self.sandbox.slash(actor, path, **options)
+        where = f"/{path} {options} as {actor}"
+        assert reply.responded, where
+        assert SECRET not in reply.text, f"{where}: {reply.text}"
+        if self.errors:
+            assert all(is_clear_error(e) for e in self.errors), (where, self.errors)
+            assert reply.text.strip(), f"{where}: an error without a message"
+            after = await database_state(self.sandbox)
+            assert after == before, f"{where}: {reply.text!r} changed data"
+        assert check(self.sandbox.db_path) == [], where
+
+    async def autocomplete(
+        self, actor: str, path: str, option: str, typed: str, others: dict[str, Any]
+    ) -> list[tuple[str, Any]]:
+        before = await database_state(self.sandbox)
+        self.sent += 1
+        choices = await self.sandbox.autocomplete(actor, path, option, typed, **others)
+        where = f"/{path} {option}:{typed!r} (autocomplete) as {actor}"
+        assert len(choices) <= 25, where
+        assert all(SECRET not in name for name, _ in choices), (where, choices)
+        assert await database_state(self.sandbox) == before, f"{where} changed data"
+        return choices
+
+
+# -- every option, every kind of nasty value -----------------------------------------------------
+def killer_values(option: Option, foreign_ids: tuple[str, ...]) -> list[str]:
+    """One value of each kind the issue names, as long as Discord lets it through."""
+    high = min(int(option.definition.get("max_length") or STRING_LIMIT), STRING_LIMIT)
+    low = int(option.definition.get("min_length") or 1)
+    found = [
+        "99999999999999999999",  # no SQLite integer holds it
+        "#-1",
+        "²",  # a digit to str.isdigit(), not to int()
+        "'; DROP TABLE tasks; --",
+        "\x00 \u202e\u200b",  # NUL, a right-to-left override, a zero-width space
+        "2026-02-30",
+        "0001-01-01",
+        "9999-12-31",
+        "x" * high,  # the longest Discord accepts
+        *foreign_ids[1::2][:2],  # "#<id>" of the other guild's first task and its request
+    ]
+    return [value for value in found if low <= len(value) <= high]
+
+
+def plain_value(checker: InputChecker, option: Option) -> Any:
+    """What a member would give an option that is not under test."""
+    definition = option.definition
+    if definition.get("choices"):
+        return definition["choices"][0]["value"]
+    kind = definition["type"]
+    if kind == cmd.STRING:
+        return checker.next_working_day()
+    if kind in (cmd.INTEGER, cmd.NUMBER):
+        low, high = definition.get("min_value"), definition.get("max_value")
+        value = 1 if low is None else max(1, low)
+        return value if high is None else min(value, high)
+    if kind == cmd.BOOLEAN:
+        return True
+    return {cmd.USER_OPTION: "bob", cmd.ROLE: "Staff", cmd.MENTIONABLE: "bob"}.get(kind, "general")
+
+
+@pytest.mark.slow
+async def test_every_text_option_takes_every_kind_of_nasty_value(
+    sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    checker = await InputChecker(sandbox, monkeypatch).start()
+    actor = "alice"  # a manager: permission checks pass, the values themselves are checked
+    for command in slash_commands(sandbox, actor):
+        required = [o for o in command.options if o.required]
+        picked: dict[str, Any] = {}  # what the member picks from a list the bot suggests
+        for option in required:
+            if option.autocomplete:
+                choices = await checker.autocomplete(actor, command.path, option.name, "", {})
+                if choices:
+                    picked[option.name] = choices[0][1]
+        for option in command.options:
+            if option.definition["type"] != cmd.STRING or option.definition.get("choices"):
+                continue
+            for value in killer_values(option, checker.foreign_ids):
+                others = {
+                    o.name: picked[o.name] if o.name in picked else plain_value(checker, o)
+                    for o in required
+                    if o.name != option.name
+                }
+                await checker.slash(actor, command.path, {**others, option.name: value})
+    assert checker.sent > 300
+
+
+# -- anything at all, anywhere -------------------------------------------------------------------
+@pytest.mark.slow
+@settings(
+    max_examples=100,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(data=st.data())
+async def test_any_input_to_any_command(
+    sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch, data: st.DataObject
+) -> None:
+    checker: InputChecker | None = getattr(sandbox, "input_checker", None)
+    if checker is None:  # once per bot, not once per example
+        checker = await InputChecker(sandbox, monkeypatch).start()
+        sandbox.input_checker = checker  # type: ignore[attr-defined]
+    values = Values(sandbox, checker.foreign_ids)
+    actor = data.draw(st.sampled_from(ACTORS), label="actor")
+    command: SlashCommand = data.draw(
+        st.sampled_from(slash_commands(sandbox, actor)), label="command"
+    )
+    options = data.draw(values.options(command), label="options")
+    autocomplete = [o for o in command.options if o.autocomplete]
+    if autocomplete and data.draw(st.booleans(), label="autocomplete instead"):
+        option = data.draw(st.sampled_from(autocomplete), label="typing into")
+        typed = data.draw(values.text({"max_length": 100}), label="typed")
+        others = {k: v for k, v in options.items() if k != option.name}
+        await checker.autocomplete(actor, command.path, option.name, typed, others)
+    else:
+        await checker.slash(actor, command.path, options)
