@@ -36,7 +36,7 @@ from concord.core.tasks import (
     make_draft,
 )
 from concord.db.tasks import StatusChange, TaskManager
-from concord.errors import UserError
+from concord.errors import NotFound, UserError
 
 if TYPE_CHECKING:
     from concord.bot import ConcordBot
@@ -124,6 +124,10 @@ class Tasks(commands.GroupCog, group_name="task", group_description="Assign and 
             member = guild.get_member(user.id) if guild else None
         is_manager = member is not None and member_is_manager(config, member)
         return Actor(user.id, is_manager=is_manager), config
+
+    def is_member(self, guild_id: int, user: discord.Member | discord.User) -> bool:
+        guild = self.bot.get_guild(guild_id)
+        return guild is not None and guild.get_member(user.id) is not None
 
     # -- creating ---------------------------------------------------------------------------------
     async def create_task(
@@ -505,6 +509,10 @@ class Tasks(commands.GroupCog, group_name="task", group_description="Assign and 
         """A card button: check against the stored task, change it, edit the clicked card
         and every other copy. Refusals are explained ephemerally and change nothing."""
         task = await self.manager.get(task_id, interaction.guild_id)
+        if interaction.guild_id is None and not self.is_member(task.guild_id, interaction.user):
+            # A card in a DM names its task by id, and a custom id can be forged: to someone
+            # who is not in the task's server, the task does not exist.
+            raise NotFound(f"There is no task #{task_id}.")
         actor, config = await self.actor_for(task.guild_id, interaction.user)
         now = self.bot.clock.now()
         change: StatusChange | None = None
