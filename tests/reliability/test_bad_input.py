@@ -20,7 +20,6 @@ from fractions import Fraction
 from typing import Any
 
 import pytest
-from discord import app_commands
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -29,9 +28,9 @@ from concord.core.tasks import Actor, TaskDraft
 from concord.db.leave import LeaveManager, PolicyChange
 from concord.db.maintenance import check
 from concord.db.tasks import TaskManager
-from concord.errors import UserError
 from concord.sandbox.driver import Sandbox
 from concord.sandbox.emulator import commands as cmd
+from tests.reliability.checks import ErrorSpy, database_state, is_clear_error
 from tests.reliability.slash_inputs import (
     STRING_LIMIT,
     Option,
@@ -84,38 +83,13 @@ async def seed_other_guild(sandbox: Sandbox) -> tuple[str, ...]:
     return tuple(text for i in ids for text in (str(i), f"#{i}"))
 
 
-async def database_state(sandbox: Sandbox) -> dict[str, list[tuple[Any, ...]]]:
-    tables = [
-        row[0]
-        for row in await sandbox.db.fetchall(
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
-        )
-    ]
-    return {
-        table: [
-            tuple(row)
-            for row in await sandbox.db.fetchall(f'SELECT * FROM "{table}" ORDER BY rowid')
-        ]
-        for table in tables
-    }
-
-
-def is_clear_error(error: BaseException) -> bool:
-    """A message for the user: a domain error, or one of discord.py's checks and conversions
-    the bot's error path words for people."""
-    original = getattr(error, "original", error)
-    return isinstance(original, UserError) or isinstance(
-        error, app_commands.TransformerError | app_commands.CheckFailure
-    )
-
-
 class InputChecker:
     """Sends one command (or autocomplete) and checks everything the module docstring says."""
 
     def __init__(self, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch) -> None:
         self.sandbox = sandbox
         self.monkeypatch = monkeypatch
-        self.errors: list[BaseException] = []
+        self.spy: ErrorSpy | None = None
         self.foreign_ids: tuple[str, ...] = ()
         self.sent = 0
         self.day = date(2026, 12, 1)
@@ -128,13 +102,7 @@ class InputChecker:
         # Enough Annual leave that the examples' requests are refused for their values only.
         await self.sandbox.slash("alice", "leave policy", leave_type="Annual", allowance="1000")
         self.foreign_ids = await seed_other_guild(self.sandbox)
-        report_error = self.sandbox.bot.report_error
-
-        async def recording(interaction: Any, error: BaseException) -> None:
-            self.errors.append(error)
-            await report_error(interaction, error)
-
-        self.monkeypatch.setattr(self.sandbox.bot, "report_error", recording)
+        self.spy = ErrorSpy(self.sandbox, self.monkeypatch)
         return self
 
     def next_working_day(self) -> str:
@@ -144,15 +112,16 @@ class InputChecker:
         return self.day.isoformat()
 
     async def slash(self, actor: str, path: str, options: dict[str, Any]) -> None:
+        assert self.spy is not None, "start() first"
         before = await database_state(self.sandbox)
-        self.errors.clear()
+        self.spy.clear()
         self.sent += 1
         reply = await self.sandbox.slash(actor, path, **options)
         where = f"/{path} {options} as {actor}"
         assert reply.responded, where
         assert SECRET not in reply.text, f"{where}: {reply.text}"
-        if self.errors:
-            assert all(is_clear_error(e) for e in self.errors), (where, self.errors)
+        if self.spy.errors:
+            assert all(is_clear_error(e) for e in self.spy.errors), (where, self.spy.errors)
             assert reply.text.strip(), f"{where}: an error without a message"
             after = await database_state(self.sandbox)
             assert after == before, f"{where}: {reply.text!r} changed data"
