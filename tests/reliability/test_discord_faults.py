@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from concord.sandbox.driver import Message, Reply, Sandbox
-from concord.sandbox.emulator.interactions import MESSAGE_COMPONENT
+from concord.sandbox.emulator.interactions import APPLICATION_COMMAND, MESSAGE_COMPONENT
 from concord.sandbox.emulator.server import ManualMonotonic
 
 MESSAGES = "POST /channels/{channel_id}/messages"
@@ -194,7 +194,7 @@ async def test_op7_reconnect_and_a_dropped_connection_with_interactions_in_fligh
 
 
 @pytest.mark.sandbox(monotonic=ManualMonotonic())
-async def test_clicks_answered_too_late_still_complete_and_retries_apply_nothing(
+async def test_interactions_replayed_too_late_complete_or_do_nothing_and_retries_apply_once(
     sandbox: Sandbox,
 ) -> None:
     await sandbox.configure_office()
@@ -221,6 +221,22 @@ async def test_clicks_answered_too_late_still_complete_and_retries_apply_nothing
         )
         for member, channel, custom_id in clicks
     ]
+    # A command sent meanwhile: it defers first, so too late it does nothing at all.
+    late_command = sandbox.payloads.command_data(
+        sandbox.member("bob"),
+        sandbox.channel("general"),
+        "task create",
+        {"title": "Written while the bot was away"},
+        focused=None,
+    )
+    records.append(
+        emulator.new_interaction(
+            kind=APPLICATION_COMMAND,
+            user=sandbox.member("bob"),
+            channel=sandbox.channel("general"),
+            data=late_command,
+        )
+    )
 
     async def replay_late() -> None:
         received = [
@@ -258,9 +274,13 @@ async def test_clicks_answered_too_late_still_complete_and_retries_apply_nothing
         assert [b.label for b in task_card.buttons] == ["Reopen"], task_card.text
         (following,) = await rows(sandbox, "SELECT id FROM tasks WHERE previous_id = ?", (task_id,))
         card_with(sandbox, "tasks", f"task:done:{following['id']}")
-    # A retry from what the member still sees applies nothing twice.
+    late = "SELECT id FROM tasks WHERE title = 'Written while the bot was away'"
+    assert await rows(sandbox, late) == []
+    # A retry from what the member still sees applies nothing twice; the command, once.
     for member, _, custom_id in clicks:
         reply = await sandbox.click(member, seen[custom_id], custom_id=custom_id)
         assert "already" in reply.text, reply.text
+    await sandbox.slash("bob", "task create", title="Written while the bot was away")
     await assert_approved_once(sandbox, requests)
     await assert_done_once(sandbox, list(tasks))
+    assert len(await rows(sandbox, late)) == 1
