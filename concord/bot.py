@@ -32,7 +32,12 @@ from concord.scheduler import Scheduler
 log = logging.getLogger(__name__)
 
 # Loaded in this order; a cog that fails to load stops the start (a half bot is worse than none).
-DEFAULT_COGS: tuple[str, ...] = ("concord.cogs.admin", "concord.cogs.leave", "concord.cogs.tasks")
+DEFAULT_COGS: tuple[str, ...] = (
+    "concord.cogs.admin",
+    "concord.cogs.leave",
+    "concord.cogs.tasks",
+    "concord.cogs.dar",
+)
 HEARTBEAT_SECONDS = 30
 SCHEDULER_SECONDS = 30
 

@@ -162,7 +162,9 @@ class Admin(
                 ephemeral=True,
             )
             return
-        config = await self.bot.guild_settings.update(guild_id, member.id, values)
+        config = await self.bot.guild_settings.update(
+            guild_id, member.id, values, now=self.bot.clock.now()
+        )
         log.info("guild %s settings changed by %s: %s", guild_id, member.id, sorted(values))
         await interaction.response.send_message(
             f"Saved {len(values)} setting{'s' if len(values) != 1 else ''}.",

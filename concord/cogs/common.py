@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import discord
 
@@ -20,6 +20,15 @@ MANAGER_ONLY = "You need the Manager role (or Manage Server) to do that."
 # 3 seconds passed, e.g. while the bot was reconnecting), Unknown Webhook and Invalid Webhook
 # Token (its token expired).
 INTERACTION_GONE = frozenset({10062, 10015, 50027})
+SHORT_VIEW_TIMEOUT = 600.0
+DISABLEABLE = (
+    discord.ui.Button,
+    discord.ui.Select,
+    discord.ui.UserSelect,
+    discord.ui.RoleSelect,
+    discord.ui.MentionableSelect,
+    discord.ui.ChannelSelect,
+)
 
 
 async def safe_reply(
@@ -86,3 +95,39 @@ async def require_manager(interaction: discord.Interaction) -> GuildConfig:
     if not member_is_manager(config, interaction.user):
         raise PermissionDenied(MANAGER_ONLY)
     return config
+
+
+class OwnerView(discord.ui.View):
+    """A short-lived view only its owner may use; its buttons go grey when it expires."""
+
+    def __init__(self, owner_id: int, timeout: float = SHORT_VIEW_TIMEOUT) -> None:
+        super().__init__(timeout=timeout)
+        self.owner_id = owner_id
+        self.message: discord.Message | discord.WebhookMessage | None = None
+
+    async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
+        if interaction.user.id == self.owner_id:
+            return True
+        await interaction.response.send_message(
+            "These buttons belong to whoever ran the command.", ephemeral=True
+        )
+        return False
+
+    def disable(self) -> None:
+        for item in self.children:
+            if isinstance(item, DISABLEABLE):
+                item.disabled = True
+
+    async def on_timeout(self) -> None:
+        self.disable()
+        if self.message is not None:
+            try:
+                await self.message.edit(view=self)
+            except discord.HTTPException:
+                log.debug("could not disable an expired view", exc_info=True)
+
+    async def on_error(
+        self, interaction: discord.Interaction, error: Exception, item: discord.ui.Item[Any], /
+    ) -> None:
+        bot: ConcordBot = interaction.client  # type: ignore[assignment]
+        await bot.report_error(interaction, error)

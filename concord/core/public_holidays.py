@@ -52,10 +52,8 @@ def public_holidays(
     if subdiv is not None and subdiv not in subdivisions(code):
         known = ", ".join(subdivisions(code)[:40]) or "none"
         raise UserError(f"`{subdivision}` is not a subdivision of {code}; known: {known}.")
-    try:
-        table = holiday_data.country_holidays(code, subdiv=subdiv, years=year)
-    except NotImplementedError as exc:  # the package's way of saying "unknown code"
-        raise UserError(f"No holiday data for {code}: {exc}.") from None
+    # Both codes were checked against the package's own lists above.
+    table = holiday_data.country_holidays(code, subdiv=subdiv, years=year)
     found: dict[date, str] = {}
     for day, name in sorted(table.items()):
         found[day] = str(name)

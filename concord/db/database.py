@@ -67,8 +67,7 @@ def load_migrations() -> list[Migration]:
 
 
 def configure(conn: sqlite3.Connection) -> None:
-    """The pragmas every connection gets."""
-    conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    """The pragmas every connection gets (busy_timeout is set by ``connect(timeout=...)``)."""
     _use_wal(conn)
     conn.execute("PRAGMA foreign_keys=ON")
     conn.execute("PRAGMA synchronous=NORMAL")
@@ -91,7 +90,9 @@ def _use_wal(conn: sqlite3.Connection) -> None:
 
 def connect_sync(path: str | Path) -> sqlite3.Connection:
     """A configured autocommit connection (``isolation_level=None``) with ``Row`` rows."""
-    conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+    conn = sqlite3.connect(
+        str(path), isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000
+    )
     conn.row_factory = sqlite3.Row
     configure(conn)
     return conn
@@ -314,10 +315,11 @@ class Database:
         if idle.empty() and len(self._all_readers) < self._read_pool_size:
             async with self._reader_lock:
                 if idle.empty() and len(self._all_readers) < self._read_pool_size:
-                    conn = await aiosqlite.connect(str(self.path), isolation_level=None)
+                    conn = await aiosqlite.connect(
+                        str(self.path), isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000
+                    )
                     conn.row_factory = sqlite3.Row
                     for pragma in (
-                        f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}",
                         "PRAGMA foreign_keys=ON",
                         "PRAGMA query_only=ON",
                     ):

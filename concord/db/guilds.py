@@ -160,11 +160,13 @@ class GuildSettings:
         row = await self.db.fetchone("SELECT * FROM guild_settings WHERE guild_id = ?", (guild_id,))
         return config_from_row(guild_id, row)
 
-    async def update(self, guild_id: int, actor_id: int, values: dict[str, Any]) -> GuildConfig:
-        """Set the given (already validated) values in one transaction, audited."""
+    async def update(
+        self, guild_id: int, actor_id: int, values: dict[str, Any], *, now: datetime | None = None
+    ) -> GuildConfig:
+        """Set the given (already validated) values in one transaction, audited at ``now``."""
         if not values:
             return await self.get(guild_id)
-        return await self.db.write(_update_settings, guild_id, actor_id, values, utcnow_iso())
+        return await self.db.write(_update_settings, guild_id, actor_id, values, utcnow_iso(now))
 
     async def member_timezone(self, guild_id: int, user_id: int) -> str | None:
         row = await self.db.fetchone(

@@ -772,7 +772,7 @@ class TaskManager:
         task_ids: Sequence[int],
         new_assignee: int,
         note: str | None,
-        now: datetime | None = None,
+        now: datetime,
         *,
         actor_is_manager: bool = True,
     ) -> list[Task]:
@@ -780,9 +780,8 @@ class TaskManager:
         The caller (the leave approval, done by a manager) says whether the actor is a manager;
         the creator-or-manager rule is still checked per task."""
         actor = Actor(actor_id, is_manager=actor_is_manager)
-        when = now or datetime.now(UTC)
         return await self.db.write(
-            reassign_tasks, guild_id, actor, list(task_ids), new_assignee, note, when
+            reassign_tasks, guild_id, actor, list(task_ids), new_assignee, note, now
         )
 
     async def due_soon_candidates(self, guild_id: int, now: datetime) -> list[Task]:

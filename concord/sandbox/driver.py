@@ -350,7 +350,9 @@ class Sandbox:
             else:
                 converted[key] = value
         owner = self.member("owner")
-        return await self.bot.guild_settings.update(self.guild.id, owner.id, converted)
+        return await self.bot.guild_settings.update(
+            self.guild.id, owner.id, converted, now=self.bot.clock.now()
+        )
 
     async def configure_office(self, **overrides: Any) -> GuildConfig:
         """The usual setup: Manager/Staff roles, the three channels, Europe/London."""

@@ -354,6 +354,8 @@ async def test_no_reminders_on_weekends(sandbox: Sandbox) -> None:
 async def test_reminder_delivery_failure_is_retried(sandbox: Sandbox) -> None:
     clock: ManualClock = sandbox.clock  # type: ignore[assignment]
     await apply(sandbox, start="2026-12-10")
+    # No reports channel: the DAR digest due at the same time must not take the injected error.
+    await sandbox.configure(reports_channel=None)
     clock.set(datetime(2026, 12, 2, 9, 30, tzinfo=UTC))
     sandbox.emulator.inject_error(
         "POST /channels/{channel_id}/messages", 403, code=50013, message="Missing Permissions"

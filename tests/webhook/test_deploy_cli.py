@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
 import socket
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
@@ -177,7 +177,8 @@ def wait_for_listener(port: int, process: subprocess.Popen[str]) -> dict[str, ob
                 health: dict[str, object] = json.loads(response.read())
                 return health
         except OSError:
-            time.sleep(0.05)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(timeout=0.05)  # returns early if the listener died
     raise AssertionError("concord webhook never answered /health")
 
 

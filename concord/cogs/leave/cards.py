@@ -16,6 +16,7 @@ from concord.cogs.common import (
     member_is_manager,
     require_manager,
 )
+from concord.cogs.handover import add_tasks_field, offer_hand_over, tasks_due_while_away
 from concord.cogs.leave.embeds import (
     FIELD_LIMIT,
     STATUS_COLOURS,
@@ -95,7 +96,14 @@ class LeaveDesk:
             years=years,
             also_out=[a for a in absences if a.user_id != request.user_id],
         )
-        return card_embed(request, context)
+        embed = card_embed(request, context)
+        if request.status in (RequestStatus.PENDING, RequestStatus.APPROVED):
+            # Leave × Tasks: what falls due while the requester is away.
+            tasks = await tasks_due_while_away(
+                self.bot, config.guild_id, request.user_id, request.start, request.end
+            )
+            add_tasks_field(embed, tasks)
+        return embed
 
     def _approvals_channel(self, config: GuildConfig) -> discord.abc.Messageable | None:
         if config.approvals_channel_id is None:
@@ -314,19 +322,21 @@ class LeaveDesk:
             if not answered or message.id != request.card_message_id:
                 await self.refresh_card(request, config)
         elif message is not None:
-            await answer_in_time(
+            answered = await answer_in_time(
                 self.show_pending_page(
                     interaction, 0, content=f"{verb} request #{request.id}.", config=config
                 )
             )
             await self.refresh_card(request, config)
         else:
-            await answer_in_time(
+            answered = await answer_in_time(
                 interaction.response.send_message(f"{verb} request #{request.id}.", ephemeral=True)
             )
             await self.refresh_card(request, config)
         log.info("leave request #%s %s by %s", request.id, verb.lower(), interaction.user.id)
         await self.tell_requester(request, interaction.user.id, config)
+        if answered and request.status is RequestStatus.APPROVED:
+            await offer_hand_over(interaction, request)  # a followup: needs the answer
 
     # -- the pending list ----------------------------------------------------------------------
     async def pending_page(

@@ -141,7 +141,9 @@ class Tasks(commands.GroupCog, group_name="task", group_description="Assign and 
         repeat: str | None,
         assignee_id: int | None,
         source_url: str | None = None,
-    ) -> None:
+    ) -> Task:
+        """Create, post the card, tell the assignee, answer; the task (for callers such as the
+        DAR's Make task, which links it to the blocker it came from)."""
         await interaction.response.defer(ephemeral=True, thinking=True)
         guild_id = guild_id_of(interaction)
         actor, config = await self.actor_for(guild_id, interaction.user)
@@ -168,6 +170,7 @@ class Tasks(commands.GroupCog, group_name="task", group_description="Assign and 
             else " (unassigned: anyone can claim it)"
         )
         await interaction.followup.send(f"Created task #{task.id}{who}.{where}", ephemeral=True)
+        return task
 
     @app_commands.command(name="create", description="Create a task for yourself or someone else")
     @app_commands.guild_only()

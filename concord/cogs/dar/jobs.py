@@ -1,0 +1,242 @@
+"""The DAR's scheduled jobs, each effect claimed once in the notification ledger so a restart at
+the moment one is due neither repeats nor loses it, and one missed while the bot was down goes
+out on the first pass after it is back (the same local day):
+
+- ``dar_reminder`` (daily, the guild's ``dar_reminder`` time): a DM with the Submit DAR button to
+  each expected member without a report, in the guild's timezone; members with their own
+  timezone are reminded at that time in *their* zone by the ``dar_reminder_zones`` tick job.
+  Never anyone on leave, once per member per day.
+- ``dar_summary`` (daily, ``dar_summary``): the day's summary in the reports channel, paged.
+- ``digest`` (daily, ``digest``): the manager digest in the reports channel, on workdays.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+import discord
+
+from concord.cogs.dar.embeds import roster_members, to_embed, to_view
+from concord.cogs.dar.views import submit_view
+from concord.core.dar import (
+    Member,
+    RosterEntry,
+    compose_digest,
+    compose_summary,
+    late_note,
+    reminder_text,
+)
+from concord.core.embed_pages import MessageSpec
+from concord.core.settings import GuildConfig
+
+if TYPE_CHECKING:
+    from concord.cogs.dar.cog import Dar
+
+log = logging.getLogger(__name__)
+
+REMINDER_JOB = "dar_reminder"
+REMINDER_ZONES_JOB = "dar_reminder_zones"
+SUMMARY_JOB = "dar_summary"
+DIGEST_JOB = "digest"
+REMINDER_KIND = "dar.reminder"
+SUMMARY_KIND = "dar.summary"
+DIGEST_KIND = "dar.digest"
+
+
+class DeliveryFailed(Exception):
+    """Some messages of a job could not be sent; the scheduler retries the job (what was
+    already sent is claimed and is not sent again)."""
+
+
+def reminder_key(user_id: int, day: date) -> str:
+    return f"{user_id}:{day.isoformat()}"
+
+
+class DarJobs:
+    def __init__(self, cog: Dar) -> None:
+        self.cog = cog
+        self.bot = cog.bot
+        self.manager = cog.manager
+
+    def register(self) -> None:
+        scheduler = self.bot.scheduler
+        scheduler.add_daily(REMINDER_JOB, lambda config: config.dar_reminder, self.remind)
+        scheduler.add_tick(REMINDER_ZONES_JOB, self.remind_own_zones)
+        scheduler.add_daily(SUMMARY_JOB, lambda config: config.dar_summary, self.post_summary)
+        scheduler.add_daily(DIGEST_JOB, lambda config: config.digest, self.post_digest)
+
+    def unregister(self) -> None:
+        for name in (REMINDER_JOB, REMINDER_ZONES_JOB, SUMMARY_JOB, DIGEST_JOB):
+            self.bot.scheduler.remove(name)
+
+    # -- reminders -------------------------------------------------------------------------
+    async def remind(self, config: GuildConfig, local_date: date, late: bool) -> None:
+        """Members who follow the guild's timezone, at the guild's reminder time."""
+        guild = self.bot.get_guild(config.guild_id)
+        if guild is None:
+            return
+        zones = await self.bot.guild_settings.member_timezones(config.guild_id)
+        people = [
+            m
+            for m in roster_members(guild)
+            if zones.get(m.user_id, config.timezone) == config.timezone
+        ]
+        await self._remind(config, guild, local_date, people)
+
+    async def remind_own_zones(self, config: GuildConfig, now: datetime) -> None:
+        """Members with their own timezone, once the reminder time has come where they are."""
+        zones = await self.bot.guild_settings.member_timezones(config.guild_id)
+        own = {uid: tz for uid, tz in zones.items() if tz != config.timezone}
+        guild = self.bot.get_guild(config.guild_id) if own else None
+        if guild is None:
+            return
+        due: dict[date, list[Member]] = {}
+        for member in roster_members(guild):
+            zone = own.get(member.user_id)
+            if zone is None:
+                continue
+            local = now.astimezone(ZoneInfo(zone))
+            if local.time().replace(tzinfo=None) >= config.dar_reminder:
+                due.setdefault(local.date(), []).append(member)
+        for day, people in due.items():
+            waiting = set(
+                await self.manager.unreminded(
+                    config.guild_id, day, [m.user_id for m in people], REMINDER_KIND
+                )
+            )
+            if waiting:
+                await self._remind(
+                    config,
+                    guild,
+                    day,
+                    [m for m in people if m.user_id in waiting],
+                    settle_unexpected=True,
+                )
+
+    async def _remind(
+        self,
+        config: GuildConfig,
+        guild: discord.Guild,
+        day: date,
+        people: Sequence[Member],
+        *,
+        settle_unexpected: bool = False,
+    ) -> None:
+        """DM each of ``people`` who is expected on ``day`` and has no report, once. With
+        ``settle_unexpected`` (the tick job, which looks again every pass) the day is also marked
+        done for those nobody expects, so they are not looked up again until tomorrow."""
+        now = self.bot.clock.now()
+        missing = await self.manager.missing(config.guild_id, day, people)
+        if settle_unexpected:
+            for member in people:
+                if member.user_id not in missing.roster.expected_ids:
+                    await self.bot.job_ledger.claim_notification(
+                        config.guild_id, REMINDER_KIND, reminder_key(member.user_id, day), now
+                    )
+        if not missing.missing:
+            return
+        overdue = await self.manager.overdue_by_member(config.guild_id, now)
+        failed = 0
+        for entry in missing.missing:
+            key = reminder_key(entry.user_id, day)
+            if not await self.bot.job_ledger.claim_notification(
+                config.guild_id, REMINDER_KIND, key, now
+            ):
+                continue
+            if not await self._send_reminder(guild, entry, day, overdue.get(entry.user_id, [])):
+                await self.bot.job_ledger.release_notification(config.guild_id, REMINDER_KIND, key)
+                failed += 1
+        if failed:
+            raise DeliveryFailed(f"{failed} DAR reminders could not be sent")
+
+    async def _send_reminder(
+        self, guild: discord.Guild, entry: RosterEntry, day: date, overdue: list[str]
+    ) -> bool:
+        """True when delivered or when it never can be (DMs closed: logged, not retried)."""
+        try:
+            user = self.bot.get_user(entry.user_id) or await self.bot.fetch_user(entry.user_id)
+            await user.send(
+                content=reminder_text(day, entry.note, overdue, guild_name=guild.name),
+                view=submit_view(guild.id, day),
+            )
+        except (discord.Forbidden, discord.NotFound):
+            log.info("could not DM a DAR reminder to %s (DMs closed or user gone)", entry.user_id)
+        except discord.HTTPException:
+            log.warning("DAR reminder to %s failed; will retry", entry.user_id, exc_info=True)
+            return False
+        return True
+
+    # -- the summary and the digest --------------------------------------------------------
+    async def post_summary(self, config: GuildConfig, local_date: date, late: bool) -> None:
+        guild = self.bot.get_guild(config.guild_id)
+        if guild is None:
+            return
+        if config.reports_channel_id is None:
+            log.info("guild %s has no reports channel; no DAR summary posted", guild.id)
+            return
+        now = self.bot.clock.now()
+        data = await self.manager.summary(config.guild_id, local_date, roster_members(guild), now)
+        if not data.roster.workday and not data.reports:
+            return  # a weekend or holiday nobody filed on: nothing to say
+        channel = self.bot.get_partial_messageable(config.reports_channel_id, guild_id=guild.id)
+        note = late_note(config.dar_summary) if late else None
+        await self.send_pages(
+            config.guild_id, channel, SUMMARY_KIND, local_date, compose_summary(data, note)
+        )
+
+    async def post_digest(self, config: GuildConfig, local_date: date, late: bool) -> None:
+        guild = self.bot.get_guild(config.guild_id)
+        if guild is None:
+            return
+        if config.reports_channel_id is None:
+            log.info("guild %s has no reports channel; no digest posted", guild.id)
+            return
+        if not await self.manager.is_workday(config.guild_id, local_date):
+            return
+        now = self.bot.clock.now()
+        data = await self.manager.digest(config.guild_id, local_date, roster_members(guild), now)
+        channel = self.bot.get_partial_messageable(config.reports_channel_id, guild_id=guild.id)
+        note = late_note(config.digest) if late else None
+        await self.send_pages(
+            config.guild_id, channel, DIGEST_KIND, local_date, [compose_digest(data, note)]
+        )
+
+    async def send_pages(
+        self,
+        guild_id: int,
+        channel: discord.abc.Messageable,
+        kind: str,
+        day: date,
+        messages: Sequence[MessageSpec],
+    ) -> None:
+        """Send each page once (claimed per page); a failed page is given back and the job
+        fails, so the scheduler's retry sends only what is still missing."""
+        now = self.bot.clock.now()
+        for number, message in enumerate(messages, start=1):
+            key = f"{day.isoformat()}:{number}"
+            if not await self.bot.job_ledger.claim_notification(guild_id, kind, key, now):
+                continue
+            try:
+                await send_spec(channel, message)
+            except discord.HTTPException as error:
+                await self.bot.job_ledger.release_notification(guild_id, kind, key)
+                raise DeliveryFailed(f"page {number} of {kind} for {day} failed") from error
+
+
+def spec_kwargs(message: MessageSpec) -> dict[str, Any]:
+    """``send`` arguments for one page: its embeds, content and Make task buttons."""
+    kwargs: dict[str, Any] = {"embeds": [to_embed(e) for e in message.embeds]}
+    if message.content:
+        kwargs["content"] = message.content
+    view = to_view(message)
+    if view is not None:
+        kwargs["view"] = view
+    return kwargs
+
+
+async def send_spec(target: discord.abc.Messageable, message: MessageSpec) -> discord.Message:
+    return await target.send(**spec_kwargs(message))

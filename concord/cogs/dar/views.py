@@ -1,0 +1,237 @@
+"""Buttons and modals of the DAR cog: the persistent **Submit DAR** button (panels and reminder
+DMs) and **Make task** buttons (summaries) as DynamicItems that work after a restart, the report
+modal, and the short-lived views (fix-and-resubmit, post the summary)."""
+
+from __future__ import annotations
+
+import logging
+import re
+from datetime import date
+from typing import TYPE_CHECKING
+
+import discord
+
+from concord.cogs.common import OwnerView
+from concord.cogs.tasks.views import TaskCreateModal
+from concord.core.dar import BLOCKERS_MAX, DONE_MAX, PLAN_MAX, short_day
+from concord.core.embed_pages import ButtonSpec
+
+if TYPE_CHECKING:
+    from concord.bot import ConcordBot
+    from concord.cogs.dar.cog import Dar
+    from concord.db.dar import Prefill
+
+log = logging.getLogger(__name__)
+
+
+def dar_cog(interaction: discord.Interaction) -> Dar:
+    cog = interaction.client.get_cog("Dar")  # type: ignore[attr-defined]
+    if cog is None:
+        raise RuntimeError("the DAR cog is not loaded")
+    return cog  # type: ignore[return-value]
+
+
+async def report_error(interaction: discord.Interaction, error: BaseException) -> None:
+    bot: ConcordBot = interaction.client  # type: ignore[assignment]
+    await bot.report_error(interaction, error)
+
+
+def submit_custom_id(guild_id: int | None = None, day: date | None = None) -> str:
+    """``dar:submit`` (a panel: the server it is in, the member's today) or
+    ``dar:submit:<guild>:<date>`` (a reminder DM: that server, that day)."""
+    if guild_id is None or day is None:
+        return "dar:submit"
+    return f"dar:submit:{guild_id}:{day.isoformat()}"
+
+
+class SubmitDarButton(
+    discord.ui.DynamicItem[discord.ui.Button],
+    template=r"dar:submit(?::(?P<guild>\d+):(?P<day>\d{4}-\d{2}-\d{2}))?",
+):
+    """Opens the report modal for whoever clicks it."""
+
+    def __init__(self, guild_id: int | None = None, day: date | None = None) -> None:
+        super().__init__(
+            discord.ui.Button(
+                label="Submit DAR",
+                style=discord.ButtonStyle.primary,
+                emoji="📝",
+                custom_id=submit_custom_id(guild_id, day),
+            )
+        )
+        self.guild_id = guild_id
+        self.day = day
+
+    @classmethod
+    async def from_custom_id(
+        cls,
+        interaction: discord.Interaction,
+        item: discord.ui.Button,
+        match: re.Match[str],
+        /,
+    ) -> SubmitDarButton:
+        if match["guild"] is None:
+            return cls()
+        return cls(int(match["guild"]), date.fromisoformat(match["day"]))
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        try:
+            guild_id = self.guild_id or interaction.guild_id
+            if guild_id is None:
+                raise RuntimeError("a Submit DAR button without a server")
+            await dar_cog(interaction).open_report_modal(interaction, guild_id, self.day)
+        except Exception as error:
+            await report_error(interaction, error)
+
+
+def submit_view(guild_id: int | None = None, day: date | None = None) -> discord.ui.View:
+    view = discord.ui.View(timeout=None)
+    view.add_item(SubmitDarButton(guild_id, day))
+    return view
+
+
+class BlockerTaskButton(
+    discord.ui.DynamicItem[discord.ui.Button],
+    template=r"dar:blocker:(?P<id>\d+)",
+):
+    """**Make task** under a summary's report with blockers (managers; re-checked on click)."""
+
+    def __init__(self, report_id: int, label: str = "Make task") -> None:
+        super().__init__(
+            discord.ui.Button(
+                label=label[:80],
+                style=discord.ButtonStyle.secondary,
+                emoji="🧱",
+                custom_id=f"dar:blocker:{report_id}",
+            )
+        )
+        self.report_id = report_id
+
+    @classmethod
+    def from_spec(cls, spec: ButtonSpec) -> BlockerTaskButton:
+        return cls(int(spec.custom_id.rsplit(":", 1)[1]), spec.label)
+
+    @classmethod
+    async def from_custom_id(
+        cls,
+        interaction: discord.Interaction,
+        item: discord.ui.Button,
+        match: re.Match[str],
+        /,
+    ) -> BlockerTaskButton:
+        return cls(int(match["id"]), item.label or "Make task")
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        try:
+            await dar_cog(interaction).make_task_from_blocker(interaction, self.report_id)
+        except Exception as error:
+            await report_error(interaction, error)
+
+
+class BlockerTaskModal(TaskCreateModal, title="Task from a blocker"):
+    """The task form prefilled from a report's blockers; the task is linked to the report."""
+
+    def __init__(
+        self,
+        *,
+        report_id: int,
+        title: str,
+        description: str,
+        assignee_id: int,
+        source_url: str | None,
+    ) -> None:
+        super().__init__(
+            title=title, description=description, assignee_id=assignee_id, source_url=source_url
+        )
+        self.report_id = report_id
+
+    async def on_submit(self, interaction: discord.Interaction, /) -> None:
+        await dar_cog(interaction).submit_blocker_task(interaction, self)
+
+
+class ReportModal(discord.ui.Modal):
+    """Done / Plan / Blockers / Hours, prefilled (from tasks when new, the report when editing)."""
+
+    done: discord.ui.TextInput[ReportModal] = discord.ui.TextInput(
+        label="Done",
+        custom_id="done",
+        style=discord.TextStyle.paragraph,
+        max_length=DONE_MAX,
+        placeholder="What you worked on today",
+    )
+    plan: discord.ui.TextInput[ReportModal] = discord.ui.TextInput(
+        label="Plan",
+        custom_id="plan",
+        style=discord.TextStyle.paragraph,
+        max_length=PLAN_MAX,
+        placeholder="What comes next",
+    )
+    blockers: discord.ui.TextInput[ReportModal] = discord.ui.TextInput(
+        label="Blockers",
+        custom_id="blockers",
+        style=discord.TextStyle.paragraph,
+        required=False,
+        max_length=BLOCKERS_MAX,
+        placeholder="Anything in your way (leave empty if nothing)",
+    )
+    hours: discord.ui.TextInput[ReportModal] = discord.ui.TextInput(
+        label="Hours",
+        custom_id="hours",
+        required=False,
+        max_length=10,
+        placeholder="e.g. 7.5 or 7:30 (optional)",
+    )
+
+    def __init__(self, guild_id: int, prefill: Prefill) -> None:
+        verb = "Edit report" if prefill.editing else "Daily report"
+        super().__init__(
+            title=f"{verb} — {short_day(prefill.day)}",
+            custom_id=f"dar:report:{guild_id}:{prefill.day.isoformat()}",
+        )
+        self.guild_id = guild_id
+        self.day = prefill.day
+        self.done.default = prefill.done[:DONE_MAX] or None
+        self.plan.default = prefill.plan[:PLAN_MAX] or None
+        self.blockers.default = prefill.blockers[:BLOCKERS_MAX] or None
+        self.hours.default = prefill.hours[:10] or None
+
+    async def on_submit(self, interaction: discord.Interaction, /) -> None:
+        await dar_cog(interaction).submit_report(
+            interaction,
+            self.guild_id,
+            self.day,
+            done=self.done.value,
+            plan=self.plan.value,
+            blockers=self.blockers.value,
+            hours=self.hours.value,
+        )
+
+    async def on_error(self, interaction: discord.Interaction, error: Exception, /) -> None:
+        await report_error(interaction, error)
+
+
+class RetryReportView(OwnerView):
+    """After a refused report: reopen the modal with what the member typed, nothing lost."""
+
+    def __init__(self, owner_id: int, guild_id: int, prefill: Prefill) -> None:
+        super().__init__(owner_id)
+        self.guild_id = guild_id
+        self.prefill = prefill
+
+    @discord.ui.button(label="Fix and resubmit", style=discord.ButtonStyle.primary)
+    async def fix(self, interaction: discord.Interaction, button: discord.ui.Button) -> None:
+        await interaction.response.send_modal(ReportModal(self.guild_id, self.prefill))
+
+
+class PostSummaryView(OwnerView):
+    """Under a manager's /dar summary: post the same summary for everyone."""
+
+    def __init__(self, owner_id: int, guild_id: int, day: date, label: str) -> None:
+        super().__init__(owner_id)
+        self.guild_id = guild_id
+        self.day = day
+        self.post.label = label[:80]
+
+    @discord.ui.button(label="Post", style=discord.ButtonStyle.success)
+    async def post(self, interaction: discord.Interaction, button: discord.ui.Button) -> None:
+        await dar_cog(interaction).post_summary_for(interaction, self, self.day)

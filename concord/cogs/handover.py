@@ -1,0 +1,143 @@
+"""Leave × Tasks: a leave request's approval card lists the requester's open tasks due while they
+are away, and after approving, the approver can hand those tasks over to someone in one step (an
+ephemeral user-select; one transaction, a history note on every task)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import date
+from typing import TYPE_CHECKING
+
+import discord
+
+from concord.cogs.common import OwnerView, member_is_manager
+from concord.core.embed_pages import FIELD_VALUE_MAX, FIELDS_MAX, MESSAGE_EMBED_CHARS, truncate
+from concord.core.leave import LeaveRequest
+from concord.core.tasks import Task
+from concord.db.tasks import TaskManager
+from concord.errors import PermissionDenied, UserError
+
+if TYPE_CHECKING:
+    from concord.bot import ConcordBot
+    from concord.cogs.tasks.cog import Tasks
+
+log = logging.getLogger(__name__)
+
+FIELD_NAME = "Open tasks due while away"
+SHOWN_TASKS = 10
+
+
+async def tasks_due_while_away(
+    bot: ConcordBot, guild_id: int, user_id: int, start: date, end: date
+) -> list[Task]:
+    """The member's live tasks due on a day of [start, end]."""
+    return await TaskManager(bot.db).open_due_between(guild_id, user_id, start, end)
+
+
+def add_tasks_field(embed: discord.Embed, tasks: Sequence[Task]) -> None:
+    """List ``tasks`` on a leave card, if the card has room for one more field."""
+    if not tasks:
+        return
+    lines = [
+        f"#{t.id} {truncate(t.title, 70)} — due {t.due_date:%a} {t.due_date.day} {t.due_date:%b}"
+        for t in tasks[:SHOWN_TASKS]
+        if t.due_date is not None
+    ]
+    if len(tasks) > SHOWN_TASKS:
+        lines.append(f"… and {len(tasks) - SHOWN_TASKS} more")
+    name = f"{FIELD_NAME} ({len(tasks)})"
+    value = truncate("\n".join(lines), FIELD_VALUE_MAX)
+    if len(embed.fields) >= FIELDS_MAX or len(embed) + len(name) + len(value) > MESSAGE_EMBED_CHARS:
+        log.info("no room on the leave card for its %d open tasks", len(tasks))
+        return
+    embed.add_field(name=name, value=value, inline=False)
+
+
+class HandOverView(OwnerView):
+    """ "Hand these N tasks over to…": the approver picks one member; every still-open task due
+    during the absence is reassigned to them in one transaction."""
+
+    def __init__(
+        self,
+        owner_id: int,
+        guild_id: int,
+        requester_id: int,
+        request_id: int,
+        tasks: Sequence[Task],
+    ) -> None:
+        super().__init__(owner_id)
+        self.guild_id = guild_id
+        self.requester_id = requester_id
+        self.request_id = request_id
+        self.task_ids = [t.id for t in tasks]
+        count = len(self.task_ids)
+        self.pick: discord.ui.UserSelect[HandOverView] = discord.ui.UserSelect(
+            placeholder=f"Hand these {count} task{'s' if count != 1 else ''} over to…",
+            min_values=1,
+            max_values=1,
+            custom_id=f"dar:handover:{request_id}",
+        )
+        self.pick.callback = self.hand_over
+        self.add_item(self.pick)
+
+    @staticmethod
+    def prompt(requester_id: int, tasks: Sequence[Task]) -> str:
+        listed = ", ".join(f"#{t.id} {truncate(t.title, 40)}" for t in tasks[:SHOWN_TASKS])
+        more = f" and {len(tasks) - SHOWN_TASKS} more" if len(tasks) > SHOWN_TASKS else ""
+        return truncate(
+            f"<@{requester_id}> has {len(tasks)} open task{'s' if len(tasks) != 1 else ''} due "
+            f"while away: {listed}{more}. Hand them over to someone?",
+            2000,
+        )
+
+    async def hand_over(self, interaction: discord.Interaction) -> None:
+        bot: ConcordBot = interaction.client  # type: ignore[assignment]
+        target = self.pick.values[0]
+        if target.bot:
+            raise UserError("Tasks can't be handed over to a bot.")
+        if target.id == self.requester_id:
+            raise UserError("Pick someone other than the member who is going on leave.")
+        config = await bot.guild_settings.get(self.guild_id)
+        if not member_is_manager(config, interaction.user):
+            raise PermissionDenied("Only managers can hand tasks over.")
+        await interaction.response.defer()
+        moved = await TaskManager(bot.db).reassign_many(
+            self.guild_id,
+            interaction.user.id,
+            self.task_ids,
+            target.id,
+            f"Handed over while <@{self.requester_id}> is on leave (request #{self.request_id}).",
+            bot.clock.now(),
+            actor_is_manager=True,
+        )
+        tasks_cog: Tasks | None = bot.get_cog("Tasks")  # type: ignore[assignment]
+        if tasks_cog is not None:
+            for task in moved:
+                await tasks_cog.cards.publish(task)
+                await tasks_cog.cards.notify_assignee(
+                    task, interaction.user.id, "handed you a task.", config
+                )
+        self.disable()
+        self.stop()
+        if moved:
+            listed = ", ".join(f"#{t.id}" for t in moved)
+            text = f"Handed {listed} over to {target.mention}."
+        else:
+            text = "Nothing to hand over any more: those tasks were finished or moved meanwhile."
+        await interaction.edit_original_response(content=text, view=self)
+
+
+async def offer_hand_over(interaction: discord.Interaction, request: LeaveRequest) -> None:
+    """After approving ``request``: if the requester has open tasks due while away, show the
+    approver (only them) the hand-over select."""
+    bot: ConcordBot = interaction.client  # type: ignore[assignment]
+    tasks = await tasks_due_while_away(
+        bot, request.guild_id, request.user_id, request.start, request.end
+    )
+    if not tasks:
+        return
+    view = HandOverView(interaction.user.id, request.guild_id, request.user_id, request.id, tasks)
+    view.message = await interaction.followup.send(
+        HandOverView.prompt(request.user_id, tasks), view=view, ephemeral=True, wait=True
+    )
