@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 from concord.core.dates import parse_date_time
 from concord.core.jobs import scheduled_instant
+from concord.core.text import without_control
 from concord.errors import PermissionDenied, UserError
 
 TITLE_MAX = 200
@@ -55,9 +56,6 @@ TRANSITIONS: dict[str, frozenset[str]] = {
 RECURRENCE_HORIZON_DAYS = 3660
 _TASK_REF: re.Pattern[str] = re.compile(r"^\s*#?\s*(\d{1,18})\b")
 _SPACES: re.Pattern[str] = re.compile(r"\s+")
-# Control characters other than tab and line breaks: invisible in Discord, and SQLite's
-# length() stops counting at a NUL, so "\x00abc" would break the schema's length checks.
-_CONTROL: re.Pattern[str] = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 @dataclass(frozen=True)
@@ -155,7 +153,7 @@ class TaskChanges:
 # -- validation ------------------------------------------------------------------------------
 def clean_title(text: str) -> str:
     """One line, trimmed, 1–200 characters."""
-    title = _SPACES.sub(" ", _CONTROL.sub("", text)).strip()
+    title = _SPACES.sub(" ", without_control(text)).strip()
     if not title:
         raise UserError("Give the task a title.")
     if len(title) > TITLE_MAX:
@@ -164,7 +162,7 @@ def clean_title(text: str) -> str:
 
 
 def clean_description(text: str | None) -> str:
-    description = _CONTROL.sub("", text or "").strip()
+    description = without_control(text or "").strip()
     if len(description) > DESCRIPTION_MAX:
         raise UserError(
             f"A description is at most {DESCRIPTION_MAX} characters (this one has {len(description)})."
@@ -173,7 +171,7 @@ def clean_description(text: str | None) -> str:
 
 
 def clean_note(text: str | None, *, what: str = "A note") -> str | None:
-    note = _CONTROL.sub("", text or "").strip()
+    note = without_control(text or "").strip()
     if not note:
         return None
     if len(note) > NOTE_MAX:
@@ -182,7 +180,7 @@ def clean_note(text: str | None, *, what: str = "A note") -> str | None:
 
 
 def clean_comment(text: str) -> str:
-    body = _CONTROL.sub("", text).strip()
+    body = without_control(text).strip()
     if not body:
         raise UserError("A comment cannot be empty.")
     if len(body) > COMMENT_MAX:

@@ -3,6 +3,7 @@ bot's error path ran and with what."""
 
 from __future__ import annotations
 
+import sqlite3
 from typing import Any
 
 import pytest
@@ -12,21 +13,23 @@ from concord.errors import UserError
 from concord.sandbox.driver import Sandbox
 
 
-async def database_state(sandbox: Sandbox) -> dict[str, list[tuple[Any, ...]]]:
-    """Every row of every table, to prove an action changed nothing."""
+def _all_rows(conn: sqlite3.Connection) -> dict[str, list[tuple[Any, ...]]]:
     tables = [
         row[0]
-        for row in await sandbox.db.fetchall(
+        for row in conn.execute(
             "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
         )
     ]
     return {
-        table: [
-            tuple(row)
-            for row in await sandbox.db.fetchall(f'SELECT * FROM "{table}" ORDER BY rowid')
-        ]
+        table: [tuple(row) for row in conn.execute(f'SELECT * FROM "{table}" ORDER BY rowid')]
         for table in tables
     }
+
+
+async def database_state(sandbox: Sandbox) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of every table, to prove an action changed nothing (read on the database's
+    own thread: one hop, and nothing else writes between two interactions)."""
+    return await sandbox.db.run_sync(_all_rows)
 
 
 def is_clear_error(error: BaseException) -> bool:

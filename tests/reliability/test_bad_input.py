@@ -14,7 +14,7 @@ is covered the day it is added. One bot answers every example. For each one:
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Awaitable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from fractions import Fraction
 from typing import Any
@@ -28,7 +28,7 @@ from concord.core.tasks import Actor, TaskDraft
 from concord.db.leave import LeaveManager, PolicyChange
 from concord.db.maintenance import check
 from concord.db.tasks import TaskManager
-from concord.sandbox.driver import Sandbox
+from concord.sandbox.driver import Modal, Reply, Sandbox
 from concord.sandbox.emulator import commands as cmd
 from tests.reliability.checks import ErrorSpy, database_state, is_clear_error
 from tests.reliability.slash_inputs import (
@@ -41,7 +41,8 @@ from tests.reliability.slash_inputs import (
 
 OTHER_GUILD = 424242  # a guild the bot is not in, whose rows share the database
 SECRET = "Zq9 other guild"  # in every title and reason of the other guild
-ACTORS = ("owner", "alice", "bob")  # the guild owner, a manager, a member of staff
+ACTORS = ("owner", "alice", "bob")
+TEXT_INPUT = 4  # a modal's text field  # the guild owner, a manager, a member of staff
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 
 
@@ -86,12 +87,16 @@ async def seed_other_guild(sandbox: Sandbox) -> tuple[str, ...]:
 class InputChecker:
     """Sends one command (or autocomplete) and checks everything the module docstring says."""
 
-    def __init__(self, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch) -> None:
+    def __init__(
+        self, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch, *, check_each: bool
+    ) -> None:
         self.sandbox = sandbox
+        self.check_each = check_each  # integrity after every example, or once at the end
         self.monkeypatch = monkeypatch
         self.spy: ErrorSpy | None = None
         self.foreign_ids: tuple[str, ...] = ()
         self.sent = 0
+        self.forms = 0
         self.day = date(2026, 12, 1)
 
     async def start(self) -> InputChecker:
@@ -111,13 +116,21 @@ class InputChecker:
         self.day += timedelta(days=1 if self.day.weekday() < 4 else 3)
         return self.day.isoformat()
 
-    async def slash(self, actor: str, path: str, options: dict[str, Any]) -> None:
+    async def slash(self, actor: str, path: str, options: dict[str, Any]) -> Reply:
+        where = f"/{path} {options} as {actor}"
+        return await self._checked(where, self.sandbox.slash(actor, path, **options))
+
+    async def submit(self, actor: str, modal: Modal, fields: dict[str, str]) -> Reply:
+        where = f"the form {modal.title!r} with {fields} by {actor}"
+        self.forms += 1
+        return await self._checked(where, self.sandbox.submit(actor, modal, **fields))
+
+    async def _checked(self, where: str, action: Awaitable[Reply]) -> Reply:
         assert self.spy is not None, "start() first"
         before = await database_state(self.sandbox)
         self.spy.clear()
         self.sent += 1
-        reply = await self.sandbox.slash(actor, path, **options)
-        where = f"/{path} {options} as {actor}"
+        reply = await action
         assert reply.responded, where
         assert SECRET not in reply.text, f"{where}: {reply.text}"
         if self.spy.errors:
@@ -125,7 +138,9 @@ class InputChecker:
             assert reply.text.strip(), f"{where}: an error without a message"
             after = await database_state(self.sandbox)
             assert after == before, f"{where}: {reply.text!r} changed data"
-        assert check(self.sandbox.db_path) == [], where
+        if self.check_each:
+            assert check(self.sandbox.db_path) == [], where
+        return reply
 
     async def autocomplete(
         self, actor: str, path: str, option: str, typed: str, others: dict[str, Any]
@@ -141,10 +156,10 @@ class InputChecker:
 
 
 # -- every option, every kind of nasty value -----------------------------------------------------
-def killer_values(option: Option, foreign_ids: tuple[str, ...]) -> list[str]:
+def killer_values(limits: dict[str, Any], foreign_ids: tuple[str, ...]) -> list[str]:
     """One value of each kind the issue names, as long as Discord lets it through."""
-    high = min(int(option.definition.get("max_length") or STRING_LIMIT), STRING_LIMIT)
-    low = int(option.definition.get("min_length") or 1)
+    high = min(int(limits.get("max_length") or STRING_LIMIT), STRING_LIMIT)
+    low = int(limits.get("min_length") or 1)
     found = [
         "99999999999999999999",  # no SQLite integer holds it
         "#-1",
@@ -177,31 +192,72 @@ def plain_value(checker: InputChecker, option: Option) -> Any:
     return {cmd.USER_OPTION: "bob", cmd.ROLE: "Staff", cmd.MENTIONABLE: "bob"}.get(kind, "general")
 
 
+class PlainOptions:
+    """The required options of a command at harmless values: what the bot suggests first
+    where it suggests, else a plain value (a fresh date for text)."""
+
+    def __init__(self, checker: InputChecker, actor: str, command: SlashCommand) -> None:
+        self.checker = checker
+        self.actor = actor
+        self.command = command
+        self.required = [o for o in command.options if o.required]
+        self.picked: dict[str, Any] = {}
+
+    async def pick_suggestions(self) -> PlainOptions:
+        for option in self.required:
+            if option.autocomplete:
+                choices = await self.checker.autocomplete(
+                    self.actor, self.command.path, option.name, "", {}
+                )
+                if choices:
+                    self.picked[option.name] = choices[0][1]
+        return self
+
+    def values(self, skip: str | None = None) -> dict[str, Any]:
+        return {
+            o.name: self.picked[o.name] if o.name in self.picked else plain_value(self.checker, o)
+            for o in self.required
+            if o.name != skip
+        }
+
+
+async def sweep_command(checker: InputChecker, actor: str, command: SlashCommand) -> None:
+    plain = await PlainOptions(checker, actor, command).pick_suggestions()
+    for option in command.options:
+        if option.definition["type"] != cmd.STRING or option.definition.get("choices"):
+            continue
+        for value in killer_values(option.definition, checker.foreign_ids):
+            await checker.slash(
+                actor, command.path, {**plain.values(option.name), option.name: value}
+            )
+    # A command that opens a form (a report, a task's edit): every text field of it too.
+    opened = await checker.slash(actor, command.path, plain.values())
+    if opened.modal is None:
+        return
+    for field in [f for f in opened.modal.fields if f.kind == TEXT_INPUT]:
+        limits = {"min_length": field.min_length, "max_length": field.max_length}
+        for value in killer_values(limits, checker.foreign_ids):
+            form = (await checker.slash(actor, command.path, plain.values())).modal
+            if form is None:
+                return  # once submitted, the command answers without a form
+            filled = {
+                f.custom_id: f.value or checker.next_working_day()
+                for f in form.fields
+                if f.kind == TEXT_INPUT and f.required
+            }
+            await checker.submit(actor, form, {**filled, field.custom_id: value})
+
+
 @pytest.mark.slow
-async def test_every_text_option_takes_every_kind_of_nasty_value(
+async def test_every_text_option_and_form_field_takes_every_kind_of_nasty_value(
     sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    checker = await InputChecker(sandbox, monkeypatch).start()
+    checker = await InputChecker(sandbox, monkeypatch, check_each=False).start()
     actor = "alice"  # a manager: permission checks pass, the values themselves are checked
     for command in slash_commands(sandbox, actor):
-        required = [o for o in command.options if o.required]
-        picked: dict[str, Any] = {}  # what the member picks from a list the bot suggests
-        for option in required:
-            if option.autocomplete:
-                choices = await checker.autocomplete(actor, command.path, option.name, "", {})
-                if choices:
-                    picked[option.name] = choices[0][1]
-        for option in command.options:
-            if option.definition["type"] != cmd.STRING or option.definition.get("choices"):
-                continue
-            for value in killer_values(option, checker.foreign_ids):
-                others = {
-                    o.name: picked[o.name] if o.name in picked else plain_value(checker, o)
-                    for o in required
-                    if o.name != option.name
-                }
-                await checker.slash(actor, command.path, {**others, option.name: value})
-    assert checker.sent > 300
+        await sweep_command(checker, actor, command)
+    assert checker.sent > 300 and checker.forms > 20
+    assert check(sandbox.db_path) == []
 
 
 # -- anything at all, anywhere -------------------------------------------------------------------
@@ -217,7 +273,7 @@ async def test_any_input_to_any_command(
 ) -> None:
     checker: InputChecker | None = getattr(sandbox, "input_checker", None)
     if checker is None:  # once per bot, not once per example
-        checker = await InputChecker(sandbox, monkeypatch).start()
+        checker = await InputChecker(sandbox, monkeypatch, check_each=True).start()
         sandbox.input_checker = checker  # type: ignore[attr-defined]
     values = Values(sandbox, checker.foreign_ids)
     actor = data.draw(st.sampled_from(ACTORS), label="actor")
