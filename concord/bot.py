@@ -208,14 +208,16 @@ class ConcordBot(commands.Bot):
     async def report_error(self, interaction: discord.Interaction, error: BaseException) -> None:
         """The one error path for commands, buttons and modals."""
         original = getattr(error, "original", error)
+        command = interaction.command.qualified_name if interaction.command else interaction.data
         if isinstance(original, discord.HTTPException) and original.code in INTERACTION_GONE:
-            # Discord stopped waiting for this answer (the bot was away, or too slow): nobody
-            # can be told anything now, and it is not a fault of the bot. A command had not
-            # started its work (it defers first); a button finished its own (answer_in_time).
+            # Discord stopped waiting for the answer (the bot was away, or too slow): nobody can
+            # be told anything now, and no apology could arrive either. Commands defer before
+            # they do anything; buttons finish their work without the answer (answer_in_time).
             log.warning(
-                "interaction %s could not be answered any more (%s %s); its action completed",
-                interaction.id,
-                original.code,
+                "Discord no longer takes an answer to %s (guild %s, user %s): %s",
+                command,
+                interaction.guild_id,
+                interaction.user.id,
                 original.text,
             )
             return
@@ -249,7 +251,6 @@ class ConcordBot(commands.Bot):
             await safe_reply(interaction, "You are not allowed to use that here.")
             return
         error_id = secrets.token_hex(4)
-        command = interaction.command.qualified_name if interaction.command else interaction.data
         log.error(
             "unexpected error %s in %s (guild %s, user %s)",
             error_id,
