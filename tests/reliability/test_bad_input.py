@@ -263,7 +263,7 @@ async def test_every_text_option_and_form_field_takes_every_kind_of_nasty_value(
 # -- anything at all, anywhere -------------------------------------------------------------------
 @pytest.mark.slow
 @settings(
-    max_examples=100,
+    max_examples=300,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
