@@ -1,13 +1,17 @@
 """Many processes on the same files at once: the bot, `concord db backup`, the deployer.
 
+The deployer keeps its history in its own SQLite file beside the bot's (data/deploy.db next to
+data/concord.db, so it survives the bot's schema changing under a deploy) and reads the health
+file the bot writes; backups and checks read the bot's file while it is written.
+
 - Processes that open a fresh data folder at the same moment (the bot starting while an
   operator runs `concord db migrate`, the listener and `concord deploy now` starting together)
   all succeed: nobody sees "database is locked" or a half-applied migration.
 - A real `concord run` against the emulator answers a steady stream of slash commands and
   button clicks while a second writer process (the old bot of an overlapping deploy restart)
   commits through the managers, the deployer's history is written and read by other processes,
-  and `concord db backup` runs again and again: 0 "database is locked" anywhere, every
-  interaction answered, every backup passes `concord db check`.
+  and `concord db backup` and `concord db check` run again and again: 0 "database is locked"
+  anywhere, every interaction answered, every backup complete (never started over) and clean.
 """
 
 from __future__ import annotations
