@@ -118,6 +118,9 @@ class HandOverView(OwnerView):
                 await tasks_cog.cards.notify_assignee(
                     task, interaction.user.id, "handed you a task.", config
                 )
+            await tasks_cog.cards.tell_unassigned(
+                self.requester_id, interaction.user.id, list(moved), target.id
+            )
         self.disable()
         self.stop()
         if moved:

@@ -734,7 +734,7 @@ def compose_digest(data: DigestData, note: str | None = None) -> MessageSpec:
             if data.missing_day
             else "Missing reports",
             [_mention(e) for e in data.missing],
-            "None." if data.missing_day else "No workday to check yet.",
+            "None." if data.missing_day else "Nothing to check yet.",
         ),
         (
             f"Open blockers ({len(data.blockers)})",

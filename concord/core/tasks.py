@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from concord.core.dates import parse_date_time
+from concord.core.dates import format_day, parse_date_time
 from concord.core.jobs import scheduled_instant
 from concord.core.text import without_control
 from concord.errors import PermissionDenied, UserError
@@ -242,12 +242,18 @@ def parse_due(text: str, now: datetime, tz: ZoneInfo) -> tuple[date, time | None
 def check_due_not_past(due_date: date, due_time: time | None, now: datetime, tz: ZoneInfo) -> None:
     """A new due date must not be in the past (today without a time is fine)."""
     if due_time is None:
-        if due_date < now.astimezone(tz).date():
-            raise UserError(f"The due date {due_date.isoformat()} is in the past.")
+        today = now.astimezone(tz).date()
+        if due_date < today:
+            raise UserError(
+                f"The due date {format_day(due_date)} is in the past; give today "
+                f"({format_day(today)}) or a later day, or leave it empty for no due date."
+            )
         return
     if deadline(due_date, due_time, tz) <= now:
+        local = now.astimezone(tz)
         raise UserError(
-            f"The due time {due_date.isoformat()} {due_time.strftime('%H:%M')} is in the past."
+            f"The due time {format_day(due_date)} {due_time.strftime('%H:%M')} is in the past "
+            f"(it is {format_day(local.date())} {local:%H:%M} now); give a later time."
         )
 
 

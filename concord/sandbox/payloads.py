@@ -248,9 +248,11 @@ class Payloads:
         for choice in choices:
             if choice.get("value") == value:
                 return value
+        # Then by name or value, whatever the case (`format:CSV`, `status:done`).
         for choice in choices:
-            if str(choice.get("name")).lower() == str(value).lower():
-                return choice.get("value")
+            for key in ("name", "value"):
+                if str(choice.get(key)).lower() == str(value).lower():
+                    return choice.get("value")
         names = [c.get("name") for c in choices]
         raise UsageError(f"{where}: {value!r} is not one of the choices {names}")
 

@@ -101,13 +101,15 @@ def test_full_days_count_working_days_only() -> None:
 def test_a_request_on_no_working_day_is_refused_with_a_reason() -> None:
     with pytest.raises(UserError, match="no working day"):
         day_amounts(full(date(2026, 12, 5), date(2026, 12, 6)), MON_FRI, NO_HOLIDAYS, 480)
-    with pytest.raises(UserError, match="not a working day"):
+    with pytest.raises(UserError, match="Fri 25 Dec 2026 is a holiday here"):
         day_amounts(
             full(date(2026, 12, 25), date(2026, 12, 25)),
             MON_FRI,
             frozenset({date(2026, 12, 25)}),
             480,
         )
+    with pytest.raises(UserError, match=r"not a working day here \(the office works Mon–Fri\)"):
+        day_amounts(full(date(2026, 12, 5), date(2026, 12, 5)), MON_FRI, NO_HOLIDAYS, 480)
 
 
 def test_ten_half_days_are_exactly_five_days() -> None:

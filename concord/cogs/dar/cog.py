@@ -175,11 +175,23 @@ class Dar(commands.GroupCog, group_name="dar", group_description="Daily activity
             text = f"Your report for **{format_day(report.day)}** is updated (edit {report.edits})."
         if result.created and report.late:
             text += " It came in after the day's summary, so it is marked late."
+        text += await self.edit_hint(guild_id, interaction.user.id, report.day)
         name = getattr(interaction.user, "display_name", interaction.user.name)
         first = report_messages(report, name)[0]
         await interaction.followup.send(
             text, embeds=[to_embed(e) for e in first.embeds], ephemeral=True
         )
+
+    async def edit_hint(self, guild_id: int, user_id: int, day: date) -> str:
+        """How, and until when, the member can still change the report of ``day``."""
+        config = await self.bot.guild_settings.get(guild_id)
+        today = await self.manager.member_today(guild_id, user_id, self.bot.clock.now())
+        last = day + timedelta(days=config.dar_edit_days)
+        if last < today:
+            return ""
+        command = "/dar submit" if day == today else f"/dar submit date:{day.isoformat()}"
+        until = "until the end of today" if last == today else f"until {format_day(last)}"
+        return f"\nTo change it, run `{command}` again ({until})."
 
     @app_commands.command(name="submit", description="File (or edit) your daily activity report")
     @app_commands.guild_only()
@@ -418,6 +430,11 @@ class Dar(commands.GroupCog, group_name="dar", group_description="Daily activity
             if start
             else last - timedelta(days=STATS_DEFAULT_DAYS - 1)
         )
+        if end is None and first > last:
+            raise UserError(
+                f"The start {format_day(first)} is after today, the default end; give an `end` "
+                "as well."
+            )
         user_id = await self.scope(guild_id, interaction.user, member, "see the stats of")
         await interaction.response.defer(ephemeral=True, thinking=True)
         guild = self.guild(guild_id)

@@ -144,6 +144,13 @@ class BlockerTaskModal(TaskCreateModal, title="Task from a blocker"):
             title=title, description=description, assignee_id=assignee_id, source_url=source_url
         )
         self.report_id = report_id
+        self.remake = lambda: BlockerTaskModal(
+            report_id=report_id,
+            title="",
+            description="",
+            assignee_id=assignee_id,
+            source_url=source_url,
+        )
 
     async def on_submit(self, interaction: discord.Interaction, /) -> None:
         await dar_cog(interaction).submit_blocker_task(interaction, self)

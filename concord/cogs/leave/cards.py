@@ -94,7 +94,7 @@ class LeaveDesk:
             tz=config.tz,
             today=today,
             years=years,
-            also_out=[a for a in absences if a.user_id != request.user_id],
+            also_out=[a for a in absences if a.user_id != request.user_id and a.is_away],
         )
         embed = card_embed(request, context)
         if request.status in (RequestStatus.PENDING, RequestStatus.APPROVED):

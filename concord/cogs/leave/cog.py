@@ -236,7 +236,7 @@ class Leave(
             now=self.desk.now(),
         )
         note = await self.desk.post_card(result.request, config)
-        embed = apply_embed(result, target.display_name, note)
+        embed = apply_embed(result, target.display_name, note, own=target.id == interaction.user.id)
         await interaction.followup.send(embed=embed, ephemeral=True)
         if target.id != interaction.user.id:
             await self.desk.tell_requester(result.request, interaction.user.id, config)
@@ -361,6 +361,8 @@ class Leave(
             notes.append(f"🎉 {holidays[0].name}: a holiday for everyone.")
         elif not is_working_day(day, config.workdays, frozenset()):
             notes.append("Not a working day.")
+        if absences and not any(a.is_away for a in absences):
+            notes.append("Nobody is out.")
         pages = paginate(
             f"Who is out · {describe_dates(day, day)}",
             out_lines(absences, self.desk.name_of(config.guild_id)),
@@ -512,10 +514,10 @@ class Leave(
             reason=reason,
             now=self.desk.now(),
         )
-        sign = "+" if amount > 0 else ""
+        sign = "+" if amount > 0 else "-"
         await interaction.followup.send(
-            f"Adjusted {member.display_name}'s {after.leave_type} by {sign}{format_days(amount)} "
-            f"days ({clip(reason, 200)}). Available in {after.year}: "
+            f"Adjusted {member.display_name}'s {after.leave_type} by {sign}"
+            f"{format_amount(abs(amount))} ({clip(reason, 200)}). Available in {after.year}: "
             f"{format_amount(after.available)}.",
             ephemeral=True,
         )
@@ -657,8 +659,17 @@ class Leave(
         only = None if is_manager and member is None else user_id
         requests = await self.leave.requests_between(config.guild_id, first, last, user_id=only)
         name_of = self.desk.name_of(config.guild_id)
+        period = f"from {describe_dates(first, first)} to {describe_dates(last, last)}"
+        if not requests:
+            # An empty file helps nobody; say so, as /dar export does.
+            whom = "" if only is None else f" for {name_of(only)}"
+            await interaction.followup.send(
+                f"No leave requests{whom} {period} (pending or approved): nothing to export.",
+                ephemeral=True,
+            )
+            return
         names = {uid: name_of(uid) for r in requests for uid in (r.user_id, r.decided_by) if uid}
-        whose = "the team's" if only is None else f"{name_of(only)}'s"
+        whose = "The team's" if only is None else f"{name_of(only)}'s"
         label = "team" if only is None else name_of(only)
         if format.value == "csv":
             data = requests_csv(requests, names)
@@ -669,9 +680,9 @@ class Leave(
         if len(data) > MAX_FILE_BYTES:
             raise UserError("That export is too large for Discord; choose a shorter period.")
         filename = f"leave-{first.isoformat()}-to-{last.isoformat()}.{format.value}"
+        count = f"{len(requests)} request{'s' if len(requests) != 1 else ''}"
         await interaction.followup.send(
-            f"{whose} leave from {describe_dates(first, first)} to {describe_dates(last, last)}: "
-            f"{len(requests)} request(s), pending and approved.",
+            f"{whose} leave {period}: {count}, pending and approved.",
             file=discord.File(io.BytesIO(data), filename=filename),
             ephemeral=True,
         )

@@ -260,6 +260,7 @@ class Tasks(commands.GroupCog, group_name="task", group_description="Assign and 
         assignee_id: int | None,
         statuses: frozenset[str] | tuple[str, ...],
         query: str | None,
+        empty: str = "No tasks match.",
     ) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
         guild_id = guild_id_of(interaction)
@@ -268,7 +269,7 @@ class Tasks(commands.GroupCog, group_name="task", group_description="Assign and 
         tasks = await self.manager.list_tasks(
             guild_id, now, assignee_id=assignee_id, statuses=statuses, query=query
         )
-        view = TaskListView(interaction.user.id, title, tasks, now, config.tz)
+        view = TaskListView(interaction.user.id, title, tasks, now, config.tz, empty=empty)
         if view.pages == 1:
             await interaction.followup.send(embed=view.embed(), ephemeral=True)
             view.stop()
@@ -318,6 +319,8 @@ class Tasks(commands.GroupCog, group_name="task", group_description="Assign and 
             assignee_id=interaction.user.id,
             statuses=tuple(LIVE_STATUSES),
             query=None,
+            empty="Nothing assigned to you is open, in progress or blocked. Unassigned tasks "
+            "in `/task list` can be claimed.",
         )
 
     @app_commands.command(
@@ -358,6 +361,7 @@ class Tasks(commands.GroupCog, group_name="task", group_description="Assign and 
         )
         await self.cards.publish(updated)
         await self.cards.notify_assignee(updated, actor.user_id, "assigned you a task.", config)
+        await self.cards.tell_unassigned(found.assignee_id, actor.user_id, [updated], member.id)
         await interaction.followup.send(
             f"Task #{updated.id} is now assigned to {member.mention}.", ephemeral=True
         )
@@ -415,7 +419,13 @@ class Tasks(commands.GroupCog, group_name="task", group_description="Assign and 
         change = await self.manager.set_status(
             guild_id, found.id, actor, status, self.bot.clock.now(), note
         )
-        text = await self.cards.after_status(change, config, interaction.channel)  # type: ignore[arg-type]
+        text = await self.cards.after_status(
+            change,
+            config,
+            interaction.channel,  # type: ignore[arg-type]
+            actor_id=actor.user_id,
+            note=note,
+        )
         await interaction.followup.send(text, ephemeral=True)
 
     @app_commands.command(
@@ -536,7 +546,13 @@ class Tasks(commands.GroupCog, group_name="task", group_description="Assign and 
         if change is None:
             await self.cards.publish(task, skip_message_id=clicked)
             return
-        text = await self.cards.after_status(change, config, interaction.channel, skip=clicked)  # type: ignore[arg-type]
+        text = await self.cards.after_status(
+            change,
+            config,
+            interaction.channel,  # type: ignore[arg-type]
+            actor_id=actor.user_id,
+            skip=clicked,
+        )
         if change.next_occurrence is not None and answered:
             await interaction.followup.send(text, ephemeral=True)
 
