@@ -674,3 +674,17 @@ class Holiday:
 
 def sum_days(values: Sequence[Fraction]) -> Fraction:
     return sum(values, ZERO)
+
+
+def away_all_day(absences: Iterable[Absence]) -> frozenset[int]:
+    """Members whose leave that takes days covers the whole day (a full day, or both halves):
+    they are not working, so nobody should chase them. Work-from-home and similar types count
+    as working."""
+    portions: dict[int, set[Portion]] = {}
+    for absence in absences:
+        if absence.deducts:
+            portions.setdefault(absence.user_id, set()).add(absence.portion)
+    whole = {Portion.HALF_DAY_AM, Portion.HALF_DAY_PM}
+    return frozenset(
+        user for user, seen in portions.items() if Portion.FULL_DAY in seen or whole <= seen
+    )

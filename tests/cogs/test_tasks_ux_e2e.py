@@ -234,3 +234,15 @@ async def test_an_empty_my_tasks_says_what_to_do(sandbox: Sandbox) -> None:
         "Nothing assigned to you is open, in progress or blocked. Unassigned tasks in "
         "`/task list` can be claimed."
     )
+
+
+async def test_overdue_reminders_wait_while_the_assignee_is_on_leave(sandbox: Sandbox) -> None:
+    await sandbox.configure_office()  # Tuesday 1 Dec 2026; Mon–Fri, digest 09:00
+    await create(sandbox, by="alice", title="File the VAT", assignee="bob", due="today")
+    applied = await sandbox.slash("bob", "leave apply", leave_type="Annual", start="wed")
+    assert "submitted" in applied.text
+    await sandbox.click("alice", sandbox.last_message("approvals"), "Approve")
+    await scheduler_pass(sandbox, datetime(2026, 12, 2, 9, 0, tzinfo=UTC))  # on leave all day
+    assert overdue_dms(sandbox, "bob") == []
+    await scheduler_pass(sandbox, datetime(2026, 12, 3, 9, 0, tzinfo=UTC))  # back at work
+    assert len(overdue_dms(sandbox, "bob")) == 1

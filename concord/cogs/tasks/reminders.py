@@ -6,7 +6,8 @@ the first pass after it is back):
 - overdue: one DM a day to each assignee at the guild's digest time, listing their overdue
   tasks, and after ``task_overdue_days`` one mention of the assignee and the creator in the
   tasks channel (a daily job). Like the digest, on working days only: nobody is nagged on a
-  weekend or a public holiday; what was due then goes out on the next working day.
+  weekend or a public holiday, nor while on leave; what was due then goes out on the next
+  working day they are in.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import discord
 from concord.cogs.tasks.embeds import card_embed, clip, overdue_dm_embed
 from concord.cogs.tasks.views import card_view
 from concord.core.dates import format_day
-from concord.core.leave import is_working_day
+from concord.core.leave import away_all_day, is_working_day
 from concord.core.settings import GuildConfig
 from concord.core.tasks import (
     Task,
@@ -97,7 +98,12 @@ class TaskReminders:
             return
         now = self.bot.clock.now()
         tasks = await self.manager.overdue(config.guild_id, now)
+        on_leave = away_all_day(
+            await LeaveManager(self.bot.db).absences(config.guild_id, local_date, local_date)
+        )
         for user_id, items in overdue_by_assignee(tasks, now, config.tz).items():
+            if user_id in on_leave:
+                continue  # nobody is chased while on leave; the DM resumes when they are back
             key = f"{user_id}:{local_date.isoformat()}"
             if not await self._claim(config.guild_id, OVERDUE_KIND, key, now):
                 continue
