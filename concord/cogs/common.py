@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import discord
@@ -16,6 +16,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 MANAGER_ONLY = "You need the Manager role (or Manage Server) to do that."
+# Discord's answers when an interaction can no longer be answered: Unknown interaction (its
+# 3 seconds passed, e.g. while the bot was reconnecting), Unknown Webhook and Invalid Webhook
+# Token (its token expired).
+INTERACTION_GONE = frozenset({10062, 10015, 50027})
 SHORT_VIEW_TIMEOUT = 600.0
 DISABLEABLE = (
     discord.ui.Button,
@@ -90,6 +94,20 @@ async def safe_reply(
             await interaction.response.send_message(text, ephemeral=ephemeral)
     except discord.HTTPException:
         log.warning("could not deliver a reply to interaction %s", interaction.id, exc_info=True)
+
+
+async def answer_in_time(answer: Awaitable[object]) -> bool:
+    """Send an interaction's answer; False when Discord no longer takes one. A button's action
+    is saved by then, so its other effects (card edits, DMs, the next card) must go on
+    without the answer rather than stop with it."""
+    try:
+        await answer
+    except discord.HTTPException as error:
+        if error.code not in INTERACTION_GONE:
+            raise
+        log.warning("an interaction expired before it was answered (%s); carrying on", error.text)
+        return False
+    return True
 
 
 class FieldInput(discord.ui.TextInput[Any]):

@@ -46,6 +46,10 @@ HELP = "use YYYY-MM-DD, today, tomorrow, a weekday (fri) or a day and month (3 D
 MONTH_HELP: str = "use YYYY-MM or a month name (Dec, December 2026)"
 # Common shorthands and slips for the relative days.
 TOMORROW_WORDS: frozenset[str] = frozenset({"tomorrow", "tmrw", "tmr", "tomorow", "tommorow"})
+# The years the bot works with (the same as its `year` options). Dates near the ends of what
+# Python's date can hold (year 1 or 9999) would overflow the day-by-day arithmetic after them.
+FIRST_YEAR: int = 2000
+LAST_YEAR: int = 2100
 
 
 def format_day(day: date) -> str:
@@ -54,6 +58,10 @@ def format_day(day: date) -> str:
 
 
 def _build(year: int, month: int, day: int, original: str) -> date:
+    if not FIRST_YEAR <= year <= LAST_YEAR:
+        raise UserError(
+            f"`{original}` is outside the dates I work with (years {FIRST_YEAR} to {LAST_YEAR})."
+        )
     try:
         return date(year, month, day)
     except ValueError:

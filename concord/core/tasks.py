@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 from concord.core.dates import format_day, parse_date_time
 from concord.core.jobs import scheduled_instant
+from concord.core.text import without_control
 from concord.errors import PermissionDenied, UserError
 
 TITLE_MAX = 200
@@ -152,7 +153,7 @@ class TaskChanges:
 # -- validation ------------------------------------------------------------------------------
 def clean_title(text: str) -> str:
     """One line, trimmed, 1–200 characters."""
-    title = _SPACES.sub(" ", text).strip()
+    title = _SPACES.sub(" ", without_control(text)).strip()
     if not title:
         raise UserError("Give the task a title.")
     if len(title) > TITLE_MAX:
@@ -161,7 +162,7 @@ def clean_title(text: str) -> str:
 
 
 def clean_description(text: str | None) -> str:
-    description = (text or "").strip()
+    description = without_control(text or "").strip()
     if len(description) > DESCRIPTION_MAX:
         raise UserError(
             f"A description is at most {DESCRIPTION_MAX} characters (this one has {len(description)})."
@@ -170,7 +171,7 @@ def clean_description(text: str | None) -> str:
 
 
 def clean_note(text: str | None, *, what: str = "A note") -> str | None:
-    note = (text or "").strip()
+    note = without_control(text or "").strip()
     if not note:
         return None
     if len(note) > NOTE_MAX:
@@ -179,7 +180,7 @@ def clean_note(text: str | None, *, what: str = "A note") -> str | None:
 
 
 def clean_comment(text: str) -> str:
-    body = text.strip()
+    body = without_control(text).strip()
     if not body:
         raise UserError("A comment cannot be empty.")
     if len(body) > COMMENT_MAX:

@@ -42,7 +42,22 @@ def test_parse_date(text: str, expected: date) -> None:
 
 
 @pytest.mark.parametrize(
-    "text", ["", "soon", "2026-02-30", "31 Feb 2027", "13/12/2026", "32 Dec", "Foo 3"]
+    "text",
+    [
+        "",
+        "soon",
+        "2026-02-30",
+        "31 Feb 2027",
+        "13/12/2026",
+        "32 Dec",
+        "Foo 3",
+        # The ends of Python's dates: the day after 9999-12-31 does not exist.
+        "9999-12-31",
+        "0001-01-01",
+        "3 Dec 9999",
+        "1999-12-31",
+        "2101-01-01",
+    ],
 )
 def test_parse_date_rejects_with_a_clear_message(text: str) -> None:
     with pytest.raises(UserError) as info:
@@ -73,6 +88,8 @@ def test_parse_month() -> None:
     assert parse_month("December 2025", TODAY) == date(2025, 12, 1)
     with pytest.raises(UserError):
         parse_month("2027-13", TODAY)
+    with pytest.raises(UserError, match="years 2000 to 2100"):
+        parse_month("9999-12", TODAY)
     with pytest.raises(UserError, match="`Smarch` is not a month; use YYYY-MM or a month name"):
         parse_month("Smarch", TODAY)
 

@@ -10,7 +10,13 @@ from typing import TYPE_CHECKING
 
 import discord
 
-from concord.cogs.common import answer, guild_config, member_is_manager, require_manager
+from concord.cogs.common import (
+    answer,
+    answer_in_time,
+    guild_config,
+    member_is_manager,
+    require_manager,
+)
 from concord.cogs.handover import add_tasks_field, offer_hand_over, tasks_due_while_away
 from concord.cogs.leave.embeds import (
     FIELD_LIMIT,
@@ -258,10 +264,11 @@ class LeaveDesk:
     async def decide_from_button(self, interaction: discord.Interaction, request_id: int) -> None:
         # Deciding is a write and the card several reads: acknowledge the click first
         # (DEFERRED_UPDATE_MESSAGE), then edit the clicked message through the interaction.
-        await interaction.response.defer()
+        # A click Discord no longer takes an answer for is still decided (answer_in_time).
+        answered = await answer_in_time(interaction.response.defer())
         config = await guild_config(interaction)
         decision = await self._decide(interaction, config, request_id, approve=True, note=None)
-        await self._answer_decision(interaction, config, decision)
+        await self._answer_decision(interaction, config, decision, answered=answered)
 
     async def open_reject_modal(self, interaction: discord.Interaction, request_id: int) -> None:
         """Check first what the rejection will check, so nobody fills in a form in vain."""
@@ -282,10 +289,10 @@ class LeaveDesk:
     ) -> None:
         # A modal submit may not update a message (UPDATE_MESSAGE is "only valid for
         # component-based interactions"): answer privately, the card is edited by REST.
-        await interaction.response.defer(ephemeral=True, thinking=True)
+        answered = await answer_in_time(interaction.response.defer(ephemeral=True, thinking=True))
         config = await guild_config(interaction)
         decision = await self._decide(interaction, config, request_id, approve=False, note=note)
-        await self._answer_decision(interaction, config, decision)
+        await self._answer_decision(interaction, config, decision, answered=answered)
 
     async def _decide(
         self,
@@ -318,38 +325,51 @@ class LeaveDesk:
             raise UserError(self.already_message(error, config)) from None
 
     async def _answer_decision(
-        self, interaction: discord.Interaction, config: GuildConfig, decision: Decision
+        self,
+        interaction: discord.Interaction,
+        config: GuildConfig,
+        decision: Decision,
+        *,
+        answered: bool,
     ) -> None:
         """Show the decision where it was made, then DM the requester. A click (already
         deferred) edits the message it came from: the card, or the manager's ephemeral
         pending list, which is refreshed. A modal submit (answered with a private "thinking"
-        message) edits the card by its stored id and says what happened in that answer."""
+        message) edits the card by its stored id and says what happened in that answer.
+        When Discord no longer takes an answer, the card is still edited through the channel
+        and the requester still told."""
         request = decision.request
         verb = "Approved" if request.status is RequestStatus.APPROVED else "Rejected"
         done = f"{verb} request #{request.id}."
         message = interaction.message
         clicked = interaction.type is discord.InteractionType.component
         if message is not None and message.flags.ephemeral:
-            embed, view = await self.pending_page(config, 0)
-            if clicked:
-                await interaction.edit_original_response(content=done, embed=embed, view=view)
-            else:
-                await answer(interaction, done, embed=embed, view=view)
+            if answered:
+                embed, view = await self.pending_page(config, 0)
+                answered = await answer_in_time(
+                    interaction.edit_original_response(content=done, embed=embed, view=view)
+                    if clicked
+                    else answer(interaction, done, embed=embed, view=view)
+                )
             await self.refresh_card(request, config)
         elif message is not None and clicked:
-            embed = await self.render_card(request, config)
-            await interaction.edit_original_response(embed=embed, view=None)
-            if message.id != request.card_message_id:
+            if answered:
+                embed = await self.render_card(request, config)
+                answered = await answer_in_time(
+                    interaction.edit_original_response(embed=embed, view=None)
+                )
+            if not answered or message.id != request.card_message_id:
                 await self.refresh_card(request, config)
         else:
             await self.refresh_card(request, config)
             if message is not None and message.id != request.card_message_id:
                 await self.edit_card_copy(message, request, config)
-            await answer(interaction, done)
+            if answered:
+                answered = await answer_in_time(answer(interaction, done))
         log.info("leave request #%s %s by %s", request.id, verb.lower(), interaction.user.id)
         await self.tell_requester(request, interaction.user.id, config)
-        if request.status is RequestStatus.APPROVED:
-            await offer_hand_over(interaction, request)
+        if answered and request.status is RequestStatus.APPROVED:
+            await offer_hand_over(interaction, request)  # a followup: needs the answer
 
     # -- the pending list ----------------------------------------------------------------------
     async def pending_page(

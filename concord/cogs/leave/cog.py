@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import logging
+import re
 from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
@@ -74,11 +75,17 @@ FORMAT_CHOICES = [
 ]
 
 
+# At most 18 digits: any longer number is no request, and SQLite's integers stop at 2**63.
+REQUEST_ID: re.Pattern[str] = re.compile(r"#?(\d{1,18})")
+
+
 def parse_request_id(text: str) -> int:
-    cleaned = text.strip().lstrip("#")
-    if not cleaned.isdigit():
-        raise UserError(f"`{text}` is not a request number; pick one from the list, e.g. `#12`.")
-    return int(cleaned)
+    match = REQUEST_ID.fullmatch(text.strip())
+    if match is None:
+        raise UserError(
+            f"`{text[:50]}` is not a request number; pick one from the list, e.g. `#12`."
+        )
+    return int(match[1])
 
 
 # -- autocomplete ------------------------------------------------------------------------------

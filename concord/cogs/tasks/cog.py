@@ -10,7 +10,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from concord.cogs.common import answer, guild_id_of, member_is_manager
+from concord.cogs.common import answer, answer_in_time, guild_id_of, member_is_manager
 from concord.cogs.tasks.board import BoardKeeper
 from concord.cogs.tasks.cards import TaskCards
 from concord.cogs.tasks.embeds import card_embed, choice_name, clip, detail_embed
@@ -36,7 +36,7 @@ from concord.core.tasks import (
     make_draft,
 )
 from concord.db.tasks import StatusChange, TaskManager
-from concord.errors import UserError
+from concord.errors import NotFound, UserError
 
 if TYPE_CHECKING:
     from concord.bot import ConcordBot
@@ -126,6 +126,10 @@ class Tasks(commands.GroupCog, group_name="task", group_description="Assign and 
             member = guild.get_member(user.id) if guild else None
         is_manager = member is not None and member_is_manager(config, member)
         return Actor(user.id, is_manager=is_manager), config
+
+    def is_member(self, guild_id: int, user: discord.Member | discord.User) -> bool:
+        guild = self.bot.get_guild(guild_id)
+        return guild is not None and guild.get_member(user.id) is not None
 
     # -- creating ---------------------------------------------------------------------------------
     async def create_task(
@@ -512,9 +516,14 @@ class Tasks(commands.GroupCog, group_name="task", group_description="Assign and 
         """A card button: check against the stored task, change it, edit the clicked card
         and every other copy. Refusals are explained ephemerally and change nothing. The click
         is acknowledged first (DEFERRED_UPDATE_MESSAGE): reading and changing the task takes
-        several database calls, and Discord waits only 3 seconds for the first answer."""
-        await interaction.response.defer()
+        several database calls, and Discord waits only 3 seconds for the first answer. A click
+        Discord no longer takes an answer for is still carried out (see answer_in_time)."""
+        answered = await answer_in_time(interaction.response.defer())
         task = await self.manager.get(task_id, interaction.guild_id)
+        if interaction.guild_id is None and not self.is_member(task.guild_id, interaction.user):
+            # A card in a DM names its task by id, and a custom id can be forged: to someone
+            # who is not in the task's server, the task does not exist.
+            raise NotFound(f"There is no task #{task_id}.")
         actor, config = await self.actor_for(task.guild_id, interaction.user)
         now = self.bot.clock.now()
         change: StatusChange | None = None
@@ -525,10 +534,13 @@ class Tasks(commands.GroupCog, group_name="task", group_description="Assign and 
                 task.guild_id, task.id, actor, BUTTON_STATUS[action], now
             )
             task = change.task
-        await interaction.edit_original_response(
-            embed=card_embed(task, now, config.tz), view=card_view(task)
+        answered = answered and await answer_in_time(
+            interaction.edit_original_response(
+                embed=card_embed(task, now, config.tz), view=card_view(task)
+            )
         )
-        clicked = interaction.message.id if interaction.message else None
+        # Unanswered, the clicked card was not edited: publishing edits it with the others.
+        clicked = interaction.message.id if answered and interaction.message else None
         if change is None:
             await self.cards.publish(task, skip_message_id=clicked)
             return
@@ -539,7 +551,7 @@ class Tasks(commands.GroupCog, group_name="task", group_description="Assign and 
             actor_id=actor.user_id,
             skip=clicked,
         )
-        if change.next_occurrence is not None:
+        if change.next_occurrence is not None and answered:
             await answer(interaction, text, ephemeral=True)
 
 
