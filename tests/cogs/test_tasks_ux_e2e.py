@@ -246,3 +246,16 @@ async def test_overdue_reminders_wait_while_the_assignee_is_on_leave(sandbox: Sa
     assert overdue_dms(sandbox, "bob") == []
     await scheduler_pass(sandbox, datetime(2026, 12, 3, 9, 0, tzinfo=UTC))  # back at work
     assert len(overdue_dms(sandbox, "bob")) == 1
+
+
+async def test_an_escalation_pings_only_the_assignee_and_the_creator(sandbox: Sandbox) -> None:
+    await sandbox.configure_office()
+    carol = sandbox.member("carol").id
+    await create(
+        sandbox, by="alice", title=f"Ask <@{carol}> about the keys", assignee="bob", due="today"
+    )
+    await scheduler_pass(sandbox, datetime(2026, 12, 4, 9, 0, tzinfo=UTC))
+    (escalation,) = escalations(sandbox)
+    users, roles, everyone = escalation.pings
+    assert set(users) == {sandbox.member("bob").id, sandbox.member("alice").id}
+    assert roles == [] and not everyone

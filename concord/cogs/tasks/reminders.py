@@ -155,7 +155,16 @@ class TaskReminders:
         try:
             await self.bot.get_partial_messageable(channel_id).send(
                 content=content,
-                allowed_mentions=discord.AllowedMentions(users=True, roles=False, everyone=False),
+                # Only the people named by the bot are pinged, never a mention typed in a title.
+                allowed_mentions=discord.AllowedMentions(
+                    users=[
+                        discord.Object(id=user)
+                        for user in {task.creator_id, task.assignee_id}
+                        if user is not None
+                    ],
+                    roles=False,
+                    everyone=False,
+                ),
             )
         except discord.HTTPException:
             log.warning("could not escalate overdue task %s", task.id, exc_info=True)
