@@ -20,7 +20,7 @@ from discord.ext import commands
 
 from concord import __version__
 from concord.clock import Clock
-from concord.cogs.common import safe_reply
+from concord.cogs.common import INTERACTION_GONE, safe_reply
 from concord.config import Settings
 from concord.db.database import Database
 from concord.db.guilds import GuildSettings
@@ -104,6 +104,9 @@ class ConcordBot(commands.Bot):
             help_command=None,
             guild_ready_timeout=guild_ready_timeout,
             allowed_mentions=discord.AllowedMentions(everyone=False, roles=True, users=True),
+            # Installed to servers only: every command says so ("integration_types": [0])
+            # instead of sending null for a field the docs do not make nullable.
+            allowed_installs=app_commands.AppInstallationType(guild=True, user=False),
         )
         self.settings = settings
         self.db = db
@@ -223,6 +226,19 @@ class ConcordBot(commands.Bot):
     async def report_error(self, interaction: discord.Interaction, error: BaseException) -> None:
         """The one error path for commands, buttons and modals."""
         original = getattr(error, "original", error)
+        command = interaction.command.qualified_name if interaction.command else interaction.data
+        if isinstance(original, discord.HTTPException) and original.code in INTERACTION_GONE:
+            # Discord stopped waiting for the answer (the bot was away, or too slow): nobody can
+            # be told anything now, and no apology could arrive either. Commands defer before
+            # they do anything; buttons finish their work without the answer (answer_in_time).
+            log.warning(
+                "Discord no longer takes an answer to %s (guild %s, user %s): %s",
+                command,
+                interaction.guild_id,
+                interaction.user.id,
+                original.text,
+            )
+            return
         if isinstance(original, UserError):
             await safe_reply(interaction, str(original))
             return
@@ -253,7 +269,6 @@ class ConcordBot(commands.Bot):
             await safe_reply(interaction, "You are not allowed to use that here.")
             return
         error_id = secrets.token_hex(4)
-        command = interaction.command.qualified_name if interaction.command else interaction.data
         log.error(
             "unexpected error %s in %s (guild %s, user %s)",
             error_id,

@@ -1,6 +1,6 @@
 """A test-only cog that exercises every interaction kind through the sandbox: slash commands
-with each option type, a subcommand group, autocomplete, buttons, selects, modals (action rows
-and labels), context menus, DMs, files and a persistent DynamicItem button."""
+with each option type, a subcommand group, autocomplete, buttons, selects, modals (labels),
+context menus, DMs, files and a persistent DynamicItem button."""
 
 from __future__ import annotations
 
@@ -13,21 +13,25 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from concord.cogs.common import answer, field_input, modal_field
 from concord.sandbox.driver import Sandbox
 
 
 class ReasonModal(discord.ui.Modal, title="Why reject?"):
-    reason: discord.ui.TextInput[Any] = discord.ui.TextInput(
-        label="Reason", custom_id="reason", style=discord.TextStyle.paragraph, max_length=200
+    reason: discord.ui.Label[Any] = modal_field(
+        "Reason", custom_id="reason", style=discord.TextStyle.paragraph, max_length=200
     )
-    note: discord.ui.TextInput[Any] = discord.ui.TextInput(
-        label="Note", custom_id="note", required=False, default="none"
+    note: discord.ui.Label[Any] = modal_field(
+        "Note", custom_id="note", required=False, default="none"
     )
 
     async def on_submit(self, interaction: discord.Interaction) -> None:
-        await interaction.response.edit_message(
-            content=f"Rejected: {self.reason.value} ({self.note.value})", view=None
-        )
+        # A modal submit may not update a message (type 7 is for components): answer, then
+        # edit the card (the bot's own message) by REST.
+        await interaction.response.send_message("Noted.", ephemeral=True)
+        assert interaction.message is not None
+        reason, note = field_input(self.reason).value, field_input(self.note).value
+        await interaction.message.edit(content=f"Rejected: {reason} ({note})", view=None)
 
 
 class LabelModal(discord.ui.Modal, title="Pick a colour"):
@@ -179,10 +183,16 @@ class Probe(commands.GroupCog, group_name="probe", group_description="Sandbox pr
         await interaction.response.send_message(f"deep {value}")
 
     @app_commands.command(name="think", description="Defer, then answer")
-    async def think(self, interaction: discord.Interaction, public: bool = False) -> None:
+    async def think(
+        self, interaction: discord.Interaction, public: bool = False, legacy: bool = False
+    ) -> None:
         await interaction.response.defer(ephemeral=not public, thinking=True)
-        await interaction.followup.send("thought about it")
-        await interaction.followup.send("and one more thing", ephemeral=True)
+        if legacy:  # let a followup replace the loading message (deprecated)
+            await interaction.followup.send("thought about it")
+            await interaction.followup.send("and one more thing", ephemeral=True)
+            return
+        await answer(interaction, "thought about it")
+        await answer(interaction, "and one more thing", ephemeral=True)
 
     @app_commands.command(name="card", description="Post an approval card")
     async def card(self, interaction: discord.Interaction) -> None:
@@ -216,7 +226,7 @@ class Probe(commands.GroupCog, group_name="probe", group_description="Sandbox pr
     async def export(self, interaction: discord.Interaction) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
         file = discord.File(io.BytesIO(b"a,b\n1,2\n"), filename="export.csv")
-        await interaction.followup.send("here it is", file=file, ephemeral=True)
+        await answer(interaction, "here it is", file=file)
 
     @app_commands.command(name="history", description="Read the channel back")
     async def history(self, interaction: discord.Interaction) -> None:

@@ -19,7 +19,7 @@ from discord.ext import commands
 
 from concord.core.settings import GuildConfig
 from concord.errors import UserError
-from concord.sandbox.driver import Sandbox
+from concord.sandbox.driver import Sandbox, UsageError
 from concord.sandbox.emulator import Emulator
 from concord.sandbox.office import build_office
 
@@ -143,10 +143,15 @@ async def test_settings_shows_the_configuration_to_anyone(sandbox: Sandbox) -> N
     assert "#tasks" in reply.text and "@Staff" in reply.text
 
 
-async def test_guild_commands_used_in_dms_are_refused(sandbox: Sandbox) -> None:
-    reply = await sandbox.slash("bob", "concord settings", _channel="dm")
-    assert reply.ephemeral and reply.text == "That only works inside a server, not in DMs."
-    assert reply.message is not None and reply.message.channel == "dm:bob"
+async def test_guild_commands_are_not_offered_in_dms(sandbox: Sandbox) -> None:
+    # Discord honours guild-only (contexts) on top-level commands only, never on subcommands.
+    synced = {c.name: c.definition for c in sandbox.emulator.commands.list(None)}
+    for name in ("concord", "leave", "task", "dar", "Create task"):
+        assert synced[name]["contexts"] == [0], name
+        assert synced[name]["integration_types"] == [0], name
+    for command in ("concord settings", "leave apply", "task create", "dar submit"):
+        with pytest.raises(UsageError, match=f"no command '{command.split()[0]}' in dm:bob"):
+            await sandbox.slash("bob", command, _channel="dm")
 
 
 async def test_status_defers_then_reports_version_and_database(sandbox: Sandbox) -> None:

@@ -96,6 +96,17 @@ async def test_cards_buttons_and_modals_from_the_console(console: Console) -> No
     assert not console.failed
 
 
+async def test_a_label_that_says_optional_is_not_told_so_twice(console: Console) -> None:
+    await run(console, "as bob")
+    await run(console, "/leave apply leave_type:annual start:2026-12-03 portion:half_day_pm")
+    await run(console, "as alice")
+    await run(console, "channel approvals 1")
+    await run(console, "click 2")  # Reject: a form with one optional reason
+    assert [q.prompt for q in console.questions()] == [
+        "  Reason (optional, shown to the requester): "
+    ]
+
+
 async def test_select_menus_by_number(console: Console) -> None:
     await run(console, "/probe card")
     out = await run(console, "select 3 Small Large")

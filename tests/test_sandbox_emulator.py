@@ -15,7 +15,9 @@ from concord.sandbox.emulator.interactions import (
     APPLICATION_COMMAND,
     AUTOCOMPLETE,
     MESSAGE_COMPONENT,
+    MODAL_SUBMIT,
 )
+from concord.sandbox.emulator.world import ATTACH_FILES, MENTION_EVERYONE
 from concord.sandbox.office import Office, build_office
 
 
@@ -203,6 +205,10 @@ def row(*children: dict[str, Any]) -> dict[str, Any]:
             "components.0.components.0.options:BASE_TYPE_REQUIRED",
         ),
         ([button("bare")], "components.0.type:UNION_TYPE_CHOICES"),
+        (
+            [row({"type": 2, "style": 5, "label": "Docs", "url": "https://x.test/" + "a" * 500})],
+            "components.0.components.0.url:BASE_TYPE_MAX_LENGTH",
+        ),
     ],
 )
 async def test_component_limits(api: Api, components: list[dict[str, Any]], path: str) -> None:
@@ -305,48 +311,65 @@ async def test_original_response_get_edit_delete(api: Api) -> None:
     assert status == 404 and data["code"] == 10008
 
 
+def field(custom_id: str, *, label: str = "A") -> dict[str, Any]:
+    """A modal field as the docs want it: a Label holding a text input."""
+    return {
+        "type": 18,
+        "label": label,
+        "component": {"type": 4, "custom_id": custom_id, "style": 1},
+    }
+
+
+def modal_answer(components: list[dict[str, Any]], *, title: str = "T") -> dict[str, Any]:
+    return {"type": 9, "data": {"custom_id": "m", "title": title, "components": components}}
+
+
 @pytest.mark.parametrize(
     ("body", "path"),
     [
         ({"type": 8, "data": {"choices": []}}, "type:INTERACTION_RESPONSE_TYPE_INVALID"),
         ({"type": 7, "data": {"content": "x"}}, "type:INTERACTION_RESPONSE_TYPE_INVALID"),
+        (modal_answer([field("a")], title="x" * 46), "data.title:BASE_TYPE_BAD_LENGTH"),
         (
-            {
-                "type": 9,
-                "data": {
-                    "custom_id": "m",
-                    "title": "x" * 46,
-                    "components": [row({"type": 4, "custom_id": "a", "label": "A", "style": 1})],
-                },
-            },
-            "data.title:BASE_TYPE_BAD_LENGTH",
+            modal_answer([field("a", label="x" * 46)]),
+            "data.components.0.label:BASE_TYPE_BAD_LENGTH",
         ),
         (
-            {
-                "type": 9,
-                "data": {
-                    "custom_id": "m",
-                    "title": "T",
-                    "components": [
-                        row({"type": 4, "custom_id": "a", "label": "x" * 46, "style": 1})
-                    ],
-                },
-            },
-            "data.components.0.components.0.label:BASE_TYPE_BAD_LENGTH",
-        ),
-        (
-            {
-                "type": 9,
-                "data": {
-                    "custom_id": "m",
-                    "title": "T",
-                    "components": [
-                        row({"type": 4, "custom_id": f"a{i}", "label": "A", "style": 1})
-                        for i in range(6)
-                    ],
-                },
-            },
+            modal_answer([field(f"a{i}") for i in range(6)]),
             "data.components:BASE_TYPE_BAD_LENGTH",
+        ),
+        # Current docs: text inputs go in labels; action rows of text inputs are deprecated.
+        (
+            modal_answer([row({"type": 4, "custom_id": "a", "label": "A", "style": 1})]),
+            "data.components.0.type:MODAL_ACTION_ROW_DEPRECATED",
+        ),
+        (
+            modal_answer(
+                [
+                    {
+                        "type": 18,
+                        "label": "A",
+                        "component": {"type": 4, "custom_id": "a", "label": "A", "style": 1},
+                    }
+                ]
+            ),
+            "data.components.0.component.label:TEXT_INPUT_LABEL_NOT_ALLOWED",
+        ),
+        (
+            modal_answer(
+                [
+                    {
+                        "type": 18,
+                        "label": "Who",
+                        "component": {"type": 5, "custom_id": "who", "disabled": True},
+                    }
+                ]
+            ),
+            "data.components.0.component.disabled:COMPONENT_DISABLED_NOT_ALLOWED",
+        ),
+        (
+            modal_answer([{**field("a"), "id": 3}, {**field("b"), "id": 3}]),
+            "data.components:COMPONENT_ID_DUPLICATED",
         ),
         ({"type": 5, "data": {"flags": 4}}, "data.flags:MESSAGE_FLAGS_INVALID"),
     ],
@@ -374,6 +397,34 @@ async def test_autocomplete_accepts_only_choices_and_at_most_25(api: Api) -> Non
     assert status == 200 and record.choices is not None and len(record.choices) == 25
 
 
+async def test_autocomplete_values_have_the_focused_options_type(api: Api) -> None:
+    record = await api.emulator.create_interaction(
+        kind=AUTOCOMPLETE,
+        user=api.office.users["bob"],
+        channel=api.office.channels["general"],
+        data={
+            "id": "1",
+            "name": "probe",
+            "type": 1,
+            "options": [
+                {
+                    "type": 1,
+                    "name": "echo",
+                    "options": [{"type": 4, "name": "count", "value": "1", "focused": True}],
+                }
+            ],
+        },
+    )
+    status, data = await api.callback(
+        record, {"type": 8, "data": {"choices": [{"name": "one", "value": "1"}]}}
+    )
+    assert status == 400 and "data.choices.0.value:BASE_TYPE_BAD_TYPE" in error_paths(data)
+    status, _ = await api.callback(
+        record, {"type": 8, "data": {"choices": [{"name": "one", "value": 1}]}}
+    )
+    assert status == 200
+
+
 async def test_component_update_edits_the_message(api: Api) -> None:
     status, posted = await api.post_message({"content": "card", "components": [row(button("go"))]})
     message = api.emulator.world.messages[int(posted["id"])]
@@ -390,6 +441,126 @@ async def test_component_update_edits_the_message(api: Api) -> None:
     )
     assert status == 200 and data["resource"]["message"]["content"] == "done"
     assert message.content == "done" and message.components == [] and message.edited_timestamp
+
+
+async def click_on_card(api: Api, kind: int = MESSAGE_COMPONENT) -> Any:
+    """An interaction of ``kind`` from a button on a fresh card (a modal submit when 5)."""
+    status, posted = await api.post_message({"content": "card", "components": [row(button("go"))]})
+    assert status == 200
+    message = api.emulator.world.messages[int(posted["id"])]
+    data: dict[str, Any] = {"custom_id": "go", "component_type": 2}
+    if kind == MODAL_SUBMIT:
+        data = {"custom_id": "m", "components": [{"type": 18, "component": {"type": 4}}]}
+    return await api.emulator.create_interaction(
+        kind=kind,
+        user=api.office.users["alice"],
+        channel=api.office.channels["general"],
+        data=data,
+        message=message,
+    )
+
+
+@pytest.mark.parametrize("response_type", [6, 7, 9])
+async def test_a_modal_submit_cannot_update_the_message_or_open_a_modal(
+    api: Api, response_type: int
+) -> None:
+    # Types 6 and 7 are "only valid for component-based interactions" (Discord also takes them
+    # for a modal opened from a button, undocumented); 9 is "not available for MODAL_SUBMIT".
+    record = await click_on_card(api, MODAL_SUBMIT)
+    body: dict[str, Any] = {"type": response_type, "data": {"content": "x"}}
+    if response_type == 9:
+        body = modal_answer([field("a")])
+    status, data = await api.callback(record, body)
+    assert status == 400 and "type:INTERACTION_RESPONSE_TYPE_INVALID" in error_paths(data)
+    status, _ = await api.callback(record, {"type": 5, "data": {"flags": 64}})
+    assert status == 200
+
+
+async def test_a_deferral_reports_the_loading_message_without_returning_it(api: Api) -> None:
+    record = await api.slash()
+    status, data = await api.callback(record, {"type": 5, "data": {"flags": 64}})
+    assert status == 200 and data["interaction"]["response_message_loading"] is True
+    assert "message" not in data["resource"]  # only for types 4 and 7
+    record = await click_on_card(api)
+    status, data = await api.callback(record, {"type": 6})
+    assert status == 200 and "message" not in data["resource"]
+
+
+async def test_unsupported_flag_changes_on_an_edit_are_ignored(api: Api) -> None:
+    status, posted = await api.post_message({"content": "hi"})
+    channel_id = api.office.channels["general"].id
+    path = f"/channels/{channel_id}/messages/{posted['id']}"
+    status, data, _ = await api.call("PATCH", path, {"flags": 64 | 4})
+    assert status == 200 and data["flags"] == 4  # suppress embeds; ephemeral cannot be set
+
+
+async def test_components_are_numbered_like_discord_does(api: Api) -> None:
+    status, data = await api.post_message(
+        {"content": "c", "components": [row(button("a"), {**button("b"), "id": 2})]}
+    )
+    assert status == 200
+    (stored_row,) = data["components"]
+    assert stored_row["id"] == 1 and [b["id"] for b in stored_row["components"]] == [3, 2]
+    status, data = await api.post_message(
+        {"content": "c", "components": [row({**button("a"), "id": 7}, {**button("b"), "id": 7})]}
+    )
+    assert status == 400 and "components:COMPONENT_ID_DUPLICATED" in error_paths(data)
+
+
+def deny(api: Api, channel: str, bits: int) -> None:
+    """A channel overwrite taking ``bits`` away from the bot."""
+    api.office.channels[channel].overwrites.append(
+        {"id": str(api.emulator.bot_user.id), "type": 1, "allow": "0", "deny": str(bits)}
+    )
+
+
+async def test_mentions_follow_allowed_mentions_and_permissions(api: Api) -> None:
+    bob, staff = api.office.users["bob"], api.office.roles["Staff"]
+    content = f"<@{bob.id}> <@&{staff.id}> @everyone"
+
+    async def pings(body: dict[str, Any], channel: str = "general") -> tuple[Any, ...]:
+        status, data = await api.post_message({"content": content, **body}, channel)
+        assert status == 200
+        users = [u["id"] for u in data["mentions"]]
+        return users, data["mention_roles"], data["mention_everyone"]
+
+    # Regular messages parse everything by default; the role is not mentionable, so it takes
+    # Mention Everyone, which the bot has (the README's invite).
+    assert await pings({}) == ([str(bob.id)], [str(staff.id)], True)
+    assert await pings({"allowed_mentions": {"parse": []}}) == ([], [], False)
+    assert await pings({"allowed_mentions": {"parse": ["users"]}}) == ([str(bob.id)], [], False)
+    assert await pings({"allowed_mentions": {"roles": [str(staff.id)]}}) == (
+        [],
+        [str(staff.id)],
+        False,
+    )
+    deny(api, "reports", MENTION_EVERYONE)
+    assert await pings({}, "reports") == ([str(bob.id)], [], False)
+    staff.mentionable = True
+    assert await pings({}, "reports") == ([str(bob.id)], [str(staff.id)], False)
+    # Interaction responses and followups parse only users unless told otherwise.
+    record = await api.slash()
+    status, data = await api.callback(record, {"type": 4, "data": {"content": content}})
+    assert status == 200
+    message = data["resource"]["message"]
+    assert (message["mention_roles"], message["mention_everyone"]) == ([], False)
+    assert [u["id"] for u in message["mentions"]] == [str(bob.id)]
+
+
+async def test_files_need_attach_files(api: Api) -> None:
+    deny(api, "reports", ATTACH_FILES)
+    channel_id = api.office.channels["reports"].id
+    form = aiohttp.FormData()
+    form.add_field("payload_json", '{"content": "export", "attachments": [{"id": 0}]}')
+    form.add_field("files[0]", b"a,b\n", filename="x.csv", content_type="text/csv")
+    async with api.session.post(
+        f"{api.emulator.api_base}/channels/{channel_id}/messages",
+        data=form,
+        headers={"Authorization": f"Bot {api.emulator.token}"},
+    ) as response:
+        assert response.status == 403 and (await response.json())["code"] == 50013
+    status, _ = await api.post_message({"content": "no file is fine"}, "reports")
+    assert status == 200
 
 
 # -- command sync -------------------------------------------------------------------------------
@@ -429,6 +600,23 @@ def command(name: str, **extra: Any) -> dict[str, Any]:
         (
             [{"name": "Quote", "description": "not allowed", "type": 3}],
             "0.description:APPLICATION_COMMAND_CONTEXT_MENU_DESCRIPTION",
+        ),
+        (  # "a maximum of 8000 characters" for names, descriptions and values together
+            [
+                command(
+                    "ok",
+                    options=[
+                        {
+                            "type": 3,
+                            "name": f"o{i}",
+                            "description": "d" * 100,
+                            "choices": [{"name": "n" * 100, "value": "v" * 100}] * 25,
+                        }
+                        for i in range(2)
+                    ],
+                )
+            ],
+            "0:APPLICATION_COMMAND_TOO_LARGE",
         ),
     ],
 )

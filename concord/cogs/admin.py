@@ -11,7 +11,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from concord import __version__
-from concord.cogs.common import guild_config, guild_id_of
+from concord.cogs.common import answer, guild_config, guild_id_of
 from concord.core.schedule import (
     parse_hhmm,
     parse_timezone,
@@ -52,6 +52,9 @@ async def timezone_autocomplete(
     return [app_commands.Choice(name=n, value=n) for n in search_timezones(current)]
 
 
+# Every /concord command needs a server. Discord reads guild-only (contexts) on top-level
+# commands only and ignores it on subcommands, so it is set on the group.
+@app_commands.guild_only()
 class Admin(
     commands.GroupCog, group_name="concord", group_description="Concord Desk setup and status"
 ):
@@ -63,7 +66,6 @@ class Admin(
     @app_commands.command(
         name="setup", description="Configure Concord Desk for this server (Manage Server)"
     )
-    @app_commands.guild_only()
     @app_commands.describe(
         manager_role="Members with this role approve leave and manage tasks",
         staff_role="Members expected to file daily reports (default: everyone)",
@@ -173,7 +175,6 @@ class Admin(
         )
 
     @app_commands.command(name="settings", description="Show this server's Concord Desk settings")
-    @app_commands.guild_only()
     async def settings(self, interaction: discord.Interaction) -> None:
         config = await guild_config(interaction)
         await interaction.response.send_message(embed=settings_embed(config), ephemeral=True)
@@ -204,22 +205,23 @@ class Admin(
         rows = "\n".join(f"`{name}` {count}" for name, count in counts.items())
         embed.add_field(name="Rows", value=rows[:1024] or "none", inline=False)
         embed.timestamp = self.bot.clock.now()
-        await interaction.followup.send(embed=embed, ephemeral=True)
+        await answer(interaction, embed=embed, ephemeral=True)
 
     @app_commands.command(
         name="timezone", description="Set your own timezone for your reminders ('clear' to remove)"
     )
-    @app_commands.guild_only()
     @app_commands.describe(timezone="IANA timezone, e.g. Asia/Kolkata, or 'clear'")
     @app_commands.autocomplete(timezone=timezone_autocomplete)
     async def timezone(self, interaction: discord.Interaction, timezone: str) -> None:
         guild_id = guild_id_of(interaction)
         if timezone.strip().lower() in CLEAR_WORDS:
+            # A write and a read: acknowledge first, Discord waits 3 s for the first answer.
+            await interaction.response.defer(ephemeral=True, thinking=True)
             await self.bot.guild_settings.set_member_timezone(guild_id, interaction.user.id, None)
             config = await self.bot.guild_settings.get(guild_id)
-            await interaction.response.send_message(
+            await answer(
+                interaction,
                 f"Your timezone is cleared; you follow the server's ({config.timezone}).",
-                ephemeral=True,
             )
             return
         zone = parse_timezone(timezone)

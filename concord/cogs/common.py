@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import discord
@@ -15,6 +16,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 MANAGER_ONLY = "You need the Manager role (or Manage Server) to do that."
+# Discord's answers when an interaction can no longer be answered: Unknown interaction (its
+# 3 seconds passed, e.g. while the bot was reconnecting), Unknown Webhook and Invalid Webhook
+# Token (its token expired).
+INTERACTION_GONE = frozenset({10062, 10015, 50027})
 SHORT_VIEW_TIMEOUT = 600.0
 DISABLEABLE = (
     discord.ui.Button,
@@ -26,6 +31,51 @@ DISABLEABLE = (
 )
 
 
+ANSWERED = "concord.answered"  # in Interaction.extras: the loading message was replaced
+
+
+def still_thinking(interaction: discord.Interaction) -> bool:
+    """Whether the interaction was deferred with a "thinking…" message not yet replaced."""
+    return (
+        interaction.response.type is discord.InteractionResponseType.deferred_channel_message
+        and not interaction.extras.get(ANSWERED, False)
+    )
+
+
+async def answer(
+    interaction: discord.Interaction,
+    content: str | None = None,
+    *,
+    embed: discord.Embed | None = None,
+    embeds: Sequence[discord.Embed] | None = None,
+    view: discord.ui.View | None = None,
+    file: discord.File | None = None,
+    ephemeral: bool = True,
+) -> discord.Message:
+    """Answer an interaction that is already acknowledged. The first answer after a thinking
+    deferral replaces the loading message through Edit Original Interaction Response (which
+    keeps the deferral's ephemerality); a followup would do the same, but the docs deprecate
+    that. Any later answer is a followup message."""
+    kwargs: dict[str, Any] = {}
+    if content is not None:
+        kwargs["content"] = content
+    if embed is not None:
+        kwargs["embed"] = embed
+    if embeds is not None:
+        kwargs["embeds"] = list(embeds)
+    if view is not None:
+        kwargs["view"] = view
+    if still_thinking(interaction):
+        if file is not None:
+            kwargs["attachments"] = [file]
+        message = await interaction.edit_original_response(**kwargs)
+        interaction.extras[ANSWERED] = True
+        return message
+    if file is not None:
+        kwargs["file"] = file
+    return await interaction.followup.send(ephemeral=ephemeral, wait=True, **kwargs)
+
+
 async def safe_reply(
     interaction: discord.Interaction,
     content: str | None = None,
@@ -34,18 +84,57 @@ async def safe_reply(
     ephemeral: bool = True,
 ) -> None:
     """Reply whether or not the interaction was already answered; never raises."""
-    kwargs: dict = {"ephemeral": ephemeral}
-    if content is not None:
-        kwargs["content"] = content[:2000]
-    if embed is not None:
-        kwargs["embed"] = embed
+    text = content[:2000] if content is not None else None
     try:
         if interaction.response.is_done():
-            await interaction.followup.send(**kwargs)
+            await answer(interaction, text, embed=embed, ephemeral=ephemeral)
+        elif embed is not None:
+            await interaction.response.send_message(text, embed=embed, ephemeral=ephemeral)
         else:
-            await interaction.response.send_message(**kwargs)
+            await interaction.response.send_message(text, ephemeral=ephemeral)
     except discord.HTTPException:
         log.warning("could not deliver a reply to interaction %s", interaction.id, exc_info=True)
+
+
+async def answer_in_time(answer: Awaitable[object]) -> bool:
+    """Send an interaction's answer; False when Discord no longer takes one. A button's action
+    is saved by then, so its other effects (card edits, DMs, the next card) must go on
+    without the answer rather than stop with it."""
+    try:
+        await answer
+    except discord.HTTPException as error:
+        if error.code not in INTERACTION_GONE:
+            raise
+        log.warning("an interaction expired before it was answered (%s); carrying on", error.text)
+        return False
+    return True
+
+
+class FieldInput(discord.ui.TextInput[Any]):
+    """A modal's text field, placed in a :func:`modal_field` label. Current docs: a text input
+    "must be placed inside a Label" (action rows of text inputs are deprecated) and may not
+    carry a label of its own there; discord.py 2.7 would still send ``"label": null``."""
+
+    def to_component_dict(self) -> Any:
+        payload = dict(super().to_component_dict())
+        if payload.get("label") is None:
+            payload.pop("label", None)
+        return payload
+
+
+def modal_field(
+    text: str, *, description: str | None = None, **options: Any
+) -> discord.ui.Label[Any]:
+    """A labelled text field for a modal: ``options`` are :class:`discord.ui.TextInput`'s."""
+    return discord.ui.Label(text=text, description=description, component=FieldInput(**options))
+
+
+def field_input(label: discord.ui.Label[Any]) -> discord.ui.TextInput[Any]:
+    """The text input inside a :func:`modal_field` (to prefill ``default`` or read ``value``)."""
+    component = label.component
+    if not isinstance(component, discord.ui.TextInput):
+        raise TypeError(f"the modal field {label.text!r} holds no text input")
+    return component
 
 
 def member_is_manager(config: GuildConfig, member: discord.Member | discord.User) -> bool:
@@ -84,7 +173,7 @@ class OwnerView(discord.ui.View):
     def __init__(self, owner_id: int, timeout: float = SHORT_VIEW_TIMEOUT) -> None:
         super().__init__(timeout=timeout)
         self.owner_id = owner_id
-        self.message: discord.Message | discord.WebhookMessage | None = None
+        self.message: discord.Message | None = None
 
     async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
         if interaction.user.id == self.owner_id:

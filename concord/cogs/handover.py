@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import discord
 
-from concord.cogs.common import OwnerView, member_is_manager
+from concord.cogs.common import OwnerView, answer, member_is_manager
 from concord.core.embed_pages import FIELD_VALUE_MAX, FIELDS_MAX, MESSAGE_EMBED_CHARS, truncate
 from concord.core.leave import LeaveRequest
 from concord.core.tasks import Task
@@ -118,6 +118,9 @@ class HandOverView(OwnerView):
                 await tasks_cog.cards.notify_assignee(
                     task, interaction.user.id, "handed you a task.", config
                 )
+            await tasks_cog.cards.tell_unassigned(
+                self.requester_id, interaction.user.id, list(moved), target.id
+            )
         self.disable()
         self.stop()
         if moved:
@@ -138,6 +141,6 @@ async def offer_hand_over(interaction: discord.Interaction, request: LeaveReques
     if not tasks:
         return
     view = HandOverView(interaction.user.id, request.guild_id, request.user_id, request.id, tasks)
-    view.message = await interaction.followup.send(
-        HandOverView.prompt(request.user_id, tasks), view=view, ephemeral=True, wait=True
+    view.message = await answer(
+        interaction, HandOverView.prompt(request.user_id, tasks), view=view, ephemeral=True
     )

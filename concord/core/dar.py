@@ -33,6 +33,7 @@ from concord.core.embed_pages import (
 )
 from concord.core.jobs import scheduled_instant
 from concord.core.schedule import WEEKDAY_ALIASES
+from concord.core.text import without_control
 from concord.errors import UserError
 
 DONE_MAX = 4000
@@ -134,7 +135,7 @@ def format_hours(minutes: int | None) -> str:
 
 
 def _required(text: str | None, label: str, limit: int, hint: str) -> str:
-    cleaned = (text or "").strip()
+    cleaned = without_control(text or "").strip()
     if not cleaned:
         raise UserError(f"{label} can't be empty: {hint}.")
     if len(cleaned) > limit:
@@ -148,7 +149,7 @@ def validate_report(
     """The draft for these inputs, or UserError naming the first problem."""
     clean_done = _required(done, "Done", DONE_MAX, "say what you worked on")
     clean_plan = _required(plan, "Plan", PLAN_MAX, "say what comes next")
-    clean_blockers = (blockers or "").strip() or None
+    clean_blockers = without_control(blockers or "").strip() or None
     if clean_blockers is not None and len(clean_blockers) > BLOCKERS_MAX:
         raise UserError(
             f"Blockers is {len(clean_blockers)} characters; the limit is {BLOCKERS_MAX}."
@@ -733,7 +734,7 @@ def compose_digest(data: DigestData, note: str | None = None) -> MessageSpec:
             if data.missing_day
             else "Missing reports",
             [_mention(e) for e in data.missing],
-            "None." if data.missing_day else "No workday to check yet.",
+            "None." if data.missing_day else "Nothing to check yet.",
         ),
         (
             f"Open blockers ({len(data.blockers)})",

@@ -38,11 +38,30 @@ _DAY_MONTH: re.Pattern[str] = re.compile(
 _MONTH_DAY: re.Pattern[str] = re.compile(
     r"^([a-z]+)\.?\s+(\d{1,2})(?:st|nd|rd|th)?(?:,?\s+(\d{4}))?$"
 )
-_TRAILING_TIME: re.Pattern[str] = re.compile(r"^(.*?)\s*(?:at\s+)?(\d{1,2}[:.h]\d{2})$")
+_TRAILING_TIME: re.Pattern[str] = re.compile(
+    r"^(.*?)\s*(?:at\s+)?(\d{1,2}[:.h]\d{2}|\d{1,2}(?:[:.]\d{2})?\s*[ap]\.?\s*m\.?)$",
+    re.IGNORECASE,
+)
 HELP = "use YYYY-MM-DD, today, tomorrow, a weekday (fri) or a day and month (3 Dec)"
+MONTH_HELP: str = "use YYYY-MM or a month name (Dec, December 2026)"
+# Common shorthands and slips for the relative days.
+TOMORROW_WORDS: frozenset[str] = frozenset({"tomorrow", "tmrw", "tmr", "tomorow", "tommorow"})
+# The years the bot works with (the same as its `year` options). Dates near the ends of what
+# Python's date can hold (year 1 or 9999) would overflow the day-by-day arithmetic after them.
+FIRST_YEAR: int = 2000
+LAST_YEAR: int = 2100
+
+
+def format_day(day: date) -> str:
+    """``Tue 1 Dec 2026``: how dates are shown to people across the modules."""
+    return f"{day:%a} {day.day} {day:%b %Y}"
 
 
 def _build(year: int, month: int, day: int, original: str) -> date:
+    if not FIRST_YEAR <= year <= LAST_YEAR:
+        raise UserError(
+            f"`{original}` is outside the dates I work with (years {FIRST_YEAR} to {LAST_YEAR})."
+        )
     try:
         return date(year, month, day)
     except ValueError:
@@ -75,7 +94,7 @@ def parse_date(text: str, today: date) -> date:
         raise UserError(f"Give a date; {HELP}.")
     if cleaned == "today":
         return today
-    if cleaned == "tomorrow":
+    if cleaned in TOMORROW_WORDS:
         return today + timedelta(days=1)
     if cleaned == "yesterday":
         return today - timedelta(days=1)
@@ -103,7 +122,16 @@ def parse_date_time(text: str, today: date) -> tuple[date, time | None]:
     cleaned = text.strip()
     match = _TRAILING_TIME.match(cleaned)
     if not match:
-        return parse_date(cleaned, today), None
+        try:
+            return parse_date(cleaned, today), None
+        except UserError as error:
+            # Say that a time may follow, which is what this form accepts beyond parse_date.
+            if "not a date I understand" not in str(error):
+                raise
+            raise UserError(
+                f"`{cleaned}` is not a date I understand; {HELP}, optionally followed by a time "
+                "(`fri 17:00`, `tomorrow 9am`)."
+            ) from None
     at = parse_hhmm(match[2])
     day_text = match[1].strip()
     return (parse_date(day_text, today) if day_text else today), at
@@ -118,9 +146,11 @@ def parse_month(text: str | None, today: date) -> date:
     if match := re.match(r"^(\d{4})-(\d{1,2})$", cleaned):
         return _build(int(match[1]), int(match[2]), 1, text)
     if match := re.match(r"^([a-z]+)\.?(?:\s+(\d{4}))?$", cleaned):
-        month = _month(match[1], text)
+        if match[1] not in MONTHS:
+            raise UserError(f"`{text}` is not a month; {MONTH_HELP}.")
+        month = MONTHS[match[1]]
         if match[2]:
             return _build(int(match[2]), month, 1, text)
         year = today.year if month >= today.month else today.year + 1
         return date(year, month, 1)
-    raise UserError(f"`{text}` is not a month; use YYYY-MM or a month name (Dec, December 2026).")
+    raise UserError(f"`{text}` is not a month; {MONTH_HELP}.")

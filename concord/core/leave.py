@@ -21,7 +21,7 @@ from enum import StrEnum
 from fractions import Fraction
 from functools import lru_cache
 
-from concord.core.schedule import format_hhmm
+from concord.core.schedule import describe_workdays, format_hhmm
 from concord.errors import UserError
 
 ZERO: Fraction = Fraction(0)
@@ -301,15 +301,15 @@ class Span:
             return f"off duty {format_hhmm(self.from_time)}–{format_hhmm(self.to_time)}"
         return self.portion.label
 
-    def public_label(self) -> str:
+    def public_label(self, state: str = "Out") -> str:
         """What everyone may see: ``Out (full day)``, ``Out (AM)``, ``Out (14:00–16:00)``."""
         if self.portion is Portion.HALF_DAY_AM:
-            return "Out (AM)"
+            return f"{state} (AM)"
         if self.portion is Portion.HALF_DAY_PM:
-            return "Out (PM)"
+            return f"{state} (PM)"
         if self.portion is Portion.OFF_DUTY and self.from_time and self.to_time:
-            return f"Out ({format_hhmm(self.from_time)}–{format_hhmm(self.to_time)})"
-        return "Out (full day)"
+            return f"{state} ({format_hhmm(self.from_time)}–{format_hhmm(self.to_time)})"
+        return f"{state} (full day)"
 
     def overlaps(self, other: Span) -> bool:
         if self.end < other.start or other.end < self.start:
@@ -383,10 +383,12 @@ def day_amounts(
     if not days:
         dates = describe_dates(span.start, span.end)
         if span.start == span.end:
-            raise UserError(
-                f"{dates} is not a working day (a weekend or a holiday), so there is nothing "
-                "to request."
+            why = (
+                "a holiday here"
+                if span.start in holidays
+                else f"not a working day here (the office works {describe_workdays(workdays)})"
             )
+            raise UserError(f"{dates} is {why}, so there is no leave to take that day.")
         raise UserError(
             f"{dates} covers no working day (only weekends and holidays), so there is nothing "
             "to request."
@@ -684,10 +686,22 @@ class Absence:
     request_id: int
     status: RequestStatus
     amount: Fraction
+    # False for types that take nothing (work from home, on duty): the member is working.
+    deducts: bool = True
 
     @property
     def span(self) -> Span:
         return Span(self.day, self.day, self.portion, self.from_time, self.to_time)
+
+    @property
+    def is_away(self) -> bool:
+        """Actually away (not working elsewhere, which is still work)."""
+        return self.deducts
+
+    def public_label(self) -> str:
+        """``Out (AM)``, or ``Working elsewhere (AM)`` for work from home and the like: the
+        type stays private, but nobody is shown as out while working."""
+        return self.span.public_label("Out" if self.is_away else "Working elsewhere")
 
 
 @dataclass(frozen=True)
@@ -699,3 +713,17 @@ class Holiday:
 
 def sum_days(values: Sequence[Fraction]) -> Fraction:
     return sum(values, ZERO)
+
+
+def away_all_day(absences: Iterable[Absence]) -> frozenset[int]:
+    """Members whose leave that takes days covers the whole day (a full day, or both halves):
+    they are not working, so nobody should chase them. Work-from-home and similar types count
+    as working."""
+    portions: dict[int, set[Portion]] = {}
+    for absence in absences:
+        if absence.deducts:
+            portions.setdefault(absence.user_id, set()).add(absence.portion)
+    whole = {Portion.HALF_DAY_AM, Portion.HALF_DAY_PM}
+    return frozenset(
+        user for user, seen in portions.items() if Portion.FULL_DAY in seen or whole <= seen
+    )

@@ -24,6 +24,10 @@ WEEKDAY_ALIASES: dict[str, int] = {
     "thurs": 3,
 }
 _HHMM: re.Pattern[str] = re.compile(r"^\s*([01]?\d|2[0-3])[:.h]([0-5]\d)\s*$")
+# 12-hour times as people type them: 5pm, 5 pm, 5:30pm, 9.15 a.m.
+_TWELVE_HOUR: re.Pattern[str] = re.compile(
+    r"^\s*(1[0-2]|0?[1-9])(?:[:.]([0-5]\d))?\s*([ap])\.?\s*m\.?\s*$", re.IGNORECASE
+)
 
 
 def weekday_index(name: str) -> int:
@@ -72,11 +76,15 @@ def describe_workdays(days: frozenset[int]) -> str:
 
 
 def parse_hhmm(text: str) -> time:
-    """``HH:MM`` (24-hour) → time; UserError otherwise."""
+    """``HH:MM`` (24-hour), or a 12-hour ``5pm`` / ``5:30 pm`` → time; UserError otherwise."""
     match = _HHMM.match(text)
-    if not match:
-        raise UserError(f"`{text}` is not a time; use 24-hour HH:MM, e.g. `09:30` or `17:00`.")
-    return time(int(match.group(1)), int(match.group(2)))
+    if match:
+        return time(int(match.group(1)), int(match.group(2)))
+    twelve = _TWELVE_HOUR.match(text)
+    if twelve:
+        hour = int(twelve.group(1)) % 12 + (12 if twelve.group(3).lower() == "p" else 0)
+        return time(hour, int(twelve.group(2) or 0))
+    raise UserError(f"`{text}` is not a time; use HH:MM, e.g. `09:30` or `17:00` (or `5pm`).")
 
 
 def format_hhmm(value: time) -> str:

@@ -11,8 +11,9 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from concord.core.dates import parse_date_time
+from concord.core.dates import format_day, parse_date_time
 from concord.core.jobs import scheduled_instant
+from concord.core.text import without_control
 from concord.errors import PermissionDenied, UserError
 
 TITLE_MAX = 200
@@ -152,7 +153,7 @@ class TaskChanges:
 # -- validation ------------------------------------------------------------------------------
 def clean_title(text: str) -> str:
     """One line, trimmed, 1–200 characters."""
-    title = _SPACES.sub(" ", text).strip()
+    title = _SPACES.sub(" ", without_control(text)).strip()
     if not title:
         raise UserError("Give the task a title.")
     if len(title) > TITLE_MAX:
@@ -161,7 +162,7 @@ def clean_title(text: str) -> str:
 
 
 def clean_description(text: str | None) -> str:
-    description = (text or "").strip()
+    description = without_control(text or "").strip()
     if len(description) > DESCRIPTION_MAX:
         raise UserError(
             f"A description is at most {DESCRIPTION_MAX} characters (this one has {len(description)})."
@@ -170,7 +171,7 @@ def clean_description(text: str | None) -> str:
 
 
 def clean_note(text: str | None, *, what: str = "A note") -> str | None:
-    note = (text or "").strip()
+    note = without_control(text or "").strip()
     if not note:
         return None
     if len(note) > NOTE_MAX:
@@ -179,7 +180,7 @@ def clean_note(text: str | None, *, what: str = "A note") -> str | None:
 
 
 def clean_comment(text: str) -> str:
-    body = text.strip()
+    body = without_control(text).strip()
     if not body:
         raise UserError("A comment cannot be empty.")
     if len(body) > COMMENT_MAX:
@@ -241,12 +242,18 @@ def parse_due(text: str, now: datetime, tz: ZoneInfo) -> tuple[date, time | None
 def check_due_not_past(due_date: date, due_time: time | None, now: datetime, tz: ZoneInfo) -> None:
     """A new due date must not be in the past (today without a time is fine)."""
     if due_time is None:
-        if due_date < now.astimezone(tz).date():
-            raise UserError(f"The due date {due_date.isoformat()} is in the past.")
+        today = now.astimezone(tz).date()
+        if due_date < today:
+            raise UserError(
+                f"The due date {format_day(due_date)} is in the past; give today "
+                f"({format_day(today)}) or a later day, or leave it empty for no due date."
+            )
         return
     if deadline(due_date, due_time, tz) <= now:
+        local = now.astimezone(tz)
         raise UserError(
-            f"The due time {due_date.isoformat()} {due_time.strftime('%H:%M')} is in the past."
+            f"The due time {format_day(due_date)} {due_time.strftime('%H:%M')} is in the past "
+            f"(it is {format_day(local.date())} {local:%H:%M} now); give a later time."
         )
 
 

@@ -36,6 +36,7 @@ from concord.core.dar import (
     check_report_day,
     describe_day_off,
     expected_roster,
+    format_day,
     is_late,
     local_date,
     member_stats,
@@ -49,6 +50,8 @@ from concord.db.guilds import GuildSettings, read_config, utcnow_iso, write_audi
 from concord.errors import NotFound, UserError
 
 log: logging.Logger = logging.getLogger(__name__)
+# The scheduler's name of the daily DAR reminder job (its runs show when the DAR was in use).
+REMINDER_JOB: str = "dar_reminder"
 
 EXPORT_FORMATS: tuple[str, ...] = ("csv", "xlsx")
 EXPORT_MAX_DAYS = 366
@@ -646,6 +649,11 @@ class DarManager:
             ),
             None,
         )
+        # Before the DAR was in use nobody missed anything: the first digest after the bot
+        # joins blames no one for a day it never asked about.
+        since = await self.in_use_since(guild_id)
+        if missing_day is not None and (since is None or missing_day < since):
+            missing_day = None
         missing: tuple[RosterEntry, ...] = ()
         if missing_day is not None:
             filed = {r.user_id for r in await self.reports_on(guild_id, missing_day)}
@@ -726,7 +734,9 @@ class DarManager:
         streak and the on-time rate over [start, end]. Days before the guild's first report
         expect nothing (the DAR was not in use yet)."""
         if end < start:
-            raise UserError("The end date is before the start date.")
+            raise UserError(
+                f"The end date ({format_day(end)}) is before the start date ({format_day(start)})."
+            )
         if (end - start).days + 1 > STATS_MAX_DAYS:
             raise UserError(f"Stats cover at most {STATS_MAX_DAYS} days at a time.")
         config = await self.guild_settings.get(guild_id)
@@ -764,6 +774,17 @@ class DarManager:
             filed_per_day,
             completed_per_day,
         )
+
+    async def in_use_since(self, guild_id: int) -> date | None:
+        """The first day the DAR was in use: the first report, or the first day the bot sent
+        its reminders, whichever came first (None: neither yet)."""
+        row = await self.db.fetchone(
+            "SELECT MIN(day) AS first FROM ("
+            " SELECT MIN(day) AS day FROM dar_reports WHERE guild_id = ?"
+            " UNION ALL SELECT MIN(local_date) FROM job_runs WHERE guild_id = ? AND job = ?)",
+            (guild_id, guild_id, REMINDER_JOB),
+        )
+        return date.fromisoformat(row["first"]) if row and row["first"] else None
 
     async def first_day(self, guild_id: int) -> date | None:
         """The date of the guild's first report (when it started using DAR)."""
@@ -803,7 +824,9 @@ class DarManager:
         if fmt not in EXPORT_FORMATS:
             raise UserError(f"`{fmt}` is not an export format; use csv or xlsx.")
         if end < start:
-            raise UserError("The end date is before the start date.")
+            raise UserError(
+                f"The end date ({format_day(end)}) is before the start date ({format_day(start)})."
+            )
         if (end - start).days + 1 > EXPORT_MAX_DAYS:
             raise UserError(f"Export at most {EXPORT_MAX_DAYS} days at a time.")
         period = await self.period(guild_id, start, end)

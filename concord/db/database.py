@@ -23,6 +23,7 @@ import queue
 import re
 import sqlite3
 import threading
+import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager, contextmanager, suppress
 from dataclasses import dataclass
@@ -72,9 +73,24 @@ def load_migrations() -> list[Migration]:
 
 def configure(conn: sqlite3.Connection) -> None:
     """The pragmas every connection gets (busy_timeout is set by ``connect(timeout=...)``)."""
-    conn.execute("PRAGMA journal_mode=WAL")
+    _use_wal(conn)
     conn.execute("PRAGMA foreign_keys=ON")
     conn.execute("PRAGMA synchronous=NORMAL")
+
+
+def _use_wal(conn: sqlite3.Connection) -> None:
+    """``journal_mode=WAL``. Switching a new file takes a moment's exclusive lock, and when
+    another process opens the file at the same moment SQLite answers "database is locked" at
+    once instead of waiting the busy timeout, so wait here as the busy timeout would."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.005)
 
 
 def connect_sync(path: str | Path) -> sqlite3.Connection:
@@ -103,8 +119,32 @@ def schema_version(conn: sqlite3.Connection) -> int:
     return int(conn.execute("PRAGMA user_version").fetchone()[0])
 
 
+def script_statements(script: str) -> list[str]:
+    """The statements of an SQL script, one by one (``CREATE TRIGGER … END;`` stays whole), so
+    a script can run inside a transaction the caller holds (``executescript`` commits first)."""
+    statements: list[str] = []
+    pending = ""
+    for piece in script.split(";"):
+        pending += piece + ";"
+        # A semicolon inside a string, a comment or a trigger body does not end the statement.
+        if sqlite3.complete_statement(pending):
+            statements.append(pending.strip())
+            pending = ""
+    return [s for s in statements if s != ";"]
+
+
+def run_script(conn: sqlite3.Connection, script: str) -> None:
+    """Execute a script statement by statement in the current transaction."""
+    for statement in script_statements(script):
+        conn.execute(statement)
+
+
 def apply_migrations(conn: sqlite3.Connection) -> list[str]:
-    """Apply pending migrations, one transaction each; returns the names applied."""
+    """Apply pending migrations, one transaction each; returns the names applied.
+
+    Several processes may start on the same file at once (the bot and ``concord db migrate``),
+    so each migration reads the version again under the write lock and skips what another
+    process applied meanwhile."""
     migrations = load_migrations()
     latest = migrations[-1].version if migrations else 0
     current = schema_version(conn)
@@ -117,14 +157,14 @@ def apply_migrations(conn: sqlite3.Connection) -> list[str]:
     for migration in migrations:
         if migration.version <= current:
             continue
-        # user_version cannot be a bound parameter; the value is an int parsed from the file name.
-        script = f"BEGIN IMMEDIATE;\n{migration.sql}\nPRAGMA user_version = {migration.version:d};\nCOMMIT;"
-        try:
-            conn.executescript(script)
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
+        with transaction(conn):
+            current = schema_version(conn)
+            if migration.version <= current:
+                continue
+            run_script(conn, migration.sql)
+            # user_version cannot be a bound parameter; the value is an int parsed from the name.
+            conn.execute(f"PRAGMA user_version = {migration.version:d}")
+        current = migration.version
         applied.append(migration.name)
         log.info("applied migration %s", migration.name)
     return applied

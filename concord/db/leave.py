@@ -298,6 +298,7 @@ def _absence_from_row(row: sqlite3.Row) -> Absence:
         request_id=row["request_id"],
         status=RequestStatus(row["status"]),
         amount=fraction_from_text(row["amount"]),
+        deducts=bool(row["deducts"]),
     )
 
 
@@ -372,7 +373,8 @@ SQL_TYPE_LIVE_DAYS = (
 )
 SQL_ABSENCES = (
     "SELECT r.user_id, d.day, r.portion, r.from_time, r.to_time, r.type_name, r.id AS request_id,"
-    " r.status, d.amount FROM leave_request_days d JOIN leave_requests r ON r.id = d.request_id"
+    " r.status, d.amount, r.deducts FROM leave_request_days d"
+    " JOIN leave_requests r ON r.id = d.request_id"
     " WHERE r.guild_id = ? AND d.day BETWEEN ? AND ?"
     " AND r.status IN (SELECT value FROM json_each(?)) ORDER BY d.day, r.user_id, r.id"
 )

@@ -74,7 +74,13 @@ def backup(source: Path, target: Path, progress: Callable[[int, int], None] | No
             if progress is not None:
                 progress(total - remaining, total)
 
+        # One read transaction across every step: the copy is one snapshot, and commits by
+        # the bot meanwhile (a WAL reader never blocks a writer) do not restart it. Without
+        # it, a file written more often than a step takes is never backed up.
+        src.execute("BEGIN")
+        src.execute("SELECT count(*) FROM sqlite_master").fetchone()
         src.backup(dst, pages=1024, progress=report)
+        src.execute("COMMIT")
         dst.execute("PRAGMA journal_mode=WAL")
     finally:
         dst.close()

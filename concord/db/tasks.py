@@ -620,13 +620,28 @@ class TaskManager:
         return task_from_row(row)
 
     async def resolve(self, guild_id: int, text: str) -> Task:
-        """The task an option names: an autocomplete value, ``#12`` or ``12``."""
+        """The task an option names: an autocomplete value, ``#12`` or ``12``, or words of one
+        task's title (what people type when they send before picking from the list)."""
         task_id = parse_task_ref(text)
-        if task_id is None:
+        if task_id is not None:
+            return await self.get(task_id, guild_id)
+        wanted = " ".join(search_words(text))
+        # No member comes first here (user 0): only the words decide.
+        found = await self.autocomplete(guild_id, 0, text) if wanted else []
+        candidates = [t for t in found if t.is_live] or found
+        exact = [t for t in candidates if " ".join(search_words(t.title)) == wanted]
+        if len(exact) == 1 or len(candidates) == 1:
+            return (exact or candidates)[0]
+        if candidates:
+            listed = ", ".join(f"#{t.id} {t.title[:40]}" for t in candidates[:5])
+            more = ", …" if len(candidates) > 5 else ""
             raise UserError(
-                f"`{text[:50]}` is not a task; pick one from the list or give its number (#12)."
+                f"`{text[:50]}` matches several tasks ({listed}{more}); pick one from the list "
+                "or give its number (#12)."
             )
-        return await self.get(task_id, guild_id)
+        raise UserError(
+            f"No task matches `{text[:50]}`; pick one from the list or give its number (#12)."
+        )
 
     async def history(self, task_id: int) -> list[TaskEvent]:
         rows = await self.db.fetchall(

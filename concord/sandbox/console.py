@@ -422,7 +422,7 @@ class Console:
             hints: list[str] = []
             if item.options:
                 hints.append("/".join(label for label, _ in item.options))
-            if not item.required:
+            if not item.required and "optional" not in item.label.lower():
                 hints.append("optional")
             if item.value:
                 hints.append(f"Enter keeps {item.value!r}")

@@ -400,7 +400,10 @@ class Sandbox:
             self._expecting[-1].requests.extend(new_requests)
             self._expecting[-1].logs.extend(new_logs)
             return
-        lines = [f"emulator rejected {r.describe()}" for r in new_requests]
+        lines = [
+            f"emulator {'rejected' if r.status >= 400 else 'flagged'} {r.describe()}"
+            for r in new_requests
+        ]
         for record in new_logs:
             line = f"{record.levelname} {record.name}: {record.getMessage()}"
             if record.exc_info and record.exc_info[1] is not None:
@@ -575,7 +578,9 @@ class Sandbox:
         if button.disabled:
             raise UsageError(f"the button {button.label!r} is disabled")
         self._check_can_see(user, target.stored)
-        data = {"custom_id": button.custom_id, "component_type": 2}
+        data: dict[str, Any] = {"custom_id": button.custom_id, "component_type": 2}
+        if button.id is not None:
+            data["id"] = button.id
         record = self.emulator.new_interaction(
             kind=MESSAGE_COMPONENT,
             user=user,
@@ -611,6 +616,8 @@ class Sandbox:
         self._check_can_see(user, target.stored)
         channel = self._message_channel(target.stored)
         data: dict[str, Any] = {"custom_id": menu.custom_id, "component_type": menu.type}
+        if menu.id is not None:
+            data["id"] = menu.id
         data.update(
             self.payloads.select_values(
                 menu.type, menu.options, menu.min_values, menu.max_values, values, channel

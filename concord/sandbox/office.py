@@ -11,16 +11,14 @@ from dataclasses import dataclass, field
 
 from concord.sandbox.emulator import Emulator
 from concord.sandbox.emulator.world import (
-    ADD_REACTIONS,
     ATTACH_FILES,
     DM,
     EMBED_LINKS,
     MANAGE_GUILD,
     MANAGE_MESSAGES,
-    READ_MESSAGE_HISTORY,
+    MENTION_EVERYONE,
     SEND_MESSAGES,
     SEND_MESSAGES_IN_THREADS,
-    USE_APPLICATION_COMMANDS,
     VIEW_CHANNEL,
     Channel,
     Guild,
@@ -46,16 +44,15 @@ MEMBERS: dict[str, tuple[str, tuple[str, ...]]] = {
     "carol": ("Carol", ("Staff",)),
     "dave": ("Dave", ("Staff",)),
 }
+# Exactly what the README's invite link grants the bot's integration role (a test keeps the two
+# equal), so the bot cannot come to rely on more than that (Manage Messages, say) unnoticed.
 BOT_PERMISSIONS = (
     VIEW_CHANNEL
     | SEND_MESSAGES
     | SEND_MESSAGES_IN_THREADS
     | EMBED_LINKS
     | ATTACH_FILES
-    | READ_MESSAGE_HISTORY
-    | ADD_REACTIONS
-    | MANAGE_MESSAGES
-    | USE_APPLICATION_COMMANDS
+    | MENTION_EVERYONE
 )
 
 

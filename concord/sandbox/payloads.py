@@ -248,9 +248,11 @@ class Payloads:
         for choice in choices:
             if choice.get("value") == value:
                 return value
+        # Then by name or value, whatever the case (`format:CSV`, `status:done`).
         for choice in choices:
-            if str(choice.get("name")).lower() == str(value).lower():
-                return choice.get("value")
+            for key in ("name", "value"):
+                if str(choice.get(key)).lower() == str(value).lower():
+                    return choice.get("value")
         names = [c.get("name") for c in choices]
         raise UsageError(f"{where}: {value!r} is not one of the choices {names}")
 
@@ -361,9 +363,14 @@ class Payloads:
             inner = {"type": item.kind, "custom_id": item.custom_id, "values": values}
         if item.component_id is not None:
             inner["id"] = item.component_id
-        if item.in_label:
-            return {"type": 18, "component": inner}
-        return {"type": 1, "components": [inner]}
+        outer: dict[str, Any] = (
+            {"type": 18, "component": inner}
+            if item.in_label
+            else {"type": 1, "components": [inner]}
+        )
+        if item.container_id is not None:
+            outer["id"] = item.container_id
+        return outer
 
     def modal_resolved(
         self, modal: Modal, given: dict[str, Any], channel: Channel

@@ -25,6 +25,7 @@ class Button:
     disabled: bool
     url: str | None
     emoji: str | None
+    id: int | None = None  # the component id Discord numbered it with
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,7 @@ class SelectMenu:
     min_values: int
     max_values: int
     disabled: bool
+    id: int | None = None
 
 
 class Message:
@@ -102,6 +104,12 @@ class Message:
         return [(a.filename, a.data) for a in self.stored.attachments]
 
     @property
+    def pings(self) -> tuple[list[int], list[int], bool]:
+        """Whom the message notifies: user ids, role ids, @everyone — the mentions in its
+        content that allowed_mentions and the bot's permissions let through."""
+        return self.stored.mentions()
+
+    @property
     def buttons(self) -> list[Button]:
         return [
             Button(
@@ -111,6 +119,7 @@ class Message:
                 bool(c.get("disabled", False)),
                 c.get("url"),
                 (c.get("emoji") or {}).get("name"),
+                c.get("id"),
             )
             for c in walk_components(self.stored.components)
             if c.get("type") == 2
@@ -127,6 +136,7 @@ class Message:
                 int(c.get("min_values", 1)),
                 int(c.get("max_values", 1)),
                 bool(c.get("disabled", False)),
+                c.get("id"),
             )
             for c in walk_components(self.stored.components)
             if c.get("type") in SELECT_TYPES
@@ -165,6 +175,7 @@ class ModalField:
     options: list[tuple[str, str]] = field(default_factory=list)
     in_label: bool = False
     component_id: int | None = None
+    container_id: int | None = None  # the label's (or legacy action row's) id
 
 
 class Modal:
@@ -178,15 +189,20 @@ class Modal:
         self.fields: list[ModalField] = []
         for component in data.get("components") or []:
             kind = component.get("type")
+            container = component.get("id")
             if kind == 1:
                 for child in component.get("components") or []:
-                    self.fields.append(self._field(child, str(child.get("label") or ""), False))
+                    label = str(child.get("label") or "")
+                    self.fields.append(self._field(child, label, False, container))
             elif kind == 18:
                 inner = component.get("component") or {}
-                self.fields.append(self._field(inner, str(component.get("label") or ""), True))
+                label = str(component.get("label") or "")
+                self.fields.append(self._field(inner, label, True, container))
 
     @staticmethod
-    def _field(component: dict[str, Any], label: str, in_label: bool) -> ModalField:
+    def _field(
+        component: dict[str, Any], label: str, in_label: bool, container: int | None
+    ) -> ModalField:
         kind = int(component.get("type", 4))
         required = bool(component.get("required", True))  # Discord's default in modals
         return ModalField(
@@ -204,6 +220,7 @@ class Modal:
             ],
             in_label=in_label,
             component_id=component.get("id"),
+            container_id=container,
         )
 
     def field(self, key: str) -> ModalField:

@@ -18,7 +18,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from concord.db.database import DatabaseError, connect_sync, schema_version, transaction
+from concord.db.database import (
+    DatabaseError,
+    connect_sync,
+    run_script,
+    schema_version,
+    transaction,
+)
 
 log: logging.Logger = logging.getLogger(__name__)
 
@@ -158,18 +164,25 @@ class DeployHistory:
         """Create the database (and its folder) or check that an existing one is ours."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self._connect() as conn:
-            version = schema_version(conn)
-            if version == SCHEMA_VERSION:
+            if self._check_version(conn) == SCHEMA_VERSION:
                 return
-            if version > SCHEMA_VERSION:
-                raise DatabaseError(
-                    f"{self.path} is at deploy-history version {version}, newer than this "
-                    f"Concord Desk knows ({SCHEMA_VERSION})"
-                )
-            # user_version cannot be a bound parameter; SCHEMA_VERSION is a constant int.
-            conn.executescript(
-                f"BEGIN IMMEDIATE;\n{_SCHEMA}\nPRAGMA user_version = {SCHEMA_VERSION:d};\nCOMMIT;"
+            # The listener and `concord deploy` may start together: read the version again
+            # under the write lock, so only one of them creates the tables.
+            with transaction(conn):
+                if self._check_version(conn) == SCHEMA_VERSION:
+                    return
+                run_script(conn, _SCHEMA)
+                # user_version cannot be a bound parameter; SCHEMA_VERSION is a constant int.
+                conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION:d}")
+
+    def _check_version(self, conn: sqlite3.Connection) -> int:
+        version = schema_version(conn)
+        if version > SCHEMA_VERSION:
+            raise DatabaseError(
+                f"{self.path} is at deploy-history version {version}, newer than this "
+                f"Concord Desk knows ({SCHEMA_VERSION})"
             )
+        return version
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:

@@ -314,7 +314,11 @@ async def test_export_xlsx_of_ones_own_reports_reads_back(sandbox: Sandbox) -> N
     ("who", "options", "message"),
     [
         ("bob", {"member": "carol"}, "Only managers can export other members' reports"),
-        ("alice", {"start": "2026-12-02", "end": "2026-12-01"}, "The end date is before the start"),
+        (
+            "alice",
+            {"start": "2026-12-02", "end": "2026-12-01"},
+            "The end date (Tue 1 Dec 2026) is before the start date (Wed 2 Dec 2026)",
+        ),
         ("alice", {"start": "2025-01-01", "end": "2026-12-01"}, "Export at most 366 days"),
         ("alice", {"start": "soon"}, "`start`: `soon` is not a date"),
         ("alice", {"end": "2026-13-01"}, "`end`:"),
@@ -357,7 +361,7 @@ async def test_stats_chart_streaks_and_rates(sandbox: Sandbox) -> None:
     refused = await sandbox.slash("carol", "dar stats", member="bob")
     assert "Only managers can see the stats of other members' reports" in refused.text
     bad = await sandbox.slash("alice", "dar stats", start="2026-12-05", end="2026-12-01")
-    assert "The end date is before the start date" in bad.text
+    assert "The end date (Tue 1 Dec 2026) is before the start date (Sat 5 Dec 2026)" in bad.text
     too_long = await sandbox.slash("alice", "dar stats", start="2024-01-01")
     assert "at most 366 days" in too_long.text
 

@@ -20,14 +20,19 @@ CASES: list[tuple[str, str, dict[str, Any], str]] = [
     ("bob", "leave apply", {**APPLY, "end": "2026-12-02"}, "is before the start date"),
     ("bob", "leave apply", {**APPLY, "start": "2026-10-01"}, "more than 30 days in the past"),
     ("bob", "leave apply", {**APPLY, "end": "2027-03-01"}, "the longest allowed is 60"),
-    ("bob", "leave apply", {**APPLY, "start": "sat"}, "is not a working day"),
+    (
+        "bob",
+        "leave apply",
+        {**APPLY, "start": "sat"},
+        "is not a working day here (the office works Mon–Fri)",
+    ),
     ("bob", "leave apply", {**APPLY, "end": "2027-01-08"}, "Not enough Annual leave in 2026"),
     ("bob", "leave apply", {**APPLY, "portion": "off_duty"}, "Off duty needs `from_time`"),
     (
         "bob",
         "leave apply",
-        {**APPLY, "portion": "off_duty", "from_time": "9am", "to_time": "10:00"},
-        "`9am` is not a time",
+        {**APPLY, "portion": "off_duty", "from_time": "9 sharp", "to_time": "10:00"},
+        "`9 sharp` is not a time",
     ),
     (
         "bob",
@@ -54,7 +59,12 @@ CASES: list[tuple[str, str, dict[str, Any], str]] = [
     ("bob", "leave cancel", {"request": "999"}, "There is no leave request #999"),
     # /leave out, /leave calendar
     ("bob", "leave out", {"date": "nope"}, "`nope` is not a date I understand"),
-    ("bob", "leave calendar", {"month": "Smarch"}, "`Smarch` is not a date I understand"),
+    (
+        "bob",
+        "leave calendar",
+        {"month": "Smarch"},
+        "`Smarch` is not a month; use YYYY-MM or a month name (Dec, December 2026).",
+    ),
     ("bob", "leave calendar", {"month": "2026-13"}, "`2026-13` is not a real date"),
     # /leave policy
     (

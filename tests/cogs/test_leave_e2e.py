@@ -136,7 +136,9 @@ async def test_reject_opens_a_modal_and_the_reason_reaches_the_requester(
     opened = await sandbox.click("alice", posted, "Reject")
     assert opened.modal is not None
     reply = await sandbox.submit("alice", opened.modal, reason="Team offsite that day")
-    assert reply.ephemeral or reply.message is not None
+    # A modal submit may not update the card (type 7 is for components): a private answer,
+    # and the card is edited by REST.
+    assert reply.type == 5 and reply.ephemeral and reply.text == "Rejected request #1."
     assert posted.buttons == []
     assert "❌ Rejected by Alice at 09:00: Team offsite that day" in posted.text
     assert "Team offsite that day" in sandbox.dms("bob")[-1].text
@@ -317,6 +319,8 @@ async def test_pending_requests_are_reminded_once_a_day(sandbox: Sandbox) -> Non
     await sandbox.run(sandbox.bot.run_scheduled())
     reminder = sandbox.last_message("approvals")
     assert f"<@&{sandbox.role('Manager').id}>" in reminder.content
+    # The role is not mentionable: the ping takes Mention Everyone, which the invite grants.
+    assert reminder.pings == ([], [sandbox.role("Manager").id], False)
     assert "1 leave request has been waiting more than 24 h" in reminder.content
     assert "#1" in reminder.text
 

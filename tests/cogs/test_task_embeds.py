@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 import discord
 
+from concord.cogs.common import field_input
 from concord.cogs.tasks.embeds import (
     board_embeds,
     card_embed,
@@ -132,14 +133,19 @@ def test_card_buttons_follow_the_state() -> None:
 
 def test_modals_are_prefilled_within_limits() -> None:
     modal = TaskCreateModal(title="x" * 300, description="y" * 3000, source_url="https://x")
-    assert (
-        len(modal.task_title.default or "") == 200 and len(modal.description.default or "") == 2000
-    )
+    title, description = field_input(modal.task_title), field_input(modal.description)
+    assert len(title.default or "") == 200 and len(description.default or "") == 2000
     edit = TaskEditModal(task(description=""))
-    assert edit.due.default == "2026-12-04 17:00" and edit.priority.default == "urgent"
-    assert edit.description.default is None and edit.repeat.default == "monthly"
+    assert field_input(edit.due).default == "2026-12-04 17:00"
+    assert field_input(edit.priority).default == "urgent"
+    assert field_input(edit.description).default is None
+    assert field_input(edit.repeat).default == "monthly"
     payload = edit.to_dict()
-    inputs = [row["components"][0] for row in payload["components"]]
+    # Current docs: each field is a Label (type 18) holding a text input without a label.
+    assert {c["type"] for c in payload["components"]} == {18}
+    labels = [c["label"] for c in payload["components"]]
+    inputs = [c["component"] for c in payload["components"]]
     assert len(payload["title"]) <= 45 and len(inputs) <= 5
-    assert all(len(i["label"]) <= 45 and len(i.get("value", "")) <= i["max_length"] for i in inputs)
+    assert all(len(label) <= 45 for label in labels)
+    assert all("label" not in i and len(i.get("value", "")) <= i["max_length"] for i in inputs)
     assert payload["custom_id"] == "task:edit:7"

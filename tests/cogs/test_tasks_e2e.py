@@ -232,7 +232,7 @@ async def test_done_on_a_repeating_task_posts_the_next_one(sandbox: Sandbox) -> 
         sandbox, assignee="bob", title="Check the backups", due="fri", repeat="weekdays"
     )
     reply = await sandbox.click("bob", card(sandbox, task_id), "Done")
-    assert "next is #" in reply.text and "2026-12-07" in reply.text  # Friday → Monday
+    assert "next is #" in reply.text and "due Mon 7 Dec 2026" in reply.text  # Friday → Monday
     next_id = task_id + 1
     nxt = card(sandbox, next_id)
     assert (
@@ -276,13 +276,13 @@ async def test_list_pages_ten_at_a_time_with_prev_and_next(sandbox: Sandbox) -> 
     assert embed["footer"]["text"] == "Page 1/3 · 24 tasks"
     lines = embed["description"].splitlines()
     assert len(lines) == 10 and f"`#{overdue[0]}` Late one" in lines[0] and lines[0].startswith("⚠️")
-    assert [b.label for b in page.buttons] == ["Prev", "Next"] and page.buttons[0].disabled
-    await sandbox.click("carol", page, "Next")
+    assert [b.label for b in page.buttons] == ["◀ Previous", "Next ▶"] and page.buttons[0].disabled
+    await sandbox.click("carol", page, "Next ▶")
     assert page.embeds[0]["footer"]["text"] == "Page 2/3 · 24 tasks"
-    await sandbox.click("carol", page, "Next")
+    await sandbox.click("carol", page, "Next ▶")
     assert page.embeds[0]["footer"]["text"] == "Page 3/3 · 24 tasks" and page.buttons[1].disabled
     assert len(page.embeds[0]["description"].splitlines()) == 4
-    await sandbox.click("carol", page, "Prev")
+    await sandbox.click("carol", page, "◀ Previous")
     assert page.embeds[0]["footer"]["text"] == "Page 2/3 · 24 tasks"
 
 
@@ -325,8 +325,8 @@ async def test_a_list_is_private_to_whoever_asked(sandbox: Sandbox) -> None:
     reply = await sandbox.slash("bob", "task mine")
     assert reply.message is not None and reply.ephemeral
     with pytest.raises(UsageError, match="only visible to someone else"):
-        await sandbox.click("carol", reply.message, "Next")
-    await sandbox.click("bob", reply.message, "Next")
+        await sandbox.click("carol", reply.message, "Next ▶")
+    await sandbox.click("bob", reply.message, "Next ▶")
     assert reply.message.embeds[0]["footer"]["text"] == "Page 2/2 · 15 tasks"
 
 
@@ -696,7 +696,9 @@ async def test_due_soon_reminder_exactly_once_across_restarts(sandbox: Sandbox) 
 
 
 async def test_overdue_dms_daily_and_one_escalation_across_a_dst_change(sandbox: Sandbox) -> None:
-    await sandbox.configure_office()  # Europe/London, digest 09:00; BST starts 28 Mar 2027
+    # Europe/London, digest 09:00; BST starts on Sunday 28 Mar 2027. A seven-day office, as
+    # overdue reminders go out on working days only.
+    await sandbox.configure_office(workdays="mon-sun")
     sandbox.clock.set(datetime(2027, 3, 20, 12, 0, tzinfo=UTC))
     overdue = await create(
         sandbox, by="alice", assignee="bob", title="Quarterly VAT", due="2027-03-26"
@@ -801,7 +803,7 @@ async def test_bad_task_references_for_every_command(sandbox: Sandbox) -> None:
         "comment": {"text": "Hello"},
     }
     for command in ("show", "assign", "claim", "status", "edit", "comment", "cancel"):
-        for value, message in (("printer", "is not a task"), ("#999", "There is no task #999")):
+        for value, message in (("printer", "No task matches"), ("#999", "There is no task #999")):
             reply = await sandbox.slash(
                 "alice", f"task {command}", task=value, **extra.get(command, {})
             )

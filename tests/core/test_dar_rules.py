@@ -107,6 +107,7 @@ def test_format_hours() -> None:
         ("x" * (DONE_MAX + 1), "p", None, "Done is 4001 characters; the limit is 4000"),
         ("d", "x" * 4001, None, "Plan is 4001"),
         ("d", "p", "x" * (BLOCKERS_MAX + 1), "Blockers is 1001 characters; the limit is 1000"),
+        ("\x00 \x07", "p", None, "Done can't be empty"),  # only control characters
     ],
 )
 def test_invalid_reports_name_the_problem(
@@ -114,6 +115,12 @@ def test_invalid_reports_name_the_problem(
 ) -> None:
     with pytest.raises(UserError, match=message):
         validate_report(done, plan, blockers, None)
+
+
+def test_control_characters_are_dropped() -> None:
+    # SQLite's length() stops at a NUL: "\x00done" would fail the schema's length check.
+    draft = validate_report("\x00done", "pl\x1ban\nnext", "\x00", None)
+    assert (draft.done, draft.plan, draft.blockers) == ("done", "plan\nnext", None)
 
 
 def test_none_as_blockers_means_no_blockers() -> None:

@@ -17,6 +17,8 @@ TODAY = date(2026, 11, 26)  # a Thursday
     [
         ("today", TODAY),
         ("Tomorrow", date(2026, 11, 27)),
+        ("tmrw", date(2026, 11, 27)),
+        ("tomorow", date(2026, 11, 27)),
         ("yesterday", date(2026, 11, 25)),
         ("2026-12-01", date(2026, 12, 1)),
         ("2027-1-5", date(2027, 1, 5)),
@@ -40,7 +42,22 @@ def test_parse_date(text: str, expected: date) -> None:
 
 
 @pytest.mark.parametrize(
-    "text", ["", "soon", "2026-02-30", "31 Feb 2027", "13/12/2026", "32 Dec", "Foo 3"]
+    "text",
+    [
+        "",
+        "soon",
+        "2026-02-30",
+        "31 Feb 2027",
+        "13/12/2026",
+        "32 Dec",
+        "Foo 3",
+        # The ends of Python's dates: the day after 9999-12-31 does not exist.
+        "9999-12-31",
+        "0001-01-01",
+        "3 Dec 9999",
+        "1999-12-31",
+        "2101-01-01",
+    ],
 )
 def test_parse_date_rejects_with_a_clear_message(text: str) -> None:
     with pytest.raises(UserError) as info:
@@ -54,8 +71,13 @@ def test_parse_date_time() -> None:
     assert parse_date_time("tomorrow at 8:15", TODAY) == (date(2026, 11, 27), time(8, 15))
     assert parse_date_time("17:00", TODAY) == (TODAY, time(17, 0))
     assert parse_date_time("3 Dec", TODAY) == (date(2026, 12, 3), None)
+    assert parse_date_time("fri 5pm", TODAY) == (date(2026, 11, 27), time(17, 0))
+    assert parse_date_time("tmrw at 9:30 a.m.", TODAY) == (date(2026, 11, 27), time(9, 30))
+    assert parse_date_time("3 Dec 12pm", TODAY) == (date(2026, 12, 3), time(12, 0))
     with pytest.raises(UserError):
         parse_date_time("fri 25:00", TODAY)
+    with pytest.raises(UserError, match="optionally followed by a time"):
+        parse_date_time("someday", TODAY)
 
 
 def test_parse_month() -> None:
@@ -66,6 +88,10 @@ def test_parse_month() -> None:
     assert parse_month("December 2025", TODAY) == date(2025, 12, 1)
     with pytest.raises(UserError):
         parse_month("2027-13", TODAY)
+    with pytest.raises(UserError, match="years 2000 to 2100"):
+        parse_month("9999-12", TODAY)
+    with pytest.raises(UserError, match="`Smarch` is not a month; use YYYY-MM or a month name"):
+        parse_month("Smarch", TODAY)
 
 
 @given(st.dates(min_value=date(2000, 1, 1), max_value=date(2090, 12, 31)), st.integers(0, 400))

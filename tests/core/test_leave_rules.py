@@ -101,13 +101,15 @@ def test_full_days_count_working_days_only() -> None:
 def test_a_request_on_no_working_day_is_refused_with_a_reason() -> None:
     with pytest.raises(UserError, match="no working day"):
         day_amounts(full(date(2026, 12, 5), date(2026, 12, 6)), MON_FRI, NO_HOLIDAYS, 480)
-    with pytest.raises(UserError, match="not a working day"):
+    with pytest.raises(UserError, match="Fri 25 Dec 2026 is a holiday here"):
         day_amounts(
             full(date(2026, 12, 25), date(2026, 12, 25)),
             MON_FRI,
             frozenset({date(2026, 12, 25)}),
             480,
         )
+    with pytest.raises(UserError, match=r"not a working day here \(the office works Mon–Fri\)"):
+        day_amounts(full(date(2026, 12, 5), date(2026, 12, 5)), MON_FRI, NO_HOLIDAYS, 480)
 
 
 def test_ten_half_days_are_exactly_five_days() -> None:
@@ -495,3 +497,32 @@ def test_already_decided_message() -> None:
     error = AlreadyDecided(7, RequestStatus.APPROVED, 42, datetime(2026, 12, 1, 10, 2, tzinfo=UTC))
     assert str(error) == "Request #7 was already approved by <@42> at 10:02."
     assert error.describe("alice", error.at) == "Request #7 was already approved by alice at 10:02."
+
+
+def test_away_all_day_needs_the_whole_day_off_on_leave_that_takes_days() -> None:
+    from concord.core.leave import Absence, RequestStatus, away_all_day
+
+    def absence(user: int, portion: Portion, deducts: bool = True) -> Absence:
+        return Absence(
+            user_id=user,
+            day=date(2026, 12, 2),
+            portion=portion,
+            from_time=None,
+            to_time=None,
+            leave_type="Annual",
+            request_id=user,
+            status=RequestStatus.APPROVED,
+            amount=Fraction(1),
+            deducts=deducts,
+        )
+
+    assert away_all_day(
+        [
+            absence(1, Portion.FULL_DAY),
+            absence(2, Portion.HALF_DAY_AM),
+            absence(2, Portion.HALF_DAY_PM),
+            absence(3, Portion.HALF_DAY_AM),
+            absence(4, Portion.FULL_DAY, deducts=False),  # work from home: working
+            absence(5, Portion.OFF_DUTY),
+        ]
+    ) == frozenset({1, 2})

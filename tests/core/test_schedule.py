@@ -58,13 +58,25 @@ def test_describe_workdays() -> None:
 
 @pytest.mark.parametrize(
     ("text", "value"),
-    [("09:30", time(9, 30)), ("7:05", time(7, 5)), ("23:59", time(23, 59)), ("17.00", time(17))],
+    [
+        ("09:30", time(9, 30)),
+        ("7:05", time(7, 5)),
+        ("23:59", time(23, 59)),
+        ("17.00", time(17)),
+        ("5pm", time(17)),
+        ("5:30 PM", time(17, 30)),
+        ("9 a.m.", time(9)),
+        ("12am", time(0)),
+        ("12pm", time(12)),
+    ],
 )
 def test_parse_hhmm(text: str, value: time) -> None:
     assert parse_hhmm(text) == value
 
 
-@pytest.mark.parametrize("text", ["24:00", "9", "12:60", "noon", "", "1:2", "-1:00"])
+@pytest.mark.parametrize(
+    "text", ["24:00", "9", "12:60", "noon", "", "1:2", "-1:00", "13pm", "0am", "5:75pm"]
+)
 def test_parse_hhmm_rejects(text: str) -> None:
     with pytest.raises(UserError, match="HH:MM"):
         parse_hhmm(text)

@@ -102,6 +102,17 @@ def test_description_note_and_comment_limits() -> None:
         clean_comment("c" * 1001)
 
 
+def test_control_characters_are_dropped_from_task_texts() -> None:
+    # SQLite's length() stops at a NUL: "\x00abc" would fail the schema's length check.
+    assert clean_title("\x00Fix\x07 the printer\x1b") == "Fix the printer"
+    with pytest.raises(UserError, match="title"):
+        clean_title("\x00\x01")
+    assert clean_description("a\x00b\nc") == "ab\nc"
+    assert clean_note("\x00") is None
+    with pytest.raises(UserError, match="empty"):
+        clean_comment("\x00 \x7f")
+
+
 def test_choices_are_parsed_leniently_and_refused_clearly() -> None:
     assert parse_priority(" High ") == "high"
     assert parse_status("in progress") == "in_progress"

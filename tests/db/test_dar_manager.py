@@ -354,9 +354,21 @@ async def test_digest_data(world: World) -> None:
 
 
 async def test_the_missing_day_of_a_monday_digest_is_friday(world: World) -> None:
+    await world.dar.submit(GUILD, BOB, draft(), NOON)  # the DAR is in use since Tuesday
     monday = date(2026, 12, 7)
     digest = await world.dar.digest(GUILD, monday, world.members, NOON + timedelta(days=6))
     assert digest.missing_day == date(2026, 12, 4)
+
+
+async def test_the_digest_blames_nobody_before_the_first_report(world: World) -> None:
+    wed = TUE + timedelta(days=1)
+    first = await world.dar.digest(GUILD, wed, world.members, NOON + timedelta(days=1))
+    assert first.missing_day is None and first.missing == ()
+    await world.dar.submit(GUILD, BOB, draft(), NOON + timedelta(days=1), wed)
+    still = await world.dar.digest(GUILD, wed, world.members, NOON + timedelta(days=1))
+    assert still.missing_day is None  # the first report is today's: yesterday was before it
+    thu = await world.dar.digest(GUILD, wed + timedelta(days=1), world.members, NOON)
+    assert thu.missing_day == wed and {e.user_id for e in thu.missing} >= {CAROL, DAVE}
 
 
 async def test_a_newer_report_without_blockers_closes_the_old_blocker(world: World) -> None:

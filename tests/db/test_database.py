@@ -18,6 +18,7 @@ from concord.db.database import (
     connect_sync,
     load_migrations,
     schema_version,
+    transaction,
 )
 
 
@@ -386,3 +387,24 @@ async def test_closed_database_refuses_work(tmp_path: Path) -> None:
         await db.write(_create_counter)
     leftover = [t for t in threading.enumerate() if t.name == "concord-db-writer" and t.is_alive()]
     assert leftover == []
+
+
+def test_scripts_run_statement_by_statement_inside_the_callers_transaction(tmp_path: Path) -> None:
+    script = """
+CREATE TABLE t (x TEXT); -- a comment; with a semicolon
+INSERT INTO t VALUES ('a;b');
+CREATE TRIGGER t_no_delete BEFORE DELETE ON t
+BEGIN SELECT RAISE(ABORT, 'no; never'); END;
+"""
+    assert len(database_module.script_statements(script)) == 3
+    conn = connect_sync(tmp_path / "s.db")
+    with pytest.raises(sqlite3.OperationalError), transaction(conn):
+        database_module.run_script(conn, script)
+        raise sqlite3.OperationalError("roll it all back")
+    assert conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] == 0
+    with transaction(conn):
+        database_module.run_script(conn, script)
+    assert [row[0] for row in conn.execute("SELECT x FROM t")] == ["a;b"]
+    with pytest.raises(sqlite3.IntegrityError, match="no; never"):
+        conn.execute("DELETE FROM t")
+    conn.close()

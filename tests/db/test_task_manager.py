@@ -90,8 +90,10 @@ async def test_tasks_are_scoped_to_their_guild(tasks: TaskManager) -> None:
     with pytest.raises(NotFound):
         await tasks.set_status(OTHER_GUILD, task_id, MANAGER, "done", NOW)
     assert (await tasks.get(task_id)).guild_id == GUILD
-    with pytest.raises(UserError, match="not a task"):
-        await tasks.resolve(GUILD, "printer")
+    # Words of one task's title name it, in its own guild only.
+    assert (await tasks.resolve(GUILD, "printer")).id == task_id
+    with pytest.raises(UserError, match="No task matches `printer`"):
+        await tasks.resolve(OTHER_GUILD, "printer")
     assert (await tasks.resolve(GUILD, f"#{task_id} Fix the printer")).id == task_id
 
 

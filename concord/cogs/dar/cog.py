@@ -17,7 +17,13 @@ from discord import app_commands
 from discord.ext import commands
 
 from concord.charts import render_dar_chart
-from concord.cogs.common import MANAGER_ONLY, guild_id_of, member_is_manager
+from concord.cogs.common import (
+    MANAGER_ONLY,
+    answer,
+    field_input,
+    guild_id_of,
+    member_is_manager,
+)
 from concord.cogs.dar.embeds import (
     missing_messages,
     panel_embed,
@@ -66,6 +72,7 @@ DATE_HELP = "today, yesterday, mon, 3 Dec or 2026-12-03"
 SPOOL_BYTES = 8 * 1024 * 1024
 
 
+@app_commands.guild_only()  # on the group: Discord ignores it on subcommands
 class Dar(commands.GroupCog, group_name="dar", group_description="Daily activity reports"):
     def __init__(self, bot: ConcordBot) -> None:
         self.bot = bot
@@ -126,7 +133,7 @@ class Dar(commands.GroupCog, group_name="dar", group_description="Daily activity
         for message in messages:
             if not with_buttons:
                 message = MessageSpec(embeds=message.embeds, content=message.content)
-            await interaction.followup.send(**spec_kwargs(message), ephemeral=True)
+            await answer(interaction, **spec_kwargs(message), ephemeral=True)
 
     # -- filing ------------------------------------------------------------------------------
     async def open_report_modal(
@@ -175,14 +182,23 @@ class Dar(commands.GroupCog, group_name="dar", group_description="Daily activity
             text = f"Your report for **{format_day(report.day)}** is updated (edit {report.edits})."
         if result.created and report.late:
             text += " It came in after the day's summary, so it is marked late."
+        text += await self.edit_hint(guild_id, interaction.user.id, report.day)
         name = getattr(interaction.user, "display_name", interaction.user.name)
         first = report_messages(report, name)[0]
-        await interaction.followup.send(
-            text, embeds=[to_embed(e) for e in first.embeds], ephemeral=True
-        )
+        await answer(interaction, text, embeds=[to_embed(e) for e in first.embeds], ephemeral=True)
+
+    async def edit_hint(self, guild_id: int, user_id: int, day: date) -> str:
+        """How, and until when, the member can still change the report of ``day``."""
+        config = await self.bot.guild_settings.get(guild_id)
+        today = await self.manager.member_today(guild_id, user_id, self.bot.clock.now())
+        last = day + timedelta(days=config.dar_edit_days)
+        if last < today:
+            return ""
+        command = "/dar submit" if day == today else f"/dar submit date:{day.isoformat()}"
+        until = "until the end of today" if last == today else f"until {format_day(last)}"
+        return f"\nTo change it, run `{command}` again ({until})."
 
     @app_commands.command(name="submit", description="File (or edit) your daily activity report")
-    @app_commands.guild_only()
     @app_commands.describe(date=f"The day it is for (default today): {DATE_HELP}")
     async def submit(
         self, interaction: discord.Interaction, date: app_commands.Range[str, 1, 40] | None = None
@@ -195,7 +211,6 @@ class Dar(commands.GroupCog, group_name="dar", group_description="Daily activity
     @app_commands.command(
         name="view", description="Show a daily report (yours, or as a manager anyone's)"
     )
-    @app_commands.guild_only()
     @app_commands.describe(
         member="Whose report (default you; others need the Manager role)",
         date=f"Which day (default today): {DATE_HELP}",
@@ -206,6 +221,7 @@ class Dar(commands.GroupCog, group_name="dar", group_description="Daily activity
         member: discord.Member | None = None,
         date: app_commands.Range[str, 1, 40] | None = None,
     ) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
         guild_id = guild_id_of(interaction)
         target = member or interaction.user
         if target.id != interaction.user.id:
@@ -214,7 +230,6 @@ class Dar(commands.GroupCog, group_name="dar", group_description="Daily activity
         day = self.parse_day(
             date, await self.manager.member_today(guild_id, target.id, now), "date"
         )
-        await interaction.response.defer(ephemeral=True, thinking=True)
         report = await self.manager.get(guild_id, target.id, day)
         roster = await self.manager.roster(guild_id, day, roster_members(self.guild(guild_id)))
         note = roster.note_for(target.id)
@@ -228,37 +243,35 @@ class Dar(commands.GroupCog, group_name="dar", group_description="Daily activity
                 text += " (not expected to file that day)."
             else:
                 text += "."
-            await interaction.followup.send(text, ephemeral=True)
+            await answer(interaction, text, ephemeral=True)
             return
         await self.send_pages(interaction, report_messages(report, target.display_name, note))
 
     @app_commands.command(
         name="missing", description="Who has not filed a report for a day (managers)"
     )
-    @app_commands.guild_only()
     @app_commands.describe(date=f"Which day (default today): {DATE_HELP}")
     async def missing(
         self, interaction: discord.Interaction, date: app_commands.Range[str, 1, 40] | None = None
     ) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
         guild_id = guild_id_of(interaction)
         await self.require_manager(guild_id, interaction.user)
         day = self.parse_day(date, await self.guild_today(guild_id), "date")
-        await interaction.response.defer(ephemeral=True, thinking=True)
         result = await self.manager.missing(guild_id, day, roster_members(self.guild(guild_id)))
         await self.send_pages(interaction, missing_messages(day, result.roster, result.missing))
 
     @app_commands.command(
         name="summary", description="The day's report summary (managers can post it)"
     )
-    @app_commands.guild_only()
     @app_commands.describe(date=f"Which day (default today): {DATE_HELP}")
     async def summary(
         self, interaction: discord.Interaction, date: app_commands.Range[str, 1, 40] | None = None
     ) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
         guild_id = guild_id_of(interaction)
         is_manager, config = await self.manager_in(guild_id, interaction.user)
         day = self.parse_day(date, await self.guild_today(guild_id), "date")
-        await interaction.response.defer(ephemeral=True, thinking=True)
         data = await self.manager.summary(
             guild_id, day, roster_members(self.guild(guild_id)), self.bot.clock.now()
         )
@@ -269,11 +282,11 @@ class Dar(commands.GroupCog, group_name="dar", group_description="Daily activity
         where = self.summary_channel(config, interaction)
         label = f"Post in #{getattr(where, 'name', 'this channel')}"
         view = PostSummaryView(interaction.user.id, guild_id, day, label)
-        view.message = await interaction.followup.send(
+        view.message = await answer(
+            interaction,
             f"Post this summary for everyone in {getattr(where, 'mention', 'this channel')}?",
             view=view,
             ephemeral=True,
-            wait=True,
         )
 
     def summary_channel(
@@ -309,14 +322,13 @@ class Dar(commands.GroupCog, group_name="dar", group_description="Daily activity
     @app_commands.command(
         name="panel", description="Post a Submit DAR button in this channel (managers)"
     )
-    @app_commands.guild_only()
     async def panel(self, interaction: discord.Interaction) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
         guild_id = guild_id_of(interaction)
         await self.require_manager(guild_id, interaction.user)
         channel = interaction.channel
         if not isinstance(channel, discord.abc.Messageable) or channel is None:
             raise UserError("I can't post in this channel.")
-        await interaction.response.defer(ephemeral=True, thinking=True)
         message = await channel.send(embed=panel_embed(), view=submit_view())
         previous = await self.manager.save_panel(
             guild_id, message.channel.id, message.id, interaction.user.id, self.bot.clock.now()
@@ -326,8 +338,8 @@ class Dar(commands.GroupCog, group_name="dar", group_description="Daily activity
                 await channel.get_partial_message(previous).delete()  # type: ignore[union-attr]
             except discord.HTTPException:
                 log.info("the previous DAR panel %s was already gone", previous)
-        await interaction.followup.send(
-            f"Posted the Submit DAR panel: {message.jump_url}", ephemeral=True
+        await answer(
+            interaction, f"Posted the Submit DAR panel: {message.jump_url}", ephemeral=True
         )
 
     # -- export and stats ------------------------------------------------------------------
@@ -343,7 +355,6 @@ class Dar(commands.GroupCog, group_name="dar", group_description="Daily activity
         return user.id
 
     @app_commands.command(name="export", description="Reports as a CSV or Excel file")
-    @app_commands.guild_only()
     @app_commands.describe(
         start=f"First day: {DATE_HELP}",
         end=f"Last day: {DATE_HELP}",
@@ -359,12 +370,12 @@ class Dar(commands.GroupCog, group_name="dar", group_description="Daily activity
         format: app_commands.Choice[str],
         member: discord.Member | None = None,
     ) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
         guild_id = guild_id_of(interaction)
         today = await self.guild_today(guild_id)
         first = self.parse_day(start, today, "start")
         last = self.parse_day(end, today, "end")
         user_id = await self.scope(guild_id, interaction.user, member, "export")
-        await interaction.response.defer(ephemeral=True, thinking=True)
         guild = self.guild(guild_id)
         names = {m.id: m.display_name for m in guild.members}
         with (
@@ -375,8 +386,10 @@ class Dar(commands.GroupCog, group_name="dar", group_description="Daily activity
                 guild_id, first, last, format.value, out, names, user_id
             )
             if rows == 0:
-                await interaction.followup.send(
-                    f"No reports from {format_day(first)} to {format_day(last)}.", ephemeral=True
+                await answer(
+                    interaction,
+                    f"No reports from {format_day(first)} to {format_day(last)}.",
+                    ephemeral=True,
                 )
                 return
             stem = f"dar-{first.isoformat()}-to-{last.isoformat()}"
@@ -386,7 +399,8 @@ class Dar(commands.GroupCog, group_name="dar", group_description="Daily activity
             payload, filename = await asyncio.to_thread(
                 fit_upload, out, packed, filename, guild.filesize_limit
             )
-            await interaction.followup.send(
+            await answer(
+                interaction,
                 f"{rows} report{'s' if rows != 1 else ''} from {format_day(first)} to "
                 f"{format_day(last)}.",
                 # A spooled temporary file reads like the buffered file discord.File expects.
@@ -397,7 +411,6 @@ class Dar(commands.GroupCog, group_name="dar", group_description="Daily activity
     @app_commands.command(
         name="stats", description="Reports filed vs expected, streaks and on-time rates"
     )
-    @app_commands.guild_only()
     @app_commands.describe(
         start=f"First day (default 30 days before the end): {DATE_HELP}",
         end=f"Last day (default today): {DATE_HELP}",
@@ -410,6 +423,7 @@ class Dar(commands.GroupCog, group_name="dar", group_description="Daily activity
         end: app_commands.Range[str, 1, 40] | None = None,
         member: discord.Member | None = None,
     ) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
         guild_id = guild_id_of(interaction)
         today = await self.guild_today(guild_id)
         last = self.parse_day(end, today, "end")
@@ -418,8 +432,12 @@ class Dar(commands.GroupCog, group_name="dar", group_description="Daily activity
             if start
             else last - timedelta(days=STATS_DEFAULT_DAYS - 1)
         )
+        if end is None and first > last:
+            raise UserError(
+                f"The start {format_day(first)} is after today, the default end; give an `end` "
+                "as well."
+            )
         user_id = await self.scope(guild_id, interaction.user, member, "see the stats of")
-        await interaction.response.defer(ephemeral=True, thinking=True)
         guild = self.guild(guild_id)
         stats = await self.manager.stats(
             guild_id, first, last, roster_members(guild), today, user_id
@@ -433,7 +451,8 @@ class Dar(commands.GroupCog, group_name="dar", group_description="Daily activity
         head, *rest = messages
         embeds = [to_embed(e) for e in head.embeds]
         embeds[0].set_image(url="attachment://dar-stats.png")
-        await interaction.followup.send(
+        await answer(
+            interaction,
             embeds=embeds,
             file=discord.File(io.BytesIO(png), filename="dar-stats.png"),
             ephemeral=True,
@@ -480,11 +499,11 @@ class Dar(commands.GroupCog, group_name="dar", group_description="Daily activity
             raise UserError("Tasks are switched off on this bot.")
         task = await tasks.create_task(
             interaction,
-            title=modal.task_title.value,
-            description=modal.description.value,
-            due=modal.due.value,
-            priority=modal.priority.value or None,
-            repeat=modal.repeat.value or None,
+            title=field_input(modal.task_title).value,
+            description=field_input(modal.description).value,
+            due=field_input(modal.due).value,
+            priority=field_input(modal.priority).value or None,
+            repeat=field_input(modal.repeat).value or None,
             assignee_id=modal.assignee_id,
             source_url=modal.source_url,
         )

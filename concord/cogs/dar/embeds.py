@@ -100,6 +100,12 @@ def stats_messages(
         f"{filed} of {expected} expected reports filed, {on_time} on time "
         f"({format_rate(on_time / expected if expected else None)})."
     )
+    if not expected and not filed:
+        # Say why everything reads n/a: a weekend, a future range, or before the DAR was used.
+        headline = (
+            "No reports were expected or filed in this period (non-working days, days still "
+            "to come, or before the first report). Streaks count up to today."
+        )
     items = [
         Item(FieldSpec("Members" if i == 0 else "Members (cont.)", chunk))
         for i, chunk in enumerate(chunk_lines(lines, 1024))

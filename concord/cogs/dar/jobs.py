@@ -32,13 +32,14 @@ from concord.core.dar import (
 )
 from concord.core.embed_pages import MessageSpec
 from concord.core.settings import GuildConfig
+from concord.db.dar import REMINDER_JOB as DAR_REMINDER_JOB
 
 if TYPE_CHECKING:
     from concord.cogs.dar.cog import Dar
 
 log = logging.getLogger(__name__)
 
-REMINDER_JOB = "dar_reminder"
+REMINDER_JOB = DAR_REMINDER_JOB
 REMINDER_ZONES_JOB = "dar_reminder_zones"
 SUMMARY_JOB = "dar_summary"
 DIGEST_JOB = "digest"

@@ -7,11 +7,11 @@ from __future__ import annotations
 import logging
 import re
 from datetime import date
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import discord
 
-from concord.cogs.common import OwnerView
+from concord.cogs.common import OwnerView, field_input, modal_field
 from concord.cogs.tasks.views import TaskCreateModal
 from concord.core.dar import BLOCKERS_MAX, DONE_MAX, PLAN_MAX, short_day
 from concord.core.embed_pages import ButtonSpec
@@ -144,6 +144,13 @@ class BlockerTaskModal(TaskCreateModal, title="Task from a blocker"):
             title=title, description=description, assignee_id=assignee_id, source_url=source_url
         )
         self.report_id = report_id
+        self.remake = lambda: BlockerTaskModal(
+            report_id=report_id,
+            title="",
+            description="",
+            assignee_id=assignee_id,
+            source_url=source_url,
+        )
 
     async def on_submit(self, interaction: discord.Interaction, /) -> None:
         await dar_cog(interaction).submit_blocker_task(interaction, self)
@@ -152,30 +159,30 @@ class BlockerTaskModal(TaskCreateModal, title="Task from a blocker"):
 class ReportModal(discord.ui.Modal):
     """Done / Plan / Blockers / Hours, prefilled (from tasks when new, the report when editing)."""
 
-    done: discord.ui.TextInput[ReportModal] = discord.ui.TextInput(
-        label="Done",
+    done: discord.ui.Label[Any] = modal_field(
+        "Done",
         custom_id="done",
         style=discord.TextStyle.paragraph,
         max_length=DONE_MAX,
         placeholder="What you worked on today",
     )
-    plan: discord.ui.TextInput[ReportModal] = discord.ui.TextInput(
-        label="Plan",
+    plan: discord.ui.Label[Any] = modal_field(
+        "Plan",
         custom_id="plan",
         style=discord.TextStyle.paragraph,
         max_length=PLAN_MAX,
         placeholder="What comes next",
     )
-    blockers: discord.ui.TextInput[ReportModal] = discord.ui.TextInput(
-        label="Blockers",
+    blockers: discord.ui.Label[Any] = modal_field(
+        "Blockers",
         custom_id="blockers",
         style=discord.TextStyle.paragraph,
         required=False,
         max_length=BLOCKERS_MAX,
         placeholder="Anything in your way (leave empty if nothing)",
     )
-    hours: discord.ui.TextInput[ReportModal] = discord.ui.TextInput(
-        label="Hours",
+    hours: discord.ui.Label[Any] = modal_field(
+        "Hours",
         custom_id="hours",
         required=False,
         max_length=10,
@@ -190,20 +197,20 @@ class ReportModal(discord.ui.Modal):
         )
         self.guild_id = guild_id
         self.day = prefill.day
-        self.done.default = prefill.done[:DONE_MAX] or None
-        self.plan.default = prefill.plan[:PLAN_MAX] or None
-        self.blockers.default = prefill.blockers[:BLOCKERS_MAX] or None
-        self.hours.default = prefill.hours[:10] or None
+        field_input(self.done).default = prefill.done[:DONE_MAX] or None
+        field_input(self.plan).default = prefill.plan[:PLAN_MAX] or None
+        field_input(self.blockers).default = prefill.blockers[:BLOCKERS_MAX] or None
+        field_input(self.hours).default = prefill.hours[:10] or None
 
     async def on_submit(self, interaction: discord.Interaction, /) -> None:
         await dar_cog(interaction).submit_report(
             interaction,
             self.guild_id,
             self.day,
-            done=self.done.value,
-            plan=self.plan.value,
-            blockers=self.blockers.value,
-            hours=self.hours.value,
+            done=field_input(self.done).value,
+            plan=field_input(self.plan).value,
+            blockers=field_input(self.blockers).value,
+            hours=field_input(self.hours).value,
         )
 
     async def on_error(self, interaction: discord.Interaction, error: Exception, /) -> None:

@@ -10,7 +10,13 @@ from typing import TYPE_CHECKING
 
 import discord
 
-from concord.cogs.common import guild_config, member_is_manager, require_manager
+from concord.cogs.common import (
+    answer,
+    answer_in_time,
+    guild_config,
+    member_is_manager,
+    require_manager,
+)
 from concord.cogs.handover import add_tasks_field, offer_hand_over, tasks_due_while_away
 from concord.cogs.leave.embeds import (
     FIELD_LIMIT,
@@ -89,7 +95,7 @@ class LeaveDesk:
             tz=config.tz,
             today=today,
             years=years,
-            also_out=[a for a in absences if a.user_id != request.user_id],
+            also_out=[a for a in absences if a.user_id != request.user_id and a.is_away],
         )
         embed = card_embed(request, context)
         if request.status in (RequestStatus.PENDING, RequestStatus.APPROVED):
@@ -155,6 +161,16 @@ class LeaveDesk:
             await message.edit(embed=embed, view=card_view(request.id) if pending else None)
         except discord.HTTPException:
             log.warning("could not update the card of leave request #%s", request.id, exc_info=True)
+
+    async def edit_card_copy(
+        self, message: discord.Message, request: LeaveRequest, config: GuildConfig
+    ) -> None:
+        """Edit another public card of ``request`` (one the bot sent) to its current state."""
+        embed = await self.render_card(request, config)
+        try:
+            await message.edit(embed=embed, view=None)
+        except discord.HTTPException:
+            log.warning("could not update a card of leave request #%s", request.id, exc_info=True)
 
     # -- messages to people --------------------------------------------------------------------
     async def dm(self, user_id: int, *, embed: discord.Embed) -> bool:
@@ -246,9 +262,13 @@ class LeaveDesk:
 
     # -- decisions from buttons and the modal --------------------------------------------------
     async def decide_from_button(self, interaction: discord.Interaction, request_id: int) -> None:
+        # Deciding is a write and the card several reads: acknowledge the click first
+        # (DEFERRED_UPDATE_MESSAGE), then edit the clicked message through the interaction.
+        # A click Discord no longer takes an answer for is still decided (answer_in_time).
+        answered = await answer_in_time(interaction.response.defer())
         config = await guild_config(interaction)
         decision = await self._decide(interaction, config, request_id, approve=True, note=None)
-        await self._answer_decision(interaction, config, decision)
+        await self._answer_decision(interaction, config, decision, answered=answered)
 
     async def open_reject_modal(self, interaction: discord.Interaction, request_id: int) -> None:
         """Check first what the rejection will check, so nobody fills in a form in vain."""
@@ -267,9 +287,12 @@ class LeaveDesk:
     async def reject_from_modal(
         self, interaction: discord.Interaction, request_id: int, note: str | None
     ) -> None:
+        # A modal submit may not update a message (UPDATE_MESSAGE is "only valid for
+        # component-based interactions"): answer privately, the card is edited by REST.
+        answered = await answer_in_time(interaction.response.defer(ephemeral=True, thinking=True))
         config = await guild_config(interaction)
         decision = await self._decide(interaction, config, request_id, approve=False, note=note)
-        await self._answer_decision(interaction, config, decision)
+        await self._answer_decision(interaction, config, decision, answered=answered)
 
     async def _decide(
         self,
@@ -302,32 +325,51 @@ class LeaveDesk:
             raise UserError(self.already_message(error, config)) from None
 
     async def _answer_decision(
-        self, interaction: discord.Interaction, config: GuildConfig, decision: Decision
+        self,
+        interaction: discord.Interaction,
+        config: GuildConfig,
+        decision: Decision,
+        *,
+        answered: bool,
     ) -> None:
-        """Edit the card the click came from in place; from the (ephemeral) pending list,
-        refresh the list and edit the card by its stored id. Then DM the requester."""
+        """Show the decision where it was made, then DM the requester. A click (already
+        deferred) edits the message it came from: the card, or the manager's ephemeral
+        pending list, which is refreshed. A modal submit (answered with a private "thinking"
+        message) edits the card by its stored id and says what happened in that answer.
+        When Discord no longer takes an answer, the card is still edited through the channel
+        and the requester still told."""
         request = decision.request
         verb = "Approved" if request.status is RequestStatus.APPROVED else "Rejected"
+        done = f"{verb} request #{request.id}."
         message = interaction.message
-        if message is not None and not message.flags.ephemeral:
-            embed = await self.render_card(request, config)
-            await interaction.response.edit_message(embed=embed, view=None)
-            if message.id != request.card_message_id:
+        clicked = interaction.type is discord.InteractionType.component
+        if message is not None and message.flags.ephemeral:
+            if answered:
+                embed, view = await self.pending_page(config, 0)
+                answered = await answer_in_time(
+                    interaction.edit_original_response(content=done, embed=embed, view=view)
+                    if clicked
+                    else answer(interaction, done, embed=embed, view=view)
+                )
+            await self.refresh_card(request, config)
+        elif message is not None and clicked:
+            if answered:
+                embed = await self.render_card(request, config)
+                answered = await answer_in_time(
+                    interaction.edit_original_response(embed=embed, view=None)
+                )
+            if not answered or message.id != request.card_message_id:
                 await self.refresh_card(request, config)
-        elif message is not None:
-            await self.show_pending_page(
-                interaction, 0, content=f"{verb} request #{request.id}.", config=config
-            )
-            await self.refresh_card(request, config)
         else:
-            await interaction.response.send_message(
-                f"{verb} request #{request.id}.", ephemeral=True
-            )
             await self.refresh_card(request, config)
+            if message is not None and message.id != request.card_message_id:
+                await self.edit_card_copy(message, request, config)
+            if answered:
+                answered = await answer_in_time(answer(interaction, done))
         log.info("leave request #%s %s by %s", request.id, verb.lower(), interaction.user.id)
         await self.tell_requester(request, interaction.user.id, config)
-        if request.status is RequestStatus.APPROVED:
-            await offer_hand_over(interaction, request)
+        if answered and request.status is RequestStatus.APPROVED:
+            await offer_hand_over(interaction, request)  # a followup: needs the answer
 
     # -- the pending list ----------------------------------------------------------------------
     async def pending_page(
@@ -350,18 +392,13 @@ class LeaveDesk:
         view = pending_view([r.id for r in shown], page, pages) if shown else None
         return embed, view
 
-    async def show_pending_page(
-        self,
-        interaction: discord.Interaction,
-        page: int,
-        *,
-        content: str | None = None,
-        config: GuildConfig | None = None,
-    ) -> None:
-        """Replace the pending list the click came from with ``page`` (fresh data)."""
-        config = config or await require_manager(interaction)
+    async def show_pending_page(self, interaction: discord.Interaction, page: int) -> None:
+        """Replace the pending list the click came from with ``page`` (fresh data; the click
+        is acknowledged first because that takes several reads)."""
+        await interaction.response.defer()
+        config = await require_manager(interaction)
         embed, view = await self.pending_page(config, page)
-        await interaction.response.edit_message(content=content, embed=embed, view=view)
+        await interaction.edit_original_response(content=None, embed=embed, view=view)
 
     # -- reminders -----------------------------------------------------------------------------
     async def remind_pending(self, config: GuildConfig, now: datetime) -> None:

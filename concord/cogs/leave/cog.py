@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import logging
+import re
 from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
@@ -14,7 +15,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from concord.cogs.common import guild_config, member_is_manager, require_manager
+from concord.cogs.common import answer, guild_config, member_is_manager, require_manager
 from concord.cogs.leave.cards import LeaveDesk
 from concord.cogs.leave.embeds import (
     apply_embed,
@@ -74,11 +75,17 @@ FORMAT_CHOICES = [
 ]
 
 
+# At most 18 digits: any longer number is no request, and SQLite's integers stop at 2**63.
+REQUEST_ID: re.Pattern[str] = re.compile(r"#?(\d{1,18})")
+
+
 def parse_request_id(text: str) -> int:
-    cleaned = text.strip().lstrip("#")
-    if not cleaned.isdigit():
-        raise UserError(f"`{text}` is not a request number; pick one from the list, e.g. `#12`.")
-    return int(cleaned)
+    match = REQUEST_ID.fullmatch(text.strip())
+    if match is None:
+        raise UserError(
+            f"`{text[:50]}` is not a request number; pick one from the list, e.g. `#12`."
+        )
+    return int(match[1])
 
 
 # -- autocomplete ------------------------------------------------------------------------------
@@ -145,6 +152,7 @@ async def subdivision_choices(
     ][:25]
 
 
+@app_commands.guild_only()  # on the group: Discord ignores it on subcommands
 class Leave(
     commands.GroupCog, group_name="leave", group_description="Leave: requests, balances, holidays"
 ):
@@ -179,7 +187,6 @@ class Leave(
 
     # -- requesting ----------------------------------------------------------------------------
     @app_commands.command(name="apply", description="Request leave: full days, half days or hours")
-    @app_commands.guild_only()
     @app_commands.describe(
         leave_type="The kind of leave (Annual, Sick, ...)",
         start=f"First day: {DATE_HELP}",
@@ -229,13 +236,12 @@ class Leave(
             now=self.desk.now(),
         )
         note = await self.desk.post_card(result.request, config)
-        embed = apply_embed(result, target.display_name, note)
-        await interaction.followup.send(embed=embed, ephemeral=True)
+        embed = apply_embed(result, target.display_name, note, own=target.id == interaction.user.id)
+        await answer(interaction, embed=embed, ephemeral=True)
         if target.id != interaction.user.id:
             await self.desk.tell_requester(result.request, interaction.user.id, config)
 
     @app_commands.command(name="cancel", description="Cancel a leave request (gives back its days)")
-    @app_commands.guild_only()
     @app_commands.describe(request="The request: yours pending or not yet started; managers: any")
     @app_commands.autocomplete(request=cancellable_choices)
     async def cancel(self, interaction: discord.Interaction, request: str) -> None:
@@ -271,13 +277,12 @@ class Leave(
                 if b.tracked
             )
             text += f" {format_amount(decision.credited)} went back to the balance ({left})."
-        await interaction.followup.send(text[:2000], ephemeral=True)
+        await answer(interaction, text[:2000], ephemeral=True)
 
     # -- seeing leave --------------------------------------------------------------------------
     @app_commands.command(
         name="balance", description="Leave balances: entitlement, taken, available"
     )
-    @app_commands.guild_only()
     @app_commands.describe(
         member="Managers: someone else's balance", year="Year (default: this year)"
     )
@@ -297,7 +302,6 @@ class Leave(
         await send_pages(interaction, balance_pages(name, shown_year, balances))
 
     @app_commands.command(name="history", description="Leave requests with their ids and states")
-    @app_commands.guild_only()
     @app_commands.describe(
         member="Managers: someone else's history",
         year="Only requests touching this year",
@@ -328,18 +332,16 @@ class Leave(
         await send_pages(interaction, pages)
 
     @app_commands.command(name="pending", description="Managers: requests waiting for approval")
-    @app_commands.guild_only()
     async def pending(self, interaction: discord.Interaction) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
         config = await require_manager(interaction)
         embed, view = await self.desk.pending_page(config, 0)
         if view is None:
-            await interaction.followup.send(embed=embed, ephemeral=True)
+            await answer(interaction, embed=embed, ephemeral=True)
         else:
-            await interaction.followup.send(embed=embed, view=view, ephemeral=True)
+            await answer(interaction, embed=embed, view=view, ephemeral=True)
 
     @app_commands.command(name="out", description="Who is out on a day")
-    @app_commands.guild_only()
     @app_commands.describe(date=f"The day: {DATE_HELP} (default: today)")
     async def out(self, interaction: discord.Interaction, date: str | None = None) -> None:
         # Parse before deferring: the answer is public, an input error must stay private.
@@ -354,6 +356,8 @@ class Leave(
             notes.append(f"🎉 {holidays[0].name}: a holiday for everyone.")
         elif not is_working_day(day, config.workdays, frozenset()):
             notes.append("Not a working day.")
+        if absences and not any(a.is_away for a in absences):
+            notes.append("Nobody is out.")
         pages = paginate(
             f"Who is out · {describe_dates(day, day)}",
             out_lines(absences, self.desk.name_of(config.guild_id)),
@@ -364,7 +368,6 @@ class Leave(
         await send_pages(interaction, pages, ephemeral=False)
 
     @app_commands.command(name="calendar", description="The team's leave for a month at a glance")
-    @app_commands.guild_only()
     @app_commands.describe(month="YYYY-MM or a month name, e.g. Dec (default: this month)")
     async def calendar(self, interaction: discord.Interaction, month: str | None = None) -> None:
         config = await guild_config(interaction)  # parsed before the public defer, see /leave out
@@ -381,7 +384,6 @@ class Leave(
         await send_pages(interaction, pages, ephemeral=False)
 
     @app_commands.command(name="types", description="Leave types and their policies")
-    @app_commands.guild_only()
     async def types(self, interaction: discord.Interaction) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
         config = await guild_config(interaction)
@@ -390,7 +392,6 @@ class Leave(
 
     # -- managing ------------------------------------------------------------------------------
     @app_commands.command(name="policy", description="Managers: create or change a leave type")
-    @app_commands.guild_only()
     @app_commands.describe(
         leave_type="The type to change, or a new name to create one",
         allowance="Days a year (e.g. 14 or 14.5); 'none' keeps no balance",
@@ -434,14 +435,14 @@ class Leave(
             now=self.desk.now(),
         )
         verb = "Created" if created else "Updated"
-        await interaction.followup.send(
+        await answer(
+            interaction,
             f"{verb} **{leave_type_row.name}**: {describe_settings(leave_type_row.settings)}.\n"
             "Requests already made keep the amounts they were made with.",
             ephemeral=True,
         )
 
     @app_commands.command(name="allowance", description="Managers: a member's own yearly allowance")
-    @app_commands.guild_only()
     @app_commands.describe(
         member="Whose allowance", leave_type="Which type", days="Days a year for this member"
     )
@@ -471,12 +472,11 @@ class Leave(
         )
         if after.available < 0:
             text += " That is below zero: leave already taken exceeds the new allowance."
-        await interaction.followup.send(text, ephemeral=True)
+        await answer(interaction, text, ephemeral=True)
 
     @app_commands.command(
         name="adjust", description="Managers: add or remove days (a ledger entry)"
     )
-    @app_commands.guild_only()
     @app_commands.describe(
         member="Whose balance",
         leave_type="Which type",
@@ -505,10 +505,11 @@ class Leave(
             reason=reason,
             now=self.desk.now(),
         )
-        sign = "+" if amount > 0 else ""
-        await interaction.followup.send(
-            f"Adjusted {member.display_name}'s {after.leave_type} by {sign}{format_days(amount)} "
-            f"days ({clip(reason, 200)}). Available in {after.year}: "
+        sign = "+" if amount > 0 else "-"
+        await answer(
+            interaction,
+            f"Adjusted {member.display_name}'s {after.leave_type} by {sign}"
+            f"{format_amount(abs(amount))} ({clip(reason, 200)}). Available in {after.year}: "
             f"{format_amount(after.available)}.",
             ephemeral=True,
         )
@@ -539,7 +540,7 @@ class Leave(
                 f" {len(affected)} request(s) already cover that day and keep their amounts; "
                 "cancel and request again to free the day."
             )
-        await interaction.followup.send(text, ephemeral=True)
+        await answer(interaction, text, ephemeral=True)
 
     @holiday.command(name="remove", description="Managers: remove a holiday")
     @app_commands.describe(date=f"The day: {DATE_HELP}")
@@ -554,8 +555,8 @@ class Leave(
             actor_is_manager=member_is_manager(config, interaction.user),
             now=self.desk.now(),
         )
-        await interaction.followup.send(
-            f"Removed **{holiday.name}** ({describe_dates(day, day)}).", ephemeral=True
+        await answer(
+            interaction, f"Removed **{holiday.name}** ({describe_dates(day, day)}).", ephemeral=True
         )
 
     @holiday.command(name="list", description="Holidays of a year")
@@ -622,7 +623,6 @@ class Leave(
 
     # -- export --------------------------------------------------------------------------------
     @app_commands.command(name="export", description="Download leave as CSV or an iCalendar file")
-    @app_commands.guild_only()
     @app_commands.describe(
         format="csv for spreadsheets, ics for Google Calendar / Outlook",
         start=f"From: {DATE_HELP} (default: 1 January this year)",
@@ -650,8 +650,17 @@ class Leave(
         only = None if is_manager and member is None else user_id
         requests = await self.leave.requests_between(config.guild_id, first, last, user_id=only)
         name_of = self.desk.name_of(config.guild_id)
+        period = f"from {describe_dates(first, first)} to {describe_dates(last, last)}"
+        if not requests:
+            # An empty file helps nobody; say so, as /dar export does.
+            whom = "" if only is None else f" for {name_of(only)}"
+            await answer(
+                interaction,
+                f"No leave requests{whom} {period} (pending or approved): nothing to export.",
+            )
+            return
         names = {uid: name_of(uid) for r in requests for uid in (r.user_id, r.decided_by) if uid}
-        whose = "the team's" if only is None else f"{name_of(only)}'s"
+        whose = "The team's" if only is None else f"{name_of(only)}'s"
         label = "team" if only is None else name_of(only)
         if format.value == "csv":
             data = requests_csv(requests, names)
@@ -662,9 +671,10 @@ class Leave(
         if len(data) > MAX_FILE_BYTES:
             raise UserError("That export is too large for Discord; choose a shorter period.")
         filename = f"leave-{first.isoformat()}-to-{last.isoformat()}.{format.value}"
-        await interaction.followup.send(
-            f"{whose} leave from {describe_dates(first, first)} to {describe_dates(last, last)}: "
-            f"{len(requests)} request(s), pending and approved.",
+        count = f"{len(requests)} request{'s' if len(requests) != 1 else ''}"
+        await answer(
+            interaction,
+            f"{whose} leave {period}: {count}, pending and approved.",
             file=discord.File(io.BytesIO(data), filename=filename),
             ephemeral=True,
         )

@@ -208,14 +208,22 @@ def card_embed(request: LeaveRequest, context: CardContext) -> discord.Embed:
     embed.add_field(name="Status", value=decision_text(request, context), inline=False)
     requested = request.created_at.astimezone(context.tz)
     embed.set_footer(
-        text=f"Request #{request.id} · requested {requested:%Y-%m-%d %H:%M} ({context.tz.key})"
+        text=(
+            f"Request #{request.id} · requested {describe_dates(requested.date(), requested.date())}"
+            f" {requested:%H:%M} ({context.tz.key})"
+        )
     )
     return embed
 
 
 # -- replies -----------------------------------------------------------------------------------
-def apply_embed(result: ApplyResult, requester: str, note: str | None) -> discord.Embed:
+def apply_embed(
+    result: ApplyResult, requester: str, note: str | None, *, own: bool = True
+) -> discord.Embed:
+    """The requester's confirmation (or the manager's, when ``own`` is False: filed for
+    someone else): what was asked, what it takes, and what happens next."""
     request = result.request
+    told = "you get" if own else f"{requester} gets"
     title = (
         f"Request #{request.id} submitted for approval"
         if result.needs_approval
@@ -246,7 +254,12 @@ def apply_embed(result: ApplyResult, requester: str, note: str | None) -> discor
         embed.add_field(name="Balance", value="no balance kept for this type")
     embed.add_field(
         name="Approval",
-        value="Needs a manager's approval" if result.needs_approval else "Approved automatically",
+        value=(
+            f"Needs a manager's approval: {told} a DM when it is decided; "
+            f"`/leave cancel request:{request.id}` withdraws it."
+            if result.needs_approval
+            else "Approved automatically"
+        ),
         inline=False,
     )
     if note:
@@ -259,7 +272,7 @@ def balance_lines(balances: Sequence[Balance]) -> list[str]:
     for b in balances:
         if not b.tracked:
             lines.append(
-                f"**{b.leave_type}** · no balance · {format_amount(b.recorded)} approved this year"
+                f"**{b.leave_type}** · no balance · {format_amount(b.recorded)} approved in {b.year}"
             )
             continue
         parts = [
@@ -299,8 +312,10 @@ def holiday_lines(holidays: Iterable[Holiday]) -> list[str]:
 
 
 def out_lines(absences: Sequence[Absence], name_of: NameOf) -> list[str]:
-    """Public: portion only, never the type or the reason."""
-    return [f"{name_of(a.user_id)} · {a.span.public_label()}" for a in absences]
+    """Public: portion only, never the type or the reason. Who is away first, then who works
+    elsewhere (from home, on duty), so nobody working is taken for absent."""
+    ordered = [a for a in absences if a.is_away] + [a for a in absences if not a.is_away]
+    return [f"{name_of(a.user_id)} · {a.public_label()}" for a in ordered]
 
 
 def pending_lines(requests: Sequence[LeaveRequest], name_of: NameOf, now: datetime) -> list[str]:
@@ -330,9 +345,11 @@ GRID_SYMBOLS: dict[Portion, str] = {
     Portion.HALF_DAY_PM: "P",
     Portion.OFF_DUTY: "H",
 }
+# Work from home and other types that take nothing: working, just not at the office.
+ELSEWHERE_SYMBOL = "W"
 CALENDAR_LEGEND = (
-    "F full day · A morning · P afternoon · H hours off · lower case: pending · "
-    ". working day · _ non-working day · # holiday"
+    "F full day · A morning · P afternoon · H hours off · W working elsewhere · "
+    "lower case: pending · . working day · _ non-working day · # holiday"
 )
 
 
@@ -354,7 +371,7 @@ def calendar_pages(
     rows: dict[int, list[str]] = {}
     for absence in absences:
         row = rows.setdefault(absence.user_id, list(base))
-        symbol = GRID_SYMBOLS[absence.portion]
+        symbol = GRID_SYMBOLS[absence.portion] if absence.is_away else ELSEWHERE_SYMBOL
         if absence.status is RequestStatus.PENDING:
             symbol = symbol.lower()
         row[absence.day.day - 1] = symbol

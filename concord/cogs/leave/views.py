@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
+from concord.cogs.common import answer, field_input, modal_field
 from concord.core.leave import MAX_REASON_LENGTH
 
 if TYPE_CHECKING:
@@ -172,8 +173,8 @@ def pending_view(request_ids: Sequence[int], page: int, pages: int) -> discord.u
 
 
 class RejectModal(discord.ui.Modal):
-    reason: discord.ui.TextInput[RejectModal] = discord.ui.TextInput(
-        label="Reason (optional, shown to the requester)",
+    reason: discord.ui.Label[Any] = modal_field(
+        "Reason (optional, shown to the requester)",
         style=discord.TextStyle.paragraph,
         required=False,
         max_length=MAX_REASON_LENGTH,
@@ -190,7 +191,7 @@ class RejectModal(discord.ui.Modal):
 
     async def on_submit(self, interaction: discord.Interaction) -> None:
         await desk_of(interaction).reject_from_modal(
-            interaction, self.request_id, self.reason.value or None
+            interaction, self.request_id, field_input(self.reason).value or None
         )
 
     async def on_error(self, interaction: discord.Interaction, error: Exception) -> None:
@@ -207,7 +208,7 @@ class PageView(discord.ui.View):
         self.pages = list(pages)
         self.owner_id = owner_id
         self.index = 0
-        self.message: discord.Message | discord.WebhookMessage | None = None
+        self.message: discord.Message | None = None
         self._sync_buttons()
 
     def _sync_buttons(self) -> None:
@@ -276,7 +277,7 @@ async def send_pages(
     if view is not None:
         kwargs["view"] = view
     if interaction.response.is_done():
-        message = await interaction.followup.send(wait=True, **kwargs)
+        message = await answer(interaction, **kwargs)
     else:
         await interaction.response.send_message(**kwargs)
         message = await interaction.original_response()

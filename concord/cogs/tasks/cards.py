@@ -11,6 +11,7 @@ import discord
 from concord.cogs.tasks.board import BoardKeeper
 from concord.cogs.tasks.embeds import card_embed, clip
 from concord.cogs.tasks.views import card_view
+from concord.core.dates import format_day
 from concord.core.settings import GuildConfig
 from concord.core.tasks import STATUS_LABELS, Task
 from concord.db.tasks import StatusChange, TaskManager
@@ -58,6 +59,21 @@ class TaskCards:
             )
         except discord.HTTPException:
             log.warning("could not DM task %s to its assignee", task.id, exc_info=True)
+
+    async def tell_unassigned(
+        self, user_id: int | None, actor_id: int, tasks: list[Task], new_assignee_id: int
+    ) -> None:
+        """The member whose tasks went to someone else hears of it (not of their own doing),
+        so nobody keeps working on, or worrying about, a task that is no longer theirs."""
+        if not tasks or user_id is None or user_id in (actor_id, new_assignee_id):
+            return
+        listed = ", ".join(f"#{t.id} **{t.title}**" for t in tasks)
+        noun = "task" if len(tasks) == 1 else "tasks"
+        text = f"↪️ <@{actor_id}> handed your {noun} {listed} over to <@{new_assignee_id}>."
+        try:
+            await self.send_dm(user_id, None, content=clip(text, 2000))
+        except discord.HTTPException:
+            log.warning("could not tell %s about reassigned tasks", user_id, exc_info=True)
 
     async def post_card(
         self, task: Task, config: GuildConfig, fallback: discord.abc.Messageable | None
@@ -110,9 +126,12 @@ class TaskCards:
         config: GuildConfig,
         fallback: discord.abc.Messageable | None,
         *,
+        actor_id: int,
+        note: str | None = None,
         skip: int | None = None,
     ) -> str:
-        """Publish a status change (and the next occurrence it created); the reply text."""
+        """Publish a status change (and the next occurrence it created), tell the people it
+        concerns; the reply text."""
         await self.publish(change.task, skip_message_id=skip)
         task = change.task
         text = f"Task #{task.id} is now **{STATUS_LABELS[task.status]}**."
@@ -124,5 +143,37 @@ class TaskCards:
                     task.card_channel_id, guild_id=task.guild_id
                 )
             await self.post_card(spawned, config, where)
-            text += f" It repeats: next is #{spawned.id}, due {spawned.due_date}."
+            due = f", due {format_day(spawned.due_date)}" if spawned.due_date else ""
+            text += f" It repeats: next is #{spawned.id}{due}."
+        await self.tell_people(task, actor_id, note)
         return text
+
+    async def tell_people(self, task: Task, actor_id: int, note: str | None) -> None:
+        """The news a chat task bot's users expect without watching the card (never of their
+        own clicks): the creator hears when their task is finished or stuck, the assignee when
+        their task is cancelled."""
+        if task.status in ("done", "blocked"):
+            told = task.creator_id
+        elif task.status == "cancelled":
+            told = task.assignee_id
+        else:
+            return
+        if told is None or told == actor_id:
+            return
+        verbs = {
+            "done": "✅ <@{actor}> finished task #{id} **{title}**.",
+            "blocked": "🟠 <@{actor}> marked task #{id} **{title}** as blocked.",
+            "cancelled": "✖️ <@{actor}> cancelled task #{id} **{title}**; nothing more to do.",
+        }
+        text = verbs[task.status].format(actor=actor_id, id=task.id, title=task.title)
+        if note:
+            text += f"\n> {note}"
+        if task.card_channel_id and task.card_message_id:
+            text += (
+                f"\nCard: https://discord.com/channels/{task.guild_id}/"
+                f"{task.card_channel_id}/{task.card_message_id}"
+            )
+        try:
+            await self.send_dm(told, None, content=clip(text, 2000))
+        except discord.HTTPException:
+            log.warning("could not DM news of task %s", task.id, exc_info=True)

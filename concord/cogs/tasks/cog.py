@@ -10,7 +10,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from concord.cogs.common import guild_id_of, member_is_manager
+from concord.cogs.common import answer, answer_in_time, guild_id_of, member_is_manager
 from concord.cogs.tasks.board import BoardKeeper
 from concord.cogs.tasks.cards import TaskCards
 from concord.cogs.tasks.embeds import card_embed, choice_name, clip, detail_embed
@@ -36,7 +36,7 @@ from concord.core.tasks import (
     make_draft,
 )
 from concord.db.tasks import StatusChange, TaskManager
-from concord.errors import UserError
+from concord.errors import NotFound, UserError
 
 if TYPE_CHECKING:
     from concord.bot import ConcordBot
@@ -80,6 +80,7 @@ def refuse_bots(member: discord.Member | discord.User) -> None:
         raise UserError("Tasks can't be assigned to bots.")
 
 
+@app_commands.guild_only()  # on the group: Discord ignores it on subcommands
 class Tasks(commands.GroupCog, group_name="task", group_description="Assign and track work"):
     def __init__(self, bot: ConcordBot) -> None:
         self.bot = bot
@@ -87,10 +88,11 @@ class Tasks(commands.GroupCog, group_name="task", group_description="Assign and 
         self.boards = BoardKeeper(bot, self.manager)
         self.cards = TaskCards(bot, self.manager, self.boards)
         self.reminders = TaskReminders(self)
-        self.context_menu = app_commands.ContextMenu(
-            name="Create task", callback=self.create_from_message
+        # guild_only() sets the "contexts" Discord documents, not only the deprecated
+        # dm_permission.
+        self.context_menu = app_commands.guild_only(
+            app_commands.ContextMenu(name="Create task", callback=self.create_from_message)
         )
-        self.context_menu.guild_only = True
         super().__init__()
 
     async def cog_load(self) -> None:
@@ -124,6 +126,10 @@ class Tasks(commands.GroupCog, group_name="task", group_description="Assign and 
             member = guild.get_member(user.id) if guild else None
         is_manager = member is not None and member_is_manager(config, member)
         return Actor(user.id, is_manager=is_manager), config
+
+    def is_member(self, guild_id: int, user: discord.Member | discord.User) -> bool:
+        guild = self.bot.get_guild(guild_id)
+        return guild is not None and guild.get_member(user.id) is not None
 
     # -- creating ---------------------------------------------------------------------------------
     async def create_task(
@@ -165,11 +171,10 @@ class Tasks(commands.GroupCog, group_name="task", group_description="Assign and 
             if task.assignee_id
             else " (unassigned: anyone can claim it)"
         )
-        await interaction.followup.send(f"Created task #{task.id}{who}.{where}", ephemeral=True)
+        await answer(interaction, f"Created task #{task.id}{who}.{where}", ephemeral=True)
         return task
 
     @app_commands.command(name="create", description="Create a task for yourself or someone else")
-    @app_commands.guild_only()
     @app_commands.describe(
         title="What needs doing (up to 200 characters)",
         assignee="Who does it (leave out: unassigned, anyone can claim it)",
@@ -256,6 +261,7 @@ class Tasks(commands.GroupCog, group_name="task", group_description="Assign and 
         assignee_id: int | None,
         statuses: frozenset[str] | tuple[str, ...],
         query: str | None,
+        empty: str = "No tasks match.",
     ) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
         guild_id = guild_id_of(interaction)
@@ -264,17 +270,14 @@ class Tasks(commands.GroupCog, group_name="task", group_description="Assign and 
         tasks = await self.manager.list_tasks(
             guild_id, now, assignee_id=assignee_id, statuses=statuses, query=query
         )
-        view = TaskListView(interaction.user.id, title, tasks, now, config.tz)
+        view = TaskListView(interaction.user.id, title, tasks, now, config.tz, empty=empty)
         if view.pages == 1:
-            await interaction.followup.send(embed=view.embed(), ephemeral=True)
+            await answer(interaction, embed=view.embed(), ephemeral=True)
             view.stop()
             return
-        view.message = await interaction.followup.send(
-            embed=view.embed(), view=view, ephemeral=True, wait=True
-        )
+        view.message = await answer(interaction, embed=view.embed(), view=view, ephemeral=True)
 
     @app_commands.command(name="list", description="List tasks: overdue first, then by due date")
-    @app_commands.guild_only()
     @app_commands.describe(
         member="Only tasks assigned to this member",
         status="Which tasks (default: live ones)",
@@ -306,7 +309,6 @@ class Tasks(commands.GroupCog, group_name="task", group_description="Assign and 
         )
 
     @app_commands.command(name="mine", description="Your open, in-progress and blocked tasks")
-    @app_commands.guild_only()
     async def mine(self, interaction: discord.Interaction) -> None:
         await self.send_list(
             interaction,
@@ -314,12 +316,13 @@ class Tasks(commands.GroupCog, group_name="task", group_description="Assign and 
             assignee_id=interaction.user.id,
             statuses=tuple(LIVE_STATUSES),
             query=None,
+            empty="Nothing assigned to you is open, in progress or blocked. Unassigned tasks "
+            "in `/task list` can be claimed.",
         )
 
     @app_commands.command(
         name="show", description="Show a task's card with its history and comments"
     )
-    @app_commands.guild_only()
     @app_commands.describe(task=TASK_OPTION)
     @app_commands.autocomplete(task=task_autocomplete)
     async def show(self, interaction: discord.Interaction, task: str) -> None:
@@ -334,11 +337,10 @@ class Tasks(commands.GroupCog, group_name="task", group_description="Assign and 
             self.bot.clock.now(),
             config.tz,
         )
-        await interaction.followup.send(embed=embed, view=card_view(found), ephemeral=True)
+        await answer(interaction, embed=embed, view=card_view(found), ephemeral=True)
 
     # -- changes ------------------------------------------------------------------------------------
     @app_commands.command(name="assign", description="Give a task to a member (creator or manager)")
-    @app_commands.guild_only()
     @app_commands.describe(task=TASK_OPTION, member="Who does it from now on")
     @app_commands.autocomplete(task=task_autocomplete)
     async def assign(
@@ -354,12 +356,12 @@ class Tasks(commands.GroupCog, group_name="task", group_description="Assign and 
         )
         await self.cards.publish(updated)
         await self.cards.notify_assignee(updated, actor.user_id, "assigned you a task.", config)
-        await interaction.followup.send(
-            f"Task #{updated.id} is now assigned to {member.mention}.", ephemeral=True
+        await self.cards.tell_unassigned(found.assignee_id, actor.user_id, [updated], member.id)
+        await answer(
+            interaction, f"Task #{updated.id} is now assigned to {member.mention}.", ephemeral=True
         )
 
     @app_commands.command(name="claim", description="Take an unassigned task")
-    @app_commands.guild_only()
     @app_commands.describe(task=TASK_OPTION)
     @app_commands.autocomplete(task=task_autocomplete)
     async def claim(self, interaction: discord.Interaction, task: str) -> None:
@@ -369,12 +371,11 @@ class Tasks(commands.GroupCog, group_name="task", group_description="Assign and 
         actor, _ = await self.actor_for(guild_id, interaction.user)
         updated = await self.manager.claim(guild_id, found.id, actor, self.bot.clock.now())
         await self.cards.publish(updated)
-        await interaction.followup.send(f"Task #{updated.id} is yours now.", ephemeral=True)
+        await answer(interaction, f"Task #{updated.id} is yours now.", ephemeral=True)
 
     @app_commands.command(
         name="status", description="Move a task along: open, in progress, blocked, done…"
     )
-    @app_commands.guild_only()
     @app_commands.describe(
         task=TASK_OPTION, status="The new status", note="Why, or what was done (optional)"
     )
@@ -390,7 +391,6 @@ class Tasks(commands.GroupCog, group_name="task", group_description="Assign and 
         await self.change_status(interaction, task, status.value, note)
 
     @app_commands.command(name="cancel", description="Cancel a task (creator or manager)")
-    @app_commands.guild_only()
     @app_commands.describe(task=TASK_OPTION, reason="Why it is no longer needed (optional)")
     @app_commands.autocomplete(task=task_autocomplete)
     async def cancel(
@@ -411,13 +411,18 @@ class Tasks(commands.GroupCog, group_name="task", group_description="Assign and 
         change = await self.manager.set_status(
             guild_id, found.id, actor, status, self.bot.clock.now(), note
         )
-        text = await self.cards.after_status(change, config, interaction.channel)  # type: ignore[arg-type]
-        await interaction.followup.send(text, ephemeral=True)
+        text = await self.cards.after_status(
+            change,
+            config,
+            interaction.channel,  # type: ignore[arg-type]
+            actor_id=actor.user_id,
+            note=note,
+        )
+        await answer(interaction, text, ephemeral=True)
 
     @app_commands.command(
         name="edit", description="Edit a task's title, description, due date or priority"
     )
-    @app_commands.guild_only()
     @app_commands.describe(task=TASK_OPTION)
     @app_commands.autocomplete(task=task_autocomplete)
     async def edit(self, interaction: discord.Interaction, task: str) -> None:
@@ -455,12 +460,14 @@ class Tasks(commands.GroupCog, group_name="task", group_description="Assign and 
             raise UserError(f"Nothing changed on task #{before.id}.")
         task = await self.manager.edit(before.guild_id, before.id, actor, changes, now)
         await self.cards.publish(task)
-        await interaction.followup.send(
-            f"Saved task #{task.id}.", embed=card_embed(task, now, config.tz), ephemeral=True
+        await answer(
+            interaction,
+            f"Saved task #{task.id}.",
+            embed=card_embed(task, now, config.tz),
+            ephemeral=True,
         )
 
     @app_commands.command(name="comment", description="Add a comment to a task")
-    @app_commands.guild_only()
     @app_commands.describe(task=TASK_OPTION, text="Your comment (up to 1000 characters)")
     @app_commands.autocomplete(task=task_autocomplete)
     async def comment(
@@ -484,13 +491,12 @@ class Tasks(commands.GroupCog, group_name="task", group_description="Assign and 
                     )
                 except discord.HTTPException:
                     log.warning("could not DM a comment on task %s", found.id, exc_info=True)
-        await interaction.followup.send(f"Comment added to task #{found.id}.", ephemeral=True)
+        await answer(interaction, f"Comment added to task #{found.id}.", ephemeral=True)
 
     # -- boards -------------------------------------------------------------------------------------
     @app_commands.command(
         name="board", description="Post the live task board here (moves it to the bottom)"
     )
-    @app_commands.guild_only()
     async def board(self, interaction: discord.Interaction) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
         guild_id = guild_id_of(interaction)
@@ -499,15 +505,25 @@ class Tasks(commands.GroupCog, group_name="task", group_description="Assign and 
             raise UserError("I can only post a board in a text channel.")
         pages = await self.boards.post(guild_id, channel, interaction.user.id)
         plural = f" in {pages} messages" if pages > 1 else ""
-        await interaction.followup.send(
-            f"Board posted{plural}. It updates itself whenever a task changes.", ephemeral=True
+        await answer(
+            interaction,
+            f"Board posted{plural}. It updates itself whenever a task changes.",
+            ephemeral=True,
         )
 
     # -- card buttons -------------------------------------------------------------------------------
     async def click(self, interaction: discord.Interaction, action: str, task_id: int) -> None:
         """A card button: check against the stored task, change it, edit the clicked card
-        and every other copy. Refusals are explained ephemerally and change nothing."""
+        and every other copy. Refusals are explained ephemerally and change nothing. The click
+        is acknowledged first (DEFERRED_UPDATE_MESSAGE): reading and changing the task takes
+        several database calls, and Discord waits only 3 seconds for the first answer. A click
+        Discord no longer takes an answer for is still carried out (see answer_in_time)."""
+        answered = await answer_in_time(interaction.response.defer())
         task = await self.manager.get(task_id, interaction.guild_id)
+        if interaction.guild_id is None and not self.is_member(task.guild_id, interaction.user):
+            # A card in a DM names its task by id, and a custom id can be forged: to someone
+            # who is not in the task's server, the task does not exist.
+            raise NotFound(f"There is no task #{task_id}.")
         actor, config = await self.actor_for(task.guild_id, interaction.user)
         now = self.bot.clock.now()
         change: StatusChange | None = None
@@ -518,16 +534,25 @@ class Tasks(commands.GroupCog, group_name="task", group_description="Assign and 
                 task.guild_id, task.id, actor, BUTTON_STATUS[action], now
             )
             task = change.task
-        await interaction.response.edit_message(
-            embed=card_embed(task, now, config.tz), view=card_view(task)
+        answered = answered and await answer_in_time(
+            interaction.edit_original_response(
+                embed=card_embed(task, now, config.tz), view=card_view(task)
+            )
         )
-        clicked = interaction.message.id if interaction.message else None
+        # Unanswered, the clicked card was not edited: publishing edits it with the others.
+        clicked = interaction.message.id if answered and interaction.message else None
         if change is None:
             await self.cards.publish(task, skip_message_id=clicked)
             return
-        text = await self.cards.after_status(change, config, interaction.channel, skip=clicked)  # type: ignore[arg-type]
-        if change.next_occurrence is not None:
-            await interaction.followup.send(text, ephemeral=True)
+        text = await self.cards.after_status(
+            change,
+            config,
+            interaction.channel,  # type: ignore[arg-type]
+            actor_id=actor.user_id,
+            skip=clicked,
+        )
+        if change.next_occurrence is not None and answered:
+            await answer(interaction, text, ephemeral=True)
 
 
 async def setup(bot: ConcordBot) -> None:

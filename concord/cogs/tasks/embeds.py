@@ -189,16 +189,21 @@ def list_line(task: Task, now: datetime, tz: ZoneInfo) -> str:
 
 
 def list_embed(
-    title: str, tasks: Sequence[Task], page: int, now: datetime, tz: ZoneInfo
+    title: str,
+    tasks: Sequence[Task],
+    page: int,
+    now: datetime,
+    tz: ZoneInfo,
+    empty: str = "No tasks match.",
 ) -> discord.Embed:
-    """One page (10 tasks) of a task list."""
+    """One page (10 tasks) of a task list; ``empty`` when there is none."""
     pages = page_count(len(tasks), PER_PAGE)
     page = max(0, min(page, pages - 1))
     chunk = tasks[page * PER_PAGE : (page + 1) * PER_PAGE]
     lines = [list_line(t, now, tz) for t in chunk]
     embed = discord.Embed(
         title=clip(title, TITLE_LIMIT),
-        description="\n".join(lines) if lines else "No tasks match.",
+        description="\n".join(lines) if lines else empty,
         colour=discord.Colour.blurple(),
     )
     plural = "task" if len(tasks) == 1 else "tasks"

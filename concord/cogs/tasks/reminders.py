@@ -5,7 +5,9 @@ the first pass after it is back):
 - due within 24 h: one DM to the assignee (a tick job, checked on every scheduler pass);
 - overdue: one DM a day to each assignee at the guild's digest time, listing their overdue
   tasks, and after ``task_overdue_days`` one mention of the assignee and the creator in the
-  tasks channel (a daily job).
+  tasks channel (a daily job). Like the digest, on working days only: nobody is nagged on a
+  weekend or a public holiday, nor while on leave; what was due then goes out on the next
+  working day they are in.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ import discord
 
 from concord.cogs.tasks.embeds import card_embed, clip, overdue_dm_embed
 from concord.cogs.tasks.views import card_view
+from concord.core.dates import format_day
+from concord.core.leave import away_all_day, is_working_day
 from concord.core.settings import GuildConfig
 from concord.core.tasks import (
     Task,
@@ -28,6 +32,7 @@ from concord.core.tasks import (
     needs_escalation,
     overdue_by_assignee,
 )
+from concord.db.leave import LeaveManager
 
 if TYPE_CHECKING:
     from concord.cogs.tasks.cog import Tasks
@@ -87,9 +92,18 @@ class TaskReminders:
 
     # -- overdue, daily at the digest time ------------------------------------------------------
     async def overdue(self, config: GuildConfig, local_date: date, late: bool) -> None:
+        # "Overdue" and "Done today" move with the date even when nobody touched a task.
+        self.cog.boards.changed(config.guild_id)
+        if not await self._working_day(config, local_date):
+            return
         now = self.bot.clock.now()
         tasks = await self.manager.overdue(config.guild_id, now)
+        on_leave = away_all_day(
+            await LeaveManager(self.bot.db).absences(config.guild_id, local_date, local_date)
+        )
         for user_id, items in overdue_by_assignee(tasks, now, config.tz).items():
+            if user_id in on_leave:
+                continue  # nobody is chased while on leave; the DM resumes when they are back
             key = f"{user_id}:{local_date.isoformat()}"
             if not await self._claim(config.guild_id, OVERDUE_KIND, key, now):
                 continue
@@ -103,8 +117,10 @@ class TaskReminders:
         for task in tasks:
             if needs_escalation(task, now, config.tz, config.task_overdue_days):
                 await self._escalate(config, task, now)
-        # "Overdue" and "Done today" move with the date even when nobody touched a task.
-        self.cog.boards.changed(config.guild_id)
+
+    async def _working_day(self, config: GuildConfig, day: date) -> bool:
+        holidays = await LeaveManager(self.bot.db).holidays(config.guild_id, day, day)
+        return is_working_day(day, config.workdays, frozenset(h.day for h in holidays))
 
     async def _escalate(self, config: GuildConfig, task: Task, now: datetime) -> None:
         channel_id = config.tasks_channel_id or task.card_channel_id
@@ -115,9 +131,13 @@ class TaskReminders:
         if not await self._claim(config.guild_id, ESCALATE_KIND, key, now):
             return
         days = days_past_due(task, now.astimezone(config.tz).date())
-        people = " ".join(
-            dict.fromkeys(f"<@{u}>" for u in (task.assignee_id, task.creator_id) if u)
-        )
+        if task.assignee_id is None:
+            people = f"unassigned (anyone can claim it) · creator <@{task.creator_id}>"
+        elif task.assignee_id == task.creator_id:
+            people = f"assignee and creator <@{task.assignee_id}>"
+        else:
+            people = f"assignee <@{task.assignee_id}> · creator <@{task.creator_id}>"
+        due = f" (due {format_day(task.due_date)})" if task.due_date else ""
         # A link to the card rather than a copy of it: the card is the one kept current.
         if task.card_channel_id and task.card_message_id:
             where = (
@@ -127,14 +147,24 @@ class TaskReminders:
         else:
             where = f" See `/task show task:{task.id}`."
         content = clip(
-            f"⚠️ {people} task #{task.id} **{task.title}** is overdue by {days} day"
-            f"{'s' if days != 1 else ''}.{where}",
+            f"⚠️ Task #{task.id} **{task.title}** is overdue by {days} day"
+            f"{'s' if days != 1 else ''}{due} · {people}. Finish it, or give it a new due "
+            f"date with `/task edit`.{where}",
             2000,
         )
         try:
             await self.bot.get_partial_messageable(channel_id).send(
                 content=content,
-                allowed_mentions=discord.AllowedMentions(users=True, roles=False, everyone=False),
+                # Only the people named by the bot are pinged, never a mention typed in a title.
+                allowed_mentions=discord.AllowedMentions(
+                    users=[
+                        discord.Object(id=user)
+                        for user in {task.creator_id, task.assignee_id}
+                        if user is not None
+                    ],
+                    roles=False,
+                    everyone=False,
+                ),
             )
         except discord.HTTPException:
             log.warning("could not escalate overdue task %s", task.id, exc_info=True)

@@ -1,19 +1,21 @@
 """Buttons and modals of the task cog: the card's DynamicItem buttons (they keep working after a
-restart), the Prev/Next pager of task lists, and the create/edit modals."""
+restart), the pager of task lists, the create/edit modals and their fix-and-resubmit view."""
 
 from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import discord
 
+from concord.cogs.common import OwnerView, answer, field_input, modal_field
 from concord.cogs.tasks.embeds import PER_PAGE, list_embed
 from concord.core.tasks import DESCRIPTION_MAX, TITLE_MAX, Task, format_due, page_count
+from concord.errors import NotFound, PermissionDenied, UserError
 
 if TYPE_CHECKING:
     from concord.bot import ConcordBot
@@ -88,7 +90,8 @@ def card_view(task: Task) -> discord.ui.View:
 
 
 class TaskListView(discord.ui.View):
-    """Prev/Next through a task list, 10 a page; only for whoever ran the command."""
+    """◀ Previous / Next ▶ through a task list, 10 a page (labelled like the Leave lists);
+    only for whoever ran the command."""
 
     def __init__(
         self,
@@ -98,20 +101,22 @@ class TaskListView(discord.ui.View):
         now: datetime,
         tz: ZoneInfo,
         timeout: float = LIST_TIMEOUT,
+        empty: str = "No tasks match.",
     ) -> None:
         super().__init__(timeout=timeout)
         self.owner_id = owner_id
         self.title = title
+        self.empty = empty
         self.tasks = list(tasks)
         self.now = now
         self.tz = tz
         self.page = 0
         self.pages = page_count(len(self.tasks), PER_PAGE)
-        self.message: discord.WebhookMessage | None = None
+        self.message: discord.Message | None = None
         self._sync_buttons()
 
     def embed(self) -> discord.Embed:
-        return list_embed(self.title, self.tasks, self.page, self.now, self.tz)
+        return list_embed(self.title, self.tasks, self.page, self.now, self.tz, self.empty)
 
     def _sync_buttons(self) -> None:
         self.previous_page.disabled = self.page == 0
@@ -132,7 +137,7 @@ class TaskListView(discord.ui.View):
         await interaction.response.edit_message(embed=self.embed(), view=self)
 
     @discord.ui.button(
-        label="Prev", style=discord.ButtonStyle.secondary, custom_id="task:page:prev"
+        label="◀ Previous", style=discord.ButtonStyle.secondary, custom_id="task:page:prev"
     )
     async def previous_page(
         self, interaction: discord.Interaction, button: discord.ui.Button
@@ -140,7 +145,7 @@ class TaskListView(discord.ui.View):
         await self._turn(interaction, -1)
 
     @discord.ui.button(
-        label="Next", style=discord.ButtonStyle.secondary, custom_id="task:page:next"
+        label="Next ▶", style=discord.ButtonStyle.secondary, custom_id="task:page:next"
     )
     async def next_page(self, interaction: discord.Interaction, button: discord.ui.Button) -> None:
         await self._turn(interaction, 1)
@@ -162,40 +167,83 @@ class TaskListView(discord.ui.View):
 class TaskModal(discord.ui.Modal):
     """The fields a task form has; the create and edit modals prefill them differently."""
 
-    task_title: discord.ui.TextInput[TaskModal] = discord.ui.TextInput(
-        label="Title", custom_id="title", max_length=TITLE_MAX
+    task_title: discord.ui.Label[Any] = modal_field(
+        "Title", custom_id="title", max_length=TITLE_MAX
     )
-    description: discord.ui.TextInput[TaskModal] = discord.ui.TextInput(
-        label="Description",
+    description: discord.ui.Label[Any] = modal_field(
+        "Description",
         custom_id="description",
         style=discord.TextStyle.paragraph,
         required=False,
         max_length=DESCRIPTION_MAX,
     )
-    due: discord.ui.TextInput[TaskModal] = discord.ui.TextInput(
-        label="Due (e.g. fri 17:00, 3 Dec, tomorrow)",
+    due: discord.ui.Label[Any] = modal_field(
+        "Due (e.g. fri 17:00, 3 Dec, tomorrow)",
         custom_id="due",
         required=False,
         max_length=40,
         placeholder="empty: no due date",
     )
-    priority: discord.ui.TextInput[TaskModal] = discord.ui.TextInput(
-        label="Priority (low, normal, high, urgent)",
+    priority: discord.ui.Label[Any] = modal_field(
+        "Priority (low, normal, high, urgent)",
         custom_id="priority",
         required=False,
         max_length=12,
         default="normal",
     )
-    repeat: discord.ui.TextInput[TaskModal] = discord.ui.TextInput(
-        label="Repeat: none/daily/weekdays/weekly/monthly",
+    repeat: discord.ui.Label[Any] = modal_field(
+        "Repeat: none/daily/weekdays/weekly/monthly",
         custom_id="repeat",
         required=False,
         max_length=12,
         default="none",
     )
 
+    # The same form, empty, as its subclass first showed it (set by each subclass).
+    remake: Callable[[], TaskModal]
+
+    def again(self) -> TaskModal:
+        """A fresh copy of this form holding what was typed into it."""
+        form = self.remake()
+        for mine, theirs in zip(self.inputs(), form.inputs(), strict=True):
+            theirs.default = mine.value or None
+        return form
+
+    def inputs(self) -> list[discord.ui.TextInput[Any]]:
+        fields = [self.task_title, self.description, self.due, self.priority, self.repeat]
+        return [field_input(label) for label in fields]
+
     async def on_error(self, interaction: discord.Interaction, error: Exception, /) -> None:
-        await interaction.client.report_error(interaction, error)  # type: ignore[attr-defined]
+        """A refused form (a due date in the past, an unknown priority…) keeps what was typed:
+        one click opens it again, as the DAR's report form does. Refusals that no edit can
+        fix (permissions, a task gone) are plain errors."""
+        bot: ConcordBot = interaction.client  # type: ignore[assignment]
+        if not isinstance(error, UserError) or isinstance(error, PermissionDenied | NotFound):
+            await bot.report_error(interaction, error)
+            return
+        view = RetryTaskView(interaction.user.id, self)
+        try:
+            if interaction.response.is_done():
+                view.message = await answer(interaction, str(error)[:2000], view=view)
+            else:
+                await interaction.response.send_message(
+                    str(error)[:2000], view=view, ephemeral=True
+                )
+                view.message = await interaction.original_response()
+        except discord.HTTPException:
+            log.warning("could not offer to fix a refused task form", exc_info=True)
+
+
+class RetryTaskView(OwnerView):
+    """Under a refused task form: open it again with everything that was typed."""
+
+    def __init__(self, owner_id: int, form: TaskModal) -> None:
+        super().__init__(owner_id)
+        self.form = form
+
+    @discord.ui.button(label="Fix and resubmit", style=discord.ButtonStyle.primary)
+    async def fix(self, interaction: discord.Interaction, button: discord.ui.Button) -> None:
+        await interaction.response.send_modal(self.form.again())
 
 
 class TaskCreateModal(TaskModal, title="New task"):
@@ -211,19 +259,20 @@ class TaskCreateModal(TaskModal, title="New task"):
         source_url: str | None = None,
     ) -> None:
         super().__init__(custom_id="task:create")
-        self.task_title.default = title[:TITLE_MAX] or None
-        self.description.default = description[:DESCRIPTION_MAX] or None
+        field_input(self.task_title).default = title[:TITLE_MAX] or None
+        field_input(self.description).default = description[:DESCRIPTION_MAX] or None
         self.assignee_id = assignee_id
         self.source_url = source_url
+        self.remake = lambda: TaskCreateModal(assignee_id=assignee_id, source_url=source_url)
 
     async def on_submit(self, interaction: discord.Interaction, /) -> None:
         await tasks_cog(interaction).submit_create(
             interaction,
-            title=self.task_title.value,
-            description=self.description.value,
-            due=self.due.value,
-            priority=self.priority.value,
-            repeat=self.repeat.value,
+            title=field_input(self.task_title).value,
+            description=field_input(self.description).value,
+            due=field_input(self.due).value,
+            priority=field_input(self.priority).value,
+            repeat=field_input(self.repeat).value,
             assignee_id=self.assignee_id,
             source_url=self.source_url,
         )
@@ -235,19 +284,22 @@ class TaskEditModal(TaskModal, title="Edit task"):
     def __init__(self, task: Task) -> None:
         super().__init__(custom_id=f"task:edit:{task.id}")
         self.task = task
-        self.task_title.default = task.title
-        self.description.default = task.description or None
-        self.due.default = format_due(task.due_date, task.due_time) if task.due_date else None
-        self.priority.default = task.priority
-        self.repeat.default = task.repeat
+        field_input(self.task_title).default = task.title
+        field_input(self.description).default = task.description or None
+        field_input(self.due).default = (
+            format_due(task.due_date, task.due_time) if task.due_date else None
+        )
+        field_input(self.priority).default = task.priority
+        field_input(self.repeat).default = task.repeat
+        self.remake = lambda: TaskEditModal(task)
 
     async def on_submit(self, interaction: discord.Interaction, /) -> None:
         await tasks_cog(interaction).submit_edit(
             interaction,
             self.task,
-            title=self.task_title.value,
-            description=self.description.value,
-            due=self.due.value,
-            priority=self.priority.value,
-            repeat=self.repeat.value,
+            title=field_input(self.task_title).value,
+            description=field_input(self.description).value,
+            due=field_input(self.due).value,
+            priority=field_input(self.priority).value,
+            repeat=field_input(self.repeat).value,
         )

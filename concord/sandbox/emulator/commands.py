@@ -48,9 +48,9 @@ NAME_LIMIT = 32
 DESCRIPTION_LIMIT = 100
 OPTIONS_LIMIT = 25
 CHOICES_LIMIT = 25
-# Combined characters of names, descriptions and choice values of one command. Discord documents
-# 4000 in its limits table; the emulator keeps the documented (stricter) figure.
-COMBINED_LIMIT = 4000
+# Combined characters of names, descriptions and choice values of one command: "a maximum of
+# 8000 characters" (interactions/application-commands; older docs said 4000).
+COMBINED_LIMIT = 8000
 CHAT_INPUT_COMMANDS = 100
 CONTEXT_MENU_COMMANDS = 15  # per type (user, message)
 MAX_SAFE_NUMBER = 2**53

@@ -52,12 +52,10 @@ ALLOWED_RESPONSES: dict[int, tuple[int, ...]] = {
         MODAL,
     ),
     AUTOCOMPLETE: (AUTOCOMPLETE_RESULT,),
-    MODAL_SUBMIT: (
-        CHANNEL_MESSAGE,
-        DEFERRED_CHANNEL_MESSAGE,
-        DEFERRED_UPDATE_MESSAGE,
-        UPDATE_MESSAGE,
-    ),
+    # The docs allow DEFERRED_UPDATE_MESSAGE and UPDATE_MESSAGE "only for component-based
+    # interactions" and MODAL "not for MODAL_SUBMIT". Discord itself also takes an update for a
+    # modal opened from a button, but that is undocumented, so a bot must not rely on it.
+    MODAL_SUBMIT: (CHANNEL_MESSAGE, DEFERRED_CHANNEL_MESSAGE),
 }
 
 
@@ -109,9 +107,6 @@ def new_token() -> str:
 
 def check_response_type(record: InteractionRecord, response_type: Any) -> None:
     allowed = list(ALLOWED_RESPONSES.get(record.type, ()))
-    if record.type == MODAL_SUBMIT and record.source_message_id is None:
-        # A modal opened from a slash command has no message to update.
-        allowed = [t for t in allowed if t not in (DEFERRED_UPDATE_MESSAGE, UPDATE_MESSAGE)]
     if response_type not in allowed:
         errors = FormErrors()
         errors.add(
@@ -121,6 +116,17 @@ def check_response_type(record: InteractionRecord, response_type: Any) -> None:
             f"type {record.type}; expected one of {tuple(allowed)}",
         )
         errors.raise_if_any()
+
+
+def focused_option_type(record: InteractionRecord) -> int | None:
+    """The type of the option an autocomplete interaction is for (the ``focused`` one)."""
+    options = (record.payload.get("data") or {}).get("options") or []
+    while options:
+        focused = next((o for o in options if o.get("focused")), None)
+        if focused is not None:
+            return focused.get("type")
+        options = next((o.get("options") or [] for o in options if o.get("type") in (1, 2)), [])
+    return None
 
 
 def check_can_respond(record: InteractionRecord | None, now: float) -> InteractionRecord:
@@ -164,6 +170,8 @@ def callback_body(
         interaction["response_message_loading"] = record.response_type == DEFERRED_CHANNEL_MESSAGE
         interaction["response_message_ephemeral"] = ephemeral
     resource: dict[str, Any] = {"type": record.response_type}
-    if message is not None:
+    if message is not None and record.response_type in (CHANNEL_MESSAGE, UPDATE_MESSAGE):
+        # "message: only present if type is either CHANNEL_MESSAGE_WITH_SOURCE or
+        # UPDATE_MESSAGE" (a deferral only reports the loading message's id above).
         resource["message"] = message
     return {"interaction": interaction, "resource": resource}

@@ -30,6 +30,7 @@ from concord.sandbox.emulator.errors import (
     FormErrors,
 )
 from concord.sandbox.emulator.validation import (
+    ANY_FLAGS,
     CREATE_FLAGS,
     EDIT_FLAGS,
     FLAG_COMPONENTS_V2,
@@ -41,6 +42,7 @@ from concord.sandbox.emulator.validation import (
     check_message,
     check_modal,
     check_not_empty,
+    number_components,
 )
 from concord.sandbox.emulator.world import (
     DM,
@@ -51,7 +53,7 @@ from concord.sandbox.emulator.world import (
 )
 
 if TYPE_CHECKING:
-    from concord.sandbox.emulator.server import Emulator, UploadedFile
+    from concord.sandbox.emulator.server import Emulator, RecordedRequest, UploadedFile
 
 NO_CONTENT: Any = object()
 Handler = Callable[["Call"], Awaitable[Any]]
@@ -64,6 +66,7 @@ class Call:
     params: dict[str, str]
     body: Any
     files: list[UploadedFile]
+    record: RecordedRequest
 
     def snowflake(self, name: str) -> int:
         value = self.params[name]
@@ -441,10 +444,13 @@ async def _respond(call: Call, record: ix.InteractionRecord, arrived: float) -> 
         emulator.apply_edit(message, data, call.files)
         ephemeral = message.ephemeral
     elif response_type == ix.AUTOCOMPLETE_RESULT:
-        _validate(lambda e: check_choices(e, ["data"], data))
+        focused = ix.focused_option_type(record)
+        _validate(lambda e: check_choices(e, ["data"], data, focused))
         record.choices = list(data.get("choices") or [])
     elif response_type == ix.MODAL:
         _validate(lambda e: check_modal(e, ["data"], data))
+        # Discord numbers the modal's components; the submission reports those ids.
+        data = {**data, "components": number_components(list(data.get("components") or []))}
         record.modal = data
     record.response_type = int(str(response_type))
     record.response_data = data
@@ -504,11 +510,16 @@ async def followup(call: Call) -> Any:
     channel = _interaction_channel(call, record)
     if record.loading and record.original_message_id is not None:
         # The first followup after "thinking…" resolves the loading message, keeping the
-        # ephemerality chosen when deferring.
+        # ephemerality chosen when deferring: documented "for backwards compatibility" and
+        # deprecated ("use the Edit Original Interaction Response endpoint in this case").
+        call.record.deprecated = (
+            "a followup resolved the deferred loading message; edit @original instead"
+        )
         message = emulator.world.messages[record.original_message_id]
         message.content = str(body.get("content") or "")
         message.embeds = list(body.get("embeds") or [])
-        message.components = list(body.get("components") or [])
+        message.components = number_components(list(body.get("components") or []))
+        emulator.set_pings(message, body.get("allowed_mentions"))
         message.attachments = emulator.attachments_for(body, call.files, [])
         wanted = int(body.get("flags") or 0)
         message.flags = (message.flags & FLAG_EPHEMERAL) | (
@@ -668,7 +679,7 @@ async def history(call: Call) -> Any:
 async def create_message(call: Call) -> Any:
     emulator = call.emulator
     channel = _channel(call)
-    emulator.check_can_post(channel)
+    emulator.check_can_post(channel, files=len(call.files))
     body = call.obj()
     reference = body.get("message_reference")
 
@@ -717,12 +728,16 @@ async def edit_message(call: Call) -> Any:
             403, CANNOT_EDIT_OTHERS_MESSAGE, "Cannot edit a message authored by another user"
         )
     body = call.obj()
+    if call.files:
+        emulator.check_can_post(channel, files=len(call.files))
     _validate(
         lambda e: check_message(
             e,
             [],
             body,
-            allowed_flags=EDIT_FLAGS,
+            # "unsupported flag changes are currently ignored without error" (Edit Message);
+            # apply_edit keeps only the editable ones.
+            allowed_flags=ANY_FLAGS,
             existing_flags=message.flags,
         )
     )

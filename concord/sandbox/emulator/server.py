@@ -53,10 +53,16 @@ from concord.sandbox.emulator.validation import (
     FLAG_COMPONENTS_V2,
     FLAG_LOADING,
     FLAG_SUPPRESS_EMBEDS,
+    number_components,
 )
 from concord.sandbox.emulator.world import (
+    ATTACH_FILES,
     DM,
+    EMBED_LINKS,
+    MENTION_EVERYONE,
+    READ_MESSAGE_HISTORY,
     SEND_MESSAGES,
+    USE_EXTERNAL_EMOJIS,
     VIEW_CHANNEL,
     Attachment,
     Channel,
@@ -72,6 +78,10 @@ log = logging.getLogger(__name__)
 
 DEFAULT_TOKEN = "MTAwMDAwMDAwMDAwMDAwMDAw.sandbox.emulator-token-not-a-secret"
 API_PREFIX = "/api/v10"
+# What is pinged when a body has no allowed_mentions (resources/message, "Default Settings for
+# Allowed Mentions"): everything in regular messages, only users in interactions and webhooks.
+REGULAR_MENTIONS = ("users", "roles", "everyone")
+WEBHOOK_MENTIONS = ("users",)
 
 
 @dataclass
@@ -85,13 +95,17 @@ class RecordedRequest:
     files: list[str] = field(default_factory=list)
     error: dict[str, Any] | None = None
     injected: bool = False  # a fault the test asked for, not a problem of the bot
+    # Accepted, as Discord still does, but the docs deprecate it: a bot must not rely on it.
+    deprecated: str | None = None
 
     @property
     def problem(self) -> bool:
-        return self.status >= 400 and not self.injected
+        return (self.status >= 400 or self.deprecated is not None) and not self.injected
 
     def describe(self) -> str:
         text = f"{self.method} {self.path} -> {self.status}"
+        if self.deprecated is not None:
+            text += f" (deprecated: {self.deprecated})"
         if self.error:
             text += f" {self.error.get('code')} {self.error.get('message')}"
             if self.error.get("errors"):
@@ -312,8 +326,9 @@ class Emulator:
             response = _json_response(error.body(), error.status)
             record.error = error.body()
         record.status = response.status
-        if record.status >= 400 and record.problem:
-            log.warning("emulator rejected %s", record.describe())
+        if record.problem:
+            verb = "rejected" if record.status >= 400 else "flagged"
+            log.warning("emulator %s %s", verb, record.describe())
         return response
 
     async def _handle(self, request: web.Request, record: RecordedRequest) -> web.StreamResponse:
@@ -335,7 +350,7 @@ class Emulator:
         body, files = await _read_body(request)
         record.body = body
         record.files = [f.filename for f in files]
-        call = rest.Call(self, request, params, body, files)
+        call = rest.Call(self, request, params, body, files, record)
         result = await route.handler(call)
         if result is rest.NO_CONTENT:
             return web.Response(status=204)
@@ -410,8 +425,9 @@ class Emulator:
     def message_payload(self, message: StoredMessage, *, gateway: bool = False) -> dict[str, Any]:
         return self.world.message_payload(message, self.base_url, gateway=gateway)
 
-    def check_can_post(self, channel: Channel) -> None:
-        """Raise what Discord answers when the bot may not post in ``channel``."""
+    def check_can_post(self, channel: Channel, *, files: int = 0) -> None:
+        """Raise what Discord answers when the bot may not post in ``channel`` (with files:
+        Attach Files too)."""
         if channel.type == DM:
             recipient = self.world.users.get(channel.recipient_id or 0)
             if recipient is None or not recipient.accepts_dms or recipient.bot:
@@ -424,6 +440,8 @@ class Emulator:
         if not permissions & VIEW_CHANNEL:
             raise ApiError(403, MISSING_ACCESS, "Missing Access")
         if not permissions & SEND_MESSAGES:
+            raise ApiError(403, MISSING_PERMISSIONS, "Missing Permissions")
+        if files and not permissions & ATTACH_FILES:
             raise ApiError(403, MISSING_PERMISSIONS, "Missing Permissions")
 
     def store_message(
@@ -448,9 +466,40 @@ class Emulator:
             tts=bool(body.get("tts", False)),
             **extra,
         )
+        message.components = number_components(message.components)
+        if author.id == self.bot_user.id:
+            self.set_pings(message, body.get("allowed_mentions"))
         self.world.messages[message.id] = message
         channel.last_message_id = message.id
         return message
+
+    def set_pings(self, message: StoredMessage, allowed: Any) -> None:
+        """Decide whom the bot's message pings: a mention in the content counts when
+        ``allowed_mentions`` (or the context's default) lets it through, a role only when it is
+        mentionable or the bot has Mention Everyone there, @everyone/@here only with that
+        permission (resources/message, Allowed Mentions Object)."""
+        if not isinstance(allowed, dict):
+            default = WEBHOOK_MENTIONS if message.webhook_id is not None else REGULAR_MENTIONS
+            allowed = {"parse": list(default)}
+        parse = set(allowed.get("parse") or [])
+        listed_users = {str(u) for u in allowed.get("users") or []}
+        listed_roles = {str(r) for r in allowed.get("roles") or []}
+        guild = self.world.guilds.get(message.guild_id or 0)
+        may_mention_all = bool(
+            guild is not None
+            and guild.channel_permissions(self.bot_user.id, message.channel_id) & MENTION_EVERYONE
+        )
+        users, roles, everyone = message.written_mentions()
+        users = [u for u in users if "users" in parse or str(u) in listed_users]
+        roles = [
+            r
+            for r in roles
+            if guild is not None
+            and r in guild.roles
+            and ("roles" in parse or str(r) in listed_roles)
+            and (guild.roles[r].mentionable or may_mention_all)
+        ]
+        message.pings = (users, roles, everyone and "everyone" in parse and may_mention_all)
 
     def attachments_for(
         self, body: dict[str, Any], files: list[UploadedFile], existing: list[Attachment]
@@ -463,7 +512,11 @@ class Emulator:
         """A PATCH body: present keys replace, ``null`` clears; the result must not be empty."""
         content = str(body["content"] or "") if "content" in body else message.content
         embeds = list(body["embeds"] or []) if "embeds" in body else message.embeds
-        components = list(body["components"] or []) if "components" in body else message.components
+        components = (
+            number_components(list(body["components"] or []))
+            if "components" in body
+            else message.components
+        )
         attachments = message.attachments
         if "attachments" in body or files:
             attachments = self.attachments_for(body, files, message.attachments)
@@ -472,6 +525,10 @@ class Emulator:
         message.revisions.append(self.message_payload(message))
         message.content, message.embeds = content, embeds
         message.components, message.attachments = components, attachments
+        if "content" in body:
+            # "mentions and mention_roles ... will be reconstructed from scratch based on the
+            # new content", with the edit's allowed_mentions or the default ones.
+            self.set_pings(message, body.get("allowed_mentions"))
         if body.get("flags") is not None:
             # Only "suppress embeds" can be toggled; components v2 can be added, never removed.
             wanted = int(body["flags"])
@@ -562,8 +619,16 @@ class Emulator:
                 channel_id=str(channel.id),
                 channel=channel_payload,
                 user=user.payload(),
+                # In DMs with the bot: the usual message permissions plus what the docs list
+                # ("ATTACH_FILES | EMBED_LINKS | MENTION_EVERYONE" and USE_EXTERNAL_EMOJIS).
                 app_permissions=str(
-                    VIEW_CHANNEL | SEND_MESSAGES | (1 << 14) | (1 << 15) | (1 << 16)
+                    VIEW_CHANNEL
+                    | SEND_MESSAGES
+                    | READ_MESSAGE_HISTORY
+                    | EMBED_LINKS
+                    | ATTACH_FILES
+                    | MENTION_EVERYONE
+                    | USE_EXTERNAL_EMOJIS
                 ),
                 context=1,
                 authorizing_integration_owners={"0": "0"},

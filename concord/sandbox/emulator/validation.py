@@ -9,6 +9,7 @@ components, interactions/receiving-and-responding).
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -30,6 +31,7 @@ CUSTOM_ID_LIMIT = 100
 ACTION_ROWS = 5
 BUTTONS_PER_ROW = 5
 BUTTON_LABEL = 80
+BUTTON_URL = 512
 SELECT_OPTIONS = 25
 SELECT_PLACEHOLDER = 150
 SELECT_OPTION_TEXT = 100
@@ -55,6 +57,7 @@ FLAG_COMPONENTS_V2 = 1 << 15
 CREATE_FLAGS = FLAG_SUPPRESS_EMBEDS | FLAG_SUPPRESS_NOTIFICATIONS | FLAG_COMPONENTS_V2
 INTERACTION_FLAGS = CREATE_FLAGS | FLAG_EPHEMERAL
 EDIT_FLAGS = FLAG_SUPPRESS_EMBEDS | FLAG_COMPONENTS_V2
+ANY_FLAGS = -1  # every bit accepted (and the unsupported ones ignored)
 
 ACTION_ROW = 1
 BUTTON = 2
@@ -108,7 +111,9 @@ def check_text(
     return len(value)
 
 
-def check_url(errors: FormErrors, path: Path, value: Any, *, required: bool = False) -> None:
+def check_url(
+    errors: FormErrors, path: Path, value: Any, *, required: bool = False, limit: int = 2048
+) -> None:
     if value is None:
         if required:
             errors.required(path)
@@ -121,8 +126,8 @@ def check_url(errors: FormErrors, path: Path, value: Any, *, required: bool = Fa
         parsed.netloc or parsed.scheme == "attachment"
     ):
         errors.add(path, "URL_TYPE_INVALID_URL", "Not a well formed URL.")
-    elif len(value) > 2048:
-        errors.max_length(path, 2048)
+    elif len(value) > limit:
+        errors.max_length(path, limit)
 
 
 def check_int(
@@ -257,7 +262,7 @@ def check_button(walk: ComponentWalk, path: Path, button: dict[str, Any]) -> Non
         return
     check_text(errors, [*path, "label"], button.get("label"), BUTTON_LABEL)
     if style == LINK_STYLE:
-        check_url(errors, [*path, "url"], button.get("url"), required=True)
+        check_url(errors, [*path, "url"], button.get("url"), required=True, limit=BUTTON_URL)
         if button.get("custom_id") is not None:
             errors.add(
                 [*path, "custom_id"],
@@ -429,12 +434,47 @@ def _check_v2_component(walk: ComponentWalk, path: Path, component: dict[str, An
         errors.add([*path, "type"], "UNION_TYPE_CHOICES", "Invalid component type")
 
 
+def check_component_ids(errors: FormErrors, path: Path, components: list[Any]) -> None:
+    """``id`` is an optional 32-bit integer, unique within the message (0 means "none")."""
+    seen: set[int] = set()
+    for component in walk_components([c for c in components if isinstance(c, dict)]):
+        value = component.get("id")
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**31:
+            errors.add([*path], "NUMBER_TYPE_COERCE", f'Component id "{value}" is not int32.')
+        elif value and value in seen:
+            errors.add(
+                [*path],
+                "COMPONENT_ID_DUPLICATED",
+                f"Component id {value} is used more than once in this message",
+            )
+        seen.add(value)
+
+
+def number_components(components: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Give every component without an ``id`` (or with 0) the next free one, as Discord does
+    when it stores a message or a modal ("generated sequentially if left empty")."""
+    numbered = copy.deepcopy(components)
+    taken = {c.get("id") for c in walk_components(numbered) if c.get("id")}
+    counter = 0
+    for component in walk_components(numbered):
+        if component.get("id"):
+            continue
+        counter += 1
+        while counter in taken:
+            counter += 1
+        component["id"] = counter
+    return numbered
+
+
 def check_components(errors: FormErrors, path: Path, components: Any, *, v2: bool) -> None:
     if components is None:
         return
     if not isinstance(components, list):
         errors.bad_type(path, "array")
         return
+    check_component_ids(errors, path, components)
     walk = ComponentWalk(errors)
     if v2:
         for index, component in enumerate(components):
@@ -554,28 +594,18 @@ def check_not_empty(body: dict[str, Any], file_count: int) -> None:
 
 
 # -- modals and autocomplete ------------------------------------------------------------------
-def check_text_input(
-    walk: ComponentWalk, path: Path, component: dict[str, Any], *, in_label: bool
-) -> None:
+def check_text_input(walk: ComponentWalk, path: Path, component: dict[str, Any]) -> None:
+    """A text input inside a label (the only place the docs allow one)."""
     errors = walk.errors
     walk.custom_id([*path, "custom_id"], component.get("custom_id"))
     if component.get("style") not in (1, 2):
         errors.add([*path, "style"], "BASE_TYPE_CHOICES", "Value must be one of (1, 2).")
-    if in_label:
-        if component.get("label") is not None:
-            errors.add(
-                [*path, "label"],
-                "TEXT_INPUT_LABEL_NOT_ALLOWED",
-                "A text input inside a label component cannot have its own label",
-            )
-    else:
-        check_text(
-            errors,
+    if component.get("label") is not None:
+        # discord.py 2.7 sends "label": null here, which Discord reads as no label.
+        errors.add(
             [*path, "label"],
-            component.get("label"),
-            MODAL_LABEL,
-            required=True,
-            minimum=1,
+            "TEXT_INPUT_LABEL_NOT_ALLOWED",
+            "A text input inside a label component cannot have its own label",
         )
     min_length = component.get("min_length")
     max_length = component.get("max_length")
@@ -604,25 +634,23 @@ def check_modal(errors: FormErrors, path: Path, data: Any) -> None:
     check_text(errors, [*path, "title"], data.get("title"), MODAL_TITLE, required=True, minimum=1)
     walk.custom_id([*path, "custom_id"], data.get("custom_id"))
     components = data.get("components") or []
+    check_component_ids(errors, [*path, "components"], components)
     if not 1 <= len(components) <= MODAL_COMPONENTS:
         errors.length_between([*path, "components"], 1, MODAL_COMPONENTS)
     for index, component in enumerate(components):
         component_path: Path = [*path, "components", index]
         kind = component.get("type")
         if kind == ACTION_ROW:
-            children = component.get("components") or []
-            if len(children) != 1:
-                errors.length_between([*component_path, "components"], 1, 1)
-            for child_index, child in enumerate(children):
-                child_path: Path = [*component_path, "components", child_index]
-                if child.get("type") == TEXT_INPUT:
-                    check_text_input(walk, child_path, child, in_label=False)
-                else:
-                    errors.add(
-                        [*child_path, "type"],
-                        "UNION_TYPE_CHOICES",
-                        "Only text inputs may be placed in a modal action row",
-                    )
+            # Current docs: a text input "must be placed inside a Label"; an action row holds
+            # only buttons and selects, and "Action Row with Text Inputs in modals are now
+            # deprecated". Discord still takes the old form today; a bot built on it breaks
+            # when Discord drops it, so the emulator refuses it.
+            errors.add(
+                [*component_path, "type"],
+                "MODAL_ACTION_ROW_DEPRECATED",
+                "Put modal fields in a Label component (type 18): text inputs in action rows "
+                "are deprecated",
+            )
         elif kind == LABEL:
             check_text(
                 errors,
@@ -643,9 +671,16 @@ def check_modal(errors: FormErrors, path: Path, data: Any) -> None:
             if not isinstance(inner, dict):
                 errors.required(inner_path)
             elif inner.get("type") == TEXT_INPUT:
-                check_text_input(walk, inner_path, inner, in_label=True)
+                check_text_input(walk, inner_path, inner)
             elif inner.get("type") in SELECT_TYPES:
                 check_select(walk, inner_path, inner)
+                if inner.get("disabled"):
+                    # "Using disabled in a modal will result in an error."
+                    errors.add(
+                        [*inner_path, "disabled"],
+                        "COMPONENT_DISABLED_NOT_ALLOWED",
+                        "Modals can not have disabled components",
+                    )
             elif inner.get("type") == FILE_UPLOAD:
                 walk.custom_id([*inner_path, "custom_id"], inner.get("custom_id"))
             else:
@@ -670,7 +705,11 @@ def check_modal(errors: FormErrors, path: Path, data: Any) -> None:
             )
 
 
-def check_choices(errors: FormErrors, path: Path, data: Any) -> None:
+def check_choices(
+    errors: FormErrors, path: Path, data: Any, option_type: int | None = None
+) -> None:
+    """Autocomplete choices: at most 25, names and string values 1-100 characters, values of
+    the focused option's type (3 string, 4 integer, 10 number)."""
     choices = (data or {}).get("choices")
     if choices is None:
         errors.required([*path, "choices"])
@@ -688,10 +727,18 @@ def check_choices(errors: FormErrors, path: Path, data: Any) -> None:
             minimum=1,
         )
         value = choice.get("value")
-        if _is_str(value):
-            check_text(errors, [*choice_path, "value"], value, CHOICE_VALUE)
-        elif value is None:
+        if value is None:
             errors.required([*choice_path, "value"])
+        elif option_type == 3 and not _is_str(value):
+            errors.bad_type([*choice_path, "value"], "string")
+        elif option_type in (4, 10) and (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or (option_type == 4 and not isinstance(value, int))
+        ):
+            errors.bad_type([*choice_path, "value"], "integer" if option_type == 4 else "number")
+        elif _is_str(value):
+            check_text(errors, [*choice_path, "value"], value, CHOICE_VALUE)
 
 
 def walk_components(components: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:

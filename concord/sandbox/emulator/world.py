@@ -400,16 +400,25 @@ class StoredMessage:
     visible_to: int | None = None  # ephemeral: only this user sees it
     reactions: dict[str, set[int]] = field(default_factory=dict)
     revisions: list[dict[str, Any]] = field(default_factory=list)  # earlier states, oldest first
+    # Who the message actually pings (users, roles, @everyone), decided when it was sent or its
+    # content edited: the mentions in the content that allowed_mentions and the sender's
+    # permissions let through. None: everything written (a member's own message).
+    pings: tuple[list[int], list[int], bool] | None = None
 
     @property
     def ephemeral(self) -> bool:
         return bool(self.flags & (1 << 6))
 
-    def mentions(self) -> tuple[list[int], list[int], bool]:
+    def written_mentions(self) -> tuple[list[int], list[int], bool]:
+        """The mentions that appear in the content."""
         users = [int(m) for m in MENTION_USER.findall(self.content)]
         roles = [int(m) for m in MENTION_ROLE.findall(self.content)]
         everyone = "@everyone" in self.content or "@here" in self.content
         return list(dict.fromkeys(users)), list(dict.fromkeys(roles)), everyone
+
+    def mentions(self) -> tuple[list[int], list[int], bool]:
+        """The message object's ``mentions``, ``mention_roles`` and ``mention_everyone``."""
+        return self.pings if self.pings is not None else self.written_mentions()
 
 
 def _opt(value: int | None) -> str | None:

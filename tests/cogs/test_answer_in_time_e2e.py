@@ -1,0 +1,111 @@
+"""Discord waits 3 seconds for the first answer to an interaction (then: 10062 Unknown
+interaction). Commands and buttons that touch the database more than once acknowledge first.
+
+The harness: a disk on which every database call takes 1.6 s of the emulator's interaction
+clock. A handler that makes two calls before its first answer is then too late, and the
+emulator refuses the answer, which fails the test."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from concord.sandbox.driver import Sandbox
+from concord.sandbox.emulator import ManualMonotonic
+from tests.cogs.leave_helpers import apply
+from tests.cogs.leave_helpers import card as leave_card
+
+pytestmark = pytest.mark.sandbox(monotonic=ManualMonotonic())
+SECONDS_PER_CALL = 1.6
+
+
+def slow_disk(sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch) -> None:
+    db = sandbox.db
+    clock = sandbox.emulator.monotonic
+    assert isinstance(clock, ManualMonotonic)
+    write, run_sync, read = db.write, db.run_sync, db.read
+
+    async def slow_write(fn: Any, *args: Any) -> Any:
+        clock.advance(SECONDS_PER_CALL)
+        return await write(fn, *args)
+
+    async def slow_run_sync(fn: Any, *args: Any) -> Any:
+        clock.advance(SECONDS_PER_CALL)
+        return await run_sync(fn, *args)
+
+    @contextlib.asynccontextmanager
+    async def slow_read() -> AsyncIterator[Any]:
+        clock.advance(SECONDS_PER_CALL)
+        async with read() as conn:
+            yield conn
+
+    monkeypatch.setattr(db, "write", slow_write)
+    monkeypatch.setattr(db, "run_sync", slow_run_sync)
+    monkeypatch.setattr(db, "read", slow_read)
+
+
+async def test_the_slow_disk_makes_two_reads_before_an_answer_too_late(
+    sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # /task edit opens a modal, which must be the first answer, after two reads: proof that
+    # the harness catches a handler that reads twice before answering.
+    await sandbox.configure_office()
+    await sandbox.slash("bob", "task create", title="Fix the printer")
+    slow_disk(sandbox, monkeypatch)
+    with sandbox.expect_errors() as caught:
+        await sandbox.slash("bob", "task edit", task="1")
+    codes = {r.error and r.error["code"] for r in caught.requests}
+    assert caught.requests and codes == {10062}
+
+
+@pytest.mark.parametrize(
+    ("member", "button"), [("alice", "Start"), ("alice", "Done"), ("bob", "Claim")]
+)
+async def test_task_card_buttons(
+    sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch, member: str, button: str
+) -> None:
+    await sandbox.configure_office()
+    await sandbox.slash("alice", "task create", title="Fix the printer")
+    card = sandbox.last_message("tasks")
+    slow_disk(sandbox, monkeypatch)
+    reply = await sandbox.click(member, card, button)
+    assert reply.type == 6 and reply.message == card
+    assert card.edited
+
+
+async def test_leave_approve_and_the_pending_pages(
+    sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await sandbox.configure_office()
+    for day in (3, 4, 7, 8, 9, 10):  # after one is approved, five: two pages of four
+        await apply(sandbox, start=f"2026-12-{day:02d}")
+    pending = await sandbox.slash("alice", "leave pending")
+    slow_disk(sandbox, monkeypatch)
+    reply = await sandbox.click("alice", leave_card(sandbox, 1), "Approve")
+    assert reply.type == 6 and "Approved by Alice" in leave_card(sandbox, 1).text
+    reply = await sandbox.click("alice", pending, "Next ▶")
+    assert reply.type == 6 and "Page 2/2" in reply.text
+
+
+@pytest.mark.parametrize(
+    ("command", "options"),
+    [
+        ("dar view", {"member": "bob"}),
+        ("dar missing", {}),
+        ("dar summary", {}),
+        ("dar stats", {}),
+        ("dar export", {"start": "today", "end": "today", "format": "csv"}),
+        ("dar panel", {}),
+        ("concord timezone", {"timezone": "clear"}),
+    ],
+)
+async def test_commands_that_read_more_than_once(
+    sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch, command: str, options: dict[str, Any]
+) -> None:
+    await sandbox.configure_office()
+    slow_disk(sandbox, monkeypatch)
+    reply = await sandbox.slash("alice", command, **options)
+    assert reply.type == 5 and reply.ephemeral and reply.text
