@@ -51,9 +51,12 @@ async def test_the_slow_disk_makes_two_reads_before_an_answer_too_late(
     sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # /task edit opens a modal, which must be the first answer, after two reads: proof that
-    # the harness catches a handler that reads twice before answering.
+    # the harness catches a handler that reads twice before answering. The guild's settings
+    # are kept in memory once read, so the bot is restarted first: its first command reads
+    # them from the disk again.
     await sandbox.configure_office()
     await sandbox.slash("bob", "task create", title="Fix the printer")
+    await sandbox.restart()
     slow_disk(sandbox, monkeypatch)
     with sandbox.expect_errors() as caught:
         await sandbox.slash("bob", "task edit", task="1")
