@@ -23,8 +23,8 @@ Two runs of ``--interactions`` each:
 Latency is what Discord measures for the 3-second rule: from the emulator sending
 INTERACTION_CREATE over the gateway to the bot's interaction callback arriving at the
 emulator's REST route (``InteractionRecord.created`` → ``responded_at``, one monotonic clock).
-"Answered" is until the member sees the answer: the callback, and for a deferred
-("thinking…") answer the followup that replaces it. Throughput is interactions over the wall
+"Answered" is until the member sees the answer: the callback, and for a deferred answer what
+follows it (the followup that replaces "thinking…", or the edit of the clicked card). Throughput is interactions over the wall
 time from the first INTERACTION_CREATE until the bot has made no request for 100 ms after the
 last answer (card edits, DMs and board refreshes included).
 
@@ -69,6 +69,7 @@ from concord.sandbox.emulator import InteractionRecord
 from concord.sandbox.emulator.interactions import (
     APPLICATION_COMMAND,
     DEFERRED_CHANNEL_MESSAGE,
+    DEFERRED_UPDATE_MESSAGE,
     MESSAGE_COMPONENT,
 )
 from concord.sandbox.emulator.world import StoredMessage, User
@@ -209,9 +210,13 @@ class Office:
         await emulator.send_interaction(record)
         try:
             await asyncio.wait_for(record.responded.wait(), ANSWER_TIMEOUT)
+            waiting_on: int | None = None
             if record.response_type == DEFERRED_CHANNEL_MESSAGE and record.loading:
-                assert record.original_message_id is not None
-                event = self.resolved.setdefault(record.original_message_id, asyncio.Event())
+                waiting_on = record.original_message_id  # "thinking…" until the followup
+            elif record.response_type == DEFERRED_UPDATE_MESSAGE and not record.edited_ids:
+                waiting_on = record.source_message_id  # the clicked card, until it is edited
+            if waiting_on is not None:
+                event = self.resolved.setdefault(waiting_on, asyncio.Event())
                 await asyncio.wait_for(event.wait(), ANSWER_TIMEOUT)
         except TimeoutError:
             run.errors.append(f"{kind}: no answer within {ANSWER_TIMEOUT} s")
