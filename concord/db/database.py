@@ -115,6 +115,11 @@ def transaction(conn: sqlite3.Connection) -> Any:
     conn.execute("COMMIT")
 
 
+def set_schema_version(conn: sqlite3.Connection, version: int) -> None:
+    """PRAGMA user_version cannot take a bound parameter: the int is formatted, never text."""
+    conn.execute(f"PRAGMA user_version = {int(version):d}")
+
+
 def schema_version(conn: sqlite3.Connection) -> int:
     return int(conn.execute("PRAGMA user_version").fetchone()[0])
 
@@ -162,8 +167,7 @@ def apply_migrations(conn: sqlite3.Connection) -> list[str]:
             if migration.version <= current:
                 continue
             run_script(conn, migration.sql)
-            # user_version cannot be a bound parameter; the value is an int parsed from the name.
-            conn.execute(f"PRAGMA user_version = {migration.version:d}")
+            set_schema_version(conn, migration.version)
         current = migration.version
         applied.append(migration.name)
         log.info("applied migration %s", migration.name)

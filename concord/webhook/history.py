@@ -23,6 +23,7 @@ from concord.db.database import (
     connect_sync,
     run_script,
     schema_version,
+    set_schema_version,
     transaction,
 )
 
@@ -172,8 +173,7 @@ class DeployHistory:
                 if self._check_version(conn) == SCHEMA_VERSION:
                     return
                 run_script(conn, _SCHEMA)
-                # user_version cannot be a bound parameter; SCHEMA_VERSION is a constant int.
-                conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION:d}")
+                set_schema_version(conn, SCHEMA_VERSION)
 
     def _check_version(self, conn: sqlite3.Connection) -> int:
         version = schema_version(conn)
