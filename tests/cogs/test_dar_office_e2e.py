@@ -1,0 +1,102 @@
+"""What an office hits in its first month (issue 16), end to end through the emulator: members
+with their own timezone, the digest's next working day, past summaries from task history,
+stats that agree about today, catch-up order after downtime, the edit window in working days,
+and daily jobs that wait for setup instead of using up the day."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+
+from concord.sandbox.driver import Message, Sandbox
+from tests.cogs.test_dar_e2e import (
+    TUE,
+    at,
+    digests,
+    file_report,
+    reminders,
+    scheduled,
+    summaries,
+)
+
+
+def report_posts(sandbox: Sandbox) -> list[str]:
+    """Titles of the bot's posts in the reports channel, in order."""
+    return [
+        m.embeds[0].get("title") or ""
+        for m in sandbox.messages("reports")
+        if m.embeds and not m.ephemeral
+    ]
+
+
+def titles_starting(messages: list[Message], prefix: str) -> list[Message]:
+    return [m for m in messages if m.embeds and (m.embeds[0].get("title") or "").startswith(prefix)]
+
+
+# -- 11: catch-up after downtime -----------------------------------------------------------
+async def test_catch_up_runs_in_scheduled_order_without_reminders_past_the_summary(
+    sandbox: Sandbox,
+) -> None:
+    await sandbox.configure_office()
+    await scheduled(sandbox, at(8))
+    await sandbox.restart()  # down from 08:00 until 20:00: the digest, reminder, summary missed
+    await scheduled(sandbox, at(20))
+    posts = report_posts(sandbox)
+    assert [p.split(" — ")[0] for p in posts] == ["Manager digest", "Daily reports"]
+    # The summary already lists who is missing: no "your report isn't in yet" after it.
+    for who in ("alice", "bob", "carol", "dave"):
+        assert reminders(sandbox, who) == [], who
+    await scheduled(sandbox, at(20, 5))
+    assert all(reminders(sandbox, who) == [] for who in ("bob", "carol"))
+    # Back before the summary time, the missed reminder still goes out (late, once).
+    await sandbox.restart()
+    wed = TUE + timedelta(days=1)
+    await scheduled(sandbox, at(18, 30, wed))
+    assert len(reminders(sandbox, "carol")) == 1
+
+
+# -- 14: jobs that wait for setup ----------------------------------------------------------
+async def test_a_digest_that_waited_for_setup_runs_at_its_new_time(sandbox: Sandbox) -> None:
+    # A fresh server: no reports channel, default times in UTC (the clock is 09:00 UTC).
+    await scheduled(sandbox, at(9, 30))
+    assert digests(sandbox) == []
+    assert await sandbox.bot.job_ledger.runs(sandbox.guild.id, "digest") == []
+    sandbox.clock.set(at(9, 40))  # type: ignore[attr-defined]
+    reply = await sandbox.slash(
+        "owner", "concord setup", reports_channel="reports", digest="09:41"
+    )
+    assert reply.text.startswith("Saved"), reply.text
+    await scheduled(sandbox, at(9, 40) + timedelta(seconds=30))
+    assert digests(sandbox) == []
+    await scheduled(sandbox, at(9, 41))
+    [digest] = digests(sandbox)
+    assert "Manager digest — Tue 1 Dec 2026" in digest.text and "Posted late" not in digest.text
+
+
+async def test_reminder_and_summary_that_waited_for_setup_run_that_day(sandbox: Sandbox) -> None:
+    await scheduled(sandbox, at(19, 5))  # fresh server: past the default 17:00 and 19:00
+    assert all(sandbox.dms(who) == [] for who in ("alice", "bob", "carol", "dave", "owner"))
+    sandbox.clock.set(at(19, 6))  # type: ignore[attr-defined]
+    reply = await sandbox.slash(
+        "owner",
+        "concord setup",
+        staff_role="Staff",
+        reports_channel="reports",
+        dar_reminder="19:10",
+        dar_summary="19:20",
+    )
+    assert reply.text.startswith("Saved"), reply.text
+    await scheduled(sandbox, at(19, 10))
+    for who in ("bob", "carol", "dave"):
+        assert len(reminders(sandbox, who)) == 1, who
+    assert reminders(sandbox, "owner") == []
+    await scheduled(sandbox, at(19, 20))
+    [summary] = summaries(sandbox)
+    assert "Daily reports — Tue 1 Dec 2026" in summary.text and "Posted late" not in summary.text
+    # Only the reports channel was missing at the summary time: it runs on the next pass.
+    await sandbox.configure(reports_channel=None)
+    wed = TUE + timedelta(days=1)
+    await scheduled(sandbox, at(19, 25, wed))
+    await sandbox.configure(reports_channel="reports")
+    await scheduled(sandbox, at(19, 30, wed))
+    assert "Daily reports — Wed 2 Dec 2026" in summaries(sandbox)[-1].text
+    assert "Posted late" not in summaries(sandbox)[-1].text
