@@ -200,26 +200,70 @@ def is_late(submitted_at: datetime, day: date, summary_at: time, guild_zone: Zon
     return submitted_at > summary_deadline(day, summary_at, guild_zone)
 
 
-def check_report_day(day: date, today: date, edit_days: int, *, editing: bool) -> None:
-    """Refuse a report date in the future or older than the edit window allows."""
+ALL_DAYS: frozenset[int] = frozenset(range(7))
+
+
+def is_office_day(day: date, workdays: Collection[int], holidays: Collection[date]) -> bool:
+    """A working day of the office: one of its workdays that is not a holiday."""
+    return day.weekday() in workdays and day not in holidays
+
+
+def working_days_after(
+    day: date, until: date, workdays: Collection[int], holidays: Collection[date]
+) -> int:
+    """The office's working days in (day, until]: how many have passed since ``day``."""
+    count = 0
+    probe = day + timedelta(days=1)
+    while probe <= until:
+        count += is_office_day(probe, workdays, holidays)
+        probe += timedelta(days=1)
+    return count
+
+
+def edit_window_end(
+    day: date, edit_days: int, workdays: Collection[int], holidays: Collection[date]
+) -> date:
+    """The last date the report of ``day`` can be filed or edited: until ``edit_days`` working
+    days of the office have passed after it (the non-working days after the last one too)."""
+    probe, passed = day, 0
+    for _ in range(366 * 2):  # no working day in two years: the workdays are empty
+        probe += timedelta(days=1)
+        if is_office_day(probe, workdays, holidays):
+            passed += 1
+            if passed > edit_days:
+                return probe - timedelta(days=1)
+    return day + timedelta(days=edit_days)
+
+
+def check_report_day(
+    day: date,
+    today: date,
+    edit_days: int,
+    *,
+    editing: bool,
+    workdays: Collection[int] = ALL_DAYS,
+    holidays: Collection[date] = (),
+) -> None:
+    """Refuse a report date in the future or older than the edit window allows: ``edit_days``
+    working days of the office (``workdays`` less ``holidays``) after it."""
     if day > today:
         raise UserError(
             f"{format_day(day)} hasn't happened yet: reports are filed on or after their day "
             f"(today is {format_day(today)})."
         )
-    age = (today - day).days
-    if age > edit_days:
-        window = "today only" if edit_days == 0 else f"up to {_days(edit_days)} after their date"
+    if working_days_after(day, today, workdays, holidays) > edit_days:
+        unit = "day" if len(workdays) == len(ALL_DAYS) and not holidays else "working day"
+        window = (
+            f"until the next {unit}"
+            if edit_days == 0
+            else f"up to {edit_days} {unit}{'s' if edit_days != 1 else ''} after their date"
+        )
         if editing:
             raise UserError(
                 f"The report for {format_day(day)} can no longer be edited: reports can be "
                 f"changed {window}."
             )
         raise UserError(f"{format_day(day)} is too far back: reports can be filed {window}.")
-
-
-def _days(count: int) -> str:
-    return f"{count} day{'s' if count != 1 else ''}"
 
 
 def first_line(text: str, limit: int = 120) -> str:

@@ -35,6 +35,7 @@ from concord.core.dar import (
     SummaryData,
     check_report_day,
     describe_day_off,
+    edit_window_end,
     expected_roster,
     format_day,
     is_late,
@@ -263,6 +264,17 @@ def member_zone(conn: sqlite3.Connection, config: GuildConfig, user_id: int) -> 
     return zone_for(row["timezone"] if row else None, config.timezone)
 
 
+def holiday_days(
+    conn: sqlite3.Connection, guild_id: int, first: date, last: date
+) -> frozenset[date]:
+    """The guild's holidays (the Leave module's list) in [first, last], inside a transaction."""
+    rows = conn.execute(
+        "SELECT day FROM holidays WHERE guild_id = ? AND day BETWEEN ? AND ?",
+        (guild_id, first.isoformat(), last.isoformat()),
+    ).fetchall()
+    return frozenset(date.fromisoformat(row["day"]) for row in rows)
+
+
 def submit_report(
     conn: sqlite3.Connection,
     guild_id: int,
@@ -279,7 +291,14 @@ def submit_report(
         "SELECT * FROM dar_reports WHERE guild_id = ? AND user_id = ? AND day = ?",
         (guild_id, user_id, day.isoformat()),
     ).fetchone()
-    check_report_day(day, today, config.dar_edit_days, editing=row is not None)
+    check_report_day(
+        day,
+        today,
+        config.dar_edit_days,
+        editing=row is not None,
+        workdays=config.workdays,
+        holidays=holiday_days(conn, guild_id, day, today),
+    )
     stamp = utcnow_iso(now)
     if row is None:
         late = is_late(now, day, config.dar_summary, config.tz)
@@ -446,6 +465,29 @@ class DarManager:
         return zone_for(
             await self.guild_settings.member_timezone(guild_id, user_id), config.timezone
         )
+
+    async def check_report_day(
+        self, guild_id: int, day: date, today: date, *, editing: bool
+    ) -> None:
+        """Refuse a date outside the edit window (``dar_edit_days`` working days)."""
+        config = await self.guild_settings.get(guild_id)
+        holidays = await self.leave.holidays(guild_id, day, today) if day < today else ()
+        check_report_day(
+            day,
+            today,
+            config.dar_edit_days,
+            editing=editing,
+            workdays=config.workdays,
+            holidays=frozenset(h.day for h in holidays),
+        )
+
+    async def edit_window_end(self, guild_id: int, day: date) -> date:
+        """The last date the report of ``day`` can still be filed or edited."""
+        config = await self.guild_settings.get(guild_id)
+        # Generous: the window plus every weekend and a month of holidays in between.
+        horizon = day + timedelta(days=config.dar_edit_days * 7 // 5 + 40)
+        holidays = frozenset(h.day for h in await self.leave.holidays(guild_id, day, horizon))
+        return edit_window_end(day, config.dar_edit_days, config.workdays, holidays)
 
     async def member_today(self, guild_id: int, user_id: int, now: datetime) -> date:
         return local_date(now, await self.zone(guild_id, user_id))

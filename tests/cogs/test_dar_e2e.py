@@ -138,7 +138,7 @@ async def test_submit_after_the_summary_is_late_and_yesterday_can_be_filed(
         ("someday", "`date`: `someday` is not a date I understand"),
         ("2026-02-30", "is not a real date"),
         ("2026-12-02", "hasn't happened yet"),
-        ("2026-11-20", "too far back: reports can be filed up to 2 days after their date"),
+        ("2026-11-20", "too far back: reports can be filed up to 2 working days after their date"),
     ],
 )
 async def test_submit_refuses_bad_dates(sandbox: Sandbox, option: str, message: str) -> None:

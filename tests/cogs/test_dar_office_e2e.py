@@ -100,3 +100,24 @@ async def test_reminder_and_summary_that_waited_for_setup_run_that_day(sandbox: 
     await scheduled(sandbox, at(19, 30, wed))
     assert "Daily reports — Wed 2 Dec 2026" in summaries(sandbox)[-1].text
     assert "Posted late" not in summaries(sandbox)[-1].text
+
+
+# -- 12: the edit window counts working days -----------------------------------------------
+async def test_the_edit_window_counts_the_offices_working_days(sandbox: Sandbox) -> None:
+    await sandbox.configure_office()  # mon-fri, dar_edit_days 2
+    sandbox.clock.set(at(10, day=date(2026, 12, 7)))  # type: ignore[attr-defined]
+    filed = await file_report(sandbox, "bob", date="fri")  # Friday's report on Monday
+    assert "Your report for **Fri 4 Dec 2026** is filed" in filed.content
+    assert "(until Tue 8 Dec 2026)" in filed.content
+    sandbox.clock.set(at(10, day=date(2026, 12, 9)))  # type: ignore[attr-defined]
+    refused = await sandbox.slash("carol", "dar submit", date="2026-12-04")
+    assert refused.modal is None
+    assert "too far back: reports can be filed up to 2 working days after their date" in (
+        refused.text
+    )
+    # A holiday is not a working day either: with Monday off, Wednesday is still in time.
+    added = await sandbox.slash("alice", "leave holiday add", date="2026-12-07", name="Closed")
+    assert "Closed" in added.text
+    late = await file_report(sandbox, "carol", date="2026-12-04")
+    assert "Your report for **Fri 4 Dec 2026** is filed" in late.content
+    assert "(until the end of today)" in late.content

@@ -42,7 +42,6 @@ from concord.cogs.dar.views import (
     submit_view,
 )
 from concord.core.dar import (
-    check_report_day,
     compose_summary,
     first_line,
     format_day,
@@ -145,9 +144,8 @@ class Dar(commands.GroupCog, group_name="dar", group_description="Daily activity
         now = self.bot.clock.now()
         today = await self.manager.member_today(guild_id, interaction.user.id, now)
         day = day or today
-        config = await self.bot.guild_settings.get(guild_id)
         existing = await self.manager.get(guild_id, interaction.user.id, day)
-        check_report_day(day, today, config.dar_edit_days, editing=existing is not None)
+        await self.manager.check_report_day(guild_id, day, today, editing=existing is not None)
         prefill = await self.manager.prefill(guild_id, interaction.user.id, day)
         await interaction.response.send_modal(ReportModal(guild_id, prefill))
 
@@ -189,9 +187,8 @@ class Dar(commands.GroupCog, group_name="dar", group_description="Daily activity
 
     async def edit_hint(self, guild_id: int, user_id: int, day: date) -> str:
         """How, and until when, the member can still change the report of ``day``."""
-        config = await self.bot.guild_settings.get(guild_id)
         today = await self.manager.member_today(guild_id, user_id, self.bot.clock.now())
-        last = day + timedelta(days=config.dar_edit_days)
+        last = await self.manager.edit_window_end(guild_id, day)
         if last < today:
             return ""
         command = "/dar submit" if day == today else f"/dar submit date:{day.isoformat()}"
