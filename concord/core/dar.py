@@ -631,12 +631,15 @@ class OpenBlocker:
 class DigestData:
     day: date
     out_today: tuple[RosterEntry, ...]
+    # Out on the office's next working day (Monday after a Friday, the day after a holiday).
     out_tomorrow: tuple[RosterEntry, ...]
     pending: PendingLeave
     overdue: tuple[OverdueTask, ...]
     missing_day: date | None
     missing: tuple[RosterEntry, ...]
     blockers: tuple[OpenBlocker, ...]
+    # The office's next working day; None: the day after ``day``.
+    next_day: date | None = None
 
 
 def format_age(age: timedelta) -> str:
@@ -755,6 +758,8 @@ def compose_digest(data: DigestData, note: str | None = None) -> MessageSpec:
     ``note`` is added under the headline."""
     title = f"Manager digest — {format_day(data.day)}"
     tomorrow = data.day + timedelta(days=1)
+    next_day = data.next_day or tomorrow
+    next_label = "Out tomorrow" if next_day == tomorrow else "Out next working day"
     description = digest_headline(data) + (f"\n{note}" if note else "")
     sections: list[tuple[str, list[str], str]] = [
         (
@@ -763,7 +768,7 @@ def compose_digest(data: DigestData, note: str | None = None) -> MessageSpec:
             "Nobody.",
         ),
         (
-            f"Out tomorrow, {short_day(tomorrow)} ({len(data.out_tomorrow)})",
+            f"{next_label}, {short_day(next_day)} ({len(data.out_tomorrow)})",
             [_mention(e) for e in data.out_tomorrow],
             "Nobody.",
         ),

@@ -61,6 +61,8 @@ STATS_DEFAULT_DAYS = 30
 # How far back a streak is followed, and how far back an unresolved blocker stays open.
 STREAK_LOOKBACK_DAYS = 366
 BLOCKER_LOOKBACK_DAYS = 7
+# How far ahead the digest looks for the office's next working day (a long holiday break).
+NEXT_DAY_HORIZON = 31
 # Rows handed to the file writer thread at a time while exporting.
 EXPORT_CHUNK = 2000
 # Prefill: how many tasks a Done or Plan list shows at most.
@@ -680,9 +682,19 @@ class DarManager:
         """Who is out today and tomorrow, pending leave, overdue tasks, the last workday's
         missing reports and open blockers."""
         lookback = today - timedelta(days=BLOCKER_LOOKBACK_DAYS)
-        tomorrow = today + timedelta(days=1)
-        period = await self.period(guild_id, lookback, tomorrow)
+        period = await self.period(guild_id, lookback, today + timedelta(days=NEXT_DAY_HORIZON))
         config = period.config
+        # "Tomorrow" is the office's next working day: Monday after a Friday, not Saturday.
+        tomorrow = next(
+            (
+                d
+                for d in days_between(
+                    today + timedelta(days=1), today + timedelta(days=NEXT_DAY_HORIZON)
+                )
+                if period.roster(d, ()).workday
+            ),
+            today + timedelta(days=1),
+        )
         missing_day = next(
             (
                 d
@@ -724,6 +736,7 @@ class DarManager:
             missing_day=missing_day,
             missing=missing,
             blockers=blockers,
+            next_day=tomorrow,
         )
 
     async def open_blockers(self, guild_id: int, start: date, end: date) -> tuple[OpenBlocker, ...]:

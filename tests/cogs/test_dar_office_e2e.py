@@ -5,7 +5,7 @@ and daily jobs that wait for setup instead of using up the day."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, timedelta
 
 from concord.sandbox.driver import Message, Sandbox
 from tests.cogs.test_dar_e2e import (
@@ -16,6 +16,7 @@ from tests.cogs.test_dar_e2e import (
     reminders,
     scheduled,
     summaries,
+    take_leave,
 )
 
 
@@ -61,9 +62,7 @@ async def test_a_digest_that_waited_for_setup_runs_at_its_new_time(sandbox: Sand
     assert digests(sandbox) == []
     assert await sandbox.bot.job_ledger.runs(sandbox.guild.id, "digest") == []
     sandbox.clock.set(at(9, 40))  # type: ignore[attr-defined]
-    reply = await sandbox.slash(
-        "owner", "concord setup", reports_channel="reports", digest="09:41"
-    )
+    reply = await sandbox.slash("owner", "concord setup", reports_channel="reports", digest="09:41")
     assert reply.text.startswith("Saved"), reply.text
     await scheduled(sandbox, at(9, 40) + timedelta(seconds=30))
     assert digests(sandbox) == []
@@ -121,3 +120,21 @@ async def test_the_edit_window_counts_the_offices_working_days(sandbox: Sandbox)
     late = await file_report(sandbox, "carol", date="2026-12-04")
     assert "Your report for **Fri 4 Dec 2026** is filed" in late.content
     assert "(until the end of today)" in late.content
+
+
+# -- 2: the digest's "tomorrow" ------------------------------------------------------------
+async def test_the_digest_looks_ahead_to_the_next_working_day(sandbox: Sandbox) -> None:
+    await sandbox.configure_office()
+    await take_leave(sandbox, "dave", "2026-12-07")  # Monday
+    await take_leave(sandbox, "carol", "2026-12-09")  # Wednesday
+    added = await sandbox.slash("alice", "leave holiday add", date="2026-12-08", name="Closed")
+    assert "Closed" in added.text
+    await scheduled(sandbox, at(9, day=date(2026, 12, 4)))  # Friday
+    friday = digests(sandbox)[-1].text
+    assert "Out next working day, Mon 7 Dec (1)" in friday and "@Dave (full day)" in friday
+    assert "Sat" not in friday and "Out tomorrow" not in friday
+    await scheduled(sandbox, at(9, day=date(2026, 12, 7)))  # Monday; Tuesday is a holiday
+    monday = digests(sandbox)[-1].text
+    assert "Out next working day, Wed 9 Dec (1)" in monday and "@Carol (full day)" in monday
+    await scheduled(sandbox, at(9, day=date(2026, 12, 9)))
+    assert "Out tomorrow, Thu 10 Dec (0)" in digests(sandbox)[-1].text
