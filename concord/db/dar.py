@@ -42,6 +42,7 @@ from concord.core.dar import (
     local_date,
     member_stats,
     staff_members,
+    summary_deadline,
     zone_for,
 )
 from concord.core.settings import GuildConfig
@@ -191,6 +192,8 @@ class Stats:
     end: date
     points: tuple[DayPoint, ...]
     members: tuple[MemberStats, ...]
+    # False while today is in the range but before its summary time (not counted yet).
+    today_counted: bool = True
 
 
 @dataclass(frozen=True)
@@ -784,10 +787,13 @@ class DarManager:
         members: Sequence[Member],
         today: date,
         user_id: int | None = None,
+        *,
+        now: datetime | None = None,
     ) -> Stats:
         """Per day: reports filed vs expected and tasks completed; per member: the current
         streak and the on-time rate over [start, end]. Days before the guild's first report
-        expect nothing (the DAR was not in use yet)."""
+        expect nothing (the DAR was not in use yet). Today counts, in the points and the rates
+        alike, once its summary time has passed at ``now`` (always without ``now``)."""
         if end < start:
             raise UserError(
                 f"The end date ({format_day(end)}) is before the start date ({format_day(start)})."
@@ -795,6 +801,7 @@ class DarManager:
         if (end - start).days + 1 > STATS_MAX_DAYS:
             raise UserError(f"Stats cover at most {STATS_MAX_DAYS} days at a time.")
         config = await self.guild_settings.get(guild_id)
+        today_counts = now is None or now >= summary_deadline(today, config.dar_summary, config.tz)
         window_start = min(start, today - timedelta(days=STREAK_LOOKBACK_DAYS))
         window_end = max(end, today)
         period = await self.period(guild_id, window_start, window_end)
@@ -822,7 +829,15 @@ class DarManager:
         # A year of rosters is CPU work (hundreds of thousands of member-days): off the loop.
         return await asyncio.to_thread(
             tally_stats,
-            Window(start, end, today, window_start, window_end, await self.first_day(guild_id)),
+            Window(
+                start,
+                end,
+                today,
+                window_start,
+                window_end,
+                await self.first_day(guild_id),
+                today_counts,
+            ),
             period,
             people,
             filed,
@@ -919,6 +934,8 @@ class Window:
     # The guild's first report: days before it were before the DAR was in use and count for
     # nobody (None: no report yet, nothing counts).
     since: date | None
+    # Whether today is counted yet (after its summary time): the chart and the text agree.
+    today_counts: bool = True
 
 
 def tally_stats(
@@ -939,22 +956,27 @@ def tally_stats(
         for entry in roster.expected:
             expected_days[entry.user_id].append(day)
         expected_per_day[day] = len(roster.expected)
+
+    def counted(day: date) -> bool:
+        return day != window.today or window.today_counts
+
     points = tuple(
         DayPoint(
             day=d,
-            expected=expected_per_day.get(d, 0),
-            filed=filed_per_day.get(d, 0),
+            expected=expected_per_day.get(d, 0) if counted(d) else 0,
+            filed=filed_per_day.get(d, 0) if counted(d) else 0,
             tasks_completed=completed_per_day.get(d, 0),
         )
         for d in days_between(window.start, window.end)
     )
-    last = min(window.end, window.today)
+    # The rates cover the same days as the points: past ones, and today once it counts.
+    last = min(window.end, window.today if window.today_counts else window.today - timedelta(1))
     per_member: list[MemberStats] = []
     for member in sorted(people, key=lambda m: m.name.lower()):
         reports = filed.get(member.user_id, {})
         in_range = [d for d in expected_days[member.user_id] if window.start <= d <= last]
-        in_range_reports = {d: v for d, v in reports.items() if d >= window.start}
-        rates = member_stats(member.user_id, in_range, in_range_reports, last)
+        in_range_reports = {d: v for d, v in reports.items() if window.start <= d <= last}
+        rates = member_stats(member.user_id, in_range, in_range_reports, last + timedelta(1))
         streak = member_stats(member.user_id, expected_days[member.user_id], reports, window.today)
         per_member.append(
             MemberStats(
@@ -965,7 +987,13 @@ def tally_stats(
                 streak=streak.streak,
             )
         )
-    return Stats(start=window.start, end=window.end, points=points, members=tuple(per_member))
+    return Stats(
+        start=window.start,
+        end=window.end,
+        points=points,
+        members=tuple(per_member),
+        today_counted=window.today_counts or not window.start <= window.today <= window.end,
+    )
 
 
 def _leave_labels(period: Period) -> dict[tuple[date, int], str]:

@@ -7,6 +7,10 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+import pytest
+
+from concord.cogs.dar import cog as cog_module
+from concord.core.dar import DayPoint
 from concord.sandbox.driver import Message, Sandbox
 from tests.cogs.test_dar_e2e import (
     TUE,
@@ -138,3 +142,43 @@ async def test_the_digest_looks_ahead_to_the_next_working_day(sandbox: Sandbox) 
     assert "Out next working day, Wed 9 Dec (1)" in monday and "@Carol (full day)" in monday
     await scheduled(sandbox, at(9, day=date(2026, 12, 9)))
     assert "Out tomorrow, Thu 10 Dec (0)" in digests(sandbox)[-1].text
+
+
+# -- 7: stats text and chart agree about today ---------------------------------------------
+def totals(text: str) -> tuple[int, int]:
+    """(filed, expected) from the stats headline "N of M expected reports filed"."""
+    head = text.split(" expected reports filed")[0].split()
+    return int(head[-3]), int(head[-1])
+
+
+async def test_stats_text_and_chart_count_today_alike(
+    sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    charted: list[list[DayPoint]] = []
+    real_chart = cog_module.render_dar_chart
+
+    def spy(points: list[DayPoint], title: str) -> bytes:
+        charted.append(list(points))
+        return real_chart(points, title)
+
+    monkeypatch.setattr(cog_module, "render_dar_chart", spy)
+    await sandbox.configure_office()
+    for offset in range(3):  # Tue, Wed, Thu: bob and carol file every day at noon
+        sandbox.clock.set(at(12, day=TUE + timedelta(days=offset)))  # type: ignore[attr-defined]
+        await file_report(sandbox, "bob")
+        await file_report(sandbox, "carol")
+    # Thursday noon: today is not over, so neither the text nor the chart counts it yet.
+    before = await sandbox.slash("alice", "dar stats", start="2026-12-01", end="2026-12-03")
+    points = charted[-1]
+    chart = (sum(p.filed for p in points), sum(p.expected for p in points))
+    assert totals(before.text) == chart == (4, 8)
+    assert "Today (Thu 3 Dec) counts from 19:00" in before.text
+    assert "**Bob** — streak 3 · on time 100% (2/2)" in before.text
+    # After the summary time today counts in both: alice and dave missed it.
+    sandbox.clock.set(at(19, 30, TUE + timedelta(days=2)))  # type: ignore[attr-defined]
+    after = await sandbox.slash("alice", "dar stats", start="2026-12-01", end="2026-12-03")
+    points = charted[-1]
+    chart = (sum(p.filed for p in points), sum(p.expected for p in points))
+    assert totals(after.text) == chart == (6, 12)
+    assert "counts from" not in after.text
+    assert "**Dave** — streak 0 · on time 0% (0/3)" in after.text

@@ -47,6 +47,7 @@ from concord.core.dar import (
     format_day,
     parse_report_date,
     report_messages,
+    short_day,
     validate_report,
 )
 from concord.core.embed_pages import MessageSpec, truncate
@@ -437,14 +438,21 @@ class Dar(commands.GroupCog, group_name="dar", group_description="Daily activity
         user_id = await self.scope(guild_id, interaction.user, member, "see the stats of")
         guild = self.guild(guild_id)
         stats = await self.manager.stats(
-            guild_id, first, last, roster_members(guild), today, user_id
+            guild_id, first, last, roster_members(guild), today, user_id, now=self.bot.clock.now()
         )
         names = {m.id: m.display_name for m in guild.members}
         who = names.get(user_id, "") if user_id is not None else guild.name
         png = await asyncio.to_thread(
             render_dar_chart, stats.points, truncate(f"Daily reports — {who}", 80)
         )
-        messages = stats_messages(first, last, stats.members, names)
+        note = None
+        if not stats.today_counted:
+            config = await self.bot.guild_settings.get(guild_id)
+            note = (
+                f"Today ({short_day(today)}) counts from {config.dar_summary:%H:%M}, the summary "
+                "time, in the chart and here alike."
+            )
+        messages = stats_messages(first, last, stats.members, names, note)
         head, *rest = messages
         embeds = [to_embed(e) for e in head.embeds]
         embeds[0].set_image(url="attachment://dar-stats.png")

@@ -84,9 +84,14 @@ def missing_messages(
 
 
 def stats_messages(
-    start: date, end: date, stats: Sequence[MemberStats], names: dict[int, str]
+    start: date,
+    end: date,
+    stats: Sequence[MemberStats],
+    names: dict[int, str],
+    note: str | None = None,
 ) -> list[MessageSpec]:
-    """Each member's current streak and on-time rate (the chart goes with the first message)."""
+    """Each member's current streak and on-time rate (the chart goes with the first message);
+    ``note`` is added under the headline."""
     lines = [
         f"**{names.get(s.user_id, str(s.user_id))}** — streak {s.streak} · on time "
         f"{format_rate(s.on_time_rate)} ({s.on_time}/{s.expected}) · filed "
@@ -106,6 +111,8 @@ def stats_messages(
             "No reports were expected or filed in this period (non-working days, days still "
             "to come, or before the first report). Streaks count up to today."
         )
+    if note:
+        headline += f"\n{note}"
     items = [
         Item(FieldSpec("Members" if i == 0 else "Members (cont.)", chunk))
         for i, chunk in enumerate(chunk_lines(lines, 1024))
