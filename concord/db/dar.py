@@ -154,6 +154,8 @@ class TaskSource(Protocol):
 
     async def overdue(self, guild_id: int, now: datetime) -> Sequence[TaskLike]: ...
 
+    async def overdue_at(self, guild_id: int, moment: datetime) -> Sequence[TaskLike]: ...
+
     async def open_due_between(
         self, guild_id: int, user_id: int, start: date, end: date
     ) -> Sequence[TaskLike]: ...
@@ -655,11 +657,18 @@ class DarManager:
     ) -> SummaryData:
         config = await self.guild_settings.get(guild_id)
         start, end = day_bounds_utc(day, config.tz)
+        # A past day shows its overdue tasks as they were at its end (from the task history),
+        # as its posted summary did; today shows them as they are.
+        overdue_then = (
+            self.tasks.overdue_at(guild_id, end - timedelta(seconds=1))
+            if end <= now
+            else self.tasks.overdue(guild_id, now)
+        )
         roster, reports, completed, overdue = await asyncio.gather(
             self.roster(guild_id, day, members),
             self.reports_on(guild_id, day),
             self.tasks.completed_between(guild_id, start, end),
-            self.tasks.overdue(guild_id, now),
+            overdue_then,
         )
         done_by: dict[int, list[str]] = {}
         for task in completed:

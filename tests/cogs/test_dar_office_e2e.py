@@ -15,6 +15,7 @@ from concord.sandbox.driver import Message, Sandbox
 from tests.cogs.test_dar_e2e import (
     TUE,
     at,
+    create_task,
     digests,
     file_report,
     reminders,
@@ -182,3 +183,30 @@ async def test_stats_text_and_chart_count_today_alike(
     assert totals(after.text) == chart == (6, 12)
     assert "counts from" not in after.text
     assert "**Dave** — streak 0 · on time 0% (0/3)" in after.text
+
+
+# -- 6: past summaries from task history ---------------------------------------------------
+async def test_a_past_summary_shows_overdue_tasks_as_they_were_that_day(sandbox: Sandbox) -> None:
+    await sandbox.configure_office()
+    sandbox.clock.set(at(10, day=date(2026, 11, 30)))  # type: ignore[attr-defined]
+    invoice = await create_task(sandbox, title="Old invoice", assignee="bob", due="today")
+    sign = await create_task(sandbox, title="Fix the sign", assignee="carol", due="today")
+    sandbox.clock.set(at(10))  # type: ignore[attr-defined]
+    for title in ("Call IT", "Book a room"):  # due Wednesday: not overdue on Tuesday
+        await create_task(sandbox, title=title, assignee="bob", due="2026-12-02")
+    await file_report(sandbox, "bob")
+    await file_report(sandbox, "carol")
+    tuesday = await sandbox.slash("alice", "dar summary")
+    assert "Bob · 7.5 h · 1 overdue task" in tuesday.text
+    assert "Carol · 7.5 h · 1 overdue task" in tuesday.text
+    # Wednesday: the invoice is done, the sign handed to bob.
+    sandbox.clock.set(at(10, day=date(2026, 12, 2)))  # type: ignore[attr-defined]
+    done = await sandbox.slash("bob", "task status", task=f"#{invoice}", status="done")
+    assert "Done" in done.text or "done" in done.text, done.text
+    handed = await sandbox.slash("alice", "task assign", task=f"#{sign}", member="bob")
+    assert f"#{sign}" in handed.text, handed.text
+    # Thursday: Tuesday's summary still reads as it did on Tuesday.
+    sandbox.clock.set(at(10, day=date(2026, 12, 3)))  # type: ignore[attr-defined]
+    again = await sandbox.slash("alice", "dar summary", date="2026-12-01")
+    assert "Bob · 7.5 h · 1 overdue task" in again.text
+    assert "Carol · 7.5 h · 1 overdue task" in again.text

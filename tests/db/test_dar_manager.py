@@ -133,6 +133,9 @@ class FakeTasks:
             if t.assignee_id == user_id and t.status in ("open", "in_progress", "blocked")
         ]
 
+    async def overdue_at(self, guild_id: int, moment: datetime) -> list[FakeTask]:
+        return await self.overdue(guild_id, moment)  # the fakes keep no history
+
     async def overdue(self, guild_id: int, now: datetime) -> list[FakeTask]:
         today = now.date()
         return [
