@@ -490,8 +490,34 @@ class SummaryData:
     names: Mapping[int, str]
     # Tasks completed that day, by assignee: labels such as "#12 Fix the printer".
     completed: Mapping[int, tuple[str, ...]]
-    # Overdue tasks per member right now.
+    # Overdue tasks per member (as they were at the day's end, for a past day).
     overdue: Mapping[int, int]
+    # Members with their own timezone whose day ends after the office's and is not over yet:
+    # neither filed nor missing.
+    not_due: tuple[RosterEntry, ...] = ()
+
+
+def not_due_yet(
+    roster: Roster,
+    filed_ids: Collection[int],
+    zones: Mapping[int, ZoneInfo],
+    guild_zone: ZoneInfo,
+    summary_at: time,
+    now: datetime,
+) -> tuple[RosterEntry, ...]:
+    """Expected members without a report whose own day ends after the office's and has not
+    ended at ``now`` (a member in New York at a Manila office's 18:30): not due yet, so not
+    missing. ``zones`` holds the members with a timezone of their own."""
+    office = summary_deadline(roster.day, summary_at, guild_zone)
+    waiting: list[RosterEntry] = []
+    for entry in roster.expected:
+        zone = zones.get(entry.user_id)
+        if entry.user_id in filed_ids or zone is None:
+            continue
+        own = summary_deadline(roster.day, summary_at, zone)
+        if own > office and now < own:
+            waiting.append(entry)
+    return tuple(waiting)
 
 
 def blocker_custom_id(report_id: int) -> str:
@@ -504,15 +530,22 @@ def _name(names: Mapping[int, str], user_id: int) -> str:
 
 def summary_field(report: Report, data: SummaryData) -> FieldSpec:
     """One report condensed: member and flags as the name, Done's first lines, Blockers bold."""
-    flags = [_name(data.names, report.user_id)]
+    return report_field(
+        report,
+        _name(data.names, report.user_id),
+        data.roster.note_for(report.user_id),
+        data.overdue.get(report.user_id, 0),
+    )
+
+
+def report_field(report: Report, name: str, note: str | None, overdue: int) -> FieldSpec:
+    flags = [name]
     if report.minutes is not None:
         flags.append(format_hours(report.minutes))
     if report.late:
         flags.append("late")
-    note = data.roster.note_for(report.user_id)
     if note:
         flags.append(note)
-    overdue = data.overdue.get(report.user_id, 0)
     if overdue:
         flags.append(f"{overdue} overdue task{'s' if overdue != 1 else ''}")
     value = first_lines(report.done, SUMMARY_DONE_LINES, SUMMARY_DONE_CHARS)
@@ -520,6 +553,20 @@ def summary_field(report: Report, data: SummaryData) -> FieldSpec:
         blocker = truncate(" ".join(report.blockers.split()), SUMMARY_BLOCKER_CHARS)
         value += f"\n**Blockers: {blocker.replace('*', '')}**"
     return FieldSpec(name=" · ".join(flags), value=truncate(value, FIELD_VALUE_MAX))
+
+
+def compose_follow_up(report: Report, name: str, note: str | None = None) -> MessageSpec:
+    """The line added to a posted summary when a member who was not due yet then files."""
+    button = None
+    if report.blockers:
+        button = ButtonSpec(blocker_custom_id(report.id), f"Make task: {name}")
+    return pack(
+        f"Filed after the summary — {format_day(report.day)}",
+        f"<@{report.user_id}> filed their report for {format_day(report.day)}: it was not due "
+        "yet when the summary went out.",
+        [Item(report_field(report, name, note, 0), button)],
+        colour=SUMMARY_COLOUR,
+    )[0]
 
 
 def _listed(name: str, entries: Sequence[str], separator: str = ", ") -> list[Item]:
@@ -538,9 +585,11 @@ def _mention(entry: RosterEntry) -> str:
 def summary_headline(data: SummaryData) -> str:
     roster = data.roster
     filed_ids = {r.user_id for r in data.reports}
-    expected = roster.expected_ids
+    expected = roster.expected_ids - {e.user_id for e in data.not_due}
     filed_expected = len(expected & filed_ids)
     parts = [f"**{filed_expected} / {len(expected)}** expected reports filed"]
+    if data.not_due:
+        parts.append(f"{len(data.not_due)} not due yet")
     late = sum(1 for r in data.reports if r.late)
     if late:
         parts.append(f"{late} late")
@@ -566,10 +615,15 @@ def compose_summary(data: SummaryData, note: str | None = None) -> list[MessageS
     """The day's summary as messages within Discord's limits (one Make task button per blocker);
     ``note`` is added under the headline."""
     filed_ids = {r.user_id for r in data.reports}
-    missing = [e for e in data.roster.expected if e.user_id not in filed_ids]
+    waiting = {e.user_id for e in data.not_due}
+    missing = [
+        e for e in data.roster.expected if e.user_id not in filed_ids and e.user_id not in waiting
+    ]
     items: list[Item] = []
     if missing:
         items += _listed(f"Missing ({len(missing)})", [_mention(e) for e in missing])
+    if data.not_due:
+        items += _listed(f"Not due yet ({len(data.not_due)})", [_mention(e) for e in data.not_due])
     if data.roster.on_leave:
         items += _listed(
             f"On leave ({len(data.roster.on_leave)})", [_mention(e) for e in data.roster.on_leave]

@@ -12,7 +12,7 @@ import asyncio
 import json
 import logging
 import sqlite3
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import IO, Protocol
@@ -41,6 +41,7 @@ from concord.core.dar import (
     is_late,
     local_date,
     member_stats,
+    not_due_yet,
     staff_members,
     summary_deadline,
     zone_for,
@@ -186,6 +187,8 @@ class Prefill:
 class Missing:
     roster: Roster
     missing: tuple[RosterEntry, ...]
+    # Members with their own timezone whose day is not over yet (see ``not_due_yet``).
+    not_due: tuple[RosterEntry, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -292,7 +295,8 @@ def submit_report(
 ) -> SubmitResult:
     """File or edit ``user_id``'s report for ``day`` (default: their local today)."""
     config = read_config(conn, guild_id)
-    today = local_date(now, member_zone(conn, config, user_id))
+    zone = member_zone(conn, config, user_id)
+    today = local_date(now, zone)
     day = day or today
     row = conn.execute(
         "SELECT * FROM dar_reports WHERE guild_id = ? AND user_id = ? AND day = ?",
@@ -308,7 +312,8 @@ def submit_report(
     )
     stamp = utcnow_iso(now)
     if row is None:
-        late = is_late(now, day, config.dar_summary, config.tz)
+        # Late on the member's own clock: after the summary time of that day where they are.
+        late = is_late(now, day, config.dar_summary, zone)
         cur = conn.execute(
             "INSERT INTO dar_reports (guild_id, user_id, day, done, plan, blockers, minutes, late,"
             " submitted_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -613,10 +618,36 @@ class DarManager:
     async def roster(self, guild_id: int, day: date, members: Sequence[Member]) -> Roster:
         return (await self.period(guild_id, day, day)).roster(day, members)
 
-    async def missing(self, guild_id: int, day: date, members: Sequence[Member]) -> Missing:
+    async def missing(
+        self, guild_id: int, day: date, members: Sequence[Member], now: datetime | None = None
+    ) -> Missing:
+        """Expected members without a report; with ``now``, those with their own timezone
+        whose day is not over yet are set apart as not due (never missing)."""
         roster = await self.roster(guild_id, day, members)
         filed = {r.user_id for r in await self.reports_on(guild_id, day)}
-        return Missing(roster, tuple(e for e in roster.expected if e.user_id not in filed))
+        not_due: tuple[RosterEntry, ...] = ()
+        if now is not None:
+            not_due = await self.not_due(guild_id, roster, filed, now)
+        waiting = {e.user_id for e in not_due}
+        return Missing(
+            roster,
+            tuple(e for e in roster.expected if e.user_id not in filed | waiting),
+            not_due,
+        )
+
+    async def not_due(
+        self, guild_id: int, roster: Roster, filed: Collection[int], now: datetime
+    ) -> tuple[RosterEntry, ...]:
+        """Of the roster's members without a report, those whose own day is not over yet."""
+        config = await self.guild_settings.get(guild_id)
+        zones = {
+            user_id: ZoneInfo(name)
+            for user_id, name in (await self.guild_settings.member_timezones(guild_id)).items()
+            if name != config.timezone
+        }
+        if not zones:
+            return ()
+        return not_due_yet(roster, filed, zones, config.tz, config.dar_summary, now)
 
     async def is_workday(self, guild_id: int, day: date) -> bool:
         """A guild workday that is not a holiday."""
@@ -686,6 +717,7 @@ class DarManager:
             names={m.user_id: m.name for m in members},
             completed={k: tuple(v) for k, v in done_by.items()},
             overdue=overdue_count,
+            not_due=await self.not_due(guild_id, roster, {r.user_id for r in reports}, now),
         )
 
     async def digest(
@@ -724,6 +756,7 @@ class DarManager:
         if missing_day is not None:
             filed = {r.user_id for r in await self.reports_on(guild_id, missing_day)}
             roster = period.roster(missing_day, members)
+            filed |= {e.user_id for e in await self.not_due(guild_id, roster, filed, now)}
             missing = tuple(e for e in roster.expected if e.user_id not in filed)
         pending_requests, overdue_tasks, blockers = await asyncio.gather(
             self.leave.pending_requests(guild_id),

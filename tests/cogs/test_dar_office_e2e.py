@@ -5,11 +5,12 @@ and daily jobs that wait for setup instead of using up the day."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+import sys
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
-from concord.cogs.dar import cog as cog_module
 from concord.core.dar import DayPoint
 from concord.sandbox.driver import Message, Sandbox
 from tests.cogs.test_dar_e2e import (
@@ -156,6 +157,8 @@ async def test_stats_text_and_chart_count_today_alike(
     sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     charted: list[list[DayPoint]] = []
+    # The module the running bot loaded (extensions are imported afresh at every start).
+    cog_module = sys.modules[type(sandbox.bot.get_cog("Dar")).__module__]
     real_chart = cog_module.render_dar_chart
 
     def spy(points: list[DayPoint], title: str) -> bytes:
@@ -210,3 +213,51 @@ async def test_a_past_summary_shows_overdue_tasks_as_they_were_that_day(sandbox:
     again = await sandbox.slash("alice", "dar summary", date="2026-12-01")
     assert "Bob · 7.5 h · 1 overdue task" in again.text
     assert "Carol · 7.5 h · 1 overdue task" in again.text
+
+
+# -- 1: members with their own timezone ----------------------------------------------------
+def manila(hour: int, minute: int = 0, day: date = TUE) -> datetime:
+    return datetime.combine(day, time(hour, minute), ZoneInfo("Asia/Manila"))
+
+
+def new_york(hour: int, minute: int = 0, day: date = TUE) -> datetime:
+    return datetime.combine(day, time(hour, minute), ZoneInfo("America/New_York"))
+
+
+async def test_a_remote_member_is_judged_on_their_own_clock(sandbox: Sandbox) -> None:
+    await sandbox.configure_office(timezone="Asia/Manila", dar_summary="18:30")
+    sandbox.clock.set(manila(8))  # type: ignore[attr-defined]
+    await sandbox.slash("dave", "concord timezone", timezone="America/New_York")
+    sandbox.clock.set(manila(12))  # type: ignore[attr-defined]
+    for who in ("alice", "bob", "carol"):
+        await file_report(sandbox, who)
+    await scheduled(sandbox, manila(18, 30))
+    [summary] = summaries(sandbox)
+    assert "**3 / 3** expected reports filed · 1 not due yet" in summary.text
+    assert "Not due yet (1)" in summary.text and "Missing" not in summary.text
+    missing = await sandbox.slash("alice", "dar missing")
+    assert "Not due yet (1)" in missing.text and "@Dave" in missing.text
+    assert "Missing (" not in missing.text
+    # His reminder comes at 17:00 in New York, for his Tuesday, before his own summary time.
+    await scheduled(sandbox, new_york(16, 59))
+    assert reminders(sandbox, "dave") == []
+    await scheduled(sandbox, new_york(17))
+    [dm] = reminders(sandbox, "dave")
+    assert "**Tue 1 Dec 2026**" in dm.content
+    # Filed at 18:00 New York (07:00 Manila the next day): on time on his clock.
+    sandbox.clock.set(new_york(18))  # type: ignore[attr-defined]
+    filed = await file_report(sandbox, "dave", done="Night shift notes")
+    assert "Your report for **Tue 1 Dec 2026** is filed" in filed.content
+    assert "marked late" not in filed.content
+    [follow_up] = titles_starting(sandbox.messages("reports"), "Filed after the summary")
+    assert "Filed after the summary — Tue 1 Dec 2026" in follow_up.text
+    assert "@Dave" in follow_up.text and "Night shift notes" in follow_up.text
+    assert "late" not in follow_up.embeds[0]["fields"][0]["name"]
+    # Filing again (an edit) adds nothing more.
+    await file_report(sandbox, "dave", done="Night shift notes, edited")
+    assert len(titles_starting(sandbox.messages("reports"), "Filed after the summary")) == 1
+    # A report after his own summary time is late, on his clock too.
+    wed = TUE + timedelta(days=1)
+    sandbox.clock.set(new_york(19, day=wed))  # type: ignore[attr-defined]
+    late = await file_report(sandbox, "dave")
+    assert "Wed 2 Dec 2026" in late.content and "marked late" in late.content

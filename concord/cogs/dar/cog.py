@@ -185,6 +185,8 @@ class Dar(commands.GroupCog, group_name="dar", group_description="Daily activity
         name = getattr(interaction.user, "display_name", interaction.user.name)
         first = report_messages(report, name)[0]
         await answer(interaction, text, embeds=[to_embed(e) for e in first.embeds], ephemeral=True)
+        if result.created:
+            await self.jobs.follow_up(report, name)
 
     async def edit_hint(self, guild_id: int, user_id: int, day: date) -> str:
         """How, and until when, the member can still change the report of ``day``."""
@@ -256,8 +258,12 @@ class Dar(commands.GroupCog, group_name="dar", group_description="Daily activity
         guild_id = guild_id_of(interaction)
         await self.require_manager(guild_id, interaction.user)
         day = self.parse_day(date, await self.guild_today(guild_id), "date")
-        result = await self.manager.missing(guild_id, day, roster_members(self.guild(guild_id)))
-        await self.send_pages(interaction, missing_messages(day, result.roster, result.missing))
+        result = await self.manager.missing(
+            guild_id, day, roster_members(self.guild(guild_id)), self.bot.clock.now()
+        )
+        await self.send_pages(
+            interaction, missing_messages(day, result.roster, result.missing, result.not_due)
+        )
 
     @app_commands.command(
         name="summary", description="The day's report summary (managers can post it)"

@@ -66,7 +66,10 @@ def _listed(name: str, entries: Sequence[RosterEntry]) -> list[Item]:
 
 
 def missing_messages(
-    day: date, roster: Roster, missing: Sequence[RosterEntry]
+    day: date,
+    roster: Roster,
+    missing: Sequence[RosterEntry],
+    not_due: Sequence[RosterEntry] = (),
 ) -> list[MessageSpec]:
     if roster.holiday:
         headline = f"Holiday ({roster.holiday}): nobody is expected to file."
@@ -75,9 +78,13 @@ def missing_messages(
     elif not missing:
         headline = f"Everyone expected has filed (**{len(roster.expected)}**)."
     else:
-        filed = len(roster.expected) - len(missing)
-        headline = f"**{len(missing)}** missing · {filed} / {len(roster.expected)} filed"
+        due = len(roster.expected) - len(not_due)
+        headline = f"**{len(missing)}** missing · {due - len(missing)} / {due} filed"
+    if not_due:
+        headline += f" · {len(not_due)} not due yet"
     items = _listed(f"Missing ({len(missing)})", missing) if missing else []
+    if not_due:
+        items += _listed(f"Not due yet ({len(not_due)})", not_due)
     if roster.on_leave:
         items += _listed(f"On leave ({len(roster.on_leave)})", roster.on_leave)
     return pack(f"Missing reports — {format_day(day)}", headline, items, colour=SUMMARY_COLOUR)

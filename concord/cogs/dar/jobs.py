@@ -24,8 +24,10 @@ from concord.cogs.dar.embeds import roster_members, to_embed, to_view
 from concord.cogs.dar.views import submit_view
 from concord.core.dar import (
     Member,
+    Report,
     RosterEntry,
     compose_digest,
+    compose_follow_up,
     compose_summary,
     late_note,
     reminder_text,
@@ -47,6 +49,7 @@ DIGEST_JOB = "digest"
 REMINDER_KIND = "dar.reminder"
 SUMMARY_KIND = "dar.summary"
 DIGEST_KIND = "dar.digest"
+FOLLOW_UP_KIND = "dar.follow_up"
 
 
 class DeliveryFailed(Exception):
@@ -239,6 +242,37 @@ class DarJobs:
         await self.send_pages(
             config.guild_id, channel, DIGEST_KIND, local_date, [compose_digest(data, note)]
         )
+
+    async def follow_up(self, report: Report, name: str) -> None:
+        """When a member who was not due yet at the posted summary files (their own day ends
+        after the office's), add a line under it in the reports channel, once."""
+        config = await self.bot.guild_settings.get(report.guild_id)
+        if config.reports_channel_id is None:
+            return
+        posted = await self.bot.job_ledger.sent_at(
+            report.guild_id, SUMMARY_KIND, f"{report.day.isoformat()}:1"
+        )
+        if posted is None:
+            return  # no summary yet: the report will be in it
+        zone = await self.manager.zone(report.guild_id, report.user_id)
+        office = summary_deadline(report.day, config.dar_summary, config.tz)
+        own = summary_deadline(report.day, config.dar_summary, zone)
+        if not office < own or posted >= own:
+            return  # they were due when it went out: late or missing, as it says
+        now = self.bot.clock.now()
+        key = f"{report.user_id}:{report.day.isoformat()}"
+        if not await self.bot.job_ledger.claim_notification(
+            report.guild_id, FOLLOW_UP_KIND, key, now
+        ):
+            return
+        channel = self.bot.get_partial_messageable(
+            config.reports_channel_id, guild_id=report.guild_id
+        )
+        try:
+            await send_spec(channel, compose_follow_up(report, name))
+        except discord.HTTPException:
+            log.warning("could not post the DAR follow-up for %s", key, exc_info=True)
+            await self.bot.job_ledger.release_notification(report.guild_id, FOLLOW_UP_KIND, key)
 
     async def send_pages(
         self,
