@@ -78,7 +78,7 @@ class GuildConfig:
             ("Task assignment", "anyone" if self.task_assign == "anyone" else "managers only"),
             ("Leave reminder after", f"{self.leave_reminder_hours} h"),
             ("Longest leave request", f"{self.leave_max_days} days"),
-            ("DAR edit window", f"{self.dar_edit_days} days"),
+            ("DAR edit window", f"{self.dar_edit_days} working days"),
             ("Overdue escalation after", f"{self.task_overdue_days} days"),
         ]
 
