@@ -48,9 +48,9 @@ class Scheduler:
         self.ledger = ledger
         self.daily_jobs: dict[str, DailyJob] = {}
         self.tick_jobs: dict[str, TickJob] = {}
-        # The previous pass of this process: a job whose time fell between two passes more than
-        # LATE_AFTER apart was missed while the bot was down (late); one that was due while
-        # passes ran and waited for setup or a retry is not "late".
+        # The previous pass of this process: a job whose time came after it was missed while the
+        # bot was down (late, when more than LATE_AFTER ago); one that was due while passes ran
+        # and waited for setup or a retry is not "late".
         self._last_pass: datetime | None = None
 
     def add_daily(
