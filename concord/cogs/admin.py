@@ -81,7 +81,7 @@ class Admin(
         task_assign="Who may assign tasks to someone else",
         leave_reminder_hours="Remind managers of a pending leave request after this many hours",
         leave_max_days="Longest leave request in calendar days (default 60)",
-        dar_edit_days="Days a daily report stays editable (default 2)",
+        dar_edit_days="Working days a daily report stays editable (default 2)",
         task_overdue_days="Escalate an overdue task in the tasks channel after this many days",
     )
     @app_commands.choices(

@@ -38,6 +38,9 @@ class GuildConfig:
     dar_edit_days: int = 2
     # An overdue task is escalated in the tasks channel after this many days.
     task_overdue_days: int = 2
+    # Whether the server has saved any setup (``/concord setup``): before that every setting is
+    # a default (UTC, everyone is staff), so jobs that act on people wait for it.
+    configured: bool = False
 
     @property
     def tz(self) -> ZoneInfo:
@@ -75,7 +78,7 @@ class GuildConfig:
             ("Task assignment", "anyone" if self.task_assign == "anyone" else "managers only"),
             ("Leave reminder after", f"{self.leave_reminder_hours} h"),
             ("Longest leave request", f"{self.leave_max_days} days"),
-            ("DAR edit window", f"{self.dar_edit_days} days"),
+            ("DAR edit window", f"{self.dar_edit_days} working days"),
             ("Overdue escalation after", f"{self.task_overdue_days} days"),
         ]
 

@@ -5,9 +5,10 @@ timezone, workdays and holidays; nothing here reads a clock or the database."""
 from __future__ import annotations
 
 import calendar
+import json
 import re
 from collections.abc import Collection, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -266,6 +267,28 @@ def format_due(due_date: date, due_time: time | None) -> str:
 def is_overdue(task: Task, now: datetime, tz: ZoneInfo) -> bool:
     end = task_deadline(task, tz)
     return task.is_live and end is not None and now >= end
+
+
+def task_as_of(task: Task, later_events: Sequence[TaskEvent]) -> Task:
+    """The task as it was before ``later_events`` (its history after some moment, any order):
+    each status change, assignment and due-date edit undone, newest first."""
+    status, assignee, due_date, due_time = (
+        task.status,
+        task.assignee_id,
+        task.due_date,
+        task.due_time,
+    )
+    for event in sorted(later_events, key=lambda e: e.id, reverse=True):
+        if event.kind == "status" and event.from_value is not None:
+            status = event.from_value
+        elif event.kind == "assigned":
+            assignee = int(event.from_value) if event.from_value else None
+        elif event.kind == "edited" and event.from_value:
+            before = json.loads(event.from_value).get("due")
+            if before is not None:
+                due_date = date.fromisoformat(before[0]) if before[0] else None
+                due_time = time.fromisoformat(before[1]) if before[1] else None
+    return replace(task, status=status, assignee_id=assignee, due_date=due_date, due_time=due_time)
 
 
 def days_past_due(task: Task, today: date) -> int:

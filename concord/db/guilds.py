@@ -73,6 +73,7 @@ def _config_from_row(guild_id: int, row: sqlite3.Row) -> GuildConfig:
         leave_max_days=row["leave_max_days"],
         dar_edit_days=row["dar_edit_days"],
         task_overdue_days=row["task_overdue_days"],
+        configured=True,
     )
 
 

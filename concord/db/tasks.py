@@ -44,6 +44,7 @@ from concord.core.tasks import (
     parse_task_ref,
     search_words,
     sort_tasks,
+    task_as_of,
     validate_draft,
 )
 from concord.db.database import Database
@@ -767,6 +768,29 @@ class TaskManager:
             (guild_id, today.isoformat(), _LIVE_JSON),
         )
         return sort_tasks([t for t in candidates if is_overdue(t, now, config.tz)], now, config.tz)
+
+    async def overdue_at(self, guild_id: int, moment: datetime) -> list[Task]:
+        """The tasks that were overdue at a past ``moment``, as they were then (status,
+        assignee and due date replayed back from the history), most overdue first."""
+        config = await self._config(guild_id)
+        stamp = utcnow_iso(moment)
+        candidates = await self._tasks(
+            "SELECT * FROM tasks t WHERE guild_id = ? AND created_at <= ? AND ("
+            " status IN (SELECT value FROM json_each(?))"
+            " OR EXISTS (SELECT 1 FROM task_events e WHERE e.task_id = t.id AND e.at > ?))",
+            (guild_id, stamp, _LIVE_JSON, stamp),
+        )
+        later: dict[int, list[TaskEvent]] = {}
+        if candidates:
+            rows = await self.db.fetchall(
+                "SELECT * FROM task_events WHERE at > ?"
+                " AND task_id IN (SELECT value FROM json_each(?))",
+                (stamp, json.dumps([t.id for t in candidates])),
+            )
+            for row in rows:
+                later.setdefault(row["task_id"], []).append(event_from_row(row))
+        then = [task_as_of(t, later.get(t.id, ())) for t in candidates]
+        return sort_tasks([t for t in then if is_overdue(t, moment, config.tz)], moment, config.tz)
 
     async def open_due_between(
         self, guild_id: int, user_id: int, start: date, end: date
