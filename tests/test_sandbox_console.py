@@ -263,3 +263,55 @@ def test_the_cli_refuses_a_missing_script(
     assert "--clock: cannot read 'soon'" in capsys.readouterr().err
     assert cli.main(["sandbox", "--as", "zed", "--db", str(tmp_path / "s.db")]) == 2
     assert "--as zed: not a member" in capsys.readouterr().err
+
+
+# -- issue 16 -------------------------------------------------------------------------------
+async def test_members_and_their_join_dates_survive_a_restart(tmp_path: Path) -> None:
+    """Item 4: report history (who was expected, who is missing) for past days survives."""
+    db = tmp_path / "sandbox.db"
+    first = tmp_path / "one.sandbox"
+    first.write_text("as carol\n/dar submit\nFiled on Tuesday\nMore\n\n7\nexpect is filed\n")
+    started = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+    assert await run_script(Options(db_path=db, script=first, start=started), [].append) == 0
+    second = tmp_path / "two.sandbox"
+    second.write_text(
+        "members\nexpect joined 2026-12-01\n"
+        "as alice\n/dar missing date:2026-12-01\nexpect Dave\n"
+        "/dar view member:carol date:2026-12-01\nexpect Filed on Tuesday\n"
+    )
+    transcript: list[str] = []
+    later = datetime(2026, 12, 8, 10, 0, tzinfo=UTC)
+    code = await run_script(Options(db_path=db, script=second, start=later), transcript.append)
+    assert code == 0, "\n".join(transcript)
+
+
+async def test_the_clock_resumes_where_the_last_run_left_it(tmp_path: Path) -> None:
+    db = tmp_path / "sandbox.db"
+    script = tmp_path / "clock.sandbox"
+    script.write_text("clock\n")
+    future = datetime(2030, 3, 4, 9, 0, tzinfo=UTC)
+    assert await run_script(Options(db_path=db, script=script, start=future), [].append) == 0
+    transcript: list[str] = []
+    assert await run_script(Options(db_path=db, script=script), transcript.append) == 0
+    assert any("2030-03-04" in line for line in transcript), transcript
+
+
+async def test_saved_members_keep_roles_nick_and_join_date(tmp_path: Path) -> None:
+    from concord.sandbox.emulator import Emulator
+    from concord.sandbox.office import build_office
+    from concord.sandbox.persist import load_state, save_state
+
+    moment = datetime(2026, 11, 2, 8, 0, tzinfo=UTC)
+    first = Emulator(clock=lambda: moment)
+    office = build_office(first)
+    dave = office.guild.members[office.users["dave"].id]
+    dave.roles = [office.roles["Manager"].id]
+    dave.nick = "Big Dave"
+    save_state(first, tmp_path / "world.json")
+    later = datetime(2026, 12, 9, 8, 0, tzinfo=UTC)
+    second = Emulator(clock=lambda: later)
+    office2 = build_office(second)
+    assert load_state(second, tmp_path / "world.json")
+    restored = office2.guild.members[office2.users["dave"].id]
+    assert restored.roles == [office2.roles["Manager"].id]
+    assert restored.nick == "Big Dave" and restored.joined_at == moment

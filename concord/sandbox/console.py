@@ -334,8 +334,10 @@ class Console:
             elif config.manager_role_id in member.roles:
                 notes.append("manager")
             extra = f" ({', '.join(notes)})" if notes else ""
+            joined = member.joined_at.astimezone(config.tz).date().isoformat()
             self._say(
-                f"  {user.username:<12} {user.display_name:<14} {', '.join(roles) or '-'}{extra}"
+                f"  {user.username:<12} {user.display_name:<14} joined {joined}  "
+                f"{', '.join(roles) or '-'}{extra}"
             )
 
     async def config(self) -> GuildConfig:

@@ -20,7 +20,7 @@ from concord.sandbox.clock import SandboxClock
 from concord.sandbox.console import Console
 from concord.sandbox.driver import Sandbox
 from concord.sandbox.office import MEMBERS
-from concord.sandbox.persist import load_state, save_state
+from concord.sandbox.persist import load_state, save_state, saved_clock
 
 T = TypeVar("T")
 
@@ -57,6 +57,10 @@ async def open_console(options: Options, write: Callable[[str], None] = print) -
         _remove_files(db_path)
     clock = SandboxClock(options.start)
     world_file = state_path(db_path)
+    resume = saved_clock(world_file)
+    if options.start is None and resume is not None and resume > clock.now():
+        # Time never runs backwards for the office: what was filed or ran stays in the past.
+        clock.set(resume)
     sandbox = Sandbox(
         db_path.parent,
         clock=clock,
