@@ -315,3 +315,32 @@ async def test_saved_members_keep_roles_nick_and_join_date(tmp_path: Path) -> No
     restored = office2.guild.members[office2.users["dave"].id]
     assert restored.roles == [office2.roles["Manager"].id]
     assert restored.nick == "Big Dave" and restored.joined_at == moment
+
+
+async def test_a_blank_required_modal_field_is_asked_again(console: Console) -> None:
+    """Item 20: the form stays open with what was typed; only the blank field is asked."""
+    await run(console, "/probe card")
+    await run(console, "click 2")
+    await console.submit(["", "kept note"])
+    assert "Reason: required; asking again" in "\n".join(console.last_output)
+    assert not console.failed and console.pending is not None
+    assert [q.prompt for q in console.questions()] == ["  Reason: "]
+    await console.submit(["Team offsite"])
+    assert "Rejected: Team offsite (kept note)" in "\n".join(console.last_output)
+    assert console.pending is None and not console.failed
+
+
+async def test_a_script_answers_a_blank_required_field_on_the_next_line(tmp_path: Path) -> None:
+    script = tmp_path / "dar.sandbox"
+    script.write_text(
+        "as carol\n/dar submit\nCleared the queue\n\n\n7\nFinish the review\n"
+        "expect is filed\n/dar view\nexpect Cleared the queue\nexpect Finish the review\n"
+    )
+    transcript: list[str] = []
+    start = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+    code = await run_script(
+        Options(db_path=tmp_path / "s.db", script=script, start=start), transcript.append
+    )
+    text = "\n".join(transcript)
+    assert code == 0, text
+    assert "Plan: required; asking again" in text

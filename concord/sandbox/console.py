@@ -82,6 +82,7 @@ CONSOLE_COMMANDS = (
     "quit",
     "exit",
 )
+TEXT_INPUT = 4
 TRUE_WORDS = ("true", "yes", "y", "on", "1")
 FALSE_WORDS = ("false", "no", "n", "off", "0")
 
@@ -112,6 +113,8 @@ class Console:
         self.where = "general"
         self.controls: dict[int, Control] = {}
         self.pending: Modal | None = None
+        self._typed: dict[str, str] = {}  # the open modal's answers so far, by custom_id
+        self._asking: list[ModalField] | None = None  # None: every field
         self.failed = False
         self.last_output: list[str] = []
         self._output: list[str] = []
@@ -417,15 +420,19 @@ class Console:
 
     # -- modals ------------------------------------------------------------------------------
     def questions(self) -> list[Question]:
+        """The fields to ask: all of them, or again only those the last answers left blank
+        (or too short) — the Discord client does not send a form until they are filled in."""
         if self.pending is None:
             return []
         found: list[Question] = []
-        for item in self.pending.fields:
+        for item in self._asking if self._asking is not None else self.pending.fields:
             hints: list[str] = []
             if item.options:
                 hints.append("/".join(label for label, _ in item.options))
             if not item.required and "optional" not in item.label.lower():
                 hints.append("optional")
+            if item.min_length and item.kind == TEXT_INPUT:
+                hints.append(f"at least {item.min_length} characters")
             if item.value:
                 hints.append(f"Enter keeps {item.value!r}")
             hint = f" ({'; '.join(hints)})" if hints else ""
@@ -433,16 +440,31 @@ class Console:
         return found
 
     async def submit(self, answers: list[str]) -> None:
-        modal, self.pending = self.pending, None
+        """Answers to :meth:`questions`, in order. A required field left blank (or one shorter
+        than its minimum) is asked again, keeping the other answers, as the Discord client
+        keeps the form open with what was typed."""
+        modal = self.pending
         if modal is None:
             raise ConsoleError("no modal is open")
-        fields: dict[str, Any] = {}
-        for item, answer in zip(modal.fields, answers, strict=False):
-            if not answer:
-                continue  # keep the pre-filled value
-            fields[item.custom_id] = answer.split(",") if item.kind in SELECT_TYPES else answer
+        asked = self._asking if self._asking is not None else modal.fields
+        for item, answer in zip(asked, answers, strict=False):
+            if answer:
+                self._typed[item.custom_id] = answer
         self._output = []
         self.sandbox.problems.clear()
+        unfilled = [(item, why) for item in modal.fields if (why := self._unfilled(item))]
+        if unfilled:
+            self._asking = [item for item, _ in unfilled]
+            for item, why in unfilled:
+                self._say(f"  {item.label}: {why}; asking again (your other answers are kept)")
+            self.last_output = self._output
+            return
+        fields: dict[str, Any] = {
+            item.custom_id: answer.split(",") if item.kind in SELECT_TYPES else answer
+            for item in modal.fields
+            if (answer := self._typed.get(item.custom_id))  # else: the pre-filled value
+        }
+        self.close_modal()
         try:
             reply = await self.sandbox.submit(self.actor, modal, **fields)
         except (UsageError, ConsoleError) as error:
@@ -453,6 +475,25 @@ class Console:
             self._show_reply(reply)
         self._show_problems()
         self.last_output = self._output
+
+    def _unfilled(self, item: ModalField) -> str | None:
+        """Why the Discord client would not send the form with this field as it stands."""
+        answer = self._typed.get(item.custom_id) or item.value or ""
+        if item.required and not answer:
+            return "required"
+        if item.kind == TEXT_INPUT and answer and item.min_length and len(answer) < item.min_length:
+            return f"needs at least {item.min_length} characters"
+        return None
+
+    def _open_modal(self, modal: Modal) -> None:
+        self.pending = modal
+        self._typed = {}
+        self._asking = None
+
+    def close_modal(self) -> None:
+        self.pending = None
+        self._typed = {}
+        self._asking = None
 
     # -- rendering ---------------------------------------------------------------------------
     def _show_reply(self, reply: Reply) -> None:
@@ -465,7 +506,7 @@ class Console:
             self._render(message.stored, updated=message.id == reply.interaction.source_message_id)
         modal = reply.modal
         if modal is not None:
-            self.pending = modal
+            self._open_modal(modal)
             self._say(f"📝 {modal.title}")
         self._show_events(shown)
 

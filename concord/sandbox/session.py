@@ -196,7 +196,7 @@ def run_interactive(options: Options) -> int:
                     answers = [input(q.prompt).strip() for q in console.questions()]
                     runner.call(console.submit(answers))
             except KeyboardInterrupt:
-                console.pending = None
+                console.close_modal()
                 print("^C")
             console.failed = False
     finally:
