@@ -344,3 +344,29 @@ async def test_a_script_answers_a_blank_required_field_on_the_next_line(tmp_path
     text = "\n".join(transcript)
     assert code == 0, text
     assert "Plan: required; asking again" in text
+
+
+async def test_a_message_menu_from_the_console(tmp_path: Path) -> None:
+    """Item 19: messages in the output are numbered (m1, m2…) and `menu "NAME" mN` opens the
+    app's menu on one of them."""
+    script = tmp_path / "menu.sandbox"
+    script.write_text(
+        "as bob\nsay Please order more toner for floor 2\nchannel general 1\n"
+        "expect m1 · #general · Bob\n"
+        "as alice\nmenu\nexpect Create task\n"
+        'menu "Create task" m1\nOrder toner\n\n\n\n\nexpect Created task #1\n'
+        "/task show task:1\nexpect Order toner\n"
+    )
+    transcript: list[str] = []
+    start = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+    code = await run_script(
+        Options(db_path=tmp_path / "s.db", script=script, start=start), transcript.append
+    )
+    assert code == 0, "\n".join(transcript)
+
+
+async def test_menus_on_members_and_bad_message_numbers(console: Console) -> None:
+    await run(console, "as bob")
+    assert "there is no message m7" in await run(console, 'menu "Quote" m7')
+    assert "waved at dave" in await run(console, 'menu "Wave" dave')
+    assert 'menu "Quote" mN' in await run(console, "menu")

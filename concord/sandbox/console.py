@@ -31,6 +31,8 @@ from concord.sandbox.emulator.commands import (
     SUB_COMMAND,
     SUB_COMMAND_GROUP,
 )
+from concord.sandbox.emulator.commands import MESSAGE as MESSAGE_MENU
+from concord.sandbox.emulator.commands import USER as USER_MENU
 from concord.sandbox.emulator.validation import SELECT_TYPES, walk_components
 from concord.sandbox.emulator.world import StoredMessage
 from concord.sandbox.errors import SandboxError, UsageError
@@ -45,6 +47,8 @@ Acting
   /command sub opt:value   run a slash command; quote values with spaces: reason:"Team offsite"
   click N                  press button N of the last output
   select N VALUE…          choose options in select menu N (labels or names)
+  menu "NAME" mN           an app's menu on message N of the last output (Apps → NAME),
+                           e.g. menu "Create task" m2; menu "NAME" MEMBER for a member's
   say TEXT                 post an ordinary message as the acting member
 Looking
   channel NAME [COUNT]     the last messages of a channel (default 10)
@@ -68,6 +72,7 @@ CONSOLE_COMMANDS = (
     "in",
     "click",
     "select",
+    "menu",
     "say",
     "channel",
     "dms",
@@ -112,6 +117,7 @@ class Console:
         self.actor = "owner"
         self.where = "general"
         self.controls: dict[int, Control] = {}
+        self.shown: dict[int, int] = {}  # message number (m1, m2…) -> message id
         self.pending: Modal | None = None
         self._typed: dict[str, str] = {}  # the open modal's answers so far, by custom_id
         self._asking: list[ModalField] | None = None  # None: every field
@@ -291,6 +297,38 @@ class Console:
         )
         self._show_reply(reply)
 
+    async def _cmd_menu(self, args: list[str]) -> None:
+        """An app's menu on a message (right-click → Apps → NAME) or on a member."""
+        if not args:
+            for name, kind in self._menus():
+                self._say(f'  menu "{name}" {"mN" if kind == "messages" else "MEMBER"}')
+            if not self._output:
+                self._say(f"{self.actor} has no app menus here")
+            return
+        if len(args) != 2:
+            raise ConsoleError('menu "NAME" mN (a message as numbered in the output) or MEMBER')
+        name, target = args
+        number = target.lower().removeprefix("m")
+        if number.isdigit():
+            message_id = self.shown.get(int(number))
+            if message_id is None:
+                raise ConsoleError(f"there is no message m{number} in the last output")
+            reply = await self.sandbox.context_menu(self.actor, name, self._message(message_id))
+        else:
+            reply = await self.sandbox.context_menu(
+                self.actor, name, self.sandbox.member(target), _channel=self.where
+            )
+        self._show_reply(reply)
+
+    def _menus(self) -> list[tuple[str, str]]:
+        """The context menus the acting member has, with what they apply to."""
+        kinds = {MESSAGE_MENU: "messages", USER_MENU: "members"}
+        return [
+            (c.name, kinds[c.type])
+            for c in self.sandbox.app_commands(self.actor, channel=self.where)
+            if c.type in kinds
+        ]
+
     async def _cmd_say(self, args: list[str]) -> None:
         if not args:
             raise ConsoleError("say TEXT")
@@ -307,7 +345,7 @@ class Console:
         channel = self.sandbox.channel(args[0])
         messages = self.sandbox.messages(channel)[-count:]
         self._events.clear()
-        self.controls = {}
+        self._forget_shown()
         if not messages:
             self._say(f"#{channel.name} is empty")
         for message in messages:
@@ -317,7 +355,7 @@ class Console:
         name = args[0] if args else self.actor
         messages = self.sandbox.dms(name)
         self._events.clear()
-        self.controls = {}
+        self._forget_shown()
         if not messages:
             self._say(f"the bot has not sent {name} any DM")
         for message in messages[-10:]:
@@ -497,7 +535,7 @@ class Console:
 
     # -- rendering ---------------------------------------------------------------------------
     def _show_reply(self, reply: Reply) -> None:
-        self.controls = {}
+        self._forget_shown()
         shown = {m.id for m in reply.messages}
         if not reply.responded:
             self._say("(the bot did not answer; Discord shows 'This interaction failed')")
@@ -551,7 +589,9 @@ class Console:
             notes.append("only you can see this")
         if updated:
             notes.append("edited")
-        self._say(f"{where} · {' · '.join(notes)}")
+        number = len(self.shown) + 1
+        self.shown[number] = message.id
+        self._say(f"m{number} · {where} · {' · '.join(notes)}")
         if message.flags & (1 << 7):
             self._say(f"  {author.display_name} is thinking…")
         if message.content:
@@ -568,6 +608,10 @@ class Console:
             self._say(f"  {line}")
         for attachment in message.attachments:
             self._say(f"  📎 {attachment.filename} ({len(attachment.data)} bytes)")
+
+    def _forget_shown(self) -> None:
+        self.controls = {}
+        self.shown = {}
 
     def _number(self, message: StoredMessage, component: dict[str, Any]) -> int:
         number = len(self.controls) + 1
