@@ -179,17 +179,57 @@ async def test_clock_run_and_jobs(console: Console, sandbox: Sandbox) -> None:
 
 # -- completion -----------------------------------------------------------------------------
 async def test_completion_of_commands_options_and_names(console: Console) -> None:
-    assert console.complete("/pro", "/pro") == ["/probe "]
-    assert "echo " in console.complete("/probe ", "")
-    assert console.complete("/probe more ", "") == ["deep "]
-    options = console.complete("/probe echo ", "")
+    complete = console.complete
+    assert await complete("/pro", "/pro") == ["/probe "]
+    assert "echo " in await complete("/probe ", "")
+    assert await complete("/probe more ", "") == ["deep "]
+    options = await complete("/probe echo ", "")
     assert "text:" in options and "who:" in options
-    assert "text:" not in console.complete("/probe echo text:hi ", "")
-    assert console.complete("/probe echo who:ca", "who:ca") == ["who:carol"]
-    assert console.complete("/probe echo size:", "size:") == ["size:Small", "size:Large"]
-    assert console.complete("", "cl") == ["click ", "clock "]
-    assert console.complete("as ", "a") == ["alice "]
-    assert "approvals " in console.complete("channel ", "")
+    assert "text:" not in await complete("/probe echo text:hi ", "")
+    assert await complete("/probe echo who:ca", "who:ca") == ["who:carol"]
+    assert await complete("/probe echo size:", "size:") == ["size:Small", "size:Large"]
+    assert await complete("cl", "cl") == ["click ", "clock "]
+    assert await complete("as a", "a") == ["alice "]
+    assert "approvals " in await complete("channel ", "")
+
+
+async def test_completion_quotes_choices_with_spaces(console: Console) -> None:
+    """Item 18: a choice with spaces completes in quotes, also when typing inside them."""
+    line = "/leave apply portion:"
+    assert '"portion:"Half day (morning)"' not in await console.complete(line, "portion:")
+    assert 'portion:"Half day (morning)"' in await console.complete(line, "portion:")
+    assert await console.complete(line + "Half", "portion:Half") == [
+        'portion:"Half day (morning)"',
+        'portion:"Half day (afternoon)"',
+    ]
+    # readline's word starts after the last space, inside the quotes: complete the rest.
+    assert await console.complete(line + '"Half day (a', "(a") == ['(afternoon)"']
+    assert await console.complete('menu "Cr', '"Cr') == ['"Create task" ']
+
+
+async def test_autocomplete_options_ask_the_bot(console: Console) -> None:
+    """Item 18: leave_type, timezone, task, request and country complete with the bot's
+    suggestions; a picked suggestion sends its value, as in Discord."""
+    complete = console.complete
+    [annual] = await complete("/leave apply leave_type:Ann", "leave_type:Ann")
+    assert annual.startswith('leave_type:"Annual ·')
+    assert "timezone:Asia/Manila" in await complete(
+        "/concord timezone timezone:Manila", "timezone:Manila"
+    )
+    assert 'country:"Philippines (PH)"' in await complete(
+        "/leave holiday import country:Philipp", "country:Philipp"
+    )
+    await run(console, "as bob")
+    await run(console, '/task create title:"Print the quarterly report"')
+    found = await complete("/task status task:quarterly", "task:quarterly")
+    assert found == ['task:"#1 Print the quarterly report"']
+    out = await run(console, f"/task status {found[0]} status:Done")
+    assert "Done" in out and not console.failed
+    await run(console, "/leave apply leave_type:Annual start:2026-12-03")
+    suggested = await complete("/leave cancel request:", "request:")
+    assert len(suggested) == 1 and suggested[0].startswith('request:"#1 ·')
+    out = await run(console, f"/leave cancel {suggested[0]}")
+    assert not console.failed, out
 
 
 # -- script mode and the tour ---------------------------------------------------------------

@@ -13,6 +13,7 @@ ephemeral replies marked; modals are asked field by field.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import shlex
 from collections.abc import Callable
@@ -121,6 +122,8 @@ class Console:
         self.pending: Modal | None = None
         self._typed: dict[str, str] = {}  # the open modal's answers so far, by custom_id
         self._asking: list[ModalField] | None = None  # None: every field
+        # (command, option) -> {suggestion the bot made: the value it stands for}
+        self._picks: dict[tuple[str, str], dict[str, str]] = {}
         self.failed = False
         self.last_output: list[str] = []
         self._output: list[str] = []
@@ -202,6 +205,9 @@ class Console:
             else:
                 path.append(token)
         command = " ".join(path)
+        for name, value in raw.items():
+            # A suggestion picked with Tab stands for its value, as in Discord.
+            raw[name] = self._picks.get((command, name), {}).get(value, value)
         definitions = {
             d["name"]: d
             for d in self.sandbox.command_options(self.actor, command, channel=self.where)
@@ -624,51 +630,114 @@ class Console:
         return number
 
     # -- completion --------------------------------------------------------------------------
-    def complete(self, buffer: str, text: str) -> list[str]:
-        """Candidates for the word being typed (``text``) given the whole line so far."""
-        words = buffer[: len(buffer) - len(text)].split()
+    async def complete(self, buffer: str, text: str) -> list[str]:
+        """Candidates for ``text`` — readline's word, what follows the last space — given the
+        line up to the cursor. A value with spaces is completed in quotes; as readline's word
+        may start inside the quotes, each candidate is cut to what replaces ``text``."""
+        start = token_start(buffer)
+        token = buffer[start:]
+        keep = token[: len(token) - len(text)] if token.endswith(text) else None
         try:
-            if buffer.startswith("/"):
-                return self._complete_slash(words, text)
-            if not words:
-                return [c + " " for c in CONSOLE_COMMANDS if c.startswith(text)]
-            first = words[0].lower()
-            if first in ("as", "dms"):
-                names = list(self.sandbox.office.users)
-            elif first in ("channel", "in"):
-                names = [str(c.name) for c in self.sandbox.guild.channels.values()]
-                names += ["dm"] if first == "in" else []
-            elif first == "run":
-                names = sorted(self.sandbox.bot.scheduler.daily_jobs)
-            else:
-                names = []
-            return [n + " " for n in names if n.startswith(text)] if len(words) == 1 else []
-        except (UsageError, SandboxError):
+            words = shlex.split(buffer[:start])
+        except ValueError:
             return []
+        if keep is None:
+            return []
+        try:
+            found = await self._candidates(words, token)
+        except (UsageError, SandboxError, ConsoleError):
+            return []
+        return [c[len(keep) :] for c in found if c.lower().startswith(keep.lower())]
 
-    def _complete_slash(self, words: list[str], text: str) -> list[str]:
+    async def _candidates(self, words: list[str], token: str) -> list[str]:
+        """Whole tokens that could stand where ``token`` (as typed, quotes and all) is."""
+        typed = unquoted(token)
+        if words and words[0].startswith("/"):
+            return await self._complete_slash(words, typed)
+        if not words:
+            if token.startswith("/"):
+                return await self._complete_slash(words, typed)
+            return [c + " " for c in CONSOLE_COMMANDS if c.startswith(typed)]
+        first = words[0].lower()
+        if first == "menu":
+            return self._complete_menu(words[1:], typed)
+        if len(words) != 1:
+            return []
+        if first in ("as", "dms"):
+            names = list(self.sandbox.office.users)
+        elif first in ("channel", "in"):
+            names = [str(c.name) for c in self.sandbox.guild.channels.values()]
+            names += ["dm"] if first == "in" else []
+        elif first == "run":
+            names = sorted(self.sandbox.bot.scheduler.daily_jobs)
+        else:
+            names = []
+        return [n + " " for n in names if n.startswith(typed)]
+
+    def _complete_menu(self, args: list[str], typed: str) -> list[str]:
+        menus = self._menus()
+        if not args:
+            return [quoted(n) + " " for n, _ in menus if n.lower().startswith(typed.lower())]
+        if len(args) == 1:
+            kind = next((k for n, k in menus if n == args[0]), None)
+            if kind == "messages":
+                names = [f"m{n}" for n in self.shown]
+            else:
+                names = list(self.sandbox.office.users) if kind == "members" else []
+            return [n + " " for n in names if n.startswith(typed)]
+        return []
+
+    async def _complete_slash(self, words: list[str], typed: str) -> list[str]:
         commands = self.sandbox.slash_commands(self.actor, channel=self.where)
         if not words:
-            return [f"/{c.name} " for c in commands if f"/{c.name}".startswith(text)]
+            return [f"/{c.name} " for c in commands if f"/{c.name}".startswith(typed)]
         command = next((c for c in commands if c.name == words[0].lstrip("/")), None)
         if command is None:
             return []
+        path = [command.name]
         options: list[dict[str, Any]] = command.definition.get("options") or []
         for word in words[1:]:
             nested = next((o for o in options if o.get("name") == word), None)
             if nested is None or nested.get("type") not in (SUB_COMMAND, SUB_COMMAND_GROUP):
                 break
+            path.append(word)
             options = nested.get("options") or []
         if any(o.get("type") in (SUB_COMMAND, SUB_COMMAND_GROUP) for o in options):
-            return [o["name"] + " " for o in options if o["name"].startswith(text)]
-        name, colon, value = text.partition(":")
+            return [o["name"] + " " for o in options if o["name"].startswith(typed)]
+        name, colon, value = typed.partition(":")
         if colon:
             definition = next((o for o in options if o["name"] == name), None)
-            return [f"{name}:{v}" for v in self._values(definition) if v.startswith(value)]
+            if definition is not None and definition.get("autocomplete"):
+                others = [w for w in words[len(path) :] if ":" in w]
+                found = await self._suggested(" ".join(path), definition, value, others)
+            else:
+                found = [v for v in self._values(definition) if v.lower().startswith(value.lower())]
+            return [f"{name}:{quoted(v)}" for v in found]
         used = {w.partition(":")[0] for w in words if ":" in w}
         return [
-            o["name"] + ":" for o in options if o["name"].startswith(text) and o["name"] not in used
+            o["name"] + ":"
+            for o in options
+            if o["name"].startswith(typed) and o["name"] not in used
         ]
+
+    async def _suggested(
+        self, command: str, definition: dict[str, Any], value: str, others: list[str]
+    ) -> list[str]:
+        """Ask the bot, as Discord does while a member types into an autocomplete option; the
+        console remembers which value each suggestion stands for (Discord sends the value)."""
+        name = str(definition["name"])
+        given: dict[str, Any] = {}
+        with contextlib.suppress(ConsoleError, UsageError):
+            given = self.parse_slash("/" + " ".join([command, *map(quoted, others)]))[1]
+        given.pop(name, None)
+        choices = await self.sandbox.autocomplete(
+            self.actor, command, name, value, _channel=self.where, **given
+        )
+        self.sandbox.problems.clear()  # a failed suggestion shows nothing, as in Discord
+        picks = self._picks.setdefault((command, name), {})
+        for label, picked in choices:
+            picks[label] = str(picked)
+        return [label for label, _ in choices]
 
     def _values(self, definition: dict[str, Any] | None) -> list[str]:
         if definition is None:
@@ -685,3 +754,37 @@ class Console:
         if kind == BOOLEAN:
             return ["yes", "no"]
         return []
+
+
+def token_start(line: str) -> int:
+    """Where the last word of ``line`` starts, quotes respected (``a:"b c`` is one word)."""
+    start = 0
+    quote: str | None = None
+    escaped = False
+    for index, char in enumerate(line):
+        if escaped:
+            escaped = False
+        elif char == "\\" and quote != "'":
+            escaped = True
+        elif quote is not None:
+            quote = None if char == quote else quote
+        elif char in "\"'":
+            quote = char
+        elif char.isspace():
+            start = index + 1
+    return start
+
+
+def unquoted(token: str) -> str:
+    """A word as shlex reads it, an unclosed quote closed: ``a:"b c`` → ``a:b c``."""
+    for closing in ("", '"', "'"):
+        with contextlib.suppress(ValueError):
+            return "".join(shlex.split(token + closing))
+    return token
+
+
+def quoted(value: str) -> str:
+    """``value`` as one console word: in double quotes when it has spaces or quotes."""
+    if value and not any(c.isspace() or c in "\"'\\" for c in value):
+        return value
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'

@@ -135,14 +135,18 @@ async def run_script(options: Options, write: Callable[[str], None] = print) -> 
         await close_console(console, options.db_path)
 
 
-def _readline_setup(console: Console) -> None:
+def _readline_setup(console: Console, runner: _LoopThread) -> None:
     try:
         import readline
     except ImportError:  # not on every platform; the console works without it
         return
+    matches: list[str] = []
 
     def completer(text: str, state: int) -> str | None:
-        matches = console.complete(readline.get_line_buffer(), text)
+        # readline asks for state 0, 1, 2… until None; the bot is asked once, at state 0.
+        if state == 0:
+            line = readline.get_line_buffer()[: readline.get_endidx()]
+            matches[:] = runner.call(console.complete(line, text))
         return matches[state] if state < len(matches) else None
 
     readline.set_completer_delims(" ")
@@ -177,7 +181,7 @@ def run_interactive(options: Options) -> int:
     except BaseException:
         runner.close()
         raise
-    _readline_setup(console)
+    _readline_setup(console, runner)
     print(banner(console))
     try:
         while True:
