@@ -3,6 +3,7 @@ completion), script mode and the shipped tour."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from datetime import UTC, date, datetime, time, timedelta
@@ -410,3 +411,42 @@ async def test_menus_on_members_and_bad_message_numbers(console: Console) -> Non
     assert "there is no message m7" in await run(console, 'menu "Quote" m7')
     assert "waved at dave" in await run(console, 'menu "Wave" dave')
     assert 'menu "Quote" mN' in await run(console, "menu")
+
+
+def readme_first_example() -> list[str]:
+    """The console lines the README offers first: `/leave apply …`, then `as alice` and
+    `click 1`."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    found = re.search(r"`(/leave apply [^`]+)`, then `(as \w+)` and `(click \d+)`", text)
+    assert found is not None, "the README's first example moved; update this test"
+    return list(found.groups())
+
+
+@pytest.mark.parametrize("day", range(7))
+async def test_the_readme_first_example_works_on_any_day(tmp_path: Path, day: int) -> None:
+    """Item 21: tried on a Friday, `start:tomorrow` asked for leave on a Saturday."""
+    script = tmp_path / "readme.sandbox"
+    script.write_text("\n".join([*readme_first_example(), "expect Approved by Alice", ""]))
+    start = datetime(2026, 12, 7, 9, 0, tzinfo=UTC) + timedelta(days=day)  # Mon 7 Dec + day
+    transcript: list[str] = []
+    code = await run_script(
+        Options(db_path=tmp_path / "s.db", script=script, start=start), transcript.append
+    )
+    assert code == 0, "\n".join(transcript)
+
+
+def test_the_readme_tour_command_runs_again_and_again(tmp_path: Path) -> None:
+    """The README's tour command works on a database that has seen the tour before."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    found = re.search(r"`concord (sandbox [^`]*--script examples/tour\.sandbox)`", text)
+    assert found is not None
+    argv = [str(TOUR) if a == "examples/tour.sandbox" else a for a in found[1].split()]
+    for _ in range(2):
+        result = subprocess.run(
+            [sys.executable, "-m", "concord", *argv],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            cwd=tmp_path,
+        )
+        assert result.returncode == 0, result.stdout[-3000:] + result.stderr
