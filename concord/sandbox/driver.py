@@ -342,7 +342,7 @@ class Sandbox:
         """Write guild settings directly (names for roles and channels, text for times)."""
         converted: dict[str, Any] = {}
         for key, value in values.items():
-            if key in ("manager_role", "staff_role"):
+            if key in ("manager_role", "staff_role", "approver_role"):
                 converted[f"{key}_id"] = None if value is None else self.role(value).id
             elif key in ("approvals_channel", "reports_channel", "tasks_channel"):
                 converted[f"{key}_id"] = None if value is None else self.channel(value).id
