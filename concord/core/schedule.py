@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import time
+from datetime import datetime, time
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
@@ -92,6 +92,12 @@ def format_hhmm(value: time) -> str:
 
 
 @lru_cache(maxsize=1)
+def discord_time(moment: datetime, style: str = "f") -> str:
+    """``<t:…:f>``: Discord shows the moment in each reader's own timezone (in message
+    content, embed descriptions and field values; not in titles or footers)."""
+    return f"<t:{int(moment.timestamp())}:{style}>"
+
+
 def timezone_names() -> tuple[str, ...]:
     return tuple(sorted(available_timezones()))
 

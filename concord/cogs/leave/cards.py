@@ -32,12 +32,11 @@ from concord.cogs.leave.embeds import (
 )
 from concord.cogs.leave.views import RejectModal, card_view, pending_view
 from concord.core.leave import (
-    Absence,
     AlreadyDecided,
     LeaveRequest,
-    Portion,
     RequestStatus,
     already_decided,
+    away_all_day,
     describe_dates,
     format_amount,
 )
@@ -510,16 +509,6 @@ def approvers_of(guild: discord.Guild, config: GuildConfig) -> set[int]:
     """Members of the manager role and the leave approver role (people, not bots)."""
     roles = {r for r in (config.manager_role_id, config.approver_role_id) if r is not None}
     return {m.id for m in guild.members if not m.bot and roles & {r.id for r in m.roles}}
-
-
-def away_all_day(absences: list[Absence]) -> set[int]:
-    """Members out for the whole day (a full day, or both halves); not working elsewhere."""
-    portions: dict[int, set[Portion]] = {}
-    for absence in absences:
-        if absence.is_away:
-            portions.setdefault(absence.user_id, set()).add(absence.portion)
-    whole = {Portion.HALF_DAY_AM, Portion.HALF_DAY_PM}
-    return {u for u, p in portions.items() if Portion.FULL_DAY in p or whole <= p}
 
 
 def channel_problem(config: GuildConfig, *, lower: bool = False) -> str:
