@@ -450,3 +450,14 @@ def test_the_readme_tour_command_runs_again_and_again(tmp_path: Path) -> None:
             cwd=tmp_path,
         )
         assert result.returncode == 0, result.stdout[-3000:] + result.stderr
+
+
+async def test_timestamps_show_in_the_acting_members_zone(console: Console) -> None:
+    """Item 17: as a Discord client does, the console shows <t:…> in the reader's timezone."""
+    await run(console, "as bob")
+    await run(console, "/leave apply leave_type:Annual start:2026-12-03")
+    await run(console, "as alice")
+    await run(console, "channel approvals 1")
+    assert "Approved by Alice at 09:00 Europe/London" in await run(console, "click 1")
+    await run(console, "/concord timezone timezone:Asia/Kolkata")
+    assert "Approved by Alice at 14:30 Asia/Kolkata" in await run(console, "channel approvals 1")

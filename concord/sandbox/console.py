@@ -14,12 +14,14 @@ ephemeral replies marked; modals are asked field by field.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import shlex
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from concord.core.settings import GuildConfig
 from concord.sandbox.clock import parse_clock
@@ -117,6 +119,7 @@ class Console:
         self.write = write
         self.actor = "owner"
         self.where = "general"
+        self.zone: ZoneInfo | None = None  # the acting member's, read before each line
         self.controls: dict[int, Control] = {}
         self.shown: dict[int, int] = {}  # message number (m1, m2…) -> message id
         self.pending: Modal | None = None
@@ -151,6 +154,8 @@ class Console:
         self.sandbox.problems.clear()
         keep_going = True
         try:
+            with contextlib.suppress(UsageError):  # no bot running: timestamps in UTC
+                await self._read_zone()
             keep_going = await self._dispatch(line)
         except (ConsoleError, UsageError) as error:
             self._error(str(error))
@@ -581,8 +586,17 @@ class Console:
     def _actor_id(self) -> int:
         return self.sandbox.member(self.actor).id
 
+    async def _read_zone(self) -> None:
+        """The acting member's timezone (their own, else the office's): the console shows
+        ``<t:…>`` timestamps in it, as their Discord client would."""
+        config = await self.config()
+        own = await self.sandbox.bot.guild_settings.member_timezone(
+            self.sandbox.guild.id, self._actor_id()
+        )
+        self.zone = ZoneInfo(own) if own else config.tz
+
     def _render(self, message: StoredMessage, *, updated: bool = False) -> None:
-        names = self.sandbox.names
+        names = dataclasses.replace(self.sandbox.names, zone=self.zone)
         world = self.sandbox.emulator.world
         author = world.users[message.author_id]
         label = self.sandbox.channel_label(message.channel_id)
