@@ -68,7 +68,10 @@ Other
   expect TEXT              fail unless the previous output contains TEXT (for scripts)
   restart                  restart the bot on the same database
   help, quit
-Modals ask their fields one by one (Enter keeps the pre-filled value)."""
+Tab completes commands, options and values (quoted when they have spaces); options Discord
+suggests values for (task, leave_type, timezone…) ask the bot. Messages are numbered m1, m2…
+Modals ask their fields one by one (Enter keeps the pre-filled value); a required field left
+blank is asked again. <t:…> times show in the acting member's timezone."""
 
 CONSOLE_COMMANDS = (
     "as",
