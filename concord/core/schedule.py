@@ -91,13 +91,13 @@ def format_hhmm(value: time) -> str:
     return f"{value.hour:02d}:{value.minute:02d}"
 
 
-@lru_cache(maxsize=1)
 def discord_time(moment: datetime, style: str = "f") -> str:
     """``<t:…:f>``: Discord shows the moment in each reader's own timezone (in message
     content, embed descriptions and field values; not in titles or footers)."""
     return f"<t:{int(moment.timestamp())}:{style}>"
 
 
+@lru_cache(maxsize=1)
 def timezone_names() -> tuple[str, ...]:
     return tuple(sorted(available_timezones()))
 
