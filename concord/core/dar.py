@@ -606,9 +606,10 @@ def summary_headline(data: SummaryData) -> str:
     return line
 
 
-def late_note(scheduled: time) -> str:
-    """The line a scheduled post carries when it went out after its time (the bot was down)."""
-    return f"*Posted late: I was offline at {scheduled:%H:%M}.*"
+def late_note(scheduled: time, zone: str) -> str:
+    """The line a scheduled post carries when it went out after its time (the bot was down);
+    the time is the office's, so the text names the zone."""
+    return f"*Posted late: I was offline at {scheduled:%H:%M} ({zone} time).*"
 
 
 def compose_summary(data: SummaryData, note: str | None = None) -> list[MessageSpec]:

@@ -21,7 +21,7 @@ from enum import StrEnum
 from fractions import Fraction
 from functools import lru_cache
 
-from concord.core.schedule import describe_workdays, format_hhmm
+from concord.core.schedule import describe_workdays, discord_time, format_hhmm
 from concord.errors import UserError
 
 ZERO: Fraction = Fraction(0)
@@ -91,9 +91,10 @@ class AlreadyDecided(UserError):
         super().__init__(self.describe(f"<@{by}>" if by else None, at))
 
     def describe(self, by_name: str | None, at: datetime | None) -> str:
-        """The message with a display name and a local time filled in by the caller."""
+        """The message with a display name filled in by the caller; the time as a Discord
+        timestamp, shown in each reader's own timezone."""
         who = f" by {by_name}" if by_name else ""
-        when = f" at {format_hhmm(at.time())}" if at else ""
+        when = f" at {discord_time(at)}" if at else ""
         return f"Request #{self.request_id} was already {self.status.value}{who}{when}."
 
 

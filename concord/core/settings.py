@@ -18,6 +18,8 @@ DEFAULT_WORKDAY_MINUTES = 480
 class GuildConfig:
     guild_id: int
     manager_role_id: int | None = None
+    # A second role whose members may also decide leave requests (a backup approver).
+    approver_role_id: int | None = None
     staff_role_id: int | None = None
     approvals_channel_id: int | None = None
     reports_channel_id: int | None = None
@@ -63,6 +65,12 @@ class GuildConfig:
         return [
             ("Manager role", role(self.manager_role_id) + " (plus Manage Server and the owner)"),
             (
+                "Leave approver role",
+                role(self.approver_role_id) + " (also decides leave)"
+                if self.approver_role_id
+                else "not set (managers only)",
+            ),
+            (
                 "Staff role",
                 role(self.staff_role_id) if self.staff_role_id else "not set (everyone)",
             ),
@@ -94,3 +102,16 @@ def is_manager(
     if is_owner or manage_guild:
         return True
     return config.manager_role_id is not None and config.manager_role_id in set(role_ids)
+
+
+def can_approve_leave(
+    config: GuildConfig,
+    *,
+    role_ids: Iterable[int],
+    manage_guild: bool,
+    is_owner: bool,
+) -> bool:
+    """Managers decide leave, and so do members of the approver role when one is set."""
+    if is_manager(config, role_ids=role_ids, manage_guild=manage_guild, is_owner=is_owner):
+        return True
+    return config.approver_role_id is not None and config.approver_role_id in set(role_ids)

@@ -254,7 +254,8 @@ def check_due_not_past(due_date: date, due_time: time | None, now: datetime, tz:
         local = now.astimezone(tz)
         raise UserError(
             f"The due time {format_day(due_date)} {due_time.strftime('%H:%M')} is in the past "
-            f"(it is {format_day(local.date())} {local:%H:%M} now); give a later time."
+            f"(it is {format_day(local.date())} {local:%H:%M} now, {tz.key} time); "
+            "give a later time."
         )
 
 

@@ -489,7 +489,7 @@ async def test_summary_is_posted_in_the_reports_channel_once(sandbox: Sandbox) -
     assert summary.button("Make task: Bob").custom_id.startswith("dar:blocker:")
     assert "Posted late" not in text
     # The morning digest had not run (the test started after 09:00): it caught up, marked late.
-    assert "Posted late: I was offline at 09:00." in digests(sandbox)[0].text
+    assert "Posted late: I was offline at 09:00 (Europe/London time)." in digests(sandbox)[0].text
     await sandbox.restart()
     await scheduled(sandbox, at(19, 5))
     assert len(summaries(sandbox)) == 1

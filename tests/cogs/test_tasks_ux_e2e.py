@@ -51,8 +51,8 @@ async def test_a_past_due_date_says_what_to_give_instead(sandbox: Sandbox) -> No
     )
     hour = await sandbox.slash("bob", "task create", title="Valid", due="today 8am")
     assert hour.ephemeral and hour.text == (
-        "The due time Tue 1 Dec 2026 08:00 is in the past (it is Tue 1 Dec 2026 09:00 now); "
-        "give a later time."
+        "The due time Tue 1 Dec 2026 08:00 is in the past (it is Tue 1 Dec 2026 09:00 now, "
+        "Europe/London time); give a later time."
     )
     assert await sandbox.db.fetchall("SELECT id FROM tasks") == []
 

@@ -495,8 +495,11 @@ def test_already_decided_message() -> None:
     from datetime import UTC, datetime
 
     error = AlreadyDecided(7, RequestStatus.APPROVED, 42, datetime(2026, 12, 1, 10, 2, tzinfo=UTC))
-    assert str(error) == "Request #7 was already approved by <@42> at 10:02."
-    assert error.describe("alice", error.at) == "Request #7 was already approved by alice at 10:02."
+    # A Discord timestamp: each reader sees the time in their own timezone.
+    assert str(error) == "Request #7 was already approved by <@42> at <t:1796119320:f>."
+    assert error.describe("alice", error.at) == (
+        "Request #7 was already approved by alice at <t:1796119320:f>."
+    )
 
 
 def test_away_all_day_needs_the_whole_day_off_on_leave_that_takes_days() -> None:

@@ -221,7 +221,7 @@ class DarJobs:
         if not data.roster.workday and not data.reports:
             return  # a weekend or holiday nobody filed on: nothing to say
         channel = self.bot.get_partial_messageable(config.reports_channel_id, guild_id=guild.id)
-        note = late_note(config.dar_summary) if late else None
+        note = late_note(config.dar_summary, config.timezone) if late else None
         await self.send_pages(
             config.guild_id, channel, SUMMARY_KIND, local_date, compose_summary(data, note)
         )
@@ -238,7 +238,7 @@ class DarJobs:
         now = self.bot.clock.now()
         data = await self.manager.digest(config.guild_id, local_date, roster_members(guild), now)
         channel = self.bot.get_partial_messageable(config.reports_channel_id, guild_id=guild.id)
-        note = late_note(config.digest) if late else None
+        note = late_note(config.digest, config.timezone) if late else None
         await self.send_pages(
             config.guild_id, channel, DIGEST_KIND, local_date, [compose_digest(data, note)]
         )

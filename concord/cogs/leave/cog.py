@@ -15,7 +15,13 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from concord.cogs.common import answer, guild_config, member_is_manager, require_manager
+from concord.cogs.common import (
+    answer,
+    guild_config,
+    member_is_manager,
+    require_approver,
+    require_manager,
+)
 from concord.cogs.leave.cards import LeaveDesk
 from concord.cogs.leave.embeds import (
     apply_embed,
@@ -334,7 +340,7 @@ class Leave(
     @app_commands.command(name="pending", description="Managers: requests waiting for approval")
     async def pending(self, interaction: discord.Interaction) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
-        config = await require_manager(interaction)
+        config = await require_approver(interaction)
         embed, view = await self.desk.pending_page(config, 0)
         if view is None:
             await answer(interaction, embed=embed, ephemeral=True)

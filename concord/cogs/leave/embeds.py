@@ -25,6 +25,7 @@ from concord.core.leave import (
     format_days,
     is_working_day,
 )
+from concord.core.schedule import discord_time
 from concord.db.leave import ApplyResult, RequestYear
 
 TITLE_LIMIT = 256
@@ -52,11 +53,9 @@ def clip(text: str, limit: int) -> str:
 
 
 def local_time(moment: datetime, tz: ZoneInfo, today: date) -> str:
-    """``10:02`` today, ``3 Dec 10:02`` another day (the guild's time)."""
-    local = moment.astimezone(tz)
-    if local.date() == today:
-        return local.strftime("%H:%M")
-    return f"{local.day} {local:%b %H:%M}"
+    """A decision's time as a Discord timestamp: each reader sees it in their own timezone
+    (the time only when it was today in the office, else with the date)."""
+    return discord_time(moment, "t" if moment.astimezone(tz).date() == today else "f")
 
 
 def request_line(request: LeaveRequest, *, who: str | None = None) -> str:
