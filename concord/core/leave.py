@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 from fractions import Fraction
@@ -688,6 +688,8 @@ class Absence:
     amount: Fraction
     # False for types that take nothing (work from home, on duty): the member is working.
     deducts: bool = True
+    # A morning and an afternoon off the same day, shown as one whole day (see whole_days).
+    both_halves: bool = False
 
     @property
     def span(self) -> Span:
@@ -701,7 +703,10 @@ class Absence:
     def public_label(self) -> str:
         """``Out (AM)``, or ``Working elsewhere (AM)`` for work from home and the like: the
         type stays private, but nobody is shown as out while working."""
-        return self.span.public_label("Out" if self.is_away else "Working elsewhere")
+        state = "Out" if self.is_away else "Working elsewhere"
+        if self.both_halves:
+            return f"{state} (all day)"
+        return self.span.public_label(state)
 
 
 @dataclass(frozen=True)
@@ -727,3 +732,37 @@ def away_all_day(absences: Iterable[Absence]) -> frozenset[int]:
     return frozenset(
         user for user, seen in portions.items() if Portion.FULL_DAY in seen or whole <= seen
     )
+
+
+def whole_days(absences: Sequence[Absence]) -> list[Absence]:
+    """``absences`` with a member's morning and afternoon of the same day (both away, or both
+    working elsewhere) joined into one full day, so nobody off all day looks half present.
+    The joined day is pending while either half is; order is kept (at the first half)."""
+    halves = {Portion.HALF_DAY_AM, Portion.HALF_DAY_PM}
+    seen: dict[tuple[int, date, bool], list[Absence]] = {}
+    for absence in absences:
+        if absence.portion in halves:
+            seen.setdefault((absence.user_id, absence.day, absence.deducts), []).append(absence)
+    joined: dict[tuple[int, date, bool], Absence] = {}
+    for key, parts in seen.items():
+        if {part.portion for part in parts} != halves:
+            continue
+        first = parts[0]
+        pending = any(part.status is RequestStatus.PENDING for part in parts)
+        joined[key] = replace(
+            first,
+            portion=Portion.FULL_DAY,
+            status=RequestStatus.PENDING if pending else first.status,
+            amount=sum_days([part.amount for part in parts]),
+            both_halves=True,
+        )
+    result: list[Absence] = []
+    shown: set[tuple[int, date, bool]] = set()
+    for absence in absences:
+        key = (absence.user_id, absence.day, absence.deducts)
+        if absence.portion not in halves or key not in joined:
+            result.append(absence)
+        elif key not in shown:
+            shown.add(key)
+            result.append(joined[key])
+    return result

@@ -42,6 +42,7 @@ from concord.core.leave import (
     format_days,
     is_working_day,
     parse_days,
+    whole_days,
 )
 from concord.core.leave_export import requests_csv, requests_ics
 from concord.core.public_holidays import countries, search_countries, subdivisions
@@ -349,7 +350,7 @@ class Leave(
         today = self.desk.today(config)
         day = parse_date(date, today) if date else today
         await interaction.response.defer(thinking=True)
-        absences = await self.leave.absences(config.guild_id, day, day)
+        absences = whole_days(await self.leave.absences(config.guild_id, day, day))
         holidays = await self.leave.holidays(config.guild_id, day, day)
         notes = []
         if holidays:
@@ -374,8 +375,8 @@ class Leave(
         first = parse_month(month, self.desk.today(config))
         await interaction.response.defer(thinking=True)
         last = (first.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
-        absences = await self.leave.absences(
-            config.guild_id, first, last, statuses=("approved", "pending")
+        absences = whole_days(
+            await self.leave.absences(config.guild_id, first, last, statuses=("approved", "pending"))
         )
         holidays = await self.leave.holidays(config.guild_id, first, last)
         pages = calendar_pages(

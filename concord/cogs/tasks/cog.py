@@ -13,7 +13,7 @@ from discord.ext import commands
 from concord.cogs.common import answer, answer_in_time, guild_id_of, member_is_manager
 from concord.cogs.tasks.board import BoardKeeper
 from concord.cogs.tasks.cards import TaskCards
-from concord.cogs.tasks.embeds import card_embed, choice_name, clip, detail_embed
+from concord.cogs.tasks.embeds import card_embed, choice_name, clip, detail_embed, due_words
 from concord.cogs.tasks.reminders import TaskReminders
 from concord.cogs.tasks.views import (
     TaskButton,
@@ -171,7 +171,10 @@ class Tasks(commands.GroupCog, group_name="task", group_description="Assign and 
             if task.assignee_id
             else " (unassigned: anyone can claim it)"
         )
-        await answer(interaction, f"Created task #{task.id}{who}.{where}", ephemeral=True)
+        due_text = f", due {due_words(task)}" if task.due_date else ""
+        await answer(
+            interaction, f"Created task #{task.id}{who}{due_text}.{where}", ephemeral=True
+        )
         return task
 
     @app_commands.command(name="create", description="Create a task for yourself or someone else")
@@ -460,9 +463,10 @@ class Tasks(commands.GroupCog, group_name="task", group_description="Assign and 
             raise UserError(f"Nothing changed on task #{before.id}.")
         task = await self.manager.edit(before.guild_id, before.id, actor, changes, now)
         await self.cards.publish(task)
+        due_text = f" Due {due_words(task)}." if changes.set_due and task.due_date else ""
         await answer(
             interaction,
-            f"Saved task #{task.id}.",
+            f"Saved task #{task.id}.{due_text}",
             embed=card_embed(task, now, config.tz),
             ephemeral=True,
         )

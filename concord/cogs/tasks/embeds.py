@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 import discord
 
+from concord.core.dates import format_day
 from concord.core.task_board import board_pages, board_sections, due_text, short_title
 from concord.core.tasks import (
     REPEAT_LABELS,
@@ -68,6 +69,14 @@ def due_field(task: Task, tz: ZoneInfo) -> str:
         return f"<t:{stamp}:f> (<t:{stamp}:R>)"
     day = task.due_date
     return f"{day:%a} {day.day} {day:%b %Y}, end of day (<t:{stamp}:R>)"
+
+
+def due_words(task: Task) -> str:
+    """The resolved due date in words, as answers show it: ``Fri 11 Dec 2026 17:00``."""
+    if task.due_date is None:
+        return "no due date"
+    day = format_day(task.due_date)
+    return f"{day} {task.due_time:%H:%M}" if task.due_time is not None else day
 
 
 def card_colour(task: Task, now: datetime, tz: ZoneInfo) -> discord.Colour:
