@@ -114,6 +114,9 @@ class HandOverView(OwnerView):
         tasks_cog: Tasks | None = bot.get_cog("Tasks")  # type: ignore[assignment]
         if tasks_cog is not None:
             for task in moved:
+                await tasks_cog.cards.retire_dm_cards(
+                    task, self.requester_id, interaction.user.id, config
+                )
                 await tasks_cog.cards.publish(task)
                 await tasks_cog.cards.notify_assignee(
                     task, interaction.user.id, "handed you a task.", config

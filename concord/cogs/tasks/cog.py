@@ -357,6 +357,7 @@ class Tasks(commands.GroupCog, group_name="task", group_description="Assign and 
         updated = await self.manager.assign(
             guild_id, found.id, actor, member.id, self.bot.clock.now()
         )
+        await self.cards.retire_dm_cards(updated, found.assignee_id, actor.user_id, config)
         await self.cards.publish(updated)
         await self.cards.notify_assignee(updated, actor.user_id, "assigned you a task.", config)
         await self.cards.tell_unassigned(found.assignee_id, actor.user_id, [updated], member.id)
