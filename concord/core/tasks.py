@@ -89,6 +89,8 @@ class Task:
     card_channel_id: int | None = None
     card_message_id: int | None = None
     source_url: str | None = None
+    block_reason: str | None = None
+    skip_holidays: bool = False
 
     @property
     def is_live(self) -> bool:

@@ -106,6 +106,8 @@ def task_from_row(row: sqlite3.Row) -> Task:
         card_channel_id=row["card_channel_id"],
         card_message_id=row["card_message_id"],
         source_url=row["source_url"],
+        block_reason=row["block_reason"],
+        skip_holidays=bool(row["skip_holidays"]),
     )
 
 
@@ -340,9 +342,12 @@ def change_status(
     check_can_change_status(actor, task, to_status)
     check_transition(task, to_status)
     completed = utcnow_iso(now) if to_status == "done" else None
+    # The card shows why a task is blocked while it is; any other status clears the reason.
+    block_reason = note if to_status == "blocked" else None
     cur = conn.execute(
-        "UPDATE tasks SET status = ?, updated_at = ?, completed_at = ? WHERE id = ? AND status = ?",
-        (to_status, utcnow_iso(now), completed, task.id, task.status),
+        "UPDATE tasks SET status = ?, updated_at = ?, completed_at = ?, block_reason = ?"
+        " WHERE id = ? AND status = ?",
+        (to_status, utcnow_iso(now), completed, block_reason, task.id, task.status),
     )
     if cur.rowcount != 1:
         raise UserError(f"Task #{task.id} changed meanwhile; look at it again and retry.")

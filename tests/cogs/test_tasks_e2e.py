@@ -177,7 +177,9 @@ async def test_card_buttons_move_the_task_and_update_every_copy(sandbox: Sandbox
     await sandbox.click("bob", message, "Start")
     assert "In progress" in fields(message)["Status"] and labels(message) == ["Block", "Done"]
     assert "In progress" in fields(dm)["Status"]  # the DM copy follows
-    await sandbox.click("bob", dm, "Block")  # from the DM
+    asked = await sandbox.click("bob", dm, "Block")  # from the DM: it asks why
+    assert asked.modal is not None
+    await sandbox.submit("bob", asked.modal, reason="Waiting for toner")
     assert "Blocked" in fields(message)["Status"] and labels(dm) == ["Start", "Done"]
     await sandbox.click("alice", message, "Start")
     await sandbox.click("bob", message, "Done")
@@ -502,7 +504,9 @@ async def test_board_sections_and_groups(sandbox: Sandbox) -> None:
     sandbox.clock.set(START)
     blocked = await create(sandbox, assignee="bob", title="Waiting on IT")
     await sandbox.slash("bob", "task status", task=str(blocked), status="in_progress")
-    await sandbox.slash("bob", "task status", task=str(blocked), status="blocked")
+    await sandbox.slash(
+        "bob", "task status", task=str(blocked), status="blocked", note="Waiting for IT"
+    )
     free = await create(sandbox, title="Anyone")
     await sandbox.slash("alice", "task board", _channel="tasks")
     text = board_messages(sandbox)[0].embeds[0]["description"]

@@ -5,7 +5,7 @@ task handed to someone else, and a reason for every block."""
 from __future__ import annotations
 
 from concord.sandbox.driver import Sandbox
-from tests.cogs.test_tasks_e2e import card, create, dm_cards, labels, mention, row
+from tests.cogs.test_tasks_e2e import card, create, dm_cards, fields, labels, mention, row
 
 
 async def test_next_friday_is_the_one_of_the_following_week(sandbox: Sandbox) -> None:
@@ -48,3 +48,37 @@ async def test_a_task_handed_over_for_leave_retires_the_old_card(sandbox: Sandbo
     await sandbox.select("alice", offer, values=["carol"])
     (bob_card,) = dm_cards(sandbox, "bob", task_id)
     assert bob_card.buttons == [] and mention(sandbox, "carol") in bob_card.content
+
+
+async def test_block_asks_why_and_the_reason_shows_and_reaches_the_creator(
+    sandbox: Sandbox,
+) -> None:
+    await sandbox.configure_office()
+    task_id = await create(sandbox, by="alice", title="Print the report", assignee="bob")
+    await sandbox.click("bob", card(sandbox, task_id), "Start")
+    asked = await sandbox.click("bob", card(sandbox, task_id), "Block")
+    assert asked.modal is not None and (await row(sandbox, task_id))["status"] == "in_progress"
+    saved = await sandbox.submit("bob", asked.modal, reason="Out of toner")
+    assert saved.ephemeral and saved.text == f"Task #{task_id} is now **Blocked**."
+    assert fields(card(sandbox, task_id))["Blocked because"] == "Out of toner"
+    assert fields(dm_cards(sandbox, "bob", task_id)[0])["Blocked because"] == "Out of toner"
+    (told,) = [m for m in sandbox.dms("alice") if "as blocked" in m.content]
+    assert "> Out of toner" in told.content
+    # Unblocking clears the reason from the card.
+    await sandbox.click("bob", card(sandbox, task_id), "Start")
+    assert "Blocked because" not in fields(card(sandbox, task_id))
+    # /task status blocked without a note asks the same question; with one it does not.
+    again = await sandbox.slash("bob", "task status", task=str(task_id), status="blocked")
+    assert again.modal is not None
+    await sandbox.submit("bob", again.modal, reason="Printer broken")
+    assert (await row(sandbox, task_id))["block_reason"] == "Printer broken"
+    # Someone who may not block it is refused before the form.
+    refused = await sandbox.click("carol", card(sandbox, task_id), "Start")
+    assert refused.ephemeral and "Only the assignee" in refused.text
+
+
+async def test_a_refused_block_shows_no_form(sandbox: Sandbox) -> None:
+    await sandbox.configure_office()
+    task_id = await create(sandbox, by="alice", title="Print the report", assignee="bob")
+    carol_asks = await sandbox.slash("carol", "task status", task=str(task_id), status="blocked")
+    assert carol_asks.modal is None and carol_asks.ephemeral

@@ -376,7 +376,9 @@ class Leave(
         await interaction.response.defer(thinking=True)
         last = (first.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
         absences = whole_days(
-            await self.leave.absences(config.guild_id, first, last, statuses=("approved", "pending"))
+            await self.leave.absences(
+                config.guild_id, first, last, statuses=("approved", "pending")
+            )
         )
         holidays = await self.leave.holidays(config.guild_id, first, last)
         pages = calendar_pages(

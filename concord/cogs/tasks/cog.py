@@ -16,6 +16,7 @@ from concord.cogs.tasks.cards import TaskCards
 from concord.cogs.tasks.embeds import card_embed, choice_name, clip, detail_embed, due_words
 from concord.cogs.tasks.reminders import TaskReminders
 from concord.cogs.tasks.views import (
+    BlockReasonModal,
     TaskButton,
     TaskCreateModal,
     TaskEditModal,
@@ -32,7 +33,9 @@ from concord.core.tasks import (
     Task,
     changes_are_empty,
     changes_from_form,
+    check_can_change_status,
     check_can_edit,
+    check_transition,
     make_draft,
 )
 from concord.db.tasks import StatusChange, TaskManager
@@ -172,9 +175,7 @@ class Tasks(commands.GroupCog, group_name="task", group_description="Assign and 
             else " (unassigned: anyone can claim it)"
         )
         due_text = f", due {due_words(task)}" if task.due_date else ""
-        await answer(
-            interaction, f"Created task #{task.id}{who}{due_text}.{where}", ephemeral=True
-        )
+        await answer(interaction, f"Created task #{task.id}{who}{due_text}.{where}", ephemeral=True)
         return task
 
     @app_commands.command(name="create", description="Create a task for yourself or someone else")
@@ -408,8 +409,11 @@ class Tasks(commands.GroupCog, group_name="task", group_description="Assign and 
     async def change_status(
         self, interaction: discord.Interaction, task: str, status: str, note: str | None
     ) -> None:
-        await interaction.response.defer(ephemeral=True, thinking=True)
         guild_id = guild_id_of(interaction)
+        if status == "blocked" and not (note and note.strip()):
+            await self.ask_block_reason(interaction, await self.manager.resolve(guild_id, task))
+            return
+        await interaction.response.defer(ephemeral=True, thinking=True)
         found = await self.manager.resolve(guild_id, task)
         actor, config = await self.actor_for(guild_id, interaction.user)
         change = await self.manager.set_status(
@@ -516,19 +520,57 @@ class Tasks(commands.GroupCog, group_name="task", group_description="Assign and 
             ephemeral=True,
         )
 
+    async def clicked_task(self, interaction: discord.Interaction, task_id: int) -> Task:
+        task = await self.manager.get(task_id, interaction.guild_id)
+        if interaction.guild_id is None and not self.is_member(task.guild_id, interaction.user):
+            # A card in a DM names its task by id, and a custom id can be forged: to someone
+            # who is not in the task's server, the task does not exist.
+            raise NotFound(f"There is no task #{task_id}.")
+        return task
+
+    # -- blocking -----------------------------------------------------------------------------------
+    async def ask_block_reason(self, interaction: discord.Interaction, task: Task) -> None:
+        """Block asks why first (a short form); a block that would be refused is refused
+        before the form, not after it was filled in. Checked again when saved."""
+        actor, _ = await self.actor_for(task.guild_id, interaction.user)
+        check_can_change_status(actor, task, "blocked")
+        check_transition(task, "blocked")
+        await interaction.response.send_modal(BlockReasonModal(task))
+
+    async def submit_block(
+        self, interaction: discord.Interaction, task_id: int, reason: str
+    ) -> None:
+        """The block form: block with the reason, show it on every card, tell the creator."""
+        if not reason.strip():
+            raise UserError("Say why the task is blocked, so its creator knows what it waits for.")
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        task = await self.clicked_task(interaction, task_id)
+        actor, config = await self.actor_for(task.guild_id, interaction.user)
+        change = await self.manager.set_status(
+            task.guild_id, task.id, actor, "blocked", self.bot.clock.now(), reason
+        )
+        text = await self.cards.after_status(
+            change,
+            config,
+            interaction.channel,  # type: ignore[arg-type]
+            actor_id=actor.user_id,
+            note=change.task.block_reason,
+        )
+        await answer(interaction, text, ephemeral=True)
+
     # -- card buttons -------------------------------------------------------------------------------
     async def click(self, interaction: discord.Interaction, action: str, task_id: int) -> None:
         """A card button: check against the stored task, change it, edit the clicked card
         and every other copy. Refusals are explained ephemerally and change nothing. The click
         is acknowledged first (DEFERRED_UPDATE_MESSAGE): reading and changing the task takes
         several database calls, and Discord waits only 3 seconds for the first answer. A click
-        Discord no longer takes an answer for is still carried out (see answer_in_time)."""
+        Discord no longer takes an answer for is still carried out (see answer_in_time).
+        Block answers with a form asking why instead."""
+        if action == "block":
+            await self.ask_block_reason(interaction, await self.clicked_task(interaction, task_id))
+            return
         answered = await answer_in_time(interaction.response.defer())
-        task = await self.manager.get(task_id, interaction.guild_id)
-        if interaction.guild_id is None and not self.is_member(task.guild_id, interaction.user):
-            # A card in a DM names its task by id, and a custom id can be forged: to someone
-            # who is not in the task's server, the task does not exist.
-            raise NotFound(f"There is no task #{task_id}.")
+        task = await self.clicked_task(interaction, task_id)
         actor, config = await self.actor_for(task.guild_id, interaction.user)
         now = self.bot.clock.now()
         change: StatusChange | None = None
