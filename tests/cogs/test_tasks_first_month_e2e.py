@@ -5,6 +5,8 @@ task handed to someone else, and a reason for every block."""
 from __future__ import annotations
 
 from concord.sandbox.driver import Sandbox
+from tests.cogs.leave_helpers import apply
+from tests.cogs.leave_helpers import card as leave_card
 from tests.cogs.test_tasks_e2e import card, create, dm_cards, fields, labels, mention, row
 
 
@@ -82,3 +84,40 @@ async def test_a_refused_block_shows_no_form(sandbox: Sandbox) -> None:
     task_id = await create(sandbox, by="alice", title="Print the report", assignee="bob")
     carol_asks = await sandbox.slash("carol", "task status", task=str(task_id), status="blocked")
     assert carol_asks.modal is None and carol_asks.ephemeral
+
+
+async def test_handing_over_to_someone_away_warns_and_asks_to_confirm(sandbox: Sandbox) -> None:
+    await sandbox.configure_office()  # Tuesday 1 Dec 2026
+    invoices = await create(sandbox, by="alice", title="Invoices", assignee="bob", due="fri")
+    await apply(sandbox, "carol", start="2026-12-04")  # carol is off on Friday
+    await sandbox.click("alice", leave_card(sandbox, 1), "Approve")
+    await apply(sandbox, "bob", start="2026-12-03", end="2026-12-04")
+    approved = await sandbox.click("alice", leave_card(sandbox, 2), "Approve")
+    [offer] = [m for m in approved.messages if m.selects]
+    assert offer.selects[0].placeholder == "Hand this task over to…"
+    warned = await sandbox.select("alice", offer, values=["carol"])
+    assert warned.content.splitlines() == [
+        f"⚠️ {mention(sandbox, 'carol')} is on leave on Fri 4 Dec 2026, when task "
+        f"#{invoices} is due. Hand over anyway, or pick someone else.",
+        f"Available on those days: {mention(sandbox, 'alice')} {mention(sandbox, 'dave')} "
+        f"{mention(sandbox, 'owner')}.",
+    ]
+    assert (await row(sandbox, invoices))["assignee_id"] == sandbox.member("bob").id
+    # Picking someone available hands over at once.
+    handed = await sandbox.select("alice", warned, values=["dave"])
+    assert handed.content == f"Handed #{invoices} over to {mention(sandbox, 'dave')}."
+    assert (await row(sandbox, invoices))["assignee_id"] == sandbox.member("dave").id
+
+
+async def test_hand_over_anyway_after_the_warning(sandbox: Sandbox) -> None:
+    await sandbox.configure_office()
+    invoices = await create(sandbox, by="alice", title="Invoices", assignee="bob", due="fri")
+    await apply(sandbox, "carol", start="2026-12-04")
+    await apply(sandbox, "bob", start="2026-12-03", end="2026-12-04")
+    approved = await sandbox.click("alice", leave_card(sandbox, 2), "Approve")
+    [offer] = [m for m in approved.messages if m.selects]
+    warned = await sandbox.select("alice", offer, values=["carol"])  # carol asked for Friday
+    assert "is on leave on Fri 4 Dec 2026" in warned.text
+    handed = await sandbox.click("alice", warned, "Hand over anyway")
+    assert handed.content == f"Handed #{invoices} over to {mention(sandbox, 'carol')}."
+    assert (await row(sandbox, invoices))["assignee_id"] == sandbox.member("carol").id
