@@ -127,6 +127,8 @@ class LeaveType:
     settings: TypeSettings
     # Unused days carry over from this year on (the year the type was created).
     since_year: int
+    # Retired by a manager: no longer offered nor shown in balances; its history stays.
+    archived: bool = False
 
     @property
     def has_balance(self) -> bool:

@@ -22,3 +22,48 @@ async def test_a_morning_and_an_afternoon_off_are_a_whole_day(sandbox: Sandbox) 
     bob_row = next(line for line in grid.splitlines() if line.startswith("Bob"))
     dave_row = next(line for line in grid.splitlines() if line.startswith("Dave"))
     assert bob_row.split()[-1][2] == "F" and dave_row.split()[-1][2] == "P"
+
+
+async def test_a_leave_type_renamed_and_archived_keeps_its_history(sandbox: Sandbox) -> None:
+    await sandbox.configure_office()
+    await apply(sandbox, "bob", leave_type="Casual", start="2026-12-03")
+    await sandbox.click("alice", card(sandbox, 1), "Approve")
+    renamed = await sandbox.slash(
+        "alice", "leave policy", leave_type="Casual", rename="Personal day"
+    )
+    assert renamed.ephemeral and renamed.text.startswith("Updated **Personal day**:")
+    assert "Renamed from Casual; past requests keep that name." in renamed.text
+    balance = await sandbox.slash("bob", "leave balance")
+    assert "**Personal day**" in balance.text and "**Casual**" not in balance.text
+    taken = await sandbox.slash("bob", "leave apply", leave_type="Casual", start="2026-12-08")
+    assert taken.ephemeral and "There is no leave type called `Casual`" in taken.text
+    clash = await sandbox.slash("alice", "leave policy", leave_type="Personal day", rename="sick")
+    assert clash.ephemeral and "There is already a leave type called **Sick**." in clash.text
+
+    archived = await sandbox.slash("alice", "leave policy", leave_type="Personal day", archive=True)
+    assert "It is archived: gone from the choices and balances" in archived.text
+    choices = await sandbox.autocomplete("bob", "leave apply", "leave_type", "")
+    assert "Personal day" not in [value for _, value in choices] and "Annual" in [
+        value for _, value in choices
+    ]
+    balance = await sandbox.slash("bob", "leave balance")
+    assert "Personal day" not in balance.text and "**Annual**" in balance.text
+    types = await sandbox.slash("bob", "leave types")
+    assert "Personal day" not in types.text
+    refused = await sandbox.slash(
+        "bob", "leave apply", leave_type="Personal day", start="2026-12-09"
+    )
+    assert refused.ephemeral and "**Personal day** is archived" in refused.text
+    # History and exports keep the request, under the name it was made with.
+    history = await sandbox.slash("bob", "leave history")
+    assert "Casual" in history.text
+    export = await sandbox.slash("alice", "leave export", format="csv")
+    ((_, data),) = export.files
+    assert "Casual" in data.decode("utf-8-sig")
+    # Managers still find it to bring it back.
+    policy_choices = await sandbox.autocomplete("alice", "leave policy", "leave_type", "pers")
+    assert policy_choices == [("Personal day · archived", "Personal day")]
+    back = await sandbox.slash("alice", "leave policy", leave_type="Personal day", archive=False)
+    assert "It is back in use." in back.text
+    again = await sandbox.slash("bob", "leave apply", leave_type="Personal day", start="2026-12-09")
+    assert "submitted" in again.text or "#2" in again.text

@@ -107,6 +107,27 @@ async def leave_type_choices(
     ][:25]
 
 
+async def policy_type_choices(
+    interaction: discord.Interaction, current: str
+) -> list[app_commands.Choice[str]]:
+    """As :func:`leave_type_choices`, and the archived types (to rename or bring back)."""
+    if interaction.guild_id is None:
+        return []
+    desk = desk_of(interaction)
+    types = await desk.leave.types(interaction.guild_id, now=desk.now(), archived=True)
+    words = current.strip().lower()
+    return [
+        app_commands.Choice(
+            name=clip(
+                f"{t.name} · {'archived' if t.archived else describe_settings(t.settings)}", 100
+            ),
+            value=t.name,
+        )
+        for t in types
+        if words in t.name.lower()
+    ][:25]
+
+
 async def cancellable_choices(
     interaction: discord.Interaction, current: str
 ) -> list[app_commands.Choice[str]]:
@@ -403,9 +424,11 @@ class Leave(
         deducts="Does it take days from a balance? (false: Work from home, On duty)",
         requires_approval="Must a manager approve it?",
         allow_negative="May the balance go below zero?",
+        rename="A new name for this type (its past requests keep the name they had)",
+        archive="True: retire the type (history and exports keep it); False: bring it back",
     )
     @app_commands.choices(accrual=ACCRUAL_CHOICES)
-    @app_commands.autocomplete(leave_type=leave_type_choices)
+    @app_commands.autocomplete(leave_type=policy_type_choices)
     async def policy(
         self,
         interaction: discord.Interaction,
@@ -416,6 +439,8 @@ class Leave(
         deducts: bool | None = None,
         requires_approval: bool | None = None,
         allow_negative: bool | None = None,
+        rename: app_commands.Range[str, 1, 40] | None = None,
+        archive: bool | None = None,
     ) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
         config = await require_manager(interaction)
@@ -428,6 +453,8 @@ class Leave(
             deducts=deducts,
             requires_approval=requires_approval,
             allow_negative=allow_negative,
+            rename=rename,
+            archive=archive,
         )
         leave_type_row, created = await self.leave.set_policy(
             config.guild_id,
@@ -438,12 +465,18 @@ class Leave(
             now=self.desk.now(),
         )
         verb = "Created" if created else "Updated"
-        await answer(
-            interaction,
-            f"{verb} **{leave_type_row.name}**: {describe_settings(leave_type_row.settings)}.\n"
-            "Requests already made keep the amounts they were made with.",
-            ephemeral=True,
-        )
+        text = f"{verb} **{leave_type_row.name}**: {describe_settings(leave_type_row.settings)}.\n"
+        if rename is not None and leave_type_row.name.lower() != leave_type.strip().lower():
+            text += f"Renamed from {clip(leave_type.strip(), 40)}; past requests keep that name.\n"
+        if leave_type_row.archived:
+            text += (
+                "It is archived: gone from the choices and balances; its requests stay in the "
+                "history and exports.\n"
+            )
+        elif archive is False:
+            text += "It is back in use.\n"
+        text += "Requests already made keep the amounts they were made with."
+        await answer(interaction, text, ephemeral=True)
 
     @app_commands.command(name="allowance", description="Managers: a member's own yearly allowance")
     @app_commands.describe(
