@@ -91,6 +91,8 @@ class Task:
     source_url: str | None = None
     block_reason: str | None = None
     skip_holidays: bool = False
+    # Set on an occurrence moved off a holiday: the day its series' rhythm gave it.
+    rhythm_date: date | None = None
 
     @property
     def is_live(self) -> bool:
@@ -136,6 +138,13 @@ class TaskDraft:
     due_time: time | None = None
     repeat: str = "none"
     source_url: str | None = None
+    # None: on for an every-working-day series, off otherwise (see skips_holidays).
+    skip_holidays: bool | None = None
+    rhythm_date: date | None = None
+
+    @property
+    def skips_holidays(self) -> bool:
+        return self.repeat == "weekdays" if self.skip_holidays is None else self.skip_holidays
 
 
 @dataclass(frozen=True)
@@ -150,6 +159,8 @@ class TaskChanges:
     set_due: bool = False
     due_date: date | None = None
     due_time: time | None = None
+    # With set_due: the day the series' rhythm gave (a move off a holiday keeps the rhythm).
+    rhythm_date: date | None = None
 
 
 # -- validation ------------------------------------------------------------------------------
@@ -287,6 +298,7 @@ def make_draft(
     due: str | None = None,
     repeat: str | None = None,
     source_url: str | None = None,
+    skip_holidays: bool | None = None,
 ) -> TaskDraft:
     """A new task from what the user typed; UserError on anything invalid."""
     due_date, due_time = parse_due(due, now, tz) if due and due.strip() else (None, None)
@@ -299,6 +311,7 @@ def make_draft(
         due_time=due_time,
         repeat=parse_repeat(repeat) if repeat else "none",
         source_url=source_url,
+        skip_holidays=skip_holidays,
     )
     validate_draft(draft, now, tz)
     return draft
@@ -480,6 +493,43 @@ def next_due_date(
     while candidate <= floor:
         candidate = add_month(candidate, anchor)
     return candidate
+
+
+def previous_working_day(
+    before: date, workdays: frozenset[int], holidays: Collection[date]
+) -> date:
+    """The last day before ``before`` that is a workday and not a holiday."""
+    candidate = before
+    for _ in range(RECURRENCE_HORIZON_DAYS):
+        candidate -= timedelta(days=1)
+        if candidate.weekday() in workdays and candidate not in holidays:
+            return candidate
+    raise UserError("There is no working day in the ten years before this date.")
+
+
+def off_holiday(
+    day: date,
+    repeat: str,
+    *,
+    after: date,
+    workdays: frozenset[int],
+    holidays: Collection[date],
+) -> date:
+    """Where an occurrence due on a holiday goes when its series skips holidays: a daily one
+    to the next day that is not a holiday; others to the working day before (done ahead of
+    the day off), or after the holiday when the day before is not after ``after`` (the
+    occurrence it follows)."""
+    if day not in holidays:
+        return day
+    if repeat == "daily":
+        candidate = day
+        while candidate in holidays:
+            candidate += timedelta(days=1)
+        return candidate
+    earlier = previous_working_day(day, workdays, holidays)
+    if earlier > after:
+        return earlier
+    return next_working_day(day, workdays, holidays)
 
 
 # -- lists and sorting -----------------------------------------------------------------------

@@ -39,6 +39,7 @@ from concord.core.tasks import (
     deadline,
     is_overdue,
     next_due_date,
+    off_holiday,
     parse_priority,
     parse_repeat,
     parse_task_ref,
@@ -108,6 +109,7 @@ def task_from_row(row: sqlite3.Row) -> Task:
         source_url=row["source_url"],
         block_reason=row["block_reason"],
         skip_holidays=bool(row["skip_holidays"]),
+        rhythm_date=date.fromisoformat(row["rhythm_date"]) if row["rhythm_date"] else None,
     )
 
 
@@ -206,7 +208,8 @@ def _insert_task(
     cur = conn.execute(
         "INSERT INTO tasks (guild_id, title, description, creator_id, assignee_id, status,"
         " priority, due_date, due_time, repeat, repeat_day, series_id, previous_id, created_at,"
-        " updated_at, source_url) VALUES (?, ?, ?, ?, ?, 'open', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " updated_at, source_url, skip_holidays, rhythm_date)"
+        " VALUES (?, ?, ?, ?, ?, 'open', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             guild_id,
             draft.title,
@@ -223,6 +226,8 @@ def _insert_task(
             utcnow_iso(now),
             utcnow_iso(now),
             draft.source_url,
+            int(draft.skips_holidays),
+            _date_text(draft.rhythm_date),
         ),
     )
     task_id = cur.lastrowid
@@ -274,15 +279,20 @@ def _spawn_next(
     completed_on = now.astimezone(config.tz).date()
     floor = max(task.due_date, completed_on)
     skip: Collection[date] = ()
-    if task.repeat == "weekdays" and holidays is not None:
-        skip = frozenset(holidays(conn, task.guild_id, floor, floor + timedelta(days=366)))
-    next_due = next_due_date(
-        task.due_date,
+    skips = task.skip_holidays or task.repeat == "weekdays"
+    if skips and holidays is not None:
+        skip = frozenset(holidays(conn, task.guild_id, floor, floor + timedelta(days=400)))
+    # The series' rhythm: an occurrence moved off a holiday counts from where it belonged.
+    rhythm = next_due_date(
+        task.rhythm_date or task.due_date,
         task.repeat,
         anchor_day=task.repeat_day,
         workdays=config.workdays,
         holidays=skip,
-        completed_on=completed_on,
+        completed_on=floor,
+    )
+    next_due = off_holiday(
+        rhythm, task.repeat, after=floor, workdays=config.workdays, holidays=skip
     )
     draft = TaskDraft(
         title=task.title,
@@ -293,6 +303,8 @@ def _spawn_next(
         due_time=task.due_time,
         repeat=task.repeat,
         source_url=task.source_url,
+        skip_holidays=task.skip_holidays,
+        rhythm_date=rhythm if rhythm != next_due else None,
     )
     series_id = task.series_id or task.id
     next_id = _insert_task(
@@ -471,12 +483,16 @@ def edit_task(
         raise UserError("A due time needs a due date.")
     if repeat != "none" and due_date is None:
         raise UserError("A repeating task needs a due date.")
-    repeat_day = due_date.day if changes.set_due and due_date else task.repeat_day
+    # A due set by hand starts a new rhythm; a move off a holiday keeps the series' one.
+    rhythm_date = changes.rhythm_date if changes.set_due else task.rhythm_date
+    anchor = rhythm_date or due_date
+    repeat_day = anchor.day if changes.set_due and anchor else task.repeat_day
     if repeat_day is None and due_date is not None:
         repeat_day = due_date.day
     cur = conn.execute(
         "UPDATE tasks SET title = ?, description = ?, priority = ?, repeat = ?, due_date = ?,"
-        " due_time = ?, repeat_day = ?, updated_at = ? WHERE id = ? AND updated_at = ?",
+        " due_time = ?, repeat_day = ?, rhythm_date = ?, updated_at = ?"
+        " WHERE id = ? AND updated_at = ?",
         (
             title,
             description,
@@ -485,6 +501,7 @@ def edit_task(
             _date_text(due_date),
             _time_text(due_time),
             repeat_day,
+            _date_text(rhythm_date),
             utcnow_iso(now),
             task.id,
             utcnow_iso(task.updated_at),

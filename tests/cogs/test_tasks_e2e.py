@@ -239,7 +239,7 @@ async def test_done_on_a_repeating_task_posts_the_next_one(sandbox: Sandbox) -> 
     nxt = card(sandbox, next_id)
     assert (
         nxt.embeds[0]["title"].endswith("Check the backups")
-        and fields(nxt)["Repeats"] == "Every working day"
+        and fields(nxt)["Repeats"] == "Every working day, skipping holidays"
     )
     assert fields(card(sandbox, task_id))["Next occurrence"] == f"#{next_id}"
     # Reopen and finish again: no second next occurrence.

@@ -4,6 +4,8 @@ task handed to someone else, and a reason for every block."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from concord.sandbox.driver import Sandbox
 from tests.cogs.leave_helpers import apply
 from tests.cogs.leave_helpers import card as leave_card
@@ -121,3 +123,63 @@ async def test_hand_over_anyway_after_the_warning(sandbox: Sandbox) -> None:
     handed = await sandbox.click("alice", warned, "Hand over anyway")
     assert handed.content == f"Handed #{invoices} over to {mention(sandbox, 'carol')}."
     assert (await row(sandbox, invoices))["assignee_id"] == sandbox.member("carol").id
+
+
+async def holidays(sandbox: Sandbox) -> None:
+    await sandbox.configure_office()  # Tuesday 1 Dec 2026, Mon–Fri
+    await sandbox.slash("alice", "leave holiday add", date="2026-12-25", name="Christmas Day")
+    await sandbox.slash("alice", "leave holiday add", date="2027-01-01", name="New Year's Day")
+
+
+async def test_a_due_date_on_a_holiday_warns_and_moves_to_the_day_before(
+    sandbox: Sandbox,
+) -> None:
+    await holidays(sandbox)
+    reply = await sandbox.slash("alice", "task create", title="Close the books", due="25 Dec")
+    assert reply.text.endswith(
+        "⚠️ Fri 25 Dec 2026 is a holiday here (Christmas Day) — keep it or move to Thu 24 Dec 2026?"
+    )
+    assert reply.message is not None
+    assert labels(reply.message) == ["Keep it", "Move to Thu 24 Dec 2026"]
+    moved = await sandbox.click("alice", reply.message, "Move to Thu 24 Dec 2026")
+    assert moved.text == "Moved task #1 to Thu 24 Dec 2026."
+    assert (await row(sandbox, 1))["due_date"] == "2026-12-24"
+    assert "Thu 24 Dec 2026" in fields(card(sandbox, 1))["Due"]
+    # Keeping it keeps it; a blocker task due "tomorrow" on a holiday is warned about too.
+    sandbox.clock.set(datetime(2026, 12, 31, 9, 0, tzinfo=UTC))
+    kept = await sandbox.slash("alice", "task create", title="Fix the VPN", due="tomorrow")
+    assert "Fri 1 Jan 2027 is a holiday here (New Year's Day)" in kept.text
+    assert kept.message is not None
+    done = await sandbox.click("alice", kept.message, "Keep it")
+    assert done.text == "Task #2 stays due on Fri 1 Jan 2027."
+    assert (await row(sandbox, 2))["due_date"] == "2027-01-01"
+
+
+async def test_a_weekly_repeat_warns_when_its_next_one_is_a_holiday(sandbox: Sandbox) -> None:
+    await holidays(sandbox)
+    task_id = await create(sandbox, title="Weekly report", due="2026-12-18", repeat="weekly")
+    reply = await sandbox.slash("alice", "task status", task=str(task_id), status="done")
+    assert "next is #2, due Fri 25 Dec 2026." in reply.text
+    assert "Fri 25 Dec 2026 is a holiday here (Christmas Day) — keep it or move to" in reply.text
+
+
+async def test_a_repeat_that_skips_holidays_keeps_its_rhythm(sandbox: Sandbox) -> None:
+    await holidays(sandbox)
+    first = await create(
+        sandbox, title="Weekly report", due="2026-12-18", repeat="weekly", skip_holidays=True
+    )
+    dues = []
+    task_id = first
+    for _ in range(3):
+        reply = await sandbox.slash("alice", "task status", task=str(task_id), status="done")
+        assert "holiday here" not in reply.text
+        task_id = int(reply.text.split("next is #")[1].split(",")[0])
+        dues.append((await row(sandbox, task_id))["due_date"])
+    # Christmas and New Year fall on Fridays: done the Thursday before; the Friday after.
+    assert dues == ["2026-12-24", "2026-12-31", "2027-01-08"]
+    assert "Every week, skipping holidays" in fields(card(sandbox, task_id))["Repeats"]
+    # Off by default for a weekly series, on for every working day.
+    plain = await create(sandbox, title="Plain", due="2026-12-18", repeat="weekly")
+    daily = await create(sandbox, title="Stand-up notes", due="2026-12-24", repeat="weekdays")
+    assert (await row(sandbox, plain))["skip_holidays"] == 0
+    assert (await row(sandbox, daily))["skip_holidays"] == 1

@@ -14,6 +14,7 @@ from concord.cogs.common import answer, answer_in_time, guild_id_of, member_is_m
 from concord.cogs.tasks.board import BoardKeeper
 from concord.cogs.tasks.cards import TaskCards
 from concord.cogs.tasks.embeds import card_embed, choice_name, clip, detail_embed, due_words
+from concord.cogs.tasks.holidays import holiday_warning
 from concord.cogs.tasks.reminders import TaskReminders
 from concord.cogs.tasks.views import (
     BlockReasonModal,
@@ -146,6 +147,7 @@ class Tasks(commands.GroupCog, group_name="task", group_description="Assign and 
         repeat: str | None,
         assignee_id: int | None,
         source_url: str | None = None,
+        skip_holidays: bool | None = None,
     ) -> Task:
         """Create, post the card, tell the assignee, answer; the task (for callers such as the
         DAR's Make task, which links it to the blocker it came from)."""
@@ -161,6 +163,7 @@ class Tasks(commands.GroupCog, group_name="task", group_description="Assign and 
             due=due,
             repeat=repeat,
             source_url=source_url,
+            skip_holidays=skip_holidays,
             now=now,
             tz=config.tz,
         )
@@ -175,7 +178,15 @@ class Tasks(commands.GroupCog, group_name="task", group_description="Assign and 
             else " (unassigned: anyone can claim it)"
         )
         due_text = f", due {due_words(task)}" if task.due_date else ""
-        await answer(interaction, f"Created task #{task.id}{who}{due_text}.{where}", ephemeral=True)
+        warning, view = await holiday_warning(self.bot, task, actor, config, now)
+        message = await answer(
+            interaction,
+            f"Created task #{task.id}{who}{due_text}.{where}{warning}",
+            view=view,
+            ephemeral=True,
+        )
+        if view is not None:
+            view.message = message
         return task
 
     @app_commands.command(name="create", description="Create a task for yourself or someone else")
@@ -186,6 +197,7 @@ class Tasks(commands.GroupCog, group_name="task", group_description="Assign and 
         priority="How urgent it is (default normal)",
         description="Details (up to 2000 characters)",
         repeat="Create the next one when this one is done",
+        skip_holidays="Move a repeat off holidays (default: yes for every working day, else no)",
     )
     @app_commands.choices(priority=PRIORITY_CHOICES, repeat=REPEAT_CHOICES)
     async def create(
@@ -197,6 +209,7 @@ class Tasks(commands.GroupCog, group_name="task", group_description="Assign and 
         priority: app_commands.Choice[str] | None = None,
         description: app_commands.Range[str, 1, 2000] | None = None,
         repeat: app_commands.Choice[str] | None = None,
+        skip_holidays: bool | None = None,
     ) -> None:
         if assignee is not None:
             refuse_bots(assignee)
@@ -208,6 +221,7 @@ class Tasks(commands.GroupCog, group_name="task", group_description="Assign and 
             priority=priority.value if priority else None,
             repeat=repeat.value if repeat else None,
             assignee_id=assignee.id if assignee else None,
+            skip_holidays=skip_holidays,
         )
 
     async def create_from_message(
@@ -426,7 +440,25 @@ class Tasks(commands.GroupCog, group_name="task", group_description="Assign and 
             actor_id=actor.user_id,
             note=note,
         )
-        await answer(interaction, text, ephemeral=True)
+        await self.answer_with_next(interaction, change, text, actor, config)
+
+    async def answer_with_next(
+        self,
+        interaction: discord.Interaction,
+        change: StatusChange,
+        text: str,
+        actor: Actor,
+        config: GuildConfig,
+    ) -> None:
+        """Answer a status change; a next occurrence due on a holiday gets the warning."""
+        warning, view = ("", None)
+        if change.next_occurrence is not None:
+            warning, view = await holiday_warning(
+                self.bot, change.next_occurrence, actor, config, self.bot.clock.now()
+            )
+        message = await answer(interaction, text + warning, view=view, ephemeral=True)
+        if view is not None:
+            view.message = message
 
     @app_commands.command(
         name="edit", description="Edit a task's title, description, due date or priority"
@@ -469,12 +501,20 @@ class Tasks(commands.GroupCog, group_name="task", group_description="Assign and 
         task = await self.manager.edit(before.guild_id, before.id, actor, changes, now)
         await self.cards.publish(task)
         due_text = f" Due {due_words(task)}." if changes.set_due and task.due_date else ""
-        await answer(
+        warning, view = (
+            await holiday_warning(self.bot, task, actor, config, now)
+            if changes.set_due
+            else ("", None)
+        )
+        message = await answer(
             interaction,
-            f"Saved task #{task.id}.{due_text}",
+            f"Saved task #{task.id}.{due_text}{warning}",
             embed=card_embed(task, now, config.tz),
+            view=view,
             ephemeral=True,
         )
+        if view is not None:
+            view.message = message
 
     @app_commands.command(name="comment", description="Add a comment to a task")
     @app_commands.describe(task=TASK_OPTION, text="Your comment (up to 1000 characters)")
@@ -599,7 +639,7 @@ class Tasks(commands.GroupCog, group_name="task", group_description="Assign and 
             skip=clicked,
         )
         if change.next_occurrence is not None and answered:
-            await answer(interaction, text, ephemeral=True)
+            await self.answer_with_next(interaction, change, text, actor, config)
 
 
 async def setup(bot: ConcordBot) -> None:

@@ -113,7 +113,11 @@ def card_embed(task: Task, now: datetime, tz: ZoneInfo) -> discord.Embed:
     embed.add_field(name="Due", value=due_field(task, tz))
     embed.add_field(name="Creator", value=mention(task.creator_id))
     if task.repeat != "none":
-        embed.add_field(name="Repeats", value=REPEAT_LABELS[task.repeat])
+        skips = task.skip_holidays or task.repeat == "weekdays"
+        embed.add_field(
+            name="Repeats",
+            value=REPEAT_LABELS[task.repeat] + (", skipping holidays" if skips else ""),
+        )
     if task.completed_at is not None and task.status == "done":
         embed.add_field(name="Completed", value=f"<t:{int(task.completed_at.timestamp())}:R>")
     if task.next_id is not None:

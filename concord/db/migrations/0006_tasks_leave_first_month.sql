@@ -9,6 +9,9 @@ ALTER TABLE tasks ADD COLUMN block_reason TEXT
 ALTER TABLE tasks ADD COLUMN skip_holidays INTEGER NOT NULL DEFAULT 0
     CHECK (skip_holidays IN (0, 1));
 UPDATE tasks SET skip_holidays = 1 WHERE repeat = 'weekdays';
+-- The date an occurrence moved off a holiday was due by its series' rhythm: the next one
+-- follows the rhythm, not the moved day.
+ALTER TABLE tasks ADD COLUMN rhythm_date TEXT;
 
 -- A retired leave type: gone from choices and balances, its requests and ledger kept.
 ALTER TABLE leave_types ADD COLUMN archived_at TEXT;
