@@ -82,7 +82,7 @@ class HandOverView(OwnerView):
         self.warned_about: int | None = None
         count = len(self.task_ids)
         self.pick: discord.ui.UserSelect[HandOverView] = discord.ui.UserSelect(
-            placeholder=f"Hand {'this task' if count == 1 else f'these {count} tasks'} over to…",
+            placeholder=f"Hand {'this task' if count == 1 else 'these ' + plural(count, 'task')} over to…",
             min_values=1,
             max_values=1,
             custom_id=f"dar:handover:{request_id}",

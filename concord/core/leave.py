@@ -163,12 +163,12 @@ def validate_type_name(text: str) -> str:
 
 
 def describe_settings(settings: TypeSettings) -> str:
-    """One line for lists: ``14 days/yr upfront · carry 5 · needs approval``."""
+    """One line for lists: ``14 days a year upfront · carry 5 · needs approval``."""
     parts: list[str] = []
     if settings.allowance is None:
         parts.append("no balance")
     else:
-        parts.append(f"{format_days(settings.allowance)} days/yr {settings.accrual.value}")
+        parts.append(f"{format_amount(settings.allowance)} a year {settings.accrual.value}")
         parts.append(
             f"carry over up to {format_days(settings.carryover_cap)}"
             if settings.carryover_cap
@@ -232,11 +232,32 @@ def format_days(value: Fraction) -> str:
                 return f"{sign}{whole}"
             text = f"{whole:0{places + 1}d}"
             return f"{sign}{text[:-places]}.{text[-places:]}"
-    return f"≈{sign}{round(float(magnitude), 3)}"
+    # No short exact form: at most two decimals, marked as rounded.
+    return f"≈{sign}{round(float(magnitude), 2):g}"
 
 
 def format_amount(value: Fraction) -> str:
     return f"{format_days(value)} day{'' if value == 1 else 's'}"
+
+
+def format_days_hours(value: Fraction, workday_minutes: int) -> str:
+    """A balance as people read it: ``6 days``, ``0.5 days``, or, when the days have no short
+    decimal form (hours off), days and working hours: ``6 days 2 h 20 min`` (a working day
+    being ``workday_minutes`` long; minutes rounded)."""
+    if (value * 100).denominator == 1:
+        return format_amount(value)
+    sign = "-" if value < 0 else ""
+    magnitude = abs(value)
+    whole = int(magnitude)
+    minutes = round((magnitude - whole) * workday_minutes)
+    if minutes >= workday_minutes:  # rounding up to a whole day
+        whole, minutes = whole + 1, 0
+    parts = [f"{whole} day{'' if whole == 1 else 's'}"] if whole else []
+    if minutes >= 60:
+        parts.append(f"{minutes // 60} h")
+    if minutes % 60:
+        parts.append(f"{minutes % 60} min")
+    return sign + (" ".join(parts) or "0 days")
 
 
 def fraction_to_text(value: Fraction) -> str:
@@ -373,7 +394,7 @@ def build_span(
                 f"`to_time` {format_hhmm(to_time)} must be after `from_time` {format_hhmm(from_time)}."
             )
     elif from_time is not None or to_time is not None:
-        raise UserError("`from_time` and `to_time` are only for the off_duty portion.")
+        raise UserError("`from_time` and `to_time` are only for the Off duty (hours) portion.")
     return Span(start, last, portion, from_time, to_time)
 
 

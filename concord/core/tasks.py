@@ -281,6 +281,13 @@ def is_overdue(task: Task, now: datetime, tz: ZoneInfo) -> bool:
     return task.is_live and end is not None and now >= end
 
 
+def days_overdue(task: Task, now: datetime, tz: ZoneInfo) -> int:
+    """Whole days since the task's deadline (the end of a date-only due day): the figure the
+    card's relative "… days ago" shows, so a message quoting both agrees with itself."""
+    end = task_deadline(task, tz)
+    return 0 if end is None or now < end else (now - end).days
+
+
 def days_past_due(task: Task, today: date) -> int:
     """Calendar days since the due date (0 on the due day itself)."""
     return 0 if task.due_date is None else (today - task.due_date).days

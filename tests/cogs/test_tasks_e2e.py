@@ -733,7 +733,7 @@ async def test_overdue_dms_daily_and_one_escalation_across_a_dst_change(sandbox:
         and mention(sandbox, "alice") in escalations[0].content
     )
     assert (
-        "overdue by 2 days" in escalations[0].content
+        "overdue by 1 day (due" in escalations[0].content
         and str(card(sandbox, overdue).id) in escalations[0].content
     )
     await sandbox.restart()

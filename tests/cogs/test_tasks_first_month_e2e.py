@@ -9,7 +9,16 @@ from datetime import UTC, datetime
 from concord.sandbox.driver import Sandbox
 from tests.cogs.leave_helpers import apply
 from tests.cogs.leave_helpers import card as leave_card
-from tests.cogs.test_tasks_e2e import card, create, dm_cards, fields, labels, mention, row
+from tests.cogs.test_tasks_e2e import (
+    card,
+    create,
+    dm_cards,
+    fields,
+    labels,
+    mention,
+    row,
+    scheduler_pass,
+)
 
 
 async def test_next_friday_is_the_one_of_the_following_week(sandbox: Sandbox) -> None:
@@ -183,3 +192,16 @@ async def test_a_repeat_that_skips_holidays_keeps_its_rhythm(sandbox: Sandbox) -
     daily = await create(sandbox, title="Stand-up notes", due="2026-12-24", repeat="weekdays")
     assert (await row(sandbox, plain))["skip_holidays"] == 0
     assert (await row(sandbox, daily))["skip_holidays"] == 1
+
+
+async def test_an_escalation_counts_overdue_days_as_the_card_does(sandbox: Sandbox) -> None:
+    await sandbox.configure_office()
+    task_id = await create(sandbox, by="alice", title="File the VAT", assignee="bob", due="today")
+    now = datetime(2026, 12, 4, 9, 0, tzinfo=UTC)  # Friday; due Tuesday
+    await scheduler_pass(sandbox, now)
+    (escalation,) = [m for m in sandbox.messages("tasks") if m.content.startswith("⚠️")]
+    assert f"Task #{task_id} **File the VAT** is overdue by 2 days (due" in escalation.content
+    # The card says "<t:…:R>" of the deadline (the end of the due day): 2 days ago too.
+    due = fields(card(sandbox, task_id))["Due"]
+    stamp = int(due.split("<t:")[1].split(":R>")[0])
+    assert int(now.timestamp() - stamp) // 86400 == 2

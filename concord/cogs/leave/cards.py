@@ -38,6 +38,7 @@ from concord.core.leave import (
     format_amount,
 )
 from concord.core.settings import GuildConfig
+from concord.core.text import plural
 from concord.db.leave import MANAGERS_ONLY, Decision, LeaveManager
 from concord.errors import PermissionDenied, UserError
 
@@ -438,7 +439,8 @@ class LeaveDesk:
             colour=discord.Colour.gold(),
         )
         if len(embeds) > 1:
-            embeds[0].set_footer(text=f"and more on {len(embeds) - 1} more page(s): /leave pending")
+            more = plural(len(embeds) - 1, "more page")
+            embeds[0].set_footer(text=f"and more on {more}: /leave pending")
         try:
             await channel.send(content[:2000], embed=embeds[0], allowed_mentions=ROLE_MENTIONS)
         except discord.HTTPException:

@@ -48,6 +48,7 @@ from concord.core.leave_export import requests_csv, requests_ics
 from concord.core.public_holidays import countries, search_countries, subdivisions
 from concord.core.schedule import parse_hhmm
 from concord.core.settings import GuildConfig
+from concord.core.text import plural
 from concord.db.leave import LeaveManager, PolicyChange
 from concord.errors import PermissionDenied, UserError
 
@@ -321,7 +322,9 @@ class Leave(
         shown_year = year or today.year
         balances = await self.leave.balances(config.guild_id, user_id, shown_year, today=today)
         name = (member or interaction.user).display_name
-        await send_pages(interaction, balance_pages(name, shown_year, balances))
+        await send_pages(
+            interaction, balance_pages(name, shown_year, balances, config.workday_minutes)
+        )
 
     @app_commands.command(name="history", description="Leave requests with their ids and states")
     @app_commands.describe(
@@ -572,8 +575,13 @@ class Leave(
             text = f"Renamed the holiday on {describe_dates(day, day)}: {replaced.name} → **{holiday.name}**."
         affected = await self.leave.absences(config.guild_id, day, day, ("approved", "pending"))
         if affected:
+            cover = (
+                "covers that day and keeps its amount"
+                if len(affected) == 1
+                else "cover that day and keep their amounts"
+            )
             text += (
-                f" {len(affected)} request(s) already cover that day and keep their amounts; "
+                f" {plural(len(affected), 'request')} already {cover}; "
                 "cancel and request again to free the day."
             )
         await answer(interaction, text, ephemeral=True)
@@ -644,10 +652,14 @@ class Leave(
         where = countries().get(country.strip().upper(), country)
         if subdivision:
             where += f" ({subdivision.strip().upper()})"
-        header = f"Imported {len(result.added)} public holiday(s) of {where} for {shown}" + (
-            f"; {len(result.skipped)} date(s) already had a holiday and were kept."
-            if result.skipped
-            else "."
+        header = (
+            f"Imported {plural(len(result.added), 'public holiday')} of {where} for {shown}"
+            + (
+                f"; {plural(len(result.skipped), 'date')} already had a holiday and "
+                f"{'was' if len(result.skipped) == 1 else 'were'} kept."
+                if result.skipped
+                else "."
+            )
         )
         pages = paginate(
             f"Holidays imported · {where} {shown}",

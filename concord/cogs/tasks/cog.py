@@ -39,6 +39,7 @@ from concord.core.tasks import (
     check_transition,
     make_draft,
 )
+from concord.core.text import plural
 from concord.db.tasks import StatusChange, TaskManager
 from concord.errors import NotFound, UserError
 
@@ -553,10 +554,10 @@ class Tasks(commands.GroupCog, group_name="task", group_description="Assign and 
         if channel is None or not isinstance(channel, discord.abc.Messageable):
             raise UserError("I can only post a board in a text channel.")
         pages = await self.boards.post(guild_id, channel, interaction.user.id)
-        plural = f" in {pages} messages" if pages > 1 else ""
+        spread = f" in {plural(pages, 'message')}" if pages > 1 else ""
         await answer(
             interaction,
-            f"Board posted{plural}. It updates itself whenever a task changes.",
+            f"Board posted{spread}. It updates itself whenever a task changes.",
             ephemeral=True,
         )
 
