@@ -207,7 +207,14 @@ def test_build_span_defaults_end_to_start() -> None:
         (date(2026, 12, 3), date(2026, 12, 4), Portion.HALF_DAY_AM, None, None, "one day only"),
         (date(2026, 12, 3), None, Portion.OFF_DUTY, None, None, "needs `from_time`"),
         (date(2026, 12, 3), None, Portion.OFF_DUTY, time(15), time(14), "must be after"),
-        (date(2026, 12, 3), None, Portion.FULL_DAY, time(9), None, "only for the Off duty (hours)"),
+        (
+            date(2026, 12, 3),
+            None,
+            Portion.FULL_DAY,
+            time(9),
+            None,
+            r"only for the Off duty \(hours\)",
+        ),
     ],
 )
 def test_build_span_refuses_bad_input(
