@@ -675,7 +675,7 @@ class Leave(
         format="csv for spreadsheets, ics for Google Calendar / Outlook",
         start=f"From: {DATE_HELP} (default: 1 January this year)",
         end="Until (default: 31 December of the start's year)",
-        member="Only this member (others than you: managers only)",
+        member="Only this member (others than you: managers only; ics: the team without details)",
     )
     @app_commands.choices(format=FORMAT_CHOICES)
     async def export(
@@ -695,7 +695,11 @@ class Leave(
             raise UserError(f"The end {last.isoformat()} is before the start {first.isoformat()}.")
         if (last - first).days > MAX_EXPORT_DAYS:
             raise UserError("Export at most three years at a time.")
-        only = None if is_manager and member is None else user_id
+        # The team's calendar (ics) is for everyone, as /leave calendar is; a member who is
+        # not a manager sees others only as out or working elsewhere. Spreadsheets of others'
+        # leave are for managers.
+        team_feed = member is None and (is_manager or format.value == "ics")
+        only = None if team_feed else user_id
         requests = await self.leave.requests_between(config.guild_id, first, last, user_id=only)
         name_of = self.desk.name_of(config.guild_id)
         period = f"from {describe_dates(first, first)} to {describe_dates(last, last)}"
@@ -711,10 +715,15 @@ class Leave(
         whose = "The team's" if only is None else f"{name_of(only)}'s"
         label = "team" if only is None else name_of(only)
         if format.value == "csv":
-            data = requests_csv(requests, names)
+            data = requests_csv(requests, names, config.tz)
         else:
             data = requests_ics(
-                requests, names, config.tz, self.desk.now(), calendar_name=f"Leave · {label}"
+                requests,
+                names,
+                config.tz,
+                self.desk.now(),
+                calendar_name=f"Leave · {label}",
+                private_except=None if is_manager else interaction.user.id,
             )
         if len(data) > MAX_FILE_BYTES:
             raise UserError("That export is too large for Discord; choose a shorter period.")
