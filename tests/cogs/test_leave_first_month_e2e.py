@@ -67,3 +67,25 @@ async def test_a_leave_type_renamed_and_archived_keeps_its_history(sandbox: Sand
     assert "It is back in use." in back.text
     again = await sandbox.slash("bob", "leave apply", leave_type="Personal day", start="2026-12-09")
     assert "submitted" in again.text or "#2" in again.text
+
+
+async def test_leave_wording_counts_days_and_hours_as_people_say_them(sandbox: Sandbox) -> None:
+    await sandbox.configure_office()  # 8-hour working days
+    home = await apply(sandbox, "carol", leave_type="Work from home", start="2026-12-03")
+    assert home.embeds[0]["title"] == "Work from home #1 recorded (no approval needed)"
+    hours = await apply(
+        sandbox, "bob", start="2026-12-03", portion="off_duty", from_time="14:00", to_time="16:20"
+    )
+    assert "#2" in hours.text
+    await sandbox.click("alice", card(sandbox, 2), "Approve")
+    balance = await sandbox.slash("bob", "leave balance")
+    assert "**Annual** · **13 days 5 h 40 min available** (13 days 5 h 40 min after pending)" in (
+        balance.text
+    )
+    assert "≈" not in balance.text and "taken 2 h 20 min" in balance.text
+    await sandbox.slash("alice", "leave policy", leave_type="Casual", allowance="1")
+    types = await sandbox.slash("bob", "leave types")
+    assert "**Casual** · 1 day a year upfront" in types.text
+    assert "**Annual** · 14 days a year upfront" in types.text
+    holiday = await sandbox.slash("alice", "leave holiday add", date="2026-12-03", name="Fiesta")
+    assert "2 requests already cover that day and keep their amounts" in holiday.text

@@ -7,6 +7,7 @@ import calendar as month_calendar
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from fractions import Fraction
 from zoneinfo import ZoneInfo
 
 import discord
@@ -280,12 +281,19 @@ def balance_lines(balances: Sequence[Balance], workday_minutes: int) -> list[str
                 f"**{b.leave_type}** · no balance · {format_amount(b.recorded)} approved in {b.year}"
             )
             continue
+
+        def part(value: Fraction) -> str:
+            # Short decimals stay bare numbers; hours off read as hours ("2 h 20 min").
+            if (value * 100).denominator == 1:
+                return format_days(value)
+            return format_days_hours(value, workday_minutes)
+
         parts = [
-            f"entitlement {format_days(b.entitlement)}",
-            f"carried over {format_days(b.carried)}",
-            f"adjustments {format_days(b.adjustments)}",
-            f"taken {format_days(b.taken)}",
-            f"pending {format_days(b.pending)}",
+            f"entitlement {part(b.entitlement)}",
+            f"carried over {part(b.carried)}",
+            f"adjustments {part(b.adjustments)}",
+            f"taken {part(b.taken)}",
+            f"pending {part(b.pending)}",
         ]
         available = format_days_hours(b.available, workday_minutes)
         after = format_days_hours(b.after_pending, workday_minutes)
