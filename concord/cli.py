@@ -13,6 +13,7 @@ from typing import Any
 
 from concord import __version__
 from concord.config import Settings, SettingsError, load_dotenv_file, load_settings
+from concord.core.text import plural
 from concord.db.database import (
     DatabaseError,
     apply_migrations,
@@ -84,7 +85,7 @@ def cmd_db_migrate(args: argparse.Namespace) -> int:
         version = schema_version(conn)
     finally:
         conn.close()
-    print(f"{path}: applied {len(applied)} migration(s), schema version {version}")
+    print(f"{path}: applied {plural(len(applied), 'migration')}, schema version {version}")
     return 0
 
 

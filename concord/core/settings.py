@@ -8,6 +8,7 @@ from datetime import time
 from zoneinfo import ZoneInfo
 
 from concord.core.schedule import describe_workdays, format_hhmm
+from concord.core.text import plural
 
 DEFAULT_TIMEZONE = "UTC"
 DEFAULT_WORKDAYS: frozenset[int] = frozenset({0, 1, 2, 3, 4})
@@ -85,9 +86,9 @@ class GuildConfig:
             ("Manager digest", format_hhmm(self.digest)),
             ("Task assignment", "anyone" if self.task_assign == "anyone" else "managers only"),
             ("Leave reminder after", f"{self.leave_reminder_hours} h"),
-            ("Longest leave request", f"{self.leave_max_days} days"),
-            ("DAR edit window", f"{self.dar_edit_days} working days"),
-            ("Overdue escalation after", f"{self.task_overdue_days} days"),
+            ("Longest leave request", plural(self.leave_max_days, "day")),
+            ("DAR edit window", plural(self.dar_edit_days, "working day")),
+            ("Overdue escalation after", plural(self.task_overdue_days, "day")),
         ]
 
 

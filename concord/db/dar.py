@@ -1110,7 +1110,8 @@ def _task_list(tasks: Sequence[TaskLike], kind: str, due_tomorrow: set[int] | No
         mark = " (due tomorrow)" if due_tomorrow and task.id in due_tomorrow else ""
         lines.append(f"- #{task.id} {task.title}{mark}")
     if len(tasks) > PREFILL_TASKS:
-        lines.append(f"- and {len(tasks) - PREFILL_TASKS} more {kind} tasks")
+        more = len(tasks) - PREFILL_TASKS
+        lines.append(f"- and {more} more {kind} {'task' if more == 1 else 'tasks'}")
     return "\n".join(lines)
 
 

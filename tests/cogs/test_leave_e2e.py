@@ -222,7 +222,7 @@ async def test_cancel_of_approved_leave_restores_the_balance_and_edits_the_card(
     posted = card(sandbox, 1)
     await sandbox.click("alice", posted, "Approve")
     balance = await sandbox.slash("bob", "leave balance")
-    assert "**12 available**" in balance.text
+    assert "**12 days available**" in balance.text
     reply = await sandbox.slash("bob", "leave cancel", request="1")
     assert reply.ephemeral and "Cancelled request #1" in reply.text
     assert "2 days went back to the balance (2026: 14 available)" in reply.text
@@ -237,7 +237,7 @@ async def test_cancel_of_approved_leave_restores_the_balance_and_edits_the_card(
         {"kind": "credit", "year": 2026, "amount": "2"},
     ]
     balance = await sandbox.slash("bob", "leave balance")
-    assert "**14 available**" in balance.text
+    assert "**14 days available**" in balance.text
     again = await sandbox.slash("bob", "leave cancel", request="#1")
     assert "Request #1 was already cancelled by Bob at 01 December 2026 09:00 UTC." in again.text
 

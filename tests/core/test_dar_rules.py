@@ -545,7 +545,7 @@ def test_by_week_sums_days_from_monday() -> None:
         ("2026-12-05", date(2026, 12, 5)),  # explicit dates keep their meaning
         ("3 Dec 2026", date(2026, 12, 3)),
         ("tomorrow", date(2026, 12, 3)),
-        ("next fri", date(2026, 12, 4)),
+        ("next fri", date(2026, 12, 11)),  # the Friday of the following week
     ],
 )
 def test_report_dates_lean_back_in_time(text: str, expected: date) -> None:

@@ -482,7 +482,7 @@ async def test_export_csv_reads_back(world: World) -> None:
     assert table[1] == [
         "2026-12-01",
         "bob",
-        "'- bullet\n=1+1",
+        "- bullet\n=1+1",
         "order toner",
         "",
         "7.5",

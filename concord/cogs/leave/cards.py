@@ -41,6 +41,7 @@ from concord.core.leave import (
     format_amount,
 )
 from concord.core.settings import GuildConfig
+from concord.core.text import plural
 from concord.db.leave import Decision, LeaveManager
 from concord.errors import PermissionDenied, UserError
 
@@ -488,7 +489,8 @@ class LeaveDesk:
             colour=discord.Colour.gold(),
         )
         if len(embeds) > 1:
-            embeds[0].set_footer(text=f"and more on {len(embeds) - 1} more page(s): /leave pending")
+            more = plural(len(embeds) - 1, "more page")
+            embeds[0].set_footer(text=f"and more on {more}: /leave pending")
         try:
             await channel.send(content[:2000], embed=embeds[0], allowed_mentions=pings)
         except discord.HTTPException:
