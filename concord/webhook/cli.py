@@ -119,9 +119,8 @@ def cmd_webhook(args: argparse.Namespace) -> int:
     check_restart_command(settings)
     deployer = build_deployer(settings)
     warn_if_not_editable(settings)
-    interrupted = deployer.recover_interrupted()
-    if interrupted:
-        log.warning("closed %d deploy(s) left unfinished by a previous run", interrupted)
+    for record in deployer.recover_interrupted():
+        log.warning("finished deploy #%d left by a previous run: %s", record.id, _summary(record))
     queue = DeployQueue(deployer)
     log.info(
         "deploying %s of %s; restart command: %s",
