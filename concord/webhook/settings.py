@@ -149,8 +149,24 @@ def _notify_url(env: Mapping[str, str]) -> str | None:
     value = env.get("CONCORD_DEPLOY_NOTIFY_URL", "").strip()
     if not value:
         return None
-    parsed = urlparse(value)
-    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+    if any(c.isspace() or not c.isprintable() for c in value):
+        raise SettingsError(
+            "CONCORD_DEPLOY_NOTIFY_URL",
+            "contains a space or a control character; paste the URL from Discord again, "
+            "without quotes or line breaks",
+        )
+    try:
+        parsed = urlparse(value)
+        valid_port = parsed.port is None or 0 < parsed.port < 65536
+    except ValueError:
+        valid_port = False
+        parsed = urlparse("")
+    if (
+        parsed.scheme not in ("http", "https")
+        or not parsed.hostname
+        or not valid_port
+        or parsed.username is not None
+    ):
         raise SettingsError(
             "CONCORD_DEPLOY_NOTIFY_URL",
             "is not an http(s) URL; paste the URL from Discord (channel settings > Integrations "
