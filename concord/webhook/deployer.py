@@ -912,12 +912,13 @@ class Deployer:
             return False
 
     def _announce(self, record: DeployRecord) -> None:
-        if self.notifier is None:
+        notifier = self.notifier
+        if notifier is None:
             return
         # A skipped deploy is news only when it leaves the bot on a commit off the branch.
         always = record.status == SKIPPED and self._off_branch(self.deployed_commit())
         try:
-            self.notifier.send(record, always=always)
+            notifier.send(record, always=always)
         except Exception:  # a notification never fails a deploy
             log.exception("deploy #%d: the notification failed", record.id)
 

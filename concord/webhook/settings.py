@@ -157,7 +157,8 @@ def _notify_url(env: Mapping[str, str]) -> str | None:
         )
     try:
         parsed = urlparse(value)
-        valid_port = parsed.port is None or 0 < parsed.port < 65536
+        port = parsed.port
+        valid_port = port is None or 0 < port < 65536
     except ValueError:
         valid_port = False
         parsed = urlparse("")

@@ -31,6 +31,8 @@ def env(rig: DeployRig, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Depl
         "CONCORD_HEALTH_FILE": str(rig.health_file),
         "CONCORD_HEALTH_TIMEOUT": "5",
         "CONCORD_DEPLOY_DB": str(rig.deploy_db),
+        "CONCORD_DB_PATH": str(rig.db_path),
+        "CONCORD_STOP_CMD": f"sh {rig.stop_script}",
         "CONCORD_LOG_LEVEL": "WARNING",
     }.items():
         monkeypatch.setenv(name, value)
