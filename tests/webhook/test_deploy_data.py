@@ -97,3 +97,36 @@ def test_a_push_that_migrates_then_fails_is_rolled_back_with_its_data(
 def test_the_bot_start_snapshots_before_migrating_only(concord_rig: ConcordRig) -> None:
     """No migration pending: no snapshot (the rig's bot started on an up-to-date database)."""
     assert list_snapshots(concord_rig.db_path) == []
+
+
+def test_a_manual_rollback_past_a_migration_restores_the_database(
+    concord_rig: ConcordRig,
+) -> None:
+    rig = concord_rig
+    good = rig.deployed()
+    version = rig.latest_version()
+    seed(rig)
+    migrating = rig.commit(
+        "Add a table",
+        {
+            f"concord/db/migrations/{version + 1:04d}_rig_extra.sql": (
+                "CREATE TABLE rig_extra (id INTEGER PRIMARY KEY);\n"
+            )
+        },
+    )
+    deployer = rig.deployer(health_timeout=30.0)
+    run_push(deployer, PushRequest("d-1", good, migrating))
+    assert rig.wait_for_bot(migrating) and rig.schema_version() == version + 1
+    rig.query(
+        "INSERT INTO audit_log (guild_id, actor_id, action, subject, at) "
+        "VALUES (1, 2, 'after', 'made on the new schema', '2026-03-02T10:00:00+00:00')"
+    )
+
+    record = deployer.rollback()
+
+    assert record.status == "deployed", (record.detail, record.error_tail)
+    assert rig.deployed() == good and rig.wait_for_bot(good)
+    assert rig.schema_version() == version
+    assert len(rig.query("SELECT 1 FROM audit_log WHERE action = 'seed'")) == 3
+    # The new version's start and the change made on it: two entries set aside.
+    assert f"2 changes made by {migrating[:7]} were set aside" in str(record.detail)
