@@ -60,7 +60,12 @@ STOP = """#!/bin/sh
 if [ -f "{pid_file}" ]; then
   pid=$(cat "{pid_file}")
   kill "$pid" 2>/dev/null
-  for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
+  # Gone, or a zombie waiting for init to reap it (it holds no files any more).
+  for _ in $(seq 200); do
+    kill -0 "$pid" 2>/dev/null || break
+    grep -q '^State:.*Z' "/proc/$pid/status" 2>/dev/null && break
+    sleep 0.02
+  done
   rm -f "{pid_file}"
 fi
 """
