@@ -19,6 +19,7 @@ from concord.db.database import (
     migrate_with_snapshot,
     schema_version,
 )
+from concord.db.snapshots import list_snapshots
 from concord.errors import ExitError
 from concord.health import read_health
 from concord.logsetup import setup_logging
@@ -88,12 +89,16 @@ def _running_commit(args: argparse.Namespace) -> str | None:
 def cmd_db_migrate(args: argparse.Namespace) -> int:
     path = _db_path(args)
     path.parent.mkdir(parents=True, exist_ok=True)
+    before = {snapshot.path for snapshot in list_snapshots(path)}
     conn = connect_sync(path)
     try:
         applied = migrate_with_snapshot(conn, path, previous_commit=_running_commit(args))
         version = schema_version(conn)
     finally:
         conn.close()
+    for snapshot in list_snapshots(path):
+        if snapshot.path not in before:
+            print(f"snapshot before migrating: {snapshot.path}")
     print(f"{path}: applied {len(applied)} migration(s), schema version {version}")
     return 0
 

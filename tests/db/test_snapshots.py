@@ -98,8 +98,10 @@ def test_concord_db_migrate_snapshots_the_database_first(
     db.parent.mkdir()
     version = older_database(db)
     assert main(["db", "migrate", "--db", str(db)]) == 0
-    assert "applied 1 migration(s)" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "applied 1 migration(s)" in out
     [snapshot] = list_snapshots(db)
+    assert f"snapshot before migrating: {snapshot.path}" in out
     assert snapshot.path.parent == tmp_path / "data" / "snapshots"
     assert (snapshot.from_version, snapshot.to_version) == (version, version + 1)
     commit = git_commit()
