@@ -194,7 +194,8 @@ def list_snapshots(db_path: Path) -> list[Snapshot]:
     found = [
         snapshot
         for entry in folder.iterdir()
-        if entry.name.startswith(f"{db_path.stem}-")
+        if (match := _NAME.match(entry.name)) is not None
+        and match["stem"] == db_path.stem
         and (snapshot := parse_snapshot(entry)) is not None
     ]
     found.sort(key=lambda s: (s.taken_at, s.path.stat().st_mtime), reverse=True)

@@ -85,10 +85,15 @@ def test_only_the_newest_snapshots_are_kept(tmp_path: Path) -> None:
             to_commit="b" * 40,
             now=T0 + timedelta(minutes=n),
         )
+    other = tmp_path / "concord-sandbox.db"
+    older_database(other)
+    take_snapshot(other, from_version=4, to_version=5, from_commit=None, to_commit=None, now=T0)
     kept = list_snapshots(db)
     assert len(kept) == KEEP_SNAPSHOTS
     assert kept[0].path.name == "concord-20260302T090630Z-v4-aaaaaaa-to-v5-bbbbbbb.db"
     assert kept[-1].taken_at == T0 + timedelta(minutes=2)
+    [theirs] = list_snapshots(other)  # another database's snapshots are its own
+    assert theirs.path.name == "concord-sandbox-20260302T090030Z-v4-unknown-to-v5-unknown.db"
 
 
 def test_concord_db_migrate_snapshots_the_database_first(
