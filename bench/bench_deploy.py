@@ -8,7 +8,15 @@ delivery is a signed HTTP POST like GitHub's; the clock runs from sending it unt
 file shows what we wait for. The broken push's figure is the health timeout plus the time to put
 the previous commit back, so the timeout is printed with it.
 
+With a migration, the bot is the real concord package (tests/webhook/concord_rig.py: it opens
+and migrates the database, snapshotting it first, and imports every cog, without connecting to
+Discord): a push adding a migration -> healthy, and a push adding a migration with a cog that
+fails to import -> the previous commit healthy on the restored database.
+
+Prints one JSON line.
+
 Usage: python bench/bench_deploy.py [deploys] [broken_pushes] [health_timeout_seconds]
+                                    [migrating_runs] [migrating_health_timeout_seconds]
 """
 
 from __future__ import annotations
@@ -30,6 +38,7 @@ from concord.webhook.app import sign  # noqa: E402
 from concord.webhook.cli import build_server  # noqa: E402
 from concord.webhook.deployer import Deployer, DeployQueue  # noqa: E402
 from concord.webhook.history import DeployHistory, DeployRecord  # noqa: E402
+from tests.webhook.concord_rig import ConcordRig  # noqa: E402
 from tests.webhook.deploy_rig import FAKEBOT, SECRET, DeployRig  # noqa: E402
 
 POLL = 0.005
@@ -67,85 +76,158 @@ def wait_until(rig: DeployRig, commit: str, not_pid: object, timeout: float) -> 
     raise SystemExit(f"timed out waiting for {commit[:7]}: {rig.health()}")
 
 
-def summary(name: str, seconds: list[float]) -> str:
-    return (
-        f"{name}: median {statistics.median(seconds):.2f} s, min {min(seconds):.2f} s, "
-        f"max {max(seconds):.2f} s over {len(seconds)} run(s)"
-    )
+def figures(seconds: list[float], timeout: float | None = None) -> dict[str, object]:
+    out: dict[str, object] = {
+        "median_s": round(statistics.median(seconds), 2),
+        "min_s": round(min(seconds), 2),
+        "max_s": round(max(seconds), 2),
+        "runs": len(seconds),
+    }
+    if timeout is not None:
+        out["health_timeout_s"] = timeout
+        out["beyond_timeout_median_s"] = round(statistics.median(seconds) - timeout, 2)
+    return out
 
 
-def steps(records: list[DeployRecord]) -> str:
+def step_medians(records: list[DeployRecord]) -> dict[str, float]:
     names = ("fetch", "checkout", "restart", "health", "rollback", "total")
-    parts = []
+    medians: dict[str, float] = {}
     for name in names:
         values = [r.durations[name] for r in records if name in r.durations]
         if values:
-            parts.append(f"{name} {statistics.median(values):.2f}")
-    return "  deployer's own step medians (s): " + ", ".join(parts)
+            medians[name] = round(statistics.median(values), 2)
+    return medians
 
 
-def run(deploys: int, broken: int, health_timeout: float) -> None:
+class Listening:
+    """The listener served by waitress on a loopback port, in front of ``rig``."""
+
+    def __init__(self, rig: DeployRig, health_timeout: float) -> None:
+        self.history = DeployHistory(rig.deploy_db)
+        self.history.create()
+        settings = rig.settings(health_timeout=health_timeout)
+        self.queue = DeployQueue(Deployer(settings, self.history, poll_interval=0.05))
+        self.server = build_server(settings, self.queue, port=0)
+        self.port: int = self.server.effective_port  # type: ignore[union-attr]
+        self.serving = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> Listening:
+        self.serving.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.trigger.pull_trigger(self.server.close)  # type: ignore[union-attr]
+        self.serving.join(5)
+        self.server.task_dispatcher.shutdown()  # type: ignore[union-attr]
+
+    def timed(
+        self, rig: DeployRig, after: str, wait_for: str, delivery: str, limit: float
+    ) -> float:
+        """Seconds from delivering the push of ``after`` until ``wait_for`` is healthy."""
+        before = rig.deployed()
+        pid = (rig.health() or {}).get("pid")
+        started = time.monotonic()
+        deliver(self.port, rig, before, after, delivery)
+        seconds = wait_until(rig, wait_for, pid, limit) - started
+        self.queue.wait_idle(limit)
+        return seconds
+
+
+def run_plain(deploys: int, broken: int, timeout: float) -> dict[str, object]:
+    """The fake bot (a shell script): the deployer's own cost."""
     with tempfile.TemporaryDirectory() as tmp:
         rig = DeployRig(Path(tmp))
         rig.create()
-        history = DeployHistory(rig.deploy_db)
-        history.create()
-        settings = rig.settings(health_timeout=health_timeout)
-        deployer = Deployer(settings, history, poll_interval=0.05)
-        queue = DeployQueue(deployer)
-        server = build_server(settings, queue, port=0)
-        port: int = server.effective_port  # type: ignore[union-attr]
-        serving = threading.Thread(target=server.run, daemon=True)
-        serving.start()
+        ok: list[float] = []
+        back: list[float] = []
         try:
-            ok, ok_records = [], []
-            for n in range(deploys):
-                before = rig.deployed()
-                pid = (rig.health() or {}).get("pid")
-                after = rig.commit(f"Change {n}")
-                started = time.monotonic()
-                deliver(port, rig, before, after, f"ok-{n}")
-                ok.append(wait_until(rig, after, pid, 60) - started)
-                queue.wait_idle(60)
-                ok_records.append(history.recent(1)[0])
-            back, back_records = [], []
-            for n in range(broken):
-                good = rig.deployed()
-                pid = (rig.health() or {}).get("pid")
-                bad = rig.broken_commit(f"Break {n}")
-                started = time.monotonic()
-                deliver(port, rig, good, bad, f"bad-{n}")
-                back.append(wait_until(rig, good, pid, health_timeout * 3 + 30) - started)
-                queue.wait_idle(60)
-                record = history.recent(1)[0]
-                assert record.status == "rolled_back", record
-                back_records.append(record)
-                fixed = rig.commit(f"Fix {n}", {"fakebot.sh": FAKEBOT})
-                deliver(port, rig, bad, fixed, f"fix-{n}")
-                wait_until(rig, fixed, None, 60)
-                queue.wait_idle(60)
+            with Listening(rig, timeout) as listener:
+                for n in range(deploys):
+                    after = rig.commit(f"Change {n}")
+                    ok.append(listener.timed(rig, after, after, f"ok-{n}", 60))
+                ok_records = listener.history.recent(deploys)
+                for n in range(broken):
+                    good = rig.deployed()
+                    bad = rig.broken_commit(f"Break {n}")
+                    back.append(listener.timed(rig, bad, good, f"bad-{n}", timeout * 3 + 30))
+                    assert listener.history.recent(1)[0].status == "rolled_back"
+                    fixed = rig.commit(f"Fix {n}", {"fakebot.sh": FAKEBOT})
+                    listener.timed(rig, fixed, fixed, f"fix-{n}", 60)
         finally:
-            server.trigger.pull_trigger(server.close)  # type: ignore[union-attr]
-            serving.join(5)
-            server.task_dispatcher.shutdown()
             rig.stop()
-    print(summary("push delivered -> new commit healthy", ok))
-    print(steps(ok_records))
-    if back:
-        print(
-            summary(f"broken push -> previous commit healthy (timeout {health_timeout:g} s)", back)
-        )
-        overhead = [s - health_timeout for s in back]
-        print(f"  beyond the health timeout: median {statistics.median(overhead):.2f} s")
-        print(steps(back_records))
+    return {
+        "push_to_healthy": figures(ok),
+        "push_steps": step_medians(ok_records),
+        "broken_push_to_previous_healthy": figures(back, timeout),
+    }
+
+
+def run_migrating(runs: int, timeout: float) -> dict[str, object]:
+    """The real concord package (tests/webhook/concord_rig.py): each good push adds a migration
+    (pre-migration snapshot at start), each broken one adds a migration and breaks a cog (the
+    rollback restores the snapshot)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        rig = ConcordRig(Path(tmp))
+        rig.create()
+        ok: list[float] = []
+        back: list[float] = []
+        version = rig.latest_version()
+        try:
+            with Listening(rig, timeout) as listener:
+                for n in range(runs):
+                    version += 1
+                    good = rig.commit(
+                        f"Add table {n}",
+                        {
+                            f"concord/db/migrations/{version:04d}_bench_{n}.sql": (
+                                f"CREATE TABLE bench_{n} (id INTEGER PRIMARY KEY);\n"
+                            )
+                        },
+                    )
+                    ok.append(listener.timed(rig, good, good, f"mig-ok-{n}", 120))
+                    bad = migrating_broken(rig, version + 1, n)
+                    back.append(listener.timed(rig, bad, good, f"mig-bad-{n}", timeout * 3 + 60))
+                    record = listener.history.recent(1)[0]
+                    assert record.status == "rolled_back", record
+                    assert "restored the database" in str(record.detail), record.detail
+                    rig.git(rig.dev, "revert", "--no-edit", "--quiet", "HEAD")
+                    rig.git(rig.dev, "push", "--quiet", "origin", "HEAD:refs/heads/main")
+                    fixed = rig.git(rig.dev, "rev-parse", "HEAD")
+                    listener.timed(rig, fixed, fixed, f"mig-fix-{n}", 120)
+                back_records = [r for r in listener.history.recent(50) if r.status == "rolled_back"]
+        finally:
+            rig.stop()
+    return {
+        "migrating_push_to_healthy": figures(ok),
+        "migrating_broken_push_to_previous_healthy": figures(back, timeout),
+        "migrating_rollback_steps": step_medians(back_records),
+    }
+
+
+def migrating_broken(rig: ConcordRig, version: int, n: int) -> str:
+    admin = (rig.dev / "concord" / "cogs" / "admin.py").read_text()
+    return rig.commit(
+        f"Add table and break a cog {n}",
+        {
+            f"concord/db/migrations/{version:04d}_bench_broken_{n}.sql": (
+                f"CREATE TABLE bench_broken_{n} (id INTEGER PRIMARY KEY);\n"
+            ),
+            "concord/cogs/admin.py": "from concord.no_such_module import Thing  # noqa\n" + admin,
+        },
+    )
 
 
 def main() -> None:
-    logging.basicConfig(level=logging.ERROR)  # the deployer's rollback warnings are expected here
+    logging.basicConfig(level=logging.CRITICAL)  # the rollback warnings are expected here
     deploys = int(sys.argv[1]) if len(sys.argv) > 1 else 10
     broken = int(sys.argv[2]) if len(sys.argv) > 2 else 3
     timeout = float(sys.argv[3]) if len(sys.argv) > 3 else 5.0
-    run(deploys, broken, timeout)
+    migrating = int(sys.argv[4]) if len(sys.argv) > 4 else 2
+    migrating_timeout = float(sys.argv[5]) if len(sys.argv) > 5 else 15.0
+    result = run_plain(deploys, broken, timeout)
+    if migrating:
+        result.update(run_migrating(migrating, migrating_timeout))
+    print(json.dumps(result))
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """Benchmark the sandbox harness: the real bot against the local Discord emulator.
 
-    .venv/bin/python bench/bench_sandbox.py [--starts 20] [--commands 500]
+    .venv/bin/python bench/bench_sandbox.py [--starts 20] [--commands 500] [--completions 200]
 
 Reports
 - startup to ready: from opening a fresh database to discord.py's ``on_ready`` (migrations,
@@ -8,7 +8,10 @@ Reports
   each on a fresh emulator and database;
 - the round trip of slash commands: from the member sending ``/concord settings`` to the
   bot's answer having arrived and the bot being idle again (INTERACTION_CREATE over the
-  gateway, the command, the callback POST with its validation), one after another.
+  gateway, the command, the callback POST with its validation), one after another;
+- the console's Tab completion of an option Discord suggests values for
+  (``/task status task:quar``): an APPLICATION_COMMAND_AUTOCOMPLETE interaction to the bot and
+  its choices back, as a member waits for them between two keystrokes.
 """
 
 from __future__ import annotations
@@ -77,10 +80,36 @@ async def round_trips(count: int, directory: Path) -> tuple[list[float], float]:
         await sandbox.stop()
 
 
+async def completions(count: int, directory: Path) -> list[float]:
+    from concord.sandbox.console import Console
+
+    sandbox = Sandbox(directory)
+    await sandbox.start()
+    try:
+        await sandbox.configure_office()
+        sandbox.strict = False
+        console = Console(sandbox, lambda _line: None)
+        for title in ("Print the quarterly report", "Order coffee", "Quarterly review"):
+            await console.execute(f'/task create title:"{title}"')
+        line = "/task status task:quar"
+        found: list[float] = []
+        for index in range(-20, count):  # the first 20 warm up
+            before = time.perf_counter()
+            choices = await console.complete(line, "task:quar")
+            if index >= 0:
+                found.append(time.perf_counter() - before)
+            if len(choices) != 2:
+                raise SystemExit(f"the bot suggested {choices}")
+        return found
+    finally:
+        await sandbox.stop()
+
+
 async def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--starts", type=int, default=20)
     parser.add_argument("--commands", type=int, default=500)
+    parser.add_argument("--completions", type=int, default=200)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.ERROR)
     with tempfile.TemporaryDirectory(prefix="concord-bench-") as tmp:
@@ -90,6 +119,8 @@ async def main(argv: list[str]) -> int:
         trips, total = await round_trips(args.commands, directory / "trips")
         print(describe("slash command round trip (/concord settings)", trips))
         print(f"throughput: {len(trips) / total:.0f} commands/s one at a time")
+        tabs = await completions(args.completions, directory / "tabs")
+        print(describe("console Tab completion asking the bot (task:)", tabs))
     return 0
 
 

@@ -213,6 +213,7 @@ class ConcordBot(commands.Bot):
             "started_at": iso(self.started_at),
             "ready_at": iso(self.ready_at) if self.ready_at else None,
             "heartbeat_at": iso(self.clock.now()),
+            "heartbeat_seconds": self.heartbeat_seconds,
             "guilds": len(self.guilds),
             "ready": ready,
         }

@@ -13,13 +13,16 @@ from typing import Any
 
 from concord import __version__
 from concord.config import Settings, SettingsError, load_dotenv_file, load_settings
+from concord.core.text import plural
 from concord.db.database import (
     DatabaseError,
-    apply_migrations,
     connect_sync,
+    migrate_with_snapshot,
     schema_version,
 )
+from concord.db.snapshots import list_snapshots
 from concord.errors import ExitError
+from concord.health import read_health
 from concord.logsetup import setup_logging
 from concord.webhook.cli import register as register_webhook
 
@@ -75,16 +78,29 @@ def _db_path(args: argparse.Namespace) -> Path:
     return Path(args.db) if getattr(args, "db", None) else _settings().db_path
 
 
+def _running_commit(args: argparse.Namespace) -> str | None:
+    """The commit the bot last ran (from its health file), to name a pre-migration snapshot."""
+    if getattr(args, "db", None):
+        return None  # another database than the bot's: its health file says nothing about it
+    health = read_health(_settings().health_file) or {}
+    commit = health.get("commit")
+    return commit if isinstance(commit, str) else None
+
+
 def cmd_db_migrate(args: argparse.Namespace) -> int:
     path = _db_path(args)
     path.parent.mkdir(parents=True, exist_ok=True)
+    before = {snapshot.path for snapshot in list_snapshots(path)}
     conn = connect_sync(path)
     try:
-        applied = apply_migrations(conn)
+        applied = migrate_with_snapshot(conn, path, previous_commit=_running_commit(args))
         version = schema_version(conn)
     finally:
         conn.close()
-    print(f"{path}: applied {len(applied)} migration(s), schema version {version}")
+    for snapshot in list_snapshots(path):
+        if snapshot.path not in before:
+            print(f"snapshot before migrating: {snapshot.path}")
+    print(f"{path}: applied {plural(len(applied), 'migration')}, schema version {version}")
     return 0
 
 

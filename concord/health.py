@@ -54,3 +54,18 @@ def read_health(path: Path) -> dict[str, Any] | None:
 
 def iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="seconds")
+
+
+def pid_alive(pid: object) -> bool:
+    """Whether a process with this id exists on this host (the bot's pid from the health file)."""
+    if not isinstance(pid, int) or isinstance(pid, bool) or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, but another user's
+        return True
+    except OSError:
+        return False
+    return True

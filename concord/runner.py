@@ -14,6 +14,7 @@ from concord.bot import ConcordBot, apply_endpoints
 from concord.config import Settings
 from concord.db.database import Database
 from concord.errors import ExitError
+from concord.health import read_health
 
 log = logging.getLogger("concord")
 SHUTDOWN_GRACE_SECONDS = 10
@@ -23,7 +24,14 @@ async def run_bot(settings: Settings, *, sync_only: bool = False, force_sync: bo
     token = settings.require_token()
     log.info("Concord Desk %s, SQLite %s", __version__, sqlite3.sqlite_version)
     apply_endpoints(settings)
-    db = await Database.open(settings.db_path)
+    # The health file still names the commit that ran before this start (the bot rewrites it
+    # once ready): a pre-migration snapshot is named after it.
+    previous = read_health(settings.health_file) or {}
+    previous_commit = previous.get("commit")
+    db = await Database.open(
+        settings.db_path,
+        previous_commit=previous_commit if isinstance(previous_commit, str) else None,
+    )
     bot = ConcordBot(settings, db, force_sync=force_sync)
     loop = asyncio.get_running_loop()
     closing: list[asyncio.Task[None]] = []

@@ -3,7 +3,12 @@ per local date, and tick jobs that run on every pass (for "due within 24 h"-styl
 
 The bot calls :meth:`Scheduler.run_due` about every 30 seconds with its clock's ``now``; tests
 call it directly with a manual clock. A daily job whose time passed while the bot was down runs
-on the first pass after it comes back, if it is still that local day, marked late.
+on the first pass after it comes back, if it is still that local day, marked late. Jobs due
+in the same pass run in the order of their times (a 09:00 digest before an 18:30 summary).
+
+A job whose ``at`` returns None is switched off for that guild and not claimed: a job that
+cannot run for want of setup says so that way, so it runs later that day, once set up, at its
+(possibly new) time — the day is not used up by a run that did nothing.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 from typing import Protocol
 
-from concord.core.jobs import due_run
+from concord.core.jobs import due_run, scheduled_instant
 from concord.core.settings import GuildConfig
 from concord.db.guilds import GuildSettings
 from concord.db.jobs import MAX_ATTEMPTS, JobLedger
@@ -60,6 +65,10 @@ class Scheduler:
         self.daily_jobs: dict[str, DailyJob] = {}
         self.tick_jobs: dict[str, TickJob] = {}
         self.observer: SchedulerObserver | None = None
+        # The previous pass of this process: a job whose time came after it was missed while the
+        # bot was down (late, when more than LATE_AFTER ago); one that was due while passes ran
+        # and waited for setup or a retry is not "late".
+        self._last_pass: datetime | None = None
 
     def add_daily(
         self, name: str, at: Callable[[GuildConfig], time | None], run: DailyHandler
@@ -87,10 +96,11 @@ class Scheduler:
         self, now: datetime, guild_ids: Iterable[int]
     ) -> list[tuple[int, str, date]]:
         ran: list[tuple[int, str, date]] = []
+        previous, self._last_pass = self._last_pass, now
         for guild_id in guild_ids:
             config = await self.guild_settings.get(guild_id)
-            for job in list(self.daily_jobs.values()):
-                if await self._run_daily(job, config, now):
+            for job in self._in_time_order(config):
+                if await self._run_daily(job, config, now, previous):
                     ran.append((guild_id, job.name, now.astimezone(config.tz).date()))
             for tick in list(self.tick_jobs.values()):
                 try:
@@ -109,18 +119,33 @@ class Scheduler:
             await self._execute(job, config, local_date, False, now)
         return local_date
 
-    async def _run_daily(self, job: DailyJob, config: GuildConfig, now: datetime) -> bool:
+    def _in_time_order(self, config: GuildConfig) -> list[DailyJob]:
+        """The guild's daily jobs by their time of day (ties in the order they were added), so
+        a catch-up after downtime runs them in the order they were due."""
+        timed = [
+            (at, index, job)
+            for index, job in enumerate(self.daily_jobs.values())
+            if (at := job.at(config)) is not None
+        ]
+        return [job for _, _, job in sorted(timed, key=lambda item: (item[0], item[1]))]
+
+    async def _run_daily(
+        self, job: DailyJob, config: GuildConfig, now: datetime, previous: datetime | None
+    ) -> bool:
         at = job.at(config)
         if at is None:
             return False
         due = due_run(now, config.tz, at)
         if due is None:
             return False
-        if not await self.ledger.claim_run(
-            config.guild_id, job.name, due.local_date, due.late, now
-        ):
+        # Late only when missed while the bot was down: no pass of this process came between
+        # the job's time and now.
+        late = due.late and (
+            previous is None or previous < scheduled_instant(due.local_date, at, config.tz)
+        )
+        if not await self.ledger.claim_run(config.guild_id, job.name, due.local_date, late, now):
             return False
-        await self._execute(job, config, due.local_date, due.late, now)
+        await self._execute(job, config, due.local_date, late, now)
         return True
 
     async def _execute(

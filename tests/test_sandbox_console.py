@@ -3,6 +3,7 @@ completion), script mode and the shipped tour."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from datetime import UTC, date, datetime, time, timedelta
@@ -179,17 +180,57 @@ async def test_clock_run_and_jobs(console: Console, sandbox: Sandbox) -> None:
 
 # -- completion -----------------------------------------------------------------------------
 async def test_completion_of_commands_options_and_names(console: Console) -> None:
-    assert console.complete("/pro", "/pro") == ["/probe "]
-    assert "echo " in console.complete("/probe ", "")
-    assert console.complete("/probe more ", "") == ["deep "]
-    options = console.complete("/probe echo ", "")
+    complete = console.complete
+    assert await complete("/pro", "/pro") == ["/probe "]
+    assert "echo " in await complete("/probe ", "")
+    assert await complete("/probe more ", "") == ["deep "]
+    options = await complete("/probe echo ", "")
     assert "text:" in options and "who:" in options
-    assert "text:" not in console.complete("/probe echo text:hi ", "")
-    assert console.complete("/probe echo who:ca", "who:ca") == ["who:carol"]
-    assert console.complete("/probe echo size:", "size:") == ["size:Small", "size:Large"]
-    assert console.complete("", "cl") == ["click ", "clock "]
-    assert console.complete("as ", "a") == ["alice "]
-    assert "approvals " in console.complete("channel ", "")
+    assert "text:" not in await complete("/probe echo text:hi ", "")
+    assert await complete("/probe echo who:ca", "who:ca") == ["who:carol"]
+    assert await complete("/probe echo size:", "size:") == ["size:Small", "size:Large"]
+    assert await complete("cl", "cl") == ["click ", "clock "]
+    assert await complete("as a", "a") == ["alice "]
+    assert "approvals " in await complete("channel ", "")
+
+
+async def test_completion_quotes_choices_with_spaces(console: Console) -> None:
+    """Item 18: a choice with spaces completes in quotes, also when typing inside them."""
+    line = "/leave apply portion:"
+    assert '"portion:"Half day (morning)"' not in await console.complete(line, "portion:")
+    assert 'portion:"Half day (morning)"' in await console.complete(line, "portion:")
+    assert await console.complete(line + "Half", "portion:Half") == [
+        'portion:"Half day (morning)"',
+        'portion:"Half day (afternoon)"',
+    ]
+    # readline's word starts after the last space, inside the quotes: complete the rest.
+    assert await console.complete(line + '"Half day (a', "(a") == ['(afternoon)"']
+    assert await console.complete('menu "Cr', '"Cr') == ['"Create task" ']
+
+
+async def test_autocomplete_options_ask_the_bot(console: Console) -> None:
+    """Item 18: leave_type, timezone, task, request and country complete with the bot's
+    suggestions; a picked suggestion sends its value, as in Discord."""
+    complete = console.complete
+    [annual] = await complete("/leave apply leave_type:Ann", "leave_type:Ann")
+    assert annual.startswith('leave_type:"Annual ·')
+    assert "timezone:Asia/Manila" in await complete(
+        "/concord timezone timezone:Manila", "timezone:Manila"
+    )
+    assert 'country:"Philippines (PH)"' in await complete(
+        "/leave holiday import country:Philipp", "country:Philipp"
+    )
+    await run(console, "as bob")
+    await run(console, '/task create title:"Print the quarterly report"')
+    found = await complete("/task status task:quarterly", "task:quarterly")
+    assert found == ['task:"#1 Print the quarterly report"']
+    out = await run(console, f"/task status {found[0]} status:Done")
+    assert "Done" in out and not console.failed
+    await run(console, "/leave apply leave_type:Annual start:2026-12-03")
+    suggested = await complete("/leave cancel request:", "request:")
+    assert len(suggested) == 1 and suggested[0].startswith('request:"#1 ·')
+    out = await run(console, f"/leave cancel {suggested[0]}")
+    assert not console.failed, out
 
 
 # -- script mode and the tour ---------------------------------------------------------------
@@ -263,3 +304,160 @@ def test_the_cli_refuses_a_missing_script(
     assert "--clock: cannot read 'soon'" in capsys.readouterr().err
     assert cli.main(["sandbox", "--as", "zed", "--db", str(tmp_path / "s.db")]) == 2
     assert "--as zed: not a member" in capsys.readouterr().err
+
+
+# -- issue 16 -------------------------------------------------------------------------------
+async def test_members_and_their_join_dates_survive_a_restart(tmp_path: Path) -> None:
+    """Item 4: report history (who was expected, who is missing) for past days survives."""
+    db = tmp_path / "sandbox.db"
+    first = tmp_path / "one.sandbox"
+    first.write_text("as carol\n/dar submit\nFiled on Tuesday\nMore\n\n7\nexpect is filed\n")
+    started = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+    assert await run_script(Options(db_path=db, script=first, start=started), [].append) == 0
+    second = tmp_path / "two.sandbox"
+    second.write_text(
+        "members\nexpect joined 2026-12-01\n"
+        "as alice\n/dar missing date:2026-12-01\nexpect Dave\n"
+        "/dar view member:carol date:2026-12-01\nexpect Filed on Tuesday\n"
+    )
+    transcript: list[str] = []
+    later = datetime(2026, 12, 8, 10, 0, tzinfo=UTC)
+    code = await run_script(Options(db_path=db, script=second, start=later), transcript.append)
+    assert code == 0, "\n".join(transcript)
+
+
+async def test_the_clock_resumes_where_the_last_run_left_it(tmp_path: Path) -> None:
+    db = tmp_path / "sandbox.db"
+    script = tmp_path / "clock.sandbox"
+    script.write_text("clock\n")
+    future = datetime(2030, 3, 4, 9, 0, tzinfo=UTC)
+    assert await run_script(Options(db_path=db, script=script, start=future), [].append) == 0
+    transcript: list[str] = []
+    assert await run_script(Options(db_path=db, script=script), transcript.append) == 0
+    assert any("2030-03-04" in line for line in transcript), transcript
+
+
+async def test_saved_members_keep_roles_nick_and_join_date(tmp_path: Path) -> None:
+    from concord.sandbox.emulator import Emulator
+    from concord.sandbox.office import build_office
+    from concord.sandbox.persist import load_state, save_state
+
+    moment = datetime(2026, 11, 2, 8, 0, tzinfo=UTC)
+    first = Emulator(clock=lambda: moment)
+    office = build_office(first)
+    dave = office.guild.members[office.users["dave"].id]
+    dave.roles = [office.roles["Manager"].id]
+    dave.nick = "Big Dave"
+    save_state(first, tmp_path / "world.json")
+    later = datetime(2026, 12, 9, 8, 0, tzinfo=UTC)
+    second = Emulator(clock=lambda: later)
+    office2 = build_office(second)
+    assert load_state(second, tmp_path / "world.json")
+    restored = office2.guild.members[office2.users["dave"].id]
+    assert restored.roles == [office2.roles["Manager"].id]
+    assert restored.nick == "Big Dave" and restored.joined_at == moment
+
+
+async def test_a_blank_required_modal_field_is_asked_again(console: Console) -> None:
+    """Item 20: the form stays open with what was typed; only the blank field is asked."""
+    await run(console, "/probe card")
+    await run(console, "click 2")
+    await console.submit(["", "kept note"])
+    assert "Reason: required; asking again" in "\n".join(console.last_output)
+    assert not console.failed and console.pending is not None
+    assert [q.prompt for q in console.questions()] == ["  Reason: "]
+    await console.submit(["Team offsite"])
+    assert "Rejected: Team offsite (kept note)" in "\n".join(console.last_output)
+    assert console.pending is None and not console.failed
+
+
+async def test_a_script_answers_a_blank_required_field_on_the_next_line(tmp_path: Path) -> None:
+    script = tmp_path / "dar.sandbox"
+    script.write_text(
+        "as carol\n/dar submit\nCleared the queue\n\n\n7\nFinish the review\n"
+        "expect is filed\n/dar view\nexpect Cleared the queue\nexpect Finish the review\n"
+    )
+    transcript: list[str] = []
+    start = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+    code = await run_script(
+        Options(db_path=tmp_path / "s.db", script=script, start=start), transcript.append
+    )
+    text = "\n".join(transcript)
+    assert code == 0, text
+    assert "Plan: required; asking again" in text
+
+
+async def test_a_message_menu_from_the_console(tmp_path: Path) -> None:
+    """Item 19: messages in the output are numbered (m1, m2…) and `menu "NAME" mN` opens the
+    app's menu on one of them."""
+    script = tmp_path / "menu.sandbox"
+    script.write_text(
+        "as bob\nsay Please order more toner for floor 2\nchannel general 1\n"
+        "expect m1 · #general · Bob\n"
+        "as alice\nmenu\nexpect Create task\n"
+        'menu "Create task" m1\nOrder toner\n\n\n\n\nexpect Created task #1\n'
+        "/task show task:1\nexpect Order toner\n"
+    )
+    transcript: list[str] = []
+    start = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+    code = await run_script(
+        Options(db_path=tmp_path / "s.db", script=script, start=start), transcript.append
+    )
+    assert code == 0, "\n".join(transcript)
+
+
+async def test_menus_on_members_and_bad_message_numbers(console: Console) -> None:
+    await run(console, "as bob")
+    assert "there is no message m7" in await run(console, 'menu "Quote" m7')
+    assert "waved at dave" in await run(console, 'menu "Wave" dave')
+    assert 'menu "Quote" mN' in await run(console, "menu")
+
+
+def readme_first_example() -> list[str]:
+    """The console lines the README offers first: `/leave apply …`, then `as alice` and
+    `click 1`."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    found = re.search(r"`(/leave apply [^`]+)`, then `(as \w+)` and `(click \d+)`", text)
+    assert found is not None, "the README's first example moved; update this test"
+    return list(found.groups())
+
+
+@pytest.mark.parametrize("day", range(7))
+async def test_the_readme_first_example_works_on_any_day(tmp_path: Path, day: int) -> None:
+    """Item 21: tried on a Friday, `start:tomorrow` asked for leave on a Saturday."""
+    script = tmp_path / "readme.sandbox"
+    script.write_text("\n".join([*readme_first_example(), "expect Approved by Alice", ""]))
+    start = datetime(2026, 12, 7, 9, 0, tzinfo=UTC) + timedelta(days=day)  # Mon 7 Dec + day
+    transcript: list[str] = []
+    code = await run_script(
+        Options(db_path=tmp_path / "s.db", script=script, start=start), transcript.append
+    )
+    assert code == 0, "\n".join(transcript)
+
+
+def test_the_readme_tour_command_runs_again_and_again(tmp_path: Path) -> None:
+    """The README's tour command works on a database that has seen the tour before."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    found = re.search(r"`concord (sandbox [^`]*--script examples/tour\.sandbox)`", text)
+    assert found is not None
+    argv = [str(TOUR) if a == "examples/tour.sandbox" else a for a in found[1].split()]
+    for _ in range(2):
+        result = subprocess.run(
+            [sys.executable, "-m", "concord", *argv],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            cwd=tmp_path,
+        )
+        assert result.returncode == 0, result.stdout[-3000:] + result.stderr
+
+
+async def test_timestamps_show_in_the_acting_members_zone(console: Console) -> None:
+    """Item 17: as a Discord client does, the console shows <t:…> in the reader's timezone."""
+    await run(console, "as bob")
+    await run(console, "/leave apply leave_type:Annual start:2026-12-03")
+    await run(console, "as alice")
+    await run(console, "channel approvals 1")
+    assert "Approved by Alice at 09:00 Europe/London" in await run(console, "click 1")
+    await run(console, "/concord timezone timezone:Asia/Kolkata")
+    assert "Approved by Alice at 14:30 Asia/Kolkata" in await run(console, "channel approvals 1")

@@ -68,6 +68,7 @@ class Admin(
     )
     @app_commands.describe(
         manager_role="Members with this role approve leave and manage tasks",
+        approver_role="A second role whose members may also approve leave (a backup)",
         staff_role="Members expected to file daily reports (default: everyone)",
         approvals_channel="Where leave requests are posted for approval",
         reports_channel="Where DAR summaries and the manager digest are posted",
@@ -81,7 +82,7 @@ class Admin(
         task_assign="Who may assign tasks to someone else",
         leave_reminder_hours="Remind managers of a pending leave request after this many hours",
         leave_max_days="Longest leave request in calendar days (default 60)",
-        dar_edit_days="Days a daily report stays editable (default 2)",
+        dar_edit_days="Working days a daily report stays editable (default 2)",
         task_overdue_days="Escalate an overdue task in the tasks channel after this many days",
     )
     @app_commands.choices(
@@ -110,6 +111,7 @@ class Admin(
         leave_max_days: app_commands.Range[int, 1, 366] | None = None,
         dar_edit_days: app_commands.Range[int, 0, 31] | None = None,
         task_overdue_days: app_commands.Range[int, 1, 60] | None = None,
+        approver_role: discord.Role | None = None,
     ) -> None:
         member = interaction.user
         guild_id = guild_id_of(interaction)
@@ -119,7 +121,11 @@ class Admin(
             raise PermissionDenied("You need the Manage Server permission to change the setup.")
         values: dict[str, Any] = {}
         # Validate everything before saving anything.
-        for name, role in (("manager_role_id", manager_role), ("staff_role_id", staff_role)):
+        for name, role in (
+            ("manager_role_id", manager_role),
+            ("staff_role_id", staff_role),
+            ("approver_role_id", approver_role),
+        ):
             if role is not None:
                 if role.is_default():
                     raise UserError(

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
-from concord.core.settings import GuildConfig, is_manager
+from concord.core.settings import GuildConfig, can_approve_leave, is_manager
 from concord.errors import PermissionDenied, UserError
 from concord.telemetry import TOO_LATE, mark_outcome
 
@@ -17,6 +17,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 MANAGER_ONLY = "You need the Manager role (or Manage Server) to do that."
+APPROVERS_ONLY = (
+    "Only managers can do that (the Manager role or the leave approver role, "
+    "Manage Server or the owner)."
+)
 # Discord's answers when an interaction can no longer be answered: Unknown interaction (its
 # 3 seconds passed, e.g. while the bot was reconnecting), Unknown Webhook and Invalid Webhook
 # Token (its token expired).
@@ -159,6 +163,28 @@ def guild_id_of(interaction: discord.Interaction) -> int:
 async def guild_config(interaction: discord.Interaction) -> GuildConfig:
     bot: ConcordBot = interaction.client  # type: ignore[assignment]
     return await bot.guild_settings.get(guild_id_of(interaction))
+
+
+def member_can_approve(config: GuildConfig, member: discord.Member | discord.User) -> bool:
+    """A manager, or a member of the leave approver role (``/concord setup approver_role``)."""
+    if not isinstance(member, discord.Member):
+        return False
+    return can_approve_leave(
+        config,
+        role_ids=[role.id for role in member.roles],
+        manage_guild=member.guild_permissions.manage_guild,
+        is_owner=member.guild.owner_id == member.id,
+    )
+
+
+async def require_approver(interaction: discord.Interaction) -> GuildConfig:
+    """The guild's config, or PermissionDenied when the user may not decide leave."""
+    config = await guild_config(interaction)
+    if not member_can_approve(config, interaction.user):
+        raise PermissionDenied(
+            "You need the Manager role or the leave approver role (or Manage Server) to do that."
+        )
+    return config
 
 
 async def require_manager(interaction: discord.Interaction) -> GuildConfig:

@@ -12,9 +12,12 @@ from typing import TYPE_CHECKING
 import discord
 
 from concord.cogs.common import OwnerView, answer, member_is_manager
+from concord.core.dates import format_day
 from concord.core.embed_pages import FIELD_VALUE_MAX, FIELDS_MAX, MESSAGE_EMBED_CHARS, truncate
-from concord.core.leave import LeaveRequest
+from concord.core.leave import LeaveRequest, Portion, whole_days
 from concord.core.tasks import Task
+from concord.core.text import plural
+from concord.db.leave import LeaveManager
 from concord.db.tasks import TaskManager
 from concord.errors import PermissionDenied, UserError
 
@@ -26,6 +29,7 @@ log = logging.getLogger(__name__)
 
 FIELD_NAME = "Open tasks due while away"
 SHOWN_TASKS = 10
+SHOWN_MEMBERS = 15
 
 
 async def tasks_due_while_away(
@@ -56,7 +60,9 @@ def add_tasks_field(embed: discord.Embed, tasks: Sequence[Task]) -> None:
 
 class HandOverView(OwnerView):
     """ "Hand these N tasks over to…": the approver picks one member; every still-open task due
-    during the absence is reassigned to them in one transaction."""
+    during the absence is reassigned to them in one transaction. Someone away on a day one of
+    the tasks is due is not taken at once: the approver is warned, shown who is available, and
+    confirms (or picks someone else)."""
 
     def __init__(
         self,
@@ -71,22 +77,31 @@ class HandOverView(OwnerView):
         self.requester_id = requester_id
         self.request_id = request_id
         self.task_ids = [t.id for t in tasks]
+        self.due_days = {t.id: t.due_date for t in tasks if t.due_date is not None}
+        # The member the approver was warned about; "Hand over anyway" hands to them.
+        self.warned_about: int | None = None
         count = len(self.task_ids)
         self.pick: discord.ui.UserSelect[HandOverView] = discord.ui.UserSelect(
-            placeholder=f"Hand these {count} task{'s' if count != 1 else ''} over to…",
+            placeholder=f"Hand {'this task' if count == 1 else 'these ' + plural(count, 'task')} over to…",
             min_values=1,
             max_values=1,
             custom_id=f"dar:handover:{request_id}",
         )
         self.pick.callback = self.hand_over
         self.add_item(self.pick)
+        self.anyway: discord.ui.Button[HandOverView] = discord.ui.Button(
+            label="Hand over anyway",
+            style=discord.ButtonStyle.danger,
+            custom_id=f"dar:handover:anyway:{request_id}",
+        )
+        self.anyway.callback = self.hand_over_anyway
 
     @staticmethod
     def prompt(requester_id: int, tasks: Sequence[Task]) -> str:
         listed = ", ".join(f"#{t.id} {truncate(t.title, 40)}" for t in tasks[:SHOWN_TASKS])
         more = f" and {len(tasks) - SHOWN_TASKS} more" if len(tasks) > SHOWN_TASKS else ""
         return truncate(
-            f"<@{requester_id}> has {len(tasks)} open task{'s' if len(tasks) != 1 else ''} due "
+            f"<@{requester_id}> has {plural(len(tasks), 'open task')} due "
             f"while away: {listed}{more}. Hand them over to someone?",
             2000,
         )
@@ -102,11 +117,83 @@ class HandOverView(OwnerView):
         if not member_is_manager(config, interaction.user):
             raise PermissionDenied("Only managers can hand tasks over.")
         await interaction.response.defer()
+        away = await self.days_away(bot)
+        if away.get(target.id) and self.warned_about != target.id:
+            await self.warn(interaction, target.id, away)
+            return
+        await self.reassign(interaction, target.id)
+
+    async def hand_over_anyway(self, interaction: discord.Interaction) -> None:
+        bot: ConcordBot = interaction.client  # type: ignore[assignment]
+        config = await bot.guild_settings.get(self.guild_id)
+        if not member_is_manager(config, interaction.user):
+            raise PermissionDenied("Only managers can hand tasks over.")
+        if self.warned_about is None:
+            raise UserError("Pick someone to hand the tasks over to first.")
+        await interaction.response.defer()
+        await self.reassign(interaction, self.warned_about)
+
+    async def days_away(self, bot: ConcordBot) -> dict[int, list[date]]:
+        """Who is off all day (approved or asked for) on a day one of the tasks is due."""
+        due = set(self.due_days.values())
+        if not due:
+            return {}
+        absences = whole_days(
+            await LeaveManager(bot.db).absences(
+                self.guild_id, min(due), max(due), ("approved", "pending")
+            )
+        )
+        away: dict[int, list[date]] = {}
+        for absence in absences:
+            if absence.is_away and absence.portion is Portion.FULL_DAY and absence.day in due:
+                away.setdefault(absence.user_id, []).append(absence.day)
+        return away
+
+    async def warn(
+        self, interaction: discord.Interaction, target_id: int, away: dict[int, list[date]]
+    ) -> None:
+        """Say when the chosen member is away and who is free then; ask to confirm."""
+        self.warned_about = target_id
+        days = sorted(set(away[target_id]))
+        clashing = [f"#{tid}" for tid, day in self.due_days.items() if day in days]
+        shown_days = ", ".join(format_day(day) for day in days)
+        tasks = "task" if len(clashing) == 1 else "tasks"
+        verb = "is" if len(clashing) == 1 else "are"
+        lines = [
+            f"⚠️ <@{target_id}> is on leave on {shown_days}, when {tasks} {', '.join(clashing)} "
+            f"{verb} due. Hand over anyway, or pick someone else."
+        ]
+        free = self.available(interaction, away)
+        if free:
+            shown = " ".join(f"<@{uid}>" for uid in free[:SHOWN_MEMBERS])
+            more = f" and {len(free) - SHOWN_MEMBERS} more" if len(free) > SHOWN_MEMBERS else ""
+            lines.append(f"Available on those days: {shown}{more}.")
+        else:
+            lines.append("Nobody else is available on all of those days.")
+        if self.anyway not in self.children:
+            self.add_item(self.anyway)
+        await interaction.edit_original_response(
+            content=truncate("\n".join(lines), 2000), view=self
+        )
+
+    def available(self, interaction: discord.Interaction, away: dict[int, list[date]]) -> list[int]:
+        """Members (not bots, not the one going on leave) away on none of the due days."""
+        guild = interaction.client.get_guild(self.guild_id)
+        if guild is None:
+            return []
+        members = sorted(guild.members, key=lambda m: m.display_name.lower())
+        return [
+            m.id for m in members if not m.bot and m.id != self.requester_id and not away.get(m.id)
+        ]
+
+    async def reassign(self, interaction: discord.Interaction, target_id: int) -> None:
+        bot: ConcordBot = interaction.client  # type: ignore[assignment]
+        config = await bot.guild_settings.get(self.guild_id)
         moved = await TaskManager(bot.db).reassign_many(
             self.guild_id,
             interaction.user.id,
             self.task_ids,
-            target.id,
+            target_id,
             f"Handed over while <@{self.requester_id}> is on leave (request #{self.request_id}).",
             bot.clock.now(),
             actor_is_manager=True,
@@ -114,18 +201,21 @@ class HandOverView(OwnerView):
         tasks_cog: Tasks | None = bot.get_cog("Tasks")  # type: ignore[assignment]
         if tasks_cog is not None:
             for task in moved:
+                await tasks_cog.cards.retire_dm_cards(
+                    task, self.requester_id, interaction.user.id, config
+                )
                 await tasks_cog.cards.publish(task)
                 await tasks_cog.cards.notify_assignee(
                     task, interaction.user.id, "handed you a task.", config
                 )
             await tasks_cog.cards.tell_unassigned(
-                self.requester_id, interaction.user.id, list(moved), target.id
+                self.requester_id, interaction.user.id, list(moved), target_id
             )
         self.disable()
         self.stop()
         if moved:
             listed = ", ".join(f"#{t.id}" for t in moved)
-            text = f"Handed {listed} over to {target.mention}."
+            text = f"Handed {listed} over to <@{target_id}>."
         else:
             text = "Nothing to hand over any more: those tasks were finished or moved meanwhile."
         await interaction.edit_original_response(content=text, view=self)

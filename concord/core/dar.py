@@ -200,26 +200,70 @@ def is_late(submitted_at: datetime, day: date, summary_at: time, guild_zone: Zon
     return submitted_at > summary_deadline(day, summary_at, guild_zone)
 
 
-def check_report_day(day: date, today: date, edit_days: int, *, editing: bool) -> None:
-    """Refuse a report date in the future or older than the edit window allows."""
+ALL_DAYS: frozenset[int] = frozenset(range(7))
+
+
+def is_office_day(day: date, workdays: Collection[int], holidays: Collection[date]) -> bool:
+    """A working day of the office: one of its workdays that is not a holiday."""
+    return day.weekday() in workdays and day not in holidays
+
+
+def working_days_after(
+    day: date, until: date, workdays: Collection[int], holidays: Collection[date]
+) -> int:
+    """The office's working days in (day, until]: how many have passed since ``day``."""
+    count = 0
+    probe = day + timedelta(days=1)
+    while probe <= until:
+        count += is_office_day(probe, workdays, holidays)
+        probe += timedelta(days=1)
+    return count
+
+
+def edit_window_end(
+    day: date, edit_days: int, workdays: Collection[int], holidays: Collection[date]
+) -> date:
+    """The last date the report of ``day`` can be filed or edited: until ``edit_days`` working
+    days of the office have passed after it (the non-working days after the last one too)."""
+    probe, passed = day, 0
+    for _ in range(366 * 2):  # no working day in two years: the workdays are empty
+        probe += timedelta(days=1)
+        if is_office_day(probe, workdays, holidays):
+            passed += 1
+            if passed > edit_days:
+                return probe - timedelta(days=1)
+    return day + timedelta(days=edit_days)
+
+
+def check_report_day(
+    day: date,
+    today: date,
+    edit_days: int,
+    *,
+    editing: bool,
+    workdays: Collection[int] = ALL_DAYS,
+    holidays: Collection[date] = (),
+) -> None:
+    """Refuse a report date in the future or older than the edit window allows: ``edit_days``
+    working days of the office (``workdays`` less ``holidays``) after it."""
     if day > today:
         raise UserError(
             f"{format_day(day)} hasn't happened yet: reports are filed on or after their day "
             f"(today is {format_day(today)})."
         )
-    age = (today - day).days
-    if age > edit_days:
-        window = "today only" if edit_days == 0 else f"up to {_days(edit_days)} after their date"
+    if working_days_after(day, today, workdays, holidays) > edit_days:
+        unit = "day" if len(workdays) == len(ALL_DAYS) and not holidays else "working day"
+        window = (
+            f"until the next {unit}"
+            if edit_days == 0
+            else f"up to {edit_days} {unit}{'s' if edit_days != 1 else ''} after their date"
+        )
         if editing:
             raise UserError(
                 f"The report for {format_day(day)} can no longer be edited: reports can be "
                 f"changed {window}."
             )
         raise UserError(f"{format_day(day)} is too far back: reports can be filed {window}.")
-
-
-def _days(count: int) -> str:
-    return f"{count} day{'s' if count != 1 else ''}"
 
 
 def first_line(text: str, limit: int = 120) -> str:
@@ -446,8 +490,34 @@ class SummaryData:
     names: Mapping[int, str]
     # Tasks completed that day, by assignee: labels such as "#12 Fix the printer".
     completed: Mapping[int, tuple[str, ...]]
-    # Overdue tasks per member right now.
+    # Overdue tasks per member (as they were at the day's end, for a past day).
     overdue: Mapping[int, int]
+    # Members with their own timezone whose day ends after the office's and is not over yet:
+    # neither filed nor missing.
+    not_due: tuple[RosterEntry, ...] = ()
+
+
+def not_due_yet(
+    roster: Roster,
+    filed_ids: Collection[int],
+    zones: Mapping[int, ZoneInfo],
+    guild_zone: ZoneInfo,
+    summary_at: time,
+    now: datetime,
+) -> tuple[RosterEntry, ...]:
+    """Expected members without a report whose own day ends after the office's and has not
+    ended at ``now`` (a member in New York at a Manila office's 18:30): not due yet, so not
+    missing. ``zones`` holds the members with a timezone of their own."""
+    office = summary_deadline(roster.day, summary_at, guild_zone)
+    waiting: list[RosterEntry] = []
+    for entry in roster.expected:
+        zone = zones.get(entry.user_id)
+        if entry.user_id in filed_ids or zone is None:
+            continue
+        own = summary_deadline(roster.day, summary_at, zone)
+        if own > office and now < own:
+            waiting.append(entry)
+    return tuple(waiting)
 
 
 def blocker_custom_id(report_id: int) -> str:
@@ -460,15 +530,22 @@ def _name(names: Mapping[int, str], user_id: int) -> str:
 
 def summary_field(report: Report, data: SummaryData) -> FieldSpec:
     """One report condensed: member and flags as the name, Done's first lines, Blockers bold."""
-    flags = [_name(data.names, report.user_id)]
+    return report_field(
+        report,
+        _name(data.names, report.user_id),
+        data.roster.note_for(report.user_id),
+        data.overdue.get(report.user_id, 0),
+    )
+
+
+def report_field(report: Report, name: str, note: str | None, overdue: int) -> FieldSpec:
+    flags = [name]
     if report.minutes is not None:
         flags.append(format_hours(report.minutes))
     if report.late:
         flags.append("late")
-    note = data.roster.note_for(report.user_id)
     if note:
         flags.append(note)
-    overdue = data.overdue.get(report.user_id, 0)
     if overdue:
         flags.append(f"{overdue} overdue task{'s' if overdue != 1 else ''}")
     value = first_lines(report.done, SUMMARY_DONE_LINES, SUMMARY_DONE_CHARS)
@@ -476,6 +553,20 @@ def summary_field(report: Report, data: SummaryData) -> FieldSpec:
         blocker = truncate(" ".join(report.blockers.split()), SUMMARY_BLOCKER_CHARS)
         value += f"\n**Blockers: {blocker.replace('*', '')}**"
     return FieldSpec(name=" · ".join(flags), value=truncate(value, FIELD_VALUE_MAX))
+
+
+def compose_follow_up(report: Report, name: str, note: str | None = None) -> MessageSpec:
+    """The line added to a posted summary when a member who was not due yet then files."""
+    button = None
+    if report.blockers:
+        button = ButtonSpec(blocker_custom_id(report.id), f"Make task: {name}")
+    return pack(
+        f"Filed after the summary — {format_day(report.day)}",
+        f"<@{report.user_id}> filed their report for {format_day(report.day)}: it was not due "
+        "yet when the summary went out.",
+        [Item(report_field(report, name, note, 0), button)],
+        colour=SUMMARY_COLOUR,
+    )[0]
 
 
 def _listed(name: str, entries: Sequence[str], separator: str = ", ") -> list[Item]:
@@ -494,9 +585,11 @@ def _mention(entry: RosterEntry) -> str:
 def summary_headline(data: SummaryData) -> str:
     roster = data.roster
     filed_ids = {r.user_id for r in data.reports}
-    expected = roster.expected_ids
+    expected = roster.expected_ids - {e.user_id for e in data.not_due}
     filed_expected = len(expected & filed_ids)
     parts = [f"**{filed_expected} / {len(expected)}** expected reports filed"]
+    if data.not_due:
+        parts.append(f"{len(data.not_due)} not due yet")
     late = sum(1 for r in data.reports if r.late)
     if late:
         parts.append(f"{late} late")
@@ -513,19 +606,25 @@ def summary_headline(data: SummaryData) -> str:
     return line
 
 
-def late_note(scheduled: time) -> str:
-    """The line a scheduled post carries when it went out after its time (the bot was down)."""
-    return f"*Posted late: I was offline at {scheduled:%H:%M}.*"
+def late_note(scheduled: time, zone: str) -> str:
+    """The line a scheduled post carries when it went out after its time (the bot was down);
+    the time is the office's, so the text names the zone."""
+    return f"*Posted late: I was offline at {scheduled:%H:%M} ({zone} time).*"
 
 
 def compose_summary(data: SummaryData, note: str | None = None) -> list[MessageSpec]:
     """The day's summary as messages within Discord's limits (one Make task button per blocker);
     ``note`` is added under the headline."""
     filed_ids = {r.user_id for r in data.reports}
-    missing = [e for e in data.roster.expected if e.user_id not in filed_ids]
+    waiting = {e.user_id for e in data.not_due}
+    missing = [
+        e for e in data.roster.expected if e.user_id not in filed_ids and e.user_id not in waiting
+    ]
     items: list[Item] = []
     if missing:
         items += _listed(f"Missing ({len(missing)})", [_mention(e) for e in missing])
+    if data.not_due:
+        items += _listed(f"Not due yet ({len(data.not_due)})", [_mention(e) for e in data.not_due])
     if data.roster.on_leave:
         items += _listed(
             f"On leave ({len(data.roster.on_leave)})", [_mention(e) for e in data.roster.on_leave]
@@ -587,12 +686,15 @@ class OpenBlocker:
 class DigestData:
     day: date
     out_today: tuple[RosterEntry, ...]
+    # Out on the office's next working day (Monday after a Friday, the day after a holiday).
     out_tomorrow: tuple[RosterEntry, ...]
     pending: PendingLeave
     overdue: tuple[OverdueTask, ...]
     missing_day: date | None
     missing: tuple[RosterEntry, ...]
     blockers: tuple[OpenBlocker, ...]
+    # The office's next working day; None: the day after ``day``.
+    next_day: date | None = None
 
 
 def format_age(age: timedelta) -> str:
@@ -711,6 +813,8 @@ def compose_digest(data: DigestData, note: str | None = None) -> MessageSpec:
     ``note`` is added under the headline."""
     title = f"Manager digest — {format_day(data.day)}"
     tomorrow = data.day + timedelta(days=1)
+    next_day = data.next_day or tomorrow
+    next_label = "Out tomorrow" if next_day == tomorrow else "Out next working day"
     description = digest_headline(data) + (f"\n{note}" if note else "")
     sections: list[tuple[str, list[str], str]] = [
         (
@@ -719,7 +823,7 @@ def compose_digest(data: DigestData, note: str | None = None) -> MessageSpec:
             "Nobody.",
         ),
         (
-            f"Out tomorrow, {short_day(tomorrow)} ({len(data.out_tomorrow)})",
+            f"{next_label}, {short_day(next_day)} ({len(data.out_tomorrow)})",
             [_mention(e) for e in data.out_tomorrow],
             "Nobody.",
         ),

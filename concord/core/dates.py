@@ -42,7 +42,10 @@ _TRAILING_TIME: re.Pattern[str] = re.compile(
     r"^(.*?)\s*(?:at\s+)?(\d{1,2}[:.h]\d{2}|\d{1,2}(?:[:.]\d{2})?\s*[ap]\.?\s*m\.?)$",
     re.IGNORECASE,
 )
-HELP = "use YYYY-MM-DD, today, tomorrow, a weekday (fri) or a day and month (3 Dec)"
+HELP = (
+    "use YYYY-MM-DD, today, tomorrow, a weekday (fri, or next fri for the following week) "
+    "or a day and month (3 Dec)"
+)
 MONTH_HELP: str = "use YYYY-MM or a month name (Dec, December 2026)"
 # Common shorthands and slips for the relative days.
 TOMORROW_WORDS: frozenset[str] = frozenset({"tomorrow", "tmrw", "tmr", "tomorow", "tommorow"})
@@ -100,12 +103,13 @@ def parse_date(text: str, today: date) -> date:
         return today - timedelta(days=1)
     if match := _ISO.match(cleaned):
         return _build(int(match[1]), int(match[2]), int(match[3]), original)
-    if cleaned in WEEKDAY_ALIASES or cleaned.removeprefix("next ") in WEEKDAY_ALIASES:
-        weekday = WEEKDAY_ALIASES[cleaned.removeprefix("next ")]
-        ahead = (weekday - today.weekday()) % 7
-        if cleaned.startswith("next ") and ahead == 0:
-            ahead = 7
-        return today + timedelta(days=ahead)
+    if cleaned in WEEKDAY_ALIASES:
+        return today + timedelta(days=(WEEKDAY_ALIASES[cleaned] - today.weekday()) % 7)
+    if cleaned.startswith("next ") and cleaned.removeprefix("next ") in WEEKDAY_ALIASES:
+        # "next fri" is the Friday of the following week (Monday to Sunday), so it never
+        # means the same day as "fri" said on a Monday to Thursday.
+        next_monday = today + timedelta(days=7 - today.weekday())
+        return next_monday + timedelta(days=WEEKDAY_ALIASES[cleaned.removeprefix("next ")])
     for pattern, day_group, month_group in ((_DAY_MONTH, 1, 2), (_MONTH_DAY, 2, 1)):
         if match := pattern.match(cleaned):
             month = _month(match[month_group], original)

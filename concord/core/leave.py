@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 from fractions import Fraction
 from functools import lru_cache
 
-from concord.core.schedule import describe_workdays, format_hhmm
+from concord.core.schedule import describe_workdays, discord_time, format_hhmm
 from concord.errors import UserError
 
 ZERO: Fraction = Fraction(0)
@@ -91,9 +91,10 @@ class AlreadyDecided(UserError):
         super().__init__(self.describe(f"<@{by}>" if by else None, at))
 
     def describe(self, by_name: str | None, at: datetime | None) -> str:
-        """The message with a display name and a local time filled in by the caller."""
+        """The message with a display name filled in by the caller; the time as a Discord
+        timestamp, shown in each reader's own timezone."""
         who = f" by {by_name}" if by_name else ""
-        when = f" at {format_hhmm(at.time())}" if at else ""
+        when = f" at {discord_time(at)}" if at else ""
         return f"Request #{self.request_id} was already {self.status.value}{who}{when}."
 
 
@@ -127,6 +128,8 @@ class LeaveType:
     settings: TypeSettings
     # Unused days carry over from this year on (the year the type was created).
     since_year: int
+    # Retired by a manager: no longer offered nor shown in balances; its history stays.
+    archived: bool = False
 
     @property
     def has_balance(self) -> bool:
@@ -161,12 +164,12 @@ def validate_type_name(text: str) -> str:
 
 
 def describe_settings(settings: TypeSettings) -> str:
-    """One line for lists: ``14 days/yr upfront · carry 5 · needs approval``."""
+    """One line for lists: ``14 days a year upfront · carry 5 · needs approval``."""
     parts: list[str] = []
     if settings.allowance is None:
         parts.append("no balance")
     else:
-        parts.append(f"{format_days(settings.allowance)} days/yr {settings.accrual.value}")
+        parts.append(f"{format_amount(settings.allowance)} a year {settings.accrual.value}")
         parts.append(
             f"carry over up to {format_days(settings.carryover_cap)}"
             if settings.carryover_cap
@@ -230,11 +233,32 @@ def format_days(value: Fraction) -> str:
                 return f"{sign}{whole}"
             text = f"{whole:0{places + 1}d}"
             return f"{sign}{text[:-places]}.{text[-places:]}"
-    return f"≈{sign}{round(float(magnitude), 3)}"
+    # No short exact form: at most two decimals, marked as rounded.
+    return f"≈{sign}{round(float(magnitude), 2):g}"
 
 
 def format_amount(value: Fraction) -> str:
     return f"{format_days(value)} day{'' if value == 1 else 's'}"
+
+
+def format_days_hours(value: Fraction, workday_minutes: int) -> str:
+    """A balance as people read it: ``6 days``, ``0.5 days``, or, when the days have no short
+    decimal form (hours off), days and working hours: ``6 days 2 h 20 min`` (a working day
+    being ``workday_minutes`` long; minutes rounded)."""
+    if (value * 100).denominator == 1:
+        return format_amount(value)
+    sign = "-" if value < 0 else ""
+    magnitude = abs(value)
+    whole = int(magnitude)
+    minutes = round((magnitude - whole) * workday_minutes)
+    if minutes >= workday_minutes:  # rounding up to a whole day
+        whole, minutes = whole + 1, 0
+    parts = [f"{whole} day{'' if whole == 1 else 's'}"] if whole else []
+    if minutes >= 60:
+        parts.append(f"{minutes // 60} h")
+    if minutes % 60:
+        parts.append(f"{minutes % 60} min")
+    return sign + (" ".join(parts) or "0 days")
 
 
 def fraction_to_text(value: Fraction) -> str:
@@ -371,7 +395,7 @@ def build_span(
                 f"`to_time` {format_hhmm(to_time)} must be after `from_time` {format_hhmm(from_time)}."
             )
     elif from_time is not None or to_time is not None:
-        raise UserError("`from_time` and `to_time` are only for the off_duty portion.")
+        raise UserError("`from_time` and `to_time` are only for the Off duty (hours) portion.")
     return Span(start, last, portion, from_time, to_time)
 
 
@@ -688,6 +712,8 @@ class Absence:
     amount: Fraction
     # False for types that take nothing (work from home, on duty): the member is working.
     deducts: bool = True
+    # A morning and an afternoon off the same day, shown as one whole day (see whole_days).
+    both_halves: bool = False
 
     @property
     def span(self) -> Span:
@@ -701,7 +727,10 @@ class Absence:
     def public_label(self) -> str:
         """``Out (AM)``, or ``Working elsewhere (AM)`` for work from home and the like: the
         type stays private, but nobody is shown as out while working."""
-        return self.span.public_label("Out" if self.is_away else "Working elsewhere")
+        state = "Out" if self.is_away else "Working elsewhere"
+        if self.both_halves:
+            return f"{state} (all day)"
+        return self.span.public_label(state)
 
 
 @dataclass(frozen=True)
@@ -727,3 +756,37 @@ def away_all_day(absences: Iterable[Absence]) -> frozenset[int]:
     return frozenset(
         user for user, seen in portions.items() if Portion.FULL_DAY in seen or whole <= seen
     )
+
+
+def whole_days(absences: Sequence[Absence]) -> list[Absence]:
+    """``absences`` with a member's morning and afternoon of the same day (both away, or both
+    working elsewhere) joined into one full day, so nobody off all day looks half present.
+    The joined day is pending while either half is; order is kept (at the first half)."""
+    halves = {Portion.HALF_DAY_AM, Portion.HALF_DAY_PM}
+    seen: dict[tuple[int, date, bool], list[Absence]] = {}
+    for absence in absences:
+        if absence.portion in halves:
+            seen.setdefault((absence.user_id, absence.day, absence.deducts), []).append(absence)
+    joined: dict[tuple[int, date, bool], Absence] = {}
+    for key, parts in seen.items():
+        if {part.portion for part in parts} != halves:
+            continue
+        first = parts[0]
+        pending = any(part.status is RequestStatus.PENDING for part in parts)
+        joined[key] = replace(
+            first,
+            portion=Portion.FULL_DAY,
+            status=RequestStatus.PENDING if pending else first.status,
+            amount=sum_days([part.amount for part in parts]),
+            both_halves=True,
+        )
+    result: list[Absence] = []
+    shown: set[tuple[int, date, bool]] = set()
+    for absence in absences:
+        key = (absence.user_id, absence.day, absence.deducts)
+        if absence.portion not in halves or key not in joined:
+            result.append(absence)
+        elif key not in shown:
+            shown.add(key)
+            result.append(joined[key])
+    return result

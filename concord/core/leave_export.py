@@ -7,6 +7,7 @@ import csv
 import io
 from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta
+from fractions import Fraction
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
@@ -34,6 +35,9 @@ CSV_COLUMNS: tuple[str, ...] = (
     "to_time",
     "working_days",
     "working_days_exact",
+    # What the request takes from a balance: 0 for Work from home and other types that take
+    # nothing, so a column sum is the leave taken.
+    "days_deducted",
     "reason",
     "requested_at",
     "decided_by",
@@ -41,15 +45,31 @@ CSV_COLUMNS: tuple[str, ...] = (
 )
 # Spreadsheet apps run cells that start with these as formulas; a leading quote disarms them.
 _FORMULA_STARTS: tuple[str, ...] = ("=", "+", "-", "@", "\t", "\r")
+# A dash and a space start a list item, not a formula: such text is left as typed.
+_LIST_ITEM = "- "
+# Shown instead of the type in a feed of other people's leave (their type stays private).
+AWAY = "Out"
+ELSEWHERE = "Working elsewhere"
+
+
+def formula_safe(text: str) -> str:
+    """``text`` with a leading apostrophe when a spreadsheet would run it as a formula."""
+    if text.startswith(_FORMULA_STARTS) and not text.startswith(_LIST_ITEM):
+        return f"'{text}"
+    return text
 
 
 def _cell(value: str | None) -> str:
-    text = value or ""
-    return f"'{text}" if text.startswith(_FORMULA_STARTS) else text
+    return formula_safe(value or "")
 
 
-def _iso(moment: datetime | None) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="seconds") if moment else ""
+def _local_iso(moment: datetime | None, tz: ZoneInfo) -> str:
+    """The office's wall-clock time with its UTC offset, as the DAR export writes times."""
+    return moment.astimezone(tz).isoformat(timespec="seconds") if moment else ""
+
+
+def _decimal(value: Fraction) -> str:
+    return f"{float(value):.4f}".rstrip("0").rstrip(".")
 
 
 def _name(names: Mapping[int, str], user_id: int | None) -> str:
@@ -58,8 +78,9 @@ def _name(names: Mapping[int, str], user_id: int | None) -> str:
     return names.get(user_id, f"user {user_id}")
 
 
-def requests_csv(requests: Sequence[LeaveRequest], names: Mapping[int, str]) -> bytes:
-    """One row per request; amounts as a rounded decimal and as the exact fraction."""
+def requests_csv(requests: Sequence[LeaveRequest], names: Mapping[int, str], tz: ZoneInfo) -> bytes:
+    """One row per request; amounts as a rounded decimal and as the exact fraction; times in
+    the office's timezone (``tz``)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(CSV_COLUMNS)
@@ -77,12 +98,13 @@ def requests_csv(requests: Sequence[LeaveRequest], names: Mapping[int, str]) -> 
                 request.portion.value,
                 format_hhmm(span.from_time) if span.from_time else "",
                 format_hhmm(span.to_time) if span.to_time else "",
-                f"{float(request.amount):.4f}".rstrip("0").rstrip("."),
+                _decimal(request.amount),
                 str(request.amount),
+                _decimal(request.amount if request.deducts else Fraction(0)),
                 _cell(request.reason),
-                _iso(request.created_at),
+                _local_iso(request.created_at, tz),
                 _cell(_name(names, request.decided_by)),
-                _iso(request.decided_at),
+                _local_iso(request.decided_at, tz),
             ]
         )
     # A byte-order mark makes Excel read the file as UTF-8 (names with accents, emoji).
@@ -100,10 +122,12 @@ def requests_ics(
     now: datetime,
     *,
     calendar_name: str = "Leave",
+    private_except: int | None = None,
 ) -> bytes:
     """Full days as all-day events, half days and off-duty spans as timed events (UTC).
     Pending leave is TENTATIVE; every event is transparent, so importing a team's leave does
-    not mark the importer busy."""
+    not mark the importer busy. With ``private_except`` (a member who is not a manager), the
+    leave of everyone else shows as "Out" or "Working elsewhere": no type, no reason."""
     # Imported here: icalendar takes a noticeable share of the bot's start-up otherwise.
     from icalendar import Calendar
 
@@ -114,16 +138,25 @@ def requests_ics(
     calendar.add("method", "PUBLISH")
     calendar.add("x-wr-calname", calendar_name)
     for request in requests:
-        calendar.add_component(_event(request, names, tz, now))
+        private = private_except is not None and request.user_id != private_except
+        calendar.add_component(_event(request, names, tz, now, private=private))
     return calendar.to_ical()
 
 
-def _event(request: LeaveRequest, names: Mapping[int, str], tz: ZoneInfo, now: datetime) -> Event:
+def _event(
+    request: LeaveRequest,
+    names: Mapping[int, str],
+    tz: ZoneInfo,
+    now: datetime,
+    *,
+    private: bool = False,
+) -> Event:
     from icalendar import Event
 
     event = Event()
     pending = request.status is RequestStatus.PENDING
-    summary = f"{_name(names, request.user_id)}: {request.leave_type}"
+    shown_type = (AWAY if request.deducts else ELSEWHERE) if private else request.leave_type
+    summary = f"{_name(names, request.user_id)}: {shown_type}"
     if request.portion is not Portion.FULL_DAY:
         summary += f" ({request.span.portion_text()})"
     event.add("uid", f"leave-{request.id}@concord-desk")
@@ -142,7 +175,7 @@ def _event(request: LeaveRequest, names: Mapping[int, str], tz: ZoneInfo, now: d
         event.add("dtend", _local_instant(span.start, end, tz))
     event.add("status", "TENTATIVE" if pending else "CONFIRMED")
     event.add("transp", "TRANSPARENT")
-    if request.reason:
+    if request.reason and not private:
         event.add("description", request.reason)
     event.add("created", request.created_at.astimezone(UTC))
     return event

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import time
+from datetime import datetime, time
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
@@ -89,6 +89,12 @@ def parse_hhmm(text: str) -> time:
 
 def format_hhmm(value: time) -> str:
     return f"{value.hour:02d}:{value.minute:02d}"
+
+
+def discord_time(moment: datetime, style: str = "f") -> str:
+    """``<t:…:f>``: Discord shows the moment in each reader's own timezone (in message
+    content, embed descriptions and field values; not in titles or footers)."""
+    return f"<t:{int(moment.timestamp())}:{style}>"
 
 
 @lru_cache(maxsize=1)

@@ -8,6 +8,7 @@ from datetime import time
 from zoneinfo import ZoneInfo
 
 from concord.core.schedule import describe_workdays, format_hhmm
+from concord.core.text import plural
 
 DEFAULT_TIMEZONE = "UTC"
 DEFAULT_WORKDAYS: frozenset[int] = frozenset({0, 1, 2, 3, 4})
@@ -18,6 +19,8 @@ DEFAULT_WORKDAY_MINUTES = 480
 class GuildConfig:
     guild_id: int
     manager_role_id: int | None = None
+    # A second role whose members may also decide leave requests (a backup approver).
+    approver_role_id: int | None = None
     staff_role_id: int | None = None
     approvals_channel_id: int | None = None
     reports_channel_id: int | None = None
@@ -38,6 +41,9 @@ class GuildConfig:
     dar_edit_days: int = 2
     # An overdue task is escalated in the tasks channel after this many days.
     task_overdue_days: int = 2
+    # Whether the server has saved any setup (``/concord setup``): before that every setting is
+    # a default (UTC, everyone is staff), so jobs that act on people wait for it.
+    configured: bool = False
 
     @property
     def tz(self) -> ZoneInfo:
@@ -60,6 +66,12 @@ class GuildConfig:
         return [
             ("Manager role", role(self.manager_role_id) + " (plus Manage Server and the owner)"),
             (
+                "Leave approver role",
+                role(self.approver_role_id) + " (also decides leave)"
+                if self.approver_role_id
+                else "not set (managers only)",
+            ),
+            (
                 "Staff role",
                 role(self.staff_role_id) if self.staff_role_id else "not set (everyone)",
             ),
@@ -74,9 +86,9 @@ class GuildConfig:
             ("Manager digest", format_hhmm(self.digest)),
             ("Task assignment", "anyone" if self.task_assign == "anyone" else "managers only"),
             ("Leave reminder after", f"{self.leave_reminder_hours} h"),
-            ("Longest leave request", f"{self.leave_max_days} days"),
-            ("DAR edit window", f"{self.dar_edit_days} days"),
-            ("Overdue escalation after", f"{self.task_overdue_days} days"),
+            ("Longest leave request", plural(self.leave_max_days, "day")),
+            ("DAR edit window", plural(self.dar_edit_days, "working day")),
+            ("Overdue escalation after", plural(self.task_overdue_days, "day")),
         ]
 
 
@@ -91,3 +103,16 @@ def is_manager(
     if is_owner or manage_guild:
         return True
     return config.manager_role_id is not None and config.manager_role_id in set(role_ids)
+
+
+def can_approve_leave(
+    config: GuildConfig,
+    *,
+    role_ids: Iterable[int],
+    manage_guild: bool,
+    is_owner: bool,
+) -> bool:
+    """Managers decide leave, and so do members of the approver role when one is set."""
+    if is_manager(config, role_ids=role_ids, manage_guild=manage_guild, is_owner=is_owner):
+        return True
+    return config.approver_role_id is not None and config.approver_role_id in set(role_ids)

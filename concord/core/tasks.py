@@ -5,9 +5,10 @@ timezone, workdays and holidays; nothing here reads a clock or the database."""
 from __future__ import annotations
 
 import calendar
+import json
 import re
 from collections.abc import Collection, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -89,6 +90,10 @@ class Task:
     card_channel_id: int | None = None
     card_message_id: int | None = None
     source_url: str | None = None
+    block_reason: str | None = None
+    skip_holidays: bool = False
+    # Set on an occurrence moved off a holiday: the day its series' rhythm gave it.
+    rhythm_date: date | None = None
 
     @property
     def is_live(self) -> bool:
@@ -134,6 +139,13 @@ class TaskDraft:
     due_time: time | None = None
     repeat: str = "none"
     source_url: str | None = None
+    # None: on for an every-working-day series, off otherwise (see skips_holidays).
+    skip_holidays: bool | None = None
+    rhythm_date: date | None = None
+
+    @property
+    def skips_holidays(self) -> bool:
+        return self.repeat == "weekdays" if self.skip_holidays is None else self.skip_holidays
 
 
 @dataclass(frozen=True)
@@ -148,6 +160,8 @@ class TaskChanges:
     set_due: bool = False
     due_date: date | None = None
     due_time: time | None = None
+    # With set_due: the day the series' rhythm gave (a move off a holiday keeps the rhythm).
+    rhythm_date: date | None = None
 
 
 # -- validation ------------------------------------------------------------------------------
@@ -253,7 +267,8 @@ def check_due_not_past(due_date: date, due_time: time | None, now: datetime, tz:
         local = now.astimezone(tz)
         raise UserError(
             f"The due time {format_day(due_date)} {due_time.strftime('%H:%M')} is in the past "
-            f"(it is {format_day(local.date())} {local:%H:%M} now); give a later time."
+            f"(it is {format_day(local.date())} {local:%H:%M} now, {tz.key} time); "
+            "give a later time."
         )
 
 
@@ -266,6 +281,35 @@ def format_due(due_date: date, due_time: time | None) -> str:
 def is_overdue(task: Task, now: datetime, tz: ZoneInfo) -> bool:
     end = task_deadline(task, tz)
     return task.is_live and end is not None and now >= end
+
+
+def task_as_of(task: Task, later_events: Sequence[TaskEvent]) -> Task:
+    """The task as it was before ``later_events`` (its history after some moment, any order):
+    each status change, assignment and due-date edit undone, newest first."""
+    status, assignee, due_date, due_time = (
+        task.status,
+        task.assignee_id,
+        task.due_date,
+        task.due_time,
+    )
+    for event in sorted(later_events, key=lambda e: e.id, reverse=True):
+        if event.kind == "status" and event.from_value is not None:
+            status = event.from_value
+        elif event.kind == "assigned":
+            assignee = int(event.from_value) if event.from_value else None
+        elif event.kind == "edited" and event.from_value:
+            before = json.loads(event.from_value).get("due")
+            if before is not None:
+                due_date = date.fromisoformat(before[0]) if before[0] else None
+                due_time = time.fromisoformat(before[1]) if before[1] else None
+    return replace(task, status=status, assignee_id=assignee, due_date=due_date, due_time=due_time)
+
+
+def days_overdue(task: Task, now: datetime, tz: ZoneInfo) -> int:
+    """Whole days since the task's deadline (the end of a date-only due day): the figure the
+    card's relative "… days ago" shows, so a message quoting both agrees with itself."""
+    end = task_deadline(task, tz)
+    return 0 if end is None or now < end else (now - end).days
 
 
 def days_past_due(task: Task, today: date) -> int:
@@ -285,6 +329,7 @@ def make_draft(
     due: str | None = None,
     repeat: str | None = None,
     source_url: str | None = None,
+    skip_holidays: bool | None = None,
 ) -> TaskDraft:
     """A new task from what the user typed; UserError on anything invalid."""
     due_date, due_time = parse_due(due, now, tz) if due and due.strip() else (None, None)
@@ -297,6 +342,7 @@ def make_draft(
         due_time=due_time,
         repeat=parse_repeat(repeat) if repeat else "none",
         source_url=source_url,
+        skip_holidays=skip_holidays,
     )
     validate_draft(draft, now, tz)
     return draft
@@ -478,6 +524,43 @@ def next_due_date(
     while candidate <= floor:
         candidate = add_month(candidate, anchor)
     return candidate
+
+
+def previous_working_day(
+    before: date, workdays: frozenset[int], holidays: Collection[date]
+) -> date:
+    """The last day before ``before`` that is a workday and not a holiday."""
+    candidate = before
+    for _ in range(RECURRENCE_HORIZON_DAYS):
+        candidate -= timedelta(days=1)
+        if candidate.weekday() in workdays and candidate not in holidays:
+            return candidate
+    raise UserError("There is no working day in the ten years before this date.")
+
+
+def off_holiday(
+    day: date,
+    repeat: str,
+    *,
+    after: date,
+    workdays: frozenset[int],
+    holidays: Collection[date],
+) -> date:
+    """Where an occurrence due on a holiday goes when its series skips holidays: a daily one
+    to the next day that is not a holiday; others to the working day before (done ahead of
+    the day off), or after the holiday when the day before is not after ``after`` (the
+    occurrence it follows)."""
+    if day not in holidays:
+        return day
+    if repeat == "daily":
+        candidate = day
+        while candidate in holidays:
+            candidate += timedelta(days=1)
+        return candidate
+    earlier = previous_working_day(day, workdays, holidays)
+    if earlier > after:
+        return earlier
+    return next_working_day(day, workdays, holidays)
 
 
 # -- lists and sorting -----------------------------------------------------------------------

@@ -12,7 +12,7 @@ import asyncio
 import json
 import logging
 import sqlite3
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import IO, Protocol
@@ -35,12 +35,15 @@ from concord.core.dar import (
     SummaryData,
     check_report_day,
     describe_day_off,
+    edit_window_end,
     expected_roster,
     format_day,
     is_late,
     local_date,
     member_stats,
+    not_due_yet,
     staff_members,
+    summary_deadline,
     zone_for,
 )
 from concord.core.settings import GuildConfig
@@ -60,6 +63,8 @@ STATS_DEFAULT_DAYS = 30
 # How far back a streak is followed, and how far back an unresolved blocker stays open.
 STREAK_LOOKBACK_DAYS = 366
 BLOCKER_LOOKBACK_DAYS = 7
+# How far ahead the digest looks for the office's next working day (a long holiday break).
+NEXT_DAY_HORIZON = 31
 # Rows handed to the file writer thread at a time while exporting.
 EXPORT_CHUNK = 2000
 # Prefill: how many tasks a Done or Plan list shows at most.
@@ -150,6 +155,8 @@ class TaskSource(Protocol):
 
     async def overdue(self, guild_id: int, now: datetime) -> Sequence[TaskLike]: ...
 
+    async def overdue_at(self, guild_id: int, moment: datetime) -> Sequence[TaskLike]: ...
+
     async def open_due_between(
         self, guild_id: int, user_id: int, start: date, end: date
     ) -> Sequence[TaskLike]: ...
@@ -180,6 +187,8 @@ class Prefill:
 class Missing:
     roster: Roster
     missing: tuple[RosterEntry, ...]
+    # Members with their own timezone whose day is not over yet (see ``not_due_yet``).
+    not_due: tuple[RosterEntry, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -188,6 +197,8 @@ class Stats:
     end: date
     points: tuple[DayPoint, ...]
     members: tuple[MemberStats, ...]
+    # False while today is in the range but before its summary time (not counted yet).
+    today_counted: bool = True
 
 
 @dataclass(frozen=True)
@@ -263,6 +274,17 @@ def member_zone(conn: sqlite3.Connection, config: GuildConfig, user_id: int) -> 
     return zone_for(row["timezone"] if row else None, config.timezone)
 
 
+def holiday_days(
+    conn: sqlite3.Connection, guild_id: int, first: date, last: date
+) -> frozenset[date]:
+    """The guild's holidays (the Leave module's list) in [first, last], inside a transaction."""
+    rows = conn.execute(
+        "SELECT day FROM holidays WHERE guild_id = ? AND day BETWEEN ? AND ?",
+        (guild_id, first.isoformat(), last.isoformat()),
+    ).fetchall()
+    return frozenset(date.fromisoformat(row["day"]) for row in rows)
+
+
 def submit_report(
     conn: sqlite3.Connection,
     guild_id: int,
@@ -273,16 +295,25 @@ def submit_report(
 ) -> SubmitResult:
     """File or edit ``user_id``'s report for ``day`` (default: their local today)."""
     config = read_config(conn, guild_id)
-    today = local_date(now, member_zone(conn, config, user_id))
+    zone = member_zone(conn, config, user_id)
+    today = local_date(now, zone)
     day = day or today
     row = conn.execute(
         "SELECT * FROM dar_reports WHERE guild_id = ? AND user_id = ? AND day = ?",
         (guild_id, user_id, day.isoformat()),
     ).fetchone()
-    check_report_day(day, today, config.dar_edit_days, editing=row is not None)
+    check_report_day(
+        day,
+        today,
+        config.dar_edit_days,
+        editing=row is not None,
+        workdays=config.workdays,
+        holidays=holiday_days(conn, guild_id, day, today),
+    )
     stamp = utcnow_iso(now)
     if row is None:
-        late = is_late(now, day, config.dar_summary, config.tz)
+        # Late on the member's own clock: after the summary time of that day where they are.
+        late = is_late(now, day, config.dar_summary, zone)
         cur = conn.execute(
             "INSERT INTO dar_reports (guild_id, user_id, day, done, plan, blockers, minutes, late,"
             " submitted_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -447,6 +478,29 @@ class DarManager:
             await self.guild_settings.member_timezone(guild_id, user_id), config.timezone
         )
 
+    async def check_report_day(
+        self, guild_id: int, day: date, today: date, *, editing: bool
+    ) -> None:
+        """Refuse a date outside the edit window (``dar_edit_days`` working days)."""
+        config = await self.guild_settings.get(guild_id)
+        holidays = await self.leave.holidays(guild_id, day, today) if day < today else ()
+        check_report_day(
+            day,
+            today,
+            config.dar_edit_days,
+            editing=editing,
+            workdays=config.workdays,
+            holidays=frozenset(h.day for h in holidays),
+        )
+
+    async def edit_window_end(self, guild_id: int, day: date) -> date:
+        """The last date the report of ``day`` can still be filed or edited."""
+        config = await self.guild_settings.get(guild_id)
+        # Generous: the window plus every weekend and a month of holidays in between.
+        horizon = day + timedelta(days=config.dar_edit_days * 7 // 5 + 40)
+        holidays = frozenset(h.day for h in await self.leave.holidays(guild_id, day, horizon))
+        return edit_window_end(day, config.dar_edit_days, config.workdays, holidays)
+
     async def member_today(self, guild_id: int, user_id: int, now: datetime) -> date:
         return local_date(now, await self.zone(guild_id, user_id))
 
@@ -564,10 +618,36 @@ class DarManager:
     async def roster(self, guild_id: int, day: date, members: Sequence[Member]) -> Roster:
         return (await self.period(guild_id, day, day)).roster(day, members)
 
-    async def missing(self, guild_id: int, day: date, members: Sequence[Member]) -> Missing:
+    async def missing(
+        self, guild_id: int, day: date, members: Sequence[Member], now: datetime | None = None
+    ) -> Missing:
+        """Expected members without a report; with ``now``, those with their own timezone
+        whose day is not over yet are set apart as not due (never missing)."""
         roster = await self.roster(guild_id, day, members)
         filed = {r.user_id for r in await self.reports_on(guild_id, day)}
-        return Missing(roster, tuple(e for e in roster.expected if e.user_id not in filed))
+        not_due: tuple[RosterEntry, ...] = ()
+        if now is not None:
+            not_due = await self.not_due(guild_id, roster, filed, now)
+        waiting = {e.user_id for e in not_due}
+        return Missing(
+            roster,
+            tuple(e for e in roster.expected if e.user_id not in filed | waiting),
+            not_due,
+        )
+
+    async def not_due(
+        self, guild_id: int, roster: Roster, filed: Collection[int], now: datetime
+    ) -> tuple[RosterEntry, ...]:
+        """Of the roster's members without a report, those whose own day is not over yet."""
+        config = await self.guild_settings.get(guild_id)
+        zones = {
+            user_id: ZoneInfo(name)
+            for user_id, name in (await self.guild_settings.member_timezones(guild_id)).items()
+            if name != config.timezone
+        }
+        if not zones:
+            return ()
+        return not_due_yet(roster, filed, zones, config.tz, config.dar_summary, now)
 
     async def is_workday(self, guild_id: int, day: date) -> bool:
         """A guild workday that is not a holiday."""
@@ -608,11 +688,18 @@ class DarManager:
     ) -> SummaryData:
         config = await self.guild_settings.get(guild_id)
         start, end = day_bounds_utc(day, config.tz)
+        # A past day shows its overdue tasks as they were at its end (from the task history),
+        # as its posted summary did; today shows them as they are.
+        overdue_then = (
+            self.tasks.overdue_at(guild_id, end - timedelta(seconds=1))
+            if end <= now
+            else self.tasks.overdue(guild_id, now)
+        )
         roster, reports, completed, overdue = await asyncio.gather(
             self.roster(guild_id, day, members),
             self.reports_on(guild_id, day),
             self.tasks.completed_between(guild_id, start, end),
-            self.tasks.overdue(guild_id, now),
+            overdue_then,
         )
         done_by: dict[int, list[str]] = {}
         for task in completed:
@@ -630,6 +717,7 @@ class DarManager:
             names={m.user_id: m.name for m in members},
             completed={k: tuple(v) for k, v in done_by.items()},
             overdue=overdue_count,
+            not_due=await self.not_due(guild_id, roster, {r.user_id for r in reports}, now),
         )
 
     async def digest(
@@ -638,9 +726,19 @@ class DarManager:
         """Who is out today and tomorrow, pending leave, overdue tasks, the last workday's
         missing reports and open blockers."""
         lookback = today - timedelta(days=BLOCKER_LOOKBACK_DAYS)
-        tomorrow = today + timedelta(days=1)
-        period = await self.period(guild_id, lookback, tomorrow)
+        period = await self.period(guild_id, lookback, today + timedelta(days=NEXT_DAY_HORIZON))
         config = period.config
+        # "Tomorrow" is the office's next working day: Monday after a Friday, not Saturday.
+        tomorrow = next(
+            (
+                d
+                for d in days_between(
+                    today + timedelta(days=1), today + timedelta(days=NEXT_DAY_HORIZON)
+                )
+                if period.roster(d, ()).workday
+            ),
+            today + timedelta(days=1),
+        )
         missing_day = next(
             (
                 d
@@ -658,6 +756,7 @@ class DarManager:
         if missing_day is not None:
             filed = {r.user_id for r in await self.reports_on(guild_id, missing_day)}
             roster = period.roster(missing_day, members)
+            filed |= {e.user_id for e in await self.not_due(guild_id, roster, filed, now)}
             missing = tuple(e for e in roster.expected if e.user_id not in filed)
         pending_requests, overdue_tasks, blockers = await asyncio.gather(
             self.leave.pending_requests(guild_id),
@@ -682,6 +781,7 @@ class DarManager:
             missing_day=missing_day,
             missing=missing,
             blockers=blockers,
+            next_day=tomorrow,
         )
 
     async def open_blockers(self, guild_id: int, start: date, end: date) -> tuple[OpenBlocker, ...]:
@@ -729,10 +829,13 @@ class DarManager:
         members: Sequence[Member],
         today: date,
         user_id: int | None = None,
+        *,
+        now: datetime | None = None,
     ) -> Stats:
         """Per day: reports filed vs expected and tasks completed; per member: the current
         streak and the on-time rate over [start, end]. Days before the guild's first report
-        expect nothing (the DAR was not in use yet)."""
+        expect nothing (the DAR was not in use yet). Today counts, in the points and the rates
+        alike, once its summary time has passed at ``now`` (always without ``now``)."""
         if end < start:
             raise UserError(
                 f"The end date ({format_day(end)}) is before the start date ({format_day(start)})."
@@ -740,6 +843,7 @@ class DarManager:
         if (end - start).days + 1 > STATS_MAX_DAYS:
             raise UserError(f"Stats cover at most {STATS_MAX_DAYS} days at a time.")
         config = await self.guild_settings.get(guild_id)
+        today_counts = now is None or now >= summary_deadline(today, config.dar_summary, config.tz)
         window_start = min(start, today - timedelta(days=STREAK_LOOKBACK_DAYS))
         window_end = max(end, today)
         period = await self.period(guild_id, window_start, window_end)
@@ -767,7 +871,15 @@ class DarManager:
         # A year of rosters is CPU work (hundreds of thousands of member-days): off the loop.
         return await asyncio.to_thread(
             tally_stats,
-            Window(start, end, today, window_start, window_end, await self.first_day(guild_id)),
+            Window(
+                start,
+                end,
+                today,
+                window_start,
+                window_end,
+                await self.first_day(guild_id),
+                today_counts,
+            ),
             period,
             people,
             filed,
@@ -864,6 +976,8 @@ class Window:
     # The guild's first report: days before it were before the DAR was in use and count for
     # nobody (None: no report yet, nothing counts).
     since: date | None
+    # Whether today is counted yet (after its summary time): the chart and the text agree.
+    today_counts: bool = True
 
 
 def tally_stats(
@@ -884,22 +998,27 @@ def tally_stats(
         for entry in roster.expected:
             expected_days[entry.user_id].append(day)
         expected_per_day[day] = len(roster.expected)
+
+    def counted(day: date) -> bool:
+        return day != window.today or window.today_counts
+
     points = tuple(
         DayPoint(
             day=d,
-            expected=expected_per_day.get(d, 0),
-            filed=filed_per_day.get(d, 0),
+            expected=expected_per_day.get(d, 0) if counted(d) else 0,
+            filed=filed_per_day.get(d, 0) if counted(d) else 0,
             tasks_completed=completed_per_day.get(d, 0),
         )
         for d in days_between(window.start, window.end)
     )
-    last = min(window.end, window.today)
+    # The rates cover the same days as the points: past ones, and today once it counts.
+    last = min(window.end, window.today if window.today_counts else window.today - timedelta(1))
     per_member: list[MemberStats] = []
     for member in sorted(people, key=lambda m: m.name.lower()):
         reports = filed.get(member.user_id, {})
         in_range = [d for d in expected_days[member.user_id] if window.start <= d <= last]
-        in_range_reports = {d: v for d, v in reports.items() if d >= window.start}
-        rates = member_stats(member.user_id, in_range, in_range_reports, last)
+        in_range_reports = {d: v for d, v in reports.items() if window.start <= d <= last}
+        rates = member_stats(member.user_id, in_range, in_range_reports, last + timedelta(1))
         streak = member_stats(member.user_id, expected_days[member.user_id], reports, window.today)
         per_member.append(
             MemberStats(
@@ -910,7 +1029,13 @@ def tally_stats(
                 streak=streak.streak,
             )
         )
-    return Stats(start=window.start, end=window.end, points=points, members=tuple(per_member))
+    return Stats(
+        start=window.start,
+        end=window.end,
+        points=points,
+        members=tuple(per_member),
+        today_counted=window.today_counts or not window.start <= window.today <= window.end,
+    )
 
 
 def _leave_labels(period: Period) -> dict[tuple[date, int], str]:
@@ -985,7 +1110,8 @@ def _task_list(tasks: Sequence[TaskLike], kind: str, due_tomorrow: set[int] | No
         mark = " (due tomorrow)" if due_tomorrow and task.id in due_tomorrow else ""
         lines.append(f"- #{task.id} {task.title}{mark}")
     if len(tasks) > PREFILL_TASKS:
-        lines.append(f"- and {len(tasks) - PREFILL_TASKS} more {kind} tasks")
+        more = len(tasks) - PREFILL_TASKS
+        lines.append(f"- and {more} more {kind} {'task' if more == 1 else 'tasks'}")
     return "\n".join(lines)
 
 

@@ -75,7 +75,11 @@ def _hours_text(hours: float | None) -> str:
 
 
 def csv_safe(text: str) -> str:
-    return "'" + text if text.startswith(_FORMULA_START) else text
+    """A leading apostrophe on text a spreadsheet would run as a formula; a dash and a space
+    (a list item, as reports are often written) is not one and stays as typed."""
+    if text.startswith(_FORMULA_START) and not text.startswith("- "):
+        return "'" + text
+    return text
 
 
 class CsvSink:
@@ -130,7 +134,19 @@ class XlsxSink:
         for index, width in enumerate(_XLSX_WIDTHS):
             dimensions[chr(ord("A") + index)].width = width
         sheet.freeze_panes = "A2"
-        sheet.append(list(COLUMNS))
+        from openpyxl.cell.cell import WriteOnlyCell
+        from openpyxl.styles import Font
+
+        bold = Font(bold=True)
+        header: list[object] = []
+        for name in COLUMNS:
+            cell = WriteOnlyCell(sheet, value=name)
+            # The stubs type the style descriptor, not the Font it holds.
+            # pyre-ignore[8]
+            cell.font = bold
+            header.append(cell)
+        sheet.append(header)
+        self._rows = 1
 
     def _text(self, value: str) -> Cell | str:
         cleaned = _ILLEGAL_XML.sub("", value)
@@ -158,8 +174,15 @@ class XlsxSink:
                     self._text(row.on_leave),
                 ]
             )
+        self._rows += len(rows)
 
     def close(self) -> None:
+        # A filter button on every column header, over all the rows written.
+        last_column = chr(ord("A") + len(COLUMNS) - 1)
+        # The stubs miss the worksheet attribute write-only sheets delegate to.
+        # pyre-ignore[16]
+        auto_filter = self._sheet.auto_filter  # pyright: ignore[reportAttributeAccessIssue]
+        auto_filter.ref = f"A1:{last_column}{self._rows}"
         self._book.save(self._out)
 
 

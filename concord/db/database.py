@@ -27,11 +27,15 @@ import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager, contextmanager, suppress
 from dataclasses import dataclass
+from functools import partial
 from importlib import resources
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 import aiosqlite
+
+from concord.db.snapshots import SnapshotError, take_snapshot
+from concord.health import git_commit
 
 log: logging.Logger = logging.getLogger(__name__)
 
@@ -187,6 +191,37 @@ class DbObserver(Protocol):
     def reader_waited(self, seconds: float) -> None: ...
 
 
+def migrate_with_snapshot(
+    conn: sqlite3.Connection,
+    path: Path,
+    *,
+    previous_commit: str | None = None,
+    commit: str | None = None,
+) -> list[str]:
+    """Apply pending migrations to the file at ``path`` (open as ``conn``), after a verified
+    snapshot of it under ``snapshots/`` beside it, so that a deploy that migrates and then fails
+    can put back the database the older code knew. A new, empty database (version 0) is not
+    copied; when the snapshot cannot be made, nothing is migrated."""
+    current = schema_version(conn)
+    migrations = load_migrations()
+    latest = migrations[-1].version if migrations else 0
+    if 0 < current < latest and str(path) != ":memory:":
+        try:
+            take_snapshot(
+                path,
+                from_version=current,
+                to_version=latest,
+                from_commit=previous_commit,
+                to_commit=commit or git_commit(),
+            )
+        except SnapshotError as exc:
+            raise DatabaseError(
+                f"not migrating {path} from version {current} to {latest}: the snapshot taken "
+                f"first failed ({exc})"
+            ) from None
+    return apply_migrations(conn)
+
+
 class _Job:
     __slots__ = ("args", "fn", "future", "in_transaction", "queued")
 
@@ -275,8 +310,16 @@ class _Group:
 class Database:
     """Async access to one SQLite file. Use ``await Database.open(path)`` or ``async with``."""
 
-    def __init__(self, path: str | Path, *, read_pool_size: int = READ_POOL_SIZE) -> None:
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        read_pool_size: int = READ_POOL_SIZE,
+        previous_commit: str | None = None,
+    ) -> None:
         self.path = Path(path)
+        # The commit that ran on this file before (named in a pre-migration snapshot).
+        self.previous_commit = previous_commit
         self._read_pool_size = read_pool_size
         self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._writer: threading.Thread | None = None
@@ -296,8 +339,10 @@ class Database:
 
     # -- lifecycle -------------------------------------------------------------------------
     @classmethod
-    async def open(cls, path: str | Path, *, migrate: bool = True) -> Database:
-        db = cls(path)
+    async def open(
+        cls, path: str | Path, *, migrate: bool = True, previous_commit: str | None = None
+    ) -> Database:
+        db = cls(path, previous_commit=previous_commit)
         await db.start(migrate=migrate)
         return db
 
@@ -312,7 +357,10 @@ class Database:
         self._writer.start()
         if migrate:
             try:
-                await self.run_sync(apply_migrations)
+                await self.run_sync(
+                    partial(migrate_with_snapshot, previous_commit=self.previous_commit),
+                    self.path,
+                )
             except BaseException:
                 await self.close()  # no writer thread or connection left behind
                 raise

@@ -16,6 +16,7 @@ from concord.db.database import Database
 # Columns /concord setup may change; the values arrive already validated by core parsers.
 SETTABLE = (
     "manager_role_id",
+    "approver_role_id",
     "staff_role_id",
     "approvals_channel_id",
     "reports_channel_id",
@@ -58,6 +59,7 @@ def _config_from_row(guild_id: int, row: sqlite3.Row) -> GuildConfig:
     return GuildConfig(
         guild_id=guild_id,
         manager_role_id=row["manager_role_id"],
+        approver_role_id=row["approver_role_id"],
         staff_role_id=row["staff_role_id"],
         approvals_channel_id=row["approvals_channel_id"],
         reports_channel_id=row["reports_channel_id"],
@@ -73,6 +75,7 @@ def _config_from_row(guild_id: int, row: sqlite3.Row) -> GuildConfig:
         leave_max_days=row["leave_max_days"],
         dar_edit_days=row["dar_edit_days"],
         task_overdue_days=row["task_overdue_days"],
+        configured=True,
     )
 
 
@@ -127,16 +130,18 @@ def _update_settings(
         raise ValueError(f"unknown settings {sorted(unknown)}")
     merged = {name: to_column(name, values.get(name, getattr(before, name))) for name in SETTABLE}
     conn.execute(
-        "INSERT INTO guild_settings (guild_id, manager_role_id, staff_role_id,"
+        "INSERT INTO guild_settings (guild_id, manager_role_id, approver_role_id, staff_role_id,"
         " approvals_channel_id, reports_channel_id, tasks_channel_id, timezone, workdays,"
         " workday_minutes, dar_reminder, dar_summary, digest, task_assign,"
         " leave_reminder_hours, leave_max_days, dar_edit_days, task_overdue_days,"
         " updated_at, updated_by)"
-        " VALUES (:guild_id, :manager_role_id, :staff_role_id, :approvals_channel_id,"
+        " VALUES (:guild_id, :manager_role_id, :approver_role_id, :staff_role_id,"
+        " :approvals_channel_id,"
         " :reports_channel_id, :tasks_channel_id, :timezone, :workdays, :workday_minutes,"
         " :dar_reminder, :dar_summary, :digest, :task_assign, :leave_reminder_hours,"
         " :leave_max_days, :dar_edit_days, :task_overdue_days, :now, :actor)"
         " ON CONFLICT (guild_id) DO UPDATE SET manager_role_id = excluded.manager_role_id,"
+        " approver_role_id = excluded.approver_role_id,"
         " staff_role_id = excluded.staff_role_id,"
         " approvals_channel_id = excluded.approvals_channel_id,"
         " reports_channel_id = excluded.reports_channel_id,"

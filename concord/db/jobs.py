@@ -128,6 +128,14 @@ class JobLedger:
         """Give a claim back when the notification could not be delivered (retried later)."""
         await self.db.write(release_notification, guild_id, kind, key)
 
+    async def sent_at(self, guild_id: int, kind: str, key: str) -> datetime | None:
+        """When a notification was claimed (None: never)."""
+        row = await self.db.fetchone(
+            "SELECT sent_at FROM notifications_sent WHERE guild_id = ? AND kind = ? AND key = ?",
+            (guild_id, kind, key),
+        )
+        return datetime.fromisoformat(row["sent_at"]) if row else None
+
     async def runs(self, guild_id: int, job: str) -> list[sqlite3.Row]:
         return await self.db.fetchall(
             "SELECT * FROM job_runs WHERE guild_id = ? AND job = ? ORDER BY local_date",

@@ -246,6 +246,7 @@ def _type_from_row(row: sqlite3.Row) -> LeaveType:
             allow_negative=bool(row["allow_negative"]),
         ),
         since_year=row["since_year"],
+        archived=row["archived_at"] is not None,
     )
 
 
@@ -490,21 +491,33 @@ def find_type(
     name: str,
     *,
     create_defaults: tuple[int, datetime] | None = None,
+    archived_ok: bool = False,
 ) -> LeaveType:
     """The guild's type called ``name``. With ``create_defaults=(year, now)``, a guild that
     has no types yet gets the defaults first (on first use); checked only when the name is
-    not found, so the usual case costs one query."""
+    not found, so the usual case costs one query. An archived type is refused unless
+    ``archived_ok``: nobody takes or is given leave of a retired type."""
     cleaned = " ".join(name.split())
     row = conn.execute(SQL_TYPE_BY_NAME, (guild_id, cleaned)).fetchone()
     if row is None and create_defaults is not None:
         ensure_default_types(conn, guild_id, *create_defaults)
         row = conn.execute(SQL_TYPE_BY_NAME, (guild_id, cleaned)).fetchone()
     if row is None:
-        known = [r["name"] for r in conn.execute(SQL_TYPES, (guild_id,)).fetchall()]
+        known = [
+            r["name"]
+            for r in conn.execute(SQL_TYPES, (guild_id,)).fetchall()
+            if r["archived_at"] is None
+        ]
         raise NotFound(
             f"There is no leave type called `{name}`. Types here: {', '.join(known) or 'none'}."
         )
-    return _type_from_row(row)
+    found = _type_from_row(row)
+    if found.archived and not archived_ok:
+        raise UserError(
+            f"**{found.name}** is archived: it is no longer used. A manager can bring it back "
+            "with `/leave policy archive:False`."
+        )
+    return found
 
 
 def _type_by_id(conn: sqlite3.Connection, type_id: int) -> LeaveType:
@@ -970,6 +983,8 @@ class PolicyChange:
     deducts: bool | None = None
     requires_approval: bool | None = None
     allow_negative: bool | None = None
+    rename: str | None = None  # a new name for an existing type
+    archive: bool | None = None  # True retires the type, False brings it back
 
     def apply_to(self, settings: TypeSettings) -> TypeSettings:
         allowance = settings.allowance
@@ -1007,6 +1022,8 @@ def upsert_policy(
     ensure_default_types(conn, guild_id, today.year, now)
     cleaned = validate_type_name(name)
     existing = conn.execute(SQL_TYPE_BY_NAME, (guild_id, cleaned)).fetchone()
+    if existing is None and (change.rename is not None or change.archive is not None):
+        find_type(conn, guild_id, cleaned)  # raises NotFound listing the types there are
     if existing is None:
         settings = change.apply_to(TypeSettings())
         type_id = _insert_type(conn, guild_id, cleaned, settings, today.year, now)
@@ -1016,7 +1033,7 @@ def upsert_policy(
         old = _type_from_row(existing)
         settings = change.apply_to(old.settings)
         type_id = old.id
-        before = _settings_audit(old.settings)
+        before = {**_settings_audit(old.settings), "name": old.name, "archived": old.archived}
         conn.execute(
             "UPDATE leave_types SET allowance = ?, accrual = ?, carryover_cap = ?, deducts = ?,"
             " requires_approval = ?, allow_negative = ?, updated_at = ? WHERE id = ?",
@@ -1031,6 +1048,8 @@ def upsert_policy(
                 type_id,
             ),
         )
+        cleaned = _rename_type(conn, guild_id, old, change.rename, now)
+        _archive_type(conn, old, change.archive, now)
         created = False
     write_audit(
         conn,
@@ -1039,10 +1058,43 @@ def upsert_policy(
         action="leave.policy",
         subject=f"leave_type:{type_id}",
         before=before,
-        after={"name": cleaned, **_settings_audit(settings)},
+        after={
+            "name": cleaned,
+            "archived": _type_by_id(conn, type_id).archived,
+            **_settings_audit(settings),
+        },
         now=now,
     )
     return _type_by_id(conn, type_id), created
+
+
+def _rename_type(
+    conn: sqlite3.Connection, guild_id: int, old: LeaveType, rename: str | None, now: datetime
+) -> str:
+    """Give ``old`` a new name (names are unique whatever their case); the name it has now.
+    Requests keep the name they were made with (their history reads as it happened)."""
+    if rename is None:
+        return old.name
+    new_name = validate_type_name(rename)
+    taken = conn.execute(SQL_TYPE_BY_NAME, (guild_id, new_name)).fetchone()
+    if taken is not None and taken["id"] != old.id:
+        raise UserError(f"There is already a leave type called **{taken['name']}**.")
+    conn.execute(
+        "UPDATE leave_types SET name = ?, updated_at = ? WHERE id = ?",
+        (new_name, utcnow_iso(now), old.id),
+    )
+    return new_name
+
+
+def _archive_type(
+    conn: sqlite3.Connection, old: LeaveType, archive: bool | None, now: datetime
+) -> None:
+    if archive is None or archive == old.archived:
+        return
+    conn.execute(
+        "UPDATE leave_types SET archived_at = ?, updated_at = ? WHERE id = ?",
+        (utcnow_iso(now) if archive else None, utcnow_iso(now), old.id),
+    )
 
 
 def set_card(
@@ -1345,13 +1397,17 @@ class LeaveManager:
         async with self.db.read() as conn:
             return [list(await conn.execute_fetchall(sql, params)) for sql, params in queries]
 
-    async def types(self, guild_id: int, *, now: datetime) -> list[LeaveType]:
-        """The guild's leave types (the defaults are created the first time)."""
+    async def types(
+        self, guild_id: int, *, now: datetime, archived: bool = False
+    ) -> list[LeaveType]:
+        """The guild's leave types in use, or also the archived ones (the defaults are
+        created the first time)."""
         rows = await self.db.fetchall(SQL_TYPES, (guild_id,))
         if not rows:
             await self.db.write(_ensure_defaults_now, guild_id, now)
             rows = await self.db.fetchall(SQL_TYPES, (guild_id,))
-        return [_type_from_row(row) for row in rows]
+        types = [_type_from_row(row) for row in rows]
+        return types if archived else [t for t in types if not t.archived]
 
     async def balances(
         self, guild_id: int, user_id: int, year: int, *, today: date
@@ -1359,7 +1415,11 @@ class LeaveManager:
         """Every type's balance of ``year`` for the member, as of ``today`` (see balance_as_of)."""
         member = _member_leave(await self._query(_member_queries(guild_id, user_id)))
         as_of = balance_as_of(year, today)
-        return [member.balance(type_id, year, as_of) for type_id in member.types]
+        return [
+            member.balance(type_id, year, as_of)
+            for type_id, ltype in member.types.items()
+            if not ltype.archived
+        ]
 
     async def get_request(self, guild_id: int, request_id: int) -> LeaveRequest:
         row = await self.db.fetchone(SQL_REQUEST, (guild_id, request_id))

@@ -39,11 +39,13 @@ from concord.core.tasks import (
     deadline,
     is_overdue,
     next_due_date,
+    off_holiday,
     parse_priority,
     parse_repeat,
     parse_task_ref,
     search_words,
     sort_tasks,
+    task_as_of,
     validate_draft,
 )
 from concord.db.database import Database
@@ -106,6 +108,9 @@ def task_from_row(row: sqlite3.Row) -> Task:
         card_channel_id=row["card_channel_id"],
         card_message_id=row["card_message_id"],
         source_url=row["source_url"],
+        block_reason=row["block_reason"],
+        skip_holidays=bool(row["skip_holidays"]),
+        rhythm_date=date.fromisoformat(row["rhythm_date"]) if row["rhythm_date"] else None,
     )
 
 
@@ -204,7 +209,8 @@ def _insert_task(
     cur = conn.execute(
         "INSERT INTO tasks (guild_id, title, description, creator_id, assignee_id, status,"
         " priority, due_date, due_time, repeat, repeat_day, series_id, previous_id, created_at,"
-        " updated_at, source_url) VALUES (?, ?, ?, ?, ?, 'open', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " updated_at, source_url, skip_holidays, rhythm_date)"
+        " VALUES (?, ?, ?, ?, ?, 'open', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             guild_id,
             draft.title,
@@ -221,6 +227,8 @@ def _insert_task(
             utcnow_iso(now),
             utcnow_iso(now),
             draft.source_url,
+            int(draft.skips_holidays),
+            _date_text(draft.rhythm_date),
         ),
     )
     task_id = cur.lastrowid
@@ -272,15 +280,20 @@ def _spawn_next(
     completed_on = now.astimezone(config.tz).date()
     floor = max(task.due_date, completed_on)
     skip: Collection[date] = ()
-    if task.repeat == "weekdays" and holidays is not None:
-        skip = frozenset(holidays(conn, task.guild_id, floor, floor + timedelta(days=366)))
-    next_due = next_due_date(
-        task.due_date,
+    skips = task.skip_holidays or task.repeat == "weekdays"
+    if skips and holidays is not None:
+        skip = frozenset(holidays(conn, task.guild_id, floor, floor + timedelta(days=400)))
+    # The series' rhythm: an occurrence moved off a holiday counts from where it belonged.
+    rhythm = next_due_date(
+        task.rhythm_date or task.due_date,
         task.repeat,
         anchor_day=task.repeat_day,
         workdays=config.workdays,
         holidays=skip,
-        completed_on=completed_on,
+        completed_on=floor,
+    )
+    next_due = off_holiday(
+        rhythm, task.repeat, after=floor, workdays=config.workdays, holidays=skip
     )
     draft = TaskDraft(
         title=task.title,
@@ -291,6 +304,8 @@ def _spawn_next(
         due_time=task.due_time,
         repeat=task.repeat,
         source_url=task.source_url,
+        skip_holidays=task.skip_holidays,
+        rhythm_date=rhythm if rhythm != next_due else None,
     )
     series_id = task.series_id or task.id
     next_id = _insert_task(
@@ -340,9 +355,12 @@ def change_status(
     check_can_change_status(actor, task, to_status)
     check_transition(task, to_status)
     completed = utcnow_iso(now) if to_status == "done" else None
+    # The card shows why a task is blocked while it is; any other status clears the reason.
+    block_reason = note if to_status == "blocked" else None
     cur = conn.execute(
-        "UPDATE tasks SET status = ?, updated_at = ?, completed_at = ? WHERE id = ? AND status = ?",
-        (to_status, utcnow_iso(now), completed, task.id, task.status),
+        "UPDATE tasks SET status = ?, updated_at = ?, completed_at = ?, block_reason = ?"
+        " WHERE id = ? AND status = ?",
+        (to_status, utcnow_iso(now), completed, block_reason, task.id, task.status),
     )
     if cur.rowcount != 1:
         raise UserError(f"Task #{task.id} changed meanwhile; look at it again and retry.")
@@ -466,12 +484,16 @@ def edit_task(
         raise UserError("A due time needs a due date.")
     if repeat != "none" and due_date is None:
         raise UserError("A repeating task needs a due date.")
-    repeat_day = due_date.day if changes.set_due and due_date else task.repeat_day
+    # A due set by hand starts a new rhythm; a move off a holiday keeps the series' one.
+    rhythm_date = changes.rhythm_date if changes.set_due else task.rhythm_date
+    anchor = rhythm_date or due_date
+    repeat_day = anchor.day if changes.set_due and anchor else task.repeat_day
     if repeat_day is None and due_date is not None:
         repeat_day = due_date.day
     cur = conn.execute(
         "UPDATE tasks SET title = ?, description = ?, priority = ?, repeat = ?, due_date = ?,"
-        " due_time = ?, repeat_day = ?, updated_at = ? WHERE id = ? AND updated_at = ?",
+        " due_time = ?, repeat_day = ?, rhythm_date = ?, updated_at = ?"
+        " WHERE id = ? AND updated_at = ?",
         (
             title,
             description,
@@ -480,6 +502,7 @@ def edit_task(
             _date_text(due_date),
             _time_text(due_time),
             repeat_day,
+            _date_text(rhythm_date),
             utcnow_iso(now),
             task.id,
             utcnow_iso(task.updated_at),
@@ -767,6 +790,29 @@ class TaskManager:
             (guild_id, today.isoformat(), _LIVE_JSON),
         )
         return sort_tasks([t for t in candidates if is_overdue(t, now, config.tz)], now, config.tz)
+
+    async def overdue_at(self, guild_id: int, moment: datetime) -> list[Task]:
+        """The tasks that were overdue at a past ``moment``, as they were then (status,
+        assignee and due date replayed back from the history), most overdue first."""
+        config = await self._config(guild_id)
+        stamp = utcnow_iso(moment)
+        candidates = await self._tasks(
+            "SELECT * FROM tasks t WHERE guild_id = ? AND created_at <= ? AND ("
+            " status IN (SELECT value FROM json_each(?))"
+            " OR EXISTS (SELECT 1 FROM task_events e WHERE e.task_id = t.id AND e.at > ?))",
+            (guild_id, stamp, _LIVE_JSON, stamp),
+        )
+        later: dict[int, list[TaskEvent]] = {}
+        if candidates:
+            rows = await self.db.fetchall(
+                "SELECT * FROM task_events WHERE at > ?"
+                " AND task_id IN (SELECT value FROM json_each(?))",
+                (stamp, json.dumps([t.id for t in candidates])),
+            )
+            for row in rows:
+                later.setdefault(row["task_id"], []).append(event_from_row(row))
+        then = [task_as_of(t, later.get(t.id, ())) for t in candidates]
+        return sort_tasks([t for t in then if is_overdue(t, moment, config.tz)], moment, config.tz)
 
     async def open_due_between(
         self, guild_id: int, user_id: int, start: date, end: date

@@ -13,12 +13,15 @@ ephemeral replies marked; modals are asked field by field.
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import logging
 import shlex
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from concord.core.settings import GuildConfig
 from concord.sandbox.clock import parse_clock
@@ -31,6 +34,8 @@ from concord.sandbox.emulator.commands import (
     SUB_COMMAND,
     SUB_COMMAND_GROUP,
 )
+from concord.sandbox.emulator.commands import MESSAGE as MESSAGE_MENU
+from concord.sandbox.emulator.commands import USER as USER_MENU
 from concord.sandbox.emulator.validation import SELECT_TYPES, walk_components
 from concord.sandbox.emulator.world import StoredMessage
 from concord.sandbox.errors import SandboxError, UsageError
@@ -45,6 +50,8 @@ Acting
   /command sub opt:value   run a slash command; quote values with spaces: reason:"Team offsite"
   click N                  press button N of the last output
   select N VALUE…          choose options in select menu N (labels or names)
+  menu "NAME" mN           an app's menu on message N of the last output (Apps → NAME),
+                           e.g. menu "Create task" m2; menu "NAME" MEMBER for a member's
   say TEXT                 post an ordinary message as the acting member
 Looking
   channel NAME [COUNT]     the last messages of a channel (default 10)
@@ -61,13 +68,17 @@ Other
   expect TEXT              fail unless the previous output contains TEXT (for scripts)
   restart                  restart the bot on the same database
   help, quit
-Modals ask their fields one by one (Enter keeps the pre-filled value)."""
+Tab completes commands, options and values (quoted when they have spaces); options Discord
+suggests values for (task, leave_type, timezone…) ask the bot. Messages are numbered m1, m2…
+Modals ask their fields one by one (Enter keeps the pre-filled value); a required field left
+blank is asked again. <t:…> times show in the acting member's timezone."""
 
 CONSOLE_COMMANDS = (
     "as",
     "in",
     "click",
     "select",
+    "menu",
     "say",
     "channel",
     "dms",
@@ -82,6 +93,7 @@ CONSOLE_COMMANDS = (
     "quit",
     "exit",
 )
+TEXT_INPUT = 4
 TRUE_WORDS = ("true", "yes", "y", "on", "1")
 FALSE_WORDS = ("false", "no", "n", "off", "0")
 
@@ -110,8 +122,14 @@ class Console:
         self.write = write
         self.actor = "owner"
         self.where = "general"
+        self.zone: ZoneInfo | None = None  # the acting member's, read before each line
         self.controls: dict[int, Control] = {}
+        self.shown: dict[int, int] = {}  # message number (m1, m2…) -> message id
         self.pending: Modal | None = None
+        self._typed: dict[str, str] = {}  # the open modal's answers so far, by custom_id
+        self._asking: list[ModalField] | None = None  # None: every field
+        # (command, option) -> {suggestion the bot made: the value it stands for}
+        self._picks: dict[tuple[str, str], dict[str, str]] = {}
         self.failed = False
         self.last_output: list[str] = []
         self._output: list[str] = []
@@ -139,6 +157,8 @@ class Console:
         self.sandbox.problems.clear()
         keep_going = True
         try:
+            with contextlib.suppress(UsageError):  # no bot running: timestamps in UTC
+                await self._read_zone()
             keep_going = await self._dispatch(line)
         except (ConsoleError, UsageError) as error:
             self._error(str(error))
@@ -193,6 +213,9 @@ class Console:
             else:
                 path.append(token)
         command = " ".join(path)
+        for name, value in raw.items():
+            # A suggestion picked with Tab stands for its value, as in Discord.
+            raw[name] = self._picks.get((command, name), {}).get(value, value)
         definitions = {
             d["name"]: d
             for d in self.sandbox.command_options(self.actor, command, channel=self.where)
@@ -288,6 +311,38 @@ class Console:
         )
         self._show_reply(reply)
 
+    async def _cmd_menu(self, args: list[str]) -> None:
+        """An app's menu on a message (right-click → Apps → NAME) or on a member."""
+        if not args:
+            for name, kind in self._menus():
+                self._say(f'  menu "{name}" {"mN" if kind == "messages" else "MEMBER"}')
+            if not self._output:
+                self._say(f"{self.actor} has no app menus here")
+            return
+        if len(args) != 2:
+            raise ConsoleError('menu "NAME" mN (a message as numbered in the output) or MEMBER')
+        name, target = args
+        number = target.lower().removeprefix("m")
+        if number.isdigit():
+            message_id = self.shown.get(int(number))
+            if message_id is None:
+                raise ConsoleError(f"there is no message m{number} in the last output")
+            reply = await self.sandbox.context_menu(self.actor, name, self._message(message_id))
+        else:
+            reply = await self.sandbox.context_menu(
+                self.actor, name, self.sandbox.member(target), _channel=self.where
+            )
+        self._show_reply(reply)
+
+    def _menus(self) -> list[tuple[str, str]]:
+        """The context menus the acting member has, with what they apply to."""
+        kinds = {MESSAGE_MENU: "messages", USER_MENU: "members"}
+        return [
+            (c.name, kinds[c.type])
+            for c in self.sandbox.app_commands(self.actor, channel=self.where)
+            if c.type in kinds
+        ]
+
     async def _cmd_say(self, args: list[str]) -> None:
         if not args:
             raise ConsoleError("say TEXT")
@@ -304,7 +359,7 @@ class Console:
         channel = self.sandbox.channel(args[0])
         messages = self.sandbox.messages(channel)[-count:]
         self._events.clear()
-        self.controls = {}
+        self._forget_shown()
         if not messages:
             self._say(f"#{channel.name} is empty")
         for message in messages:
@@ -314,7 +369,7 @@ class Console:
         name = args[0] if args else self.actor
         messages = self.sandbox.dms(name)
         self._events.clear()
-        self.controls = {}
+        self._forget_shown()
         if not messages:
             self._say(f"the bot has not sent {name} any DM")
         for message in messages[-10:]:
@@ -334,8 +389,10 @@ class Console:
             elif config.manager_role_id in member.roles:
                 notes.append("manager")
             extra = f" ({', '.join(notes)})" if notes else ""
+            joined = member.joined_at.astimezone(config.tz).date().isoformat()
             self._say(
-                f"  {user.username:<12} {user.display_name:<14} {', '.join(roles) or '-'}{extra}"
+                f"  {user.username:<12} {user.display_name:<14} joined {joined}  "
+                f"{', '.join(roles) or '-'}{extra}"
             )
 
     async def config(self) -> GuildConfig:
@@ -415,15 +472,19 @@ class Console:
 
     # -- modals ------------------------------------------------------------------------------
     def questions(self) -> list[Question]:
+        """The fields to ask: all of them, or again only those the last answers left blank
+        (or too short) — the Discord client does not send a form until they are filled in."""
         if self.pending is None:
             return []
         found: list[Question] = []
-        for item in self.pending.fields:
+        for item in self._asking if self._asking is not None else self.pending.fields:
             hints: list[str] = []
             if item.options:
                 hints.append("/".join(label for label, _ in item.options))
             if not item.required and "optional" not in item.label.lower():
                 hints.append("optional")
+            if item.min_length and item.kind == TEXT_INPUT:
+                hints.append(f"at least {item.min_length} characters")
             if item.value:
                 hints.append(f"Enter keeps {item.value!r}")
             hint = f" ({'; '.join(hints)})" if hints else ""
@@ -431,16 +492,31 @@ class Console:
         return found
 
     async def submit(self, answers: list[str]) -> None:
-        modal, self.pending = self.pending, None
+        """Answers to :meth:`questions`, in order. A required field left blank (or one shorter
+        than its minimum) is asked again, keeping the other answers, as the Discord client
+        keeps the form open with what was typed."""
+        modal = self.pending
         if modal is None:
             raise ConsoleError("no modal is open")
-        fields: dict[str, Any] = {}
-        for item, answer in zip(modal.fields, answers, strict=False):
-            if not answer:
-                continue  # keep the pre-filled value
-            fields[item.custom_id] = answer.split(",") if item.kind in SELECT_TYPES else answer
+        asked = self._asking if self._asking is not None else modal.fields
+        for item, answer in zip(asked, answers, strict=False):
+            if answer:
+                self._typed[item.custom_id] = answer
         self._output = []
         self.sandbox.problems.clear()
+        unfilled = [(item, why) for item in modal.fields if (why := self._unfilled(item))]
+        if unfilled:
+            self._asking = [item for item, _ in unfilled]
+            for item, why in unfilled:
+                self._say(f"  {item.label}: {why}; asking again (your other answers are kept)")
+            self.last_output = self._output
+            return
+        fields: dict[str, Any] = {
+            item.custom_id: answer.split(",") if item.kind in SELECT_TYPES else answer
+            for item in modal.fields
+            if (answer := self._typed.get(item.custom_id))  # else: the pre-filled value
+        }
+        self.close_modal()
         try:
             reply = await self.sandbox.submit(self.actor, modal, **fields)
         except (UsageError, ConsoleError) as error:
@@ -452,9 +528,28 @@ class Console:
         self._show_problems()
         self.last_output = self._output
 
+    def _unfilled(self, item: ModalField) -> str | None:
+        """Why the Discord client would not send the form with this field as it stands."""
+        answer = self._typed.get(item.custom_id) or item.value or ""
+        if item.required and not answer:
+            return "required"
+        if item.kind == TEXT_INPUT and answer and item.min_length and len(answer) < item.min_length:
+            return f"needs at least {item.min_length} characters"
+        return None
+
+    def _open_modal(self, modal: Modal) -> None:
+        self.pending = modal
+        self._typed = {}
+        self._asking = None
+
+    def close_modal(self) -> None:
+        self.pending = None
+        self._typed = {}
+        self._asking = None
+
     # -- rendering ---------------------------------------------------------------------------
     def _show_reply(self, reply: Reply) -> None:
-        self.controls = {}
+        self._forget_shown()
         shown = {m.id for m in reply.messages}
         if not reply.responded:
             self._say("(the bot did not answer; Discord shows 'This interaction failed')")
@@ -463,7 +558,7 @@ class Console:
             self._render(message.stored, updated=message.id == reply.interaction.source_message_id)
         modal = reply.modal
         if modal is not None:
-            self.pending = modal
+            self._open_modal(modal)
             self._say(f"📝 {modal.title}")
         self._show_events(shown)
 
@@ -494,8 +589,17 @@ class Console:
     def _actor_id(self) -> int:
         return self.sandbox.member(self.actor).id
 
+    async def _read_zone(self) -> None:
+        """The acting member's timezone (their own, else the office's): the console shows
+        ``<t:…>`` timestamps in it, as their Discord client would."""
+        config = await self.config()
+        own = await self.sandbox.bot.guild_settings.member_timezone(
+            self.sandbox.guild.id, self._actor_id()
+        )
+        self.zone = ZoneInfo(own) if own else config.tz
+
     def _render(self, message: StoredMessage, *, updated: bool = False) -> None:
-        names = self.sandbox.names
+        names = dataclasses.replace(self.sandbox.names, zone=self.zone)
         world = self.sandbox.emulator.world
         author = world.users[message.author_id]
         label = self.sandbox.channel_label(message.channel_id)
@@ -508,7 +612,9 @@ class Console:
             notes.append("only you can see this")
         if updated:
             notes.append("edited")
-        self._say(f"{where} · {' · '.join(notes)}")
+        number = len(self.shown) + 1
+        self.shown[number] = message.id
+        self._say(f"m{number} · {where} · {' · '.join(notes)}")
         if message.flags & (1 << 7):
             self._say(f"  {author.display_name} is thinking…")
         if message.content:
@@ -526,6 +632,10 @@ class Console:
         for attachment in message.attachments:
             self._say(f"  📎 {attachment.filename} ({len(attachment.data)} bytes)")
 
+    def _forget_shown(self) -> None:
+        self.controls = {}
+        self.shown = {}
+
     def _number(self, message: StoredMessage, component: dict[str, Any]) -> int:
         number = len(self.controls) + 1
         self.controls[number] = Control(
@@ -537,51 +647,114 @@ class Console:
         return number
 
     # -- completion --------------------------------------------------------------------------
-    def complete(self, buffer: str, text: str) -> list[str]:
-        """Candidates for the word being typed (``text``) given the whole line so far."""
-        words = buffer[: len(buffer) - len(text)].split()
+    async def complete(self, buffer: str, text: str) -> list[str]:
+        """Candidates for ``text`` — readline's word, what follows the last space — given the
+        line up to the cursor. A value with spaces is completed in quotes; as readline's word
+        may start inside the quotes, each candidate is cut to what replaces ``text``."""
+        start = token_start(buffer)
+        token = buffer[start:]
+        keep = token[: len(token) - len(text)] if token.endswith(text) else None
         try:
-            if buffer.startswith("/"):
-                return self._complete_slash(words, text)
-            if not words:
-                return [c + " " for c in CONSOLE_COMMANDS if c.startswith(text)]
-            first = words[0].lower()
-            if first in ("as", "dms"):
-                names = list(self.sandbox.office.users)
-            elif first in ("channel", "in"):
-                names = [str(c.name) for c in self.sandbox.guild.channels.values()]
-                names += ["dm"] if first == "in" else []
-            elif first == "run":
-                names = sorted(self.sandbox.bot.scheduler.daily_jobs)
-            else:
-                names = []
-            return [n + " " for n in names if n.startswith(text)] if len(words) == 1 else []
-        except (UsageError, SandboxError):
+            words = shlex.split(buffer[:start])
+        except ValueError:
             return []
+        if keep is None:
+            return []
+        try:
+            found = await self._candidates(words, token)
+        except (UsageError, SandboxError, ConsoleError):
+            return []
+        return [c[len(keep) :] for c in found if c.lower().startswith(keep.lower())]
 
-    def _complete_slash(self, words: list[str], text: str) -> list[str]:
+    async def _candidates(self, words: list[str], token: str) -> list[str]:
+        """Whole tokens that could stand where ``token`` (as typed, quotes and all) is."""
+        typed = unquoted(token)
+        if words and words[0].startswith("/"):
+            return await self._complete_slash(words, typed)
+        if not words:
+            if token.startswith("/"):
+                return await self._complete_slash(words, typed)
+            return [c + " " for c in CONSOLE_COMMANDS if c.startswith(typed)]
+        first = words[0].lower()
+        if first == "menu":
+            return self._complete_menu(words[1:], typed)
+        if len(words) != 1:
+            return []
+        if first in ("as", "dms"):
+            names = list(self.sandbox.office.users)
+        elif first in ("channel", "in"):
+            names = [str(c.name) for c in self.sandbox.guild.channels.values()]
+            names += ["dm"] if first == "in" else []
+        elif first == "run":
+            names = sorted(self.sandbox.bot.scheduler.daily_jobs)
+        else:
+            names = []
+        return [n + " " for n in names if n.startswith(typed)]
+
+    def _complete_menu(self, args: list[str], typed: str) -> list[str]:
+        menus = self._menus()
+        if not args:
+            return [quoted(n) + " " for n, _ in menus if n.lower().startswith(typed.lower())]
+        if len(args) == 1:
+            kind = next((k for n, k in menus if n == args[0]), None)
+            if kind == "messages":
+                names = [f"m{n}" for n in self.shown]
+            else:
+                names = list(self.sandbox.office.users) if kind == "members" else []
+            return [n + " " for n in names if n.startswith(typed)]
+        return []
+
+    async def _complete_slash(self, words: list[str], typed: str) -> list[str]:
         commands = self.sandbox.slash_commands(self.actor, channel=self.where)
         if not words:
-            return [f"/{c.name} " for c in commands if f"/{c.name}".startswith(text)]
+            return [f"/{c.name} " for c in commands if f"/{c.name}".startswith(typed)]
         command = next((c for c in commands if c.name == words[0].lstrip("/")), None)
         if command is None:
             return []
+        path = [command.name]
         options: list[dict[str, Any]] = command.definition.get("options") or []
         for word in words[1:]:
             nested = next((o for o in options if o.get("name") == word), None)
             if nested is None or nested.get("type") not in (SUB_COMMAND, SUB_COMMAND_GROUP):
                 break
+            path.append(word)
             options = nested.get("options") or []
         if any(o.get("type") in (SUB_COMMAND, SUB_COMMAND_GROUP) for o in options):
-            return [o["name"] + " " for o in options if o["name"].startswith(text)]
-        name, colon, value = text.partition(":")
+            return [o["name"] + " " for o in options if o["name"].startswith(typed)]
+        name, colon, value = typed.partition(":")
         if colon:
             definition = next((o for o in options if o["name"] == name), None)
-            return [f"{name}:{v}" for v in self._values(definition) if v.startswith(value)]
+            if definition is not None and definition.get("autocomplete"):
+                others = [w for w in words[len(path) :] if ":" in w]
+                found = await self._suggested(" ".join(path), definition, value, others)
+            else:
+                found = [v for v in self._values(definition) if v.lower().startswith(value.lower())]
+            return [f"{name}:{quoted(v)}" for v in found]
         used = {w.partition(":")[0] for w in words if ":" in w}
         return [
-            o["name"] + ":" for o in options if o["name"].startswith(text) and o["name"] not in used
+            o["name"] + ":"
+            for o in options
+            if o["name"].startswith(typed) and o["name"] not in used
         ]
+
+    async def _suggested(
+        self, command: str, definition: dict[str, Any], value: str, others: list[str]
+    ) -> list[str]:
+        """Ask the bot, as Discord does while a member types into an autocomplete option; the
+        console remembers which value each suggestion stands for (Discord sends the value)."""
+        name = str(definition["name"])
+        given: dict[str, Any] = {}
+        with contextlib.suppress(ConsoleError, UsageError):
+            given = self.parse_slash("/" + " ".join([command, *map(quoted, others)]))[1]
+        given.pop(name, None)
+        choices = await self.sandbox.autocomplete(
+            self.actor, command, name, value, _channel=self.where, **given
+        )
+        self.sandbox.problems.clear()  # a failed suggestion shows nothing, as in Discord
+        picks = self._picks.setdefault((command, name), {})
+        for label, picked in choices:
+            picks[label] = str(picked)
+        return [label for label, _ in choices]
 
     def _values(self, definition: dict[str, Any] | None) -> list[str]:
         if definition is None:
@@ -598,3 +771,37 @@ class Console:
         if kind == BOOLEAN:
             return ["yes", "no"]
         return []
+
+
+def token_start(line: str) -> int:
+    """Where the last word of ``line`` starts, quotes respected (``a:"b c`` is one word)."""
+    start = 0
+    quote: str | None = None
+    escaped = False
+    for index, char in enumerate(line):
+        if escaped:
+            escaped = False
+        elif char == "\\" and quote != "'":
+            escaped = True
+        elif quote is not None:
+            quote = None if char == quote else quote
+        elif char in "\"'":
+            quote = char
+        elif char.isspace():
+            start = index + 1
+    return start
+
+
+def unquoted(token: str) -> str:
+    """A word as shlex reads it, an unclosed quote closed: ``a:"b c`` → ``a:b c``."""
+    for closing in ("", '"', "'"):
+        with contextlib.suppress(ValueError):
+            return "".join(shlex.split(token + closing))
+    return token
+
+
+def quoted(value: str) -> str:
+    """``value`` as one console word: in double quotes when it has spaces or quotes."""
+    if value and not any(c.isspace() or c in "\"'\\" for c in value):
+        return value
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'

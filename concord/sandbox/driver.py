@@ -315,6 +315,13 @@ class Sandbox:
     ) -> list[cmd.StoredCommand]:
         return self.payloads.slash_commands(member, channel=channel)
 
+    def app_commands(
+        self, member: Actor, *, channel: ChannelRef | None = None
+    ) -> list[cmd.StoredCommand]:
+        """Every command ``member`` sees in ``channel``: slash commands and context menus."""
+        user = self.member(member)
+        return self.payloads.visible_commands(user, self.office.where(user, channel))
+
     def messages(self, channel: ChannelRef) -> list[Message]:
         """Everyone-visible messages of a channel, oldest first."""
         found = self.emulator.world.channel_messages(self.channel(channel).id)
@@ -339,7 +346,7 @@ class Sandbox:
         """Write guild settings directly (names for roles and channels, text for times)."""
         converted: dict[str, Any] = {}
         for key, value in values.items():
-            if key in ("manager_role", "staff_role"):
+            if key in ("manager_role", "staff_role", "approver_role"):
                 converted[f"{key}_id"] = None if value is None else self.role(value).id
             elif key in ("approvals_channel", "reports_channel", "tasks_channel"):
                 converted[f"{key}_id"] = None if value is None else self.channel(value).id
@@ -537,10 +544,17 @@ class Sandbox:
     ) -> Reply:
         """A message command (target: a Message) or a user command (target: a member)."""
         user = self.member(member)
-        is_message = isinstance(target, Message)
-        command = self.payloads.find_command(
-            user, self.office.where(user, _channel), name, cmd.MESSAGE if is_message else cmd.USER
-        )
+        if isinstance(target, Message):
+            # The menu opens on the message, so it is offered where the message is.
+            self._check_can_see(user, target.stored)
+            where = self._message_channel(target.stored) if _channel is None else _channel
+            command = self.payloads.find_command(
+                user, self.office.where(user, where), name, cmd.MESSAGE
+            )
+        else:
+            command = self.payloads.find_command(
+                user, self.office.where(user, _channel), name, cmd.USER
+            )
         resolved: dict[str, Any]
         if isinstance(target, Message):
             channel = self._message_channel(target.stored)

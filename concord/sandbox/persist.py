@@ -1,6 +1,7 @@
 """Keeping the emulated Discord between sandbox runs (next to the sandbox database): the
 synced commands, the messages in channels and DMs, so cards and buttons are still there when
-the console starts again, as they would be on Discord."""
+the console starts again, as they would be on Discord; and the office's members (roles, nick,
+the day they joined), so report history, stats and "missing" for past days survive a restart."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from typing import Any
 from concord.health import write_json_atomic
 from concord.sandbox.emulator import Emulator
 from concord.sandbox.emulator.commands import StoredCommand
-from concord.sandbox.emulator.world import DM, Attachment, Channel, StoredMessage
+from concord.sandbox.emulator.world import DM, Attachment, Channel, Member, StoredMessage
 
 log = logging.getLogger(__name__)
 FORMAT_VERSION = 1
@@ -52,6 +53,7 @@ def save_state(emulator: Emulator, path: Path) -> None:
     state = {
         "version": FORMAT_VERSION,
         "last_id": world.snowflakes.last,
+        "clock": world.clock().isoformat(),
         "commands": [
             {
                 "id": c.id,
@@ -64,8 +66,47 @@ def save_state(emulator: Emulator, path: Path) -> None:
         ],
         "dm_channels": {str(user): channel.id for user, channel in world.dm_channels.items()},
         "messages": [_message_out(m) for m in world.messages.values() if not m.deleted],
+        "members": [
+            {
+                "guild_id": guild.id,
+                "user_id": member.user_id,
+                "roles": list(member.roles),
+                "joined_at": member.joined_at.isoformat(),
+                "nick": member.nick,
+            }
+            for guild in world.guilds.values()
+            for member in guild.members.values()
+        ],
     }
     write_json_atomic(path, state)
+
+
+def _restore_members(emulator: Emulator, saved: list[dict[str, Any]]) -> None:
+    """Members keep the roles, nick and join date they had. The world's users, guild and roles
+    have the same ids on every run, so a saved member is matched by id; what no longer exists
+    (a user or role the office no longer has) is left out."""
+    world = emulator.world
+    for item in saved:
+        guild = world.guilds.get(int(item["guild_id"]))
+        user_id = int(item["user_id"])
+        if guild is None or user_id not in world.users:
+            continue
+        guild.members[user_id] = Member(
+            user_id,
+            guild.id,
+            [int(r) for r in item["roles"] if int(r) in guild.roles],
+            datetime.fromisoformat(item["joined_at"]),
+            item.get("nick"),
+        )
+
+
+def saved_clock(path: Path) -> datetime | None:
+    """The emulated time when the last run stopped (None without a saved state)."""
+    try:
+        state = json.loads(path.read_text(encoding="utf-8"))
+        return datetime.fromisoformat(state["clock"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 def load_state(emulator: Emulator, path: Path) -> bool:
@@ -79,6 +120,7 @@ def load_state(emulator: Emulator, path: Path) -> bool:
         return False
     world = emulator.world
     world.snowflakes.last = max(world.snowflakes.last, int(state["last_id"]))
+    _restore_members(emulator, state.get("members", []))
     registry = emulator.commands
     for item in state["commands"]:
         command = StoredCommand(

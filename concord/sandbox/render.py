@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from concord.sandbox.emulator.validation import LINK_STYLE, SELECT_TYPES, walk_components
 
@@ -26,6 +27,9 @@ class Names:
     role: Callable[[int], str | None]
     channel: Callable[[int], str | None]
     now: Callable[[], datetime]
+    # The reader's timezone: the Discord client shows ``<t:…>`` in its device's zone (the
+    # console: the acting member's). None: UTC.
+    zone: ZoneInfo | None = None
 
 
 UNITS: tuple[tuple[int, str], ...] = (
@@ -48,8 +52,10 @@ def _relative(moment: datetime, now: datetime) -> str:
     return f"in {label}" if future else f"{label} ago"
 
 
-def format_timestamp(value: int, style: str | None, now: datetime) -> str:
-    moment = datetime.fromtimestamp(value, UTC)
+def format_timestamp(
+    value: int, style: str | None, now: datetime, zone: ZoneInfo | None = None
+) -> str:
+    moment = datetime.fromtimestamp(value, zone or UTC)
     formats = {
         "t": "%H:%M",
         "T": "%H:%M:%S",
@@ -60,7 +66,8 @@ def format_timestamp(value: int, style: str | None, now: datetime) -> str:
     }
     if style == "R":
         return _relative(moment, now)
-    return moment.strftime(formats.get(style or "f", formats["f"])) + " UTC"
+    label = zone.key if zone is not None else "UTC"
+    return moment.strftime(formats.get(style or "f", formats["f"])) + f" {label}"
 
 
 def readable(text: str, names: Names) -> str:
@@ -75,7 +82,7 @@ def readable(text: str, names: Names) -> str:
         return f"@{names.user(raw) or 'unknown-user'}"
 
     def stamp(match: re.Match[str]) -> str:
-        return format_timestamp(int(match.group(1)), match.group(2), names.now())
+        return format_timestamp(int(match.group(1)), match.group(2), names.now(), names.zone)
 
     return TIMESTAMP.sub(stamp, MENTION.sub(mention, text))
 

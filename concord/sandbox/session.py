@@ -20,7 +20,7 @@ from concord.sandbox.clock import SandboxClock
 from concord.sandbox.console import Console
 from concord.sandbox.driver import Sandbox
 from concord.sandbox.office import MEMBERS
-from concord.sandbox.persist import load_state, save_state
+from concord.sandbox.persist import load_state, save_state, saved_clock
 
 T = TypeVar("T")
 
@@ -57,6 +57,10 @@ async def open_console(options: Options, write: Callable[[str], None] = print) -
         _remove_files(db_path)
     clock = SandboxClock(options.start)
     world_file = state_path(db_path)
+    resume = saved_clock(world_file)
+    if options.start is None and resume is not None and resume > clock.now():
+        # Time never runs backwards for the office: what was filed or ran stays in the past.
+        clock.set(resume)
     sandbox = Sandbox(
         db_path.parent,
         clock=clock,
@@ -131,14 +135,18 @@ async def run_script(options: Options, write: Callable[[str], None] = print) -> 
         await close_console(console, options.db_path)
 
 
-def _readline_setup(console: Console) -> None:
+def _readline_setup(console: Console, runner: _LoopThread) -> None:
     try:
         import readline
     except ImportError:  # not on every platform; the console works without it
         return
+    matches: list[str] = []
 
     def completer(text: str, state: int) -> str | None:
-        matches = console.complete(readline.get_line_buffer(), text)
+        # readline asks for state 0, 1, 2… until None; the bot is asked once, at state 0.
+        if state == 0:
+            line = readline.get_line_buffer()[: readline.get_endidx()]
+            matches[:] = runner.call(console.complete(line, text))
         return matches[state] if state < len(matches) else None
 
     readline.set_completer_delims(" ")
@@ -173,7 +181,7 @@ def run_interactive(options: Options) -> int:
     except BaseException:
         runner.close()
         raise
-    _readline_setup(console)
+    _readline_setup(console, runner)
     print(banner(console))
     try:
         while True:
@@ -192,7 +200,7 @@ def run_interactive(options: Options) -> int:
                     answers = [input(q.prompt).strip() for q in console.questions()]
                     runner.call(console.submit(answers))
             except KeyboardInterrupt:
-                console.pending = None
+                console.close_modal()
                 print("^C")
             console.failed = False
     finally:

@@ -1,11 +1,14 @@
-"""The GitHub webhook listener: ``POST /github`` queues a deploy, ``GET /health`` reports.
+"""The GitHub webhook listener: ``POST /github`` queues a deploy, ``GET /health`` reports
+``{"ok": true|false}`` to anyone and the detail (commit, pid, branch, last deploy) only with
+``Authorization: Bearer <CONCORD_WEBHOOK_SECRET>``.
 
 Order of checks on ``POST /github``, each one before anything else happens:
 
 1. a body over 1 MB -> 413 (nothing is read past the limit);
 2. ``X-Hub-Signature-256`` must be the HMAC-SHA256 of the raw body under the shared secret,
    compared in constant time -> otherwise 401, logged without the body or the secret;
-3. a redelivered ``X-GitHub-Delivery`` id -> 200 "duplicate";
+3. a redelivered ``X-GitHub-Delivery`` id, or a body seen before under another id (a replay:
+   the signature covers the body, not the id) -> 200 "duplicate";
 4. ``ping`` -> 200; a push to the deploy branch -> 202 "queued" (the deploy runs in the
    background); anything else -> 202 "ignored" with the reason.
 """
@@ -18,13 +21,14 @@ import json
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from concord.clock import Clock
-from concord.health import read_health
+from concord.health import pid_alive, read_health
 from concord.webhook.deployer import Deployer, DeployQueue, PushRequest
 from concord.webhook.git import SHA
 from concord.webhook.history import CommitInfo, DeployHistory, record_as_dict
@@ -36,6 +40,9 @@ MAX_BODY = 1024 * 1024
 MAX_DELIVERY_ID = 100
 SIGNATURE_HEADER = "X-Hub-Signature-256"
 ZERO_SHA: frozenset[str] = frozenset({"0" * 40, "0" * 64})
+# The bot's heartbeat interval when its health file does not say (concord.bot.HEARTBEAT_SECONDS).
+DEFAULT_HEARTBEAT_SECONDS = 30
+HEARTBEAT_MISSES = 3
 
 
 def sign(secret: str, body: bytes) -> str:
@@ -49,6 +56,32 @@ def signature_valid(secret: str, body: bytes, header: str | None) -> bool:
     return hmac.compare_digest(
         sign(secret, body).encode("ascii"), header.encode("utf-8", "replace")
     )
+
+
+def _authorised(secret: str, header: str | None) -> bool:
+    """``Authorization: Bearer <the webhook secret>``, compared in constant time."""
+    if not header or not header.startswith("Bearer "):
+        return False
+    offered = header.removeprefix("Bearer ").strip().encode("utf-8", "replace")
+    return hmac.compare_digest(offered, secret.encode("utf-8"))
+
+
+def bot_ready(health: Mapping[str, Any] | None, now: datetime) -> bool:
+    """The bot says it is ready, its process is alive and its heartbeat is recent: no older than
+    ``HEARTBEAT_MISSES`` heartbeat intervals (a hung bot stops beating but leaves its file)."""
+    if not health or health.get("ready") is not True or not pid_alive(health.get("pid")):
+        return False
+    beat = health.get("heartbeat_at")
+    interval = health.get("heartbeat_seconds", DEFAULT_HEARTBEAT_SECONDS)
+    if not isinstance(beat, str) or not isinstance(interval, int | float):
+        return False
+    try:
+        at = datetime.fromisoformat(beat)
+    except ValueError:
+        return False
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=UTC)
+    return (now - at).total_seconds() <= HEARTBEAT_MISSES * max(float(interval), 1.0)
 
 
 @dataclass(frozen=True)
@@ -155,7 +188,10 @@ def create_app(
         decision = classify(event, payload, delivery_id, settings.branch)
         if decision.status >= 400:
             return _error(decision.status, decision.body["error"])
-        if not history.record_delivery(delivery_id, event, decision.outcome, wall.now()):
+        body_sha256 = hashlib.sha256(body).hexdigest()
+        if not history.record_delivery(
+            delivery_id, event, decision.outcome, wall.now(), body_sha256
+        ):
             log.info("delivery %s (%s) was seen before; not acting twice", delivery_id, event)
             return jsonify({"status": "duplicate", "delivery": delivery_id}), 200
         response = dict(decision.body)
@@ -167,14 +203,19 @@ def create_app(
     @app.get("/health")
     def health() -> tuple[Response, int]:
         bot = read_health(settings.health_file)
+        ready = bot_ready(bot, wall.now())
+        if not _authorised(secret, request.headers.get("Authorization")):
+            # Anyone who can reach the listener may ask; only the secret's holder learns more.
+            return jsonify({"ok": ready}), 200
         last = history.last_finished()
         return jsonify(
             {
+                "ok": ready,
                 "status": "ok",
                 "branch": settings.branch,
                 "deployed_commit": deployer.deployed_commit(),
                 "deploying": queue.busy,
-                "bot_ready": bool(bot and bot.get("ready") is True),
+                "bot_ready": ready,
                 "bot": bot,
                 "last_deploy": record_as_dict(last) if last else None,
             }

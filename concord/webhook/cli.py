@@ -1,4 +1,4 @@
-"""``concord webhook`` and ``concord deploy now|rollback|history``.
+"""``concord webhook`` and ``concord deploy now|rollback|unpin|history``.
 
 Registered on the main parser by ``concord.cli.build_parser`` through :func:`register`. Nothing
 here imports the bot or discord.py: the listener must keep running while the bot is replaced.
@@ -33,6 +33,15 @@ if TYPE_CHECKING:
 log: logging.Logger = logging.getLogger("concord.webhook")
 
 SERVER_THREADS = 4
+# Idle or slow connections cost a socket each, not a thread, but waitress stops accepting at
+# its connection limit (default 100) until one closes, and closes idle ones only after
+# channel_timeout (default 120 s): a hundred idle sockets silenced the listener. GitHub sends a
+# whole delivery at once, so a connection idle for 10 s is closed (checked every 2 s), and the
+# limit is far above what a proxy in front opens. The proxy must buffer requests (README).
+CONNECTION_LIMIT = 1000
+CHANNEL_TIMEOUT_SECONDS = 10
+CLEANUP_INTERVAL_SECONDS = 2
+MAX_HEADER_BYTES = 64 * 1024
 # systemd's TimeoutStopSec for the unit is longer than this: a deploy in progress may finish.
 SHUTDOWN_WAIT_SECONDS = 240.0
 
@@ -94,6 +103,12 @@ def build_server(
         port=settings.port if port is None else port,
         threads=SERVER_THREADS,
         max_request_body_size=MAX_BODY,
+        max_request_header_size=MAX_HEADER_BYTES,
+        connection_limit=CONNECTION_LIMIT,
+        channel_timeout=CHANNEL_TIMEOUT_SECONDS,
+        cleanup_interval=CLEANUP_INTERVAL_SECONDS,
+        # poll(), not select(): select() cannot watch descriptors past 1024.
+        asyncore_use_poll=True,
         ident="concord-webhook",
     )
 
@@ -119,9 +134,8 @@ def cmd_webhook(args: argparse.Namespace) -> int:
     check_restart_command(settings)
     deployer = build_deployer(settings)
     warn_if_not_editable(settings)
-    interrupted = deployer.recover_interrupted()
-    if interrupted:
-        log.warning("closed %d deploy(s) left unfinished by a previous run", interrupted)
+    for record in deployer.recover_interrupted():
+        log.warning("finished deploy #%d left by a previous run: %s", record.id, _summary(record))
     queue = DeployQueue(deployer)
     log.info(
         "deploying %s of %s; restart command: %s",
@@ -196,6 +210,19 @@ def cmd_deploy_rollback(args: argparse.Namespace) -> int:
     except DeployRequestError as exc:
         raise ExitError(str(exc), code=1) from None
     return _report(record)
+
+
+def cmd_deploy_unpin(args: argparse.Namespace) -> int:
+    deployer = build_deployer(_setup())
+    pin = deployer.unpin()
+    if pin is None:
+        print("nothing is pinned")
+        return 0
+    print(
+        f"unpinned: commits up to {pin.sha[:7]} (undone by rollback #{pin.deploy_id}) deploy "
+        "again when a push delivers them"
+    )
+    return 0
 
 
 def _history_line(record: DeployRecord) -> str:
@@ -303,8 +330,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     now.set_defaults(func=cmd_deploy_now)
     commands.add_parser(
-        "rollback", help="go back to the last deployed commit before the current one"
+        "rollback",
+        help="go back to the last deployed commit before the current one (and pin it there "
+        "until a newer push)",
     ).set_defaults(func=cmd_deploy_rollback)
+    commands.add_parser(
+        "unpin", help="let deliveries of the commits a rollback undid deploy again"
+    ).set_defaults(func=cmd_deploy_unpin)
     history = commands.add_parser("history", help="recent deploys, newest first")
     history.add_argument("id", nargs="?", type=_positive, help="show one deploy in full")
     history.add_argument("--limit", "-n", type=_positive, default=20, help="how many (20)")

@@ -24,6 +24,7 @@ from __future__ import annotations
 import fcntl
 import logging
 import os
+import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -35,11 +36,20 @@ from types import TracebackType
 from typing import Any
 
 from concord.clock import Clock
-from concord.health import read_health
+from concord.db.snapshots import (
+    Restored,
+    SnapshotError,
+    find_snapshot,
+    restore_snapshot,
+    schema_version_of,
+    snapshot_dir,
+)
+from concord.health import pid_alive, read_health
 from concord.webhook.git import SHORT_SHA, CommandError, Git, run_command, tail
 from concord.webhook.history import (
     DEPLOYED,
     FAILED,
+    INTERRUPTED,
     REFUSED,
     ROLLBACK_FAILED,
     ROLLED_BACK,
@@ -48,6 +58,7 @@ from concord.webhook.history import (
     CommitInfo,
     DeployHistory,
     DeployRecord,
+    Pin,
 )
 from concord.webhook.notify import Notifier
 from concord.webhook.settings import WebhookSettings
@@ -190,6 +201,38 @@ def describe_health(health: dict[str, Any] | None) -> str:
     )
 
 
+def describe_restore(restored: Restored) -> str:
+    """What the history and the notification say about a database put back from a snapshot."""
+    when = restored.snapshot.taken_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    count = restored.changes_set_aside
+    verb = "was" if count == 1 else "were"
+    return (
+        f"restored the database to {when}; {count} change{'' if count == 1 else 's'} made by "
+        f"{restored.set_aside_by} {verb} set aside in {restored.set_aside}"
+    )
+
+
+def _running_ready(health: dict[str, Any] | None, commit: str) -> bool:
+    """The health file shows a ready bot on ``commit`` whose process is alive."""
+    return bool(
+        health
+        and health.get("ready") is True
+        and health.get("commit") == commit
+        and pid_alive(health.get("pid"))
+    )
+
+
+def _exists(path: Path) -> bool:
+    return os.path.lexists(path)
+
+
+def _with_restore(detail: str | None, restored: Restored | None) -> str | None:
+    if restored is None:
+        return detail
+    note = describe_restore(restored)
+    return f"{detail}; {note}" if detail else note
+
+
 @dataclass
 class _Progress:
     """How far a deploy got, which decides what putting the old commit back involves."""
@@ -197,6 +240,8 @@ class _Progress:
     checkout: bool = False
     reinstall: bool = False
     restart: bool = False
+    # The database put back from a pre-migration snapshot on the way (said in the record).
+    restored: Restored | None = None
 
 
 class Deployer:
@@ -209,6 +254,7 @@ class Deployer:
         git: Git | None = None,
         clock: Clock | None = None,
         restart_cmd: Sequence[str] | None = None,
+        stop_cmd: Sequence[str] | None = None,
         reinstall_cmd: Sequence[str] | None = None,
         health_timeout: float | None = None,
         poll_interval: float = POLL_INTERVAL,
@@ -223,6 +269,7 @@ class Deployer:
         self.git: Git = git or Git(settings.repo_dir)
         self.clock: Clock = clock or Clock()
         self.restart_cmd: tuple[str, ...] = tuple(restart_cmd or settings.restart_cmd)
+        self.stop_cmd: tuple[str, ...] = tuple(stop_cmd or settings.stop_cmd)
         self.reinstall_cmd: tuple[str, ...] = tuple(reinstall_cmd or settings.reinstall_command())
         self.health_timeout: float = (
             settings.health_timeout if health_timeout is None else health_timeout
@@ -250,15 +297,108 @@ class Deployer:
         except CommandError:
             return None
 
-    def recover_interrupted(self) -> int:
-        """Close deploys a dead process left open; only when no deploy holds the lock."""
+    def recover_interrupted(self) -> list[DeployRecord]:
+        """At the listener's start: finish deploys a dead process left open (see
+        :meth:`_finish_interrupted`) and close the queued ones (the queue died with it). Only
+        when no deploy holds the lock."""
         lock = self.lock()
         if not lock.acquire(blocking=False):
-            return 0
+            return []
         try:
-            return self.history.mark_interrupted(self.clock.now())
+            records = self._finish_interrupted()
+            self.history.mark_interrupted(self.clock.now())
+            return records
         finally:
             lock.release()
+
+    def _finish_interrupted(self) -> list[DeployRecord]:
+        """Bring each deploy a killed deployer left running to a verified state (under the
+        lock, so none of them is still alive): the new commit passes the health check now, or
+        the last verified commit is checked out, restarted and verified."""
+        records: list[DeployRecord] = []
+        for record in self.history.running():
+            log.warning("deploy #%d was interrupted; finishing it", record.id)
+            try:
+                finished = self._resume(record)
+            except (CommandError, StepFailed) as exc:
+                output = exc.describe() if isinstance(exc, StepFailed) else f"{exc}\n{exc.output}"
+                finished = self.history.finish(
+                    record.id,
+                    ROLLBACK_FAILED,
+                    self.clock.now(),
+                    detail="the deployer was stopped mid-deploy and could not verify what "
+                    "runs; check `git status` in the checkout and `systemctl status concord-bot`",
+                    error_tail=tail(output),
+                )
+            self._announce(finished)
+            records.append(finished)
+        return records
+
+    def _resume(self, record: DeployRecord) -> DeployRecord:
+        timer = StepTimer(self._monotonic)
+        target, previous = record.target_sha, record.previous_sha
+        since = record.started_at or record.queued_at
+        head = self.git.head()
+        if previous is None or previous == target:
+            return self._finish(
+                record.id,
+                INTERRUPTED,
+                timer,
+                detail="the deployer stopped before this deploy changed anything",
+            )
+        if head == target:
+            try:
+                with timer.step("health"):
+                    self._wait_for_health(target, since, None)
+            except StepFailed as failure:
+                progress = _Progress(
+                    checkout=True,
+                    reinstall=self._pyproject_changed(previous, target),
+                    restart=True,
+                )
+                return self._recover(record.id, previous, target, timer, progress, failure)
+            return self._finish(
+                record.id,
+                DEPLOYED,
+                timer,
+                detail=f"the deployer was stopped mid-deploy; {target[:7]} passed the health "
+                "check afterwards",
+            )
+        # The checkout is on the previous commit (or somewhere else): make sure the last
+        # verified commit is what runs, and verified.
+        health = read_health(self.settings.health_file)
+        if head == previous and _running_ready(health, previous):
+            return self._finish(
+                record.id,
+                INTERRUPTED,
+                timer,
+                detail=f"the deployer stopped before {target[:7]} was started; "
+                f"{previous[:7]} still runs",
+            )
+        try:
+            with timer.step("rollback"):
+                if head != previous:
+                    self._checkout(previous)
+                    if self._pyproject_changed(head, previous):
+                        self._reinstall()
+                self._restore_for(previous, writer=target)
+                self._restart_and_wait(previous, None)
+        except StepFailed as failure:
+            return self._finish(
+                record.id,
+                ROLLBACK_FAILED,
+                timer,
+                detail=f"the deployer was stopped mid-deploy and {previous[:7]} did not come "
+                "back; the bot may be down: check `systemctl status concord-bot`",
+                error_tail=failure.describe(),
+            )
+        return self._finish(
+            record.id,
+            INTERRUPTED,
+            timer,
+            detail=f"the deployer was stopped mid-deploy; {previous[:7]} was restarted and "
+            "is healthy",
+        )
 
     # -- entry points ---------------------------------------------------------------------------
     def deploy_pushes(self, batch: Sequence[tuple[int, PushRequest]]) -> DeployRecord | None:
@@ -266,6 +406,7 @@ class Deployer:
         if not batch:
             return None
         with self.lock():
+            self._finish_interrupted()
             timer = StepTimer(self._monotonic)
             try:
                 with timer.step("fetch"):
@@ -315,6 +456,7 @@ class Deployer:
         if sha is not None and not SHORT_SHA.match(sha):
             raise DeployRequestError(f"{sha!r} is not a commit id (4 to 64 hex digits)")
         with self._locked(wait):
+            self._finish_interrupted()
             timer = StepTimer(self._monotonic)
             try:
                 with timer.step("fetch"):
@@ -341,6 +483,7 @@ class Deployer:
     def rollback(self, *, wait: Callable[[], None] | None = None) -> DeployRecord:
         """``concord deploy rollback``: back to the last deployed ancestor of the current commit."""
         with self._locked(wait):
+            self._finish_interrupted()
             timer = StepTimer(self._monotonic)
             head = self.git.head()
             target = self._rollback_target(head)
@@ -353,8 +496,16 @@ class Deployer:
                 source="rollback", branch=self.branch, target_sha=target, now=self.clock.now()
             )
             record = self._execute(deploy_id, target, timer, allow_older=True, retry=True)
+            if record.status == DEPLOYED:
+                # A replayed or late delivery of what was just undone must not bring it back.
+                self.history.pin(head, deploy_id, self.clock.now())
             self._announce(record)
             return record
+
+    def unpin(self) -> Pin | None:
+        """``concord deploy unpin``: deliveries of rolled-back commits deploy again."""
+        with self.lock():
+            return self.history.unpin(self.clock.now(), "concord deploy unpin")
 
     # -- the steps ------------------------------------------------------------------------------
     @contextmanager
@@ -404,6 +555,13 @@ class Deployer:
         if not allow_older and self.git.is_ancestor(target, previous):
             return f"{target[:7]} is older than the deployed {previous[:7]}"
         if not retry:
+            pin = self.history.active_pin()
+            if pin is not None and self.git.is_ancestor(target, pin.sha):
+                return (
+                    f"{target[:7]} is within what `concord deploy rollback` #{pin.deploy_id} "
+                    f"undid (up to {pin.sha[:7]}); a newer push or `concord deploy unpin` "
+                    "lifts the pin"
+                )
             earlier = self.history.was_rolled_back(target)
             if earlier is not None:
                 return (
@@ -415,9 +573,22 @@ class Deployer:
     def _execute(
         self, deploy_id: int, target: str, timer: StepTimer, *, allow_older: bool, retry: bool
     ) -> DeployRecord:
+        note: str | None = None
         try:
             previous = self.git.head()
             self.history.start(deploy_id, previous, self.clock.now())
+            if not self.git.is_ancestor(previous, self.remote_ref):
+                # origin/<branch> was force-pushed back over the running commit: what the team
+                # chose is the branch tip, even if it is older than what runs.
+                tip = self.git.resolve(self.remote_ref)
+                if tip is not None and not retry and tip != target:
+                    self.history.set_target(deploy_id, tip)
+                    target = tip
+                allow_older = True
+                note = (
+                    f"origin/{self.branch} no longer contains the running {previous[:7]} "
+                    f"(force-pushed); deployed {target[:7]}, which the branch now holds"
+                )
             reason = self._skip_reason(target, previous, allow_older=allow_older, retry=retry)
             if reason is not None:
                 return self._finish(deploy_id, SKIPPED, timer, detail=reason)
@@ -431,6 +602,9 @@ class Deployer:
                     detail=f"the checkout has local modifications ({shown}); commit, stash or "
                     "discard them on the host, then `concord deploy now`",
                 )
+            problem = self._ownership_problem(previous, target)
+            if problem is not None:
+                return self._finish(deploy_id, REFUSED, timer, detail=problem)
             commits, count = self.git.commits(previous, target)
             self.history.set_commits(deploy_id, commits, count)
         except CommandError as exc:
@@ -449,13 +623,62 @@ class Deployer:
             log.warning("deploy #%d: %s; putting %s back", deploy_id, failure, previous[:7])
             return self._recover(deploy_id, previous, target, timer, progress, failure)
         log.info("deploy #%d: %s is up", deploy_id, target[:7])
+        notes = [note, self._listener_note(previous, target)]
         return self._finish(
             deploy_id,
             DEPLOYED,
             timer,
-            detail=self._listener_note(previous, target),
+            detail=_with_restore("; ".join(n for n in notes if n) or None, progress.restored),
             reinstalled=progress.reinstall,
         )
+
+    def _protected_paths(self) -> list[str]:
+        """The files a deploy must never track, relative to the checkout: the bot's database
+        (and its WAL, its snapshots), the health file, the deploy history and lock, ``.env``."""
+        settings = self.settings
+        db, deploy_db = settings.db_path, settings.deploy_db
+        candidates = [
+            db,
+            Path(f"{db}-wal"),
+            Path(f"{db}-shm"),
+            snapshot_dir(db),
+            settings.health_file,
+            deploy_db,
+            Path(f"{deploy_db}-wal"),
+            Path(f"{deploy_db}-shm"),
+            settings.lock_file,
+            settings.repo_dir / ".env",
+        ]
+        repo = settings.repo_dir.resolve()
+        inside: list[str] = []
+        for path in candidates:
+            resolved = path.resolve()
+            if resolved.is_relative_to(repo) and resolved != repo:
+                inside.append(resolved.relative_to(repo).as_posix())
+        return inside
+
+    def _ownership_problem(self, previous: str, target: str) -> str | None:
+        """Why checking ``target`` out would touch a file the deploy does not own, if it would:
+        it tracks a protected path, or creates a path that exists as an untracked or ignored
+        file (git overwrites ignored files without asking, and the rollback would delete it)."""
+        tracked = self.git.tracked(target, self._protected_paths())
+        if tracked:
+            shown = ", ".join(tracked[:5])
+            return (
+                f"{target[:7]} tracks {shown}, which the running bot owns (database, health "
+                "file, deploy history or .env); remove it from the repository "
+                "(`git rm --cached`) and push again"
+            )
+        repo = self.settings.repo_dir
+        clashes = [path for path in self.git.added_files(previous, target) if _exists(repo / path)]
+        if clashes:
+            shown = ", ".join(clashes[:5]) + (" …" if len(clashes) > 5 else "")
+            return (
+                f"{target[:7]} adds {shown}, which already exist(s) in the checkout as untracked "
+                "or ignored files; move them away on the host (or stop tracking them), then "
+                "`concord deploy now`"
+            )
+        return None
 
     def _listener_note(self, previous: str, target: str) -> str | None:
         """The listener keeps running the code it started with; say when that code changed."""
@@ -480,6 +703,8 @@ class Deployer:
             with timer.step("reinstall"):
                 progress.reinstall = True
                 self._reinstall()
+        # Going back to a commit that knows an older schema (a rollback by hand).
+        progress.restored = self._restore_for(target, writer=current)
         progress.restart = True
         self._restart_and_wait(target, timer)
 
@@ -506,6 +731,8 @@ class Deployer:
                 if progress.reinstall:
                     self._reinstall()
                 if progress.reinstall or progress.restart:
+                    restored = self._restore_for(previous, writer=target)
+                    progress.restored = restored or progress.restored
                     self._restart_and_wait(previous, None)
         except StepFailed as second:
             log.error("deploy #%d: putting %s back failed too: %s", deploy_id, previous[:7], second)
@@ -513,8 +740,11 @@ class Deployer:
                 deploy_id,
                 ROLLBACK_FAILED,
                 timer,
-                detail=f"{target[:7]} did not come up and putting {previous[:7]} back failed "
-                "too; the bot may be down: check `systemctl status concord-bot`",
+                detail=_with_restore(
+                    f"{target[:7]} did not come up and putting {previous[:7]} back failed "
+                    "too; the bot may be down: check `systemctl status concord-bot`",
+                    progress.restored,
+                ),
                 error_tail=tail(f"{failure.describe()}\nthen, rolling back, {second.describe()}"),
                 reinstalled=progress.reinstall,
             )
@@ -522,10 +752,66 @@ class Deployer:
             deploy_id,
             ROLLED_BACK,
             timer,
-            detail=f"{target[:7]} did not come up; {previous[:7]} is running again",
+            detail=_with_restore(
+                f"{target[:7]} did not come up; {previous[:7]} is running again", progress.restored
+            ),
             error_tail=failure.describe(),
             reinstalled=progress.reinstall,
         )
+
+    def _restore_for(self, commit: str, *, writer: str) -> Restored | None:
+        """Before starting ``commit``: when the database is at a newer schema than ``commit``
+        knows (a migration by a later commit), stop the bot and put back the snapshot taken
+        before that migration; the current file, with the changes ``writer`` made since, is
+        kept beside the snapshot. Nothing happens when the schema is one ``commit`` knows."""
+        db_path = self.settings.db_path
+        try:
+            known = self.git.schema_version_at(commit)
+        except CommandError as exc:
+            raise StepFailed("restore", str(exc), exc.output) from None
+        if known is None or not db_path.exists():
+            return None
+        try:
+            current = schema_version_of(db_path)
+        except sqlite3.Error as exc:
+            raise StepFailed(
+                "restore", f"cannot read the schema version of {db_path}: {exc}"
+            ) from None
+        if current <= known:
+            return None
+        snapshot = find_snapshot(db_path, max_version=known, migrated_by=None)
+        if snapshot is None:
+            raise StepFailed(
+                "restore",
+                f"{db_path} is at schema version {current} but {commit[:7]} knows only up to "
+                f"{known}, and {snapshot_dir(db_path)} holds no snapshot taken at version "
+                f"{known} or older; restore a backup by hand (deploy/README.md)",
+            )
+        self._stop_bot()
+        try:
+            restored = restore_snapshot(
+                snapshot, db_path, set_aside_by=writer, now=self.clock.now()
+            )
+        except SnapshotError as exc:
+            raise StepFailed("restore", str(exc)) from None
+        log.warning(
+            "restored %s to its state of %s (schema %d) for %s; %d change(s) by %s set aside in %s",
+            db_path,
+            snapshot.taken_at.isoformat(),
+            snapshot.from_version,
+            commit[:7],
+            restored.changes_set_aside,
+            writer[:7],
+            restored.set_aside,
+        )
+        return restored
+
+    def _stop_bot(self) -> None:
+        """The bot must not hold the database open while it is replaced."""
+        try:
+            run_command(self.stop_cmd, cwd=self.settings.repo_dir, timeout=self.restart_timeout)
+        except CommandError as exc:
+            raise StepFailed("stop", str(exc), exc.output) from None
 
     def _checkout(self, sha: str) -> None:
         try:
@@ -606,6 +892,8 @@ class Deployer:
             durations=timer.total(),
             reinstalled=reinstalled,
         )
+        if status == DEPLOYED and record.source != "rollback":
+            self.history.unpin(self.clock.now(), f"deploy #{deploy_id}")
         level = logging.INFO if status in (DEPLOYED, SKIPPED, SUPERSEDED) else logging.WARNING
         log.log(level, "deploy #%d %s: %s", deploy_id, status, detail or record.target_sha[:7])
         return record
@@ -615,11 +903,22 @@ class Deployer:
         for deploy_id in deploy_ids:
             self.history.finish(deploy_id, SUPERSEDED, now, detail=f"superseded by deploy #{by_id}")
 
-    def _announce(self, record: DeployRecord) -> None:
-        if self.notifier is None:
-            return
+    def _off_branch(self, commit: str | None) -> bool:
+        if not commit:
+            return False
         try:
-            self.notifier.send(record)
+            return not self.git.is_ancestor(commit, self.remote_ref)
+        except CommandError:
+            return False
+
+    def _announce(self, record: DeployRecord) -> None:
+        notifier = self.notifier
+        if notifier is None:
+            return
+        # A skipped deploy is news only when it leaves the bot on a commit off the branch.
+        always = record.status == SKIPPED and self._off_branch(self.deployed_commit())
+        try:
+            notifier.send(record, always=always)
         except Exception:  # a notification never fails a deploy
             log.exception("deploy #%d: the notification failed", record.id)
 

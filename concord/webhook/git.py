@@ -30,6 +30,8 @@ _CREDENTIALS: re.Pattern[str] = re.compile(r"(\b[a-z][a-z0-9+.-]*://)[^/@\s]+@",
 SHA: re.Pattern[str] = re.compile(r"^[0-9a-f]{40}([0-9a-f]{24})?$")
 SHORT_SHA: re.Pattern[str] = re.compile(r"^[0-9a-fA-F]{4,64}$")
 _FIELD = "\x1f"
+MIGRATIONS_DIR = "concord/db/migrations"
+_MIGRATION_FILE: re.Pattern[str] = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 
 
 def tail(text: str, limit: int = TAIL_CHARS) -> str:
@@ -154,6 +156,33 @@ class Git:
 
     def checkout(self, sha: str) -> None:
         self._run("-c", "advice.detachedHead=false", "checkout", "--quiet", "--detach", sha)
+
+    def schema_version_at(self, commit: str) -> int | None:
+        """The newest database schema version the code at ``commit`` knows (its highest
+        numbered migration); None when that commit has no migrations folder."""
+        output = self._run("ls-tree", "--name-only", f"{commit}:{MIGRATIONS_DIR}", check=False)
+        if output.returncode != 0:
+            return None
+        versions = [
+            int(match.group(1))
+            for line in output.output.splitlines()
+            if (match := _MIGRATION_FILE.match(line.strip()))
+        ]
+        return max(versions, default=0)
+
+    def added_files(self, old: str, new: str) -> list[str]:
+        """Paths that ``new`` tracks and ``old`` does not (checking ``new`` out creates them)."""
+        output = self._run(
+            "diff", "--name-only", "--no-renames", "--diff-filter=A", "-z", old, new
+        ).output
+        return [path for path in output.split("\0") if path]
+
+    def tracked(self, commit: str, paths: Sequence[str]) -> list[str]:
+        """Which of ``paths`` (files or folders, relative to the checkout) ``commit`` tracks."""
+        if not paths:
+            return []
+        output = self._run("ls-tree", "-r", "--name-only", "-z", commit, "--", *paths).output
+        return [path for path in output.split("\0") if path]
 
     def file_changed(self, old: str, new: str, path: str) -> bool:
         return not self._yes_no("diff", "--quiet", old, new, "--", path)

@@ -29,7 +29,7 @@ from concord.db.database import (
 
 log: logging.Logger = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 # Statuses a deploy passes through; the last five are final and the only ones announced.
 QUEUED = "queued"
 RUNNING = "running"
@@ -75,6 +75,34 @@ CREATE TABLE deploys (
 CREATE INDEX deploys_by_status ON deploys (status, id);
 CREATE INDEX deploys_by_target ON deploys (target_sha, status);
 """
+# Later versions, each applied once in order (the history database is never recreated).
+_UPGRADES: dict[int, str] = {
+    # Replays: a captured body resent under a fresh delivery id is still the same body.
+    # Pins: a manual rollback keeps the commits it undid from coming back on a late delivery.
+    2: """
+ALTER TABLE deliveries ADD COLUMN body_sha256 TEXT;
+CREATE UNIQUE INDEX deliveries_by_body ON deliveries (body_sha256);
+CREATE TABLE pins (
+    id         INTEGER PRIMARY KEY,
+    sha        TEXT NOT NULL,
+    deploy_id  INTEGER NOT NULL REFERENCES deploys (id),
+    pinned_at  TEXT NOT NULL,
+    lifted_at  TEXT,
+    lifted_by  TEXT
+);
+""",
+}
+
+
+@dataclass(frozen=True)
+class Pin:
+    """Commits up to ``sha`` were rolled back by hand (deploy ``deploy_id``): deliveries of them
+    are not deployed again until a newer push or `concord deploy unpin`."""
+
+    id: int
+    sha: str
+    deploy_id: int
+    pinned_at: datetime
 
 
 @dataclass(frozen=True)
@@ -170,13 +198,26 @@ class DeployHistory:
             # The listener and `concord deploy` may start together: read the version again
             # under the write lock, so only one of them creates the tables.
             with transaction(conn):
-                if self._check_version(conn) == SCHEMA_VERSION:
-                    return
-                run_script(conn, _SCHEMA)
+                version = self._check_version(conn)
+                if version == 0:
+                    run_script(conn, _SCHEMA)
+                    version = 1
+                for upgrade in range(version + 1, SCHEMA_VERSION + 1):
+                    run_script(conn, _UPGRADES[upgrade])
                 set_schema_version(conn, SCHEMA_VERSION)
 
     def _check_version(self, conn: sqlite3.Connection) -> int:
         version = schema_version(conn)
+        if (
+            version > SCHEMA_VERSION
+            and conn.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'audit_log'"
+            ).fetchone()
+        ):
+            raise DatabaseError(
+                f"{self.path} is the bot's own database, not a deploy history; set "
+                "CONCORD_DEPLOY_DB to a file of its own (default data/deploy.db)"
+            )
         if version > SCHEMA_VERSION:
             raise DatabaseError(
                 f"{self.path} is at deploy-history version {version}, newer than this "
@@ -190,13 +231,21 @@ class DeployHistory:
             yield conn
 
     # -- deliveries ---------------------------------------------------------------------------
-    def record_delivery(self, delivery_id: str, event: str, outcome: str, now: datetime) -> bool:
-        """Remember a delivery; False when this id was seen before (a redelivery)."""
+    def record_delivery(
+        self,
+        delivery_id: str,
+        event: str,
+        outcome: str,
+        now: datetime,
+        body_sha256: str | None = None,
+    ) -> bool:
+        """Remember a delivery; False when this id, or this body (the signature covers the body,
+        not the id), was seen before: a redelivery or a replay."""
         with self._connect() as conn, transaction(conn):
             cursor = conn.execute(
-                "INSERT OR IGNORE INTO deliveries (delivery_id, event, received_at, outcome) "
-                "VALUES (?, ?, ?, ?)",
-                (delivery_id, event, _iso(now), outcome),
+                "INSERT OR IGNORE INTO deliveries "
+                "(delivery_id, event, received_at, outcome, body_sha256) VALUES (?, ?, ?, ?, ?)",
+                (delivery_id, event, _iso(now), outcome, body_sha256),
             )
             return cursor.rowcount == 1
 
@@ -302,6 +351,59 @@ class DeployHistory:
                 (INTERRUPTED, _iso(now), QUEUED, RUNNING),
             )
             return cursor.rowcount
+
+    def running(self) -> list[DeployRecord]:
+        """Deploys marked running, oldest first: under the deploy lock, only ones a dead
+        process left behind."""
+        with self._connect() as conn:
+            rows = conn.execute(
+                "SELECT * FROM deploys WHERE status = ? ORDER BY id", (RUNNING,)
+            ).fetchall()
+        return [_record(row) for row in rows]
+
+    def set_target(self, deploy_id: int, target_sha: str) -> None:
+        with self._connect() as conn, transaction(conn):
+            conn.execute(
+                "UPDATE deploys SET target_sha = ? WHERE id = ? AND status IN (?, ?)",
+                (target_sha, deploy_id, QUEUED, RUNNING),
+            )
+
+    # -- pins ---------------------------------------------------------------------------------
+    def pin(self, sha: str, deploy_id: int, now: datetime) -> None:
+        """Pin after a manual rollback; replaces an earlier pin."""
+        with self._connect() as conn, transaction(conn):
+            conn.execute(
+                "UPDATE pins SET lifted_at = ?, lifted_by = 'a newer rollback' "
+                "WHERE lifted_at IS NULL",
+                (_iso(now),),
+            )
+            conn.execute(
+                "INSERT INTO pins (sha, deploy_id, pinned_at) VALUES (?, ?, ?)",
+                (sha, deploy_id, _iso(now)),
+            )
+
+    def active_pin(self) -> Pin | None:
+        with self._connect() as conn:
+            row = conn.execute(
+                "SELECT * FROM pins WHERE lifted_at IS NULL ORDER BY id DESC LIMIT 1"
+            ).fetchone()
+        if row is None:
+            return None
+        pinned_at = _moment(row["pinned_at"])
+        assert pinned_at is not None  # NOT NULL column
+        return Pin(row["id"], row["sha"], row["deploy_id"], pinned_at)
+
+    def unpin(self, now: datetime, by: str) -> Pin | None:
+        """Lift the pin; returns it (None when nothing was pinned)."""
+        pin = self.active_pin()
+        if pin is None:
+            return None
+        with self._connect() as conn, transaction(conn):
+            cursor = conn.execute(
+                "UPDATE pins SET lifted_at = ?, lifted_by = ? WHERE id = ? AND lifted_at IS NULL",
+                (_iso(now), by, pin.id),
+            )
+        return pin if cursor.rowcount == 1 else None
 
     def get(self, deploy_id: int) -> DeployRecord | None:
         with self._connect() as conn:

@@ -21,6 +21,7 @@ from concord.webhook.history import (
     REFUSED,
     ROLLBACK_FAILED,
     ROLLED_BACK,
+    SKIPPED,
     DeployRecord,
 )
 
@@ -37,6 +38,7 @@ COMMITS_SHOWN = 10
 USER_AGENT = f"ConcordDesk/{__version__} (deploy notifications)"
 
 _STYLE: dict[str, tuple[str, int]] = {
+    SKIPPED: ("⏭️ Deploy skipped", 0x95A5A6),
     DEPLOYED: ("✅ Deployed", 0x2ECC71),
     ROLLED_BACK: ("↩️ Rolled back", 0xE67E22),
     ROLLBACK_FAILED: ("🚨 Rollback failed: the bot may be down", 0xE74C3C),
@@ -48,6 +50,7 @@ _STEP_NAMES: tuple[str, ...] = (
     "checkout",
     "reinstall",
     "restart",
+    "restore",
     "health",
     "rollback",
     "total",
@@ -55,7 +58,7 @@ _STEP_NAMES: tuple[str, ...] = (
 
 
 class Notifier(Protocol):
-    def send(self, record: DeployRecord) -> None: ...
+    def send(self, record: DeployRecord, *, always: bool = False) -> None: ...
 
 
 def _clip(text: str, limit: int) -> str:
@@ -120,8 +123,10 @@ class DiscordNotifier:
     def __repr__(self) -> str:
         return "DiscordNotifier(url=<hidden>)"
 
-    def send(self, record: DeployRecord) -> None:
-        if record.status not in ANNOUNCED:
+    def send(self, record: DeployRecord, *, always: bool = False) -> None:
+        """Post ``record`` when its status is announced (or ``always``, e.g. a skipped deploy
+        that leaves the bot on a commit off the branch)."""
+        if record.status not in ANNOUNCED and not always:
             return
         body = json.dumps(deploy_message(record)).encode("utf-8")
         request = urllib.request.Request(
@@ -135,6 +140,16 @@ class DiscordNotifier:
                 response.read()
         except urllib.error.HTTPError as exc:
             log.warning("deploy #%d: the notification was refused (HTTP %d)", record.id, exc.code)
-        except (urllib.error.URLError, OSError, ValueError) as exc:
-            reason = getattr(exc, "reason", exc)
-            log.warning("deploy #%d: could not send the notification (%s)", record.id, reason)
+        except Exception as exc:  # a notification never fails a deploy
+            # Only the kind of failure: exception texts can quote the URL, which is a credential.
+            log.warning(
+                "deploy #%d: could not send the notification (%s)", record.id, _failure_kind(exc)
+            )
+
+
+def _failure_kind(exc: BaseException) -> str:
+    reason = getattr(exc, "reason", None)
+    cause = reason if isinstance(reason, BaseException) else exc
+    if isinstance(cause, OSError) and cause.strerror:
+        return f"{type(cause).__name__}: {cause.strerror}"
+    return type(cause).__name__

@@ -22,6 +22,8 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8088
 DEFAULT_BRANCH = "main"
 DEFAULT_RESTART_CMD = "systemctl restart concord-bot"
+DEFAULT_STOP_CMD = "systemctl stop concord-bot"
+DEFAULT_DB_PATH = "data/concord.db"
 DEFAULT_HEALTH_FILE = "data/health.json"
 DEFAULT_HEALTH_TIMEOUT = 60.0
 DEFAULT_DEPLOY_DB = "data/deploy.db"
@@ -48,6 +50,10 @@ class WebhookSettings:
     health_timeout: float = DEFAULT_HEALTH_TIMEOUT
     notify_url: str | None = field(default=None, repr=False)
     deploy_db: Path = Path(DEFAULT_DEPLOY_DB)
+    # The bot's own database (CONCORD_DB_PATH, as the bot reads it): snapshots live beside it.
+    db_path: Path = Path(DEFAULT_DB_PATH)
+    # How to stop the bot while its database is restored from a pre-migration snapshot.
+    stop_cmd: tuple[str, ...] = tuple(shlex.split(DEFAULT_STOP_CMD))
 
     def require_secret(self) -> str:
         """The secret, or a SettingsError: the listener never runs without one."""
@@ -143,8 +149,25 @@ def _notify_url(env: Mapping[str, str]) -> str | None:
     value = env.get("CONCORD_DEPLOY_NOTIFY_URL", "").strip()
     if not value:
         return None
-    parsed = urlparse(value)
-    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+    if any(c.isspace() or not c.isprintable() for c in value):
+        raise SettingsError(
+            "CONCORD_DEPLOY_NOTIFY_URL",
+            "contains a space or a control character; paste the URL from Discord again, "
+            "without quotes or line breaks",
+        )
+    try:
+        parsed = urlparse(value)
+        port = parsed.port
+        valid_port = port is None or 0 < port < 65536
+    except ValueError:
+        valid_port = False
+        parsed = urlparse("")
+    if (
+        parsed.scheme not in ("http", "https")
+        or not parsed.hostname
+        or not valid_port
+        or parsed.username is not None
+    ):
         raise SettingsError(
             "CONCORD_DEPLOY_NOTIFY_URL",
             "is not an http(s) URL; paste the URL from Discord (channel settings > Integrations "
@@ -153,11 +176,24 @@ def _notify_url(env: Mapping[str, str]) -> str | None:
     return value
 
 
+def _deploy_db(env: Mapping[str, str], db_path: Path) -> Path:
+    deploy_db = _path(env, "CONCORD_DEPLOY_DB", DEFAULT_DEPLOY_DB)
+    if deploy_db.resolve() == db_path.resolve():
+        raise SettingsError(
+            "CONCORD_DEPLOY_DB",
+            f"is the bot's own database ({db_path}, CONCORD_DB_PATH); the deploy history needs "
+            f"a file of its own, e.g. {DEFAULT_DEPLOY_DB}",
+        )
+    return deploy_db
+
+
 def load_webhook_settings(env: Mapping[str, str] | None = None) -> WebhookSettings:
     """Build and validate the webhook settings from ``env`` (default: ``os.environ``)."""
     env = os.environ if env is None else env
     restart = _command(env, "CONCORD_RESTART_CMD", DEFAULT_RESTART_CMD)
-    assert restart is not None  # a default is given
+    stop = _command(env, "CONCORD_STOP_CMD", DEFAULT_STOP_CMD)
+    assert restart is not None and stop is not None  # a default is given
+    db_path = _path(env, "CONCORD_DB_PATH", DEFAULT_DB_PATH)
     return WebhookSettings(
         secret=_secret(env),
         host=_host(env),
@@ -169,5 +205,7 @@ def load_webhook_settings(env: Mapping[str, str] | None = None) -> WebhookSettin
         health_file=_path(env, "CONCORD_HEALTH_FILE", DEFAULT_HEALTH_FILE),
         health_timeout=_timeout(env),
         notify_url=_notify_url(env),
-        deploy_db=_path(env, "CONCORD_DEPLOY_DB", DEFAULT_DEPLOY_DB),
+        deploy_db=_deploy_db(env, db_path),
+        db_path=db_path,
+        stop_cmd=stop,
     )

@@ -138,7 +138,7 @@ async def test_submit_after_the_summary_is_late_and_yesterday_can_be_filed(
         ("someday", "`date`: `someday` is not a date I understand"),
         ("2026-02-30", "is not a real date"),
         ("2026-12-02", "hasn't happened yet"),
-        ("2026-11-20", "too far back: reports can be filed up to 2 days after their date"),
+        ("2026-11-20", "too far back: reports can be filed up to 2 working days after their date"),
     ],
 )
 async def test_submit_refuses_bad_dates(sandbox: Sandbox, option: str, message: str) -> None:
@@ -352,9 +352,9 @@ async def test_stats_chart_streaks_and_rates(sandbox: Sandbox) -> None:
     [(name, data)] = reply.files
     assert name == "dar-stats.png" and png_size(data) == (1000, 450)
     assert reply.embeds[0]["image"]["url"] == "attachment://dar-stats.png"
-    assert "**Bob** — streak 3 · on time 100% (3/3)" in reply.text
-    assert "**Carol** — streak 3 · on time 67% (2/3)" in reply.text
-    # Thursday is today: dave has until the day is over before it counts against him.
+    # Thursday is today, before its summary: it counts for nobody yet (streaks do include it).
+    assert "**Bob** — streak 3 · on time 100% (2/2)" in reply.text
+    assert "**Carol** — streak 3 · on time 50% (1/2)" in reply.text
     assert "**Dave** — streak 0 · on time 0% (0/2)" in reply.text
     own = await sandbox.slash("carol", "dar stats")
     assert "**Carol**" in own.text and "**Bob**" not in own.text
@@ -489,7 +489,7 @@ async def test_summary_is_posted_in_the_reports_channel_once(sandbox: Sandbox) -
     assert summary.button("Make task: Bob").custom_id.startswith("dar:blocker:")
     assert "Posted late" not in text
     # The morning digest had not run (the test started after 09:00): it caught up, marked late.
-    assert "Posted late: I was offline at 09:00." in digests(sandbox)[0].text
+    assert "Posted late: I was offline at 09:00 (Europe/London time)." in digests(sandbox)[0].text
     await sandbox.restart()
     await scheduled(sandbox, at(19, 5))
     assert len(summaries(sandbox)) == 1

@@ -46,7 +46,12 @@ CASES: list[tuple[str, str, dict[str, Any], str]] = [
         {**APPLY, "portion": "off_duty", "from_time": "15:00", "to_time": "14:00"},
         "must be after `from_time`",
     ),
-    ("bob", "leave apply", {**APPLY, "from_time": "09:00"}, "only for the off_duty portion"),
+    (
+        "bob",
+        "leave apply",
+        {**APPLY, "from_time": "09:00"},
+        "only for the Off duty (hours) portion",
+    ),
     (
         "bob",
         "leave apply",

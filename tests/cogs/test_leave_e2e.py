@@ -140,7 +140,7 @@ async def test_reject_opens_a_modal_and_the_reason_reaches_the_requester(
     # and the card is edited by REST.
     assert reply.type == 5 and reply.ephemeral and reply.text == "Rejected request #1."
     assert posted.buttons == []
-    assert "❌ Rejected by Alice at 09:00: Team offsite that day" in posted.text
+    assert "❌ Rejected by Alice at 09:00 UTC: Team offsite that day" in posted.text
     assert "Team offsite that day" in sandbox.dms("bob")[-1].text
     assert await debits(sandbox, 1) == []
     assert (await request_row(sandbox, 1))["decision_note"] == "Team offsite that day"
@@ -187,7 +187,7 @@ async def test_the_second_decision_says_who_came_first(sandbox: Sandbox) -> None
     assert opened.modal is not None
     late = await sandbox.submit("owner", opened.modal, reason="No")
     assert late.ephemeral
-    assert "Request #1 was already approved by Alice at 09:00." in late.text
+    assert "Request #1 was already approved by Alice at 01 December 2026 09:00 UTC." in late.text
     assert (await request_row(sandbox, 1))["status"] == "approved"
     assert len(await debits(sandbox, 1)) == 1
     assert [a for a, _ in await audit_actions(sandbox, "leave:1")].count("leave.approve") == 1
@@ -222,7 +222,7 @@ async def test_cancel_of_approved_leave_restores_the_balance_and_edits_the_card(
     posted = card(sandbox, 1)
     await sandbox.click("alice", posted, "Approve")
     balance = await sandbox.slash("bob", "leave balance")
-    assert "**12 available**" in balance.text
+    assert "**12 days available**" in balance.text
     reply = await sandbox.slash("bob", "leave cancel", request="1")
     assert reply.ephemeral and "Cancelled request #1" in reply.text
     assert "2 days went back to the balance (2026: 14 available)" in reply.text
@@ -237,9 +237,9 @@ async def test_cancel_of_approved_leave_restores_the_balance_and_edits_the_card(
         {"kind": "credit", "year": 2026, "amount": "2"},
     ]
     balance = await sandbox.slash("bob", "leave balance")
-    assert "**14 available**" in balance.text
+    assert "**14 days available**" in balance.text
     again = await sandbox.slash("bob", "leave cancel", request="#1")
-    assert "Request #1 was already cancelled by Bob at 09:00." in again.text
+    assert "Request #1 was already cancelled by Bob at 01 December 2026 09:00 UTC." in again.text
 
 
 async def test_a_manager_cancelling_tells_the_member(sandbox: Sandbox) -> None:
@@ -283,7 +283,7 @@ async def test_pending_lists_oldest_first_with_buttons_that_decide(sandbox: Sand
     opened = await sandbox.click("alice", listing, "Reject #2")
     assert opened.modal is not None
     await sandbox.submit("alice", opened.modal, reason="Busy week")
-    assert "Rejected by Alice at 10:00: Busy week" in card(sandbox, 2).text
+    assert "Rejected by Alice at 10:00 UTC: Busy week" in card(sandbox, 2).text
 
 
 async def test_pending_pages_past_four_requests(sandbox: Sandbox) -> None:

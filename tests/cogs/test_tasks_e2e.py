@@ -177,7 +177,9 @@ async def test_card_buttons_move_the_task_and_update_every_copy(sandbox: Sandbox
     await sandbox.click("bob", message, "Start")
     assert "In progress" in fields(message)["Status"] and labels(message) == ["Block", "Done"]
     assert "In progress" in fields(dm)["Status"]  # the DM copy follows
-    await sandbox.click("bob", dm, "Block")  # from the DM
+    asked = await sandbox.click("bob", dm, "Block")  # from the DM: it asks why
+    assert asked.modal is not None
+    await sandbox.submit("bob", asked.modal, reason="Waiting for toner")
     assert "Blocked" in fields(message)["Status"] and labels(dm) == ["Start", "Done"]
     await sandbox.click("alice", message, "Start")
     await sandbox.click("bob", message, "Done")
@@ -237,7 +239,7 @@ async def test_done_on_a_repeating_task_posts_the_next_one(sandbox: Sandbox) -> 
     nxt = card(sandbox, next_id)
     assert (
         nxt.embeds[0]["title"].endswith("Check the backups")
-        and fields(nxt)["Repeats"] == "Every working day"
+        and fields(nxt)["Repeats"] == "Every working day, skipping holidays"
     )
     assert fields(card(sandbox, task_id))["Next occurrence"] == f"#{next_id}"
     # Reopen and finish again: no second next occurrence.
@@ -502,7 +504,9 @@ async def test_board_sections_and_groups(sandbox: Sandbox) -> None:
     sandbox.clock.set(START)
     blocked = await create(sandbox, assignee="bob", title="Waiting on IT")
     await sandbox.slash("bob", "task status", task=str(blocked), status="in_progress")
-    await sandbox.slash("bob", "task status", task=str(blocked), status="blocked")
+    await sandbox.slash(
+        "bob", "task status", task=str(blocked), status="blocked", note="Waiting for IT"
+    )
     free = await create(sandbox, title="Anyone")
     await sandbox.slash("alice", "task board", _channel="tasks")
     text = board_messages(sandbox)[0].embeds[0]["description"]
@@ -729,7 +733,7 @@ async def test_overdue_dms_daily_and_one_escalation_across_a_dst_change(sandbox:
         and mention(sandbox, "alice") in escalations[0].content
     )
     assert (
-        "overdue by 2 days" in escalations[0].content
+        "overdue by 1 day (due" in escalations[0].content
         and str(card(sandbox, overdue).id) in escalations[0].content
     )
     await sandbox.restart()

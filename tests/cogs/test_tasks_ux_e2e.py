@@ -51,8 +51,8 @@ async def test_a_past_due_date_says_what_to_give_instead(sandbox: Sandbox) -> No
     )
     hour = await sandbox.slash("bob", "task create", title="Valid", due="today 8am")
     assert hour.ephemeral and hour.text == (
-        "The due time Tue 1 Dec 2026 08:00 is in the past (it is Tue 1 Dec 2026 09:00 now); "
-        "give a later time."
+        "The due time Tue 1 Dec 2026 08:00 is in the past (it is Tue 1 Dec 2026 09:00 now, "
+        "Europe/London time); give a later time."
     )
     assert await sandbox.db.fetchall("SELECT id FROM tasks") == []
 
@@ -183,7 +183,7 @@ async def test_overdue_reminders_skip_weekends_and_holidays(sandbox: Sandbox) ->
     assert len(overdue_dms(sandbox, "bob")) == 2
     (escalation,) = escalations(sandbox)
     assert escalation.content.startswith(
-        f"⚠️ Task #{task_id} **File the VAT** is overdue by 5 days (due Thu 3 Dec 2026) · "
+        f"⚠️ Task #{task_id} **File the VAT** is overdue by 4 days (due Thu 3 Dec 2026) · "
         f"assignee {mention(sandbox, 'bob')} · creator {mention(sandbox, 'alice')}. Finish it, "
         "or give it a new due date with `/task edit`. Card: "
     )
@@ -195,7 +195,7 @@ async def test_an_unassigned_overdue_task_says_so(sandbox: Sandbox) -> None:
     await scheduler_pass(sandbox, datetime(2026, 12, 4, 9, 0, tzinfo=UTC))
     (escalation,) = escalations(sandbox)
     assert (
-        f"overdue by 3 days (due Tue 1 Dec 2026) · unassigned (anyone can claim it) · creator "
+        f"overdue by 2 days (due Tue 1 Dec 2026) · unassigned (anyone can claim it) · creator "
         f"{mention(sandbox, 'carol')}." in escalation.content
     )
     assert f"Task #{task_id}" in escalation.content

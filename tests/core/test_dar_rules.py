@@ -32,6 +32,7 @@ from concord.core.dar import (
     compose_summary,
     counted_days,
     current_streak,
+    edit_window_end,
     expected_roster,
     first_line,
     format_age,
@@ -157,7 +158,7 @@ def test_edit_window() -> None:
         check_report_day(date(2026, 11, 30), today, 2, editing=False)
     with pytest.raises(UserError, match="hasn't happened yet"):
         check_report_day(date(2026, 12, 4), today, 2, editing=False)
-    with pytest.raises(UserError, match="today only"):
+    with pytest.raises(UserError, match="until the next day"):
         check_report_day(date(2026, 12, 2), today, 0, editing=True)
 
 
@@ -544,7 +545,7 @@ def test_by_week_sums_days_from_monday() -> None:
         ("2026-12-05", date(2026, 12, 5)),  # explicit dates keep their meaning
         ("3 Dec 2026", date(2026, 12, 3)),
         ("tomorrow", date(2026, 12, 3)),
-        ("next fri", date(2026, 12, 4)),
+        ("next fri", date(2026, 12, 11)),  # the Friday of the following week
     ],
 )
 def test_report_dates_lean_back_in_time(text: str, expected: date) -> None:
@@ -563,3 +564,14 @@ def test_nobody_is_expected_before_they_joined() -> None:
     ]
     assert roster(MON, people, []).expected_ids == {1}
     assert roster(MON + timedelta(days=1), people, []).expected_ids == {1, 2}
+
+
+def test_edit_window_in_working_days() -> None:
+    friday, monday = date(2026, 12, 4), date(2026, 12, 7)
+    weekdays = frozenset(range(5))
+    check_report_day(friday, monday, 2, editing=False, workdays=weekdays)
+    assert edit_window_end(friday, 2, weekdays, ()) == date(2026, 12, 8)
+    assert edit_window_end(friday, 2, weekdays, {monday}) == date(2026, 12, 9)
+    assert edit_window_end(friday, 0, weekdays, ()) == date(2026, 12, 6)
+    with pytest.raises(UserError, match="up to 2 working days after their date"):
+        check_report_day(friday, date(2026, 12, 9), 2, editing=False, workdays=weekdays)

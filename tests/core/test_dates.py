@@ -25,6 +25,10 @@ TODAY = date(2026, 11, 26)  # a Thursday
         ("fri", date(2026, 11, 27)),
         ("thu", TODAY),
         ("next thu", date(2026, 12, 3)),
+        # "next" is the following week's day, never the same day as the bare weekday.
+        ("next fri", date(2026, 12, 4)),
+        ("next mon", date(2026, 11, 30)),
+        ("next sun", date(2026, 12, 6)),
         ("monday", date(2026, 11, 30)),
         ("3 Dec", date(2026, 12, 3)),
         ("Dec 3", date(2026, 12, 3)),
@@ -109,3 +113,11 @@ def test_weekday_names_land_within_a_week(today: date) -> None:
         result = parse_date(name, today)
         assert 0 <= (result - today).days < 7
         assert result.strftime("%a").lower() == name
+
+
+@given(st.dates(date(2001, 1, 1), date(2099, 1, 1)), st.sampled_from(["mon", "wed", "fri", "sun"]))
+def test_next_weekday_is_in_the_following_week(today: date, name: str) -> None:
+    day = parse_date(f"next {name}", today)
+    monday_after = today + timedelta(days=7 - today.weekday())
+    assert monday_after <= day < monday_after + timedelta(days=7)
+    assert day.strftime("%a").lower()[:3] == name

@@ -58,7 +58,7 @@ def test_csv_has_a_header_exact_amounts_and_no_formulas() -> None:
             reason="+1 dentist",
         ),
     ]
-    data = requests_csv(rows, NAMES)
+    data = requests_csv(rows, NAMES, ZoneInfo("UTC"))
     assert data.startswith("\ufeff".encode())
     table = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
     assert tuple(table[0]) == CSV_COLUMNS

@@ -28,6 +28,7 @@ from concord.core.leave import (
     days_from_number,
     describe_dates,
     format_days,
+    format_days_hours,
     parse_days,
     shortfall,
     validate_type_name,
@@ -206,7 +207,14 @@ def test_build_span_defaults_end_to_start() -> None:
         (date(2026, 12, 3), date(2026, 12, 4), Portion.HALF_DAY_AM, None, None, "one day only"),
         (date(2026, 12, 3), None, Portion.OFF_DUTY, None, None, "needs `from_time`"),
         (date(2026, 12, 3), None, Portion.OFF_DUTY, time(15), time(14), "must be after"),
-        (date(2026, 12, 3), None, Portion.FULL_DAY, time(9), None, "only for the off_duty"),
+        (
+            date(2026, 12, 3),
+            None,
+            Portion.FULL_DAY,
+            time(9),
+            None,
+            r"only for the Off duty \(hours\)",
+        ),
     ],
 )
 def test_build_span_refuses_bad_input(
@@ -452,7 +460,8 @@ def test_days_from_number_is_exact() -> None:
         (Fraction(1, 2), "0.5"),
         (Fraction(1, 8), "0.125"),
         (Fraction(-3, 2), "-1.5"),
-        (Fraction(2, 15), "≈0.133"),
+        (Fraction(2, 15), "≈0.13"),
+        (Fraction(151, 24), "≈6.29"),
         (Fraction(1, 20), "0.05"),
     ],
 )
@@ -466,6 +475,21 @@ def test_format_days_is_exact_when_it_does_not_say_otherwise(value: Fraction) ->
     text = format_days(value)
     if not text.startswith("≈"):
         assert Fraction(text) == value
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (Fraction(6), "6 days"),
+        (Fraction(1), "1 day"),
+        (Fraction(1, 2), "0.5 days"),
+        (Fraction(151, 24), "6 days 2 h 20 min"),  # was shown as ≈6.292 days
+        (Fraction(1, 8), "1 h"),
+        (Fraction(-7, 48), "-1 h 10 min"),
+    ],
+)
+def test_format_days_hours(value: Fraction, text: str) -> None:
+    assert format_days_hours(value, 480) == text
 
 
 def test_describe_dates() -> None:
@@ -495,8 +519,11 @@ def test_already_decided_message() -> None:
     from datetime import UTC, datetime
 
     error = AlreadyDecided(7, RequestStatus.APPROVED, 42, datetime(2026, 12, 1, 10, 2, tzinfo=UTC))
-    assert str(error) == "Request #7 was already approved by <@42> at 10:02."
-    assert error.describe("alice", error.at) == "Request #7 was already approved by alice at 10:02."
+    # A Discord timestamp: each reader sees the time in their own timezone.
+    assert str(error) == "Request #7 was already approved by <@42> at <t:1796119320:f>."
+    assert error.describe("alice", error.at) == (
+        "Request #7 was already approved by alice at <t:1796119320:f>."
+    )
 
 
 def test_away_all_day_needs_the_whole_day_off_on_leave_that_takes_days() -> None:

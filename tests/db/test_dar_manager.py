@@ -133,6 +133,9 @@ class FakeTasks:
             if t.assignee_id == user_id and t.status in ("open", "in_progress", "blocked")
         ]
 
+    async def overdue_at(self, guild_id: int, moment: datetime) -> list[FakeTask]:
+        return await self.overdue(guild_id, moment)  # the fakes keep no history
+
     async def overdue(self, guild_id: int, now: datetime) -> list[FakeTask]:
         today = now.date()
         return [
@@ -424,8 +427,16 @@ async def test_stats_points_streaks_and_rates(world: World) -> None:
         5,
         3,
     )
-    # Friday is today and dave has not filed yet: it does not count against him before it is over.
-    assert by_member[DAVE].expected == 3 and by_member[DAVE].filed == 0
+    # Friday is today and over (no ``now``): dave missed it, in the points and the rates alike.
+    assert by_member[DAVE].expected == 4 and by_member[DAVE].filed == 0
+    assert sum(p.expected for p in stats.points) == sum(s.expected for s in stats.members)
+    # At noon on Friday, before the summary, Friday counts for nobody yet.
+    noon = datetime.combine(week[4], time(12), zone)
+    early = await world.dar.stats(GUILD, mon, week[4], world.members, week[4], now=noon)
+    assert [(p.expected, p.filed) for p in early.points][-1] == (0, 0) and not early.today_counted
+    early_by_member = {s.user_id: s for s in early.members}
+    assert early_by_member[DAVE].expected == 3 and early_by_member[BOB].expected == 4
+    assert early_by_member[BOB].streak == 5
     assert 99 not in by_member  # not staff
     one = await world.dar.stats(GUILD, mon, week[4], world.members, week[4], user_id=CAROL)
     assert [p.filed for p in one.points] == [1, 1, 0, 1, 1]
@@ -471,7 +482,7 @@ async def test_export_csv_reads_back(world: World) -> None:
     assert table[1] == [
         "2026-12-01",
         "bob",
-        "'- bullet\n=1+1",
+        "- bullet\n=1+1",
         "order toner",
         "",
         "7.5",
@@ -558,4 +569,4 @@ async def test_stats_count_nothing_before_the_first_report_or_a_members_joining(
     )
     assert [p.expected for p in stats.points] == [0, 4, 5, 5, 5]
     newcomer = next(s for s in stats.members if s.user_id == 77)
-    assert newcomer.expected == 2  # Wednesday and Thursday (Friday is today, not over)
+    assert newcomer.expected == 3  # Wednesday to Friday (today, over without a `now`)

@@ -55,10 +55,26 @@ echo "Traceback (most recent call last): ImportError: cannot import name 'Thing'
 exit 1
 """
 
+STOP = """#!/bin/sh
+# Stands in for `systemctl stop concord-bot`: stops the bot and waits until it is gone.
+if [ -f "{pid_file}" ]; then
+  pid=$(cat "{pid_file}")
+  kill "$pid" 2>/dev/null
+  # Gone, or a zombie waiting for init to reap it (it holds no files any more).
+  for _ in $(seq 200); do
+    kill -0 "$pid" 2>/dev/null || break
+    grep -q '^State:.*Z' "/proc/$pid/status" 2>/dev/null && break
+    sleep 0.02
+  done
+  rm -f "{pid_file}"
+fi
+"""
+
 RESTART = """#!/bin/sh
-# Stands in for `systemctl restart concord-bot`.
-if [ -f "{pid_file}" ]; then kill "$(cat "{pid_file}")" 2>/dev/null; fi
-HEALTH_FILE="{health_file}" FAKEBOT_DELAY="${{FAKEBOT_DELAY:-{delay}}}" sh "{app}/fakebot.sh" </dev/null >/dev/null 2>&1 &
+# Stands in for `systemctl restart concord-bot`: stop (and wait), then start in the background.
+sh "{stop_script}"
+HEALTH_FILE="{health_file}" CONCORD_DB_PATH="{db_path}" FAKEBOT_DELAY="${{FAKEBOT_DELAY:-{delay}}}" \
+  sh "{app}/fakebot.sh" </dev/null >>"{bot_log}" 2>&1 &
 echo $! >"{pid_file}"
 echo $! >>"{all_pids}"
 """
@@ -79,10 +95,14 @@ class DeployRig:
         self.pid_file = root / "bot.pid"
         self.all_pids = root / "bots.pids"
         self.restart_script = root / "restart.sh"
+        self.stop_script = root / "stop.sh"
+        self.bot_log = root / "bot.log"
+        self.db_path = root / "data" / "concord.db"
         self.reinstall_script = root / "reinstall.sh"
         self.reinstall_log = root / "reinstall.log"
         self.deploy_db = root / "deploy.db"
         self.bot_delay = bot_delay
+        self.start_timeout = 10.0
         self.env: dict[str, str] = {
             **os.environ,
             "GIT_AUTHOR_NAME": "Ada Lovelace",
@@ -118,7 +138,11 @@ class DeployRig:
             "all_pids": self.all_pids,
             "delay": self.bot_delay,
             "log": self.reinstall_log,
+            "stop_script": self.stop_script,
+            "db_path": self.db_path,
+            "bot_log": self.bot_log,
         }
+        self.stop_script.write_text(STOP.format(**paths))
         self.restart_script.write_text(RESTART.format(**paths))
         self.reinstall_script.write_text(REINSTALL.format(**paths))
         first = self.deployed()
@@ -126,7 +150,7 @@ class DeployRig:
         subprocess.run(
             ["sh", str(self.restart_script)], check=True, env={**self.env, "FAKEBOT_DELAY": "0"}
         )
-        self.wait_for_bot(first)
+        self.wait_for_bot(first, timeout=self.start_timeout)
         return first
 
     def build_repositories(self) -> None:
@@ -220,6 +244,8 @@ class DeployRig:
             "secret": SECRET,
             "repo_dir": self.app,
             "restart_cmd": ("sh", str(self.restart_script)),
+            "stop_cmd": ("sh", str(self.stop_script)),
+            "db_path": self.db_path,
             "reinstall_cmd": ("sh", str(self.reinstall_script)),
             "health_file": self.health_file,
             "health_timeout": 5.0,

@@ -31,6 +31,8 @@ def env(rig: DeployRig, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Depl
         "CONCORD_HEALTH_FILE": str(rig.health_file),
         "CONCORD_HEALTH_TIMEOUT": "5",
         "CONCORD_DEPLOY_DB": str(rig.deploy_db),
+        "CONCORD_DB_PATH": str(rig.db_path),
+        "CONCORD_STOP_CMD": f"sh {rig.stop_script}",
         "CONCORD_LOG_LEVEL": "WARNING",
     }.items():
         monkeypatch.setenv(name, value)
@@ -173,7 +175,10 @@ def wait_for_listener(port: int, process: subprocess.Popen[str]) -> dict[str, ob
         if process.poll() is not None:
             raise AssertionError(f"concord webhook exited: {process.communicate()[0]}")
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as response:
+            request = urllib.request.Request(
+                f"http://127.0.0.1:{port}/health", headers={"Authorization": f"Bearer {SECRET}"}
+            )
+            with urllib.request.urlopen(request, timeout=2) as response:
                 health: dict[str, object] = json.loads(response.read())
                 return health
         except OSError:

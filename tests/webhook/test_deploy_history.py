@@ -102,3 +102,23 @@ def test_error_tails_are_short_and_mask_credentials() -> None:
     assert len(short) == 2000 and short.startswith("…")
     masked = tail("fatal: https://deploy:ghp_abcdef123@github.com/o/r.git not found")
     assert masked == "fatal: https://***@github.com/o/r.git not found"
+
+
+def test_a_version_1_history_is_upgraded_in_place(tmp_path: Path) -> None:
+    from concord.db.database import connect_sync, run_script, set_schema_version
+    from concord.webhook.history import _SCHEMA
+
+    path = tmp_path / "deploy.db"
+    conn = connect_sync(path)
+    run_script(conn, _SCHEMA)
+    set_schema_version(conn, 1)
+    conn.execute(
+        "INSERT INTO deliveries VALUES ('old', 'push', '2026-03-01T00:00:00+00:00', 'deploy')"
+    )
+    conn.close()
+    history = DeployHistory(path)
+    history.create()
+    assert history.delivery_count() == 1
+    assert history.record_delivery("new", "push", "deploy", NOW, "f" * 64)
+    assert not history.record_delivery("replay", "push", "deploy", NOW, "f" * 64)
+    assert history.active_pin() is None

@@ -431,9 +431,9 @@ def test_deploys_left_running_by_a_dead_process_are_closed_on_start(rig: DeployR
     deployer.history.start(deploy_id, rig.deployed(), T0 + timedelta(seconds=1))
     lock = DeployLock(deployer.settings.lock_file)
     lock.acquire()
-    assert deployer.recover_interrupted() == 0  # someone is deploying: leave it alone
+    assert deployer.recover_interrupted() == []  # someone is deploying: leave it alone
     lock.release()
-    assert deployer.recover_interrupted() == 1
+    assert [r.id for r in deployer.recover_interrupted()] == [deploy_id]
     assert deployer.history.get(deploy_id).status == INTERRUPTED  # type: ignore[union-attr]
 
 

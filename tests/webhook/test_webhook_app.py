@@ -26,6 +26,8 @@ from concord.webhook.history import DEPLOYED, SKIPPED, SUPERSEDED, DeployHistory
 from concord.webhook.settings import WebhookSettings
 from tests.webhook.deploy_rig import SECRET, ZERO, DeployRig
 
+AUTH = {"Authorization": f"Bearer {SECRET}"}
+
 
 class CountingGit(Git):
     """The real Git, counting its calls: a refused delivery must not run git at all."""
@@ -233,7 +235,7 @@ def test_a_valid_push_is_accepted_within_a_second_and_deployed(
     assert record.delivery_id == "72d3162e-cc78-11e3-81ab-4c9367dc0958"
     assert record.before_sha == first
     assert rig.wait_for_bot(new)
-    health = deploying.client.get("/health").get_json()
+    health = deploying.client.get("/health", headers=AUTH).get_json()
     assert health["deployed_commit"] == new and health["bot"]["commit"] == new
     assert health["last_deploy"]["status"] == DEPLOYED
     assert health["last_deploy"]["id"] == body["deploy_id"]
@@ -255,7 +257,7 @@ def test_a_redelivery_is_answered_duplicate_and_deploys_once(
 def test_health_reports_the_deployed_commit_and_the_bot(
     deploying: Listener, rig: DeployRig
 ) -> None:
-    response = deploying.client.get("/health")
+    response = deploying.client.get("/health", headers=AUTH)
     assert response.status_code == 200
     body = response.get_json()
     assert body["deployed_commit"] == rig.deployed()
@@ -351,5 +353,6 @@ def test_five_pushes_at_once_through_waitress_deploy_one_at_a_time_ending_on_the
 
 
 def urllib_get(url: str) -> tuple[int, dict[str, Any]]:
-    with urllib.request.urlopen(url, timeout=10) as response:
+    request = urllib.request.Request(url, headers=AUTH)
+    with urllib.request.urlopen(request, timeout=10) as response:
         return response.status, json.loads(response.read())

@@ -42,12 +42,12 @@ from concord.cogs.dar.views import (
     submit_view,
 )
 from concord.core.dar import (
-    check_report_day,
     compose_summary,
     first_line,
     format_day,
     parse_report_date,
     report_messages,
+    short_day,
     validate_report,
 )
 from concord.core.embed_pages import MessageSpec, truncate
@@ -145,9 +145,8 @@ class Dar(commands.GroupCog, group_name="dar", group_description="Daily activity
         now = self.bot.clock.now()
         today = await self.manager.member_today(guild_id, interaction.user.id, now)
         day = day or today
-        config = await self.bot.guild_settings.get(guild_id)
         existing = await self.manager.get(guild_id, interaction.user.id, day)
-        check_report_day(day, today, config.dar_edit_days, editing=existing is not None)
+        await self.manager.check_report_day(guild_id, day, today, editing=existing is not None)
         prefill = await self.manager.prefill(guild_id, interaction.user.id, day)
         await interaction.response.send_modal(ReportModal(guild_id, prefill))
 
@@ -186,12 +185,13 @@ class Dar(commands.GroupCog, group_name="dar", group_description="Daily activity
         name = getattr(interaction.user, "display_name", interaction.user.name)
         first = report_messages(report, name)[0]
         await answer(interaction, text, embeds=[to_embed(e) for e in first.embeds], ephemeral=True)
+        if result.created:
+            await self.jobs.follow_up(report, name)
 
     async def edit_hint(self, guild_id: int, user_id: int, day: date) -> str:
         """How, and until when, the member can still change the report of ``day``."""
-        config = await self.bot.guild_settings.get(guild_id)
         today = await self.manager.member_today(guild_id, user_id, self.bot.clock.now())
-        last = day + timedelta(days=config.dar_edit_days)
+        last = await self.manager.edit_window_end(guild_id, day)
         if last < today:
             return ""
         command = "/dar submit" if day == today else f"/dar submit date:{day.isoformat()}"
@@ -258,8 +258,12 @@ class Dar(commands.GroupCog, group_name="dar", group_description="Daily activity
         guild_id = guild_id_of(interaction)
         await self.require_manager(guild_id, interaction.user)
         day = self.parse_day(date, await self.guild_today(guild_id), "date")
-        result = await self.manager.missing(guild_id, day, roster_members(self.guild(guild_id)))
-        await self.send_pages(interaction, missing_messages(day, result.roster, result.missing))
+        result = await self.manager.missing(
+            guild_id, day, roster_members(self.guild(guild_id)), self.bot.clock.now()
+        )
+        await self.send_pages(
+            interaction, missing_messages(day, result.roster, result.missing, result.not_due)
+        )
 
     @app_commands.command(
         name="summary", description="The day's report summary (managers can post it)"
@@ -440,14 +444,21 @@ class Dar(commands.GroupCog, group_name="dar", group_description="Daily activity
         user_id = await self.scope(guild_id, interaction.user, member, "see the stats of")
         guild = self.guild(guild_id)
         stats = await self.manager.stats(
-            guild_id, first, last, roster_members(guild), today, user_id
+            guild_id, first, last, roster_members(guild), today, user_id, now=self.bot.clock.now()
         )
         names = {m.id: m.display_name for m in guild.members}
         who = names.get(user_id, "") if user_id is not None else guild.name
         png = await asyncio.to_thread(
             render_dar_chart, stats.points, truncate(f"Daily reports — {who}", 80)
         )
-        messages = stats_messages(first, last, stats.members, names)
+        note = None
+        if not stats.today_counted:
+            config = await self.bot.guild_settings.get(guild_id)
+            note = (
+                f"Today ({short_day(today)}) counts from {config.dar_summary:%H:%M}, the summary "
+                "time, in the chart and here alike."
+            )
+        messages = stats_messages(first, last, stats.members, names, note)
         head, *rest = messages
         embeds = [to_embed(e) for e in head.embeds]
         embeds[0].set_image(url="attachment://dar-stats.png")

@@ -66,7 +66,10 @@ def _listed(name: str, entries: Sequence[RosterEntry]) -> list[Item]:
 
 
 def missing_messages(
-    day: date, roster: Roster, missing: Sequence[RosterEntry]
+    day: date,
+    roster: Roster,
+    missing: Sequence[RosterEntry],
+    not_due: Sequence[RosterEntry] = (),
 ) -> list[MessageSpec]:
     if roster.holiday:
         headline = f"Holiday ({roster.holiday}): nobody is expected to file."
@@ -75,18 +78,27 @@ def missing_messages(
     elif not missing:
         headline = f"Everyone expected has filed (**{len(roster.expected)}**)."
     else:
-        filed = len(roster.expected) - len(missing)
-        headline = f"**{len(missing)}** missing · {filed} / {len(roster.expected)} filed"
+        due = len(roster.expected) - len(not_due)
+        headline = f"**{len(missing)}** missing · {due - len(missing)} / {due} filed"
+    if not_due:
+        headline += f" · {len(not_due)} not due yet"
     items = _listed(f"Missing ({len(missing)})", missing) if missing else []
+    if not_due:
+        items += _listed(f"Not due yet ({len(not_due)})", not_due)
     if roster.on_leave:
         items += _listed(f"On leave ({len(roster.on_leave)})", roster.on_leave)
     return pack(f"Missing reports — {format_day(day)}", headline, items, colour=SUMMARY_COLOUR)
 
 
 def stats_messages(
-    start: date, end: date, stats: Sequence[MemberStats], names: dict[int, str]
+    start: date,
+    end: date,
+    stats: Sequence[MemberStats],
+    names: dict[int, str],
+    note: str | None = None,
 ) -> list[MessageSpec]:
-    """Each member's current streak and on-time rate (the chart goes with the first message)."""
+    """Each member's current streak and on-time rate (the chart goes with the first message);
+    ``note`` is added under the headline."""
     lines = [
         f"**{names.get(s.user_id, str(s.user_id))}** — streak {s.streak} · on time "
         f"{format_rate(s.on_time_rate)} ({s.on_time}/{s.expected}) · filed "
@@ -106,6 +118,8 @@ def stats_messages(
             "No reports were expected or filed in this period (non-working days, days still "
             "to come, or before the first report). Streaks count up to today."
         )
+    if note:
+        headline += f"\n{note}"
     items = [
         Item(FieldSpec("Members" if i == 0 else "Members (cont.)", chunk))
         for i, chunk in enumerate(chunk_lines(lines, 1024))

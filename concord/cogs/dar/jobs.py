@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import date, datetime, time
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
@@ -24,11 +24,14 @@ from concord.cogs.dar.embeds import roster_members, to_embed, to_view
 from concord.cogs.dar.views import submit_view
 from concord.core.dar import (
     Member,
+    Report,
     RosterEntry,
     compose_digest,
+    compose_follow_up,
     compose_summary,
     late_note,
     reminder_text,
+    summary_deadline,
 )
 from concord.core.embed_pages import MessageSpec
 from concord.core.settings import GuildConfig
@@ -46,6 +49,7 @@ DIGEST_JOB = "digest"
 REMINDER_KIND = "dar.reminder"
 SUMMARY_KIND = "dar.summary"
 DIGEST_KIND = "dar.digest"
+FOLLOW_UP_KIND = "dar.follow_up"
 
 
 class DeliveryFailed(Exception):
@@ -57,6 +61,29 @@ def reminder_key(user_id: int, day: date) -> str:
     return f"{user_id}:{day.isoformat()}"
 
 
+def reminder_time(config: GuildConfig) -> time | None:
+    """Reminders wait for the server's setup: before it, everyone counts as staff in UTC."""
+    return config.dar_reminder if config.configured else None
+
+
+def summary_passed(config: GuildConfig, day: date, zone: ZoneInfo, now: datetime) -> bool:
+    """Whether the summary time of ``day`` (on the member's clock) has passed, for a server
+    whose reminder comes before its summary: a reminder then would come after the summary."""
+    return config.dar_reminder < config.dar_summary and now >= summary_deadline(
+        day, config.dar_summary, zone
+    )
+
+
+def summary_time(config: GuildConfig) -> time | None:
+    """The summary needs a reports channel to go to."""
+    return config.dar_summary if config.reports_channel_id is not None else None
+
+
+def digest_time(config: GuildConfig) -> time | None:
+    """The digest needs a reports channel to go to."""
+    return config.digest if config.reports_channel_id is not None else None
+
+
 class DarJobs:
     def __init__(self, cog: Dar) -> None:
         self.cog = cog
@@ -65,10 +92,12 @@ class DarJobs:
 
     def register(self) -> None:
         scheduler = self.bot.scheduler
-        scheduler.add_daily(REMINDER_JOB, lambda config: config.dar_reminder, self.remind)
+        # A job that cannot run for want of setup is off (None) rather than run for nothing:
+        # once the server is set up it runs at its time that day, not the next day.
+        scheduler.add_daily(REMINDER_JOB, reminder_time, self.remind)
         scheduler.add_tick(REMINDER_ZONES_JOB, self.remind_own_zones)
-        scheduler.add_daily(SUMMARY_JOB, lambda config: config.dar_summary, self.post_summary)
-        scheduler.add_daily(DIGEST_JOB, lambda config: config.digest, self.post_digest)
+        scheduler.add_daily(SUMMARY_JOB, summary_time, self.post_summary)
+        scheduler.add_daily(DIGEST_JOB, digest_time, self.post_digest)
 
     def unregister(self) -> None:
         for name in (REMINDER_JOB, REMINDER_ZONES_JOB, SUMMARY_JOB, DIGEST_JOB):
@@ -76,9 +105,13 @@ class DarJobs:
 
     # -- reminders -------------------------------------------------------------------------
     async def remind(self, config: GuildConfig, local_date: date, late: bool) -> None:
-        """Members who follow the guild's timezone, at the guild's reminder time."""
+        """Members who follow the guild's timezone, at the guild's reminder time; not once the
+        day's summary time has passed (a catch-up after downtime: the summary says it all)."""
         guild = self.bot.get_guild(config.guild_id)
         if guild is None:
+            return
+        if summary_passed(config, local_date, config.tz, self.bot.clock.now()):
+            log.info("DAR reminders for %s skipped: its summary time has passed", local_date)
             return
         zones = await self.bot.guild_settings.member_timezones(config.guild_id)
         people = [
@@ -89,7 +122,10 @@ class DarJobs:
         await self._remind(config, guild, local_date, people)
 
     async def remind_own_zones(self, config: GuildConfig, now: datetime) -> None:
-        """Members with their own timezone, once the reminder time has come where they are."""
+        """Members with their own timezone, once the reminder time has come where they are and
+        until their own summary time (their report is late after it)."""
+        if not config.configured:
+            return
         zones = await self.bot.guild_settings.member_timezones(config.guild_id)
         own = {uid: tz for uid, tz in zones.items() if tz != config.timezone}
         guild = self.bot.get_guild(config.guild_id) if own else None
@@ -101,7 +137,8 @@ class DarJobs:
             if zone is None:
                 continue
             local = now.astimezone(ZoneInfo(zone))
-            if local.time().replace(tzinfo=None) >= config.dar_reminder:
+            reminder_due = local.time().replace(tzinfo=None) >= config.dar_reminder
+            if reminder_due and not summary_passed(config, local.date(), ZoneInfo(zone), now):
                 due.setdefault(local.date(), []).append(member)
         for day, people in due.items():
             waiting = set(
@@ -184,7 +221,7 @@ class DarJobs:
         if not data.roster.workday and not data.reports:
             return  # a weekend or holiday nobody filed on: nothing to say
         channel = self.bot.get_partial_messageable(config.reports_channel_id, guild_id=guild.id)
-        note = late_note(config.dar_summary) if late else None
+        note = late_note(config.dar_summary, config.timezone) if late else None
         await self.send_pages(
             config.guild_id, channel, SUMMARY_KIND, local_date, compose_summary(data, note)
         )
@@ -201,10 +238,41 @@ class DarJobs:
         now = self.bot.clock.now()
         data = await self.manager.digest(config.guild_id, local_date, roster_members(guild), now)
         channel = self.bot.get_partial_messageable(config.reports_channel_id, guild_id=guild.id)
-        note = late_note(config.digest) if late else None
+        note = late_note(config.digest, config.timezone) if late else None
         await self.send_pages(
             config.guild_id, channel, DIGEST_KIND, local_date, [compose_digest(data, note)]
         )
+
+    async def follow_up(self, report: Report, name: str) -> None:
+        """When a member who was not due yet at the posted summary files (their own day ends
+        after the office's), add a line under it in the reports channel, once."""
+        config = await self.bot.guild_settings.get(report.guild_id)
+        if config.reports_channel_id is None:
+            return
+        posted = await self.bot.job_ledger.sent_at(
+            report.guild_id, SUMMARY_KIND, f"{report.day.isoformat()}:1"
+        )
+        if posted is None:
+            return  # no summary yet: the report will be in it
+        zone = await self.manager.zone(report.guild_id, report.user_id)
+        office = summary_deadline(report.day, config.dar_summary, config.tz)
+        own = summary_deadline(report.day, config.dar_summary, zone)
+        if not office < own or posted >= own:
+            return  # they were due when it went out: late or missing, as it says
+        now = self.bot.clock.now()
+        key = f"{report.user_id}:{report.day.isoformat()}"
+        if not await self.bot.job_ledger.claim_notification(
+            report.guild_id, FOLLOW_UP_KIND, key, now
+        ):
+            return
+        channel = self.bot.get_partial_messageable(
+            config.reports_channel_id, guild_id=report.guild_id
+        )
+        try:
+            await send_spec(channel, compose_follow_up(report, name))
+        except discord.HTTPException:
+            log.warning("could not post the DAR follow-up for %s", key, exc_info=True)
+            await self.bot.job_ledger.release_notification(report.guild_id, FOLLOW_UP_KIND, key)
 
     async def send_pages(
         self,

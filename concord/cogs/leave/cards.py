@@ -11,11 +11,13 @@ from typing import TYPE_CHECKING
 import discord
 
 from concord.cogs.common import (
+    APPROVERS_ONLY,
     answer,
     answer_in_time,
     guild_config,
+    member_can_approve,
     member_is_manager,
-    require_manager,
+    require_approver,
 )
 from concord.cogs.handover import add_tasks_field, offer_hand_over, tasks_due_while_away
 from concord.cogs.leave.embeds import (
@@ -34,11 +36,13 @@ from concord.core.leave import (
     LeaveRequest,
     RequestStatus,
     already_decided,
+    away_all_day,
     describe_dates,
     format_amount,
 )
 from concord.core.settings import GuildConfig
-from concord.db.leave import MANAGERS_ONLY, Decision, LeaveManager
+from concord.core.text import plural
+from concord.db.leave import Decision, LeaveManager
 from concord.errors import PermissionDenied, UserError
 
 if TYPE_CHECKING:
@@ -49,7 +53,6 @@ PENDING_PER_PAGE = 4  # one row of buttons each, the fifth row for the page butt
 REMINDER_KIND = "leave.reminder"
 NO_CHANNEL_KIND = "leave.no_channel"
 NO_MENTIONS = discord.AllowedMentions.none()
-ROLE_MENTIONS = discord.AllowedMentions(everyone=False, users=False, roles=True)
 
 
 class LeaveDesk:
@@ -273,8 +276,8 @@ class LeaveDesk:
     async def open_reject_modal(self, interaction: discord.Interaction, request_id: int) -> None:
         """Check first what the rejection will check, so nobody fills in a form in vain."""
         config = await guild_config(interaction)
-        if not member_is_manager(config, interaction.user):
-            raise PermissionDenied(MANAGERS_ONLY)
+        if not member_can_approve(config, interaction.user):
+            raise PermissionDenied(APPROVERS_ONLY)
         request = await self.leave.get_request(config.guild_id, request_id)
         if request.user_id == interaction.user.id:
             raise PermissionDenied(
@@ -303,7 +306,10 @@ class LeaveDesk:
         approve: bool,
         note: str | None,
     ) -> Decision:
-        is_manager = member_is_manager(config, interaction.user)
+        # Deciding is the managers' and the leave approver role's (checked again in the write).
+        is_manager = member_can_approve(config, interaction.user)
+        if not is_manager:
+            raise PermissionDenied(APPROVERS_ONLY)
         try:
             if approve:
                 return await self.leave.approve(
@@ -368,7 +374,12 @@ class LeaveDesk:
                 answered = await answer_in_time(answer(interaction, done))
         log.info("leave request #%s %s by %s", request.id, verb.lower(), interaction.user.id)
         await self.tell_requester(request, interaction.user.id, config)
-        if answered and request.status is RequestStatus.APPROVED:
+        # Handing tasks over is a manager's; a leave approver only decides the request.
+        if (
+            answered
+            and request.status is RequestStatus.APPROVED
+            and member_is_manager(config, interaction.user)
+        ):
             await offer_hand_over(interaction, request)  # a followup: needs the answer
 
     # -- the pending list ----------------------------------------------------------------------
@@ -396,15 +407,45 @@ class LeaveDesk:
         """Replace the pending list the click came from with ``page`` (fresh data; the click
         is acknowledged first because that takes several reads)."""
         await interaction.response.defer()
-        config = await require_manager(interaction)
+        config = await require_approver(interaction)
         embed, view = await self.pending_page(config, page)
         await interaction.edit_original_response(content=None, embed=embed, view=view)
 
     # -- reminders -----------------------------------------------------------------------------
+    async def _backups(
+        self, config: GuildConfig, today: date, requests: list[LeaveRequest], now: datetime
+    ) -> tuple[list[int], str]:
+        """Who else hears of pending requests, and why: when every manager and approver is
+        away all day (or there is none), or nobody answered within another
+        ``leave_reminder_hours`` after the first reminder, members with Manage Server and
+        the owner (those not away, and not already reminded by role)."""
+        guild = self.bot.get_guild(config.guild_id)
+        if guild is None:
+            return [], ""
+        approvers = approvers_of(guild, config)
+        away = away_all_day(await self.leave.absences(config.guild_id, today, today))
+        waited = timedelta(hours=2 * config.leave_reminder_hours)
+        if not approvers - away:
+            why = "Every manager is on leave today" if approvers else "There is no manager"
+        elif any(r.created_at <= now - waited for r in requests):
+            why = f"Nobody has answered for {2 * config.leave_reminder_hours} h"
+        else:
+            return [], ""
+        admins = [
+            m.id
+            for m in guild.members
+            if not m.bot and (m.guild_permissions.manage_guild or m.id == guild.owner_id)
+        ]
+        backups = [u for u in admins if u not in approvers and u not in away]
+        if not backups and guild.owner_id is not None:
+            backups = [guild.owner_id]  # the last resort, even when away
+        return backups, why
+
     async def remind_pending(self, config: GuildConfig, now: datetime) -> None:
         """Tick job: requests pending longer than ``leave_reminder_hours`` are reminded to the
-        manager role in the approvals channel once a day each, on working days from the
-        manager digest time (never at night, never twice a day, across restarts)."""
+        manager role (and the approver role) in the approvals channel once a day each, on
+        working days from the manager digest time (never at night, never twice a day, across
+        restarts); when nobody of those can answer, also to the server's admins (_backups)."""
         channel = self._approvals_channel(config)
         if channel is None:
             return
@@ -425,12 +466,22 @@ class LeaveDesk:
         ]
         if not claimed:
             return
-        mention = f"<@&{config.manager_role_id}> " if config.manager_role_id else ""
+        roles = [r for r in (config.manager_role_id, config.approver_role_id) if r is not None]
+        backups, why = await self._backups(config, local.date(), claimed, now)
+        mention = "".join(f"<@&{r}> " for r in roles) + "".join(f"<@{u}> " for u in backups)
         count = len(claimed)
         content = (
             f"{mention}{count} leave request{'s have' if count != 1 else ' has'} been waiting "
             f"more than {config.leave_reminder_hours} h. Approve or reject on the cards above or "
             "with `/leave pending`."
+        )
+        if backups:
+            content += f" {why}, so this goes to the server's admins too."
+        # Ping exactly the approver roles and the backups named here, nobody else.
+        pings = discord.AllowedMentions(
+            everyone=False,
+            roles=[discord.Object(r) for r in roles],
+            users=[discord.Object(u) for u in backups],
         )
         embeds = paginate(
             "Still waiting for approval",
@@ -438,9 +489,10 @@ class LeaveDesk:
             colour=discord.Colour.gold(),
         )
         if len(embeds) > 1:
-            embeds[0].set_footer(text=f"and more on {len(embeds) - 1} more page(s): /leave pending")
+            more = plural(len(embeds) - 1, "more page")
+            embeds[0].set_footer(text=f"and more on {more}: /leave pending")
         try:
-            await channel.send(content[:2000], embed=embeds[0], allowed_mentions=ROLE_MENTIONS)
+            await channel.send(content[:2000], embed=embeds[0], allowed_mentions=pings)
         except discord.HTTPException:
             log.warning(
                 "could not post the leave reminder in guild %s", config.guild_id, exc_info=True
@@ -453,6 +505,12 @@ class LeaveDesk:
         log.info(
             "reminded managers of %d pending leave requests in guild %s", count, config.guild_id
         )
+
+
+def approvers_of(guild: discord.Guild, config: GuildConfig) -> set[int]:
+    """Members of the manager role and the leave approver role (people, not bots)."""
+    roles = {r for r in (config.manager_role_id, config.approver_role_id) if r is not None}
+    return {m.id for m in guild.members if not m.bot and roles & {r.id for r in m.roles}}
 
 
 def channel_problem(config: GuildConfig, *, lower: bool = False) -> str:

@@ -15,7 +15,13 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from concord.cogs.common import answer, guild_config, member_is_manager, require_manager
+from concord.cogs.common import (
+    answer,
+    guild_config,
+    member_is_manager,
+    require_approver,
+    require_manager,
+)
 from concord.cogs.leave.cards import LeaveDesk
 from concord.cogs.leave.embeds import (
     apply_embed,
@@ -42,11 +48,13 @@ from concord.core.leave import (
     format_days,
     is_working_day,
     parse_days,
+    whole_days,
 )
 from concord.core.leave_export import requests_csv, requests_ics
 from concord.core.public_holidays import countries, search_countries, subdivisions
 from concord.core.schedule import parse_hhmm
 from concord.core.settings import GuildConfig
+from concord.core.text import plural
 from concord.db.leave import LeaveManager, PolicyChange
 from concord.errors import PermissionDenied, UserError
 
@@ -100,6 +108,27 @@ async def leave_type_choices(
     return [
         app_commands.Choice(
             name=clip(f"{t.name} · {describe_settings(t.settings)}", 100), value=t.name
+        )
+        for t in types
+        if words in t.name.lower()
+    ][:25]
+
+
+async def policy_type_choices(
+    interaction: discord.Interaction, current: str
+) -> list[app_commands.Choice[str]]:
+    """As :func:`leave_type_choices`, and the archived types (to rename or bring back)."""
+    if interaction.guild_id is None:
+        return []
+    desk = desk_of(interaction)
+    types = await desk.leave.types(interaction.guild_id, now=desk.now(), archived=True)
+    words = current.strip().lower()
+    return [
+        app_commands.Choice(
+            name=clip(
+                f"{t.name} · {'archived' if t.archived else describe_settings(t.settings)}", 100
+            ),
+            value=t.name,
         )
         for t in types
         if words in t.name.lower()
@@ -299,7 +328,9 @@ class Leave(
         shown_year = year or today.year
         balances = await self.leave.balances(config.guild_id, user_id, shown_year, today=today)
         name = (member or interaction.user).display_name
-        await send_pages(interaction, balance_pages(name, shown_year, balances))
+        await send_pages(
+            interaction, balance_pages(name, shown_year, balances, config.workday_minutes)
+        )
 
     @app_commands.command(name="history", description="Leave requests with their ids and states")
     @app_commands.describe(
@@ -334,7 +365,7 @@ class Leave(
     @app_commands.command(name="pending", description="Managers: requests waiting for approval")
     async def pending(self, interaction: discord.Interaction) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
-        config = await require_manager(interaction)
+        config = await require_approver(interaction)
         embed, view = await self.desk.pending_page(config, 0)
         if view is None:
             await answer(interaction, embed=embed, ephemeral=True)
@@ -349,7 +380,7 @@ class Leave(
         today = self.desk.today(config)
         day = parse_date(date, today) if date else today
         await interaction.response.defer(thinking=True)
-        absences = await self.leave.absences(config.guild_id, day, day)
+        absences = whole_days(await self.leave.absences(config.guild_id, day, day))
         holidays = await self.leave.holidays(config.guild_id, day, day)
         notes = []
         if holidays:
@@ -374,8 +405,10 @@ class Leave(
         first = parse_month(month, self.desk.today(config))
         await interaction.response.defer(thinking=True)
         last = (first.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
-        absences = await self.leave.absences(
-            config.guild_id, first, last, statuses=("approved", "pending")
+        absences = whole_days(
+            await self.leave.absences(
+                config.guild_id, first, last, statuses=("approved", "pending")
+            )
         )
         holidays = await self.leave.holidays(config.guild_id, first, last)
         pages = calendar_pages(
@@ -400,9 +433,11 @@ class Leave(
         deducts="Does it take days from a balance? (false: Work from home, On duty)",
         requires_approval="Must a manager approve it?",
         allow_negative="May the balance go below zero?",
+        rename="A new name for this type (its past requests keep the name they had)",
+        archive="True: retire the type (history and exports keep it); False: bring it back",
     )
     @app_commands.choices(accrual=ACCRUAL_CHOICES)
-    @app_commands.autocomplete(leave_type=leave_type_choices)
+    @app_commands.autocomplete(leave_type=policy_type_choices)
     async def policy(
         self,
         interaction: discord.Interaction,
@@ -413,6 +448,8 @@ class Leave(
         deducts: bool | None = None,
         requires_approval: bool | None = None,
         allow_negative: bool | None = None,
+        rename: app_commands.Range[str, 1, 40] | None = None,
+        archive: bool | None = None,
     ) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
         config = await require_manager(interaction)
@@ -425,6 +462,8 @@ class Leave(
             deducts=deducts,
             requires_approval=requires_approval,
             allow_negative=allow_negative,
+            rename=rename,
+            archive=archive,
         )
         leave_type_row, created = await self.leave.set_policy(
             config.guild_id,
@@ -435,12 +474,18 @@ class Leave(
             now=self.desk.now(),
         )
         verb = "Created" if created else "Updated"
-        await answer(
-            interaction,
-            f"{verb} **{leave_type_row.name}**: {describe_settings(leave_type_row.settings)}.\n"
-            "Requests already made keep the amounts they were made with.",
-            ephemeral=True,
-        )
+        text = f"{verb} **{leave_type_row.name}**: {describe_settings(leave_type_row.settings)}.\n"
+        if rename is not None and leave_type_row.name.lower() != leave_type.strip().lower():
+            text += f"Renamed from {clip(leave_type.strip(), 40)}; past requests keep that name.\n"
+        if leave_type_row.archived:
+            text += (
+                "It is archived: gone from the choices and balances; its requests stay in the "
+                "history and exports.\n"
+            )
+        elif archive is False:
+            text += "It is back in use.\n"
+        text += "Requests already made keep the amounts they were made with."
+        await answer(interaction, text, ephemeral=True)
 
     @app_commands.command(name="allowance", description="Managers: a member's own yearly allowance")
     @app_commands.describe(
@@ -536,8 +581,13 @@ class Leave(
             text = f"Renamed the holiday on {describe_dates(day, day)}: {replaced.name} → **{holiday.name}**."
         affected = await self.leave.absences(config.guild_id, day, day, ("approved", "pending"))
         if affected:
+            cover = (
+                "covers that day and keeps its amount"
+                if len(affected) == 1
+                else "cover that day and keep their amounts"
+            )
             text += (
-                f" {len(affected)} request(s) already cover that day and keep their amounts; "
+                f" {plural(len(affected), 'request')} already {cover}; "
                 "cancel and request again to free the day."
             )
         await answer(interaction, text, ephemeral=True)
@@ -608,10 +658,14 @@ class Leave(
         where = countries().get(country.strip().upper(), country)
         if subdivision:
             where += f" ({subdivision.strip().upper()})"
-        header = f"Imported {len(result.added)} public holiday(s) of {where} for {shown}" + (
-            f"; {len(result.skipped)} date(s) already had a holiday and were kept."
-            if result.skipped
-            else "."
+        header = (
+            f"Imported {plural(len(result.added), 'public holiday')} of {where} for {shown}"
+            + (
+                f"; {plural(len(result.skipped), 'date')} already had a holiday and "
+                f"{'was' if len(result.skipped) == 1 else 'were'} kept."
+                if result.skipped
+                else "."
+            )
         )
         pages = paginate(
             f"Holidays imported · {where} {shown}",
@@ -627,7 +681,7 @@ class Leave(
         format="csv for spreadsheets, ics for Google Calendar / Outlook",
         start=f"From: {DATE_HELP} (default: 1 January this year)",
         end="Until (default: 31 December of the start's year)",
-        member="Only this member (others than you: managers only)",
+        member="Only this member (others than you: managers only; ics: the team without details)",
     )
     @app_commands.choices(format=FORMAT_CHOICES)
     async def export(
@@ -647,7 +701,11 @@ class Leave(
             raise UserError(f"The end {last.isoformat()} is before the start {first.isoformat()}.")
         if (last - first).days > MAX_EXPORT_DAYS:
             raise UserError("Export at most three years at a time.")
-        only = None if is_manager and member is None else user_id
+        # The team's calendar (ics) is for everyone, as /leave calendar is; a member who is
+        # not a manager sees others only as out or working elsewhere. Spreadsheets of others'
+        # leave are for managers.
+        team_feed = member is None and (is_manager or format.value == "ics")
+        only = None if team_feed else user_id
         requests = await self.leave.requests_between(config.guild_id, first, last, user_id=only)
         name_of = self.desk.name_of(config.guild_id)
         period = f"from {describe_dates(first, first)} to {describe_dates(last, last)}"
@@ -663,10 +721,15 @@ class Leave(
         whose = "The team's" if only is None else f"{name_of(only)}'s"
         label = "team" if only is None else name_of(only)
         if format.value == "csv":
-            data = requests_csv(requests, names)
+            data = requests_csv(requests, names, config.tz)
         else:
             data = requests_ics(
-                requests, names, config.tz, self.desk.now(), calendar_name=f"Leave · {label}"
+                requests,
+                names,
+                config.tz,
+                self.desk.now(),
+                calendar_name=f"Leave · {label}",
+                private_except=None if is_manager else interaction.user.id,
             )
         if len(data) > MAX_FILE_BYTES:
             raise UserError("That export is too large for Discord; choose a shorter period.")

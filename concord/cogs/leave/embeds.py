@@ -7,6 +7,7 @@ import calendar as month_calendar
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from fractions import Fraction
 from zoneinfo import ZoneInfo
 
 import discord
@@ -23,8 +24,10 @@ from concord.core.leave import (
     describe_settings,
     format_amount,
     format_days,
+    format_days_hours,
     is_working_day,
 )
+from concord.core.schedule import discord_time
 from concord.db.leave import ApplyResult, RequestYear
 
 TITLE_LIMIT = 256
@@ -52,11 +55,9 @@ def clip(text: str, limit: int) -> str:
 
 
 def local_time(moment: datetime, tz: ZoneInfo, today: date) -> str:
-    """``10:02`` today, ``3 Dec 10:02`` another day (the guild's time)."""
-    local = moment.astimezone(tz)
-    if local.date() == today:
-        return local.strftime("%H:%M")
-    return f"{local.day} {local:%b %H:%M}"
+    """A decision's time as a Discord timestamp: each reader sees it in their own timezone
+    (the time only when it was today in the office, else with the date)."""
+    return discord_time(moment, "t" if moment.astimezone(tz).date() == today else "f")
 
 
 def request_line(request: LeaveRequest, *, who: str | None = None) -> str:
@@ -180,6 +181,8 @@ def card_embed(request: LeaveRequest, context: CardContext) -> discord.Embed:
     title = f"Leave request #{request.id} · {request.leave_type}"
     if auto:
         title = f"Leave #{request.id} · {request.leave_type} (no approval needed)"
+        if not request.deducts:
+            title = f"{request.leave_type} #{request.id} (no approval needed)"
     embed = discord.Embed(
         title=clip(title, TITLE_LIMIT),
         description=clip(
@@ -227,7 +230,9 @@ def apply_embed(
     title = (
         f"Request #{request.id} submitted for approval"
         if result.needs_approval
-        else f"Leave #{request.id} recorded (no approval needed)"
+        # Work from home and the like are not leave: named by their type.
+        else f"{'Leave' if request.deducts else request.leave_type} #{request.id} recorded "
+        "(no approval needed)"
     )
     embed = discord.Embed(title=title, colour=STATUS_COLOURS[request.status])
     embed.add_field(name="Who", value=clip(requester, FIELD_LIMIT))
@@ -267,7 +272,7 @@ def apply_embed(
     return embed
 
 
-def balance_lines(balances: Sequence[Balance]) -> list[str]:
+def balance_lines(balances: Sequence[Balance], workday_minutes: int) -> list[str]:
     lines = []
     for b in balances:
         if not b.tracked:
@@ -275,24 +280,35 @@ def balance_lines(balances: Sequence[Balance]) -> list[str]:
                 f"**{b.leave_type}** · no balance · {format_amount(b.recorded)} approved in {b.year}"
             )
             continue
+
+        def part(value: Fraction) -> str:
+            # Short decimals stay bare numbers; hours off read as hours ("2 h 20 min").
+            if (value * 100).denominator == 1:
+                return format_days(value)
+            return format_days_hours(value, workday_minutes)
+
         parts = [
-            f"entitlement {format_days(b.entitlement)}",
-            f"carried over {format_days(b.carried)}",
-            f"adjustments {format_days(b.adjustments)}",
-            f"taken {format_days(b.taken)}",
-            f"pending {format_days(b.pending)}",
+            f"entitlement {part(b.entitlement)}",
+            f"carried over {part(b.carried)}",
+            f"adjustments {part(b.adjustments)}",
+            f"taken {part(b.taken)}",
+            f"pending {part(b.pending)}",
         ]
+        available = format_days_hours(b.available, workday_minutes)
+        after = format_days_hours(b.after_pending, workday_minutes)
         lines.append(
-            f"**{b.leave_type}** · **{format_days(b.available)} available** "
-            f"({format_days(b.after_pending)} after pending)\n  " + " · ".join(parts)
+            f"**{b.leave_type}** · **{available} available** ({after} after pending)\n  "
+            + " · ".join(parts)
         )
     return lines
 
 
-def balance_pages(name: str, year: int, balances: Sequence[Balance]) -> list[discord.Embed]:
+def balance_pages(
+    name: str, year: int, balances: Sequence[Balance], workday_minutes: int
+) -> list[discord.Embed]:
     return paginate(
         f"Leave balance · {name} · {year}",
-        balance_lines(balances),
+        balance_lines(balances, workday_minutes),
         colour=discord.Colour.teal(),
         empty="No leave types yet.",
         per_page=8,

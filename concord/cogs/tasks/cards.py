@@ -75,6 +75,39 @@ class TaskCards:
         except discord.HTTPException:
             log.warning("could not tell %s about reassigned tasks", user_id, exc_info=True)
 
+    async def retire_dm_cards(
+        self, task: Task, user_id: int | None, actor_id: int, config: GuildConfig
+    ) -> None:
+        """The cards DMed to ``user_id``, who no longer has ``task``: each is edited to say
+        whom it went to, without buttons, and stops being updated. A member's DM channel is
+        one per member, so their copies are the ones in it (also those sent before this)."""
+        if user_id is None or user_id == task.assignee_id:
+            return
+        cards = await self.manager.dm_cards(task.id)
+        if not cards:
+            return
+        try:
+            user = self.bot.get_user(user_id) or await self.bot.fetch_user(user_id)
+            dm_channel = user.dm_channel or await user.create_dm()
+        except discord.HTTPException:
+            log.warning("could not find the DM channel of %s", user_id, exc_info=True)
+            return
+        handed = f"<@{task.assignee_id}>" if task.assignee_id else "nobody (anyone can claim it)"
+        content = f"↪️ <@{actor_id}> handed this task to {handed}; it is no longer yours."
+        embed = card_embed(task, self.bot.clock.now(), config.tz)
+        for channel_id, message_id in cards:
+            if channel_id != dm_channel.id:
+                continue
+            message = self.bot.get_partial_messageable(channel_id).get_partial_message(message_id)
+            try:
+                await message.edit(content=content, embed=embed, view=None)
+            except discord.NotFound:
+                log.info("DM card %s of task %s is gone", message_id, task.id)
+            except discord.HTTPException:
+                log.warning("could not retire a DM card of task %s", task.id, exc_info=True)
+                continue
+            await self.manager.forget_dm_card(task.id, message_id)
+
     async def post_card(
         self, task: Task, config: GuildConfig, fallback: discord.abc.Messageable | None
     ) -> discord.Message | None:

@@ -13,9 +13,11 @@ from discord.ext import commands
 from concord.cogs.common import answer, answer_in_time, guild_id_of, member_is_manager
 from concord.cogs.tasks.board import BoardKeeper
 from concord.cogs.tasks.cards import TaskCards
-from concord.cogs.tasks.embeds import card_embed, choice_name, clip, detail_embed
+from concord.cogs.tasks.embeds import card_embed, choice_name, clip, detail_embed, due_words
+from concord.cogs.tasks.holidays import holiday_warning
 from concord.cogs.tasks.reminders import TaskReminders
 from concord.cogs.tasks.views import (
+    BlockReasonModal,
     TaskButton,
     TaskCreateModal,
     TaskEditModal,
@@ -32,9 +34,12 @@ from concord.core.tasks import (
     Task,
     changes_are_empty,
     changes_from_form,
+    check_can_change_status,
     check_can_edit,
+    check_transition,
     make_draft,
 )
+from concord.core.text import plural
 from concord.db.tasks import StatusChange, TaskManager
 from concord.errors import NotFound, UserError
 
@@ -143,6 +148,7 @@ class Tasks(commands.GroupCog, group_name="task", group_description="Assign and 
         repeat: str | None,
         assignee_id: int | None,
         source_url: str | None = None,
+        skip_holidays: bool | None = None,
     ) -> Task:
         """Create, post the card, tell the assignee, answer; the task (for callers such as the
         DAR's Make task, which links it to the blocker it came from)."""
@@ -158,6 +164,7 @@ class Tasks(commands.GroupCog, group_name="task", group_description="Assign and 
             due=due,
             repeat=repeat,
             source_url=source_url,
+            skip_holidays=skip_holidays,
             now=now,
             tz=config.tz,
         )
@@ -171,7 +178,16 @@ class Tasks(commands.GroupCog, group_name="task", group_description="Assign and 
             if task.assignee_id
             else " (unassigned: anyone can claim it)"
         )
-        await answer(interaction, f"Created task #{task.id}{who}.{where}", ephemeral=True)
+        due_text = f", due {due_words(task)}" if task.due_date else ""
+        warning, view = await holiday_warning(self.bot, task, actor, config, now)
+        message = await answer(
+            interaction,
+            f"Created task #{task.id}{who}{due_text}.{where}{warning}",
+            view=view,
+            ephemeral=True,
+        )
+        if view is not None:
+            view.message = message
         return task
 
     @app_commands.command(name="create", description="Create a task for yourself or someone else")
@@ -182,6 +198,7 @@ class Tasks(commands.GroupCog, group_name="task", group_description="Assign and 
         priority="How urgent it is (default normal)",
         description="Details (up to 2000 characters)",
         repeat="Create the next one when this one is done",
+        skip_holidays="Move a repeat off holidays (default: yes for every working day, else no)",
     )
     @app_commands.choices(priority=PRIORITY_CHOICES, repeat=REPEAT_CHOICES)
     async def create(
@@ -193,6 +210,7 @@ class Tasks(commands.GroupCog, group_name="task", group_description="Assign and 
         priority: app_commands.Choice[str] | None = None,
         description: app_commands.Range[str, 1, 2000] | None = None,
         repeat: app_commands.Choice[str] | None = None,
+        skip_holidays: bool | None = None,
     ) -> None:
         if assignee is not None:
             refuse_bots(assignee)
@@ -204,6 +222,7 @@ class Tasks(commands.GroupCog, group_name="task", group_description="Assign and 
             priority=priority.value if priority else None,
             repeat=repeat.value if repeat else None,
             assignee_id=assignee.id if assignee else None,
+            skip_holidays=skip_holidays,
         )
 
     async def create_from_message(
@@ -354,6 +373,7 @@ class Tasks(commands.GroupCog, group_name="task", group_description="Assign and 
         updated = await self.manager.assign(
             guild_id, found.id, actor, member.id, self.bot.clock.now()
         )
+        await self.cards.retire_dm_cards(updated, found.assignee_id, actor.user_id, config)
         await self.cards.publish(updated)
         await self.cards.notify_assignee(updated, actor.user_id, "assigned you a task.", config)
         await self.cards.tell_unassigned(found.assignee_id, actor.user_id, [updated], member.id)
@@ -404,8 +424,11 @@ class Tasks(commands.GroupCog, group_name="task", group_description="Assign and 
     async def change_status(
         self, interaction: discord.Interaction, task: str, status: str, note: str | None
     ) -> None:
-        await interaction.response.defer(ephemeral=True, thinking=True)
         guild_id = guild_id_of(interaction)
+        if status == "blocked" and not (note and note.strip()):
+            await self.ask_block_reason(interaction, await self.manager.resolve(guild_id, task))
+            return
+        await interaction.response.defer(ephemeral=True, thinking=True)
         found = await self.manager.resolve(guild_id, task)
         actor, config = await self.actor_for(guild_id, interaction.user)
         change = await self.manager.set_status(
@@ -418,7 +441,25 @@ class Tasks(commands.GroupCog, group_name="task", group_description="Assign and 
             actor_id=actor.user_id,
             note=note,
         )
-        await answer(interaction, text, ephemeral=True)
+        await self.answer_with_next(interaction, change, text, actor, config)
+
+    async def answer_with_next(
+        self,
+        interaction: discord.Interaction,
+        change: StatusChange,
+        text: str,
+        actor: Actor,
+        config: GuildConfig,
+    ) -> None:
+        """Answer a status change; a next occurrence due on a holiday gets the warning."""
+        warning, view = ("", None)
+        if change.next_occurrence is not None:
+            warning, view = await holiday_warning(
+                self.bot, change.next_occurrence, actor, config, self.bot.clock.now()
+            )
+        message = await answer(interaction, text + warning, view=view, ephemeral=True)
+        if view is not None:
+            view.message = message
 
     @app_commands.command(
         name="edit", description="Edit a task's title, description, due date or priority"
@@ -460,12 +501,21 @@ class Tasks(commands.GroupCog, group_name="task", group_description="Assign and 
             raise UserError(f"Nothing changed on task #{before.id}.")
         task = await self.manager.edit(before.guild_id, before.id, actor, changes, now)
         await self.cards.publish(task)
-        await answer(
+        due_text = f" Due {due_words(task)}." if changes.set_due and task.due_date else ""
+        warning, view = (
+            await holiday_warning(self.bot, task, actor, config, now)
+            if changes.set_due
+            else ("", None)
+        )
+        message = await answer(
             interaction,
-            f"Saved task #{task.id}.",
+            f"Saved task #{task.id}.{due_text}{warning}",
             embed=card_embed(task, now, config.tz),
+            view=view,
             ephemeral=True,
         )
+        if view is not None:
+            view.message = message
 
     @app_commands.command(name="comment", description="Add a comment to a task")
     @app_commands.describe(task=TASK_OPTION, text="Your comment (up to 1000 characters)")
@@ -504,12 +554,50 @@ class Tasks(commands.GroupCog, group_name="task", group_description="Assign and 
         if channel is None or not isinstance(channel, discord.abc.Messageable):
             raise UserError("I can only post a board in a text channel.")
         pages = await self.boards.post(guild_id, channel, interaction.user.id)
-        plural = f" in {pages} messages" if pages > 1 else ""
+        spread = f" in {plural(pages, 'message')}" if pages > 1 else ""
         await answer(
             interaction,
-            f"Board posted{plural}. It updates itself whenever a task changes.",
+            f"Board posted{spread}. It updates itself whenever a task changes.",
             ephemeral=True,
         )
+
+    async def clicked_task(self, interaction: discord.Interaction, task_id: int) -> Task:
+        task = await self.manager.get(task_id, interaction.guild_id)
+        if interaction.guild_id is None and not self.is_member(task.guild_id, interaction.user):
+            # A card in a DM names its task by id, and a custom id can be forged: to someone
+            # who is not in the task's server, the task does not exist.
+            raise NotFound(f"There is no task #{task_id}.")
+        return task
+
+    # -- blocking -----------------------------------------------------------------------------------
+    async def ask_block_reason(self, interaction: discord.Interaction, task: Task) -> None:
+        """Block asks why first (a short form); a block that would be refused is refused
+        before the form, not after it was filled in. Checked again when saved."""
+        actor, _ = await self.actor_for(task.guild_id, interaction.user)
+        check_can_change_status(actor, task, "blocked")
+        check_transition(task, "blocked")
+        await interaction.response.send_modal(BlockReasonModal(task))
+
+    async def submit_block(
+        self, interaction: discord.Interaction, task_id: int, reason: str
+    ) -> None:
+        """The block form: block with the reason, show it on every card, tell the creator."""
+        if not reason.strip():
+            raise UserError("Say why the task is blocked, so its creator knows what it waits for.")
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        task = await self.clicked_task(interaction, task_id)
+        actor, config = await self.actor_for(task.guild_id, interaction.user)
+        change = await self.manager.set_status(
+            task.guild_id, task.id, actor, "blocked", self.bot.clock.now(), reason
+        )
+        text = await self.cards.after_status(
+            change,
+            config,
+            interaction.channel,  # type: ignore[arg-type]
+            actor_id=actor.user_id,
+            note=change.task.block_reason,
+        )
+        await answer(interaction, text, ephemeral=True)
 
     # -- card buttons -------------------------------------------------------------------------------
     async def click(self, interaction: discord.Interaction, action: str, task_id: int) -> None:
@@ -517,13 +605,13 @@ class Tasks(commands.GroupCog, group_name="task", group_description="Assign and 
         and every other copy. Refusals are explained ephemerally and change nothing. The click
         is acknowledged first (DEFERRED_UPDATE_MESSAGE): reading and changing the task takes
         several database calls, and Discord waits only 3 seconds for the first answer. A click
-        Discord no longer takes an answer for is still carried out (see answer_in_time)."""
+        Discord no longer takes an answer for is still carried out (see answer_in_time).
+        Block answers with a form asking why instead."""
+        if action == "block":
+            await self.ask_block_reason(interaction, await self.clicked_task(interaction, task_id))
+            return
         answered = await answer_in_time(interaction.response.defer())
-        task = await self.manager.get(task_id, interaction.guild_id)
-        if interaction.guild_id is None and not self.is_member(task.guild_id, interaction.user):
-            # A card in a DM names its task by id, and a custom id can be forged: to someone
-            # who is not in the task's server, the task does not exist.
-            raise NotFound(f"There is no task #{task_id}.")
+        task = await self.clicked_task(interaction, task_id)
         actor, config = await self.actor_for(task.guild_id, interaction.user)
         now = self.bot.clock.now()
         change: StatusChange | None = None
@@ -552,7 +640,7 @@ class Tasks(commands.GroupCog, group_name="task", group_description="Assign and 
             skip=clicked,
         )
         if change.next_occurrence is not None and answered:
-            await answer(interaction, text, ephemeral=True)
+            await self.answer_with_next(interaction, change, text, actor, config)
 
 
 async def setup(bot: ConcordBot) -> None:

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 import discord
 
+from concord.core.dates import format_day
 from concord.core.task_board import board_pages, board_sections, due_text, short_title
 from concord.core.tasks import (
     REPEAT_LABELS,
@@ -70,6 +71,14 @@ def due_field(task: Task, tz: ZoneInfo) -> str:
     return f"{day:%a} {day.day} {day:%b %Y}, end of day (<t:{stamp}:R>)"
 
 
+def due_words(task: Task) -> str:
+    """The resolved due date in words, as answers show it: ``Fri 11 Dec 2026 17:00``."""
+    if task.due_date is None:
+        return "no due date"
+    day = format_day(task.due_date)
+    return f"{day} {task.due_time:%H:%M}" if task.due_time is not None else day
+
+
 def card_colour(task: Task, now: datetime, tz: ZoneInfo) -> discord.Colour:
     if task.status == "done":
         return discord.Colour.green()
@@ -97,12 +106,18 @@ def card_embed(task: Task, now: datetime, tz: ZoneInfo) -> discord.Embed:
         timestamp=task.created_at,
     )
     embed.add_field(name="Status", value=status_text(task, now, tz))
+    if task.status == "blocked" and task.block_reason:
+        embed.add_field(name="Blocked because", value=clip(task.block_reason, FIELD_LIMIT))
     embed.add_field(name="Assignee", value=mention(task.assignee_id))
     embed.add_field(name="Priority", value=task.priority.capitalize())
     embed.add_field(name="Due", value=due_field(task, tz))
     embed.add_field(name="Creator", value=mention(task.creator_id))
     if task.repeat != "none":
-        embed.add_field(name="Repeats", value=REPEAT_LABELS[task.repeat])
+        skips = task.skip_holidays or task.repeat == "weekdays"
+        embed.add_field(
+            name="Repeats",
+            value=REPEAT_LABELS[task.repeat] + (", skipping holidays" if skips else ""),
+        )
     if task.completed_at is not None and task.status == "done":
         embed.add_field(name="Completed", value=f"<t:{int(task.completed_at.timestamp())}:R>")
     if task.next_id is not None:

@@ -25,13 +25,14 @@ from concord.core.leave import away_all_day, is_working_day
 from concord.core.settings import GuildConfig
 from concord.core.tasks import (
     Task,
-    days_past_due,
+    days_overdue,
     due_soon_key,
     escalation_key,
     needs_due_soon_reminder,
     needs_escalation,
     overdue_by_assignee,
 )
+from concord.core.text import plural
 from concord.db.leave import LeaveManager
 
 if TYPE_CHECKING:
@@ -130,7 +131,7 @@ class TaskReminders:
         key = escalation_key(task)
         if not await self._claim(config.guild_id, ESCALATE_KIND, key, now):
             return
-        days = days_past_due(task, now.astimezone(config.tz).date())
+        days = days_overdue(task, now, config.tz)
         if task.assignee_id is None:
             people = f"unassigned (anyone can claim it) · creator <@{task.creator_id}>"
         elif task.assignee_id == task.creator_id:
@@ -147,9 +148,9 @@ class TaskReminders:
         else:
             where = f" See `/task show task:{task.id}`."
         content = clip(
-            f"⚠️ Task #{task.id} **{task.title}** is overdue by {days} day"
-            f"{'s' if days != 1 else ''}{due} · {people}. Finish it, or give it a new due "
-            f"date with `/task edit`.{where}",
+            f"⚠️ Task #{task.id} **{task.title}** is overdue"
+            f"{' by ' + plural(days, 'day') if days else ''}{due} · {people}. Finish it, or "
+            f"give it a new due date with `/task edit`.{where}",
             2000,
         )
         try:

@@ -14,7 +14,14 @@ import discord
 
 from concord.cogs.common import OwnerView, answer, field_input, modal_field
 from concord.cogs.tasks.embeds import PER_PAGE, list_embed
-from concord.core.tasks import DESCRIPTION_MAX, TITLE_MAX, Task, format_due, page_count
+from concord.core.tasks import (
+    DESCRIPTION_MAX,
+    NOTE_MAX,
+    TITLE_MAX,
+    Task,
+    format_due,
+    page_count,
+)
 from concord.errors import NotFound, PermissionDenied, UserError
 
 if TYPE_CHECKING:
@@ -303,3 +310,29 @@ class TaskEditModal(TaskModal, title="Edit task"):
             priority=field_input(self.priority).value,
             repeat=field_input(self.repeat).value,
         )
+
+
+class BlockReasonModal(discord.ui.Modal, title="Why is it blocked?"):
+    """Block asks for a reason: it shows on the card and goes to the creator."""
+
+    reason: discord.ui.Label[Any] = modal_field(
+        "Reason",
+        custom_id="reason",
+        max_length=NOTE_MAX,
+        placeholder="e.g. Waiting for the supplier's quote",
+    )
+
+    def __init__(self, task: Task) -> None:
+        # A modal title is at most 45 characters.
+        super().__init__(
+            title=f"Why is task #{task.id} blocked?"[:45], custom_id=f"task:blockreason:{task.id}"
+        )
+        self.task_id = task.id
+
+    async def on_submit(self, interaction: discord.Interaction, /) -> None:
+        await tasks_cog(interaction).submit_block(
+            interaction, self.task_id, field_input(self.reason).value
+        )
+
+    async def on_error(self, interaction: discord.Interaction, error: Exception, /) -> None:
+        await interaction.client.report_error(interaction, error)  # type: ignore[attr-defined]
