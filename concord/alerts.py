@@ -32,25 +32,43 @@ RESOLVED_COLOUR = 0x2ECC71
 DESCRIPTION_LIMIT = 4096
 
 
-def post_webhook(url: str, payload: dict[str, Any], *, timeout: float = POST_TIMEOUT) -> bool:
-    """POST ``payload`` to a Discord incoming webhook; False (logged, no URL) when it failed."""
+def post_webhook(
+    url: str,
+    payload: dict[str, Any],
+    *,
+    timeout: float = POST_TIMEOUT,
+    user_agent: str = USER_AGENT,
+    what: str = "the alert",
+    log_prefix: str = "",
+) -> bool:
+    """POST ``payload`` as JSON to a Discord incoming webhook; False (logged, never the URL)
+    when it failed. Shared by the alerts and the deploy notifications."""
     request = urllib.request.Request(
         url,
         data=json.dumps(payload).encode("utf-8"),
         method="POST",
-        headers={"Content-Type": "application/json", "User-Agent": USER_AGENT},
+        headers={"Content-Type": "application/json", "User-Agent": user_agent},
     )
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
             response.read()
     except urllib.error.HTTPError as exc:
-        log.warning("the alert webhook refused a message (HTTP %d)", exc.code)
+        log.warning("%s%s was refused (HTTP %d)", log_prefix, what, exc.code)
         return False
-    except (urllib.error.URLError, OSError, ValueError) as exc:
-        # The reason of a URLError may quote the URL; say only what kind of failure it was.
-        log.warning("could not post an alert (%s)", type(getattr(exc, "reason", exc)).__name__)
+    except Exception as exc:  # a message that cannot be sent never fails the caller
+        # Only the kind of failure: exception texts can quote the URL, which is a credential.
+        log.warning("%scould not send %s (%s)", log_prefix, what, failure_kind(exc))
         return False
     return True
+
+
+def failure_kind(exc: BaseException) -> str:
+    """What went wrong, without the exception's text (which may quote the URL)."""
+    reason = getattr(exc, "reason", None)
+    cause = reason if isinstance(reason, BaseException) else exc
+    if isinstance(cause, OSError) and cause.strerror:
+        return f"{type(cause).__name__}: {cause.strerror}"
+    return type(cause).__name__
 
 
 def alert_message(source: str, title: str, detail: str, *, resolved: bool) -> dict[str, Any]:
