@@ -61,7 +61,9 @@ class S3Store:
         multipart_chunk: int = MULTIPART_CHUNK,
     ) -> None:
         self.url: str = url
-        self.bucket, self.prefix = split_s3_url(url)
+        bucket, prefix = split_s3_url(url)
+        self.bucket: str = bucket
+        self.prefix: str = prefix
         self.endpoint: str | None = endpoint
         self.multipart_threshold = multipart_threshold
         self.multipart_chunk = multipart_chunk
