@@ -22,7 +22,7 @@ from concord import __version__
 from concord.clock import Clock
 from concord.cogs.common import INTERACTION_GONE, safe_reply
 from concord.config import Settings
-from concord.db.backups import BackupTargets, take_backup
+from concord.db.backups import BackupError, BackupTargets, take_backup
 from concord.db.database import Database
 from concord.db.guilds import GuildSettings
 from concord.db.jobs import JobLedger
@@ -120,7 +120,9 @@ class ConcordBot(commands.Bot):
         self._process_jobs_task: asyncio.Task[list[str]] | None = None
         self.backup_targets = BackupTargets.from_settings(settings)
         if self.backup_targets is not None:
-            self.process_jobs.add_daily("backup", settings.backup_schedule, self.scheduled_backup)
+            self.process_jobs.add_daily(
+                "backup", settings.backup_schedule, self.scheduled_backup, expected=(BackupError,)
+            )
         # Tests and the sandbox drive the scheduler by hand (scheduler_seconds=None).
         self.scheduler_seconds = scheduler_seconds
         self.cog_modules = tuple(cogs)
@@ -193,6 +195,11 @@ class ConcordBot(commands.Bot):
         self._process_jobs_task = asyncio.create_task(
             self.process_jobs.run_due(now), name="concord-process-jobs"
         )
+
+    async def wait_process_jobs(self) -> None:
+        """Wait for the process jobs started by the last pass (tests, shutdown)."""
+        if self._process_jobs_task is not None:
+            await asyncio.shield(self._process_jobs_task)
 
     async def scheduled_backup(self, local_date: date, late: bool) -> None:
         targets = self.backup_targets

@@ -52,6 +52,7 @@ class ProcessJob:
     name: str
     times: tuple[time, ...]
     run: ProcessHandler
+    expected: tuple[type[Exception], ...] = ()
 
 
 def slot_job_name(name: str, at: time) -> str:
@@ -64,9 +65,17 @@ class ProcessJobs:
         self.tz = tz
         self.jobs: dict[str, ProcessJob] = {}
 
-    def add_daily(self, name: str, times: tuple[time, ...], run: ProcessHandler) -> None:
-        """``run(local_date, late)`` once per local date and time in ``times``."""
-        self.jobs[name] = ProcessJob(name, times, run)
+    def add_daily(
+        self,
+        name: str,
+        times: tuple[time, ...],
+        run: ProcessHandler,
+        expected: tuple[type[Exception], ...] = (),
+    ) -> None:
+        """``run(local_date, late)`` once per local date and time in ``times``; failures of an
+        ``expected`` type (a full disk, an unmounted NAS) are logged as one line, without a
+        traceback."""
+        self.jobs[name] = ProcessJob(name, times, run, expected)
 
     def _latest_due(self, job: ProcessJob, now: datetime) -> tuple[time, DueRun] | None:
         due = [(at, run) for at in job.times if (run := due_run(now, self.tz, at)) is not None]
@@ -88,6 +97,9 @@ class ProcessJobs:
             error: str | None = None
             try:
                 await job.run(due.local_date, due.late)
+            except job.expected as exc:
+                log.error("process job %s failed for %s: %s", slot, due.local_date, exc)
+                error = f"{type(exc).__name__}: {exc}"[:500]
             except Exception as exc:
                 log.exception("process job %s failed for %s", slot, due.local_date)
                 error = f"{type(exc).__name__}: {exc}"[:500]
