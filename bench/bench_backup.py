@@ -113,9 +113,7 @@ def measure(root: Path, endpoint: str, args: argparse.Namespace) -> int:
             for leftover in target.parent.glob("*") if target.parent.exists() else []:
                 leftover.unlink()
             resolved = resolve_source(source, folder, store)
-            return restore(
-                resolved, target, health_file=health, now=next(moments), s3=store
-            ).seconds
+            return restore(resolved, target, health_file=health, now=next(moments)).seconds
 
         return run
 

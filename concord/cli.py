@@ -7,10 +7,10 @@ import asyncio
 import importlib
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from concord import __version__
 from concord.config import Settings, SettingsError, load_dotenv_file, load_settings
@@ -21,6 +21,9 @@ from concord.db.database import (
     schema_version,
 )
 from concord.errors import ExitError
+
+if TYPE_CHECKING:
+    from concord.db.backups import BackupTargets
 from concord.logsetup import setup_logging
 from concord.webhook.cli import register as register_webhook
 
@@ -136,7 +139,9 @@ def cmd_db_backup(args: argparse.Namespace) -> int:
     return 0
 
 
-def _backup_targets(args: argparse.Namespace, *, dir_option: str, s3_option: str) -> Any:
+def _backup_targets(
+    args: argparse.Namespace, *, dir_option: str, s3_option: str
+) -> tuple[BackupTargets, Settings]:
     """Folder and bucket from the options; an option given without a value (or not given, for
     listing and restore) falls back to CONCORD_BACKUP_DIR / CONCORD_BACKUP_S3_URL."""
     from concord.db.backups import BackupTargets
@@ -188,7 +193,7 @@ def _backup_to_targets(args: argparse.Namespace) -> int:
 
 def cmd_db_backups(args: argparse.Namespace) -> int:
     from concord.core.backup_policy import describe_age
-    from concord.db.backups import BackupError, list_folder, list_s3
+    from concord.db.backups import BackupError, ListedBackup, list_folder, list_s3
     from concord.db.s3store import S3Error
 
     targets, _ = _backup_targets(args, dir_option="dir", s3_option="s3")
@@ -196,13 +201,12 @@ def cmd_db_backups(args: argparse.Namespace) -> int:
         raise ExitError("no backups configured: set CONCORD_BACKUP_DIR or pass --dir / --s3")
     now = datetime.now(UTC)
     failed = False
-    sources: list[tuple[str, Any]] = []
-    if targets.directory is not None:
-        sources.append(
-            (str(targets.directory), lambda: list_folder(targets.directory, verify=args.verify))
-        )
-    if targets.s3 is not None:
-        sources.append((targets.s3.url, lambda: list_s3(targets.s3)))
+    sources: list[tuple[str, Callable[[], list[ListedBackup]]]] = []
+    directory, s3 = targets.directory, targets.s3
+    if directory is not None:
+        sources.append((str(directory), lambda: list_folder(directory, verify=args.verify)))
+    if s3 is not None:
+        sources.append((s3.url, lambda: list_s3(s3)))
     for label, lister in sources:
         print(f"{label}:")
         try:
@@ -235,7 +239,6 @@ def cmd_db_restore(args: argparse.Namespace) -> int:
             db_path,
             health_file=settings.health_file,
             now=datetime.now(UTC),
-            s3=targets.s3,
             dry_run=args.dry_run,
             progress=lambda text: print(text, flush=True),
         )

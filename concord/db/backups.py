@@ -27,7 +27,7 @@ import shutil
 import sqlite3
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
@@ -308,7 +308,7 @@ def take_backup(
     if targets.s3 is not None:
         try:
             stored = targets.s3.upload(path, record.file, s3_metadata(record))
-            record = BackupRecord(**{**asdict(record), "s3_key": stored.key})
+            record = replace(record, s3_key=stored.key)
         except S3Error as exc:
             upload_error = str(exc)
     try:
@@ -346,7 +346,7 @@ def _backup_to_s3_only(
             prune_s3(s3, keep, now)
         except S3Error as exc:
             raise BackupError(f"{record.file} is saved, but retention failed: {exc}") from exc
-    return BackupRecord(**{**asdict(record), "s3_key": stored.key})
+    return replace(record, s3_key=stored.key)
 
 
 # -- retention -------------------------------------------------------------------------------
@@ -450,6 +450,7 @@ class RestoreSource:
 
     label: str
     path: Path | None = None
+    s3: S3Store | None = None  # the bucket holding s3_key
     s3_key: str | None = None
     expected_sha256: str | None = None
     expected_bytes: int | None = None
@@ -478,8 +479,10 @@ def resolve_source(source: str, directory: Path | None, s3: S3Store | None) -> R
             candidates += [b for b in list_s3(s3) if b.state == "verified"]
         if not candidates:
             raise BackupError("no verified backup found for `latest`")
-        newest = max(candidates, key=lambda b: (b.taken_at, b.where != (s3.url if s3 else "")))
-        if s3 is not None and newest.where == s3.url:
+        # The newest; on a tie the folder's copy (no download).
+        in_folder = str(directory)
+        newest = max(candidates, key=lambda b: (b.taken_at, b.where == in_folder))
+        if s3 is not None and newest.where != in_folder:
             return _s3_source(s3, s3.key_for(newest.name))
         return _file_source(Path(newest.where) / newest.name)
     if source.startswith("s3://"):
@@ -515,7 +518,8 @@ def _s3_source(s3: S3Store, key: str) -> RestoreSource:
     expected = stored.metadata.get("bytes")
     return RestoreSource(
         label=f"s3://{s3.bucket}/{key}",
-        s3_key=f"{s3.bucket}\x00{key}",
+        s3=s3,
+        s3_key=key,
         expected_sha256=stored.metadata.get("sha256"),
         expected_bytes=int(expected) if expected and expected.isdigit() else None,
     )
@@ -545,15 +549,12 @@ def bot_holding(health_file: Path, now: datetime) -> str | None:
     return f"a bot (pid {pid}) is running on this database ({health_file}); stop it first"
 
 
-def _fetch(source: RestoreSource, s3: S3Store | None, work: Path) -> Path:
+def _fetch(source: RestoreSource, work: Path) -> Path:
     """The backup as a local file (downloaded into ``work`` from S3), checksum verified."""
-    if source.s3_key is not None:
-        bucket, _, key = source.s3_key.partition("\x00")
-        store = s3 if s3 is not None and s3.bucket == bucket else None
-        store = store or S3Store(f"s3://{bucket}", endpoint=s3.endpoint if s3 else None)
-        local = work / Path(key).name
+    if source.s3 is not None and source.s3_key is not None:
+        local = work / Path(source.s3_key).name
         try:
-            store.download(key, local)
+            source.s3.download(source.s3_key, local)
         except S3Error as exc:
             raise BackupError(str(exc)) from exc
     else:
@@ -608,7 +609,6 @@ def restore(
     *,
     health_file: Path,
     now: datetime,
-    s3: S3Store | None = None,
     dry_run: bool = False,
     progress: Callable[[str], None] | None = None,
 ) -> RestoreReport:
@@ -625,7 +625,7 @@ def restore(
     work.mkdir()
     try:
         say(f"fetching {source.label}")
-        packed = _fetch(source, s3, work)
+        packed = _fetch(source, work)
         candidate = work / "restored.db"
         _unpack(packed, candidate)
         schema, rows = _inspect(candidate)

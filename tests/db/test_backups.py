@@ -338,7 +338,7 @@ async def test_restore_drill_from_the_folder_and_from_s3_row_for_row(
         ("latest", resolve_source("latest", nas, store)),
     ):
         destroy(live)  # the disaster
-        report = restore(source, live, health_file=health, now=NOW, s3=store)
+        report = restore(source, live, health_file=health, now=NOW)
         assert every_row(live) == expected, label
         assert report.schema == LATEST and report.checksum == "matched", label
         assert report.taken_at == NOW and report.rows["tasks"] == 1
@@ -447,7 +447,6 @@ def test_restore_refuses_an_s3_object_that_does_not_match_its_metadata(
             live_db,
             health_file=tmp_path / "h.json",
             now=NOW,
-            s3=store,
         )
 
 
