@@ -164,7 +164,7 @@ def _describe_os_error(exc: OSError, where: Path) -> str:
     return f"{where}: {exc.strerror or exc}"
 
 
-def check_folder(directory: Path) -> None:
+def check_folder(directory: Path, *, writable: bool = True) -> None:
     """The backup folder must already exist: a NAS that is not mounted shows up as a missing
     folder inside the mount point, and we must not fill the local disk in its place."""
     if not directory.is_dir():
@@ -172,7 +172,7 @@ def check_folder(directory: Path) -> None:
             f"backup folder {directory} does not exist or is not a folder "
             "(is the NAS mounted? the bot never creates it)"
         )
-    if not os.access(directory, os.W_OK | os.X_OK):
+    if writable and not os.access(directory, os.W_OK | os.X_OK):
         raise BackupError(f"backup folder {directory} is not writable by this user")
 
 
@@ -403,7 +403,7 @@ class ListedBackup:
 
 
 def list_folder(directory: Path, *, verify: bool = False) -> list[ListedBackup]:
-    check_folder(directory)
+    check_folder(directory, writable=False)
     manifest = read_manifest(directory)
     found: list[ListedBackup] = []
     for entry in directory.iterdir():

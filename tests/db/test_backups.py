@@ -336,6 +336,7 @@ async def test_restore_drill_from_the_folder_and_from_s3_row_for_row(
         ("s3 key", resolve_source(f"s3://{store.bucket}/{record.s3_key}", None, store)),
         ("s3 name", resolve_source(record.file, None, store)),
         ("latest", resolve_source("latest", nas, store)),
+        ("latest, NAS down", resolve_source("latest", tmp_path / "unmounted", store)),
     ):
         destroy(live)  # the disaster
         report = restore(source, live, health_file=health, now=NOW)
@@ -343,6 +344,8 @@ async def test_restore_drill_from_the_folder_and_from_s3_row_for_row(
         assert report.schema == LATEST and report.checksum == "matched", label
         assert report.taken_at == NOW and report.rows["tasks"] == 1
         assert report.set_aside is None  # nothing was there to keep
+        from_s3 = label not in ("folder", "latest")  # `latest` prefers the folder's copy
+        assert report.source.startswith("s3://") == from_s3, label
         db = await Database.open(live)  # the bot starts on it
         assert (await TaskManager(db).get(1)).status == "done"
         await db.close()
