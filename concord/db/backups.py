@@ -314,6 +314,8 @@ def take_backup(
     try:
         append_manifest(directory, record)
     except OSError as exc:
+        # Without its manifest line the file would be neither verifiable nor pruned.
+        path.unlink(missing_ok=True)
         raise BackupError(
             f"writing the manifest failed: {_describe_os_error(exc, directory)}"
         ) from exc
