@@ -10,7 +10,7 @@ import logging
 import os
 import secrets
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 import discord
@@ -22,11 +22,13 @@ from concord import __version__
 from concord.clock import Clock
 from concord.cogs.common import INTERACTION_GONE, safe_reply
 from concord.config import Settings
+from concord.db.backups import BackupError, BackupTargets, take_backup
 from concord.db.database import Database
 from concord.db.guilds import GuildSettings
 from concord.db.jobs import JobLedger
 from concord.errors import UserError
 from concord.health import git_commit, iso, write_json_atomic
+from concord.process_jobs import ProcessJobs, local_zone
 from concord.scheduler import Scheduler
 from concord.telemetry import TOO_LATE, UNEXPECTED_ERROR, USER_ERROR, mark_outcome
 
@@ -128,6 +130,13 @@ class ConcordBot(commands.Bot):
         self.guild_settings = GuildSettings(db)
         self.job_ledger = JobLedger(db)
         self.scheduler = Scheduler(self.guild_settings, self.job_ledger)
+        self.process_jobs = ProcessJobs(self.job_ledger, local_zone())
+        self._process_jobs_task: asyncio.Task[list[str]] | None = None
+        self.backup_targets = BackupTargets.from_settings(settings)
+        if self.backup_targets is not None:
+            self.process_jobs.add_daily(
+                "backup", settings.backup_schedule, self.scheduled_backup, expected=(BackupError,)
+            )
         # Tests and the sandbox drive the scheduler by hand (scheduler_seconds=None).
         self.scheduler_seconds = scheduler_seconds
         self.cog_modules = tuple(cogs)
@@ -193,7 +202,41 @@ class ConcordBot(commands.Bot):
 
     async def run_scheduled(self) -> None:
         """One scheduler pass at the clock's current time, over the guilds the bot is in."""
-        await self.scheduler.run_due(self.clock.now(), [guild.id for guild in self.guilds])
+        now = self.clock.now()
+        self.start_process_jobs(now)
+        await self.scheduler.run_due(now, [guild.id for guild in self.guilds])
+
+    def start_process_jobs(self, now: datetime) -> None:
+        """Process-level jobs (the backup) in their own task: a long backup delays neither the
+        guild jobs nor the next pass, and two passes never run them at once."""
+        if not self.process_jobs.jobs:
+            return
+        if self._process_jobs_task is not None and not self._process_jobs_task.done():
+            return
+        self._process_jobs_task = asyncio.create_task(
+            self.process_jobs.run_due(now), name="concord-process-jobs"
+        )
+
+    async def wait_process_jobs(self) -> None:
+        """Wait for the process jobs started by the last pass (tests, shutdown)."""
+        if self._process_jobs_task is not None:
+            await asyncio.shield(self._process_jobs_task)
+
+    async def scheduled_backup(self, local_date: date, late: bool) -> None:
+        targets = self.backup_targets
+        assert targets is not None
+        now = self.clock.now()
+        # Off the event loop: copying, checking, compressing and uploading are blocking. A
+        # failure (BackupError) is logged and recorded in job_runs by the process jobs.
+        record = await asyncio.to_thread(take_backup, self.db.path, targets, now)
+        log.info(
+            "backup %s: %d bytes, schema %d, %.1f s%s",
+            record.file,
+            record.bytes,
+            record.schema,
+            record.duration_s,
+            f", uploaded as {record.s3_key}" if record.s3_key else "",
+        )
 
     async def _run_scheduler(self) -> None:
         assert self.scheduler_seconds is not None
@@ -231,9 +274,10 @@ class ConcordBot(commands.Bot):
 
     # -- shutdown --------------------------------------------------------------------------
     async def close(self) -> None:
-        for task in (self._heartbeat_task, self._scheduler_task):
+        for task in (self._heartbeat_task, self._scheduler_task, self._process_jobs_task):
             if task is not None:
                 task.cancel()
+        self._process_jobs_task = None
         self._heartbeat_task = self._scheduler_task = None
         if self.monitoring is not None:
             await self.monitoring.close()

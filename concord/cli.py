@@ -7,9 +7,10 @@ import asyncio
 import importlib
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from concord import __version__
 from concord.config import Settings, SettingsError, load_dotenv_file, load_settings
@@ -25,6 +26,9 @@ from concord.errors import ExitError
 from concord.health import read_health
 from concord.logsetup import setup_logging
 from concord.webhook.cli import register as register_webhook
+
+if TYPE_CHECKING:
+    from concord.db.backups import BackupTargets
 
 log: logging.Logger = logging.getLogger("concord")
 
@@ -124,6 +128,12 @@ def cmd_db_check(args: argparse.Namespace) -> int:
 
 
 def cmd_db_backup(args: argparse.Namespace) -> int:
+    if args.to_dir is not None or args.to_s3 is not None:
+        if args.path:
+            raise ExitError("give either PATH or --to-dir/--to-s3, not both")
+        return _backup_to_targets(args)
+    if not args.path:
+        raise ExitError("give PATH, or --to-dir / --to-s3 (see `concord db backup --help`)")
     from concord.db.maintenance import backup
 
     source = _db_path(args)
@@ -142,6 +152,128 @@ def cmd_db_backup(args: argparse.Namespace) -> int:
 
     backup(source, target, progress)
     print(f"backed up {source} to {target}")
+    return 0
+
+
+def _backup_targets(
+    args: argparse.Namespace, *, dir_option: str, s3_option: str
+) -> tuple[BackupTargets, Settings]:
+    """Folder and bucket from the options; an option given without a value (or not given, for
+    listing and restore) falls back to CONCORD_BACKUP_DIR / CONCORD_BACKUP_S3_URL."""
+    from concord.db.backups import BackupTargets
+    from concord.db.s3store import S3Store
+
+    settings = _settings()
+    directory_arg: str | None = getattr(args, dir_option)
+    s3_arg: str | None = getattr(args, s3_option)
+    directory = Path(directory_arg) if directory_arg else settings.backup_dir
+    s3_url = s3_arg or settings.backup_s3_url
+    if directory_arg == "" and directory is None:
+        raise ExitError("--to-dir: no folder given and CONCORD_BACKUP_DIR is not set")
+    if s3_arg == "" and s3_url is None:
+        raise ExitError("--to-s3: no s3:// URL given and CONCORD_BACKUP_S3_URL is not set")
+    if s3_url is not None and not s3_url.startswith("s3://"):
+        raise ExitError(f"{s3_url!r} is not an s3://bucket/prefix URL")
+    s3 = S3Store(s3_url, endpoint=settings.backup_s3_endpoint) if s3_url else None
+    return BackupTargets(directory=directory, s3=s3, keep=settings.backup_keep), settings
+
+
+def _backup_to_targets(args: argparse.Namespace) -> int:
+    from concord.db.backups import BackupError, BackupTargets, take_backup
+
+    targets, _ = _backup_targets(args, dir_option="to_dir", s3_option="to_s3")
+    # Only the targets asked for: --to-s3 alone does not also write the configured folder.
+    targets = BackupTargets(
+        directory=targets.directory if args.to_dir is not None else None,
+        s3=targets.s3 if args.to_s3 is not None else None,
+        keep=targets.keep,
+    )
+    source = _db_path(args)
+    if not source.exists():
+        raise ExitError(f"{source} does not exist (set CONCORD_DB_PATH or pass --db)")
+    try:
+        record = take_backup(source, targets, datetime.now(UTC))
+    except BackupError as exc:
+        raise ExitError(f"backup failed: {exc}", code=1) from None
+    where = [str(targets.directory / record.file)] if targets.directory else []
+    if record.s3_key and targets.s3 is not None:
+        where.append(f"s3://{targets.s3.bucket}/{record.s3_key}")
+    print(
+        f"backed up {source} (schema {record.schema}, {sum(record.rows.values())} rows) "
+        f"in {record.duration_s:.1f} s: {record.bytes} bytes, sha256 {record.sha256[:16]}..."
+    )
+    for place in where:
+        print(f"  {place}")
+    return 0
+
+
+def cmd_db_backups(args: argparse.Namespace) -> int:
+    from concord.core.backup_policy import describe_age
+    from concord.db.backups import BackupError, ListedBackup, list_folder, list_s3
+    from concord.db.s3store import S3Error
+
+    targets, _ = _backup_targets(args, dir_option="dir", s3_option="s3")
+    if targets.directory is None and targets.s3 is None:
+        raise ExitError("no backups configured: set CONCORD_BACKUP_DIR or pass --dir / --s3")
+    now = datetime.now(UTC)
+    failed = False
+    sources: list[tuple[str, Callable[[], list[ListedBackup]]]] = []
+    directory, s3 = targets.directory, targets.s3
+    if directory is not None:
+        sources.append((str(directory), lambda: list_folder(directory, verify=args.verify)))
+    if s3 is not None:
+        sources.append((s3.url, lambda: list_s3(s3)))
+    for label, lister in sources:
+        print(f"{label}:")
+        try:
+            found = lister()
+        except (BackupError, S3Error, OSError) as exc:
+            print(f"  unavailable: {exc}")
+            failed = True
+            continue
+        if not found:
+            print("  no backups")
+        for item in found:
+            age = describe_age((now - item.taken_at).total_seconds())
+            print(
+                f"  {item.name}  {age:>6} ago  {item.bytes:>12} bytes  "
+                f"schema {item.schema}  {item.state}"
+            )
+            failed = failed or "MISMATCH" in item.state
+    return 1 if failed else 0
+
+
+def cmd_db_restore(args: argparse.Namespace) -> int:
+    from concord.db.backups import BackupError, resolve_source, restore
+
+    targets, settings = _backup_targets(args, dir_option="dir", s3_option="s3")
+    db_path = _db_path(args)
+    try:
+        source = resolve_source(args.source, targets.directory, targets.s3)
+        report = restore(
+            source,
+            db_path,
+            health_file=settings.health_file,
+            now=datetime.now(UTC),
+            dry_run=args.dry_run,
+            progress=lambda text: print(text, flush=True),
+        )
+    except BackupError as exc:
+        raise ExitError(f"restore refused: {exc}", code=1) from None
+    taken = report.taken_at.strftime("%Y-%m-%d %H:%M:%S UTC") if report.taken_at else "unknown"
+    verb = "would restore" if args.dry_run else "restored"
+    print(
+        f"{verb} {report.source} (taken {taken}, schema {report.schema}, "
+        f"checksum {report.checksum}) in {report.seconds:.1f} s"
+    )
+    for name, count in report.rows.items():
+        print(f"  {name:<24} {count:>9}")
+    for note in report.notes:
+        print(f"note: {note}")
+    if report.set_aside is not None:
+        print(f"the previous database is kept as {report.set_aside}")
+    if not args.dry_run:
+        print(f"{db_path}: db check ok")
     return 0
 
 
@@ -214,15 +346,62 @@ def build_parser() -> argparse.ArgumentParser:
         ("migrate", cmd_db_migrate, "apply pending migrations"),
         ("check", cmd_db_check, "integrity, foreign keys, schema version (exit 1 on a problem)"),
         ("stats", cmd_db_stats, "row counts per table and file sizes"),
-        ("backup", cmd_db_backup, "online backup to PATH"),
     ):
         command = db.add_parser(name, help=text)
         command.add_argument("--db", help="database file (default: CONCORD_DB_PATH)")
-        if name == "backup":
-            command.add_argument("path", help="where to write the backup")
         command.set_defaults(func=func)
+    _add_backup_commands(db)
     register_webhook(sub)
     return parser
+
+
+def _add_backup_commands(db: Any) -> None:
+    backup = db.add_parser(
+        "backup",
+        help="online backup to PATH, or a verified backup to the folder / S3 now",
+        description="PATH: a plain online copy. --to-dir / --to-s3: what the schedule does, "
+        "now (verified, compressed, in the manifest, retention applied).",
+    )
+    backup.add_argument("--db", help="database file (default: CONCORD_DB_PATH)")
+    backup.add_argument("path", nargs="?", help="where to write a plain copy")
+    backup.add_argument(
+        "--to-dir",
+        nargs="?",
+        const="",
+        metavar="DIR",
+        help="backup folder (default: CONCORD_BACKUP_DIR)",
+    )
+    backup.add_argument(
+        "--to-s3",
+        nargs="?",
+        const="",
+        metavar="URL",
+        help="s3://bucket/prefix (default: CONCORD_BACKUP_S3_URL)",
+    )
+    backup.set_defaults(func=cmd_db_backup)
+
+    listing = db.add_parser("backups", help="list the backups in the folder and in S3")
+    listing.add_argument("--dir", help="backup folder (default: CONCORD_BACKUP_DIR)")
+    listing.add_argument("--s3", help="s3://bucket/prefix (default: CONCORD_BACKUP_S3_URL)")
+    listing.add_argument(
+        "--verify", action="store_true", help="re-hash every folder backup against the manifest"
+    )
+    listing.set_defaults(func=cmd_db_backups)
+
+    restore = db.add_parser(
+        "restore",
+        help="restore a backup (a file, `latest`, or an S3 key); the bot must be stopped",
+    )
+    restore.add_argument(
+        "source", help="a backup file, `latest`, s3://bucket/key or a backup name in S3"
+    )
+    restore.add_argument("--db", help="database file (default: CONCORD_DB_PATH)")
+    restore.add_argument("--dir", help="backup folder for `latest` (default: CONCORD_BACKUP_DIR)")
+    restore.add_argument("--s3", help="s3://bucket/prefix (default: CONCORD_BACKUP_S3_URL)")
+    restore.add_argument(
+        "--dry-run", action="store_true", help="verify only: checksum, integrity, schema"
+    )
+    restore.set_defaults(func=cmd_db_restore)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -7,11 +7,16 @@ naming the setting and exit code 2.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import time
 from pathlib import Path
+from typing import TypeVar
 from urllib.parse import urlparse
 
+from concord.core.backup_policy import Retention, parse_keep, parse_schedule
+
+T = TypeVar("T")
 DEFAULT_API_BASE = "https://discord.com/api/v10"
 DEFAULT_GATEWAY_URL = "wss://gateway.discord.gg/"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
@@ -40,6 +45,12 @@ class Settings:
     metrics_emf: bool = False
     # A Discord webhook URL carries its token: kept out of repr and never logged.
     alert_webhook_url: str | None = field(default=None, repr=False)
+    # Scheduled backups: off while backup_dir is None; S3 is an extra copy of each backup.
+    backup_dir: Path | None = None
+    backup_schedule: tuple[time, ...] = (time(3, 0),)
+    backup_keep: Retention = field(default_factory=Retention)
+    backup_s3_url: str | None = None
+    backup_s3_endpoint: str | None = None
 
     @property
     def metrics_enabled(self) -> bool:
@@ -137,12 +148,44 @@ def secret_url(env: Mapping[str, str], name: str) -> str | None:
     return value.strip()
 
 
+def _parsed(env: Mapping[str, str], name: str, default: str, parse: Callable[[str], T]) -> T:
+    value = env.get(name, "").strip() or default
+    try:
+        return parse(value)
+    except ValueError as exc:
+        raise SettingsError(name, str(exc)) from None
+
+
+def _s3_url(env: Mapping[str, str], name: str) -> str | None:
+    value = env.get(name, "").strip()
+    if not value:
+        return None
+    parsed = urlparse(value)
+    if parsed.scheme != "s3" or not parsed.netloc or parsed.query or parsed.fragment:
+        raise SettingsError(name, f"{value!r} is not a bucket URL like s3://bucket/prefix")
+    return value.rstrip("/")
+
+
+def _backup_dir(env: Mapping[str, str]) -> Path | None:
+    value = env.get("CONCORD_BACKUP_DIR", "").strip()
+    if not value:
+        return None
+    return _path(env, "CONCORD_BACKUP_DIR", value)
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Build and validate the settings from ``env`` (default: ``os.environ``)."""
     env = os.environ if env is None else env
     token = env.get("DISCORD_TOKEN", "").strip() or None
     if token is not None and (any(c.isspace() for c in token) or len(token) < 20):
         raise SettingsError("DISCORD_TOKEN", "does not look like a bot token (check for spaces)")
+    backup_dir = _backup_dir(env)
+    s3_url = _s3_url(env, "CONCORD_BACKUP_S3_URL")
+    if s3_url is not None and backup_dir is None:
+        # Each backup is written and verified in the folder first, then uploaded.
+        raise SettingsError(
+            "CONCORD_BACKUP_S3_URL", "needs CONCORD_BACKUP_DIR too (backups are uploaded from it)"
+        )
     return Settings(
         discord_token=token,
         db_path=_path(env, "CONCORD_DB_PATH", "data/concord.db"),
@@ -155,6 +198,11 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         metrics_addr=_metrics_addr(env),
         metrics_emf=_metrics_emf(env),
         alert_webhook_url=secret_url(env, "CONCORD_ALERT_WEBHOOK_URL"),
+        backup_dir=backup_dir,
+        backup_schedule=_parsed(env, "CONCORD_BACKUP_SCHEDULE", "03:00", parse_schedule),
+        backup_keep=_parsed(env, "CONCORD_BACKUP_KEEP", "7d,4w,12m", parse_keep),
+        backup_s3_url=s3_url,
+        backup_s3_endpoint=_url(env, "CONCORD_BACKUP_S3_ENDPOINT", ("http", "https")),
     )
 
 

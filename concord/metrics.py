@@ -20,7 +20,8 @@ from typing import Any
 from wsgiref.simple_server import WSGIServer
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
-from prometheus_client.metrics_core import Metric
+from prometheus_client.metrics_core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
 
 from concord.telemetry import OK, UNANSWERED, InteractionState, route_template
 
@@ -167,6 +168,10 @@ class BotMetrics:
         self.guilds = Gauge("concord_guilds", "Guilds the bot is in.", registry=r)
         self.members = Gauge("concord_members", "Members of the guilds the bot is in.", registry=r)
         self.writer_waits = _WaitWatch()
+        # When the last good backup was taken (Unix time), read from job_runs by the monitoring;
+        # None (no series at all) while backups are off or none has succeeded yet.
+        self.last_backup: float | None = None
+        r.register(_LastBackupCollector(self))
 
     # -- interactions ------------------------------------------------------------------------
     def interaction_received(self, kind: str, name: str) -> InteractionState:
@@ -222,6 +227,22 @@ class BotMetrics:
 
     def notification_sent(self, kind: str) -> None:
         self.notifications.labels(kind).inc()
+
+
+class _LastBackupCollector(Collector):
+    def __init__(self, metrics: BotMetrics) -> None:
+        self.metrics = metrics
+
+    def collect(self) -> Iterator[Metric]:
+        last = self.metrics.last_backup
+        if last is None:
+            return
+        family = GaugeMetricFamily(
+            "concord_backup_last_success_timestamp_seconds",
+            "When the last good (verified) scheduled backup finished (Unix time).",
+        )
+        family.add_metric([], last)
+        yield family
 
 
 class MetricsServer:

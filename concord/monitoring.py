@@ -18,7 +18,7 @@ import logging
 import math
 import time
 from collections.abc import Callable
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
@@ -27,6 +27,7 @@ import discord
 from concord.alerts import Alerter, webhook_sender
 from concord.core.settings import GuildConfig
 from concord.metrics import BotMetrics, EmfWriter, MetricsServer
+from concord.process_jobs import last_outcomes
 from concord.telemetry import component_label, current_interaction
 
 if TYPE_CHECKING:
@@ -39,6 +40,8 @@ EMF_SECONDS = 60.0
 WATCH_SECONDS = 60.0
 # Alert when a transaction waited this long for the writer (the issue's 5 s).
 WRITER_WAIT_ALERT = 5.0
+# Alert when the last good backup is older than this (the issue's 36 h: one missed night).
+BACKUP_STALE_AFTER = timedelta(hours=36)
 _CALLBACK_SUFFIX = "/callback"
 
 
@@ -142,7 +145,7 @@ class BotMonitoring:
             log.info("metrics on http://%s:%d/metrics", addr[0], self.server.port)
         if bot.settings.metrics_emf:
             self._tasks.append(asyncio.create_task(self._emf_loop(), name="concord-emf"))
-        if self.alerter is not None:
+        if self.alerter is not None or bot.backup_targets is not None:
             self._tasks.append(asyncio.create_task(self._watch_loop(), name="concord-watch"))
 
     async def close(self) -> None:
@@ -234,11 +237,51 @@ class BotMonitoring:
 
     async def _watch_loop(self) -> None:
         while True:
-            await asyncio.sleep(WATCH_SECONDS)
             try:
-                await self.check_writer()
+                if self.bot.backup_targets is not None:
+                    await self.check_backups()
+                if self.alerter is not None:
+                    await self.check_writer()
             except Exception:
-                log.exception("the writer check failed")
+                log.exception("a monitoring check failed")
+            await asyncio.sleep(WATCH_SECONDS)
+
+    async def check_backups(self) -> None:
+        """Export when the last good backup was taken (``job_runs``, as ``/concord status``
+        reads it) and alert when it is older than 36 h, or none succeeded in the 36 h since
+        the bot started."""
+        good, failure = await self.bot.db.run_sync(last_outcomes, "backup")
+        if good is not None:
+            self.metrics.last_backup = good.timestamp()
+        if self.alerter is None:
+            return
+        now = self.bot.clock.now()
+        age = now - (good or self.bot.started_at)
+        if age <= BACKUP_STALE_AFTER:
+            if good is not None:
+                await asyncio.to_thread(
+                    self.alerter.resolve,
+                    "backup_stale",
+                    f"A good backup was taken at {_utc(good)}.",
+                    now,
+                )
+            return
+        hours = int(age.total_seconds() // 3600)
+        if good is not None:
+            detail = f"The last good backup was taken at {_utc(good)}, {hours} h ago"
+        else:
+            detail = f"No backup has succeeded in the {hours} h since the bot started"
+        if failure is not None:
+            # Only the exception's type: the rest is for the log and `/concord status`.
+            cause = failure[1].split(":", 1)[0]
+            detail += f"; the last attempt failed at {_utc(failure[0])} ({cause})"
+        await asyncio.to_thread(
+            self.alerter.fire,
+            "backup_stale",
+            "Backups are stale",
+            f"{detail}. `/concord status` and the bot's log say why.",
+            now,
+        )
 
     async def check_writer(self) -> None:
         """Alert when a transaction waited over 5 s for the writer since the last check."""
@@ -261,6 +304,10 @@ class BotMonitoring:
                 f"The longest write wait in the last minute was {longest:.2f} s.",
                 now,
             )
+
+
+def _utc(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def _counting(increment: Callable[[], None]) -> Callable[..., Any]:

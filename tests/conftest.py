@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from concord.db.database import Database
+from tests.s3_server import s3_endpoint, s3_env, s3_url  # noqa: F401 (fixtures: a loopback S3)
 
 pytest_plugins = ["concord.sandbox.testing"]
 

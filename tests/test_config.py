@@ -107,3 +107,46 @@ def test_dotenv_is_loaded_and_environment_wins(tmp_path: Path) -> None:
     result = _run_cli(["db", "migrate"], tmp_path, CONCORD_LOG_FORMAT="text")
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "from-dotenv.db").exists()
+
+
+def test_backup_settings_defaults_and_values() -> None:
+    from datetime import time
+
+    from concord.core.backup_policy import Retention
+
+    settings = load_settings({})
+    assert settings.backup_dir is None and settings.backup_s3_url is None
+    assert settings.backup_schedule == (time(3, 0),) and settings.backup_keep == Retention(7, 4, 12)
+    settings = load_settings(
+        {
+            "CONCORD_BACKUP_DIR": "/mnt/nas/concord",
+            "CONCORD_BACKUP_SCHEDULE": "03:00,15:30",
+            "CONCORD_BACKUP_KEEP": "14d,8w",
+            "CONCORD_BACKUP_S3_URL": "s3://office-backups/concord/",
+            "CONCORD_BACKUP_S3_ENDPOINT": "http://nas.local:9000",
+        }
+    )
+    assert settings.backup_dir == Path("/mnt/nas/concord")
+    assert settings.backup_schedule == (time(3, 0), time(15, 30))
+    assert settings.backup_keep == Retention(14, 8, 0)
+    assert settings.backup_s3_url == "s3://office-backups/concord"
+    assert settings.backup_s3_endpoint == "http://nas.local:9000"
+
+
+@pytest.mark.parametrize(
+    ("env", "name"),
+    [
+        ({"CONCORD_BACKUP_SCHEDULE": "3am"}, "CONCORD_BACKUP_SCHEDULE"),
+        ({"CONCORD_BACKUP_KEEP": "weekly"}, "CONCORD_BACKUP_KEEP"),
+        (
+            {"CONCORD_BACKUP_DIR": "/x", "CONCORD_BACKUP_S3_URL": "https://b/p"},
+            "CONCORD_BACKUP_S3_URL",
+        ),
+        ({"CONCORD_BACKUP_S3_URL": "s3://bucket/p"}, "CONCORD_BACKUP_S3_URL"),
+        ({"CONCORD_BACKUP_S3_ENDPOINT": "nas.local:9000"}, "CONCORD_BACKUP_S3_ENDPOINT"),
+    ],
+)
+def test_bad_backup_settings_name_the_setting(env: dict[str, str], name: str) -> None:
+    with pytest.raises(SettingsError) as caught:
+        load_settings(env)
+    assert caught.value.name == name and str(caught.value).startswith(f"{name}: ")

@@ -9,8 +9,10 @@ import json
 import logging
 import urllib.request
 from collections import Counter
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
+from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import discord
 import pytest
@@ -18,6 +20,7 @@ from discord import app_commands
 from discord.ext import commands
 from prometheus_client.parser import text_string_to_metric_families
 
+from concord.clock import ManualClock
 from concord.logsetup import JsonFormatter
 from concord.metrics import EMF_NAMESPACE, EmfWriter
 from concord.sandbox.driver import Sandbox
@@ -219,3 +222,61 @@ async def test_a_slow_writer_alerts_at_most_once_an_hour(alerting: Sandbox) -> N
     await monitoring.check_writer()  # a quiet minute
     assert alerts(sandbox)[-1] == "✅ Resolved: Database writes are waiting"
     assert len(alerts(sandbox)) == 2
+
+
+async def test_a_stale_backup_alerts_once_an_hour_then_resolves(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    folder = tmp_path / "nas"
+    folder.mkdir()
+    sandbox.extra_settings.update(alert_settings(sandbox), backup_dir=folder)
+    await sandbox.restart()
+    await sandbox.configure_office()
+    bot = sandbox.bot
+    bot.process_jobs.tz = ZoneInfo("UTC")
+    monitoring = bot.monitoring
+    assert monitoring is not None and isinstance(sandbox.clock, ManualClock)
+    clock = sandbox.clock
+    start = clock.now()
+
+    async def night(day: int) -> None:
+        """The scheduler's pass at 03:00 on ``day`` days from the start (the backup's slot)."""
+        clock.set(datetime.combine(start.date() + timedelta(days=day), time(3, 1), UTC))
+        await sandbox.run(bot.run_scheduled())
+        await bot.wait_process_jobs()
+
+    await night(1)  # a good backup
+    last_good = datetime.combine(start.date() + timedelta(days=1), time(3, 1), UTC)
+    await monitoring.check_backups()
+    gauge = monitoring.metrics.registry.get_sample_value(
+        "concord_backup_last_success_timestamp_seconds"
+    )
+    assert gauge == last_good.timestamp()
+    folder.rename(tmp_path / "unmounted")  # the NAS is gone: the next backups fail
+    with sandbox.expect_errors():
+        await night(2)
+        await monitoring.check_backups()  # 24 h old: still fresh
+        assert alerts(sandbox) == []
+        clock.set(last_good + timedelta(hours=36, minutes=1))
+        await monitoring.check_backups()
+        clock.set(last_good + timedelta(hours=36, minutes=31))
+        await monitoring.check_backups()  # within the hour: nothing more
+        await night(3)
+        await monitoring.check_backups()
+    assert alerts(sandbox) == ["🔴 Backups are stale", "🔴 Backups are stale"]
+    text = sandbox.messages("general")[0].embeds[0]["description"]
+    assert text.startswith(
+        f"The last good backup was taken at {last_good:%Y-%m-%d %H:%M} UTC, 36 h"
+    )
+    assert "the last attempt failed at" in text and "(BackupError)" in text
+    assert str(tmp_path) not in text  # the failure's text (a path) stays in the log
+
+    (tmp_path / "unmounted").rename(folder)
+    await night(4)
+    await monitoring.check_backups()
+    await monitoring.check_backups()
+    assert alerts(sandbox) == [
+        "🔴 Backups are stale",
+        "🔴 Backups are stale",
+        "✅ Resolved: Backups are stale",
+    ]

@@ -9,7 +9,7 @@ import sys
 
 from concord.bot import DEFAULT_COGS
 
-ON_FIRST_USE = ("matplotlib", "openpyxl", "holidays", "icalendar")
+ON_FIRST_USE = ("matplotlib", "openpyxl", "holidays", "icalendar", "boto3")
 
 
 def test_the_cogs_load_without_the_libraries_used_on_first_use() -> None:

@@ -12,6 +12,7 @@ from discord.ext import commands
 
 from concord import __version__
 from concord.cogs.common import answer, guild_config, guild_id_of
+from concord.core.backup_policy import describe_backup_state
 from concord.core.schedule import (
     parse_hhmm,
     parse_timezone,
@@ -23,6 +24,7 @@ from concord.core.settings import GuildConfig
 from concord.db.database import schema_version
 from concord.db.maintenance import file_sizes, table_counts
 from concord.errors import PermissionDenied, UserError
+from concord.process_jobs import last_outcomes
 
 if TYPE_CHECKING:
     from concord.bot import ConcordBot
@@ -210,6 +212,10 @@ class Admin(
         embed.add_field(name="Schema version", value=str(version))
         rows = "\n".join(f"`{name}` {count}" for name, count in counts.items())
         embed.add_field(name="Rows", value=rows[:1024] or "none", inline=False)
+        good, failure = await self.bot.db.run_sync(last_outcomes, "backup")
+        configured = self.bot.backup_targets is not None
+        backups = describe_backup_state(configured, good, failure, self.bot.clock.now())
+        embed.add_field(name="Backups", value=backups[:1024], inline=False)
         embed.timestamp = self.bot.clock.now()
         await answer(interaction, embed=embed, ephemeral=True)
 

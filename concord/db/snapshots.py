@@ -25,6 +25,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from concord.core.text import plural
+
 log: logging.Logger = logging.getLogger(__name__)
 
 SNAPSHOT_DIR = "snapshots"
@@ -319,7 +321,11 @@ def restore_snapshot(
             f"{db_path} failed its integrity check after the restore: {problems[0]}"
         )
     log.warning(
-        "restored %s from %s; %d change(s) set aside in %s", db_path, snapshot.path, changes, aside
+        "restored %s from %s; %s set aside in %s",
+        db_path,
+        snapshot.path,
+        plural(changes, "change"),
+        aside,
     )
     return Restored(
         snapshot=snapshot,
