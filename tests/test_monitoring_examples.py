@@ -29,7 +29,7 @@ NAMED_IN = [
 METRIC = re.compile(r"\bconcord_[a-z0-9_]+")
 SUFFIXES = {
     "counter": ("_total",),
-    "histogram": ("_bucket", "_count", "_sum"),
+    "histogram": ("", "_bucket", "_count", "_sum"),  # the bare name: how the docs say it
     "gauge": ("",),
 }
 
