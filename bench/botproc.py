@@ -5,7 +5,7 @@ Then the figures of the bot's process — time to ready, memory, CPU — are its
 emulator's, and the bot has a core to itself as it would in production.
 
     python bench/botproc.py --api-base URL --gateway-url URL --token T --db PATH
-                            [--configure] [--ping] [--guild-ready-timeout S]
+                            [--configure] [--ping] [--metrics] [--guild-ready-timeout S]
 
 It speaks JSON lines on stdout: ``{"event": "ready", ...}`` once discord.py's ``on_ready`` has
 run (with the seconds from opening the database to ready, and VmRSS then); after ``stop`` (or
@@ -55,6 +55,7 @@ class BotProcess:
         db: Path,
         configure: bool = False,
         ping: bool = False,
+        metrics: bool = False,
         guild_ready_timeout: float | None = None,
         bytecode_cache: Path | None = None,
         wait: float = 60.0,
@@ -79,6 +80,8 @@ class BotProcess:
             command.append("--configure")
         if ping:
             command.append("--ping")
+        if metrics:
+            command.append("--metrics")
         if guild_ready_timeout is not None:
             command += ["--guild-ready-timeout", str(guild_ready_timeout)]
         env = dict(os.environ)
@@ -205,6 +208,8 @@ async def _serve(args: argparse.Namespace) -> int:
         health_file=Path(args.db).with_suffix(".health.json"),
         api_base=args.api_base,
         gateway_url=args.gateway_url,
+        # Prometheus /metrics on a free loopback port (the port is in the "ready" event).
+        metrics_addr=("127.0.0.1", 0) if args.metrics else None,
     )
     apply_endpoints(settings)
     started = time.perf_counter()
@@ -240,6 +245,11 @@ async def _serve(args: argparse.Namespace) -> int:
             members_cached=len(guild.members) if guild else 0,
             member_count=guild.member_count if guild else 0,
             chunked=guild.chunked if guild else False,
+            metrics_port=(
+                bot.monitoring.server.port
+                if bot.monitoring is not None and bot.monitoring.server is not None
+                else None
+            ),
         )
         if args.ping:
             await bot.add_cog(Ping())
@@ -275,8 +285,19 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--db", required=True)
     parser.add_argument("--configure", action="store_true", help="the usual office settings")
     parser.add_argument("--ping", action="store_true", help="add the /ping baseline command")
+    parser.add_argument("--metrics", action="store_true", help="serve /metrics (loopback)")
     parser.add_argument("--guild-ready-timeout", type=float, default=None)
-    return asyncio.run(_serve(parser.parse_args(argv)))
+    args = parser.parse_args(argv)
+    profile = os.environ.get("CONCORD_BENCH_PROFILE")
+    if profile:  # where the bot's CPU goes: python -m pstats <file>
+        import cProfile
+
+        profiler = cProfile.Profile()
+        try:
+            return profiler.runcall(asyncio.run, _serve(args))
+        finally:
+            profiler.dump_stats(f"{profile}.{'metrics' if args.metrics else 'plain'}.prof")
+    return asyncio.run(_serve(args))
 
 
 if __name__ == "__main__":

@@ -109,10 +109,11 @@ class ConcordBot(commands.Bot):
         if settings.metrics_enabled or settings.alert_webhook_url:
             # Imported only when asked for: prometheus-client is not free to import.
             from concord.metrics import BotMetrics
-            from concord.monitoring import http_trace
+            from concord.monitoring import MIDDLEWARES_SUPPORTED, http_trace
 
             metrics = BotMetrics()
-            traced["http_trace"] = http_trace(metrics)
+            if not MIDDLEWARES_SUPPORTED:  # else a cheaper middleware, installed at setup_hook
+                traced["http_trace"] = http_trace(metrics)
         super().__init__(
             **traced,
             command_prefix=commands.when_mentioned,

@@ -16,7 +16,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar, cast
 from wsgiref.simple_server import WSGIServer
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
@@ -26,6 +26,7 @@ from prometheus_client.registry import Collector
 from concord.telemetry import OK, UNANSWERED, InteractionState, route_template
 
 log: logging.Logger = logging.getLogger(__name__)
+M = TypeVar("M", Counter, Histogram)
 
 # Discord asks for an answer within 3 s and takes followups for 15 min: buckets around both.
 LATENCY_BUCKETS: tuple[float, ...] = (
@@ -168,6 +169,10 @@ class BotMetrics:
         self.guilds = Gauge("concord_guilds", "Guilds the bot is in.", registry=r)
         self.members = Gauge("concord_members", "Members of the guilds the bot is in.", registry=r)
         self.writer_waits = _WaitWatch()
+        # Children by label values: prometheus-client's labels() validates and locks on every
+        # call, which the per-interaction and per-request paths can do without.
+        self._counters: dict[tuple[Counter, tuple[str, ...]], Counter] = {}
+        self._histograms: dict[tuple[Histogram, tuple[str, ...]], Histogram] = {}
         # When the last good backup was taken (Unix time), read from job_runs by the monitoring;
         # None (no series at all) while backups are off or none has succeeded yet.
         self.last_backup: float | None = None
@@ -181,7 +186,8 @@ class BotMetrics:
         if state.acked:
             return
         state.acked = True
-        self.ack_seconds.labels(state.kind, state.name).observe(self.monotonic() - state.received)
+        ack = _child(self._histograms, self.ack_seconds, (state.kind, state.name))
+        ack.observe(self.monotonic() - state.received)
 
     def interaction_finished(self, state: InteractionState) -> None:
         """Count the interaction once its handling tasks are all done."""
@@ -189,15 +195,14 @@ class BotMetrics:
             return
         state.finished = True
         outcome = state.outcome or (OK if state.acked else UNANSWERED)
-        self.interactions.labels(state.kind, state.name, outcome).inc()
-        self.answer_seconds.labels(state.kind, state.name).observe(
-            self.monotonic() - state.received
-        )
+        _child(self._counters, self.interactions, (state.kind, state.name, outcome)).inc()
+        answer = _child(self._histograms, self.answer_seconds, (state.kind, state.name))
+        answer.observe(self.monotonic() - state.received)
 
     # -- Discord REST --------------------------------------------------------------------------
     def request_done(self, method: str, path: str, status: int, retry: bool) -> None:
         route = route_template(path)
-        self.requests.labels(method, route, str(status)).inc()
+        _child(self._counters, self.requests, (method, route, str(status))).inc()
         if status == 429:
             self.rate_limited.labels(method, route).inc()
         if retry:
@@ -227,6 +232,14 @@ class BotMetrics:
 
     def notification_sent(self, kind: str) -> None:
         self.notifications.labels(kind).inc()
+
+
+def _child(cache: dict[tuple[M, tuple[str, ...]], M], metric: M, values: tuple[str, ...]) -> M:
+    key = (metric, values)
+    child = cache.get(key)
+    if child is None:
+        child = cache[key] = cast(M, metric.labels(*values))
+    return child
 
 
 class _LastBackupCollector(Collector):

@@ -20,6 +20,7 @@ from discord import app_commands
 from discord.ext import commands
 from prometheus_client.parser import text_string_to_metric_families
 
+from concord import monitoring
 from concord.clock import ManualClock
 from concord.logsetup import JsonFormatter
 from concord.metrics import EMF_NAMESPACE, EmfWriter
@@ -106,7 +107,16 @@ async def test_counters_and_histograms_move_by_exactly_what_happened(sandbox: Sa
 
 
 @METRICS_ON
-async def test_rate_limits_and_retries_are_counted(sandbox: Sandbox) -> None:
+@pytest.mark.parametrize("hook", ["middleware", "trace"])
+async def test_rate_limits_and_retries_are_counted(
+    sandbox: Sandbox, hook: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if hook == "trace":  # an aiohttp without client middlewares: discord.py's http_trace
+        monkeypatch.setattr(monitoring, "MIDDLEWARES_SUPPORTED", False)
+        await sandbox.restart()
+        assert sandbox.bot.http.http_trace is not None
+    else:  # the cheaper client middleware on discord.py's session
+        assert sandbox.bot.http.http_trace is None
     await sandbox.configure_office()
     before = await scrape(sandbox)
     sandbox.emulator.inject_rate_limit("POST /channels/{channel_id}/messages", retry_after=0.01)
