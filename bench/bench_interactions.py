@@ -45,7 +45,11 @@ started with Prometheus metrics off and on (``CONCORD_METRICS_ADDR``), alternati
 ``--metrics-rounds`` times (off, on, then on, off, …) so that drift in the machine's load falls
 on both alike. The figure is the bot process's CPU per interaction, on vs off; target: at most
 3 % more. After each "on" run, /metrics is scraped once and must count every interaction the
-members sent, so the run measures metrics that really worked.
+members sent, so the run measures metrics that really worked. Two bot processes differ by more
+than their metrics (memory layout, start-up, the machine's load at that minute: ±15 % from run
+to run here), so the same comparison runs again in one process started with metrics on, whose
+per-interaction work (parser wrapper, REST middleware, database observer) is switched off and
+on between runs (bench/botproc.py's ``hooks``).
 """
 
 from __future__ import annotations
@@ -466,20 +470,55 @@ async def metrics_overhead(
     return runs
 
 
-def overhead_figures(runs: list[Run]) -> dict[str, Any]:
+async def metrics_hooks_overhead(
+    args: argparse.Namespace,
+    sandbox: Sandbox,
+    office: Office,
+    directory: Path,
+    mixed: list[tuple[Member, Role]],
+) -> list[Run]:
+    """The same comparison in one bot process started with metrics on, switching what metrics
+    do per interaction (parser wrapper, REST middleware, database observer) off and on between
+    runs: no difference of process, memory layout or start-up between the two sides."""
+    runs: list[Run] = []
+    bot = await BotProcess.start(
+        api_base=sandbox.emulator.api_base,
+        gateway_url=sandbox.emulator.gateway_url,
+        token=sandbox.emulator.token,
+        db=directory / "concord.db",
+        metrics=True,
+        bytecode_cache=directory / "pycache",
+    )
+    try:
+        await drive(office, "warm-up", args.warmup, None, mixed, bot)
+        for round_number in range(args.metrics_rounds):
+            order = (False, True) if round_number % 2 == 0 else (True, False)
+            for on in order:
+                await bot.hooks(on)
+                label = "hooks on" if on else "hooks off"
+                runs.append(await drive(office, label, args.interactions, args.rate, mixed, bot))
+        figures = await bot.stop()
+        runs[-1].errors.extend(f"bot: {line}" for line in figures.get("errors", []))
+    finally:
+        await bot.kill()
+    return runs
+
+
+def overhead_figures(runs: list[Run], off_label: str, on_label: str) -> dict[str, Any]:
     """Bot CPU ms per interaction over all rounds, off and on, and their ratio."""
     each: dict[str, float] = {}
-    for label in ("metrics off", "metrics on"):
+    for label in (off_label, on_label):
         chosen = [r for r in runs if r.name == label]
         cpu = sum(r.bot_cpu or 0.0 for r in chosen)
         count = sum(len(r.samples) for r in chosen)
         each[label] = 1000 * cpu / count if count else 0.0
-    off, on = each["metrics off"], each["metrics on"]
+    off, on = each[off_label], each[on_label]
     # Each round's on/off pair: their spread says how far to trust the overall ratio.
     pairs: list[float] = []
-    for start in range(0, len(runs) - 1, 2):
-        pair = {r.name: r for r in runs[start : start + 2]}
-        off_run, on_run = pair.get("metrics off"), pair.get("metrics on")
+    compared = [r for r in runs if r.name in (off_label, on_label)]
+    for start in range(0, len(compared) - 1, 2):
+        pair = {r.name: r for r in compared[start : start + 2]}
+        off_run, on_run = pair.get(off_label), pair.get(on_label)
         if off_run and on_run and off_run.bot_cpu and on_run.bot_cpu:
             off_each = off_run.bot_cpu / len(off_run.samples)
             pairs.append(round(on_run.bot_cpu / len(on_run.samples) / off_each, 4))
@@ -524,7 +563,9 @@ async def bench(
             for line in bot_figures.get("errors", []):
                 runs[-1].errors.append(f"bot: {line}")
             await bot.kill()
-            overhead = await metrics_overhead(args, sandbox, office, directory, mixed)
+            if args.metrics_rounds > 0:
+                overhead = await metrics_overhead(args, sandbox, office, directory, mixed)
+                overhead += await metrics_hooks_overhead(args, sandbox, office, directory, mixed)
     finally:
         if bot is not None:
             await bot.kill()
@@ -646,8 +687,12 @@ async def main(argv: list[str]) -> int:
             f"bot process: {bot_figures['cpu_s']:.1f} CPU s over the runs, peak RSS "
             f"{bot_figures['peak_rss_mb']:.0f} MB"
         )
-    overhead = overhead_figures(overhead_runs) if overhead_runs else None
-    if overhead is not None:
+    overhead: dict[str, Any] = {}
+    comparisons = (
+        ("separate processes", "metrics off", "metrics on"),
+        ("one process, hooks switched", "hooks off", "hooks on"),
+    )
+    if overhead_runs:
         print()
         print(
             benchlib.table(
@@ -668,16 +713,21 @@ async def main(argv: list[str]) -> int:
         for run in overhead_runs:
             for line in run.errors[:5]:
                 print(f"  error ({run.name}): {line}")
-        ratio_text = "-" if overhead["ratio"] is None else f"x{overhead['ratio']:.4f}"
-        within = overhead["ratio"] is not None and overhead["ratio"] <= TARGET_METRICS_OVERHEAD
-        print(
-            f"metrics overhead, mixed paced at {args.rate:.0f}/s, {args.metrics_rounds} "
-            f"round(s): bot CPU per interaction {overhead['bot_cpu_ms_each_off']:.3f} ms off, "
-            f"{overhead['bot_cpu_ms_each_on']:.3f} ms on, {ratio_text} (target <= "
-            f"x{TARGET_METRICS_OVERHEAD}: {'met' if within else 'MISSED'}); per round "
-            f"{', '.join(f'x{r}' for r in overhead['pair_ratios'])}, median "
-            f"x{overhead['pair_ratio_median']}"
-        )
+        for title, off_label, on_label in comparisons:
+            figures = overhead_figures(overhead_runs, off_label, on_label)
+            overhead[title] = figures
+            on_off = figures["ratio"]
+            within = on_off is not None and on_off <= TARGET_METRICS_OVERHEAD
+            print(
+                f"metrics overhead ({title}), mixed paced at {args.rate:.0f}/s, "
+                f"{args.metrics_rounds} round(s): bot CPU per interaction "
+                f"{figures['bot_cpu_ms_each_off']:.3f} ms off, "
+                f"{figures['bot_cpu_ms_each_on']:.3f} ms on, "
+                f"{'-' if on_off is None else f'x{on_off:.4f}'} (target <= "
+                f"x{TARGET_METRICS_OVERHEAD}: {'met' if within else 'MISSED'}); per round "
+                f"{', '.join(f'x{r}' for r in figures['pair_ratios'])}, median "
+                f"x{figures['pair_ratio_median']}"
+            )
     met = (
         paced.callback_ms()["p99_ms"] < TARGET_P99_MS
         and flat.rate >= TARGET_RATE
@@ -704,7 +754,7 @@ async def main(argv: list[str]) -> int:
             "mixed_flat_out": flat.figures(),
             "ratio": ratio,
             "bot": {k: bot_figures[k] for k in ("cpu_s", "peak_rss_mb") if k in bot_figures},
-            "metrics_overhead": overhead,
+            "metrics_overhead": overhead or None,
         },
     )
     return 0

@@ -11,8 +11,10 @@ It speaks JSON lines on stdout: ``{"event": "ready", ...}`` once discord.py's ``
 run (with the seconds from opening the database to ready, and VmRSS then); after ``stop`` (or
 end of input) on stdin it closes the bot and prints ``{"event": "stopped", ...}`` with every
 ERROR the bot logged, its CPU seconds and peak memory; ``cpu`` asks for the CPU seconds so
-far (``{"event": "cpu", ...}``). :class:`BotProcess` runs it from the
-benchmark's side.
+far (``{"event": "cpu", ...}``); with ``--metrics``, ``hooks on`` / ``hooks off`` switch the
+per-interaction metrics work (``{"event": "hooks", ...}``). :class:`BotProcess` runs it from the
+benchmark's side. With ``CONCORD_BENCH_PROFILE=PATH`` the process runs under cProfile and
+writes ``PATH.metrics.prof`` or ``PATH.plain.prof``.
 """
 
 from __future__ import annotations
@@ -124,6 +126,13 @@ class BotProcess:
         await self.process.stdin.drain()
         return float((await self._event("cpu"))["cpu_s"])
 
+    async def hooks(self, on: bool) -> None:
+        """With ``--metrics``: switch the per-interaction metrics work on or off."""
+        assert self.process.stdin is not None
+        self.process.stdin.write(b"hooks on\n" if on else b"hooks off\n")
+        await self.process.stdin.drain()
+        await self._event("hooks")
+
     async def stop(self, wait: float = 30.0) -> dict[str, Any]:
         assert self.process.stdin is not None
         self.process.stdin.write(b"stop\n")
@@ -151,6 +160,28 @@ class _Errors(logging.Handler):
         if record.exc_info and record.exc_info[1] is not None:
             line += f" ({type(record.exc_info[1]).__name__}: {record.exc_info[1]})"
         self.lines.append(line)
+
+
+class _MetricsHooks:
+    """Switches off and on, in the running bot, everything metrics do per interaction: the
+    INTERACTION_CREATE parser wrapper, the REST middleware, the database observer. The same
+    process then measures both, without the noise of two processes (the benchmark's
+    ``--metrics-rounds``)."""
+
+    def __init__(self, bot: Any) -> None:
+        state = bot._connection
+        self.parsers = state.parsers
+        self.wrapped = self.parsers["INTERACTION_CREATE"]
+        self.original = state.parse_interaction_create
+        self.session = bot.http._HTTPClient__session
+        self.middlewares = self.session._middlewares
+        self.db = bot.db
+        self.observer = bot.db.observer
+
+    def switch(self, on: bool) -> None:
+        self.parsers["INTERACTION_CREATE"] = self.wrapped if on else self.original
+        self.session._middlewares = self.middlewares if on else ()
+        self.db.observer = self.observer if on else None
 
 
 def _cpu_seconds() -> float:
@@ -259,8 +290,13 @@ async def _serve(args: argparse.Namespace) -> int:
         if args.ping or args.configure:
             _say("prepared")
         loop = asyncio.get_running_loop()
+        hooks = _MetricsHooks(bot) if args.metrics else None
         while True:  # "cpu" asks for the CPU seconds so far; "stop" or end of input stops
             line = (await loop.run_in_executor(None, sys.stdin.readline)).strip()
+            if line in ("hooks on", "hooks off") and hooks is not None:
+                hooks.switch(line == "hooks on")
+                _say("hooks", on=line == "hooks on")
+                continue
             if line != "cpu":
                 break
             _say("cpu", cpu_s=_cpu_seconds())
