@@ -103,7 +103,9 @@ class ConcordBot(commands.Bot):
             intents=bot_intents(),
             help_command=None,
             guild_ready_timeout=guild_ready_timeout,
-            allowed_mentions=discord.AllowedMentions(everyone=False, roles=True, users=True),
+            # Deny by default: text a member typed (a title, a reason) never pings anyone; a
+            # message that must ping names exactly whom in its own allowed_mentions.
+            allowed_mentions=discord.AllowedMentions.none(),
             # Installed to servers only: every command says so ("integration_types": [0])
             # instead of sending null for a field the docs do not make nullable.
             allowed_installs=app_commands.AppInstallationType(guild=True, user=False),

@@ -49,7 +49,15 @@ PENDING_PER_PAGE = 4  # one row of buttons each, the fifth row for the page butt
 REMINDER_KIND = "leave.reminder"
 NO_CHANNEL_KIND = "leave.no_channel"
 NO_MENTIONS = discord.AllowedMentions.none()
-ROLE_MENTIONS = discord.AllowedMentions(everyone=False, users=False, roles=True)
+
+
+def manager_role_ping(config: GuildConfig) -> discord.AllowedMentions:
+    """Ping the manager role only (never a role or member named in a request's text)."""
+    if config.manager_role_id is None:
+        return NO_MENTIONS
+    return discord.AllowedMentions(
+        everyone=False, users=False, roles=[discord.Object(id=config.manager_role_id)]
+    )
 
 
 class LeaveDesk:
@@ -440,7 +448,9 @@ class LeaveDesk:
         if len(embeds) > 1:
             embeds[0].set_footer(text=f"and more on {len(embeds) - 1} more page(s): /leave pending")
         try:
-            await channel.send(content[:2000], embed=embeds[0], allowed_mentions=ROLE_MENTIONS)
+            await channel.send(
+                content[:2000], embed=embeds[0], allowed_mentions=manager_role_ping(config)
+            )
         except discord.HTTPException:
             log.warning(
                 "could not post the leave reminder in guild %s", config.guild_id, exc_info=True
