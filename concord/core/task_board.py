@@ -9,6 +9,7 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from concord.core.tasks import Task, is_overdue, sort_tasks, task_deadline
+from concord.core.text import escape_markdown
 
 SECTION_ORDER: tuple[str, ...] = ("Overdue", "In progress", "Blocked", "Open", "Done today")
 STATUS_SECTION: dict[str, str] = {
@@ -104,8 +105,8 @@ def due_text(task: Task, tz: ZoneInfo) -> str:
 
 
 def task_line(task: Task, tz: ZoneInfo) -> str:
-    # Markdown in titles would break the line's layout; code spans and bold are escaped away.
-    title = short_title(task.title).replace("*", "\\*").replace("_", "\\_").replace("`", "'")
+    # Markdown in titles would break the line's layout or hide a masked link.
+    title = escape_markdown(short_title(task.title))
     return f"`#{task.id}` {title}{due_text(task, tz)}{PRIORITY_MARK.get(task.priority, '')}"
 
 

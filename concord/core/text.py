@@ -12,3 +12,36 @@ _CONTROL: re.Pattern[str] = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 def without_control(text: str) -> str:
     """``text`` without its control characters (tab and line breaks stay)."""
     return _CONTROL.sub("", text)
+
+
+# A plain URL stays a URL (Discord links it); everything around it is escaped.
+_URL: re.Pattern[str] = re.compile(r"https?://[^\s<>]+")
+# Characters that open Discord markdown anywhere in a line: bold/italic, underline, strike,
+# spoilers, code, masked links ``[text](url)``, and ``<…>`` (mentions, channels, timestamps).
+_INLINE: re.Pattern[str] = re.compile(r"([\\*_~|`\[\]<>])")
+# At the start of a line: headings, subtext (``-#``), lists and quotes.
+_LINE_START: re.Pattern[str] = re.compile(r"^(\s*)([#>-])", re.MULTILINE)
+_NUMBERED: re.Pattern[str] = re.compile(r"^(\s*\d+)\.", re.MULTILINE)
+_MASS_MENTION: re.Pattern[str] = re.compile(r"@(everyone|here)")
+
+
+def _escape_plain(text: str) -> str:
+    text = _INLINE.sub(r"\\\1", text)
+    text = _LINE_START.sub(r"\1\\\2", text)
+    text = _NUMBERED.sub(r"\1\\.", text)
+    # A zero-width space keeps @everyone from reading (or, anywhere, pinging) as a mention.
+    return _MASS_MENTION.sub("@\u200b\\1", text)
+
+
+def escape_markdown(text: str) -> str:
+    """``text`` shown literally in a Discord message or embed: a masked link such as
+    ``[Payroll](https://evil.example)`` shows as typed, formatting and mentions show as
+    characters; a plain URL stays clickable."""
+    parts: list[str] = []
+    last = 0
+    for found in _URL.finditer(text):
+        parts.append(_escape_plain(text[last : found.start()]))
+        parts.append(found.group())
+        last = found.end()
+    parts.append(_escape_plain(text[last:]))
+    return "".join(parts)

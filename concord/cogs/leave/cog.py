@@ -47,6 +47,7 @@ from concord.core.leave_export import requests_csv, requests_ics
 from concord.core.public_holidays import countries, search_countries, subdivisions
 from concord.core.schedule import parse_hhmm
 from concord.core.settings import GuildConfig
+from concord.core.text import escape_markdown
 from concord.db.leave import LeaveManager, PolicyChange
 from concord.errors import PermissionDenied, UserError
 
@@ -353,7 +354,7 @@ class Leave(
         holidays = await self.leave.holidays(config.guild_id, day, day)
         notes = []
         if holidays:
-            notes.append(f"🎉 {holidays[0].name}: a holiday for everyone.")
+            notes.append(f"🎉 {escape_markdown(holidays[0].name)}: a holiday for everyone.")
         elif not is_working_day(day, config.workdays, frozenset()):
             notes.append("Not a working day.")
         if absences and not any(a.is_away for a in absences):
@@ -531,9 +532,11 @@ class Leave(
             actor_is_manager=member_is_manager(config, interaction.user),
             now=self.desk.now(),
         )
-        text = f"Added **{holiday.name}** on {describe_dates(day, day)}."
+        name = escape_markdown(holiday.name)
+        text = f"Added **{name}** on {describe_dates(day, day)}."
         if replaced is not None:
-            text = f"Renamed the holiday on {describe_dates(day, day)}: {replaced.name} → **{holiday.name}**."
+            old_name = escape_markdown(replaced.name)
+            text = f"Renamed the holiday on {describe_dates(day, day)}: {old_name} → **{name}**."
         affected = await self.leave.absences(config.guild_id, day, day, ("approved", "pending"))
         if affected:
             text += (
@@ -556,7 +559,9 @@ class Leave(
             now=self.desk.now(),
         )
         await answer(
-            interaction, f"Removed **{holiday.name}** ({describe_dates(day, day)}).", ephemeral=True
+            interaction,
+            f"Removed **{escape_markdown(holiday.name)}** ({describe_dates(day, day)}).",
+            ephemeral=True,
         )
 
     @holiday.command(name="list", description="Holidays of a year")

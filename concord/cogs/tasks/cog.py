@@ -35,6 +35,7 @@ from concord.core.tasks import (
     check_can_edit,
     make_draft,
 )
+from concord.core.text import escape_markdown
 from concord.db.tasks import StatusChange, TaskManager
 from concord.errors import NotFound, UserError
 
@@ -485,7 +486,8 @@ class Tasks(commands.GroupCog, group_name="task", group_description="Assign and 
                         user_id,
                         None,
                         content=clip(
-                            f"💬 <@{actor.user_id}> commented on task #{found.id} **{found.title}**:\n{saved.body}",
+                            f"💬 <@{actor.user_id}> commented on task #{found.id} "
+                            f"**{escape_markdown(found.title)}**:\n{escape_markdown(saved.body)}",
                             2000,
                         ),
                     )

@@ -32,6 +32,7 @@ from concord.core.tasks import (
     needs_escalation,
     overdue_by_assignee,
 )
+from concord.core.text import escape_markdown
 from concord.db.leave import LeaveManager
 
 if TYPE_CHECKING:
@@ -147,7 +148,7 @@ class TaskReminders:
         else:
             where = f" See `/task show task:{task.id}`."
         content = clip(
-            f"⚠️ Task #{task.id} **{task.title}** is overdue by {days} day"
+            f"⚠️ Task #{task.id} **{escape_markdown(task.title)}** is overdue by {days} day"
             f"{'s' if days != 1 else ''}{due} · {people}. Finish it, or give it a new due "
             f"date with `/task edit`.{where}",
             2000,
