@@ -11,7 +11,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from concord import __version__
-from concord.cogs.common import answer, guild_config, guild_id_of
+from concord.cogs.common import answer, guild_config, guild_id_of, require_manager
 from concord.core.schedule import (
     parse_hhmm,
     parse_timezone,
@@ -20,8 +20,7 @@ from concord.core.schedule import (
     search_timezones,
 )
 from concord.core.settings import GuildConfig
-from concord.db.database import schema_version
-from concord.db.maintenance import file_sizes, table_counts
+from concord.db.maintenance import file_sizes, guild_status
 from concord.errors import PermissionDenied, UserError
 
 if TYPE_CHECKING:
@@ -180,11 +179,14 @@ class Admin(
         await interaction.response.send_message(embed=settings_embed(config), ephemeral=True)
 
     @app_commands.command(
-        name="status", description="Bot version, uptime, latency and database health"
+        name="status", description="Managers: bot version, uptime, latency and database health"
     )
     async def status(self, interaction: discord.Interaction) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
-        counts, version = await self.bot.db.run_sync(_status_numbers)
+        # Managers only, and only this office's rows: other offices may share the file.
+        config = await require_manager(interaction)
+        # A reader of its own, never the writer: status must not queue behind (or hold up) writes.
+        counts, version = await self.bot.db.read_in_thread(guild_status, config.guild_id)
         sizes = file_sizes(self.bot.db.path)
         embed = discord.Embed(title="Concord Desk status", colour=discord.Colour.green())
         commit = (self.bot.commit or "unknown")[:10]
@@ -203,7 +205,7 @@ class Admin(
         )
         embed.add_field(name="Schema version", value=str(version))
         rows = "\n".join(f"`{name}` {count}" for name, count in counts.items())
-        embed.add_field(name="Rows", value=rows[:1024] or "none", inline=False)
+        embed.add_field(name="Rows (this server)", value=rows[:1024] or "none", inline=False)
         embed.timestamp = self.bot.clock.now()
         await answer(interaction, embed=embed, ephemeral=True)
 
@@ -230,10 +232,6 @@ class Admin(
         await interaction.response.send_message(
             f"Your timezone is now **{zone.key}** (it is {local} there).", ephemeral=True
         )
-
-
-def _status_numbers(conn: Any) -> tuple[dict[str, int], int]:
-    return table_counts(conn), schema_version(conn)
 
 
 async def setup(bot: ConcordBot) -> None:

@@ -37,6 +37,32 @@ def table_counts(conn: sqlite3.Connection) -> dict[str, int]:
     }
 
 
+def guild_table_counts(conn: sqlite3.Connection, guild_id: int) -> dict[str, int]:
+    """Rows of one guild in each table that has a ``guild_id`` column: one office's figures,
+    never those of the other offices in the same file."""
+    names = [
+        row[0]
+        for row in conn.execute(
+            "SELECT m.name FROM sqlite_master AS m, pragma_table_info(m.name) AS c"
+            " WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' AND c.name = 'guild_id'"
+            " ORDER BY m.name"
+        )
+    ]
+    # Table names come from sqlite_master, not from input; the guild id is a parameter.
+    return {
+        name: conn.execute(
+            'SELECT count(*) FROM "' + name.replace('"', '""') + '" WHERE guild_id = ?',  # noqa: S608
+            (guild_id,),
+        ).fetchone()[0]
+        for name in names
+    }
+
+
+def guild_status(conn: sqlite3.Connection, guild_id: int) -> tuple[dict[str, int], int]:
+    """One guild's row counts and the schema version (``/concord status``)."""
+    return guild_table_counts(conn, guild_id), schema_version(conn)
+
+
 def check(path: Path) -> list[str]:
     """Problems found (empty = healthy): integrity, foreign keys, schema version."""
     if not path.exists():
