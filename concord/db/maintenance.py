@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from concord.db.database import connect_sync, load_migrations, schema_version
+from concord.db.database import connect_sync, load_migrations, schema_version, usable_file
 
 
 @dataclass(frozen=True)
@@ -64,28 +64,34 @@ def guild_status(conn: sqlite3.Connection, guild_id: int) -> tuple[dict[str, int
 
 
 def check(path: Path) -> list[str]:
-    """Problems found (empty = healthy): integrity, foreign keys, schema version."""
+    """Problems found (empty = healthy): integrity, foreign keys, schema version. A file that
+    is not a database at all raises DatabaseError (one line naming the file)."""
     if not path.exists():
         return [f"{path} does not exist"]
-    problems: list[str] = []
     conn = connect_sync(path)
     try:
-        integrity = [row[0] for row in conn.execute("PRAGMA integrity_check")]
-        if integrity != ["ok"]:
-            problems.extend(f"integrity: {line}" for line in integrity[:20])
-        for row in conn.execute("PRAGMA foreign_key_check"):
-            problems.append(f"foreign key: table {row[0]} rowid {row[1]} -> {row[2]}")
-        version = schema_version(conn)
-        latest = len(load_migrations())
-        if version != latest:
-            problems.append(
-                f"schema version {version}, this code expects {latest} (run `concord db migrate`)"
-            )
-        mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
-        if mode != "wal":
-            problems.append(f"journal mode is {mode}, expected wal")
+        with usable_file(path):
+            return _problems(conn)
     finally:
         conn.close()
+
+
+def _problems(conn: sqlite3.Connection) -> list[str]:
+    problems: list[str] = []
+    integrity = [row[0] for row in conn.execute("PRAGMA integrity_check")]
+    if integrity != ["ok"]:
+        problems.extend(f"integrity: {line}" for line in integrity[:20])
+    for row in conn.execute("PRAGMA foreign_key_check"):
+        problems.append(f"foreign key: table {row[0]} rowid {row[1]} -> {row[2]}")
+    version = schema_version(conn)
+    latest = len(load_migrations())
+    if version != latest:
+        problems.append(
+            f"schema version {version}, this code expects {latest} (run `concord db migrate`)"
+        )
+    mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
+    if mode != "wal":
+        problems.append(f"journal mode is {mode}, expected wal")
     return problems
 
 
