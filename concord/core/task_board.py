@@ -19,6 +19,16 @@ STATUS_SECTION: dict[str, str] = {
 }
 # A board is edited at most once per this many seconds; changes meanwhile are coalesced.
 BOARD_REFRESH_SECONDS = 5.0
+# Live boards per guild: every task change edits each of them. A newer one retires the oldest.
+MAX_BOARDS_PER_GUILD = 5
+NEW_BOARD_MANAGERS_ONLY = (
+    "Only managers can post a task board in a new channel. Ask one, or use the board "
+    "already posted in another channel."
+)
+RETIRED_BOARD_NOTE = (
+    "⏸️ This board no longer updates: this server keeps its {limit} newest boards live. "
+    "A manager can run `/task board` here to bring it back."
+)
 # An embed description holds 4096 characters; leave room for the overflow line.
 PAGE_CHARS = 3900
 MAX_PAGES = 15

@@ -22,6 +22,7 @@ from concord.cogs.tasks.views import (
     TaskListView,
     card_view,
 )
+from concord.core import task_board
 from concord.core.settings import GuildConfig
 from concord.core.tasks import (
     LIVE_STATUSES,
@@ -37,7 +38,7 @@ from concord.core.tasks import (
 )
 from concord.core.text import escape_markdown
 from concord.db.tasks import StatusChange, TaskManager
-from concord.errors import NotFound, UserError
+from concord.errors import NotFound, PermissionDenied, UserError
 
 if TYPE_CHECKING:
     from concord.bot import ConcordBot
@@ -505,7 +506,14 @@ class Tasks(commands.GroupCog, group_name="task", group_description="Assign and 
         channel = interaction.channel
         if channel is None or not isinstance(channel, discord.abc.Messageable):
             raise UserError("I can only post a board in a text channel.")
-        pages = await self.boards.post(guild_id, channel, interaction.user.id)
+        config = await self.bot.guild_settings.get(guild_id)
+        is_manager = member_is_manager(config, interaction.user)
+        # Checked before posting (and again when saving): a member may only move a board.
+        if not is_manager and await self.manager.board(channel.id) is None:
+            raise PermissionDenied(task_board.NEW_BOARD_MANAGERS_ONLY)
+        pages = await self.boards.post(
+            guild_id, channel, interaction.user.id, actor_is_manager=is_manager
+        )
         plural = f" in {pages} messages" if pages > 1 else ""
         await answer(
             interaction,
