@@ -1463,6 +1463,14 @@ class LeaveManager:
         rows = await self.db.fetchall(sql + " ORDER BY start_date, user_id, id", tuple(params))
         return [_request_from_row(row) for row in rows]
 
+    async def export_requests(
+        self, guild_id: int, start: date, end: date, *, user_id: int | None, limit: int
+    ) -> list[LeaveRequest]:
+        """Pending and approved requests touching [start, end], at most ``limit`` (by start
+        date), read and turned into objects on a worker thread: an export of thousands of
+        requests must not hold up the event loop."""
+        return await self.db.read_in_thread(_export_requests, guild_id, start, end, user_id, limit)
+
     async def absences(
         self,
         guild_id: int,
@@ -1489,3 +1497,24 @@ def _ensure_defaults_now(conn: sqlite3.Connection, guild_id: int, now: datetime)
 
 def _json_list(values: Sequence[str]) -> str:
     return json.dumps(list(values))
+
+
+def _export_requests(
+    conn: sqlite3.Connection,
+    guild_id: int,
+    start: date,
+    end: date,
+    user_id: int | None,
+    limit: int,
+) -> list[LeaveRequest]:
+    sql = (
+        "SELECT * FROM leave_requests WHERE guild_id = ? AND start_date <= ? AND end_date >= ?"
+        " AND status IN ('pending', 'approved')"
+    )
+    params: list[Any] = [guild_id, end.isoformat(), start.isoformat()]
+    if user_id is not None:
+        sql += " AND user_id = ?"
+        params.append(user_id)
+    sql += " ORDER BY start_date, user_id, id LIMIT ?"
+    params.append(limit)
+    return [_request_from_row(row) for row in conn.execute(sql, tuple(params))]

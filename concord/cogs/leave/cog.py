@@ -5,10 +5,12 @@ at the moment of the write. Cards, DMs and reminders are the LeaveDesk's job (ca
 
 from __future__ import annotations
 
+import asyncio
 import io
 import logging
 import re
 from datetime import date, timedelta
+from functools import partial
 from typing import TYPE_CHECKING
 
 import discord
@@ -58,6 +60,8 @@ log = logging.getLogger(__name__)
 REMINDER_JOB = "leave.pending_reminders"
 MAX_EXPORT_DAYS = 3 * 366
 MAX_FILE_BYTES = 8 * 1024 * 1024
+# Requests one export may hold (with the three-year limit): a bigger file is built for minutes.
+MAX_EXPORT_REQUESTS = 5000
 DATE_HELP = "YYYY-MM-DD, today, tomorrow, fri or 3 Dec"
 PORTION_CHOICES = [
     app_commands.Choice(name="Full day", value=Portion.FULL_DAY.value),
@@ -653,7 +657,12 @@ class Leave(
         if (last - first).days > MAX_EXPORT_DAYS:
             raise UserError("Export at most three years at a time.")
         only = None if is_manager and member is None else user_id
-        requests = await self.leave.requests_between(config.guild_id, first, last, user_id=only)
+        # One more than the cap, to know whether the period holds more than one export may.
+        requests = await self.leave.export_requests(
+            config.guild_id, first, last, user_id=only, limit=MAX_EXPORT_REQUESTS + 1
+        )
+        capped = len(requests) > MAX_EXPORT_REQUESTS
+        requests = requests[:MAX_EXPORT_REQUESTS]
         name_of = self.desk.name_of(config.guild_id)
         period = f"from {describe_dates(first, first)} to {describe_dates(last, last)}"
         if not requests:
@@ -667,19 +676,34 @@ class Leave(
         names = {uid: name_of(uid) for r in requests for uid in (r.user_id, r.decided_by) if uid}
         whose = "The team's" if only is None else f"{name_of(only)}'s"
         label = "team" if only is None else name_of(only)
+        # Built on a worker thread: thousands of events take seconds, and the event loop
+        # must keep answering everyone else meanwhile.
         if format.value == "csv":
-            data = requests_csv(requests, names)
+            data = await asyncio.to_thread(requests_csv, requests, names)
         else:
-            data = requests_ics(
-                requests, names, config.tz, self.desk.now(), calendar_name=f"Leave · {label}"
+            data = await asyncio.to_thread(
+                partial(
+                    requests_ics,
+                    requests,
+                    names,
+                    config.tz,
+                    self.desk.now(),
+                    calendar_name=f"Leave · {label}",
+                )
             )
         if len(data) > MAX_FILE_BYTES:
             raise UserError("That export is too large for Discord; choose a shorter period.")
         filename = f"leave-{first.isoformat()}-to-{last.isoformat()}.{format.value}"
         count = f"{len(requests)} request{'s' if len(requests) != 1 else ''}"
+        cap = (
+            f" That is the most one export holds ({MAX_EXPORT_REQUESTS:,}): the period has more, "
+            f"so export the rest from {describe_dates(requests[-1].start, requests[-1].start)} on."
+            if capped
+            else ""
+        )
         await answer(
             interaction,
-            f"{whose} leave {period}: {count}, pending and approved.",
+            f"{whose} leave {period}: {count}, pending and approved.{cap}",
             file=discord.File(io.BytesIO(data), filename=filename),
             ephemeral=True,
         )
