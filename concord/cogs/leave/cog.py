@@ -19,6 +19,7 @@ from discord.ext import commands
 
 from concord.cogs.common import answer, guild_config, member_is_manager, require_manager
 from concord.cogs.leave.cards import LeaveDesk
+from concord.cogs.leave.changes import ChangeButton, post_change_card
 from concord.cogs.leave.embeds import (
     apply_embed,
     balance_pages,
@@ -50,7 +51,7 @@ from concord.core.public_holidays import countries, search_countries, subdivisio
 from concord.core.schedule import parse_hhmm
 from concord.core.settings import GuildConfig
 from concord.core.text import escape_markdown
-from concord.db.leave import LeaveManager, PolicyChange
+from concord.db.leave import HeldChange, LeaveManager, PolicyChange
 from concord.errors import PermissionDenied, UserError
 
 if TYPE_CHECKING:
@@ -172,12 +173,12 @@ class Leave(
         super().__init__()
 
     async def cog_load(self) -> None:
-        self.bot.add_dynamic_items(*DYNAMIC_ITEMS)
+        self.bot.add_dynamic_items(*DYNAMIC_ITEMS, ChangeButton)
         self.bot.scheduler.add_tick(REMINDER_JOB, self.desk.remind_pending)
 
     async def cog_unload(self) -> None:
         self.bot.scheduler.remove(REMINDER_JOB)
-        self.bot.remove_dynamic_items(*DYNAMIC_ITEMS)
+        self.bot.remove_dynamic_items(*DYNAMIC_ITEMS, ChangeButton)
 
     # -- helpers -------------------------------------------------------------------------------
     async def _subject(
@@ -470,6 +471,9 @@ class Leave(
             days=days_from_number(days),
             now=self.desk.now(),
         )
+        if isinstance(after, HeldChange):
+            await answer(interaction, await post_change_card(self.desk, after, config))
+            return
         text = (
             f"{member.display_name}'s {after.leave_type} allowance is now "
             f"{format_amount(days_from_number(days))} a year; {format_amount(after.available)} "
@@ -510,6 +514,9 @@ class Leave(
             reason=reason,
             now=self.desk.now(),
         )
+        if isinstance(after, HeldChange):
+            await answer(interaction, await post_change_card(self.desk, after, config))
+            return
         sign = "+" if amount > 0 else "-"
         await answer(
             interaction,
