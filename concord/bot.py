@@ -300,6 +300,15 @@ class ConcordBot(commands.Bot):
         super().dispatch(event_name, *args, **kwargs)
 
     def has_handler(self, interaction: discord.Interaction) -> bool:
+        """Whether a view, dynamic item or form of this process takes the interaction. It reads
+        discord.py's view store (no public API says this; checked against discord.py 2.7): if
+        that ever changes shape, every interaction counts as handled, as before."""
+        try:
+            return self._view_store_has(interaction)
+        except (AttributeError, TypeError, ValueError):
+            return True
+
+    def _view_store_has(self, interaction: discord.Interaction) -> bool:
         store = self._connection._view_store
         data: Any = interaction.data or {}
         custom_id = str(data.get("custom_id", ""))
