@@ -796,6 +796,7 @@ def reminder_text(day: date, note: str | None, overdue: Sequence[str], *, guild_
     if overdue:
         text += (
             f"\nYou also have {len(overdue)} overdue task{'s' if len(overdue) != 1 else ''}: "
-            + (", ".join(overdue[:5]) + (f" +{len(overdue) - 5} more" if len(overdue) > 5 else ""))
+            + ", ".join(escape_markdown(label) for label in overdue[:5])
+            + (f" +{len(overdue) - 5} more" if len(overdue) > 5 else "")
         )
     return truncate(text, 2000)

@@ -19,9 +19,10 @@ _URL: re.Pattern[str] = re.compile(r"https?://[^\s<>]+")
 # Characters that open Discord markdown anywhere in a line: bold/italic, underline, strike,
 # spoilers, code, masked links ``[text](url)``, and ``<…>`` (mentions, channels, timestamps).
 _INLINE: re.Pattern[str] = re.compile(r"([\\*_~|`\[\]<>])")
-# At the start of a line: headings, subtext (``-#``), lists and quotes.
-_LINE_START: re.Pattern[str] = re.compile(r"^(\s*)([#>-])", re.MULTILINE)
-_NUMBERED: re.Pattern[str] = re.compile(r"^(\s*\d+)\.", re.MULTILINE)
+# At the start of a line and followed by a space: headings, subtext (``-#``), lists (``#1``
+# or ``-5`` alone are no markdown, and stay as typed).
+_LINE_START: re.Pattern[str] = re.compile(r"^(\s*)(#{1,3}|-#|-)(?=\s)", re.MULTILINE)
+_NUMBERED: re.Pattern[str] = re.compile(r"^(\s*\d+)\.(?=\s)", re.MULTILINE)
 _MASS_MENTION: re.Pattern[str] = re.compile(r"@(everyone|here)")
 
 
