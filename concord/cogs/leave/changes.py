@@ -133,6 +133,7 @@ async def decide_from_button(
             await card.edit(embed=embed, view=None)
         except discord.HTTPException:
             log.warning("could not update the card of change #%s", change_id, exc_info=True)
+    await desk.dm(change.user_id, embed=embed)  # the manager who asked hears the answer
     done = f"{change.status.capitalize()} change #{change.id}."
     if balance is not None:
         done += f" {balance.leave_type}: {format_amount(balance.available)} available in {balance.year}."
