@@ -112,7 +112,11 @@ def cmd_db_check(args: argparse.Namespace) -> int:
     from concord.db.maintenance import check, file_sizes
 
     path = _db_path(args)
-    problems = check(path)
+    try:
+        problems = check(path)
+    except DatabaseError as exc:  # not a database at all: a problem found, one line
+        print(f"concord: {exc}", file=sys.stderr)
+        return 1
     for problem in problems:
         print(f"problem: {problem}")
     if problems:
