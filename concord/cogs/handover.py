@@ -16,9 +16,8 @@ from concord.core.dates import format_day
 from concord.core.embed_pages import FIELD_VALUE_MAX, FIELDS_MAX, MESSAGE_EMBED_CHARS, truncate
 from concord.core.leave import LeaveRequest, Portion, whole_days
 from concord.core.tasks import Task
-from concord.core.text import plural
+from concord.core.text import escape_markdown, plural
 from concord.db.leave import LeaveManager
-from concord.core.text import escape_markdown
 from concord.db.tasks import TaskManager
 from concord.errors import PermissionDenied, UserError
 

@@ -58,6 +58,10 @@ async def test_user_text_never_renders_as_links_or_formatting(
     assert "Created task #1" in created.text, created.text
     await sandbox.slash("bob", "task comment", task="1", text=TRICKS)
     await sandbox.slash("bob", "task board")
+    await sandbox.slash("bob", "task status", task="1", status="in_progress")
+    asked = await sandbox.slash("bob", "task status", task="1", status="blocked")
+    assert asked.modal is not None
+    await sandbox.submit("bob", asked.modal, reason=TRICKS)  # on the card and in the DM
     await sandbox.slash("bob", "task show", task="1")
     await sandbox.slash("bob", "task list")
     applied = await sandbox.slash(

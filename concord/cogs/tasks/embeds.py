@@ -110,7 +110,9 @@ def card_embed(task: Task, now: datetime, tz: ZoneInfo) -> discord.Embed:
     )
     embed.add_field(name="Status", value=status_text(task, now, tz))
     if task.status == "blocked" and task.block_reason:
-        embed.add_field(name="Blocked because", value=clip(task.block_reason, FIELD_LIMIT))
+        embed.add_field(
+            name="Blocked because", value=clip(escape_markdown(task.block_reason), FIELD_LIMIT)
+        )
     embed.add_field(name="Assignee", value=mention(task.assignee_id))
     embed.add_field(name="Priority", value=task.priority.capitalize())
     embed.add_field(name="Due", value=due_field(task, tz))
