@@ -18,8 +18,8 @@ import pytest
 
 from concord.cli import main
 from concord.config import SettingsError
-from concord.health import write_json_atomic
-from concord.webhook.app import bot_ready, sign
+from concord.health import bot_ready, write_json_atomic
+from concord.webhook.app import sign
 from concord.webhook.cli import build_server
 from concord.webhook.deployer import Deployer, DeployQueue
 from concord.webhook.history import DEPLOYED, DeployHistory, DeployRecord
