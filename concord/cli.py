@@ -202,8 +202,9 @@ def _backup_to_targets(args: argparse.Namespace) -> int:
     if record.s3_key and targets.s3 is not None:
         where.append(f"s3://{targets.s3.bucket}/{record.s3_key}")
     print(
-        f"backed up {source} (schema {record.schema}, {sum(record.rows.values())} rows) "
-        f"in {record.duration_s:.1f} s: {record.bytes} bytes, sha256 {record.sha256[:16]}..."
+        f"backed up {source} (schema {record.schema}, {plural(sum(record.rows.values()), 'row')}) "
+        f"in {record.duration_s:.1f} s: {plural(record.bytes, 'byte')}, "
+        f"sha256 {record.sha256[:16]}..."
     )
     for place in where:
         print(f"  {place}")

@@ -39,6 +39,7 @@ from concord.core.backup_policy import (
     backups_to_keep,
     parse_backup_name,
 )
+from concord.core.text import plural
 from concord.db.database import connect_sync, load_migrations, schema_version
 from concord.db.maintenance import check, table_counts
 from concord.db.s3store import S3Error, S3Store
@@ -371,7 +372,7 @@ def prune_folder(directory: Path, keep: Retention, now: datetime) -> list[str]:
             except OSError as exc:
                 log.warning("retention could not delete %s: %s", backup.name, exc)
     if removed:
-        log.info("retention removed %d backup(s) from %s", len(removed), directory)
+        log.info("retention removed %s from %s", plural(len(removed), "backup"), directory)
     return removed
 
 
@@ -389,7 +390,7 @@ def prune_s3(s3: S3Store, keep: Retention, now: datetime) -> list[str]:
         s3.delete(key)
         removed.append(backup.name)
     if removed:
-        log.info("retention removed %d backup(s) from %s", len(removed), s3.url)
+        log.info("retention removed %s from %s", plural(len(removed), "backup"), s3.url)
     return removed
 
 
