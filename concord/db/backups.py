@@ -475,13 +475,20 @@ def resolve_source(source: str, directory: Path | None, s3: S3Store | None) -> R
     """``latest`` (the newest verified backup, folder first, then S3), ``s3://bucket/key``, a
     backup name in the bucket, or a file path."""
     if source == "latest":
+        if directory is None and s3 is None:
+            raise BackupError(
+                "`latest` needs a backup folder or bucket: set CONCORD_BACKUP_DIR or pass --dir"
+                " (or --s3)"
+            )
         candidates: list[ListedBackup] = []
-        if directory is not None and directory.is_dir():
+        # A missing folder (an unmounted NAS) says so, unless the bucket can still answer.
+        if directory is not None and (directory.is_dir() or s3 is None):
             candidates += [b for b in list_folder(directory) if b.state == "verified"]
         if s3 is not None:
             candidates += [b for b in list_s3(s3) if b.state == "verified"]
         if not candidates:
-            raise BackupError("no verified backup found for `latest`")
+            places = [str(p) for p in (directory, s3.url if s3 else None) if p is not None]
+            raise BackupError(f"no verified backup found for `latest` in {' or '.join(places)}")
         # The newest; on a tie the folder's copy (no download).
         in_folder = str(directory)
         newest = max(candidates, key=lambda b: (b.taken_at, b.where == in_folder))

@@ -483,3 +483,11 @@ def test_latest_with_nothing_verified_is_refused(tmp_path: Path, nas: Path) -> N
         resolve_source("latest", nas, None)
     with pytest.raises(BackupError, match="no such file"):
         resolve_source(str(tmp_path / "missing.db.gz"), nas, None)
+
+
+def test_latest_says_where_it_looked(tmp_path: Path) -> None:
+    """Not "no verified backup" when there was nowhere to look, or the folder is missing."""
+    with pytest.raises(BackupError, match=r"set CONCORD_BACKUP_DIR or pass --dir"):
+        resolve_source("latest", None, None)
+    with pytest.raises(BackupError, match=r"does not exist.*NAS mounted"):
+        resolve_source("latest", tmp_path / "unmounted" / "concord", None)
