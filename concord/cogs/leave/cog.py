@@ -481,7 +481,10 @@ class Leave(
             )
         elif archive is False:
             text += "It is back in use.\n"
-        text += "Requests already made keep the amounts they were made with."
+        amounts = (allowance, accrual, carryover_cap, deducts, allow_negative)
+        if not created and any(value is not None for value in amounts):
+            text += "Requests already made keep the amounts they were made with."
+        text = text.rstrip("\n")
         await answer(interaction, text, ephemeral=True)
 
     @app_commands.command(name="allowance", description="Managers: a member's own yearly allowance")
