@@ -220,6 +220,10 @@ async def test_autocomplete_options_ask_the_bot(console: Console) -> None:
     assert 'country:"Philippines (PH)"' in await complete(
         "/leave holiday import country:Philipp", "country:Philipp"
     )
+    # Suggestions that continue the text win, so readline never shortens what was typed.
+    zones = await complete("/concord timezone timezone:Asia/Ma", "timezone:Asia/Ma")
+    assert "timezone:Asia/Manila" in zones and "timezone:Asia/Amman" not in zones
+    assert all(zone.startswith("timezone:Asia/Ma") for zone in zones)
     await run(console, "as bob")
     await run(console, '/task create title:"Print the quarterly report"')
     found = await complete("/task status task:quarterly", "task:quarterly")

@@ -711,6 +711,12 @@ class Console:
             found = await self._candidates(words, token)
         except (UsageError, SandboxError, ConsoleError):
             return []
+        # The bot suggests what *contains* the text ("Asia/Ma" → Asia/Amman, Asia/Manila…), as
+        # Discord shows it; readline would replace the word by the suggestions' common start
+        # ("Asia/"), erasing what was typed. Those that continue the text come first, alone.
+        typed = unquoted(token).lower()
+        continuing = [c for c in found if unquoted(c).lower().startswith(typed)]
+        found = continuing or found
         return [c[len(keep) :] for c in found if c.lower().startswith(keep.lower())]
 
     async def _candidates(self, words: list[str], token: str) -> list[str]:
