@@ -539,9 +539,8 @@ def bot_holding(health_file: Path, now: datetime) -> str | None:
     """Why a running bot holds the database (the same test as the listener's ``/health``: ready,
     process alive, heartbeat recent), or None."""
     health = read_health(health_file)
-    if not bot_ready(health, now):
+    if health is None or not bot_ready(health, now):
         return None
-    assert health is not None
     return (
         f"a bot (pid {health.get('pid')}) is running on this database ({health_file}); "
         "stop it first"
