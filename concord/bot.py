@@ -9,6 +9,7 @@ import json
 import logging
 import os
 import secrets
+import traceback
 from collections.abc import Sequence
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
@@ -52,6 +53,19 @@ SCHEDULER_SECONDS = 30
 # pure waiting on every start and deploy (bench/bench_startup.py); a guild arriving later
 # still becomes available, only after on_ready.
 GUILD_READY_TIMEOUT = 0.5
+# An interaction no view, dynamic item or form of this process handles: a message's buttons or
+# a form from before a restart, an old version's custom id, or a forged one.
+UNHANDLED = "concord.unhandled"
+STALE_BUTTON = (
+    "That button no longer works here (it is from an older message). Run the command again."
+)
+STALE_FORM = (
+    "That form was opened before the bot restarted, so nothing was saved. Open it again and "
+    "submit it once more."
+)
+# Typed values shorter than this are not masked in error logs: they would mask line numbers
+# and words of the traceback, and say little about the member.
+MASKED_MIN_LENGTH = 3
 
 
 def apply_endpoints(settings: Settings) -> None:
@@ -76,6 +90,63 @@ def bot_intents() -> discord.Intents:
 
 def command_tree_hash(payload: list[dict[str, Any]]) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+
+
+def typed_values(data: Any) -> list[str]:
+    """Every value a member typed into an interaction: slash-command options (nested in
+    subcommands), modal fields (also inside labels)."""
+    if isinstance(data, list):
+        return [value for item in data for value in typed_values(item)]
+    if not isinstance(data, dict):
+        return []
+    found = [str(data["value"])] if "value" in data else []
+    for key in ("options", "components", "component"):
+        found += typed_values(data.get(key))
+    return found
+
+
+def interaction_label(interaction: discord.Interaction) -> str:
+    """What an interaction was, by name only (never a typed value): the command with its
+    option names, or a component's or form's custom id with its field ids."""
+    if interaction.command is not None:
+        data: Any = interaction.data or {}
+        names = [str(o.get("name")) for o in option_list(data)]
+        return f"/{interaction.command.qualified_name}" + (
+            f" [{', '.join(names)}]" if names else ""
+        )
+    data = interaction.data or {}
+    custom_id = str(data.get("custom_id", "?"))
+    fields = [str(c.get("custom_id")) for c in field_list(data)]
+    return custom_id + (f" [{', '.join(fields)}]" if fields else "")
+
+
+def option_list(data: Any) -> list[dict[str, Any]]:
+    """A command's leaf options (inside any subcommand or group)."""
+    found: list[dict[str, Any]] = []
+    for option in data.get("options", []) if isinstance(data, dict) else []:
+        found += option_list(option) if "options" in option else [option]
+    return found
+
+
+def field_list(data: Any) -> list[dict[str, Any]]:
+    """A form's fields (inside action rows or labels)."""
+    if isinstance(data, list):
+        return [field for item in data for field in field_list(item)]
+    if not isinstance(data, dict):
+        return []
+    if "value" in data or "values" in data:
+        return [data]
+    return field_list(data.get("components")) + field_list(data.get("component"))
+
+
+def masked_traceback(error: BaseException, values: Sequence[str]) -> str:
+    """The traceback of ``error`` with every typed value masked (an exception's message often
+    quotes the input that broke it)."""
+    text = "".join(traceback.format_exception(error)).rstrip()
+    for value in sorted(set(values), key=len, reverse=True):
+        if len(value) >= MASKED_MIN_LENGTH:
+            text = text.replace(value, "‹typed›").replace(repr(value), "‹typed›")
+    return text
 
 
 def option_named_by_value(data: Any, value: Any) -> str | None:
@@ -120,7 +191,9 @@ class ConcordBot(commands.Bot):
             intents=bot_intents(),
             help_command=None,
             guild_ready_timeout=guild_ready_timeout,
-            allowed_mentions=discord.AllowedMentions(everyone=False, roles=True, users=True),
+            # Deny by default: text a member typed (a title, a reason) never pings anyone; a
+            # message that must ping names exactly whom in its own allowed_mentions.
+            allowed_mentions=discord.AllowedMentions.none(),
             # Installed to servers only: every command says so ("integration_types": [0])
             # instead of sending null for a field the docs do not make nullable.
             allowed_installs=app_commands.AppInstallationType(guild=True, user=False),
@@ -286,6 +359,44 @@ class ConcordBot(commands.Bot):
             self.write_health(ready=False)
         await super().close()
 
+    # -- interactions nothing handles -------------------------------------------------------
+    def dispatch(self, event_name: str, /, *args: Any, **kwargs: Any) -> None:
+        # discord.py drops an interaction no view or form handles, leaving the member with
+        # "This interaction failed". The view store is consulted here, synchronously after
+        # discord.py's own dispatch and before any handler ran (none can have finished yet).
+        if event_name == "interaction" and args and not self.has_handler(args[0]):
+            args[0].extras[UNHANDLED] = True
+        super().dispatch(event_name, *args, **kwargs)
+
+    def has_handler(self, interaction: discord.Interaction) -> bool:
+        """Whether a view, dynamic item or form of this process takes the interaction. It reads
+        discord.py's view store (no public API says this; checked against discord.py 2.7): if
+        that ever changes shape, every interaction counts as handled, as before."""
+        try:
+            return self._view_store_has(interaction)
+        except (AttributeError, TypeError, ValueError):
+            return True
+
+    def _view_store_has(self, interaction: discord.Interaction) -> bool:
+        store = self._connection._view_store
+        data: Any = interaction.data or {}
+        custom_id = str(data.get("custom_id", ""))
+        if interaction.type is discord.InteractionType.modal_submit:
+            return custom_id in store._modals
+        if interaction.type is not discord.InteractionType.component:
+            return True
+        if any(pattern.fullmatch(custom_id) for pattern in store._dynamic_items):
+            return True
+        key = (int(data.get("component_type", 0)), custom_id)
+        message_id = interaction.message.id if interaction.message is not None else None
+        return key in store._views.get(message_id, {}) or key in store._views.get(None, {})
+
+    async def on_interaction(self, interaction: discord.Interaction) -> None:
+        if interaction.extras.get(UNHANDLED):
+            modal = interaction.type is discord.InteractionType.modal_submit
+            log.info("nothing handles %s; told the member", interaction_label(interaction))
+            await safe_reply(interaction, STALE_FORM if modal else STALE_BUTTON)
+
     # -- errors ----------------------------------------------------------------------------
     async def on_app_command_error(
         self, interaction: discord.Interaction, error: app_commands.AppCommandError
@@ -295,7 +406,7 @@ class ConcordBot(commands.Bot):
     async def report_error(self, interaction: discord.Interaction, error: BaseException) -> None:
         """The one error path for commands, buttons and modals."""
         original = getattr(error, "original", error)
-        command = interaction.command.qualified_name if interaction.command else interaction.data
+        command = interaction_label(interaction)
         if isinstance(original, discord.HTTPException) and original.code in INTERACTION_GONE:
             # Discord stopped waiting for the answer (the bot was away, or too slow): nobody can
             # be told anything now, and no apology could arrive either. Commands defer before
@@ -344,13 +455,14 @@ class ConcordBot(commands.Bot):
             return
         mark_outcome(UNEXPECTED_ERROR)
         error_id = secrets.token_hex(4)
+        # The traceback goes in the message, masked: never what the member typed.
         log.error(
-            "unexpected error %s in %s (guild %s, user %s)",
+            "unexpected error %s in %s (guild %s, user %s)\n%s",
             error_id,
             command,
             interaction.guild_id,
             interaction.user.id,
-            exc_info=original,
+            masked_traceback(original, typed_values(interaction.data)),
             extra={"error_id": error_id},
         )
         await safe_reply(

@@ -112,7 +112,11 @@ def cmd_db_check(args: argparse.Namespace) -> int:
     from concord.db.maintenance import check, file_sizes
 
     path = _db_path(args)
-    problems = check(path)
+    try:
+        problems = check(path)
+    except DatabaseError as exc:  # not a database at all: a problem found, one line
+        print(f"concord: {exc}", file=sys.stderr)
+        return 1
     for problem in problems:
         print(f"problem: {problem}")
     if problems:
@@ -134,7 +138,7 @@ def cmd_db_backup(args: argparse.Namespace) -> int:
         return _backup_to_targets(args)
     if not args.path:
         raise ExitError("give PATH, or --to-dir / --to-s3 (see `concord db backup --help`)")
-    from concord.db.maintenance import backup
+    from concord.db.snapshots import SnapshotError, verified_copy
 
     source = _db_path(args)
     if not source.exists():
@@ -150,7 +154,10 @@ def cmd_db_backup(args: argparse.Namespace) -> int:
             shown["last"] = percent
             print(f"  {percent}% ({done}/{total} pages)", flush=True)
 
-    backup(source, target, progress)
+    try:
+        verified_copy(source, target, progress)
+    except SnapshotError as exc:
+        raise ExitError(f"backup failed: {exc}", code=1) from None
     print(f"backed up {source} to {target}")
     return 0
 
@@ -199,8 +206,9 @@ def _backup_to_targets(args: argparse.Namespace) -> int:
     if record.s3_key and targets.s3 is not None:
         where.append(f"s3://{targets.s3.bucket}/{record.s3_key}")
     print(
-        f"backed up {source} (schema {record.schema}, {sum(record.rows.values())} rows) "
-        f"in {record.duration_s:.1f} s: {record.bytes} bytes, sha256 {record.sha256[:16]}..."
+        f"backed up {source} (schema {record.schema}, {plural(sum(record.rows.values()), 'row')}) "
+        f"in {record.duration_s:.1f} s: {plural(record.bytes, 'byte')}, "
+        f"sha256 {record.sha256[:16]}..."
     )
     for place in where:
         print(f"  {place}")

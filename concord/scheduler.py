@@ -69,6 +69,9 @@ class Scheduler:
         # bot was down (late, when more than LATE_AFTER ago); one that was due while passes ran
         # and waited for setup or a retry is not "late".
         self._last_pass: datetime | None = None
+        # The latest local date seen per guild: a pass on an earlier date means the clock
+        # jumped back, and whatever was claimed for the dates ahead must be given back.
+        self.latest_dates: dict[int, date] = {}
 
     def add_daily(
         self, name: str, at: Callable[[GuildConfig], time | None], run: DailyHandler
@@ -99,6 +102,7 @@ class Scheduler:
         previous, self._last_pass = self._last_pass, now
         for guild_id in guild_ids:
             config = await self.guild_settings.get(guild_id)
+            await self._check_clock(config, now)
             for job in self._in_time_order(config):
                 if await self._run_daily(job, config, now, previous):
                     ran.append((guild_id, job.name, now.astimezone(config.tz).date()))
@@ -108,6 +112,25 @@ class Scheduler:
                 except Exception:
                     log.exception("tick job %s failed in guild %s", tick.name, guild_id)
         return ran
+
+    async def _check_clock(self, config: GuildConfig, now: datetime) -> None:
+        """Release claims made for dates ahead of today: on the first pass (the clock may have
+        jumped ahead before a restart) and whenever the local date goes backwards."""
+        today = now.astimezone(config.tz).date()
+        latest = self.latest_dates.get(config.guild_id)
+        self.latest_dates[config.guild_id] = today
+        if latest is not None and today >= latest:
+            return
+        released = await self.ledger.release_ahead(config.guild_id, today, now)
+        if latest is not None or released:
+            log.warning(
+                "the clock jumped back to %s (had seen %s) in guild %s; released %d claim(s) "
+                "made ahead of it",
+                now.isoformat(),
+                latest,
+                config.guild_id,
+                released,
+            )
 
     async def run_daily_now(self, name: str, guild_id: int, now: datetime) -> date:
         """Run a daily job for today's local date regardless of its time (sandbox, tests);

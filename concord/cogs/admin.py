@@ -11,7 +11,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from concord import __version__
-from concord.cogs.common import answer, guild_config, guild_id_of
+from concord.cogs.common import answer, guild_config, guild_id_of, require_manager
 from concord.core.backup_policy import describe_backup_state
 from concord.core.schedule import (
     parse_hhmm,
@@ -21,8 +21,7 @@ from concord.core.schedule import (
     search_timezones,
 )
 from concord.core.settings import GuildConfig
-from concord.db.database import schema_version
-from concord.db.maintenance import file_sizes, table_counts
+from concord.db.maintenance import file_sizes, guild_status
 from concord.errors import PermissionDenied, UserError
 from concord.process_jobs import last_outcomes
 
@@ -188,11 +187,14 @@ class Admin(
         await interaction.response.send_message(embed=settings_embed(config), ephemeral=True)
 
     @app_commands.command(
-        name="status", description="Bot version, uptime, latency and database health"
+        name="status", description="Managers: bot version, uptime, latency and database health"
     )
     async def status(self, interaction: discord.Interaction) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
-        counts, version = await self.bot.db.run_sync(_status_numbers)
+        # Managers only, and only this office's rows: other offices may share the file.
+        config = await require_manager(interaction)
+        # A reader of its own, never the writer: status must not queue behind (or hold up) writes.
+        counts, version = await self.bot.db.read_in_thread(guild_status, config.guild_id)
         sizes = file_sizes(self.bot.db.path)
         embed = discord.Embed(title="Concord Desk status", colour=discord.Colour.green())
         commit = (self.bot.commit or "unknown")[:10]
@@ -211,8 +213,8 @@ class Admin(
         )
         embed.add_field(name="Schema version", value=str(version))
         rows = "\n".join(f"`{name}` {count}" for name, count in counts.items())
-        embed.add_field(name="Rows", value=rows[:1024] or "none", inline=False)
-        good, failure = await self.bot.db.run_sync(last_outcomes, "backup")
+        embed.add_field(name="Rows (this server)", value=rows[:1024] or "none", inline=False)
+        good, failure = await self.bot.db.read_in_thread(last_outcomes, "backup")
         configured = self.bot.backup_targets is not None
         backups = describe_backup_state(configured, good, failure, self.bot.clock.now())
         embed.add_field(name="Backups", value=backups[:1024], inline=False)
@@ -242,10 +244,6 @@ class Admin(
         await interaction.response.send_message(
             f"Your timezone is now **{zone.key}** (it is {local} there).", ephemeral=True
         )
-
-
-def _status_numbers(conn: Any) -> tuple[dict[str, int], int]:
-    return table_counts(conn), schema_version(conn)
 
 
 async def setup(bot: ConcordBot) -> None:

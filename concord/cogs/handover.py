@@ -16,7 +16,7 @@ from concord.core.dates import format_day
 from concord.core.embed_pages import FIELD_VALUE_MAX, FIELDS_MAX, MESSAGE_EMBED_CHARS, truncate
 from concord.core.leave import LeaveRequest, Portion, whole_days
 from concord.core.tasks import Task
-from concord.core.text import plural
+from concord.core.text import escape_markdown, plural
 from concord.db.leave import LeaveManager
 from concord.db.tasks import TaskManager
 from concord.errors import PermissionDenied, UserError
@@ -44,7 +44,7 @@ def add_tasks_field(embed: discord.Embed, tasks: Sequence[Task]) -> None:
     if not tasks:
         return
     lines = [
-        f"#{t.id} {truncate(t.title, 70)} — due {t.due_date:%a} {t.due_date.day} {t.due_date:%b}"
+        f"#{t.id} {escape_markdown(truncate(t.title, 70))} — due {t.due_date:%a} {t.due_date.day} {t.due_date:%b}"
         for t in tasks[:SHOWN_TASKS]
         if t.due_date is not None
     ]
@@ -98,11 +98,14 @@ class HandOverView(OwnerView):
 
     @staticmethod
     def prompt(requester_id: int, tasks: Sequence[Task]) -> str:
-        listed = ", ".join(f"#{t.id} {truncate(t.title, 40)}" for t in tasks[:SHOWN_TASKS])
+        listed = ", ".join(
+            f"#{t.id} {escape_markdown(truncate(t.title, 40))}" for t in tasks[:SHOWN_TASKS]
+        )
         more = f" and {len(tasks) - SHOWN_TASKS} more" if len(tasks) > SHOWN_TASKS else ""
         return truncate(
             f"<@{requester_id}> has {plural(len(tasks), 'open task')} due "
-            f"while away: {listed}{more}. Hand them over to someone?",
+            f"while away: {listed}{more}. Hand {'it' if len(tasks) == 1 else 'them'} over to "
+            "someone?",
             2000,
         )
 

@@ -33,7 +33,7 @@ from concord.core.embed_pages import (
 )
 from concord.core.jobs import scheduled_instant
 from concord.core.schedule import WEEKDAY_ALIASES
-from concord.core.text import without_control
+from concord.core.text import escape_markdown, without_control
 from concord.errors import UserError
 
 DONE_MAX = 4000
@@ -548,10 +548,10 @@ def report_field(report: Report, name: str, note: str | None, overdue: int) -> F
         flags.append(note)
     if overdue:
         flags.append(f"{overdue} overdue task{'s' if overdue != 1 else ''}")
-    value = first_lines(report.done, SUMMARY_DONE_LINES, SUMMARY_DONE_CHARS)
+    value = escape_markdown(first_lines(report.done, SUMMARY_DONE_LINES, SUMMARY_DONE_CHARS))
     if report.blockers:
         blocker = truncate(" ".join(report.blockers.split()), SUMMARY_BLOCKER_CHARS)
-        value += f"\n**Blockers: {blocker.replace('*', '')}**"
+        value += f"\n**Blockers: {escape_markdown(blocker)}**"
     return FieldSpec(name=" · ".join(flags), value=truncate(value, FIELD_VALUE_MAX))
 
 
@@ -600,7 +600,7 @@ def summary_headline(data: SummaryData) -> str:
         parts.append(f"{len(roster.on_leave)} on leave")
     line = " · ".join(parts)
     if roster.holiday:
-        line += f"\nHoliday: {roster.holiday}"
+        line += f"\nHoliday: {escape_markdown(roster.holiday)}"
     elif not roster.workday:
         line += "\nNot a workday."
     return line
@@ -722,7 +722,8 @@ def _overdue_lines(tasks: Sequence[OverdueTask]) -> list[str]:
         member_tasks.sort(key=lambda t: (-t.days_overdue, t.task_id))
         who = f"<@{assignee}>" if assignee is not None else "Unassigned"
         shown = [
-            f"#{t.task_id} {truncate(t.title, 60)} ({t.days_overdue} d)" for t in member_tasks[:3]
+            f"#{t.task_id} {escape_markdown(truncate(t.title, 60))} ({t.days_overdue} d)"
+            for t in member_tasks[:3]
         ]
         more = len(member_tasks) - len(shown)
         tail = f" +{more} more" if more else ""
@@ -742,7 +743,7 @@ def _pending_line(pending: PendingLeave) -> str:
 
 
 def _blocker_line(blocker: OpenBlocker) -> str:
-    text = truncate(" ".join(blocker.text.split()), 140)
+    text = escape_markdown(truncate(" ".join(blocker.text.split()), 140))
     line = f"<@{blocker.user_id}> ({short_day(blocker.day)}): {text}"
     if blocker.task_id is not None:
         line += f" → task #{blocker.task_id}"
@@ -882,9 +883,9 @@ def report_messages(report: Report, name: str, note: str | None = None) -> list[
         description=" · ".join(facts),
         colour=SUMMARY_COLOUR,
     )
-    sections = [("Done", report.done), ("Plan", report.plan)]
+    sections = [("Done", escape_markdown(report.done)), ("Plan", escape_markdown(report.plan))]
     if report.blockers:
-        sections.append(("Blockers", report.blockers))
+        sections.append(("Blockers", escape_markdown(report.blockers)))
     return pack_sections(head, sections, colour=SUMMARY_COLOUR)
 
 
@@ -899,6 +900,7 @@ def reminder_text(day: date, note: str | None, overdue: Sequence[str], *, guild_
     if overdue:
         text += (
             f"\nYou also have {len(overdue)} overdue task{'s' if len(overdue) != 1 else ''}: "
-            + (", ".join(overdue[:5]) + (f" +{len(overdue) - 5} more" if len(overdue) > 5 else ""))
+            + ", ".join(escape_markdown(label) for label in overdue[:5])
+            + (f" +{len(overdue) - 5} more" if len(overdue) > 5 else "")
         )
     return truncate(text, 2000)

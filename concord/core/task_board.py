@@ -9,6 +9,7 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from concord.core.tasks import Task, is_overdue, sort_tasks, task_deadline
+from concord.core.text import escape_markdown
 
 SECTION_ORDER: tuple[str, ...] = ("Overdue", "In progress", "Blocked", "Open", "Done today")
 STATUS_SECTION: dict[str, str] = {
@@ -18,6 +19,16 @@ STATUS_SECTION: dict[str, str] = {
 }
 # A board is edited at most once per this many seconds; changes meanwhile are coalesced.
 BOARD_REFRESH_SECONDS = 5.0
+# Live boards per guild: every task change edits each of them. A newer one retires the oldest.
+MAX_BOARDS_PER_GUILD = 5
+NEW_BOARD_MANAGERS_ONLY = (
+    "Only managers can post a task board in a new channel. Ask one, or use the board "
+    "already posted in another channel."
+)
+RETIRED_BOARD_NOTE = (
+    "⏸️ This board no longer updates: this server keeps its {limit} newest boards live. "
+    "A manager can run `/task board` here to bring it back."
+)
 # An embed description holds 4096 characters; leave room for the overflow line.
 PAGE_CHARS = 3900
 MAX_PAGES = 15
@@ -104,8 +115,8 @@ def due_text(task: Task, tz: ZoneInfo) -> str:
 
 
 def task_line(task: Task, tz: ZoneInfo) -> str:
-    # Markdown in titles would break the line's layout; code spans and bold are escaped away.
-    title = short_title(task.title).replace("*", "\\*").replace("_", "\\_").replace("`", "'")
+    # Markdown in titles would break the line's layout or hide a masked link.
+    title = escape_markdown(short_title(task.title))
     return f"`#{task.id}` {title}{due_text(task, tz)}{PRIORITY_MARK.get(task.priority, '')}"
 
 

@@ -24,7 +24,7 @@ import re
 import sqlite3
 import threading
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager, suppress
 from dataclasses import dataclass
 from functools import partial
@@ -50,6 +50,32 @@ _MIGRATION_NAME: re.Pattern[str] = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 
 class DatabaseError(Exception):
     """The database cannot be used as it is (too new, corrupt, unreadable)."""
+
+
+# SQLite's primary result codes for a file that is not (or no longer) a database, and for one
+# that cannot be opened or read at all.
+_SQLITE_NOT_A_DATABASE: frozenset[int] = frozenset({11, 26})  # SQLITE_CORRUPT, SQLITE_NOTADB
+_SQLITE_UNREADABLE: frozenset[int] = frozenset({10, 14})  # SQLITE_IOERR, SQLITE_CANTOPEN
+
+
+@contextmanager
+def usable_file(path: str | Path) -> Iterator[None]:
+    """Turn SQLite's answer for a corrupt or unreadable file into one clear DatabaseError
+    naming the file (the CLI prints it as one line); any other error passes unchanged."""
+    try:
+        yield
+    except sqlite3.DatabaseError as error:
+        code = getattr(error, "sqlite_errorcode", 0) & 0xFF
+        if code in _SQLITE_NOT_A_DATABASE:
+            raise DatabaseError(
+                f"{path} is not a valid database ({error}); "
+                "restore a backup with concord db restore"
+            ) from None
+        if code in _SQLITE_UNREADABLE:
+            raise DatabaseError(
+                f"{path} cannot be read ({error}); check the path and its permissions"
+            ) from None
+        raise
 
 
 @dataclass(frozen=True)
@@ -99,11 +125,20 @@ def _use_wal(conn: sqlite3.Connection) -> None:
 
 def connect_sync(path: str | Path) -> sqlite3.Connection:
     """A configured autocommit connection (``isolation_level=None``) with ``Row`` rows."""
-    conn = sqlite3.connect(
-        str(path), isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000
-    )
+    with usable_file(path):
+        conn = sqlite3.connect(
+            str(path),
+            isolation_level=None,
+            check_same_thread=False,
+            timeout=BUSY_TIMEOUT_MS / 1000,
+        )
     conn.row_factory = sqlite3.Row
-    configure(conn)
+    try:
+        with usable_file(path):
+            configure(conn)
+    except BaseException:
+        conn.close()
+        raise
     return conn
 
 
@@ -357,10 +392,11 @@ class Database:
         self._writer.start()
         if migrate:
             try:
-                await self.run_sync(
-                    partial(migrate_with_snapshot, previous_commit=self.previous_commit),
-                    self.path,
-                )
+                with usable_file(self.path):
+                    await self.run_sync(
+                        partial(migrate_with_snapshot, previous_commit=self.previous_commit),
+                        self.path,
+                    )
             except BaseException:
                 await self.close()  # no writer thread or connection left behind
                 raise

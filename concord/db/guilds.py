@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import weakref
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from functools import lru_cache
 from typing import Any
 
@@ -92,6 +92,18 @@ def read_config(conn: sqlite3.Connection, guild_id: int) -> GuildConfig:
     """Synchronous read for use inside transaction functions of other managers."""
     row = conn.execute("SELECT * FROM guild_settings WHERE guild_id = ?", (guild_id,)).fetchone()
     return config_from_row(guild_id, row)
+
+
+def guild_holidays(
+    conn: sqlite3.Connection, guild_id: int, first: date, last: date
+) -> frozenset[date]:
+    """The guild's holidays (the Leave module's ``/leave holiday`` list) in [first, last], for
+    the other domains' working-day rules (task due dates, DAR gaps); works inside a transaction."""
+    rows = conn.execute(
+        "SELECT day FROM holidays WHERE guild_id = ? AND day BETWEEN ? AND ?",
+        (guild_id, first.isoformat(), last.isoformat()),
+    ).fetchall()
+    return frozenset(date.fromisoformat(row["day"]) for row in rows)
 
 
 def write_audit(

@@ -91,6 +91,21 @@ def release_notification(conn: sqlite3.Connection, guild_id: int, kind: str, key
     )
 
 
+def release_ahead(conn: sqlite3.Connection, guild_id: int, local_date: date, now: datetime) -> int:
+    """Forget what was claimed ahead of the clock: daily runs for dates after ``local_date``
+    and notifications sent after ``now`` (the clock had jumped ahead; the real day must still
+    get them). Returns how many claims were released."""
+    runs = conn.execute(
+        "DELETE FROM job_runs WHERE guild_id = ? AND local_date > ?",
+        (guild_id, local_date.isoformat()),
+    )
+    notes = conn.execute(
+        "DELETE FROM notifications_sent WHERE guild_id = ? AND sent_at > ?",
+        (guild_id, utcnow_iso(now)),
+    )
+    return runs.rowcount + notes.rowcount
+
+
 class JobLedger:
     """Async face of the ledgers, for the scheduler and the cogs."""
 
@@ -135,6 +150,9 @@ class JobLedger:
             (guild_id, kind, key),
         )
         return datetime.fromisoformat(row["sent_at"]) if row else None
+
+    async def release_ahead(self, guild_id: int, local_date: date, now: datetime) -> int:
+        return await self.db.write(release_ahead, guild_id, local_date, now)
 
     async def runs(self, guild_id: int, job: str) -> list[sqlite3.Row]:
         return await self.db.fetchall(

@@ -515,7 +515,7 @@ def find_type(
     if found.archived and not archived_ok:
         raise UserError(
             f"**{found.name}** is archived: it is no longer used. A manager can bring it back "
-            "with `/leave policy archive:False`."
+            f"with `/leave policy leave_type:{found.name} archive:False`."
         )
     return found
 
@@ -669,6 +669,14 @@ def apply_request(conn: sqlite3.Connection, spec: ApplyInput, now: datetime) -> 
     if problem:
         raise UserError(problem)
     auto = not ltype.settings.requires_approval
+    # A manager's own request on a type whose approval they switched off waits for another
+    # manager: otherwise switching it off, filing and switching it back approves one's own leave.
+    held = (
+        auto
+        and spec.user_id == spec.actor_id
+        and _approval_changed_by(conn, ltype.id) == spec.actor_id
+    )
+    auto = auto and not held
     status = RequestStatus.APPROVED if auto else RequestStatus.PENDING
     total = sum(per_year.values(), ZERO)
     stored: dict[str, Any] = {
@@ -715,7 +723,11 @@ def apply_request(conn: sqlite3.Connection, spec: ApplyInput, now: datetime) -> 
         actor_id=spec.actor_id,
         action="leave.request",
         subject=f"leave:{request_id}",
-        after={**_request_audit(request), "auto_approved": auto},
+        after={
+            **_request_audit(request),
+            "auto_approved": auto,
+            **({"held": "approval switched off by the requester"} if held else {}),
+        },
         now=now,
     )
     deducting = 1 if request.deducts else 0
@@ -815,7 +827,13 @@ def cancel_request(
         raise already_decided(request)
     config = read_config(conn, guild_id)
     today = local_today(now, config)
-    if request.status is RequestStatus.APPROVED and not actor_is_manager and request.start <= today:
+    # A manager's own started leave is theirs like anyone's: another manager cancels it.
+    decides_for_others = actor_is_manager and not own
+    if (
+        request.status is RequestStatus.APPROVED
+        and not decides_for_others
+        and request.start <= today
+    ):
         raise UserError(
             f"Request #{request_id} has already started ({request.span.describe()}); "
             "ask a manager to cancel it."
@@ -871,8 +889,9 @@ def adjust_balance(
     days: Fraction,
     reason: str,
     now: datetime,
-) -> Balance:
-    """A manual ledger entry in this year's balance (positive adds days, negative removes)."""
+) -> Balance | HeldChange:
+    """A manual ledger entry in this year's balance (positive adds days, negative removes).
+    A manager's entry in their own balance is held for another manager (returned held)."""
     _require_manager(actor_is_manager)
     config = read_config(conn, guild_id)
     today = local_today(now, config)
@@ -888,6 +907,8 @@ def adjust_balance(
         raise UserError("Give a reason for the adjustment; it is kept in the ledger.")
     if len(cleaned) > MAX_ADJUST_REASON:
         raise UserError(f"The reason can be at most {MAX_ADJUST_REASON} characters long.")
+    if user_id == actor_id:
+        return _hold_change(conn, guild_id, actor_id, "adjust", ltype.name, days, cleaned, now)
     member = load_member_leave(conn, guild_id, user_id, ltype.id)
     before = member.balance(ltype.id, today.year, today)
     # Removing days is checked like taking them, this year and in the years it carries into.
@@ -938,8 +959,9 @@ def set_allowance(
     leave_type: str,
     days: Fraction,
     now: datetime,
-) -> Balance:
-    """A member's own allowance for a type (every year), replacing the type's."""
+) -> Balance | HeldChange:
+    """A member's own allowance for a type (every year), replacing the type's. A manager's
+    own allowance is held for another manager (returned held)."""
     _require_manager(actor_is_manager)
     config = read_config(conn, guild_id)
     today = local_today(now, config)
@@ -949,6 +971,8 @@ def set_allowance(
             f"{ltype.name} has no balance (no allowance, or not deducted); give the type an "
             "allowance with `/leave policy` first."
         )
+    if user_id == actor_id:
+        return _hold_change(conn, guild_id, actor_id, "allowance", ltype.name, days, None, now)
     old = conn.execute(
         "SELECT allowance FROM leave_allowances WHERE guild_id = ? AND user_id = ? AND type_id = ?",
         (guild_id, user_id, ltype.id),
@@ -970,6 +994,148 @@ def set_allowance(
         now=now,
     )
     return load_member_leave(conn, guild_id, user_id, ltype.id).balance(ltype.id, today.year, today)
+
+
+# -- a manager's changes to their own leave ---------------------------------------------------
+@dataclass(frozen=True)
+class HeldChange:
+    """A change a manager asked for in their own leave, waiting for another manager."""
+
+    id: int
+    guild_id: int
+    user_id: int
+    kind: str  # "adjust" (a ledger entry of ``days``) or "allowance" (``days`` a year)
+    leave_type: str
+    days: Fraction
+    reason: str | None
+    status: str  # pending, approved, rejected
+    decided_by: int | None = None
+    card_channel_id: int | None = None
+    card_message_id: int | None = None
+
+
+def _change_from_row(row: sqlite3.Row) -> HeldChange:
+    return HeldChange(
+        id=row["id"],
+        guild_id=row["guild_id"],
+        user_id=row["user_id"],
+        kind=row["kind"],
+        leave_type=row["type_name"],
+        days=fraction_from_text(row["days"]),
+        reason=row["reason"],
+        status=row["status"],
+        decided_by=row["decided_by"],
+        card_channel_id=row["card_channel_id"],
+        card_message_id=row["card_message_id"],
+    )
+
+
+def _approval_changed_by(conn: sqlite3.Connection, type_id: int) -> int | None:
+    row = conn.execute(
+        "SELECT approval_changed_by FROM leave_types WHERE id = ?", (type_id,)
+    ).fetchone()
+    return None if row is None else row["approval_changed_by"]
+
+
+def _hold_change(
+    conn: sqlite3.Connection,
+    guild_id: int,
+    actor_id: int,
+    kind: str,
+    type_name: str,
+    days: Fraction,
+    reason: str | None,
+    now: datetime,
+) -> HeldChange:
+    cur = conn.execute(
+        "INSERT INTO leave_changes (guild_id, user_id, kind, type_name, days, reason,"
+        " requested_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (guild_id, actor_id, kind, type_name, fraction_to_text(days), reason, utcnow_iso(now)),
+    )
+    change_id = cur.lastrowid
+    assert change_id is not None
+    write_audit(
+        conn,
+        guild_id=guild_id,
+        actor_id=actor_id,
+        action="leave.change_held",
+        subject=f"leave_change:{change_id}",
+        after={"kind": kind, "type": type_name, "days": fraction_to_text(days), "own": True},
+        now=now,
+    )
+    return HeldChange(change_id, guild_id, actor_id, kind, type_name, days, reason, "pending")
+
+
+def decide_change(
+    conn: sqlite3.Connection,
+    guild_id: int,
+    change_id: int,
+    actor_id: int,
+    actor_is_manager: bool,
+    approve: bool,
+    now: datetime,
+) -> tuple[HeldChange, Balance | None]:
+    """Approve (make) or reject a held change, exactly once, by a manager other than the one
+    whose leave it changes."""
+    _require_manager(actor_is_manager)
+    row = conn.execute(
+        "SELECT * FROM leave_changes WHERE guild_id = ? AND id = ?", (guild_id, change_id)
+    ).fetchone()
+    if row is None:
+        raise NotFound(f"There is no change #{change_id} here.")
+    change = _change_from_row(row)
+    if change.user_id == actor_id:
+        raise PermissionDenied(
+            f"Nobody decides a change to their own leave: another manager has to "
+            f"{'approve' if approve else 'reject'} change #{change_id}."
+        )
+    status = "approved" if approve else "rejected"
+    updated = conn.execute(
+        "UPDATE leave_changes SET status = ?, decided_by = ?, decided_at = ?"
+        " WHERE guild_id = ? AND id = ? AND status = 'pending'",
+        (status, actor_id, utcnow_iso(now), guild_id, change_id),
+    )
+    if updated.rowcount != 1:
+        raise UserError(f"Change #{change_id} was already {change.status}.")
+    balance: Balance | HeldChange | None = None
+    if approve and change.kind == "adjust":
+        balance = adjust_balance(
+            conn,
+            guild_id,
+            actor_id,
+            True,
+            change.user_id,
+            change.leave_type,
+            change.days,
+            change.reason or "",
+            now,
+        )
+    elif approve:
+        balance = set_allowance(
+            conn, guild_id, actor_id, True, change.user_id, change.leave_type, change.days, now
+        )
+    assert not isinstance(balance, HeldChange)  # made for someone else, never held again
+    write_audit(
+        conn,
+        guild_id=guild_id,
+        actor_id=actor_id,
+        action=f"leave.change_{'approve' if approve else 'reject'}",
+        subject=f"leave_change:{change_id}",
+        before={"status": "pending"},
+        after={"status": status, "for": change.user_id},
+        now=now,
+    )
+    return replace(change, status=status, decided_by=actor_id), balance
+
+
+def _set_change_card(
+    conn: sqlite3.Connection, guild_id: int, change_id: int, channel_id: int, message_id: int
+) -> None:
+    conn.execute(
+        "UPDATE leave_changes SET card_channel_id = ?, card_message_id = ?"
+        " WHERE guild_id = ? AND id = ?",
+        (channel_id, message_id, guild_id, change_id),
+    )
 
 
 @dataclass(frozen=True)
@@ -1034,6 +1200,10 @@ def upsert_policy(
         settings = change.apply_to(old.settings)
         type_id = old.id
         before = {**_settings_audit(old.settings), "name": old.name, "archived": old.archived}
+        if settings.requires_approval != old.settings.requires_approval:
+            conn.execute(
+                "UPDATE leave_types SET approval_changed_by = ? WHERE id = ?", (actor_id, type_id)
+            )
         conn.execute(
             "UPDATE leave_types SET allowance = ?, accrual = ?, carryover_cap = ?, deducts = ?,"
             " requires_approval = ?, allow_negative = ?, updated_at = ? WHERE id = ?",
@@ -1307,7 +1477,7 @@ class LeaveManager:
         days: Fraction,
         reason: str,
         now: datetime,
-    ) -> Balance:
+    ) -> Balance | HeldChange:
         return await self.db.write(
             adjust_balance,
             guild_id,
@@ -1330,10 +1500,37 @@ class LeaveManager:
         leave_type: str,
         days: Fraction,
         now: datetime,
-    ) -> Balance:
+    ) -> Balance | HeldChange:
         return await self.db.write(
             set_allowance, guild_id, actor_id, actor_is_manager, user_id, leave_type, days, now
         )
+
+    async def decide_change(
+        self,
+        guild_id: int,
+        change_id: int,
+        *,
+        actor_id: int,
+        actor_is_manager: bool,
+        approve: bool,
+        now: datetime,
+    ) -> tuple[HeldChange, Balance | None]:
+        return await self.db.write(
+            decide_change, guild_id, change_id, actor_id, actor_is_manager, approve, now
+        )
+
+    async def get_change(self, guild_id: int, change_id: int) -> HeldChange:
+        row = await self.db.fetchone(
+            "SELECT * FROM leave_changes WHERE guild_id = ? AND id = ?", (guild_id, change_id)
+        )
+        if row is None:
+            raise NotFound(f"There is no change #{change_id} here.")
+        return _change_from_row(row)
+
+    async def set_change_card(
+        self, guild_id: int, change_id: int, channel_id: int, message_id: int
+    ) -> None:
+        await self.db.write(_set_change_card, guild_id, change_id, channel_id, message_id)
 
     async def set_policy(
         self,
@@ -1486,12 +1683,13 @@ class LeaveManager:
         self, guild_id: int, user_id: int, *, is_manager: bool, today: date, limit: int = 25
     ) -> list[LeaveRequest]:
         """What ``user_id`` may cancel: their pending and not yet started approved requests;
-        a manager: any live request. Soonest first."""
+        a manager: any live request of others (their own, like anyone's). Soonest first."""
         if is_manager:
             rows = await self.db.fetchall(
                 "SELECT * FROM leave_requests WHERE guild_id = ? AND status IN ('pending', 'approved')"
+                " AND (user_id != ? OR status = 'pending' OR start_date > ?)"
                 " ORDER BY user_id = ? DESC, start_date, id LIMIT ?",
-                (guild_id, user_id, limit),
+                (guild_id, user_id, today.isoformat(), user_id, limit),
             )
         else:
             rows = await self.db.fetchall(
@@ -1523,6 +1721,14 @@ class LeaveManager:
         rows = await self.db.fetchall(sql + " ORDER BY start_date, user_id, id", tuple(params))
         return [_request_from_row(row) for row in rows]
 
+    async def export_requests(
+        self, guild_id: int, start: date, end: date, *, user_id: int | None, limit: int
+    ) -> list[LeaveRequest]:
+        """Pending and approved requests touching [start, end], at most ``limit`` (by start
+        date), read and turned into objects on a worker thread: an export of thousands of
+        requests must not hold up the event loop."""
+        return await self.db.read_in_thread(_export_requests, guild_id, start, end, user_id, limit)
+
     async def absences(
         self,
         guild_id: int,
@@ -1549,3 +1755,24 @@ def _ensure_defaults_now(conn: sqlite3.Connection, guild_id: int, now: datetime)
 
 def _json_list(values: Sequence[str]) -> str:
     return json.dumps(list(values))
+
+
+def _export_requests(
+    conn: sqlite3.Connection,
+    guild_id: int,
+    start: date,
+    end: date,
+    user_id: int | None,
+    limit: int,
+) -> list[LeaveRequest]:
+    sql = (
+        "SELECT * FROM leave_requests WHERE guild_id = ? AND start_date <= ? AND end_date >= ?"
+        " AND status IN ('pending', 'approved')"
+    )
+    params: list[Any] = [guild_id, end.isoformat(), start.isoformat()]
+    if user_id is not None:
+        sql += " AND user_id = ?"
+        params.append(user_id)
+    sql += " ORDER BY start_date, user_id, id LIMIT ?"
+    params.append(limit)
+    return [_request_from_row(row) for row in conn.execute(sql, tuple(params))]

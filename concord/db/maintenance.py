@@ -1,13 +1,12 @@
-"""Operator tools on a database file: stats, integrity check, online backup."""
+"""Operator tools on a database file: stats and checks (copies: :mod:`concord.db.snapshots`)."""
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from concord.db.database import connect_sync, load_migrations, schema_version
+from concord.db.database import connect_sync, load_migrations, schema_version, usable_file
 
 
 @dataclass(frozen=True)
@@ -37,51 +36,59 @@ def table_counts(conn: sqlite3.Connection) -> dict[str, int]:
     }
 
 
+def guild_table_counts(conn: sqlite3.Connection, guild_id: int) -> dict[str, int]:
+    """Rows of one guild in each table that has a ``guild_id`` column: one office's figures,
+    never those of the other offices in the same file."""
+    names = [
+        row[0]
+        for row in conn.execute(
+            "SELECT m.name FROM sqlite_master AS m, pragma_table_info(m.name) AS c"
+            " WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' AND c.name = 'guild_id'"
+            " ORDER BY m.name"
+        )
+    ]
+    # Table names come from sqlite_master, not from input; the guild id is a parameter.
+    return {
+        name: conn.execute(
+            'SELECT count(*) FROM "' + name.replace('"', '""') + '" WHERE guild_id = ?',  # noqa: S608
+            (guild_id,),
+        ).fetchone()[0]
+        for name in names
+    }
+
+
+def guild_status(conn: sqlite3.Connection, guild_id: int) -> tuple[dict[str, int], int]:
+    """One guild's row counts and the schema version (``/concord status``)."""
+    return guild_table_counts(conn, guild_id), schema_version(conn)
+
+
 def check(path: Path) -> list[str]:
-    """Problems found (empty = healthy): integrity, foreign keys, schema version."""
+    """Problems found (empty = healthy): integrity, foreign keys, schema version. A file that
+    is not a database at all raises DatabaseError (one line naming the file)."""
     if not path.exists():
         return [f"{path} does not exist"]
-    problems: list[str] = []
     conn = connect_sync(path)
     try:
-        integrity = [row[0] for row in conn.execute("PRAGMA integrity_check")]
-        if integrity != ["ok"]:
-            problems.extend(f"integrity: {line}" for line in integrity[:20])
-        for row in conn.execute("PRAGMA foreign_key_check"):
-            problems.append(f"foreign key: table {row[0]} rowid {row[1]} -> {row[2]}")
-        version = schema_version(conn)
-        latest = len(load_migrations())
-        if version != latest:
-            problems.append(
-                f"schema version {version}, this code expects {latest} (run `concord db migrate`)"
-            )
-        mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
-        if mode != "wal":
-            problems.append(f"journal mode is {mode}, expected wal")
+        with usable_file(path):
+            return _problems(conn)
     finally:
         conn.close()
+
+
+def _problems(conn: sqlite3.Connection) -> list[str]:
+    problems: list[str] = []
+    integrity = [row[0] for row in conn.execute("PRAGMA integrity_check")]
+    if integrity != ["ok"]:
+        problems.extend(f"integrity: {line}" for line in integrity[:20])
+    for row in conn.execute("PRAGMA foreign_key_check"):
+        problems.append(f"foreign key: table {row[0]} rowid {row[1]} -> {row[2]}")
+    version = schema_version(conn)
+    latest = len(load_migrations())
+    if version != latest:
+        problems.append(
+            f"schema version {version}, this code expects {latest} (run `concord db migrate`)"
+        )
+    mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
+    if mode != "wal":
+        problems.append(f"journal mode is {mode}, expected wal")
     return problems
-
-
-def backup(source: Path, target: Path, progress: Callable[[int, int], None] | None = None) -> None:
-    """Copy a live database with SQLite's online backup API (never ``cp`` a live file)."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    src = connect_sync(source)
-    dst = sqlite3.connect(str(target))
-    try:
-
-        def report(status: int, remaining: int, total: int) -> None:
-            if progress is not None:
-                progress(total - remaining, total)
-
-        # One read transaction across every step: the copy is one snapshot, and commits by
-        # the bot meanwhile (a WAL reader never blocks a writer) do not restart it. Without
-        # it, a file written more often than a step takes is never backed up.
-        src.execute("BEGIN")
-        src.execute("SELECT count(*) FROM sqlite_master").fetchone()
-        src.backup(dst, pages=1024, progress=report)
-        src.execute("COMMIT")
-        dst.execute("PRAGMA journal_mode=WAL")
-    finally:
-        dst.close()
-        src.close()

@@ -17,6 +17,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from concord.core.settings import GuildConfig
+from concord.core.task_board import MAX_BOARDS_PER_GUILD, NEW_BOARD_MANAGERS_ONLY
 from concord.core.tasks import (
     LIVE_STATUSES,
     STATUSES,
@@ -49,8 +50,14 @@ from concord.core.tasks import (
     validate_draft,
 )
 from concord.db.database import Database
-from concord.db.guilds import GuildSettings, read_config, utcnow_iso, write_audit
-from concord.errors import NotFound, UserError
+from concord.db.guilds import (
+    GuildSettings,
+    guild_holidays,
+    read_config,
+    utcnow_iso,
+    write_audit,
+)
+from concord.errors import NotFound, PermissionDenied, UserError
 
 log: logging.Logger = logging.getLogger(__name__)
 
@@ -74,6 +81,12 @@ class Board:
     channel_id: int
     guild_id: int
     message_ids: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class SavedBoard:
+    previous: Board | None  # the channel's board it replaces (its messages to delete)
+    retired: tuple[Board, ...]  # the guild's oldest boards past the limit: no longer updated
 
 
 # -- rows ------------------------------------------------------------------------------------
@@ -155,17 +168,6 @@ def _date_text(value: date | None) -> str | None:
 
 def _user_text(user_id: int | None) -> str | None:
     return None if user_id is None else str(user_id)
-
-
-def guild_holidays(
-    conn: sqlite3.Connection, guild_id: int, first: date, last: date
-) -> frozenset[date]:
-    """The guild's holidays (the Leave module's ``/leave holiday`` list) in [first, last]."""
-    rows = conn.execute(
-        "SELECT day FROM holidays WHERE guild_id = ? AND day BETWEEN ? AND ?",
-        (guild_id, first.isoformat(), last.isoformat()),
-    ).fetchall()
-    return frozenset(date.fromisoformat(row["day"]) for row in rows)
 
 
 # -- transaction functions (synchronous, run inside db.write) -------------------------------
@@ -598,9 +600,15 @@ def save_board(
     message_ids: Sequence[int],
     actor_id: int,
     now: datetime,
-) -> Board | None:
-    """Record the board of a channel; returns the one it replaces (its messages to delete)."""
-    row = conn.execute("SELECT * FROM task_boards WHERE channel_id = ?", (channel_id,)).fetchone()
+    actor_is_manager: bool,
+) -> SavedBoard:
+    """Record the board of a channel (a new channel only for a manager); the guild keeps its
+    ``MAX_BOARDS_PER_GUILD`` newest boards, the older ones are retired (returned)."""
+    row = conn.execute(
+        "SELECT * FROM task_boards WHERE channel_id = ? AND guild_id = ?", (channel_id, guild_id)
+    ).fetchone()
+    if row is None and not actor_is_manager:
+        raise PermissionDenied(NEW_BOARD_MANAGERS_ONLY)
     conn.execute(
         "INSERT INTO task_boards (channel_id, guild_id, message_ids, posted_by, posted_at)"
         " VALUES (?, ?, ?, ?, ?) ON CONFLICT (channel_id) DO UPDATE SET"
@@ -617,7 +625,26 @@ def save_board(
         after={"messages": len(message_ids)},
         now=now,
     )
-    return board_from_row(row) if row else None
+    retired = conn.execute(
+        "SELECT * FROM task_boards WHERE guild_id = ?"
+        " ORDER BY posted_at DESC, rowid DESC LIMIT -1 OFFSET ?",
+        (guild_id, MAX_BOARDS_PER_GUILD),
+    ).fetchall()
+    for old in retired:
+        conn.execute("DELETE FROM task_boards WHERE channel_id = ?", (old["channel_id"],))
+        write_audit(
+            conn,
+            guild_id=guild_id,
+            actor_id=actor_id,
+            action="task.board_retired",
+            subject=f"channel:{old['channel_id']}",
+            after={"limit": MAX_BOARDS_PER_GUILD},
+            now=now,
+        )
+    return SavedBoard(
+        previous=board_from_row(row) if row else None,
+        retired=tuple(board_from_row(old) for old in retired),
+    )
 
 
 # -- the async face --------------------------------------------------------------------------
@@ -945,8 +972,12 @@ class TaskManager:
         message_ids: Sequence[int],
         actor_id: int,
         now: datetime,
-    ) -> Board | None:
-        return await self.db.write(save_board, guild_id, channel_id, message_ids, actor_id, now)
+        *,
+        actor_is_manager: bool = True,
+    ) -> SavedBoard:
+        return await self.db.write(
+            save_board, guild_id, channel_id, message_ids, actor_id, now, actor_is_manager
+        )
 
     async def set_board_messages(self, channel_id: int, message_ids: Sequence[int]) -> None:
         await self.db.write(_set_board_messages, channel_id, list(message_ids))

@@ -32,11 +32,11 @@ from prometheus_client.exposition import choose_encoder
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from concord.clock import Clock
-from concord.health import read_health
+from concord.health import bot_ready, read_health
 from concord.webhook.deployer import Deployer, DeployQueue, PushRequest
 from concord.webhook.git import SHA
 from concord.webhook.history import CommitInfo, DeployHistory, record_as_dict
-from concord.webhook.monitor import ListenerMetrics, bot_ready
+from concord.webhook.monitor import ListenerMetrics
 from concord.webhook.settings import WebhookSettings
 
 log: logging.Logger = logging.getLogger(__name__)

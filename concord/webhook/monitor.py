@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +23,7 @@ from prometheus_client.registry import Collector
 
 from concord.alerts import Alerter, webhook_sender
 from concord.clock import Clock
-from concord.health import pid_alive, read_health
+from concord.health import bot_ready, pid_alive, read_health
 from concord.webhook.deployer import DeployQueue, describe_health
 from concord.webhook.history import (
     DEPLOYED,
@@ -38,9 +38,6 @@ from concord.webhook.settings import WebhookSettings
 
 log: logging.Logger = logging.getLogger(__name__)
 
-# The bot's heartbeat interval when its health file does not say (concord.bot.HEARTBEAT_SECONDS).
-DEFAULT_HEARTBEAT_SECONDS = 30
-HEARTBEAT_MISSES = 3
 # A deploy takes seconds to minutes (a reinstall): buckets up to the restart timeout.
 DEPLOY_BUCKETS: tuple[float, ...] = (1, 2.5, 5, 10, 20, 30, 60, 120, 300, 600)
 # The statuses that say whether the last deploy worked (skipped and superseded ones say nothing).
@@ -52,24 +49,6 @@ BOT_ALERT = "bot_health"
 UNHEALTHY_AFTER = timedelta(minutes=5)
 DOWN_AFTER = timedelta(minutes=1)
 WATCH_SECONDS = 30.0
-
-
-def bot_ready(health: Mapping[str, Any] | None, now: datetime) -> bool:
-    """The bot says it is ready, its process is alive and its heartbeat is recent: no older than
-    ``HEARTBEAT_MISSES`` heartbeat intervals (a hung bot stops beating but leaves its file)."""
-    if not health or health.get("ready") is not True or not pid_alive(health.get("pid")):
-        return False
-    beat = health.get("heartbeat_at")
-    interval = health.get("heartbeat_seconds", DEFAULT_HEARTBEAT_SECONDS)
-    if not isinstance(beat, str) or not isinstance(interval, int | float):
-        return False
-    try:
-        at = datetime.fromisoformat(beat)
-    except ValueError:
-        return False
-    if at.tzinfo is None:
-        at = at.replace(tzinfo=UTC)
-    return (now - at).total_seconds() <= HEARTBEAT_MISSES * max(float(interval), 1.0)
 
 
 # -- metrics --------------------------------------------------------------------------------------

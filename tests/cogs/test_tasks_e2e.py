@@ -479,7 +479,7 @@ def board_messages(sandbox: Sandbox, channel: str = "tasks") -> list[Message]:
 
 async def test_board_is_posted_and_edited_in_place(sandbox: Sandbox) -> None:
     await sandbox.configure_office()
-    reply = await sandbox.slash("bob", "task board", _channel="general")
+    reply = await sandbox.slash("alice", "task board", _channel="general")
     assert reply.ephemeral and "Board posted" in reply.text
     board = board_messages(sandbox, "general")
     assert len(board) == 1 and "Nothing to show" in board[0].embeds[0]["description"]

@@ -70,7 +70,7 @@ def test_line_shows_due_and_priority_and_escapes_markdown() -> None:
     line = task_line(
         task(3, title="Fix *all* `the` printers", priority="urgent", due_date=date(2026, 12, 4)), TZ
     )
-    assert line == "`#3` Fix \\*all\\* 'the' printers · due Fri 4 Dec · **urgent**"
+    assert line == "`#3` Fix \\*all\\* \\`the\\` printers · due Fri 4 Dec · **urgent**"
     timed = task_line(task(4, due_date=date(2026, 12, 4), due_time=time(17, 0)), TZ)
     assert f"<t:{int(datetime(2026, 12, 4, 17, tzinfo=UTC).timestamp())}:R>" in timed
 

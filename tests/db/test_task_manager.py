@@ -525,8 +525,8 @@ async def test_cards_and_boards(tasks: TaskManager, db: Database) -> None:
     await tasks.forget_dm_card(task_id, 61)
     assert await tasks.dm_cards(task_id) == []
 
-    assert await tasks.save_board(GUILD, 70, [71, 72], MANAGER.user_id, NOW) is None
-    replaced = await tasks.save_board(GUILD, 70, [73], MANAGER.user_id, NOW)
+    assert (await tasks.save_board(GUILD, 70, [71, 72], MANAGER.user_id, NOW)).previous is None
+    replaced = (await tasks.save_board(GUILD, 70, [73], MANAGER.user_id, NOW)).previous
     assert replaced is not None and replaced.message_ids == (71, 72)
     await tasks.save_board(GUILD, 80, [81], MANAGER.user_id, NOW)
     assert [(b.channel_id, b.message_ids) for b in await tasks.boards(GUILD)] == [

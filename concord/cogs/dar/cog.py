@@ -52,6 +52,7 @@ from concord.core.dar import (
 )
 from concord.core.embed_pages import MessageSpec, truncate
 from concord.core.settings import GuildConfig
+from concord.core.text import escape_markdown
 from concord.db.dar import STATS_DEFAULT_DAYS, DarManager, Prefill
 from concord.db.leave import LeaveManager
 from concord.db.tasks import TaskManager
@@ -238,7 +239,7 @@ class Dar(commands.GroupCog, group_name="dar", group_description="Daily activity
             if target.id in roster.on_leave_ids:
                 text += f" (on leave: {note})."
             elif roster.holiday:
-                text += f" (a holiday: {roster.holiday})."
+                text += f" (a holiday: {escape_markdown(roster.holiday)})."
             elif target.id not in roster.expected_ids:
                 text += " (not expected to file that day)."
             else:

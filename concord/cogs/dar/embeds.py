@@ -20,6 +20,7 @@ from concord.core.dar import (
     format_rate,
 )
 from concord.core.embed_pages import EmbedSpec, FieldSpec, Item, MessageSpec, chunk_lines, pack
+from concord.core.text import escape_markdown
 
 PANEL_TEXT = (
     "Press **Submit DAR** to file today's daily activity report: what you did, what comes "
@@ -72,7 +73,7 @@ def missing_messages(
     not_due: Sequence[RosterEntry] = (),
 ) -> list[MessageSpec]:
     if roster.holiday:
-        headline = f"Holiday ({roster.holiday}): nobody is expected to file."
+        headline = f"Holiday ({escape_markdown(roster.holiday)}): nobody is expected to file."
     elif not roster.workday:
         headline = "Not a workday: nobody is expected to file."
     elif not missing:

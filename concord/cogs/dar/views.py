@@ -15,6 +15,7 @@ from concord.cogs.common import OwnerView, field_input, modal_field
 from concord.cogs.tasks.views import TaskCreateModal
 from concord.core.dar import BLOCKERS_MAX, DONE_MAX, PLAN_MAX, short_day
 from concord.core.embed_pages import ButtonSpec
+from concord.errors import UserError
 
 if TYPE_CHECKING:
     from concord.bot import ConcordBot
@@ -72,13 +73,19 @@ class SubmitDarButton(
     ) -> SubmitDarButton:
         if match["guild"] is None:
             return cls()
-        return cls(int(match["guild"]), date.fromisoformat(match["day"]))
+        try:
+            day = date.fromisoformat(match["day"])
+        except ValueError:  # a forged id: no such day (the click is answered as a user error)
+            day = None
+        return cls(int(match["guild"]), day) if day is not None else cls(0)
 
     async def callback(self, interaction: discord.Interaction) -> None:
         try:
+            if self.guild_id == 0:
+                raise UserError("That button is not one of mine. Use `/dar submit` instead.")
             guild_id = self.guild_id or interaction.guild_id
-            if guild_id is None:
-                raise RuntimeError("a Submit DAR button without a server")
+            if guild_id is None:  # a panel's button, forged into a DM
+                raise UserError("That button only works in a server. Use `/dar submit` there.")
             await dar_cog(interaction).open_report_modal(interaction, guild_id, self.day)
         except Exception as error:
             await report_error(interaction, error)
@@ -92,7 +99,7 @@ def submit_view(guild_id: int | None = None, day: date | None = None) -> discord
 
 class BlockerTaskButton(
     discord.ui.DynamicItem[discord.ui.Button],
-    template=r"dar:blocker:(?P<id>\d+)",
+    template=r"dar:blocker:(?P<id>\d{1,18})",
 ):
     """**Make task** under a summary's report with blockers (managers; re-checked on click)."""
 

@@ -5,10 +5,12 @@ at the moment of the write. Cards, DMs and reminders are the LeaveDesk's job (ca
 
 from __future__ import annotations
 
+import asyncio
 import io
 import logging
 import re
 from datetime import date, timedelta
+from functools import partial
 from typing import TYPE_CHECKING
 
 import discord
@@ -23,6 +25,7 @@ from concord.cogs.common import (
     require_manager,
 )
 from concord.cogs.leave.cards import LeaveDesk
+from concord.cogs.leave.changes import ChangeButton, post_change_card
 from concord.cogs.leave.embeds import (
     apply_embed,
     balance_pages,
@@ -54,8 +57,8 @@ from concord.core.leave_export import requests_csv, requests_ics
 from concord.core.public_holidays import countries, search_countries, subdivisions
 from concord.core.schedule import parse_hhmm
 from concord.core.settings import GuildConfig
-from concord.core.text import plural
-from concord.db.leave import LeaveManager, PolicyChange
+from concord.core.text import escape_markdown, plural
+from concord.db.leave import HeldChange, LeaveManager, PolicyChange
 from concord.errors import PermissionDenied, UserError
 
 if TYPE_CHECKING:
@@ -65,6 +68,8 @@ log = logging.getLogger(__name__)
 REMINDER_JOB = "leave.pending_reminders"
 MAX_EXPORT_DAYS = 3 * 366
 MAX_FILE_BYTES = 8 * 1024 * 1024
+# Requests one export may hold (with the three-year limit): a bigger file is built for minutes.
+MAX_EXPORT_REQUESTS = 5000
 DATE_HELP = "YYYY-MM-DD, today, tomorrow, fri or 3 Dec"
 PORTION_CHOICES = [
     app_commands.Choice(name="Full day", value=Portion.FULL_DAY.value),
@@ -97,31 +102,15 @@ def parse_request_id(text: str) -> int:
 
 
 # -- autocomplete ------------------------------------------------------------------------------
-async def leave_type_choices(
-    interaction: discord.Interaction, current: str
+async def _type_choices(
+    interaction: discord.Interaction, current: str, *, archived: bool
 ) -> list[app_commands.Choice[str]]:
+    """The guild's leave types whose name holds ``current``, each with its settings (or
+    "archived"), at most Discord's 25."""
     if interaction.guild_id is None:
         return []
     desk = desk_of(interaction)
-    types = await desk.leave.types(interaction.guild_id, now=desk.now())
-    words = current.strip().lower()
-    return [
-        app_commands.Choice(
-            name=clip(f"{t.name} · {describe_settings(t.settings)}", 100), value=t.name
-        )
-        for t in types
-        if words in t.name.lower()
-    ][:25]
-
-
-async def policy_type_choices(
-    interaction: discord.Interaction, current: str
-) -> list[app_commands.Choice[str]]:
-    """As :func:`leave_type_choices`, and the archived types (to rename or bring back)."""
-    if interaction.guild_id is None:
-        return []
-    desk = desk_of(interaction)
-    types = await desk.leave.types(interaction.guild_id, now=desk.now(), archived=True)
+    types = await desk.leave.types(interaction.guild_id, now=desk.now(), archived=archived)
     words = current.strip().lower()
     return [
         app_commands.Choice(
@@ -133,6 +122,19 @@ async def policy_type_choices(
         for t in types
         if words in t.name.lower()
     ][:25]
+
+
+async def leave_type_choices(
+    interaction: discord.Interaction, current: str
+) -> list[app_commands.Choice[str]]:
+    return await _type_choices(interaction, current, archived=False)
+
+
+async def policy_type_choices(
+    interaction: discord.Interaction, current: str
+) -> list[app_commands.Choice[str]]:
+    """As :func:`leave_type_choices`, and the archived types (to rename or bring back)."""
+    return await _type_choices(interaction, current, archived=True)
 
 
 async def cancellable_choices(
@@ -196,12 +198,12 @@ class Leave(
         super().__init__()
 
     async def cog_load(self) -> None:
-        self.bot.add_dynamic_items(*DYNAMIC_ITEMS)
+        self.bot.add_dynamic_items(*DYNAMIC_ITEMS, ChangeButton)
         self.bot.scheduler.add_tick(REMINDER_JOB, self.desk.remind_pending)
 
     async def cog_unload(self) -> None:
         self.bot.scheduler.remove(REMINDER_JOB)
-        self.bot.remove_dynamic_items(*DYNAMIC_ITEMS)
+        self.bot.remove_dynamic_items(*DYNAMIC_ITEMS, ChangeButton)
 
     # -- helpers -------------------------------------------------------------------------------
     async def _subject(
@@ -384,7 +386,7 @@ class Leave(
         holidays = await self.leave.holidays(config.guild_id, day, day)
         notes = []
         if holidays:
-            notes.append(f"🎉 {holidays[0].name}: a holiday for everyone.")
+            notes.append(f"🎉 {escape_markdown(holidays[0].name)}: a holiday for everyone.")
         elif not is_working_day(day, config.workdays, frozenset()):
             notes.append("Not a working day.")
         if absences and not any(a.is_away for a in absences):
@@ -484,7 +486,10 @@ class Leave(
             )
         elif archive is False:
             text += "It is back in use.\n"
-        text += "Requests already made keep the amounts they were made with."
+        amounts = (allowance, accrual, carryover_cap, deducts, allow_negative)
+        if not created and any(value is not None for value in amounts):
+            text += "Requests already made keep the amounts they were made with."
+        text = text.rstrip("\n")
         await answer(interaction, text, ephemeral=True)
 
     @app_commands.command(name="allowance", description="Managers: a member's own yearly allowance")
@@ -510,6 +515,9 @@ class Leave(
             days=days_from_number(days),
             now=self.desk.now(),
         )
+        if isinstance(after, HeldChange):
+            await answer(interaction, await post_change_card(self.desk, after, config))
+            return
         text = (
             f"{member.display_name}'s {after.leave_type} allowance is now "
             f"{format_amount(days_from_number(days))} a year; {format_amount(after.available)} "
@@ -550,6 +558,9 @@ class Leave(
             reason=reason,
             now=self.desk.now(),
         )
+        if isinstance(after, HeldChange):
+            await answer(interaction, await post_change_card(self.desk, after, config))
+            return
         sign = "+" if amount > 0 else "-"
         await answer(
             interaction,
@@ -576,9 +587,11 @@ class Leave(
             actor_is_manager=member_is_manager(config, interaction.user),
             now=self.desk.now(),
         )
-        text = f"Added **{holiday.name}** on {describe_dates(day, day)}."
+        name = escape_markdown(holiday.name)
+        text = f"Added **{name}** on {describe_dates(day, day)}."
         if replaced is not None:
-            text = f"Renamed the holiday on {describe_dates(day, day)}: {replaced.name} → **{holiday.name}**."
+            old_name = escape_markdown(replaced.name)
+            text = f"Renamed the holiday on {describe_dates(day, day)}: {old_name} → **{name}**."
         affected = await self.leave.absences(config.guild_id, day, day, ("approved", "pending"))
         if affected:
             cover = (
@@ -606,7 +619,9 @@ class Leave(
             now=self.desk.now(),
         )
         await answer(
-            interaction, f"Removed **{holiday.name}** ({describe_dates(day, day)}).", ephemeral=True
+            interaction,
+            f"Removed **{escape_markdown(holiday.name)}** ({describe_dates(day, day)}).",
+            ephemeral=True,
         )
 
     @holiday.command(name="list", description="Holidays of a year")
@@ -706,7 +721,12 @@ class Leave(
         # leave are for managers.
         team_feed = member is None and (is_manager or format.value == "ics")
         only = None if team_feed else user_id
-        requests = await self.leave.requests_between(config.guild_id, first, last, user_id=only)
+        # One more than the cap, to know whether the period holds more than one export may.
+        requests = await self.leave.export_requests(
+            config.guild_id, first, last, user_id=only, limit=MAX_EXPORT_REQUESTS + 1
+        )
+        capped = len(requests) > MAX_EXPORT_REQUESTS
+        requests = requests[:MAX_EXPORT_REQUESTS]
         name_of = self.desk.name_of(config.guild_id)
         period = f"from {describe_dates(first, first)} to {describe_dates(last, last)}"
         if not requests:
@@ -720,24 +740,35 @@ class Leave(
         names = {uid: name_of(uid) for r in requests for uid in (r.user_id, r.decided_by) if uid}
         whose = "The team's" if only is None else f"{name_of(only)}'s"
         label = "team" if only is None else name_of(only)
+        # Built on a worker thread: thousands of events take seconds, and the event loop
+        # must keep answering everyone else meanwhile.
         if format.value == "csv":
-            data = requests_csv(requests, names, config.tz)
+            data = await asyncio.to_thread(requests_csv, requests, names, config.tz)
         else:
-            data = requests_ics(
-                requests,
-                names,
-                config.tz,
-                self.desk.now(),
-                calendar_name=f"Leave · {label}",
-                private_except=None if is_manager else interaction.user.id,
+            data = await asyncio.to_thread(
+                partial(
+                    requests_ics,
+                    requests,
+                    names,
+                    config.tz,
+                    self.desk.now(),
+                    calendar_name=f"Leave · {label}",
+                    private_except=None if is_manager else interaction.user.id,
+                )
             )
         if len(data) > MAX_FILE_BYTES:
             raise UserError("That export is too large for Discord; choose a shorter period.")
         filename = f"leave-{first.isoformat()}-to-{last.isoformat()}.{format.value}"
-        count = f"{len(requests)} request{'s' if len(requests) != 1 else ''}"
+        count = plural(len(requests), "request")
+        cap = (
+            f" That is the most one export holds ({MAX_EXPORT_REQUESTS:,}): the period has more, "
+            f"so export the rest from {describe_dates(requests[-1].start, requests[-1].start)} on."
+            if capped
+            else ""
+        )
         await answer(
             interaction,
-            f"{whose} leave {period}: {count}, pending and approved.",
+            f"{whose} leave {period}: {count}, pending and approved.{cap}",
             file=discord.File(io.BytesIO(data), filename=filename),
             ephemeral=True,
         )

@@ -28,6 +28,7 @@ from concord.core.leave import (
     is_working_day,
 )
 from concord.core.schedule import discord_time
+from concord.core.text import escape_markdown
 from concord.db.leave import ApplyResult, RequestYear
 
 TITLE_LIMIT = 256
@@ -194,7 +195,8 @@ def card_embed(request: LeaveRequest, context: CardContext) -> discord.Embed:
         colour=STATUS_COLOURS[request.status],
     )
     if request.reason:
-        embed.add_field(name="Reason", value=clip(request.reason, FIELD_LIMIT), inline=False)
+        reason = clip(escape_markdown(request.reason), FIELD_LIMIT)
+        embed.add_field(name="Reason", value=reason, inline=False)
     label = "Balance after approval" if request.status is RequestStatus.PENDING else "Balance"
     embed.add_field(
         name=label,
@@ -316,12 +318,12 @@ def balance_pages(
 
 
 def type_lines(types: Iterable[LeaveType]) -> list[str]:
-    return [f"**{t.name}** · {describe_settings(t.settings)}" for t in types]
+    return [f"**{escape_markdown(t.name)}** · {describe_settings(t.settings)}" for t in types]
 
 
 def holiday_lines(holidays: Iterable[Holiday]) -> list[str]:
     return [
-        f"{describe_dates(h.day, h.day)} · {h.name}"
+        f"{describe_dates(h.day, h.day)} · {escape_markdown(h.name)}"
         + ("" if h.source == "manual" else f" · {h.source.removeprefix('import:')}")
         for h in holidays
     ]
@@ -343,7 +345,7 @@ def pending_lines(requests: Sequence[LeaveRequest], name_of: NameOf, now: dateti
             waiting = f"waiting {hours // 24} d {hours % 24} h"
         else:
             waiting = f"waiting {hours} h" if hours else "requested just now"
-        reason = f"\n  “{clip(request.reason, 200)}”" if request.reason else ""
+        reason = f"\n  “{escape_markdown(clip(request.reason, 200))}”" if request.reason else ""
         lines.append(
             f"`#{request.id}` **{name_of(request.user_id)}** · {request.leave_type} · "
             f"{describe_dates(request.start, request.end)} ({request.span.portion_text()}) · "

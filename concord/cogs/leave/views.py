@@ -52,7 +52,7 @@ async def run_reporting(interaction: discord.Interaction, action: Awaitable[None
 
 
 class ApproveButton(
-    discord.ui.DynamicItem[discord.ui.Button], template=r"leave:approve:(?P<id>\d+)"
+    discord.ui.DynamicItem[discord.ui.Button], template=r"leave:approve:(?P<id>\d{1,18})"
 ):
     def __init__(self, request_id: int, *, label: str = "Approve", row: int | None = None) -> None:
         super().__init__(
@@ -78,7 +78,9 @@ class ApproveButton(
         )
 
 
-class RejectButton(discord.ui.DynamicItem[discord.ui.Button], template=r"leave:reject:(?P<id>\d+)"):
+class RejectButton(
+    discord.ui.DynamicItem[discord.ui.Button], template=r"leave:reject:(?P<id>\d{1,18})"
+):
     def __init__(self, request_id: int, *, label: str = "Reject", row: int | None = None) -> None:
         super().__init__(
             discord.ui.Button(
@@ -104,7 +106,7 @@ class RejectButton(discord.ui.DynamicItem[discord.ui.Button], template=r"leave:r
 
 
 class PendingPageButton(
-    discord.ui.DynamicItem[discord.ui.Button], template=r"leave:pending:(?P<page>\d+)"
+    discord.ui.DynamicItem[discord.ui.Button], template=r"leave:pending:(?P<page>\d{1,6})"
 ):
     """Moves the manager's pending list to another page (rebuilt from fresh data)."""
 

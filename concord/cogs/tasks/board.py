@@ -71,20 +71,49 @@ class BoardKeeper:
         return self._locks.setdefault(guild_id, asyncio.Lock())
 
     # -- posting ----------------------------------------------------------------------------
-    async def post(self, guild_id: int, channel: discord.abc.Messageable, actor_id: int) -> int:
-        """Post the board at the bottom of ``channel`` (replacing the channel's previous board);
-        returns the number of messages it takes."""
+    async def post(
+        self,
+        guild_id: int,
+        channel: discord.abc.Messageable,
+        actor_id: int,
+        *,
+        actor_is_manager: bool,
+    ) -> int:
+        """Post the board at the bottom of ``channel`` (replacing the channel's previous board;
+        a new channel takes a manager); returns the number of messages it takes."""
         async with self._lock(guild_id):
             embeds = await self.render(guild_id)
             messages = [await channel.send(embed=embed) for embed in embeds]
             channel_id = messages[0].channel.id
-            previous = await self.manager.save_board(
-                guild_id, channel_id, [m.id for m in messages], actor_id, self.bot.clock.now()
-            )
+            try:
+                saved = await self.manager.save_board(
+                    guild_id,
+                    channel_id,
+                    [m.id for m in messages],
+                    actor_id,
+                    self.bot.clock.now(),
+                    actor_is_manager=actor_is_manager,
+                )
+            except Exception:
+                await self._delete(channel_id, [m.id for m in messages])
+                raise
             self._board_guilds.add(guild_id)
-            if previous is not None:
-                await self._delete(channel_id, previous.message_ids)
+            if saved.previous is not None:
+                await self._delete(channel_id, saved.previous.message_ids)
+            for board in saved.retired:
+                await self._retire(board)
             return len(messages)
+
+    async def _retire(self, board: Board) -> None:
+        """Say on a board that it no longer updates (it stays as it was)."""
+        note = task_board.RETIRED_BOARD_NOTE.format(limit=task_board.MAX_BOARDS_PER_GUILD)
+        first = self.bot.get_partial_messageable(board.channel_id).get_partial_message(
+            board.message_ids[0]
+        )
+        try:
+            await first.edit(content=note)
+        except discord.HTTPException:
+            log.info("could not mark the retired board in channel %s", board.channel_id)
 
     async def _delete(self, channel_id: int, message_ids: tuple[int, ...] | list[int]) -> None:
         messageable = self.bot.get_partial_messageable(channel_id)

@@ -14,6 +14,7 @@ from concord.cogs.tasks.views import card_view
 from concord.core.dates import format_day
 from concord.core.settings import GuildConfig
 from concord.core.tasks import STATUS_LABELS, Task
+from concord.core.text import escape_markdown
 from concord.db.tasks import StatusChange, TaskManager
 
 if TYPE_CHECKING:
@@ -67,7 +68,7 @@ class TaskCards:
         so nobody keeps working on, or worrying about, a task that is no longer theirs."""
         if not tasks or user_id is None or user_id in (actor_id, new_assignee_id):
             return
-        listed = ", ".join(f"#{t.id} **{t.title}**" for t in tasks)
+        listed = ", ".join(f"#{t.id} **{escape_markdown(t.title)}**" for t in tasks)
         noun = "task" if len(tasks) == 1 else "tasks"
         text = f"↪️ <@{actor_id}> handed your {noun} {listed} over to <@{new_assignee_id}>."
         try:
@@ -198,9 +199,11 @@ class TaskCards:
             "blocked": "🟠 <@{actor}> marked task #{id} **{title}** as blocked.",
             "cancelled": "✖️ <@{actor}> cancelled task #{id} **{title}**; nothing more to do.",
         }
-        text = verbs[task.status].format(actor=actor_id, id=task.id, title=task.title)
+        text = verbs[task.status].format(
+            actor=actor_id, id=task.id, title=escape_markdown(task.title)
+        )
         if note:
-            text += f"\n> {note}"
+            text += f"\n> {escape_markdown(note)}"
         if task.card_channel_id and task.card_message_id:
             text += (
                 f"\nCard: https://discord.com/channels/{task.guild_id}/"

@@ -24,6 +24,7 @@ from concord.cogs.tasks.views import (
     TaskListView,
     card_view,
 )
+from concord.core import task_board
 from concord.core.settings import GuildConfig
 from concord.core.tasks import (
     LIVE_STATUSES,
@@ -39,9 +40,9 @@ from concord.core.tasks import (
     check_transition,
     make_draft,
 )
-from concord.core.text import plural
+from concord.core.text import escape_markdown, plural
 from concord.db.tasks import StatusChange, TaskManager
-from concord.errors import NotFound, UserError
+from concord.errors import NotFound, PermissionDenied, UserError
 
 if TYPE_CHECKING:
     from concord.bot import ConcordBot
@@ -535,7 +536,8 @@ class Tasks(commands.GroupCog, group_name="task", group_description="Assign and 
                         user_id,
                         None,
                         content=clip(
-                            f"💬 <@{actor.user_id}> commented on task #{found.id} **{found.title}**:\n{saved.body}",
+                            f"💬 <@{actor.user_id}> commented on task #{found.id} "
+                            f"**{escape_markdown(found.title)}**:\n{escape_markdown(saved.body)}",
                             2000,
                         ),
                     )
@@ -553,7 +555,14 @@ class Tasks(commands.GroupCog, group_name="task", group_description="Assign and 
         channel = interaction.channel
         if channel is None or not isinstance(channel, discord.abc.Messageable):
             raise UserError("I can only post a board in a text channel.")
-        pages = await self.boards.post(guild_id, channel, interaction.user.id)
+        config = await self.bot.guild_settings.get(guild_id)
+        is_manager = member_is_manager(config, interaction.user)
+        # Checked before posting (and again when saving): a member may only move a board.
+        if not is_manager and await self.manager.board(channel.id) is None:
+            raise PermissionDenied(task_board.NEW_BOARD_MANAGERS_ONLY)
+        pages = await self.boards.post(
+            guild_id, channel, interaction.user.id, actor_is_manager=is_manager
+        )
         spread = f" in {plural(pages, 'message')}" if pages > 1 else ""
         await answer(
             interaction,

@@ -22,6 +22,7 @@ from concord.core.tasks import (
     page_count,
     task_deadline,
 )
+from concord.core.text import escape_markdown
 
 TITLE_LIMIT = 256
 FIELD_LIMIT = 1024
@@ -100,14 +101,18 @@ def card_embed(task: Task, now: datetime, tz: ZoneInfo) -> discord.Embed:
     """The task card: title, assignee, due (with relative time), priority as colour, status,
     creator; where it came from and what repeats it."""
     embed = discord.Embed(
-        title=clip(f"#{task.id} · {task.title}", TITLE_LIMIT),
-        description=task.description or None,
+        title=clip(f"#{task.id} · {escape_markdown(task.title)}", TITLE_LIMIT),
+        description=clip(escape_markdown(task.description), DESCRIPTION_LIMIT)
+        if task.description
+        else None,
         colour=card_colour(task, now, tz),
         timestamp=task.created_at,
     )
     embed.add_field(name="Status", value=status_text(task, now, tz))
     if task.status == "blocked" and task.block_reason:
-        embed.add_field(name="Blocked because", value=clip(task.block_reason, FIELD_LIMIT))
+        embed.add_field(
+            name="Blocked because", value=clip(escape_markdown(task.block_reason), FIELD_LIMIT)
+        )
     embed.add_field(name="Assignee", value=mention(task.assignee_id))
     embed.add_field(name="Priority", value=task.priority.capitalize())
     embed.add_field(name="Due", value=due_field(task, tz))
@@ -147,7 +152,7 @@ def describe_event(event: TaskEvent) -> str:
         changed = ", ".join(sorted(json.loads(event.to_value or "{}")))
         text = f"{when} {who} edited {changed}"
     if event.note:
-        text += f" — {clip(event.note, 120)}"
+        text += f" — {escape_markdown(clip(event.note, 120))}"
     return text
 
 
@@ -183,7 +188,8 @@ def detail_embed(
     history = [describe_event(e) for e in events]
     embed.add_field(name="History", value=lines_within(history, FIELD_LIMIT) or "—", inline=False)
     notes = [
-        f"<t:{int(c.at.timestamp())}:R> <@{c.author_id}>: {clip(c.body.replace(chr(10), ' '), 300)}"
+        f"<t:{int(c.at.timestamp())}:R> <@{c.author_id}>: "
+        + escape_markdown(clip(c.body.replace(chr(10), " "), 300))
         for c in comments
     ]
     room = EMBED_TOTAL_LIMIT - embed_size(embed) - len("Comments") - 10
@@ -200,7 +206,8 @@ def list_line(task: Task, now: datetime, tz: ZoneInfo) -> str:
     mark = "⚠️ " if is_overdue(task, now, tz) else STATUS_MARK[task.status] + " "
     who = f" · {mention(task.assignee_id)}"
     priority = f" · {task.priority}" if task.priority != "normal" else ""
-    return f"{mark}`#{task.id}` {short_title(task.title)}{due_text(task, tz)}{priority}{who}"
+    title = escape_markdown(short_title(task.title))
+    return f"{mark}`#{task.id}` {title}{due_text(task, tz)}{priority}{who}"
 
 
 def list_embed(

@@ -32,7 +32,7 @@ from concord.core.tasks import (
     needs_escalation,
     overdue_by_assignee,
 )
-from concord.core.text import plural
+from concord.core.text import escape_markdown, plural
 from concord.db.leave import LeaveManager
 
 if TYPE_CHECKING:
@@ -148,7 +148,7 @@ class TaskReminders:
         else:
             where = f" See `/task show task:{task.id}`."
         content = clip(
-            f"⚠️ Task #{task.id} **{task.title}** is overdue"
+            f"⚠️ Task #{task.id} **{escape_markdown(task.title)}** is overdue"
             f"{' by ' + plural(days, 'day') if days else ''}{due} · {people}. Finish it, or "
             f"give it a new due date with `/task edit`.{where}",
             2000,

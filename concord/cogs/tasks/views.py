@@ -49,7 +49,8 @@ def tasks_cog(interaction: discord.Interaction) -> Tasks:
 
 class TaskButton(
     discord.ui.DynamicItem[discord.ui.Button],
-    template=r"task:(?P<action>start|done|block|claim|reopen):(?P<id>\d+)",
+    # Up to 18 digits: any longer is no SQLite integer, so no task (answered as "no longer works").
+    template=r"task:(?P<action>start|done|block|claim|reopen):(?P<id>\d{1,18})",
 ):
     """A card button; everyone who sees the card can click it, so the action re-checks the
     permission against the stored task when clicked."""
