@@ -39,6 +39,17 @@ round trip. The ratios say what Concord Desk adds on top.
 
 Targets: callback p99 < 50 ms at 300 interactions/s, a capacity of >= 300 interactions/s;
 no errors (a 4xx from the emulator, an error logged by the bot, an unanswered interaction).
+
+Metrics overhead (issue 15), in the same run: the mixed paced run again against bot processes
+started with Prometheus metrics off and on (``CONCORD_METRICS_ADDR``), alternating
+``--metrics-rounds`` times (off, on, then on, off, …) so that drift in the machine's load falls
+on both alike. The figure is the bot process's CPU per interaction, on vs off; target: at most
+3 % more. After each "on" run, /metrics is scraped once and must count every interaction the
+members sent, so the run measures metrics that really worked. Two bot processes differ by more
+than their metrics (memory layout, start-up, the machine's load at that minute: ±15 % from run
+to run here), so the same comparison runs again in one process started with metrics on, whose
+per-interaction work (parser wrapper, REST middleware, database observer) is switched off and
+on between runs (bench/botproc.py's ``hooks``).
 """
 
 from __future__ import annotations
@@ -48,9 +59,11 @@ import asyncio
 import logging
 import re
 import resource
+import statistics
 import sys
 import tempfile
 import time
+import urllib.request
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -76,6 +89,7 @@ from concord.sandbox.emulator.world import StoredMessage, User
 
 TARGET_P99_MS = 50.0
 TARGET_RATE = 300.0
+TARGET_METRICS_OVERHEAD = 1.03  # bot CPU per interaction, metrics on / off
 ANSWER_TIMEOUT = 10.0
 QUIET = 0.1  # seconds without a request from the bot that count as idle
 JUMP_URL: re.Pattern[str] = re.compile(r"/channels/\d+/\d+/(\d+)")
@@ -403,7 +417,126 @@ async def start_bot(sandbox: Sandbox, directory: Path, one_process: bool) -> Bot
     )
 
 
-async def bench(args: argparse.Namespace, directory: Path) -> tuple[list[Run], dict[str, Any]]:
+def scrape_interactions(port: int) -> float:
+    """The bot's count of interactions handled, from its /metrics."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as response:
+        text = response.read().decode()
+    return sum(
+        sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if sample.name == "concord_interactions_total"
+    )
+
+
+async def metrics_overhead(
+    args: argparse.Namespace,
+    sandbox: Sandbox,
+    office: Office,
+    directory: Path,
+    mixed: list[tuple[Member, Role]],
+) -> list[Run]:
+    """The mixed paced run against fresh bot processes, metrics off and on, alternating."""
+    runs: list[Run] = []
+    for round_number in range(args.metrics_rounds):
+        order = (False, True) if round_number % 2 == 0 else (True, False)
+        for metrics in order:
+            bot = await BotProcess.start(
+                api_base=sandbox.emulator.api_base,
+                gateway_url=sandbox.emulator.gateway_url,
+                token=sandbox.emulator.token,
+                db=directory / "concord.db",
+                metrics=metrics,
+                bytecode_cache=directory / "pycache",
+            )
+            try:
+                await drive(office, "warm-up", args.warmup, None, mixed, bot)
+                label = "metrics on" if metrics else "metrics off"
+                run = await drive(office, label, args.interactions, args.rate, mixed, bot)
+                port = bot.ready.get("metrics_port")
+                if metrics:
+                    assert isinstance(port, int), "the bot did not serve /metrics"
+                    counted = await asyncio.to_thread(scrape_interactions, port)
+                    sent = args.warmup + len(run.samples)
+                    if counted != sent:
+                        run.errors.append(f"/metrics counted {counted:.0f} of {sent} interactions")
+                figures = await bot.stop()
+                run.errors.extend(f"bot: {line}" for line in figures.get("errors", []))
+            finally:
+                await bot.kill()
+            runs.append(run)
+    return runs
+
+
+async def metrics_hooks_overhead(
+    args: argparse.Namespace,
+    sandbox: Sandbox,
+    office: Office,
+    directory: Path,
+    mixed: list[tuple[Member, Role]],
+) -> list[Run]:
+    """The same comparison in one bot process started with metrics on, switching what metrics
+    do per interaction (parser wrapper, REST middleware, database observer) off and on between
+    runs: no difference of process, memory layout or start-up between the two sides."""
+    runs: list[Run] = []
+    bot = await BotProcess.start(
+        api_base=sandbox.emulator.api_base,
+        gateway_url=sandbox.emulator.gateway_url,
+        token=sandbox.emulator.token,
+        db=directory / "concord.db",
+        metrics=True,
+        bytecode_cache=directory / "pycache",
+    )
+    try:
+        await drive(office, "warm-up", args.warmup, None, mixed, bot)
+        for round_number in range(args.metrics_rounds):
+            order = (False, True) if round_number % 2 == 0 else (True, False)
+            for on in order:
+                await bot.hooks(on)
+                label = "hooks on" if on else "hooks off"
+                runs.append(await drive(office, label, args.interactions, args.rate, mixed, bot))
+        figures = await bot.stop()
+        runs[-1].errors.extend(f"bot: {line}" for line in figures.get("errors", []))
+    finally:
+        await bot.kill()
+    return runs
+
+
+def overhead_figures(runs: list[Run], off_label: str, on_label: str) -> dict[str, Any]:
+    """Bot CPU ms per interaction over all rounds, off and on, and their ratio."""
+    each: dict[str, float] = {}
+    for label in (off_label, on_label):
+        chosen = [r for r in runs if r.name == label]
+        cpu = sum(r.bot_cpu or 0.0 for r in chosen)
+        count = sum(len(r.samples) for r in chosen)
+        each[label] = 1000 * cpu / count if count else 0.0
+    off, on = each[off_label], each[on_label]
+    # Each round's on/off pair: their spread says how far to trust the overall ratio.
+    pairs: list[float] = []
+    compared = [r for r in runs if r.name in (off_label, on_label)]
+    for start in range(0, len(compared) - 1, 2):
+        pair = {r.name: r for r in compared[start : start + 2]}
+        off_run, on_run = pair.get(off_label), pair.get(on_label)
+        if off_run and on_run and off_run.bot_cpu and on_run.bot_cpu:
+            off_each = off_run.bot_cpu / len(off_run.samples)
+            pairs.append(round(on_run.bot_cpu / len(on_run.samples) / off_each, 4))
+    return {
+        "bot_cpu_ms_each_off": round(off, 3),
+        "bot_cpu_ms_each_on": round(on, 3),
+        "ratio": round(on / off, 4) if off else None,
+        "pair_ratios": pairs,
+        "pair_ratio_median": round(statistics.median(pairs), 4) if pairs else None,
+        "rounds": [
+            {"run": r.name, "bot_cpu_ms_each": r.cpu_each_ms(), "n": len(r.samples)} for r in runs
+        ],
+    }
+
+
+async def bench(
+    args: argparse.Namespace, directory: Path
+) -> tuple[list[Run], dict[str, Any], list[Run]]:
     sandbox = Sandbox(directory, response_timeout=60.0)
     sandbox.strict = False  # problems are counted as errors, the run goes on
     office = Office(sandbox, args.members, args.managers)
@@ -424,17 +557,22 @@ async def bench(args: argparse.Namespace, directory: Path) -> tuple[list[Run], d
             await drive(office, "mixed", args.interactions, args.rate, mixed, bot),
             await drive(office, "mixed", args.interactions, None, mixed, bot),
         ]
+        overhead: list[Run] = []
         if bot is not None:
             bot_figures = await bot.stop()
             for line in bot_figures.get("errors", []):
                 runs[-1].errors.append(f"bot: {line}")
+            await bot.kill()
+            if args.metrics_rounds > 0:
+                overhead = await metrics_overhead(args, sandbox, office, directory, mixed)
+                overhead += await metrics_hooks_overhead(args, sandbox, office, directory, mixed)
     finally:
         if bot is not None:
             await bot.kill()
             await sandbox.emulator.stop()
         else:
             await sandbox.stop()
-    return runs, bot_figures
+    return runs, bot_figures, overhead
 
 
 def kinds_table(run: Run) -> str:
@@ -468,6 +606,12 @@ async def main(argv: list[str]) -> int:
     parser.add_argument("--rate", type=float, default=TARGET_RATE, help="paced runs, per s")
     parser.add_argument("--warmup", type=int, default=100, help="untimed interactions first")
     parser.add_argument("--one-process", action="store_true", help="bot on the same loop")
+    parser.add_argument(
+        "--metrics-rounds",
+        type=int,
+        default=2,
+        help="metrics off/on pairs of the mixed paced run (0: skip; not with --one-process)",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.ERROR)
     where = "one process" if args.one_process else "the bot in its own process"
@@ -476,7 +620,7 @@ async def main(argv: list[str]) -> int:
         f"({args.managers} managers), emulator + real bot ({where}), vs /ping"
     )
     with tempfile.TemporaryDirectory(prefix="concord-bench-") as tmp:
-        runs, bot_figures = await bench(args, Path(tmp))
+        runs, bot_figures, overhead_runs = await bench(args, Path(tmp))
     rows = []
     for run in runs:
         cb, an = run.callback_ms(), run.answered_ms()
@@ -543,10 +687,51 @@ async def main(argv: list[str]) -> int:
             f"bot process: {bot_figures['cpu_s']:.1f} CPU s over the runs, peak RSS "
             f"{bot_figures['peak_rss_mb']:.0f} MB"
         )
+    overhead: dict[str, Any] = {}
+    comparisons = (
+        ("separate processes", "metrics off", "metrics on"),
+        ("one process, hooks switched", "hooks off", "hooks on"),
+    )
+    if overhead_runs:
+        print()
+        print(
+            benchlib.table(
+                ["run", "n", "callback p50 ms", "p99 ms", "bot CPU ms each", "errors"],
+                [
+                    [
+                        r.name,
+                        len(r.samples),
+                        r.callback_ms()["p50_ms"],
+                        r.callback_ms()["p99_ms"],
+                        r.cpu_each_ms(),
+                        len(r.errors),
+                    ]
+                    for r in overhead_runs
+                ],
+            )
+        )
+        for run in overhead_runs:
+            for line in run.errors[:5]:
+                print(f"  error ({run.name}): {line}")
+        for title, off_label, on_label in comparisons:
+            figures = overhead_figures(overhead_runs, off_label, on_label)
+            overhead[title] = figures
+            on_off = figures["ratio"]
+            within = on_off is not None and on_off <= TARGET_METRICS_OVERHEAD
+            print(
+                f"metrics overhead ({title}), mixed paced at {args.rate:.0f}/s, "
+                f"{args.metrics_rounds} round(s): bot CPU per interaction "
+                f"{figures['bot_cpu_ms_each_off']:.3f} ms off, "
+                f"{figures['bot_cpu_ms_each_on']:.3f} ms on, "
+                f"{'-' if on_off is None else f'x{on_off:.4f}'} (target <= "
+                f"x{TARGET_METRICS_OVERHEAD}: {'met' if within else 'MISSED'}); per round "
+                f"{', '.join(f'x{r}' for r in figures['pair_ratios'])}, median "
+                f"x{figures['pair_ratio_median']}"
+            )
     met = (
         paced.callback_ms()["p99_ms"] < TARGET_P99_MS
         and flat.rate >= TARGET_RATE
-        and not any(run.errors for run in runs)
+        and not any(run.errors for run in runs + overhead_runs)
     )
     print(
         f"target: callback p99 < {TARGET_P99_MS:.0f} ms at {args.rate:.0f}/s, capacity >= "
@@ -569,6 +754,7 @@ async def main(argv: list[str]) -> int:
             "mixed_flat_out": flat.figures(),
             "ratio": ratio,
             "bot": {k: bot_figures[k] for k in ("cpu_s", "peak_rss_mb") if k in bot_figures},
+            "metrics_overhead": overhead or None,
         },
     )
     return 0

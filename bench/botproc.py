@@ -5,14 +5,16 @@ Then the figures of the bot's process — time to ready, memory, CPU — are its
 emulator's, and the bot has a core to itself as it would in production.
 
     python bench/botproc.py --api-base URL --gateway-url URL --token T --db PATH
-                            [--configure] [--ping] [--guild-ready-timeout S]
+                            [--configure] [--ping] [--metrics] [--guild-ready-timeout S]
 
 It speaks JSON lines on stdout: ``{"event": "ready", ...}`` once discord.py's ``on_ready`` has
 run (with the seconds from opening the database to ready, and VmRSS then); after ``stop`` (or
 end of input) on stdin it closes the bot and prints ``{"event": "stopped", ...}`` with every
 ERROR the bot logged, its CPU seconds and peak memory; ``cpu`` asks for the CPU seconds so
-far (``{"event": "cpu", ...}``). :class:`BotProcess` runs it from the
-benchmark's side.
+far (``{"event": "cpu", ...}``); with ``--metrics``, ``hooks on`` / ``hooks off`` switch the
+per-interaction metrics work (``{"event": "hooks", ...}``). :class:`BotProcess` runs it from the
+benchmark's side. With ``CONCORD_BENCH_PROFILE=PATH`` the process runs under cProfile and
+writes ``PATH.metrics.prof`` or ``PATH.plain.prof``.
 """
 
 from __future__ import annotations
@@ -55,6 +57,7 @@ class BotProcess:
         db: Path,
         configure: bool = False,
         ping: bool = False,
+        metrics: bool = False,
         guild_ready_timeout: float | None = None,
         bytecode_cache: Path | None = None,
         wait: float = 60.0,
@@ -79,6 +82,8 @@ class BotProcess:
             command.append("--configure")
         if ping:
             command.append("--ping")
+        if metrics:
+            command.append("--metrics")
         if guild_ready_timeout is not None:
             command += ["--guild-ready-timeout", str(guild_ready_timeout)]
         env = dict(os.environ)
@@ -121,6 +126,13 @@ class BotProcess:
         await self.process.stdin.drain()
         return float((await self._event("cpu"))["cpu_s"])
 
+    async def hooks(self, on: bool) -> None:
+        """With ``--metrics``: switch the per-interaction metrics work on or off."""
+        assert self.process.stdin is not None
+        self.process.stdin.write(b"hooks on\n" if on else b"hooks off\n")
+        await self.process.stdin.drain()
+        await self._event("hooks")
+
     async def stop(self, wait: float = 30.0) -> dict[str, Any]:
         assert self.process.stdin is not None
         self.process.stdin.write(b"stop\n")
@@ -148,6 +160,28 @@ class _Errors(logging.Handler):
         if record.exc_info and record.exc_info[1] is not None:
             line += f" ({type(record.exc_info[1]).__name__}: {record.exc_info[1]})"
         self.lines.append(line)
+
+
+class _MetricsHooks:
+    """Switches off and on, in the running bot, everything metrics do per interaction: the
+    INTERACTION_CREATE parser wrapper, the REST middleware, the database observer. The same
+    process then measures both, without the noise of two processes (the benchmark's
+    ``--metrics-rounds``)."""
+
+    def __init__(self, bot: Any) -> None:
+        state = bot._connection
+        self.parsers = state.parsers
+        self.wrapped = self.parsers["INTERACTION_CREATE"]
+        self.original = state.parse_interaction_create
+        self.session = bot.http._HTTPClient__session
+        self.middlewares = self.session._middlewares
+        self.db = bot.db
+        self.observer = bot.db.observer
+
+    def switch(self, on: bool) -> None:
+        self.parsers["INTERACTION_CREATE"] = self.wrapped if on else self.original
+        self.session._middlewares = self.middlewares if on else ()
+        self.db.observer = self.observer if on else None
 
 
 def _cpu_seconds() -> float:
@@ -205,6 +239,8 @@ async def _serve(args: argparse.Namespace) -> int:
         health_file=Path(args.db).with_suffix(".health.json"),
         api_base=args.api_base,
         gateway_url=args.gateway_url,
+        # Prometheus /metrics on a free loopback port (the port is in the "ready" event).
+        metrics_addr=("127.0.0.1", 0) if args.metrics else None,
     )
     apply_endpoints(settings)
     started = time.perf_counter()
@@ -240,6 +276,11 @@ async def _serve(args: argparse.Namespace) -> int:
             members_cached=len(guild.members) if guild else 0,
             member_count=guild.member_count if guild else 0,
             chunked=guild.chunked if guild else False,
+            metrics_port=(
+                bot.monitoring.server.port
+                if bot.monitoring is not None and bot.monitoring.server is not None
+                else None
+            ),
         )
         if args.ping:
             await bot.add_cog(Ping())
@@ -249,8 +290,13 @@ async def _serve(args: argparse.Namespace) -> int:
         if args.ping or args.configure:
             _say("prepared")
         loop = asyncio.get_running_loop()
+        hooks = _MetricsHooks(bot) if args.metrics else None
         while True:  # "cpu" asks for the CPU seconds so far; "stop" or end of input stops
             line = (await loop.run_in_executor(None, sys.stdin.readline)).strip()
+            if line in ("hooks on", "hooks off") and hooks is not None:
+                hooks.switch(line == "hooks on")
+                _say("hooks", on=line == "hooks on")
+                continue
             if line != "cpu":
                 break
             _say("cpu", cpu_s=_cpu_seconds())
@@ -275,8 +321,19 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--db", required=True)
     parser.add_argument("--configure", action="store_true", help="the usual office settings")
     parser.add_argument("--ping", action="store_true", help="add the /ping baseline command")
+    parser.add_argument("--metrics", action="store_true", help="serve /metrics (loopback)")
     parser.add_argument("--guild-ready-timeout", type=float, default=None)
-    return asyncio.run(_serve(parser.parse_args(argv)))
+    args = parser.parse_args(argv)
+    profile = os.environ.get("CONCORD_BENCH_PROFILE")
+    if profile:  # where the bot's CPU goes: python -m pstats <file>
+        import cProfile
+
+        profiler = cProfile.Profile()
+        try:
+            return profiler.runcall(asyncio.run, _serve(args))
+        finally:
+            profiler.dump_stats(f"{profile}.{'metrics' if args.metrics else 'plain'}.prof")
+    return asyncio.run(_serve(args))
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ import secrets
 import traceback
 from collections.abc import Sequence
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import discord
 import yarl
@@ -31,6 +31,10 @@ from concord.errors import UserError
 from concord.health import git_commit, iso, write_json_atomic
 from concord.process_jobs import ProcessJobs, local_zone
 from concord.scheduler import Scheduler
+from concord.telemetry import TOO_LATE, UNEXPECTED_ERROR, USER_ERROR, mark_outcome
+
+if TYPE_CHECKING:
+    from concord.monitoring import BotMonitoring
 
 log = logging.getLogger(__name__)
 
@@ -171,7 +175,18 @@ class ConcordBot(commands.Bot):
         force_sync: bool = False,
         scheduler_seconds: float | None = SCHEDULER_SECONDS,
     ) -> None:
+        metrics = None
+        traced: dict[str, Any] = {}
+        if settings.metrics_enabled or settings.alert_webhook_url:
+            # Imported only when asked for: prometheus-client is not free to import.
+            from concord.metrics import BotMetrics
+            from concord.monitoring import MIDDLEWARES_SUPPORTED, http_trace
+
+            metrics = BotMetrics()
+            if not MIDDLEWARES_SUPPORTED:  # else a cheaper middleware, installed at setup_hook
+                traced["http_trace"] = http_trace(metrics)
         super().__init__(
+            **traced,
             command_prefix=commands.when_mentioned,
             intents=bot_intents(),
             help_command=None,
@@ -208,9 +223,16 @@ class ConcordBot(commands.Bot):
         self.tree.on_error = self.on_app_command_error
         self.force_sync = force_sync
         self.sync_calls = 0
+        self.monitoring: BotMonitoring | None = None
+        if metrics is not None:
+            from concord.monitoring import BotMonitoring
+
+            self.monitoring = BotMonitoring(self, metrics)
 
     # -- start-up --------------------------------------------------------------------------
     async def setup_hook(self) -> None:
+        if self.monitoring is not None:
+            self.monitoring.attach()
         for module in self.cog_modules:
             try:
                 await self.load_extension(module)
@@ -331,6 +353,8 @@ class ConcordBot(commands.Bot):
                 task.cancel()
         self._process_jobs_task = None
         self._heartbeat_task = self._scheduler_task = None
+        if self.monitoring is not None:
+            await self.monitoring.close()
         if self.ready_at is not None:
             self.write_health(ready=False)
         await super().close()
@@ -387,6 +411,7 @@ class ConcordBot(commands.Bot):
             # Discord stopped waiting for the answer (the bot was away, or too slow): nobody can
             # be told anything now, and no apology could arrive either. Commands defer before
             # they do anything; buttons finish their work without the answer (answer_in_time).
+            mark_outcome(TOO_LATE)
             log.warning(
                 "Discord no longer takes an answer to %s (guild %s, user %s): %s",
                 command,
@@ -395,6 +420,10 @@ class ConcordBot(commands.Bot):
                 original.text,
             )
             return
+        if isinstance(original, UserError) or isinstance(
+            error, app_commands.TransformerError | app_commands.CheckFailure
+        ):
+            mark_outcome(USER_ERROR)  # the member's input or rights, not a fault of the bot
         if isinstance(original, UserError):
             await safe_reply(interaction, str(original))
             return
@@ -424,6 +453,7 @@ class ConcordBot(commands.Bot):
         if isinstance(error, app_commands.CheckFailure):
             await safe_reply(interaction, "You are not allowed to use that here.")
             return
+        mark_outcome(UNEXPECTED_ERROR)
         error_id = secrets.token_hex(4)
         # The traceback goes in the message, masked: never what the member typed.
         log.error(

@@ -41,12 +41,20 @@ class Settings:
     health_file: Path = Path("data/health.json")
     api_base: str | None = None
     gateway_url: str | None = None
+    metrics_addr: tuple[str, int] | None = None
+    metrics_emf: bool = False
+    # A Discord webhook URL carries its token: kept out of repr and never logged.
+    alert_webhook_url: str | None = field(default=None, repr=False)
     # Scheduled backups: off while backup_dir is None; S3 is an extra copy of each backup.
     backup_dir: Path | None = None
     backup_schedule: tuple[time, ...] = (time(3, 0),)
     backup_keep: Retention = field(default_factory=Retention)
     backup_s3_url: str | None = None
     backup_s3_endpoint: str | None = None
+
+    @property
+    def metrics_enabled(self) -> bool:
+        return self.metrics_addr is not None or self.metrics_emf
 
     def require_token(self) -> str:
         if not self.discord_token:
@@ -103,6 +111,43 @@ def _path(env: Mapping[str, str], name: str, default: str) -> Path:
     return Path(value)
 
 
+def _metrics_addr(env: Mapping[str, str]) -> tuple[str, int] | None:
+    value = env.get("CONCORD_METRICS_ADDR", "").strip()
+    if not value:
+        return None
+    host, sep, port = value.rpartition(":")
+    if not sep or not port.isdigit() or not 0 < int(port) <= 65535:
+        raise SettingsError(
+            "CONCORD_METRICS_ADDR", f"{value!r} is not HOST:PORT (e.g. 127.0.0.1:9464)"
+        )
+    # ":9464" listens on every address, as for most exporters; the docs advise loopback.
+    return host.strip("[]") or "0.0.0.0", int(port)
+
+
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    value = env.get(name, "").strip().lower()
+    if value in ("", "0", "false", "no", "off"):
+        return False
+    if value in ("1", "true", "yes", "on"):
+        return True
+    raise SettingsError(name, f"{value!r} is not 1 or 0")
+
+
+def secret_url(env: Mapping[str, str], name: str) -> str | None:
+    """A webhook URL that is a credential: checked, but never echoed in the error."""
+    value = env.get(name, "")
+    if not value.strip():
+        return None
+    parsed = urlparse(value.strip())
+    if (
+        any(c.isspace() for c in value.strip())
+        or parsed.scheme not in ("http", "https")
+        or not parsed.netloc
+    ):
+        raise SettingsError(name, "is not an http(s) URL without spaces (value not shown)")
+    return value.strip()
+
+
 def _parsed(env: Mapping[str, str], name: str, default: str, parse: Callable[[str], T]) -> T:
     value = env.get(name, "").strip() or default
     try:
@@ -150,9 +195,21 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         health_file=_path(env, "CONCORD_HEALTH_FILE", "data/health.json"),
         api_base=_url(env, "DISCORD_API_BASE", ("http", "https")),
         gateway_url=_url(env, "DISCORD_GATEWAY_URL", ("ws", "wss")),
+        metrics_addr=_metrics_addr(env),
+        metrics_emf=_metrics_emf(env),
+        alert_webhook_url=secret_url(env, "CONCORD_ALERT_WEBHOOK_URL"),
         backup_dir=backup_dir,
         backup_schedule=_parsed(env, "CONCORD_BACKUP_SCHEDULE", "03:00", parse_schedule),
         backup_keep=_parsed(env, "CONCORD_BACKUP_KEEP", "7d,4w,12m", parse_keep),
         backup_s3_url=s3_url,
         backup_s3_endpoint=_url(env, "CONCORD_BACKUP_S3_ENDPOINT", ("http", "https")),
     )
+
+
+def _metrics_emf(env: Mapping[str, str]) -> bool:
+    emf = _flag(env, "CONCORD_METRICS_EMF")
+    if emf and _choice(env, "CONCORD_LOG_FORMAT", "text", LOG_FORMATS) != "json":
+        raise SettingsError(
+            "CONCORD_METRICS_EMF", "needs CONCORD_LOG_FORMAT=json (EMF lines are JSON log lines)"
+        )
+    return emf

@@ -10,7 +10,11 @@ from datetime import UTC, datetime
 
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
-        entry = {
+        # A CloudWatch Embedded Metric Format document is the line itself (concord/metrics.py);
+        # CloudWatch reads _aws and the metric members at the top level and ignores the rest.
+        emf = getattr(record, "emf", None)
+        entry: dict[str, object] = dict(emf) if isinstance(emf, dict) else {}
+        entry |= {
             "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname,
             "logger": record.name,

@@ -14,19 +14,35 @@ cannot run for want of setup says so that way, so it runs later that day, once s
 from __future__ import annotations
 
 import logging
+import time as monotonic_time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time
+from typing import Protocol
 
 from concord.core.jobs import due_run, scheduled_instant
 from concord.core.settings import GuildConfig
 from concord.db.guilds import GuildSettings
-from concord.db.jobs import JobLedger
+from concord.db.jobs import MAX_ATTEMPTS, JobLedger
 
 log: logging.Logger = logging.getLogger(__name__)
 
 DailyHandler = Callable[[GuildConfig, date, bool], Awaitable[None]]
 TickHandler = Callable[[GuildConfig, datetime], Awaitable[None]]
+
+
+class SchedulerObserver(Protocol):
+    """Metrics and alerts (``concord/bot.py``): told about passes and daily job results."""
+
+    def pass_took(self, seconds: float) -> None: ...
+
+    def job_ran(self, job: str, outcome: str) -> None: ...
+
+    async def job_result(
+        self, config: GuildConfig, job: str, local_date: date, error: str | None, final: bool
+    ) -> None:
+        """``final``: a failure the scheduler will not retry."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -48,6 +64,7 @@ class Scheduler:
         self.ledger = ledger
         self.daily_jobs: dict[str, DailyJob] = {}
         self.tick_jobs: dict[str, TickJob] = {}
+        self.observer: SchedulerObserver | None = None
         # The previous pass of this process: a job whose time came after it was missed while the
         # bot was down (late, when more than LATE_AFTER ago); one that was due while passes ran
         # and waited for setup or a retry is not "late".
@@ -72,6 +89,15 @@ class Scheduler:
 
     async def run_due(self, now: datetime, guild_ids: Iterable[int]) -> list[tuple[int, str, date]]:
         """Run every job due at ``now``; returns the daily runs made (guild, job, local date)."""
+        started = monotonic_time.monotonic()
+        ran = await self._run_guilds(now, guild_ids)
+        if self.observer is not None:
+            self.observer.pass_took(monotonic_time.monotonic() - started)
+        return ran
+
+    async def _run_guilds(
+        self, now: datetime, guild_ids: Iterable[int]
+    ) -> list[tuple[int, str, date]]:
         ran: list[tuple[int, str, date]] = []
         previous, self._last_pass = self._last_pass, now
         for guild_id in guild_ids:
@@ -155,3 +181,20 @@ class Scheduler:
             log.exception("job %s failed in guild %s for %s", job.name, config.guild_id, local_date)
             error = f"{type(exc).__name__}: {exc}"[:500]
         await self.ledger.finish_run(config.guild_id, job.name, local_date, now, error)
+        if self.observer is not None:
+            await self._report(job, config, local_date, late, error)
+
+    async def _report(
+        self, job: DailyJob, config: GuildConfig, local_date: date, late: bool, error: str | None
+    ) -> None:
+        observer = self.observer
+        assert observer is not None
+        observer.job_ran(job.name, "failed" if error else "late" if late else "ok")
+        final = False
+        if error is not None:
+            attempts = await self.ledger.attempts(config.guild_id, job.name, local_date)
+            final = attempts >= MAX_ATTEMPTS
+        try:
+            await observer.job_result(config, job.name, local_date, error, final)
+        except Exception:  # an alert that cannot be sent must not fail the job
+            log.exception("could not report job %s", job.name)

@@ -10,6 +10,7 @@ import discord
 
 from concord.core.settings import GuildConfig, can_approve_leave, is_manager
 from concord.errors import PermissionDenied, UserError
+from concord.telemetry import TOO_LATE, mark_outcome
 
 if TYPE_CHECKING:
     from concord.bot import ConcordBot
@@ -109,6 +110,7 @@ async def answer_in_time(answer: Awaitable[object]) -> bool:
     except discord.HTTPException as error:
         if error.code not in INTERACTION_GONE:
             raise
+        mark_outcome(TOO_LATE)
         log.warning("an interaction expired before it was answered (%s); carrying on", error.text)
         return False
     return True

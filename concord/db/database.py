@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from functools import partial
 from importlib import resources
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import aiosqlite
 
@@ -213,6 +213,19 @@ def apply_migrations(conn: sqlite3.Connection) -> list[str]:
     return applied
 
 
+class DbObserver(Protocol):
+    """What the writer and the read pool report when metrics are on (``concord/metrics.py``).
+    The writer-thread methods are called from that thread."""
+
+    def write_waited(self, seconds: float) -> None: ...
+
+    def transaction_ran(self, seconds: float) -> None: ...
+
+    def group_committed(self, size: int, seconds: float) -> None: ...
+
+    def reader_waited(self, seconds: float) -> None: ...
+
+
 def migrate_with_snapshot(
     conn: sqlite3.Connection,
     path: Path,
@@ -245,7 +258,7 @@ def migrate_with_snapshot(
 
 
 class _Job:
-    __slots__ = ("args", "fn", "future", "in_transaction")
+    __slots__ = ("args", "fn", "future", "in_transaction", "queued")
 
     def __init__(
         self,
@@ -258,6 +271,7 @@ class _Job:
         self.args = args
         self.future = future
         self.in_transaction = in_transaction
+        self.queued: float = time.monotonic()
 
 
 Outcome = tuple[_Job, Any, BaseException | None]
@@ -273,9 +287,11 @@ class _Group:
     COMMIT was a quarter of a small transaction's time (bench/bench_write_path.py). Callers hear
     back only after the COMMIT, so a result is never reported for work that could be lost."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: sqlite3.Connection, observer: DbObserver | None = None) -> None:
         self.conn = conn
         self.done: list[tuple[_Job, Any]] = []  # succeeded, waiting for the COMMIT
+        self.observer = observer
+        self.began = 0.0
 
     @property
     def open(self) -> bool:
@@ -283,11 +299,18 @@ class _Group:
 
     def run(self, job: _Job, outcomes: list[Outcome]) -> None:
         conn = self.conn
+        observer = self.observer
+        started = time.monotonic()
+        if observer is not None:
+            observer.write_waited(started - job.queued)
         if not conn.in_transaction:
             conn.execute("BEGIN IMMEDIATE")
+            self.began = started
         conn.execute("SAVEPOINT job")
         try:
             result = job.fn(conn, *job.args)
+            if observer is not None:
+                observer.transaction_ran(time.monotonic() - started)
         except BaseException as exc:
             if conn.in_transaction:
                 conn.execute("ROLLBACK TO job")
@@ -314,6 +337,8 @@ class _Group:
             outcomes.extend((job, None, exc) for job, _ in self.done)
         else:
             outcomes.extend((job, result, None) for job, result in self.done)
+            if self.observer is not None and self.done:
+                self.observer.group_committed(len(self.done), time.monotonic() - self.began)
         self.done.clear()
 
 
@@ -339,6 +364,13 @@ class Database:
         self._all_readers: list[aiosqlite.Connection] = []
         self._reader_lock = asyncio.Lock()
         self._closed = False
+        # Metrics (concord/metrics.py) when switched on; None costs nothing.
+        self.observer: DbObserver | None = None
+
+    @property
+    def write_queue_depth(self) -> int:
+        """Transactions waiting for the writer thread."""
+        return self._jobs.qsize()
 
     # -- lifecycle -------------------------------------------------------------------------
     @classmethod
@@ -433,7 +465,7 @@ class Database:
                     stop = True
                 else:
                     batch.append(nxt)
-            outcomes = _run_batch(conn, batch)
+            outcomes = _run_batch(conn, batch, self.observer)
             loop = self._loop
             if outcomes and loop is not None:
                 with suppress(RuntimeError):  # loop already closed: nobody is waiting
@@ -495,7 +527,13 @@ class Database:
                         await conn.execute(pragma)
                     self._all_readers.append(conn)
                     return conn
-        return await idle.get()
+        observer = self.observer
+        if observer is None or not idle.empty():
+            return await idle.get()
+        started = time.monotonic()
+        conn = await idle.get()
+        observer.reader_waited(time.monotonic() - started)
+        return conn
 
     # Each step of an aiosqlite cursor (execute, fetch, close) is a trip to its thread and back
     # through the event loop; execute_fetchall makes it one trip. Under load the trips, not
@@ -516,12 +554,14 @@ class Database:
         return next(iter(rows), None)
 
 
-def _run_batch(conn: sqlite3.Connection, batch: list[_Job]) -> list[Outcome]:
+def _run_batch(
+    conn: sqlite3.Connection, batch: list[_Job], observer: DbObserver | None = None
+) -> list[Outcome]:
     """Run what queued up, in order: transaction functions in commit groups, others (migrations,
     backups: ``run_sync``) on their own after committing the group before them. Every
     exception is handed to its caller, never lost in the thread."""
     outcomes: list[Outcome] = []
-    group = _Group(conn)
+    group = _Group(conn, observer)
     for job in batch:
         if not job.in_transaction:
             group.commit(outcomes)

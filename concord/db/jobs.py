@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 
 from concord.db.database import Database
@@ -110,6 +111,8 @@ class JobLedger:
 
     def __init__(self, db: Database) -> None:
         self.db = db
+        # Told the kind of each notification claimed for sending (metrics), when set.
+        self.on_claim: Callable[[str], None] | None = None
 
     async def claim_run(
         self, guild_id: int, job: str, local_date: date, late: bool, now: datetime
@@ -123,7 +126,18 @@ class JobLedger:
 
     async def claim_notification(self, guild_id: int, kind: str, key: str, now: datetime) -> bool:
         """True exactly once per (guild, kind, key): send only when this returns True."""
-        return await self.db.write(claim_notification, guild_id, kind, key, now)
+        claimed = await self.db.write(claim_notification, guild_id, kind, key, now)
+        if claimed and self.on_claim is not None:
+            self.on_claim(kind)
+        return claimed
+
+    async def attempts(self, guild_id: int, job: str, local_date: date) -> int:
+        """How many times the run of ``job`` for ``local_date`` was taken (0: never)."""
+        row = await self.db.fetchone(
+            "SELECT attempts FROM job_runs WHERE guild_id = ? AND job = ? AND local_date = ?",
+            (guild_id, job, local_date.isoformat()),
+        )
+        return int(row["attempts"]) if row is not None else 0
 
     async def release_notification(self, guild_id: int, kind: str, key: str) -> None:
         """Give a claim back when the notification could not be delivered (retried later)."""

@@ -126,8 +126,11 @@ class Sandbox:
         health_file: Path | None = None,
         response_timeout: float = 10.0,
         force_sync: bool = False,
+        settings: dict[str, Any] | None = None,
     ) -> None:
         self.directory = directory
+        # Extra Settings fields for the bot (metrics, alerts), as the environment would set them.
+        self.extra_settings: dict[str, Any] = dict(settings or {})
         self.clock: Clock = clock or ManualClock(DEFAULT_START)
         self.cogs = cogs
         self.dev_guild = dev_guild
@@ -202,6 +205,7 @@ class Sandbox:
             api_base=self.emulator.api_base,
             gateway_url=self.emulator.gateway_url,
             dev_guild_id=self.guild.id if self.dev_guild else None,
+            **self.extra_settings,
         )
 
     async def _start_bot(self) -> None:

@@ -11,6 +11,10 @@ Order of checks on ``POST /github``, each one before anything else happens:
    the signature covers the body, not the id) -> 200 "duplicate";
 4. ``ping`` -> 200; a push to the deploy branch -> 202 "queued" (the deploy runs in the
    background); anything else -> 202 "ignored" with the reason.
+
+``GET /metrics`` serves the listener's Prometheus metrics (``concord.webhook.monitor``) only with
+the same ``Authorization: Bearer`` secret as the detailed health; every refusal above is counted
+there by reason.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import Flask, Response, jsonify, request
+from prometheus_client.exposition import choose_encoder
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from concord.clock import Clock
@@ -31,6 +36,7 @@ from concord.health import bot_ready, read_health
 from concord.webhook.deployer import Deployer, DeployQueue, PushRequest
 from concord.webhook.git import SHA
 from concord.webhook.history import CommitInfo, DeployHistory, record_as_dict
+from concord.webhook.monitor import ListenerMetrics
 from concord.webhook.settings import WebhookSettings
 
 log: logging.Logger = logging.getLogger(__name__)
@@ -120,12 +126,21 @@ def _error(status: int, message: str) -> tuple[Response, int]:
 
 
 def create_app(
-    settings: WebhookSettings, queue: DeployQueue, *, clock: Clock | None = None
+    settings: WebhookSettings,
+    queue: DeployQueue,
+    *,
+    clock: Clock | None = None,
+    metrics: ListenerMetrics | None = None,
 ) -> Flask:
+    """The listener. Without ``metrics`` it makes its own and follows the deployer's deploys."""
     secret: str = settings.require_secret()
     wall: Clock = clock or Clock()
     deployer: Deployer = queue.deployer
     history: DeployHistory = deployer.history
+    if metrics is None:
+        metrics = ListenerMetrics(history, settings.health_file, wall)
+        deployer.observers.append(metrics.deploy_finished)
+    counts: ListenerMetrics = metrics
     app = Flask("concord.webhook")
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY
 
@@ -141,6 +156,7 @@ def create_app(
     def github() -> tuple[Response, int]:
         body = _read_body()
         if body is None:
+            counts.delivery_rejected("too_large")
             return _error(413, f"bodies over {MAX_BODY} bytes are refused")
         delivery_id = request.headers.get("X-GitHub-Delivery", "").strip()
         if not signature_valid(secret, body, request.headers.get(SIGNATURE_HEADER)):
@@ -149,32 +165,40 @@ def create_app(
                 request.remote_addr,
                 "wrong" if request.headers.get(SIGNATURE_HEADER) else "no",
             )
+            counts.delivery_rejected("bad_signature")
             return _error(401, "signature missing or wrong")
         if not delivery_id or len(delivery_id) > MAX_DELIVERY_ID:
+            counts.delivery_rejected("no_delivery_id")
             return _error(400, "missing X-GitHub-Delivery header")
         if not request.is_json:
+            counts.delivery_rejected("not_json")
             return _error(
                 415, "set 'Content type' to application/json in the GitHub webhook settings"
             )
         try:
             payload = json.loads(body)
         except ValueError:
+            counts.delivery_rejected("not_json")
             return _error(400, "the body is not JSON")
         if not isinstance(payload, dict):
+            counts.delivery_rejected("bad_payload")
             return _error(400, "the body is not a JSON object")
         event = request.headers.get("X-GitHub-Event", "").strip()
         decision = classify(event, payload, delivery_id, settings.branch)
         if decision.status >= 400:
+            counts.delivery_rejected("bad_payload")
             return _error(decision.status, decision.body["error"])
         body_sha256 = hashlib.sha256(body).hexdigest()
         if not history.record_delivery(
             delivery_id, event, decision.outcome, wall.now(), body_sha256
         ):
             log.info("delivery %s (%s) was seen before; not acting twice", delivery_id, event)
+            counts.delivery_rejected("duplicate")
             return jsonify({"status": "duplicate", "delivery": delivery_id}), 200
         response = dict(decision.body)
         if decision.push is not None:
             response["deploy_id"] = queue.submit(decision.push)
+        counts.delivery_accepted(decision.body["status"])
         log.info("delivery %s (%s): %s", delivery_id, event, decision.outcome)
         return jsonify(response), decision.status
 
@@ -198,5 +222,15 @@ def create_app(
                 "last_deploy": record_as_dict(last) if last else None,
             }
         ), 200
+
+    @app.get("/metrics")
+    def prometheus_metrics() -> Response | tuple[Response, int]:
+        if not _authorised(secret, request.headers.get("Authorization")):
+            answer, status = _error(401, "send Authorization: Bearer <CONCORD_WEBHOOK_SECRET>")
+            answer.headers["WWW-Authenticate"] = 'Bearer realm="concord-webhook"'
+            return answer, status
+        # The format the scraper asks for (OpenMetrics or text), as prometheus-client's server.
+        encoder, content_type = choose_encoder(request.headers.get("Accept", ""))
+        return Response(encoder(counts.registry), content_type=content_type)
 
     return app

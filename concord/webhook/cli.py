@@ -30,6 +30,8 @@ from concord.webhook.settings import WebhookSettings, load_webhook_settings
 if TYPE_CHECKING:
     from waitress.server import BaseWSGIServer, MultiSocketServer
 
+    from concord.webhook.monitor import ListenerMetrics
+
 log: logging.Logger = logging.getLogger("concord.webhook")
 
 SERVER_THREADS = 4
@@ -87,7 +89,11 @@ def warn_if_not_editable(settings: WebhookSettings) -> None:
 
 
 def build_server(
-    settings: WebhookSettings, queue: DeployQueue, *, port: int | None = None
+    settings: WebhookSettings,
+    queue: DeployQueue,
+    *,
+    port: int | None = None,
+    metrics: ListenerMetrics | None = None,
 ) -> BaseWSGIServer | MultiSocketServer:
     """The production server: waitress, with its own 1 MB request limit in front of Flask's."""
     # Flask and waitress are imported here, not at the top, so that `concord db ...` and the
@@ -96,7 +102,7 @@ def build_server(
 
     from concord.webhook.app import MAX_BODY, create_app
 
-    app = create_app(settings, queue)
+    app = create_app(settings, queue, metrics=metrics)
     return create_server(
         app,
         host=settings.host,
@@ -143,13 +149,21 @@ def cmd_webhook(args: argparse.Namespace) -> int:
         settings.repo_dir.resolve(),
         " ".join(deployer.restart_cmd),
     )
-    if args.debug:
-        from concord.webhook.app import create_app
+    from concord.webhook.monitor import build_monitoring  # prometheus-client: only here
 
-        log.warning("serving with Flask's development server (--debug)")
-        create_app(settings, queue).run(settings.host, settings.port, use_reloader=False)
-    else:
-        _serve(settings, queue)
+    monitoring = build_monitoring(settings, queue)
+    monitoring.start()
+    try:
+        if args.debug:
+            from concord.webhook.app import create_app
+
+            log.warning("serving with Flask's development server (--debug)")
+            app = create_app(settings, queue, metrics=monitoring.metrics)
+            app.run(settings.host, settings.port, use_reloader=False)
+        else:
+            _serve(settings, queue, monitoring.metrics)
+    finally:
+        monitoring.stop()
     if queue.busy:
         log.info("waiting for the deploy in progress to finish")
         if not queue.wait_idle(SHUTDOWN_WAIT_SECONDS):
@@ -157,8 +171,8 @@ def cmd_webhook(args: argparse.Namespace) -> int:
     return 0
 
 
-def _serve(settings: WebhookSettings, queue: DeployQueue) -> None:
-    server = build_server(settings, queue)
+def _serve(settings: WebhookSettings, queue: DeployQueue, metrics: ListenerMetrics) -> None:
+    server = build_server(settings, queue, metrics=metrics)
 
     def stop(signum: int, frame: FrameType | None) -> None:
         # waitress leaves its loop on SystemExit and closes the listening socket.
@@ -167,7 +181,9 @@ def _serve(settings: WebhookSettings, queue: DeployQueue) -> None:
     previous = signal.signal(signal.SIGTERM, stop)
     try:
         log.info(
-            "listening on http://%s:%d (POST /github, GET /health)", settings.host, settings.port
+            "listening on http://%s:%d (POST /github, GET /health, GET /metrics)",
+            settings.host,
+            settings.port,
         )
         server.run()
     finally:

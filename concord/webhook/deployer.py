@@ -279,6 +279,8 @@ class Deployer:
         self.reinstall_timeout = reinstall_timeout
         self._monotonic = monotonic
         self._sleep = sleep
+        # Told of every finished deploy, like the notifier (the listener's metrics and alerts).
+        self.observers: list[Callable[[DeployRecord], None]] = []
 
     @property
     def branch(self) -> str:
@@ -912,6 +914,11 @@ class Deployer:
             return False
 
     def _announce(self, record: DeployRecord) -> None:
+        for observer in self.observers:
+            try:
+                observer(record)
+            except Exception:  # metrics and alerts never fail a deploy
+                log.exception("deploy #%d: an observer failed", record.id)
         notifier = self.notifier
         if notifier is None:
             return

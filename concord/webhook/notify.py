@@ -8,13 +8,11 @@ swallowed: a notification never fails a deploy. The URL is a credential and is n
 
 from __future__ import annotations
 
-import json
 import logging
-import urllib.error
-import urllib.request
 from typing import Any, Protocol
 
 from concord import __version__
+from concord.alerts import post_webhook
 from concord.webhook.history import (
     DEPLOYED,
     FAILED,
@@ -128,28 +126,11 @@ class DiscordNotifier:
         that leaves the bot on a commit off the branch)."""
         if record.status not in ANNOUNCED and not always:
             return
-        body = json.dumps(deploy_message(record)).encode("utf-8")
-        request = urllib.request.Request(
+        post_webhook(
             self._url,
-            data=body,
-            method="POST",
-            headers={"Content-Type": "application/json", "User-Agent": USER_AGENT},
+            deploy_message(record),
+            timeout=self.timeout,
+            user_agent=USER_AGENT,
+            what="the notification",
+            log_prefix=f"deploy #{record.id}: ",
         )
-        try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:
-                response.read()
-        except urllib.error.HTTPError as exc:
-            log.warning("deploy #%d: the notification was refused (HTTP %d)", record.id, exc.code)
-        except Exception as exc:  # a notification never fails a deploy
-            # Only the kind of failure: exception texts can quote the URL, which is a credential.
-            log.warning(
-                "deploy #%d: could not send the notification (%s)", record.id, _failure_kind(exc)
-            )
-
-
-def _failure_kind(exc: BaseException) -> str:
-    reason = getattr(exc, "reason", None)
-    cause = reason if isinstance(reason, BaseException) else exc
-    if isinstance(cause, OSError) and cause.strerror:
-        return f"{type(cause).__name__}: {cause.strerror}"
-    return type(cause).__name__

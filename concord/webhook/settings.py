@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
 
-from concord.config import SettingsError, _path
+from concord.config import SettingsError, _path, secret_url
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8088
@@ -54,6 +54,9 @@ class WebhookSettings:
     db_path: Path = Path(DEFAULT_DB_PATH)
     # How to stop the bot while its database is restored from a pre-migration snapshot.
     stop_cmd: tuple[str, ...] = tuple(shlex.split(DEFAULT_STOP_CMD))
+    # CONCORD_ALERT_WEBHOOK_URL, read by the bot too: the listener alerts on deploys and on the
+    # bot's health (a dead bot cannot alert). A credential, kept out of repr.
+    alert_url: str | None = field(default=None, repr=False)
 
     def require_secret(self) -> str:
         """The secret, or a SettingsError: the listener never runs without one."""
@@ -208,4 +211,5 @@ def load_webhook_settings(env: Mapping[str, str] | None = None) -> WebhookSettin
         deploy_db=_deploy_db(env, db_path),
         db_path=db_path,
         stop_cmd=stop,
+        alert_url=secret_url(env, "CONCORD_ALERT_WEBHOOK_URL"),
     )

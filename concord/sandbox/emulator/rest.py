@@ -17,6 +17,7 @@ from concord.sandbox.emulator import interactions as ix
 from concord.sandbox.emulator.errors import (
     CANNOT_EDIT_OTHERS_MESSAGE,
     INVALID_FORM_BODY,
+    INVALID_WEBHOOK_TOKEN,
     MISSING_ACCESS,
     MISSING_PERMISSIONS,
     UNKNOWN_APPLICATION_COMMAND,
@@ -500,6 +501,8 @@ def _tracking(call: Call, record: ix.InteractionRecord, error: ApiError) -> ApiE
 @route("POST", "/webhooks/{webhook_id}/{webhook_token}", auth=False)
 async def followup(call: Call) -> Any:
     emulator = call.emulator
+    if call.snowflake("webhook_id") in emulator.incoming_webhooks:
+        return await execute_webhook(call)
     record = _webhook_record(call)
     body = call.obj()
     try:
@@ -542,6 +545,26 @@ async def followup(call: Call) -> Any:
     await emulator.announce(kind, message)
     # "Create Followup Message" works like Execute Webhook with wait always true.
     return emulator.message_payload(message)
+
+
+async def execute_webhook(call: Call) -> Any:
+    """Execute Webhook on an incoming webhook (deploy notifications, alerts): the message is
+    posted as the webhook; 204 unless ``wait=true`` asks for the message."""
+    emulator = call.emulator
+    hook = emulator.incoming_webhooks[call.snowflake("webhook_id")]
+    if call.params["webhook_token"] != hook.token:
+        raise ApiError(401, INVALID_WEBHOOK_TOKEN, "Invalid Webhook Token")
+    body = call.obj()
+    _validate(lambda e: check_message(e, [], body, allowed_flags=FLAG_SUPPRESS_EMBEDS))
+    check_not_empty(body, len(call.files))
+    channel = emulator.world.channel(hook.channel_id)
+    if channel is None:  # the channel was deleted with its webhook
+        raise ApiError(404, UNKNOWN_WEBHOOK, "Unknown Webhook")
+    message = emulator.store_message(channel, hook.user, body, call.files)
+    await emulator.announce("MESSAGE_CREATE", message)
+    if call.query_flag("wait"):
+        return emulator.message_payload(message)
+    return NO_CONTENT
 
 
 @route("GET", "/webhooks/{webhook_id}/{webhook_token}/messages/{message_id}", auth=False)

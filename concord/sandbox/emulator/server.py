@@ -17,6 +17,7 @@ import json
 import logging
 import math
 import re
+import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -148,6 +149,16 @@ class Fault:
 
 
 @dataclass
+class IncomingWebhook:
+    """A channel's incoming webhook: Execute Webhook posts as ``user`` into ``channel_id``."""
+
+    id: int
+    token: str
+    channel_id: int
+    user: User
+
+
+@dataclass
 class UploadedFile:
     index: int
     filename: str
@@ -200,6 +211,7 @@ class Emulator:
         self.bot_joined: dict[int, datetime] = {}
         self.uploads: dict[int, Attachment] = {}
         self.listeners: list[Callable[[str, StoredMessage], None]] = []
+        self.incoming_webhooks: dict[int, IncomingWebhook] = {}
         self.host = "127.0.0.1"
         self.port = 0
         self._runner: web.AppRunner | None = None
@@ -249,6 +261,14 @@ class Emulator:
     @property
     def resume_gateway_url(self) -> str:
         return f"ws://{self.host}:{self.port}/gateway/resume"
+
+    def create_incoming_webhook(self, channel: Channel, name: str = "Alerts") -> str:
+        """An incoming webhook posting into ``channel`` (Create Webhook in the channel's
+        Integrations); returns its URL, which carries the token like Discord's."""
+        user = self.world.add_user(name.lower(), name, bot=True)
+        hook = IncomingWebhook(user.id, secrets.token_urlsafe(48), channel.id, user)
+        self.incoming_webhooks[hook.id] = hook
+        return f"{self.api_base}/webhooks/{hook.id}/{hook.token}"
 
     # -- recording ---------------------------------------------------------------------------
     def problems(self) -> list[RecordedRequest]:

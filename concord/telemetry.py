@@ -1,0 +1,73 @@
+"""What the Discord layer tells metrics about an interaction, without importing the metrics
+library (cogs mark outcomes even when metrics are off; it then costs one context lookup).
+
+The bot sets :data:`current_interaction` while discord.py parses an INTERACTION_CREATE, so every
+task discord.py creates for that interaction (the command or button callback) carries it, and
+the REST requests and error reports made from those tasks find their interaction.
+"""
+
+from __future__ import annotations
+
+import re
+from contextvars import ContextVar
+from dataclasses import dataclass
+
+# Interaction outcomes (label values of concord_interactions_total).
+OK = "ok"
+USER_ERROR = "user_error"
+UNEXPECTED_ERROR = "unexpected_error"
+TOO_LATE = "too_late"
+UNANSWERED = "unanswered"
+
+# A label value a member could choose (a forged custom id) must not mint new series.
+_CUSTOM_ID_PREFIX: re.Pattern[str] = re.compile(r"^([a-z_]{1,24}:[a-z_]{1,24})(?::|$)")
+_API_VERSION: re.Pattern[str] = re.compile(r"^v\d+$")
+_ROUTE_WORD: re.Pattern[str] = re.compile(r"^[a-z@_-]{1,40}$")
+
+
+def component_label(custom_id: str) -> str:
+    """``leave:approve:12`` → ``leave:approve``; anything else → ``other``."""
+    match = _CUSTOM_ID_PREFIX.match(custom_id)
+    return match.group(1) if match else "other"
+
+
+def route_template(path: str) -> str:
+    """A request path as a route template: ``/api/v10/channels/123/messages`` →
+    ``/channels/{id}/messages``; webhook and interaction tokens become ``{token}``."""
+    out: list[str] = []
+    parts = [p for p in path.split("/") if p]
+    if len(parts) >= 2 and parts[0] == "api" and _API_VERSION.match(parts[1]):
+        parts = parts[2:]
+    for index, part in enumerate(parts):
+        if part.isdigit():
+            out.append("{id}")
+        elif index >= 2 and parts[index - 2] in ("webhooks", "interactions") and out[-1] == "{id}":
+            out.append("{token}")
+        elif _ROUTE_WORD.match(part):
+            out.append(part)
+        else:
+            out.append("{x}")
+    return "/" + "/".join(out)
+
+
+@dataclass
+class InteractionState:
+    """One interaction in flight: what it is, when it arrived, what became of it."""
+
+    kind: str
+    name: str
+    received: float
+    acked: bool = False
+    outcome: str | None = None
+    pending_tasks: int = 0
+    finished: bool = False
+
+
+current_interaction: ContextVar[InteractionState | None] = ContextVar("concord_interaction")
+
+
+def mark_outcome(outcome: str) -> None:
+    """Record what became of the interaction the calling task serves (the first word wins)."""
+    state = current_interaction.get(None)
+    if state is not None and state.outcome is None:
+        state.outcome = outcome
