@@ -33,7 +33,7 @@ class SettingsError(Exception):
 
 # What CONCORD_DATABASE_URL may say after ``?``: libpq's connection parameters an operator needs
 # for a managed server (RDS); anything else is more likely a typo than a wish.
-DATABASE_URL_PARAMETERS = frozenset(
+DATABASE_URL_PARAMETERS: frozenset[str] = frozenset(
     {
         "sslmode",
         "sslrootcert",
