@@ -17,9 +17,11 @@ import contextlib
 import os
 import pwd
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -57,6 +59,27 @@ def find_binaries() -> Binaries:
         "initdb/pg_ctl not found on PATH or in /usr/lib/postgresql/*/bin "
         "(install Debian's 'postgresql' package; .ci/run does it as root)"
     )
+
+
+def process_gone(pid: int) -> bool:
+    """No such process, or only its exit status left (a zombie: the postmaster is not our
+    child, so its new parent, PID 1, reaps it in its own time)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return True
+    return any(line.startswith("State:") and "Z" in line for line in status.splitlines())
+
+
+def _wait_gone(pid: int, timeout_s: float = 10.0) -> None:
+    """pg_ctl stop -w returns when the pid file is gone, a moment before the postmaster exits."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process_gone(pid):
+            return
+        time.sleep(0.01)
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)
 
 
 def _free_port() -> int:
@@ -181,9 +204,17 @@ class ThrowawayPostgres:
         """Stop the server (fast: it holds nothing worth keeping) and remove every file."""
         if self._running:
             self._running = False
+            postmaster = self._postmaster_pid()
             with contextlib.suppress(PostgresUnavailable, subprocess.TimeoutExpired):
                 self._run(self.binaries.pg_ctl, "stop", "-D", self.data, "-m", "immediate", "-w")
+            if postmaster is not None:
+                _wait_gone(postmaster)
         shutil.rmtree(self.root, ignore_errors=True)
+
+    def _postmaster_pid(self) -> int | None:
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            return int((self.data / "postmaster.pid").read_text().splitlines()[0])
+        return None
 
     def __enter__(self) -> ThrowawayPostgres:
         return self.start()

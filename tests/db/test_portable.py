@@ -72,5 +72,9 @@ def test_words_inside_strings_are_not_refused() -> None:
 
 def test_a_sqlite_connection_is_a_conn() -> None:
     """The managers' transaction functions take a Conn: the SQLite connection must be one."""
-    conn: Conn = sqlite3.connect(":memory:")
-    assert conn.execute("SELECT ? + 1", (1,)).fetchone() == (2,)
+    raw = sqlite3.connect(":memory:")
+    try:
+        conn: Conn = raw
+        assert conn.execute("SELECT ? + 1", (1,)).fetchone() == (2,)
+    finally:
+        raw.close()
