@@ -16,7 +16,8 @@ previous writer's commit. (A per-guild lock key would let guilds write in parall
 the manager port to measure.) There is no group commit: each transaction commits on its own.
 
 Reads run on reader threads through the same pool in read-only READ COMMITTED transactions and
-never wait for the lock, as SQLite's WAL readers never wait for the writer.
+never wait for the lock, as SQLite's WAL readers never wait for the writer. A read whose
+connection was lost is retried once; a write never is (it may have committed).
 
 SQL arrives in SQLite's spelling and is mapped by :func:`concord.db.portable.to_postgres`;
 rows support ``row["name"]`` and ``row[0]`` like ``sqlite3.Row``.
@@ -69,6 +70,11 @@ _MIGRATION_NAME: re.Pattern[str] = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 
 class DatabaseUnavailable(DatabaseError):
     """The server cannot be reached or dropped the connection; ``str()`` never has the password."""
+
+
+def _connection_lost(error: BaseException) -> bool:
+    """The connection broke (as opposed to: the server could not be reached at all)."""
+    return isinstance(error, psycopg.OperationalError) and not isinstance(error, PoolTimeout)
 
 
 class Row:
@@ -343,14 +349,21 @@ class PostgresDatabase:
 
     # -- reads -----------------------------------------------------------------------------
     def _read_now(self, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
-        try:
-            with self._pool.connection() as raw, raw.transaction():
-                raw.execute("SET TRANSACTION READ ONLY")
-                return fn(PgConn(raw), *args)
-        except _UNAVAILABLE as error:
-            if isinstance(error, _STILL_THERE):
-                raise
-            raise self._unavailable(error) from None
+        """A read whose connection was lost (a server restart, an RDS failover, an idle
+        connection cut) is tried once more on a fresh one: it changed nothing, so running it
+        again is safe. A write is never retried: it may have committed before the loss."""
+        for attempt in (1, 2):
+            try:
+                with self._pool.connection() as raw, raw.transaction():
+                    raw.execute("SET TRANSACTION READ ONLY")
+                    return fn(PgConn(raw), *args)
+            except _UNAVAILABLE as error:
+                if isinstance(error, _STILL_THERE):
+                    raise
+                if attempt == 2 or not _connection_lost(error):
+                    raise self._unavailable(error) from None
+                log.info("read retried once: the database connection was lost")
+        raise AssertionError("unreachable")
 
     async def read_in_thread(self, fn: Callable[..., T], *args: Any) -> T:
         """Run ``fn(conn, *args)`` in one read-only transaction on a reader thread."""

@@ -236,3 +236,17 @@ def test_pg_conn_is_a_conn(pg_url: str) -> None:
     with psycopg.connect(pg_url) as raw:
         conn: Conn = PgConn(raw)
         assert conn.execute("SELECT ? + 1 AS two", (1,)).fetchone()["two"] == 2
+
+
+async def test_a_read_on_a_lost_connection_is_retried_once(
+    pg: PostgresDatabase, pg_url: str
+) -> None:
+    await pg.write(add_request)
+    assert len(await pg.fetchall("SELECT * FROM requests")) == 1  # a connection is now pooled
+    with psycopg.connect(pg_url, autocommit=True) as admin:
+        killed = admin.execute(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        ).fetchone()
+    assert killed is not None and killed[0] >= 1
+    assert len(await pg.fetchall("SELECT * FROM requests")) == 1
