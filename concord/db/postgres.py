@@ -194,6 +194,23 @@ def schema_version(conn: psycopg.Connection) -> int:
     return int(row[0]) if row else 0
 
 
+def _locked_version(conn: psycopg.Connection, latest: int) -> int:
+    """In the caller's transaction: take the migration lock, then read the version (so another
+    process's migration is seen), refusing a database newer than ``latest``."""
+    conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS schema_version (version integer PRIMARY KEY,"
+        " name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())"
+    )
+    current = schema_version(conn)
+    if current > latest:
+        raise DatabaseError(
+            f"the database is at schema version {current} but this Concord Desk knows "
+            f"only up to {latest}; run a newer release"
+        )
+    return current
+
+
 def apply_migrations(
     conn: psycopg.Connection, migrations: Sequence[Migration] | None = None
 ) -> list[str]:
@@ -201,20 +218,12 @@ def apply_migrations(
     be in autocommit mode (each migration opens its own transaction)."""
     ordered = check_numbering(load_postgres_migrations() if migrations is None else migrations)
     latest = ordered[-1].version if ordered else 0
+    with conn.transaction():
+        _locked_version(conn, latest)  # a newer database is refused even with nothing pending
     applied: list[str] = []
     for migration in ordered:
         with conn.transaction():
-            conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
-            conn.execute(
-                "CREATE TABLE IF NOT EXISTS schema_version (version integer PRIMARY KEY,"
-                " name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())"
-            )
-            current = schema_version(conn)
-            if current > latest:
-                raise DatabaseError(
-                    f"the database is at schema version {current} but this Concord Desk knows "
-                    f"only up to {latest}; run a newer release"
-                )
+            current = _locked_version(conn, latest)
             if migration.version <= current:
                 continue
             if current and migration.version != current + 1:

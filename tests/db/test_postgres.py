@@ -206,6 +206,8 @@ async def test_numbering_gaps_and_newer_databases_are_refused(pg_url: str) -> No
         pass
     with pytest.raises(DatabaseError, match=r"schema version 2 .* only up to 1"):
         await PostgresDatabase.open(pg_url, migrations=[SCHEMA])
+    with pytest.raises(DatabaseError, match=r"schema version 2 .* only up to 0"):
+        await PostgresDatabase.open(pg_url, migrations=[])
 
 
 async def test_a_baseline_may_start_above_one(pg_url: str) -> None:
