@@ -245,6 +245,9 @@ def apply_migrations(
 class PostgresDatabase:
     """Async access to one PostgreSQL database. ``await PostgresDatabase.open(url)``."""
 
+    # Which SQL a manager must write where portable SQL cannot say it (docs/POSTGRES.md).
+    dialect: str = "postgresql"
+
     def __init__(
         self,
         url: str,
