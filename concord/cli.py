@@ -307,6 +307,14 @@ def cmd_db_stats(args: argparse.Namespace) -> int:
 # -- parser -----------------------------------------------------------------------------------
 def _settings() -> Settings:
     settings = load_settings()
+    if settings.database_url is not None:
+        # The PostgreSQL backend exists (concord/db/postgres.py) but the managers do not run on
+        # it yet (docs/POSTGRES.md): refuse rather than silently use the SQLite file.
+        raise SettingsError(
+            "CONCORD_DATABASE_URL",
+            f"PostgreSQL ({settings.database_url}) is not supported by this release yet; "
+            "unset it to use SQLite at CONCORD_DB_PATH",
+        )
     setup_logging(settings.log_level, settings.log_format)
     return settings
 

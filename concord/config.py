@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import time
 from pathlib import Path
 from typing import TypeVar
-from urllib.parse import urlparse
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 from concord.core.backup_policy import Retention, parse_keep, parse_schedule
 
@@ -31,10 +31,112 @@ class SettingsError(Exception):
         self.name = name
 
 
+# What CONCORD_DATABASE_URL may say after ``?``: libpq's connection parameters an operator needs
+# for a managed server (RDS); anything else is more likely a typo than a wish.
+DATABASE_URL_PARAMETERS: frozenset[str] = frozenset(
+    {
+        "sslmode",
+        "sslrootcert",
+        "sslcert",
+        "sslkey",
+        "connect_timeout",
+        "application_name",
+        "target_session_attrs",
+    }
+)
+SSL_MODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
+DATABASE_URL_EXAMPLE = "postgresql://user:password@host:5432/dbname?sslmode=require"
+
+
+def mask_password(value: str) -> str:
+    """``value`` with any password in it replaced by ``***``, even when the URL is malformed.
+
+    Everything between the user name's ``:`` and the *last* ``@`` is hidden: the password always
+    ends before the ``@`` that starts the host, so masking up to the last one may hide more than
+    the password (an ``@`` later in the URL) but never less."""
+    at = value.rfind("@")
+    if at < 0:
+        return value
+    scheme_end = value.find("://")
+    start = scheme_end + 3 if 0 <= scheme_end < at else 0
+    userinfo = value[start:at]
+    if ":" not in userinfo:
+        return value
+    return f"{value[:start]}{userinfo.split(':', 1)[0]}:***{value[at:]}"
+
+
+@dataclass(frozen=True)
+class DatabaseUrl:
+    """A PostgreSQL server to use instead of the SQLite file (``CONCORD_DATABASE_URL``).
+
+    The URL holds the password, so it is kept out of ``repr``/``str``: both show it masked.
+    Hand :attr:`conninfo` to the driver only."""
+
+    conninfo: str = field(repr=False)
+    host: str
+    port: int
+    dbname: str
+    user: str | None
+
+    @property
+    def masked(self) -> str:
+        return mask_password(self.conninfo)
+
+    def __str__(self) -> str:
+        return self.masked
+
+    def __repr__(self) -> str:
+        return f"DatabaseUrl({self.masked!r})"
+
+
+def parse_database_url(value: str) -> DatabaseUrl:
+    """Check a ``postgresql://`` URL; ValueError (never naming the password) when malformed."""
+    shown = mask_password(value)
+    scheme, _, rest = value.partition("://")
+    if scheme not in ("postgresql", "postgres") or not rest:
+        raise ValueError(f"{shown!r} is not a URL like {DATABASE_URL_EXAMPLE}")
+    parts = urlsplit(value)
+    if parts.netloc.count("@") > 1 or "@" in parts.path or "@" in parts.query:
+        raise ValueError(
+            f"{shown!r} has an '@' too many: percent-encode '@', '/', '?' and '#' in the "
+            "user name and password (%40, %2F, %3F, %23)"
+        )
+    try:
+        port = parts.port or 5432
+    except ValueError:
+        raise ValueError(f"{shown!r} has a port that is not a number from 1 to 65535") from None
+    host = parts.hostname or ""
+    if not host:
+        raise ValueError(f"{shown!r} names no host, like {DATABASE_URL_EXAMPLE}")
+    dbname = unquote(parts.path.lstrip("/"))
+    if not dbname or "/" in dbname:
+        raise ValueError(
+            f"{shown!r} names no database (or more than one), like {DATABASE_URL_EXAMPLE}"
+        )
+    if parts.fragment:
+        raise ValueError(f"{shown!r} has a '#' part, which a database URL cannot have")
+    try:
+        query = parse_qsl(parts.query, keep_blank_values=True, strict_parsing=bool(parts.query))
+    except ValueError:
+        raise ValueError(f"{shown!r} has a malformed '?' part") from None
+    for key, setting in query:
+        if key not in DATABASE_URL_PARAMETERS:
+            raise ValueError(
+                f"{shown!r} has an unknown parameter {key!r} "
+                f"(known: {', '.join(sorted(DATABASE_URL_PARAMETERS))})"
+            )
+        if key == "sslmode" and setting not in SSL_MODES:
+            raise ValueError(f"sslmode={setting!r} is not one of {', '.join(SSL_MODES)}")
+    user = unquote(parts.username) if parts.username else None
+    return DatabaseUrl(conninfo=value, host=host, port=port, dbname=dbname, user=user)
+
+
 @dataclass(frozen=True)
 class Settings:
     discord_token: str | None = field(repr=False)
     db_path: Path = Path("data/concord.db")
+    # Set: the managers use this PostgreSQL server and db_path is not used (docs/POSTGRES.md).
+    database_url: DatabaseUrl | None = None
     log_level: str = "INFO"
     log_format: str = "text"
     dev_guild_id: int | None = None
@@ -96,7 +198,7 @@ def _url(env: Mapping[str, str], name: str, schemes: tuple[str, ...]) -> str | N
     value = env.get(name, "").strip()
     if not value:
         return None
-    parsed = urlparse(value)
+    parsed = urlsplit(value)
     if parsed.scheme not in schemes or not parsed.netloc:
         raise SettingsError(
             name, f"{value!r} is not a URL starting with {' or '.join(s + '://' for s in schemes)}"
@@ -160,7 +262,7 @@ def _s3_url(env: Mapping[str, str], name: str) -> str | None:
     value = env.get(name, "").strip()
     if not value:
         return None
-    parsed = urlparse(value)
+    parsed = urlsplit(value)
     if parsed.scheme != "s3" or not parsed.netloc or parsed.query or parsed.fragment:
         raise SettingsError(name, f"{value!r} is not a bucket URL like s3://bucket/prefix")
     return value.rstrip("/")
@@ -171,6 +273,16 @@ def _backup_dir(env: Mapping[str, str]) -> Path | None:
     if not value:
         return None
     return _path(env, "CONCORD_BACKUP_DIR", value)
+
+
+def _database_url(env: Mapping[str, str]) -> DatabaseUrl | None:
+    value = env.get("CONCORD_DATABASE_URL", "").strip()
+    if not value:
+        return None
+    try:
+        return parse_database_url(value)
+    except ValueError as exc:
+        raise SettingsError("CONCORD_DATABASE_URL", str(exc)) from None
 
 
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
@@ -189,6 +301,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     return Settings(
         discord_token=token,
         db_path=_path(env, "CONCORD_DB_PATH", "data/concord.db"),
+        database_url=_database_url(env),
         log_level=_choice(env, "CONCORD_LOG_LEVEL", "INFO", LOG_LEVELS),
         log_format=_choice(env, "CONCORD_LOG_FORMAT", "text", LOG_FORMATS),
         dev_guild_id=_snowflake(env, "CONCORD_DEV_GUILD_ID"),

@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 
 from concord.db.database import Database
+from tests import pg_server as _pg
+from tests.pg_server import pg_server, pg_url  # noqa: F401 (fixtures: a throwaway PostgreSQL)
 from tests.s3_server import s3_endpoint, s3_env, s3_url  # noqa: F401 (fixtures: a loopback S3)
 
 pytest_plugins = ["concord.sandbox.testing"]
@@ -21,3 +23,11 @@ async def db(tmp_path: Path) -> AsyncIterator[Database]:
         yield database
     finally:
         await database.close()
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Say loudly when the PostgreSQL tests were skipped: a green run without them proves
+    nothing about that backend."""
+    if _pg.UNAVAILABLE:
+        terminalreporter.write_sep("!", "PostgreSQL TESTS SKIPPED", red=True, bold=True)
+        terminalreporter.write_line(f"PostgreSQL unavailable: {_pg.UNAVAILABLE[0]}", red=True)

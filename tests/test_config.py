@@ -150,3 +150,81 @@ def test_bad_backup_settings_name_the_setting(env: dict[str, str], name: str) ->
     with pytest.raises(SettingsError) as caught:
         load_settings(env)
     assert caught.value.name == name and str(caught.value).startswith(f"{name}: ")
+
+
+# -- CONCORD_DATABASE_URL (issue 13) -----------------------------------------------------------
+SECRET = "s3cr:t@pa/ss"
+RDS_URL = "postgresql://concord:hunter2secret@office.abc123.eu-west-1.rds.amazonaws.com:5432/concord?sslmode=require"
+
+
+def test_database_url_unset_keeps_sqlite() -> None:
+    settings = load_settings({"CONCORD_DB_PATH": "/srv/office.db"})
+    assert settings.database_url is None
+    assert settings.db_path == Path("/srv/office.db")
+    assert load_settings({"CONCORD_DATABASE_URL": "  "}).database_url is None
+
+
+def test_database_url_selects_postgresql() -> None:
+    settings = load_settings({"CONCORD_DATABASE_URL": RDS_URL})
+    url = settings.database_url
+    assert url is not None
+    assert url.conninfo == RDS_URL  # what the driver gets, password included
+    assert url.host == "office.abc123.eu-west-1.rds.amazonaws.com"
+    assert (url.port, url.dbname, url.user) == (5432, "concord", "concord")
+    assert load_settings({"CONCORD_DATABASE_URL": "postgres://h/db"}).database_url is not None
+
+
+def test_database_url_password_is_masked_in_repr_and_str() -> None:
+    settings = load_settings({"CONCORD_DATABASE_URL": RDS_URL})
+    for shown in (
+        repr(settings),
+        str(settings),
+        repr(settings.database_url),
+        str(settings.database_url),
+    ):
+        assert "hunter2secret" not in shown
+    assert str(settings.database_url) == RDS_URL.replace("hunter2secret", "***")
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        f"mysql://concord:{SECRET}@db:5432/concord",
+        f"postgresql://concord:{SECRET}@:5432/concord",
+        f"postgresql://concord:{SECRET}@db:port/concord",
+        f"postgresql://concord:{SECRET}@db:99999/concord",
+        f"postgresql://concord:{SECRET}@db:5432",
+        f"postgresql://concord:{SECRET}@db:5432/a/b",
+        f"postgresql://concord:{SECRET}@db:5432/concord?sslmode=always",
+        f"postgresql://concord:{SECRET}@db:5432/concord?sslmod=require",
+        f"postgresql://concord:{SECRET}@db:5432/concord#x",
+        f"concord:{SECRET}@db:5432/concord",
+    ],
+)
+def test_malformed_database_url_names_the_setting_and_hides_the_password(value: str) -> None:
+    with pytest.raises(SettingsError) as caught:
+        load_settings({"CONCORD_DATABASE_URL": value})
+    message = str(caught.value)
+    assert caught.value.name == "CONCORD_DATABASE_URL"
+    assert message.startswith("CONCORD_DATABASE_URL: ") and "\n" not in message
+    for piece in ("s3cr", "pa/ss", ":t@"):
+        assert piece not in message, message
+
+
+def test_malformed_database_url_exits_2_with_one_masked_line(tmp_path: Path) -> None:
+    bad = f"postgresql://concord:{SECRET}@db:port/concord"
+    result = _run_cli(["db", "migrate"], tmp_path, CONCORD_DATABASE_URL=bad)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "CONCORD_DATABASE_URL" in lines[0], result.stderr
+    assert "s3cr" not in result.stderr and "pa/ss" not in result.stderr
+    assert not (tmp_path / "data").exists()  # nothing was opened or created
+
+
+def test_valid_database_url_is_refused_until_the_managers_run_on_it(tmp_path: Path) -> None:
+    result = _run_cli(["db", "migrate"], tmp_path, CONCORD_DATABASE_URL=RDS_URL)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("concord: CONCORD_DATABASE_URL: "), lines
+    assert "hunter2secret" not in result.stderr and "concord:***@" in lines[0]
+    assert not (tmp_path / "data").exists()  # no SQLite file made behind the operator's back

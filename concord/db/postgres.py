@@ -1,0 +1,410 @@
+"""The PostgreSQL backend: the same contract as :class:`concord.db.database.Database` for what
+the managers use — ``await db.write(fn, *args)``, ``fetchall``/``fetchone``/``read()``,
+``read_in_thread``, ``run_sync``, migrations at start — over psycopg 3 and its connection pool
+(bench/bench_pg_driver.py: the sync pool was the fastest client here, and it runs the
+managers' synchronous transaction functions unchanged).
+
+Writes. Each ``fn(conn, *args)`` runs on a writer thread in a transaction of its own that first
+takes ``pg_advisory_xact_lock(WRITE_LOCK)``: one writer at a time across every process on the
+database, as SQLite's ``BEGIN IMMEDIATE`` gives, so a transaction function that reads then
+writes (count the approved requests, then approve one more) sees everything committed before
+it and nothing commits between its read and its write. An exception rolls everything back and
+reaches the caller. Not SERIALIZABLE: it aborts a transaction that loses a conflict, so every
+caller would need a retry loop, and a retried function would run its Python side effects
+twice. The isolation level is READ COMMITTED, so each statement after the lock sees the
+previous writer's commit. (A per-guild lock key would let guilds write in parallel; that is for
+the manager port to measure.) There is no group commit: each transaction commits on its own.
+
+Reads run on reader threads through the same pool in read-only READ COMMITTED transactions and
+never wait for the lock, as SQLite's WAL readers never wait for the writer. A read whose
+connection was lost is retried once; a write never is (it may have committed).
+
+SQL arrives in SQLite's spelling and is mapped by :func:`concord.db.portable.to_postgres`;
+rows support ``row["name"]`` and ``row[0]`` like ``sqlite3.Row``.
+
+Migrations live in ``concord/db/migrations/postgres/NNNN_name.sql``, hand-written (not
+translated at run time), numbered like the SQLite ones: ``postgres/NNNN`` makes the same change
+as ``NNNN``. The first file may be a baseline with a higher number (``0009_baseline.sql``
+standing for SQLite's 0001–0009 at once); after it the numbers are consecutive. Applied
+versions are rows of ``schema_version``; each migration runs in one transaction under
+``pg_advisory_xact_lock(MIGRATION_LOCK)``, so two processes starting at once apply it once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import re
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
+from importlib import resources
+from typing import Any, LiteralString, TypeVar, cast
+
+import psycopg
+from psycopg_pool import ConnectionPool, PoolTimeout
+
+from concord.config import mask_password
+from concord.db.database import DatabaseError, Migration
+from concord.db.portable import Params, to_postgres
+
+log: logging.Logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+# Advisory lock keys (one 64-bit namespace per database): arbitrary, fixed, documented here.
+WRITE_LOCK = 0x636F6E636F7264  # "concord"
+MIGRATION_LOCK: int = WRITE_LOCK + 1
+WRITE_THREADS = 4
+READ_THREADS = 4
+CONNECT_TIMEOUT_S = 10.0
+# The server cannot be reached, went away, or no pooled connection came in time. (A statement
+# or lock timeout is an OperationalError too, but the server is there: it passes unchanged.)
+_UNAVAILABLE: tuple[type[Exception], ...] = (psycopg.OperationalError, PoolTimeout)
+_STILL_THERE: tuple[type[Exception], ...] = (
+    psycopg.errors.QueryCanceled,
+    psycopg.errors.LockNotAvailable,
+)
+_MIGRATION_NAME: re.Pattern[str] = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
+
+
+class DatabaseUnavailable(DatabaseError):
+    """The server cannot be reached or dropped the connection; ``str()`` never has the password."""
+
+
+def _connection_lost(error: BaseException) -> bool:
+    """The connection broke (as opposed to: the server could not be reached at all)."""
+    return isinstance(error, psycopg.OperationalError) and not isinstance(error, PoolTimeout)
+
+
+class Row:
+    """One result row, by column name or position, like ``sqlite3.Row``."""
+
+    __slots__ = ("_index", "_values")
+
+    def __init__(self, values: Sequence[Any], index: Mapping[str, int]) -> None:
+        self._values: tuple[Any, ...] = tuple(values)
+        self._index = index
+
+    def __getitem__(self, key: int | str) -> Any:
+        if isinstance(key, str):
+            return self._values[self._index[key]]
+        return self._values[key]
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._values)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Row):
+            return self._values == other._values
+        return isinstance(other, tuple) and self._values == other
+
+    def __hash__(self) -> int:
+        return hash(self._values)
+
+    def keys(self) -> list[str]:
+        return list(self._index)
+
+    def __repr__(self) -> str:
+        return f"Row({dict(zip(self._index, self._values, strict=True))!r})"
+
+
+def _row_factory(cursor: psycopg.Cursor) -> Callable[[Sequence[Any]], Row]:
+    index = {column.name: i for i, column in enumerate(cursor.description or ())}
+    return lambda values: Row(values, index)
+
+
+class PgCursor:
+    """A statement's result, read the way the managers read a ``sqlite3.Cursor``."""
+
+    def __init__(self, cursor: Any) -> None:  # psycopg.Cursor[Row]: the checkers disagree on it
+        self._cursor = cursor
+
+    @property
+    def rowcount(self) -> int:
+        return self._cursor.rowcount
+
+    def fetchone(self) -> Row | None:
+        return self._cursor.fetchone() if self._cursor.description else None
+
+    def fetchall(self) -> list[Row]:
+        return self._cursor.fetchall() if self._cursor.description else []
+
+
+class PgConn:
+    """What a transaction function gets on PostgreSQL (the :class:`~concord.db.portable.Conn`
+    protocol): ``execute`` takes SQLite's spelling and maps it."""
+
+    def __init__(self, conn: psycopg.Connection) -> None:
+        self.raw = conn
+
+    def execute(self, sql: str, parameters: Params = (), /) -> PgCursor:
+        cursor = self.raw.cursor(row_factory=_row_factory)
+        cursor.execute(_query(sql), _params(parameters))
+        return PgCursor(cursor)
+
+    def executemany(self, sql: str, seq: Sequence[Params], /) -> None:
+        with self.raw.cursor() as cursor:
+            cursor.executemany(_query(sql), [_params(p) for p in seq])
+
+
+def _query(sql: str) -> LiteralString:
+    """The statement for psycopg. Its text comes from the managers' source (values always go
+    as parameters), which the checkers cannot see through the translation."""
+    return cast(LiteralString, to_postgres(sql))
+
+
+def _params(parameters: Params) -> Sequence[Any] | Mapping[str, Any]:
+    return dict(parameters) if isinstance(parameters, Mapping) else tuple(parameters)
+
+
+# -- migrations -------------------------------------------------------------------------------
+def load_postgres_migrations() -> list[Migration]:
+    """The shipped PostgreSQL migrations, ordered; consecutive after the first (a baseline)."""
+    folder = resources.files("concord.db").joinpath("migrations").joinpath("postgres")
+    found: list[Migration] = []
+    if folder.is_dir():
+        for entry in folder.iterdir():
+            match = _MIGRATION_NAME.match(entry.name)
+            if match:
+                found.append(Migration(int(match.group(1)), entry.name, entry.read_text("utf-8")))
+    return check_numbering(found)
+
+
+def check_numbering(migrations: Sequence[Migration]) -> list[Migration]:
+    ordered = sorted(migrations, key=lambda m: m.version)
+    for previous, migration in itertools.pairwise(ordered):
+        if migration.version != previous.version + 1:
+            raise DatabaseError(
+                f"migration postgres/{migration.name} breaks the numbering "
+                f"(expected {previous.version + 1:04d})"
+            )
+    return ordered
+
+
+def schema_version(conn: psycopg.Connection) -> int:
+    """The highest applied version; 0 for a database without ``schema_version``."""
+    exists = conn.execute("SELECT to_regclass('schema_version') IS NOT NULL").fetchone()
+    if not exists or not exists[0]:
+        return 0
+    row = conn.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchone()
+    return int(row[0]) if row else 0
+
+
+def _locked_version(conn: psycopg.Connection, latest: int) -> int:
+    """In the caller's transaction: take the migration lock, then read the version (so another
+    process's migration is seen), refusing a database newer than ``latest``."""
+    conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS schema_version (version integer PRIMARY KEY,"
+        " name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())"
+    )
+    current = schema_version(conn)
+    if current > latest:
+        raise DatabaseError(
+            f"the database is at schema version {current} but this Concord Desk knows "
+            f"only up to {latest}; run a newer release"
+        )
+    return current
+
+
+def apply_migrations(
+    conn: psycopg.Connection, migrations: Sequence[Migration] | None = None
+) -> list[str]:
+    """Apply what is pending, one transaction each; returns the names applied. ``conn`` must
+    be in autocommit mode (each migration opens its own transaction)."""
+    ordered = check_numbering(load_postgres_migrations() if migrations is None else migrations)
+    latest = ordered[-1].version if ordered else 0
+    with conn.transaction():
+        _locked_version(conn, latest)  # a newer database is refused even with nothing pending
+    applied: list[str] = []
+    for migration in ordered:
+        with conn.transaction():
+            current = _locked_version(conn, latest)
+            if migration.version <= current:
+                continue
+            if current and migration.version != current + 1:
+                raise DatabaseError(
+                    f"the database is at schema version {current}, and postgres/"
+                    f"{migration.name} does not follow it"
+                )
+            conn.execute(cast(LiteralString, migration.sql))  # a shipped file, reviewed
+            conn.execute(
+                "INSERT INTO schema_version (version, name) VALUES (%s, %s)",
+                (migration.version, migration.name),
+            )
+        applied.append(migration.name)
+        log.info("applied migration postgres/%s", migration.name)
+    return applied
+
+
+# -- the database -----------------------------------------------------------------------------
+class PostgresDatabase:
+    """Async access to one PostgreSQL database. ``await PostgresDatabase.open(url)``."""
+
+    # Which SQL a manager must write where portable SQL cannot say it (docs/POSTGRES.md).
+    dialect: str = "postgresql"
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        migrations: Sequence[Migration] | None = None,
+        write_threads: int = WRITE_THREADS,
+        read_threads: int = READ_THREADS,
+    ) -> None:
+        self._url = url
+        self.shown_url: str = mask_password(url)
+        self._migrations = migrations
+        self._writers = ThreadPoolExecutor(write_threads, thread_name_prefix="concord-pg-write")
+        self._readers = ThreadPoolExecutor(read_threads, thread_name_prefix="concord-pg-read")
+        self._pool: ConnectionPool = ConnectionPool(
+            url,
+            min_size=1,
+            max_size=write_threads + read_threads,
+            open=False,
+            timeout=CONNECT_TIMEOUT_S,
+            kwargs={"connect_timeout": int(CONNECT_TIMEOUT_S)},
+        )
+        self._closed = False
+
+    def __repr__(self) -> str:
+        return f"PostgresDatabase({self.shown_url!r})"
+
+    @classmethod
+    async def open(
+        cls, url: str, *, migrate: bool = True, migrations: Sequence[Migration] | None = None
+    ) -> PostgresDatabase:
+        db = cls(url, migrations=migrations)
+        await db.start(migrate=migrate)
+        return db
+
+    async def start(self, *, migrate: bool = True) -> None:
+        try:
+            await asyncio.to_thread(self._open_pool)
+            if migrate:
+                await self.run_sync(apply_migrations, self._migrations)
+        except BaseException:
+            await self.close()
+            raise
+
+    def _open_pool(self) -> None:
+        try:
+            # One plain connection first: it fails at once with the server's own reason, where
+            # the pool would retry until its timeout and then say only that it timed out.
+            psycopg.connect(self._url, connect_timeout=int(CONNECT_TIMEOUT_S)).close()
+            self._pool.open(wait=True, timeout=CONNECT_TIMEOUT_S)
+        except _UNAVAILABLE as error:
+            raise self._unavailable(error) from None
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        await asyncio.to_thread(self._pool.close)
+        self._writers.shutdown(wait=False)
+        self._readers.shutdown(wait=False)
+
+    async def __aenter__(self) -> PostgresDatabase:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    def _unavailable(self, error: BaseException) -> DatabaseUnavailable:
+        detail = mask_password(str(error).strip().splitlines()[0] if str(error).strip() else "")
+        log.warning("database %s unavailable: %s", self.shown_url, detail)
+        return DatabaseUnavailable(f"the database {self.shown_url} is unavailable ({detail})")
+
+    async def _in_thread(self, executor: ThreadPoolExecutor, fn: Callable[..., T], *args: Any) -> T:
+        if self._closed:
+            raise DatabaseError("the database is closed")
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(executor, lambda: fn(*args))
+
+    # -- writes ----------------------------------------------------------------------------
+    async def write(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run ``fn(conn, *args)`` in one transaction, one writer at a time (module doc)."""
+        return await self._in_thread(self._writers, self._write_now, fn, args)
+
+    def _write_now(self, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
+        try:
+            with self._pool.connection() as raw, raw.transaction():
+                raw.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
+                return fn(PgConn(raw), *args)
+        except _UNAVAILABLE as error:
+            if isinstance(error, _STILL_THERE):
+                raise
+            raise self._unavailable(error) from None
+
+    async def run_sync(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run ``fn(raw_conn, *args)`` with an autocommit psycopg connection on a writer
+        thread: for work that manages its own transactions (migrations)."""
+        return await self._in_thread(self._writers, self._run_autocommit, fn, args)
+
+    def _run_autocommit(self, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
+        try:
+            with self._pool.connection() as raw:
+                raw.autocommit = True
+                try:
+                    return fn(raw, *args)
+                finally:
+                    raw.autocommit = False
+        except _UNAVAILABLE as error:
+            if isinstance(error, _STILL_THERE):
+                raise
+            raise self._unavailable(error) from None
+
+    # -- reads -----------------------------------------------------------------------------
+    def _read_now(self, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
+        """A read whose connection was lost (a server restart, an RDS failover, an idle
+        connection cut) is tried once more on a fresh one: it changed nothing, so running it
+        again is safe. A write is never retried: it may have committed before the loss."""
+        for attempt in (1, 2):
+            try:
+                with self._pool.connection() as raw, raw.transaction():
+                    raw.execute("SET TRANSACTION READ ONLY")
+                    return fn(PgConn(raw), *args)
+            except _UNAVAILABLE as error:
+                if isinstance(error, _STILL_THERE):
+                    raise
+                if attempt == 2 or not _connection_lost(error):
+                    raise self._unavailable(error) from None
+                log.info("read retried once: the database connection was lost")
+        raise AssertionError("unreachable")
+
+    async def read_in_thread(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run ``fn(conn, *args)`` in one read-only transaction on a reader thread."""
+        return await self._in_thread(self._readers, self._read_now, fn, args)
+
+    async def fetchall(self, sql: str, params: Params = ()) -> list[Row]:
+        return await self.read_in_thread(_fetchall, sql, params)
+
+    async def fetchone(self, sql: str, params: Params = ()) -> Row | None:
+        rows = await self.fetchall(sql, params)
+        return next(iter(rows), None)
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncReader]:
+        """Several reads in a row: ``async with db.read() as conn: await conn.execute_fetchall``."""
+        if self._closed:
+            raise DatabaseError("the database is closed")
+        yield AsyncReader(self)
+
+
+class AsyncReader:
+    """The part of an aiosqlite connection the managers read with; each call is one read."""
+
+    def __init__(self, db: PostgresDatabase) -> None:
+        self._db = db
+
+    async def execute_fetchall(self, sql: str, params: Params = ()) -> list[Row]:
+        return await self._db.fetchall(sql, params)
+
+
+def _fetchall(conn: PgConn, sql: str, params: Params) -> list[Row]:
+    return conn.execute(sql, params).fetchall()
