@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import time
 from pathlib import Path
 from typing import TypeVar
-from urllib.parse import parse_qsl, unquote, urlsplit
+from urllib.parse import parse_qsl, unquote, urlparse, urlsplit
 
 from concord.core.backup_policy import Retention, parse_keep, parse_schedule
 
