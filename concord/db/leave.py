@@ -23,6 +23,7 @@ from fractions import Fraction
 from functools import cached_property, lru_cache
 from typing import Any, TypeVar
 
+from concord.adapters.public_holidays import public_holidays
 from concord.core.leave import (
     DEFAULT_TYPES,
     ZERO,
@@ -54,7 +55,6 @@ from concord.core.leave import (
     validate_reason,
     validate_type_name,
 )
-from concord.core.public_holidays import public_holidays
 from concord.core.schedule import format_hhmm, parse_hhmm
 from concord.core.settings import GuildConfig
 from concord.db.database import Database

@@ -17,6 +17,8 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from concord.adapters.leave_export import requests_csv, requests_ics
+from concord.adapters.public_holidays import countries, search_countries, subdivisions
 from concord.cogs.common import (
     answer,
     guild_config,
@@ -53,8 +55,6 @@ from concord.core.leave import (
     parse_days,
     whole_days,
 )
-from concord.core.leave_export import requests_csv, requests_ics
-from concord.core.public_holidays import countries, search_countries, subdivisions
 from concord.core.schedule import parse_hhmm
 from concord.core.settings import GuildConfig
 from concord.core.text import escape_markdown, plural
