@@ -33,12 +33,10 @@ from concord.cogs.dar.embeds import (
 )
 from concord.cogs.dar.jobs import DarJobs, send_spec, spec_kwargs
 from concord.cogs.dar.views import (
-    BlockerTaskButton,
     BlockerTaskModal,
     PostSummaryView,
     ReportModal,
     RetryReportView,
-    SubmitDarButton,
     submit_view,
 )
 from concord.core.dar import (
@@ -82,14 +80,6 @@ class Dar(commands.GroupCog, group_name="dar", group_description="Daily activity
         )
         self.jobs = DarJobs(self)
         super().__init__()
-
-    async def cog_load(self) -> None:
-        self.bot.add_dynamic_items(SubmitDarButton, BlockerTaskButton)
-        self.jobs.register()
-
-    async def cog_unload(self) -> None:
-        self.jobs.unregister()
-        self.bot.remove_dynamic_items(SubmitDarButton, BlockerTaskButton)
 
     # -- shared steps ------------------------------------------------------------------------
     def guild(self, guild_id: int) -> discord.Guild:

@@ -36,6 +36,7 @@ from concord.core.dar import (
 from concord.core.embed_pages import MessageSpec
 from concord.core.settings import GuildConfig
 from concord.db.dar import REMINDER_JOB as DAR_REMINDER_JOB
+from concord.scheduler import DailyJob, TickJob
 
 if TYPE_CHECKING:
     from concord.cogs.dar.cog import Dar
@@ -90,18 +91,16 @@ class DarJobs:
         self.bot = cog.bot
         self.manager = cog.manager
 
-    def register(self) -> None:
-        scheduler = self.bot.scheduler
-        # A job that cannot run for want of setup is off (None) rather than run for nothing:
-        # once the server is set up it runs at its time that day, not the next day.
-        scheduler.add_daily(REMINDER_JOB, reminder_time, self.remind)
-        scheduler.add_tick(REMINDER_ZONES_JOB, self.remind_own_zones)
-        scheduler.add_daily(SUMMARY_JOB, summary_time, self.post_summary)
-        scheduler.add_daily(DIGEST_JOB, digest_time, self.post_digest)
-
-    def unregister(self) -> None:
-        for name in (REMINDER_JOB, REMINDER_ZONES_JOB, SUMMARY_JOB, DIGEST_JOB):
-            self.bot.scheduler.remove(name)
+    def scheduled(self) -> list[DailyJob | TickJob]:
+        """The module's jobs (its descriptor hands them to the scheduler). A job that cannot
+        run for want of setup is off (None) rather than run for nothing: once the server is
+        set up it runs at its time that day, not the next day."""
+        return [
+            DailyJob(REMINDER_JOB, reminder_time, self.remind),
+            TickJob(REMINDER_ZONES_JOB, self.remind_own_zones),
+            DailyJob(SUMMARY_JOB, summary_time, self.post_summary),
+            DailyJob(DIGEST_JOB, digest_time, self.post_digest),
+        ]
 
     # -- reminders -------------------------------------------------------------------------
     async def remind(self, config: GuildConfig, local_date: date, late: bool) -> None:

@@ -27,7 +27,7 @@ from concord.cogs.common import (
     require_manager,
 )
 from concord.cogs.leave.cards import LeaveDesk
-from concord.cogs.leave.changes import ChangeButton, post_change_card
+from concord.cogs.leave.changes import post_change_card
 from concord.cogs.leave.embeds import (
     apply_embed,
     balance_pages,
@@ -39,7 +39,7 @@ from concord.cogs.leave.embeds import (
     request_line,
     type_lines,
 )
-from concord.cogs.leave.views import DYNAMIC_ITEMS, desk_of, send_pages
+from concord.cogs.leave.views import desk_of, send_pages
 from concord.core.dates import parse_date, parse_month
 from concord.core.leave import (
     Accrual,
@@ -199,14 +199,6 @@ class Leave(
         self.leave = LeaveManager(bot.db)
         self.desk = LeaveDesk(bot, self.leave)
         super().__init__()
-
-    async def cog_load(self) -> None:
-        self.bot.add_dynamic_items(*DYNAMIC_ITEMS, ChangeButton)
-        self.bot.scheduler.add_tick(REMINDER_JOB, self.desk.remind_pending)
-
-    async def cog_unload(self) -> None:
-        self.bot.scheduler.remove(REMINDER_JOB)
-        self.bot.remove_dynamic_items(*DYNAMIC_ITEMS, ChangeButton)
 
     # -- helpers -------------------------------------------------------------------------------
     async def _subject(

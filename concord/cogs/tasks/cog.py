@@ -18,7 +18,6 @@ from concord.cogs.tasks.holidays import holiday_warning
 from concord.cogs.tasks.reminders import TaskReminders
 from concord.cogs.tasks.views import (
     BlockReasonModal,
-    TaskButton,
     TaskCreateModal,
     TaskEditModal,
     TaskListView,
@@ -103,14 +102,10 @@ class Tasks(commands.GroupCog, group_name="task", group_description="Assign and 
 
     async def cog_load(self) -> None:
         await self.boards.load()
-        self.bot.add_dynamic_items(TaskButton)
         self.bot.tree.add_command(self.context_menu)
-        self.reminders.register()
 
     async def cog_unload(self) -> None:
-        self.reminders.unregister()
         self.bot.tree.remove_command(self.context_menu.name, type=self.context_menu.type)
-        self.bot.remove_dynamic_items(TaskButton)
         self.boards.close()
 
     @commands.Cog.listener()
@@ -650,7 +645,3 @@ class Tasks(commands.GroupCog, group_name="task", group_description="Assign and 
         )
         if change.next_occurrence is not None and answered:
             await self.answer_with_next(interaction, change, text, actor, config)
-
-
-async def setup(bot: ConcordBot) -> None:
-    await bot.add_cog(Tasks(bot))

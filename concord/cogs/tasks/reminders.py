@@ -34,6 +34,7 @@ from concord.core.tasks import (
 )
 from concord.core.text import escape_markdown, plural
 from concord.db.leave import LeaveManager
+from concord.scheduler import DailyJob, TickJob
 
 if TYPE_CHECKING:
     from concord.cogs.tasks.cog import Tasks
@@ -53,13 +54,12 @@ class TaskReminders:
         self.bot = cog.bot
         self.manager = cog.manager
 
-    def register(self) -> None:
-        self.bot.scheduler.add_tick(DUE_SOON_JOB, self.due_soon)
-        self.bot.scheduler.add_daily(OVERDUE_JOB, lambda config: config.digest, self.overdue)
-
-    def unregister(self) -> None:
-        self.bot.scheduler.remove(DUE_SOON_JOB)
-        self.bot.scheduler.remove(OVERDUE_JOB)
+    def scheduled(self) -> list[DailyJob | TickJob]:
+        """The module's jobs (its descriptor hands them to the scheduler)."""
+        return [
+            TickJob(DUE_SOON_JOB, self.due_soon),
+            DailyJob(OVERDUE_JOB, lambda config: config.digest, self.overdue),
+        ]
 
     async def _claim(self, guild_id: int, kind: str, key: str, now: datetime) -> bool:
         return await self.bot.job_ledger.claim_notification(guild_id, kind, key, now)
