@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
+from concord.core.actor import Actor
 from concord.core.settings import GuildConfig, can_approve_leave, is_manager
 from concord.errors import PermissionDenied, UserError
 
@@ -139,6 +140,20 @@ def field_input(label: discord.ui.Label[Any]) -> discord.ui.TextInput[Any]:
     if not isinstance(component, discord.ui.TextInput):
         raise TypeError(f"the modal field {label.text!r} holds no text input")
     return component
+
+
+def actor_of(config: GuildConfig, user: discord.Member | discord.User) -> Actor:
+    """Who is acting in the config's guild, as the managers' permission checks take it. A
+    plain user (a click in a DM, someone who left) holds no role there."""
+    if not isinstance(user, discord.Member) or user.guild.id != config.guild_id:
+        return Actor(user.id)
+    return Actor.in_guild(
+        config,
+        user.id,
+        role_ids=[role.id for role in user.roles],
+        manage_guild=user.guild_permissions.manage_guild,
+        is_owner=user.guild.owner_id == user.id,
+    )
 
 
 def member_is_manager(config: GuildConfig, member: discord.Member | discord.User) -> bool:

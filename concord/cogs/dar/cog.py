@@ -75,7 +75,7 @@ SPOOL_BYTES = 8 * 1024 * 1024
 class Dar(commands.GroupCog, group_name="dar", group_description="Daily activity reports"):
     def __init__(self, bot: ConcordBot) -> None:
         self.bot = bot
-        self.manager = DarManager(
+        self.dar_store = DarManager(
             bot.db, bot.guild_settings, LeaveManager(bot.db), TaskManager(bot.db)
         )
         self.jobs = DarJobs(self)
@@ -134,11 +134,11 @@ class Dar(commands.GroupCog, group_name="dar", group_description="Daily activity
         if self.guild(guild_id).get_member(interaction.user.id) is None:
             raise UserError("You're not a member of that server any more.")
         now = self.bot.clock.now()
-        today = await self.manager.member_today(guild_id, interaction.user.id, now)
+        today = await self.dar_store.member_today(guild_id, interaction.user.id, now)
         day = day or today
-        existing = await self.manager.get(guild_id, interaction.user.id, day)
-        await self.manager.check_report_day(guild_id, day, today, editing=existing is not None)
-        prefill = await self.manager.prefill(guild_id, interaction.user.id, day)
+        existing = await self.dar_store.get(guild_id, interaction.user.id, day)
+        await self.dar_store.check_report_day(guild_id, day, today, editing=existing is not None)
+        prefill = await self.dar_store.prefill(guild_id, interaction.user.id, day)
         await interaction.response.send_modal(ReportModal(guild_id, prefill))
 
     async def submit_report(
@@ -162,7 +162,7 @@ class Dar(commands.GroupCog, group_name="dar", group_description="Daily activity
             view.message = await interaction.original_response()
             return
         await interaction.response.defer(ephemeral=True, thinking=True)
-        result = await self.manager.submit(
+        result = await self.dar_store.submit(
             guild_id, interaction.user.id, draft, self.bot.clock.now(), day
         )
         report = result.report
@@ -181,8 +181,8 @@ class Dar(commands.GroupCog, group_name="dar", group_description="Daily activity
 
     async def edit_hint(self, guild_id: int, user_id: int, day: date) -> str:
         """How, and until when, the member can still change the report of ``day``."""
-        today = await self.manager.member_today(guild_id, user_id, self.bot.clock.now())
-        last = await self.manager.edit_window_end(guild_id, day)
+        today = await self.dar_store.member_today(guild_id, user_id, self.bot.clock.now())
+        last = await self.dar_store.edit_window_end(guild_id, day)
         if last < today:
             return ""
         command = "/dar submit" if day == today else f"/dar submit date:{day.isoformat()}"
@@ -195,7 +195,9 @@ class Dar(commands.GroupCog, group_name="dar", group_description="Daily activity
         self, interaction: discord.Interaction, date: app_commands.Range[str, 1, 40] | None = None
     ) -> None:
         guild_id = guild_id_of(interaction)
-        today = await self.manager.member_today(guild_id, interaction.user.id, self.bot.clock.now())
+        today = await self.dar_store.member_today(
+            guild_id, interaction.user.id, self.bot.clock.now()
+        )
         await self.open_report_modal(interaction, guild_id, self.parse_day(date, today, "date"))
 
     # -- reading -----------------------------------------------------------------------------
@@ -219,10 +221,10 @@ class Dar(commands.GroupCog, group_name="dar", group_description="Daily activity
             await self.require_manager(guild_id, interaction.user)
         now = self.bot.clock.now()
         day = self.parse_day(
-            date, await self.manager.member_today(guild_id, target.id, now), "date"
+            date, await self.dar_store.member_today(guild_id, target.id, now), "date"
         )
-        report = await self.manager.get(guild_id, target.id, day)
-        roster = await self.manager.roster(guild_id, day, roster_members(self.guild(guild_id)))
+        report = await self.dar_store.get(guild_id, target.id, day)
+        roster = await self.dar_store.roster(guild_id, day, roster_members(self.guild(guild_id)))
         note = roster.note_for(target.id)
         if report is None:
             text = f"{target.mention} has no report for **{format_day(day)}**"
@@ -249,7 +251,7 @@ class Dar(commands.GroupCog, group_name="dar", group_description="Daily activity
         guild_id = guild_id_of(interaction)
         await self.require_manager(guild_id, interaction.user)
         day = self.parse_day(date, await self.guild_today(guild_id), "date")
-        result = await self.manager.missing(
+        result = await self.dar_store.missing(
             guild_id, day, roster_members(self.guild(guild_id)), self.bot.clock.now()
         )
         await self.send_pages(
@@ -267,7 +269,7 @@ class Dar(commands.GroupCog, group_name="dar", group_description="Daily activity
         guild_id = guild_id_of(interaction)
         is_manager, config = await self.manager_in(guild_id, interaction.user)
         day = self.parse_day(date, await self.guild_today(guild_id), "date")
-        data = await self.manager.summary(
+        data = await self.dar_store.summary(
             guild_id, day, roster_members(self.guild(guild_id)), self.bot.clock.now()
         )
         messages = compose_summary(data)
@@ -303,7 +305,7 @@ class Dar(commands.GroupCog, group_name="dar", group_description="Daily activity
         config = await self.require_manager(view.guild_id, interaction.user)
         where = self.summary_channel(config, interaction)
         await interaction.response.defer()
-        data = await self.manager.summary(
+        data = await self.dar_store.summary(
             view.guild_id, day, roster_members(self.guild(view.guild_id)), self.bot.clock.now()
         )
         sent = [await send_spec(where, message) for message in compose_summary(data)]
@@ -325,7 +327,7 @@ class Dar(commands.GroupCog, group_name="dar", group_description="Daily activity
         if not isinstance(channel, discord.abc.Messageable) or channel is None:
             raise UserError("I can't post in this channel.")
         message = await channel.send(embed=panel_embed(), view=submit_view())
-        previous = await self.manager.save_panel(
+        previous = await self.dar_store.save_panel(
             guild_id, message.channel.id, message.id, interaction.user.id, self.bot.clock.now()
         )
         if previous is not None:
@@ -377,7 +379,7 @@ class Dar(commands.GroupCog, group_name="dar", group_description="Daily activity
             tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES) as out,
             tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES) as packed,
         ):
-            rows = await self.manager.export(
+            rows = await self.dar_store.export(
                 guild_id, first, last, format.value, out, names, user_id
             )
             if rows == 0:
@@ -434,7 +436,7 @@ class Dar(commands.GroupCog, group_name="dar", group_description="Daily activity
             )
         user_id = await self.scope(guild_id, interaction.user, member, "see the stats of")
         guild = self.guild(guild_id)
-        stats = await self.manager.stats(
+        stats = await self.dar_store.stats(
             guild_id, first, last, roster_members(guild), today, user_id, now=self.bot.clock.now()
         )
         names = {m.id: m.display_name for m in guild.members}
@@ -469,11 +471,11 @@ class Dar(commands.GroupCog, group_name="dar", group_description="Daily activity
         the clicker."""
         guild_id = guild_id_of(interaction)
         await self.require_manager(guild_id, interaction.user)
-        report = await self.manager.get_by_id(guild_id, report_id)
+        report = await self.dar_store.get_by_id(guild_id, report_id)
         if not report.blockers:
             raise UserError("That report lists no blockers any more.")
-        existing = await self.manager.blocker_task(report.id)
-        if existing is not None and not await self.manager.task_finished(guild_id, existing):
+        existing = await self.dar_store.blocker_task(report.id)
+        if existing is not None and not await self.dar_store.task_finished(guild_id, existing):
             raise UserError(f"Task #{existing} was already made from these blockers.")
         member = self.guild(guild_id).get_member(report.user_id)
         name = member.display_name if member else f"member {report.user_id}"
@@ -509,7 +511,7 @@ class Dar(commands.GroupCog, group_name="dar", group_description="Daily activity
             assignee_id=modal.assignee_id,
             source_url=modal.source_url,
         )
-        await self.manager.link_blocker_task(
+        await self.dar_store.link_blocker_task(
             guild_id_of(interaction),
             modal.report_id,
             task.id,

@@ -89,7 +89,7 @@ class DarJobs:
     def __init__(self, cog: Dar) -> None:
         self.cog = cog
         self.bot = cog.bot
-        self.manager = cog.manager
+        self.dar_store = cog.dar_store
 
     def scheduled(self) -> list[DailyJob | TickJob]:
         """The module's jobs (its descriptor hands them to the scheduler). A job that cannot
@@ -141,7 +141,7 @@ class DarJobs:
                 due.setdefault(local.date(), []).append(member)
         for day, people in due.items():
             waiting = set(
-                await self.manager.unreminded(
+                await self.dar_store.unreminded(
                     config.guild_id, day, [m.user_id for m in people], REMINDER_KIND
                 )
             )
@@ -167,7 +167,7 @@ class DarJobs:
         ``settle_unexpected`` (the tick job, which looks again every pass) the day is also marked
         done for those nobody expects, so they are not looked up again until tomorrow."""
         now = self.bot.clock.now()
-        missing = await self.manager.missing(config.guild_id, day, people)
+        missing = await self.dar_store.missing(config.guild_id, day, people)
         if settle_unexpected:
             for member in people:
                 if member.user_id not in missing.roster.expected_ids:
@@ -176,7 +176,7 @@ class DarJobs:
                     )
         if not missing.missing:
             return
-        overdue = await self.manager.overdue_by_member(config.guild_id, now)
+        overdue = await self.dar_store.overdue_by_member(config.guild_id, now)
         failed = 0
         for entry in missing.missing:
             key = reminder_key(entry.user_id, day)
@@ -216,7 +216,7 @@ class DarJobs:
             log.info("guild %s has no reports channel; no DAR summary posted", guild.id)
             return
         now = self.bot.clock.now()
-        data = await self.manager.summary(config.guild_id, local_date, roster_members(guild), now)
+        data = await self.dar_store.summary(config.guild_id, local_date, roster_members(guild), now)
         if not data.roster.workday and not data.reports:
             return  # a weekend or holiday nobody filed on: nothing to say
         channel = self.bot.get_partial_messageable(config.reports_channel_id, guild_id=guild.id)
@@ -232,10 +232,10 @@ class DarJobs:
         if config.reports_channel_id is None:
             log.info("guild %s has no reports channel; no digest posted", guild.id)
             return
-        if not await self.manager.is_workday(config.guild_id, local_date):
+        if not await self.dar_store.is_workday(config.guild_id, local_date):
             return
         now = self.bot.clock.now()
-        data = await self.manager.digest(config.guild_id, local_date, roster_members(guild), now)
+        data = await self.dar_store.digest(config.guild_id, local_date, roster_members(guild), now)
         channel = self.bot.get_partial_messageable(config.reports_channel_id, guild_id=guild.id)
         note = late_note(config.digest, config.timezone) if late else None
         await self.send_pages(
@@ -253,7 +253,7 @@ class DarJobs:
         )
         if posted is None:
             return  # no summary yet: the report will be in it
-        zone = await self.manager.zone(report.guild_id, report.user_id)
+        zone = await self.dar_store.zone(report.guild_id, report.user_id)
         office = summary_deadline(report.day, config.dar_summary, config.tz)
         own = summary_deadline(report.day, config.dar_summary, zone)
         if not office < own or posted >= own:

@@ -12,6 +12,7 @@ import discord
 
 from concord.cogs.common import (
     APPROVERS_ONLY,
+    actor_of,
     answer,
     answer_in_time,
     guild_config,
@@ -307,23 +308,21 @@ class LeaveDesk:
         note: str | None,
     ) -> Decision:
         # Deciding is the managers' and the leave approver role's (checked again in the write).
-        is_manager = member_can_approve(config, interaction.user)
-        if not is_manager:
+        actor = actor_of(config, interaction.user)
+        if not actor.decides_leave:
             raise PermissionDenied(APPROVERS_ONLY)
         try:
             if approve:
                 return await self.leave.approve(
                     config.guild_id,
                     request_id,
-                    actor_id=interaction.user.id,
-                    actor_is_manager=is_manager,
+                    actor=actor,
                     now=self.now(),
                 )
             return await self.leave.reject(
                 config.guild_id,
                 request_id,
-                actor_id=interaction.user.id,
-                actor_is_manager=is_manager,
+                actor=actor,
                 note=note,
                 now=self.now(),
             )

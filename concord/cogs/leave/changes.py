@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
-from concord.cogs.common import answer, answer_in_time, guild_config, member_is_manager
+from concord.cogs.common import actor_of, answer, answer_in_time, guild_config
 from concord.cogs.leave.views import desk_of, run_reporting
 from concord.core.leave import format_amount
 from concord.core.settings import GuildConfig
@@ -116,8 +116,7 @@ async def decide_from_button(
     change, balance = await desk.leave.decide_change(
         config.guild_id,
         change_id,
-        actor_id=interaction.user.id,
-        actor_is_manager=member_is_manager(config, interaction.user),
+        actor=actor_of(config, interaction.user),
         approve=approve,
         now=desk.now(),
     )

@@ -20,6 +20,7 @@ from discord.ext import commands
 from concord.adapters.leave_export import requests_csv, requests_ics
 from concord.adapters.public_holidays import countries, search_countries, subdivisions
 from concord.cogs.common import (
+    actor_of,
     answer,
     guild_config,
     member_is_manager,
@@ -249,8 +250,7 @@ class Leave(
         target = member or interaction.user
         result = await self.leave.apply(
             config.guild_id,
-            actor_id=interaction.user.id,
-            actor_is_manager=member_is_manager(config, interaction.user),
+            actor=actor_of(config, interaction.user),
             user_id=target.id,
             leave_type=leave_type,
             start=first,
@@ -278,8 +278,7 @@ class Leave(
             decision = await self.leave.cancel(
                 config.guild_id,
                 request_id,
-                actor_id=interaction.user.id,
-                actor_is_manager=member_is_manager(config, interaction.user),
+                actor=actor_of(config, interaction.user),
                 now=self.desk.now(),
             )
         except AlreadyDecided as error:
@@ -466,8 +465,7 @@ class Leave(
             config.guild_id,
             leave_type,
             change,
-            actor_id=interaction.user.id,
-            actor_is_manager=member_is_manager(config, interaction.user),
+            actor=actor_of(config, interaction.user),
             now=self.desk.now(),
         )
         verb = "Created" if created else "Updated"
@@ -500,8 +498,7 @@ class Leave(
         config = await require_manager(interaction)
         after = await self.leave.set_allowance(
             config.guild_id,
-            actor_id=interaction.user.id,
-            actor_is_manager=member_is_manager(config, interaction.user),
+            actor=actor_of(config, interaction.user),
             user_id=member.id,
             leave_type=leave_type,
             days=days_from_number(days),
@@ -542,8 +539,7 @@ class Leave(
         amount = days_from_number(days, allow_negative=True)
         after = await self.leave.adjust(
             config.guild_id,
-            actor_id=interaction.user.id,
-            actor_is_manager=member_is_manager(config, interaction.user),
+            actor=actor_of(config, interaction.user),
             user_id=member.id,
             leave_type=leave_type,
             days=amount,
@@ -575,8 +571,7 @@ class Leave(
             config.guild_id,
             day,
             name,
-            actor_id=interaction.user.id,
-            actor_is_manager=member_is_manager(config, interaction.user),
+            actor=actor_of(config, interaction.user),
             now=self.desk.now(),
         )
         name = escape_markdown(holiday.name)
@@ -606,8 +601,7 @@ class Leave(
         holiday = await self.leave.remove_holiday(
             config.guild_id,
             day,
-            actor_id=interaction.user.id,
-            actor_is_manager=member_is_manager(config, interaction.user),
+            actor=actor_of(config, interaction.user),
             now=self.desk.now(),
         )
         await answer(
@@ -658,8 +652,7 @@ class Leave(
             country,
             shown,
             subdivision,
-            actor_id=interaction.user.id,
-            actor_is_manager=member_is_manager(config, interaction.user),
+            actor=actor_of(config, interaction.user),
             now=self.desk.now(),
         )
         where = countries().get(country.strip().upper(), country)

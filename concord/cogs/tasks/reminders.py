@@ -52,7 +52,7 @@ class TaskReminders:
     def __init__(self, cog: Tasks) -> None:
         self.cog = cog
         self.bot = cog.bot
-        self.manager = cog.manager
+        self.tasks_store = cog.tasks_store
 
     def scheduled(self) -> list[DailyJob | TickJob]:
         """The module's jobs (its descriptor hands them to the scheduler)."""
@@ -69,7 +69,7 @@ class TaskReminders:
 
     # -- due within 24 h ----------------------------------------------------------------------
     async def due_soon(self, config: GuildConfig, now: datetime) -> None:
-        for task in await self.manager.due_soon_candidates(config.guild_id, now):
+        for task in await self.tasks_store.due_soon_candidates(config.guild_id, now):
             if not needs_due_soon_reminder(task, now, config.tz, config.digest):
                 continue
             key = due_soon_key(task)
@@ -98,7 +98,7 @@ class TaskReminders:
         if not await self._working_day(config, local_date):
             return
         now = self.bot.clock.now()
-        tasks = await self.manager.overdue(config.guild_id, now)
+        tasks = await self.tasks_store.overdue(config.guild_id, now)
         on_leave = away_all_day(
             await LeaveManager(self.bot.db).absences(config.guild_id, local_date, local_date)
         )
