@@ -34,29 +34,17 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # the fake bot rig lives with the tests
 
-from concord.webhook.app import sign  # noqa: E402
 from concord.webhook.cli import build_server  # noqa: E402
 from concord.webhook.deployer import Deployer, DeployQueue  # noqa: E402
 from concord.webhook.history import DeployHistory, DeployRecord  # noqa: E402
 from tests.webhook.concord_rig import ConcordRig  # noqa: E402
-from tests.webhook.deploy_rig import FAKEBOT, SECRET, DeployRig  # noqa: E402
+from tests.webhook.deploy_rig import FAKEBOT, DeployRig  # noqa: E402
 
 POLL = 0.005
 
 
 def deliver(port: int, rig: DeployRig, before: str, after: str, delivery: str) -> None:
-    body = json.dumps(rig.push_payload(before, after)).encode()
-    request = urllib.request.Request(
-        f"http://127.0.0.1:{port}/github",
-        data=body,
-        method="POST",
-        headers={
-            "Content-Type": "application/json",
-            "X-GitHub-Event": "push",
-            "X-GitHub-Delivery": delivery,
-            "X-Hub-Signature-256": sign(SECRET, body),
-        },
-    )
+    request = rig.push_request(port, before, after, delivery)
     with urllib.request.urlopen(request, timeout=10) as response:
         assert response.status == 202, response.status
 

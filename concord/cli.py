@@ -138,7 +138,7 @@ def cmd_db_backup(args: argparse.Namespace) -> int:
         return _backup_to_targets(args)
     if not args.path:
         raise ExitError("give PATH, or --to-dir / --to-s3 (see `concord db backup --help`)")
-    from concord.db.maintenance import backup
+    from concord.db.snapshots import SnapshotError, verified_copy
 
     source = _db_path(args)
     if not source.exists():
@@ -154,7 +154,10 @@ def cmd_db_backup(args: argparse.Namespace) -> int:
             shown["last"] = percent
             print(f"  {percent}% ({done}/{total} pages)", flush=True)
 
-    backup(source, target, progress)
+    try:
+        verified_copy(source, target, progress)
+    except SnapshotError as exc:
+        raise ExitError(f"backup failed: {exc}", code=1) from None
     print(f"backed up {source} to {target}")
     return 0
 

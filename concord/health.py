@@ -6,9 +6,15 @@ import json
 import os
 import subprocess
 import tempfile
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+# The bot beats every ``heartbeat_seconds`` (written in the file); this many missed beats and a
+# bot whose process still lives is taken for hung, not running.
+DEFAULT_HEARTBEAT_SECONDS = 30
+HEARTBEAT_MISSES = 3
 
 PACKAGE_DIR: Path = Path(__file__).resolve().parent
 
@@ -69,3 +75,22 @@ def pid_alive(pid: object) -> bool:
     except OSError:
         return False
     return True
+
+
+def bot_ready(health: Mapping[str, Any] | None, now: datetime) -> bool:
+    """The bot says it is ready, its process is alive and its heartbeat is recent: no older than
+    ``HEARTBEAT_MISSES`` heartbeat intervals (a hung bot stops beating but leaves its file).
+    The one answer to "is a bot running on this database" for ``/health`` and ``db restore``."""
+    if not health or health.get("ready") is not True or not pid_alive(health.get("pid")):
+        return False
+    beat = health.get("heartbeat_at")
+    interval = health.get("heartbeat_seconds", DEFAULT_HEARTBEAT_SECONDS)
+    if not isinstance(beat, str) or not isinstance(interval, int | float):
+        return False
+    try:
+        at = datetime.fromisoformat(beat)
+    except ValueError:
+        return False
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=UTC)
+    return (now - at).total_seconds() <= HEARTBEAT_MISSES * max(float(interval), 1.0)

@@ -220,6 +220,10 @@ async def test_autocomplete_options_ask_the_bot(console: Console) -> None:
     assert 'country:"Philippines (PH)"' in await complete(
         "/leave holiday import country:Philipp", "country:Philipp"
     )
+    # Suggestions that continue the text win, so readline never shortens what was typed.
+    zones = await complete("/concord timezone timezone:Asia/Ma", "timezone:Asia/Ma")
+    assert "timezone:Asia/Manila" in zones and "timezone:Asia/Amman" not in zones
+    assert all(zone.startswith("timezone:Asia/Ma") for zone in zones)
     await run(console, "as bob")
     await run(console, '/task create title:"Print the quarterly report"')
     found = await complete("/task status task:quarterly", "task:quarterly")
@@ -461,3 +465,21 @@ async def test_timestamps_show_in_the_acting_members_zone(console: Console) -> N
     assert "Approved by Alice at 09:00 Europe/London" in await run(console, "click 1")
     await run(console, "/concord timezone timezone:Asia/Kolkata")
     assert "Approved by Alice at 14:30 Asia/Kolkata" in await run(console, "channel approvals 1")
+
+
+async def test_moving_the_clock_over_an_evening_runs_its_jobs_on_the_way(tmp_path: Path) -> None:
+    """`clock +1d` from Friday noon lives through Friday evening as a bot that stayed up would:
+    the reminders (Dave's at 17:00 in his own zone) and the 19:00 summary go out in order; the
+    scheduler alone only catches up the day the clock lands on."""
+    script = tmp_path / "evening.sandbox"
+    script.write_text(
+        "as dave\n/concord timezone timezone:America/New_York\n"
+        "clock +1d\nexpect Daily reports — Fri 4 Dec 2026\nexpect Not due yet (1)\n"
+        "dms bob\nexpect Submit DAR\ndms dave\nexpect Fri 4 Dec 2026\n"
+    )
+    transcript: list[str] = []
+    friday_noon = datetime(2026, 12, 4, 12, 0, tzinfo=UTC)
+    options = Options(db_path=tmp_path / "s.db", script=script, start=friday_noon)
+    assert await run_script(options, transcript.append) == 0, "\n".join(transcript)
+    shown = "\n".join(transcript)
+    assert shown.index("DAILY REPORTS — FRI 4 DEC") < shown.index("DM to dave")

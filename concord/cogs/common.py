@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import discord
@@ -156,15 +156,23 @@ def actor_of(config: GuildConfig, user: discord.Member | discord.User) -> Actor:
     )
 
 
-def member_is_manager(config: GuildConfig, member: discord.Member | discord.User) -> bool:
+def _member_passes(
+    rule: Callable[..., bool], config: GuildConfig, member: discord.Member | discord.User
+) -> bool:
+    """A core permission rule applied to a member's roles, Manage Server and ownership (a user
+    outside a guild passes none)."""
     if not isinstance(member, discord.Member):
         return False
-    return is_manager(
+    return rule(
         config,
         role_ids=[role.id for role in member.roles],
         manage_guild=member.guild_permissions.manage_guild,
         is_owner=member.guild.owner_id == member.id,
     )
+
+
+def member_is_manager(config: GuildConfig, member: discord.Member | discord.User) -> bool:
+    return _member_passes(is_manager, config, member)
 
 
 def guild_id_of(interaction: discord.Interaction) -> int:
@@ -179,15 +187,8 @@ async def guild_config(interaction: discord.Interaction) -> GuildConfig:
 
 
 def member_can_approve(config: GuildConfig, member: discord.Member | discord.User) -> bool:
-    """A manager, or a member of the leave approver role (``/concord setup approver_role``)."""
-    if not isinstance(member, discord.Member):
-        return False
-    return can_approve_leave(
-        config,
-        role_ids=[role.id for role in member.roles],
-        manage_guild=member.guild_permissions.manage_guild,
-        is_owner=member.guild.owner_id == member.id,
-    )
+    """A manager, or a member of the leave approver role (``/leave setup approver_role``)."""
+    return _member_passes(can_approve_leave, config, member)
 
 
 async def require_approver(interaction: discord.Interaction) -> GuildConfig:

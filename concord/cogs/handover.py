@@ -105,7 +105,8 @@ class HandOverView(OwnerView):
         more = f" and {len(tasks) - SHOWN_TASKS} more" if len(tasks) > SHOWN_TASKS else ""
         return truncate(
             f"<@{requester_id}> has {plural(len(tasks), 'open task')} due "
-            f"while away: {listed}{more}. Hand them over to someone?",
+            f"while away: {listed}{more}. Hand {'it' if len(tasks) == 1 else 'them'} over to "
+            "someone?",
             2000,
         )
 

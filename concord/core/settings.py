@@ -43,7 +43,7 @@ class GuildConfig:
     dar_edit_days: int = 2
     # An overdue task is escalated in the tasks channel after this many days.
     task_overdue_days: int = 2
-    # Whether the server has saved any setup (``/concord setup``): before that every setting is
+    # Whether the server has saved any setup (any setup command): before that every setting is
     # a default (UTC, everyone is staff), so jobs that act on people wait for it.
     configured: bool = False
     # Settings of modules that keep them in ``module_settings`` (not a column of their own):

@@ -477,14 +477,25 @@ def add_month(day: date, anchor_day: int) -> date:
     return date(year, month, min(anchor_day, calendar.monthrange(year, month)[1]))
 
 
-def next_working_day(after: date, workdays: frozenset[int], holidays: Collection[date]) -> date:
-    """The first day after ``after`` that is a workday and not a holiday."""
-    candidate = after
+def _working_day_from(
+    start: date, step: int, workdays: frozenset[int], holidays: Collection[date]
+) -> date | None:
+    """The first workday that is not a holiday, walking ``step`` days at a time from ``start``
+    (not counting it), within the recurrence horizon."""
+    candidate = start
     for _ in range(RECURRENCE_HORIZON_DAYS):
-        candidate += timedelta(days=1)
+        candidate += timedelta(days=step)
         if candidate.weekday() in workdays and candidate not in holidays:
             return candidate
-    raise UserError("There is no working day in the next ten years to repeat this task on.")
+    return None
+
+
+def next_working_day(after: date, workdays: frozenset[int], holidays: Collection[date]) -> date:
+    """The first day after ``after`` that is a workday and not a holiday."""
+    found = _working_day_from(after, 1, workdays, holidays)
+    if found is None:
+        raise UserError("There is no working day in the next ten years to repeat this task on.")
+    return found
 
 
 def next_due_date(
@@ -523,12 +534,10 @@ def previous_working_day(
     before: date, workdays: frozenset[int], holidays: Collection[date]
 ) -> date:
     """The last day before ``before`` that is a workday and not a holiday."""
-    candidate = before
-    for _ in range(RECURRENCE_HORIZON_DAYS):
-        candidate -= timedelta(days=1)
-        if candidate.weekday() in workdays and candidate not in holidays:
-            return candidate
-    raise UserError("There is no working day in the ten years before this date.")
+    found = _working_day_from(before, -1, workdays, holidays)
+    if found is None:
+        raise UserError("There is no working day in the ten years before this date.")
+    return found
 
 
 def off_holiday(

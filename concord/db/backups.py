@@ -41,10 +41,10 @@ from concord.core.backup_policy import (
 )
 from concord.core.text import plural
 from concord.db.database import connect_sync, load_migrations, schema_version
-from concord.db.maintenance import backup as online_backup
 from concord.db.maintenance import check, table_counts
 from concord.db.s3store import S3Error, S3Store
-from concord.health import read_health
+from concord.db.snapshots import SnapshotError, integrity_problems, verified_copy
+from concord.health import bot_ready, read_health
 
 log: logging.Logger = logging.getLogger(__name__)
 
@@ -52,7 +52,6 @@ MANIFEST = "manifest.jsonl"
 CHUNK = 1024 * 1024
 COMPRESS_LEVEL = 6  # gzip's default: most of level 9's ratio at a fraction of its time
 SQLITE_MAGIC = b"SQLite format 3\x00"
-BOT_ALIVE_WITHIN_SECONDS = 600  # a health heartbeat newer than this means a bot is running
 
 
 class BackupError(Exception):
@@ -207,13 +206,14 @@ def append_manifest(directory: Path, record: BackupRecord) -> None:
 
 # -- taking a backup -------------------------------------------------------------------------
 def _stage_copy(db_path: Path, staging: Path) -> tuple[int, dict[str, int]]:
-    """Online-backup the live database into ``staging`` and verify it: (schema, row counts)."""
-    online_backup(db_path, staging)
-    conn = sqlite3.connect(str(staging))
+    """The snapshots' verified copy (online backup API + ``PRAGMA integrity_check``) of the live
+    database into ``staging``: (schema, row counts)."""
     try:
-        integrity = [row[0] for row in conn.execute("PRAGMA integrity_check")]
-        if integrity != ["ok"]:
-            raise BackupError(f"the copy failed PRAGMA integrity_check: {integrity[:3]}")
+        verified_copy(db_path, staging)
+    except SnapshotError as exc:
+        raise BackupError(f"copying the database failed: {exc}") from exc
+    conn = sqlite3.connect(f"file:{staging}?mode=ro", uri=True)
+    try:
         return schema_version(conn), table_counts(conn)
     finally:
         conn.close()
@@ -475,13 +475,20 @@ def resolve_source(source: str, directory: Path | None, s3: S3Store | None) -> R
     """``latest`` (the newest verified backup, folder first, then S3), ``s3://bucket/key``, a
     backup name in the bucket, or a file path."""
     if source == "latest":
+        if directory is None and s3 is None:
+            raise BackupError(
+                "`latest` needs a backup folder or bucket: set CONCORD_BACKUP_DIR or pass --dir"
+                " (or --s3)"
+            )
         candidates: list[ListedBackup] = []
-        if directory is not None and directory.is_dir():
+        # A missing folder (an unmounted NAS) says so, unless the bucket can still answer.
+        if directory is not None and (directory.is_dir() or s3 is None):
             candidates += [b for b in list_folder(directory) if b.state == "verified"]
         if s3 is not None:
             candidates += [b for b in list_s3(s3) if b.state == "verified"]
         if not candidates:
-            raise BackupError("no verified backup found for `latest`")
+            places = [str(p) for p in (directory, s3.url if s3 else None) if p is not None]
+            raise BackupError(f"no verified backup found for `latest` in {' or '.join(places)}")
         # The newest; on a tie the folder's copy (no download).
         in_folder = str(directory)
         newest = max(candidates, key=lambda b: (b.taken_at, b.where == in_folder))
@@ -529,27 +536,15 @@ def _s3_source(s3: S3Store, key: str) -> RestoreSource:
 
 
 def bot_holding(health_file: Path, now: datetime) -> str | None:
-    """Why a running bot holds the database (its health file says ready, its process lives
-    and its heartbeat is recent), or None."""
+    """Why a running bot holds the database (the same test as the listener's ``/health``: ready,
+    process alive, heartbeat recent), or None."""
     health = read_health(health_file)
-    if not health or not health.get("ready"):
+    if health is None or not bot_ready(health, now):
         return None
-    pid = health.get("pid")
-    if not isinstance(pid, int):
-        return None
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return None
-    except PermissionError:
-        pass  # alive, owned by another user
-    try:
-        beat = datetime.fromisoformat(str(health.get("heartbeat_at")))
-    except ValueError:
-        return None
-    if (now - beat).total_seconds() > BOT_ALIVE_WITHIN_SECONDS:
-        return None
-    return f"a bot (pid {pid}) is running on this database ({health_file}); stop it first"
+    return (
+        f"a bot (pid {health.get('pid')}) is running on this database ({health_file}); "
+        "stop it first"
+    )
 
 
 def _fetch(source: RestoreSource, work: Path) -> Path:
@@ -594,11 +589,11 @@ def _unpack(packed: Path, target: Path) -> None:
 
 
 def _inspect(candidate: Path) -> tuple[int, dict[str, int]]:
+    problems = integrity_problems(candidate)
+    if problems:
+        raise BackupError(f"the backup fails PRAGMA integrity_check: {problems[:3]}")
     conn = connect_sync(candidate)
     try:
-        integrity = [row[0] for row in conn.execute("PRAGMA integrity_check")]
-        if integrity != ["ok"]:
-            raise BackupError(f"the backup fails PRAGMA integrity_check: {integrity[:3]}")
         return schema_version(conn), table_counts(conn)
     except sqlite3.DatabaseError as exc:
         raise BackupError(f"the backup is not a readable database: {exc}") from exc

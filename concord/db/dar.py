@@ -49,7 +49,13 @@ from concord.core.dar import (
 from concord.core.settings import GuildConfig
 from concord.db.dar_export import ExportRow, open_sink
 from concord.db.database import Database
-from concord.db.guilds import GuildSettings, read_config, utcnow_iso, write_audit
+from concord.db.guilds import (
+    GuildSettings,
+    guild_holidays,
+    read_config,
+    utcnow_iso,
+    write_audit,
+)
 from concord.errors import NotFound, UserError
 
 log: logging.Logger = logging.getLogger(__name__)
@@ -274,17 +280,6 @@ def member_zone(conn: sqlite3.Connection, config: GuildConfig, user_id: int) -> 
     return zone_for(row["timezone"] if row else None, config.timezone)
 
 
-def holiday_days(
-    conn: sqlite3.Connection, guild_id: int, first: date, last: date
-) -> frozenset[date]:
-    """The guild's holidays (the Leave module's list) in [first, last], inside a transaction."""
-    rows = conn.execute(
-        "SELECT day FROM holidays WHERE guild_id = ? AND day BETWEEN ? AND ?",
-        (guild_id, first.isoformat(), last.isoformat()),
-    ).fetchall()
-    return frozenset(date.fromisoformat(row["day"]) for row in rows)
-
-
 def submit_report(
     conn: sqlite3.Connection,
     guild_id: int,
@@ -308,7 +303,7 @@ def submit_report(
         config.dar_edit_days,
         editing=row is not None,
         workdays=config.workdays,
-        holidays=holiday_days(conn, guild_id, day, today),
+        holidays=guild_holidays(conn, guild_id, day, today),
     )
     stamp = utcnow_iso(now)
     if row is None:

@@ -6,7 +6,7 @@ import json
 import sqlite3
 import weakref
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from functools import lru_cache
 from typing import Any
 
@@ -14,7 +14,7 @@ from concord.core.schedule import format_hhmm, format_workdays, parse_hhmm, pars
 from concord.core.settings import GuildConfig
 from concord.db.database import Database
 
-# Columns /concord setup may change; the values arrive already validated by core parsers.
+# Columns the setup commands may change; the values arrive already validated by core parsers.
 SETTABLE = (
     "manager_role_id",
     "approver_role_id",
@@ -111,6 +111,18 @@ def read_full_config(conn: sqlite3.Connection, guild_id: int) -> GuildConfig:
     if not extras:
         return config
     return replace(config, extras=extras)
+
+
+def guild_holidays(
+    conn: sqlite3.Connection, guild_id: int, first: date, last: date
+) -> frozenset[date]:
+    """The guild's holidays (the Leave module's ``/leave holiday`` list) in [first, last], for
+    the other domains' working-day rules (task due dates, DAR gaps); works inside a transaction."""
+    rows = conn.execute(
+        "SELECT day FROM holidays WHERE guild_id = ? AND day BETWEEN ? AND ?",
+        (guild_id, first.isoformat(), last.isoformat()),
+    ).fetchall()
+    return frozenset(date.fromisoformat(row["day"]) for row in rows)
 
 
 def write_audit(

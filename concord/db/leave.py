@@ -516,7 +516,7 @@ def find_type(
     if found.archived and not archived_ok:
         raise UserError(
             f"**{found.name}** is archived: it is no longer used. A manager can bring it back "
-            "with `/leave policy archive:False`."
+            f"with `/leave policy leave_type:{found.name} archive:False`."
         )
     return found
 

@@ -1,9 +1,8 @@
-"""Operator tools on a database file: stats, integrity check, online backup."""
+"""Operator tools on a database file: stats and checks (copies: :mod:`concord.db.snapshots`)."""
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -93,27 +92,3 @@ def _problems(conn: sqlite3.Connection) -> list[str]:
     if mode != "wal":
         problems.append(f"journal mode is {mode}, expected wal")
     return problems
-
-
-def backup(source: Path, target: Path, progress: Callable[[int, int], None] | None = None) -> None:
-    """Copy a live database with SQLite's online backup API (never ``cp`` a live file)."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    src = connect_sync(source)
-    dst = sqlite3.connect(str(target))
-    try:
-
-        def report(status: int, remaining: int, total: int) -> None:
-            if progress is not None:
-                progress(total - remaining, total)
-
-        # One read transaction across every step: the copy is one snapshot, and commits by
-        # the bot meanwhile (a WAL reader never blocks a writer) do not restart it. Without
-        # it, a file written more often than a step takes is never backed up.
-        src.execute("BEGIN")
-        src.execute("SELECT count(*) FROM sqlite_master").fetchone()
-        src.backup(dst, pages=1024, progress=report)
-        src.execute("COMMIT")
-        dst.execute("PRAGMA journal_mode=WAL")
-    finally:
-        dst.close()
-        src.close()

@@ -254,32 +254,23 @@ def schema_version_of(path: Path) -> int:
         conn.close()
 
 
-def _last_audit_id(path: Path) -> int:
+def _audit_count(path: Path, sql: str, args: tuple[int, ...] = ()) -> int:
+    """One number from ``audit_log`` of a file opened read-only (0 before the table exists)."""
     conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_SECONDS)
     try:
         if not conn.execute(
             "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'audit_log'"
         ).fetchone():
             return 0
-        return int(conn.execute("SELECT coalesce(max(id), 0) FROM audit_log").fetchone()[0])
+        return int(conn.execute(sql, args).fetchone()[0])
     finally:
         conn.close()
 
 
 def changes_since(snapshot: Path, current: Path) -> int:
     """Audit-log entries (every decision is audited) in ``current`` that ``snapshot`` lacks."""
-    since = _last_audit_id(snapshot)
-    conn = sqlite3.connect(f"file:{current}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_SECONDS)
-    try:
-        if not conn.execute(
-            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'audit_log'"
-        ).fetchone():
-            return 0
-        return int(
-            conn.execute("SELECT count(*) FROM audit_log WHERE id > ?", (since,)).fetchone()[0]
-        )
-    finally:
-        conn.close()
+    since = _audit_count(snapshot, "SELECT coalesce(max(id), 0) FROM audit_log")
+    return _audit_count(current, "SELECT count(*) FROM audit_log WHERE id > ?", (since,))
 
 
 def restore_snapshot(

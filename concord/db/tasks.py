@@ -50,7 +50,13 @@ from concord.core.tasks import (
     validate_draft,
 )
 from concord.db.database import Database
-from concord.db.guilds import GuildSettings, read_config, utcnow_iso, write_audit
+from concord.db.guilds import (
+    GuildSettings,
+    guild_holidays,
+    read_config,
+    utcnow_iso,
+    write_audit,
+)
 from concord.errors import NotFound, PermissionDenied, UserError
 
 log: logging.Logger = logging.getLogger(__name__)
@@ -162,17 +168,6 @@ def _date_text(value: date | None) -> str | None:
 
 def _user_text(user_id: int | None) -> str | None:
     return None if user_id is None else str(user_id)
-
-
-def guild_holidays(
-    conn: sqlite3.Connection, guild_id: int, first: date, last: date
-) -> frozenset[date]:
-    """The guild's holidays (the Leave module's ``/leave holiday`` list) in [first, last]."""
-    rows = conn.execute(
-        "SELECT day FROM holidays WHERE guild_id = ? AND day BETWEEN ? AND ?",
-        (guild_id, first.isoformat(), last.isoformat()),
-    ).fetchall()
-    return frozenset(date.fromisoformat(row["day"]) for row in rows)
 
 
 # -- transaction functions (synchronous, run inside db.write) -------------------------------

@@ -19,6 +19,7 @@ import logging
 import shlex
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -96,6 +97,8 @@ CONSOLE_COMMANDS = (
 TEXT_INPUT = 4
 TRUE_WORDS = ("true", "yes", "y", "on", "1")
 FALSE_WORDS = ("false", "no", "n", "off", "0")
+# `clock +…` runs each daily job at its time on the way, for jumps up to this long.
+MAX_CLOCK_WALK = timedelta(days=31)
 
 
 class ConsoleError(Exception):
@@ -409,12 +412,56 @@ class Console:
             setter = getattr(clock, "set", None)
             if setter is None:
                 raise ConsoleError("this clock cannot be moved")
-            setter(target)
+            await self._live_through(clock.now(), target, setter)
         now = clock.now()
         local = now.astimezone(config.tz)
         self._say(f"clock: {local:%a %Y-%m-%d %H:%M} {config.timezone} ({now:%H:%M} UTC)")
         if args:
             await self._scheduler_pass()
+
+    async def _live_through(
+        self, start: datetime, target: datetime, setter: Callable[[datetime], None]
+    ) -> None:
+        """Move the clock to ``target`` as a bot that stayed up would live through the time: a
+        scheduler pass at every moment a daily job fell due on the way. (After a jump the
+        scheduler catches up only the current local day, as after real downtime.)"""
+        if target - start > MAX_CLOCK_WALK:
+            self._say(
+                f"(a jump of more than {MAX_CLOCK_WALK.days} days: only the jobs of the day "
+                "it lands on run)"
+            )
+        else:
+            for moment in await self._due_moments(start, target):
+                setter(moment)
+                await self._scheduler_pass()
+        setter(target)
+
+    async def _due_moments(self, start: datetime, end: datetime) -> list[datetime]:
+        """The times strictly between ``start`` and ``end`` at which a daily job falls due, in
+        the office's timezone and in each member's own (their reminders follow their clock)."""
+        config = await self.config()
+        times = {
+            at for job in self.sandbox.bot.scheduler.daily_jobs.values() if (at := job.at(config))
+        }
+        rows = await self.sandbox.db.fetchall(
+            "SELECT DISTINCT timezone FROM member_settings"
+            " WHERE guild_id = ? AND timezone IS NOT NULL",
+            (config.guild_id,),
+        )
+        zones = {config.tz}
+        for row in rows:
+            with contextlib.suppress(ValueError, KeyError):
+                zones.add(ZoneInfo(row["timezone"]))
+        moments: set[datetime] = set()
+        for zone in zones:
+            day = start.astimezone(zone).date()
+            while day <= end.astimezone(zone).date():
+                for at in times:
+                    moment = datetime.combine(day, at, zone).astimezone(UTC)
+                    if start < moment < end:
+                        moments.add(moment)
+                day += timedelta(days=1)
+        return sorted(moments)
 
     async def _scheduler_pass(self) -> None:
         await self.sandbox.run(self.sandbox.bot.run_scheduled())
@@ -664,6 +711,12 @@ class Console:
             found = await self._candidates(words, token)
         except (UsageError, SandboxError, ConsoleError):
             return []
+        # The bot suggests what *contains* the text ("Asia/Ma" → Asia/Amman, Asia/Manila…), as
+        # Discord shows it; readline would replace the word by the suggestions' common start
+        # ("Asia/"), erasing what was typed. Those that continue the text come first, alone.
+        typed = unquoted(token).lower()
+        continuing = [c for c in found if unquoted(c).lower().startswith(typed)]
+        found = continuing or found
         return [c[len(keep) :] for c in found if c.lower().startswith(keep.lower())]
 
     async def _candidates(self, words: list[str], token: str) -> list[str]:

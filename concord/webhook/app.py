@@ -21,14 +21,13 @@ import json
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from concord.clock import Clock
-from concord.health import pid_alive, read_health
+from concord.health import bot_ready, read_health
 from concord.webhook.deployer import Deployer, DeployQueue, PushRequest
 from concord.webhook.git import SHA
 from concord.webhook.history import CommitInfo, DeployHistory, record_as_dict
@@ -40,9 +39,6 @@ MAX_BODY = 1024 * 1024
 MAX_DELIVERY_ID = 100
 SIGNATURE_HEADER = "X-Hub-Signature-256"
 ZERO_SHA: frozenset[str] = frozenset({"0" * 40, "0" * 64})
-# The bot's heartbeat interval when its health file does not say (concord.bot.HEARTBEAT_SECONDS).
-DEFAULT_HEARTBEAT_SECONDS = 30
-HEARTBEAT_MISSES = 3
 
 
 def sign(secret: str, body: bytes) -> str:
@@ -64,24 +60,6 @@ def _authorised(secret: str, header: str | None) -> bool:
         return False
     offered = header.removeprefix("Bearer ").strip().encode("utf-8", "replace")
     return hmac.compare_digest(offered, secret.encode("utf-8"))
-
-
-def bot_ready(health: Mapping[str, Any] | None, now: datetime) -> bool:
-    """The bot says it is ready, its process is alive and its heartbeat is recent: no older than
-    ``HEARTBEAT_MISSES`` heartbeat intervals (a hung bot stops beating but leaves its file)."""
-    if not health or health.get("ready") is not True or not pid_alive(health.get("pid")):
-        return False
-    beat = health.get("heartbeat_at")
-    interval = health.get("heartbeat_seconds", DEFAULT_HEARTBEAT_SECONDS)
-    if not isinstance(beat, str) or not isinstance(interval, int | float):
-        return False
-    try:
-        at = datetime.fromisoformat(beat)
-    except ValueError:
-        return False
-    if at.tzinfo is None:
-        at = at.replace(tzinfo=UTC)
-    return (now - at).total_seconds() <= HEARTBEAT_MISSES * max(float(interval), 1.0)
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,7 @@ async def test_a_leave_type_renamed_and_archived_keeps_its_history(sandbox: Sand
     )
     assert renamed.ephemeral and renamed.text.startswith("Updated **Personal day**:")
     assert "Renamed from Casual; past requests keep that name." in renamed.text
+    assert "keep the amounts" not in renamed.text  # a new name changes no amount
     balance = await sandbox.slash("bob", "leave balance")
     assert "**Personal day**" in balance.text and "**Casual**" not in balance.text
     taken = await sandbox.slash("bob", "leave apply", leave_type="Casual", start="2026-12-08")
@@ -54,6 +55,7 @@ async def test_a_leave_type_renamed_and_archived_keeps_its_history(sandbox: Sand
         "bob", "leave apply", leave_type="Personal day", start="2026-12-09"
     )
     assert refused.ephemeral and "**Personal day** is archived" in refused.text
+    assert "`/leave policy leave_type:Personal day archive:False`" in refused.text
     # History and exports keep the request, under the name it was made with.
     history = await sandbox.slash("bob", "leave history")
     assert "Casual" in history.text
@@ -83,7 +85,8 @@ async def test_leave_wording_counts_days_and_hours_as_people_say_them(sandbox: S
         balance.text
     )
     assert "≈" not in balance.text and "taken 2 h 20 min" in balance.text
-    await sandbox.slash("alice", "leave policy", leave_type="Casual", allowance="1")
+    changed = await sandbox.slash("alice", "leave policy", leave_type="Casual", allowance="1")
+    assert "Requests already made keep the amounts they were made with." in changed.text
     types = await sandbox.slash("bob", "leave types")
     assert "**Casual** · 1 day a year upfront" in types.text
     assert "**Annual** · 14 days a year upfront" in types.text

@@ -106,6 +106,9 @@ async def test_handing_over_to_someone_away_warns_and_asks_to_confirm(sandbox: S
     approved = await sandbox.click("alice", leave_card(sandbox, 2), "Approve")
     [offer] = [m for m in approved.messages if m.selects]
     assert offer.selects[0].placeholder == "Hand this task over to…"
+    assert offer.content.endswith(
+        f"1 open task due while away: #{invoices} Invoices. Hand it over to someone?"
+    )
     warned = await sandbox.select("alice", offer, values=["carol"])
     assert warned.content.splitlines() == [
         f"⚠️ {mention(sandbox, 'carol')} is on leave on Fri 4 Dec 2026, when task "

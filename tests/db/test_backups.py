@@ -404,9 +404,16 @@ def test_restore_refuses_while_a_bot_holds_the_database(
     with pytest.raises(BackupError, match=r"a bot \(pid \d+\) is running"):
         restore(source, live_db, health_file=health, now=NOW)
     assert every_row(live_db) == before
-    # A health file left by a bot that stopped (not ready) does not block.
-    write_json_atomic(health, {"pid": os.getpid(), "ready": False, "heartbeat_at": iso(NOW)})
+    # A hung bot (three heartbeats missed, the listener's /health rule) does not block...
+    beating = {"pid": os.getpid(), "ready": True, "heartbeat_seconds": 5}
+    write_json_atomic(health, {**beating, "heartbeat_at": iso(NOW - timedelta(seconds=15))})
+    with pytest.raises(BackupError, match=r"a bot \(pid \d+\) is running"):
+        restore(source, live_db, health_file=health, now=NOW)
+    write_json_atomic(health, {**beating, "heartbeat_at": iso(NOW - timedelta(seconds=16))})
     restore(source, live_db, health_file=health, now=NOW)
+    # ...nor does a health file left by a bot that stopped (not ready).
+    write_json_atomic(health, {"pid": os.getpid(), "ready": False, "heartbeat_at": iso(NOW)})
+    restore(source, live_db, health_file=health, now=NOW + timedelta(seconds=1))
 
 
 def test_restore_refuses_a_checksum_mismatch(live_db: Path, nas: Path, tmp_path: Path) -> None:
@@ -475,3 +482,11 @@ def test_latest_with_nothing_verified_is_refused(tmp_path: Path, nas: Path) -> N
         resolve_source("latest", nas, None)
     with pytest.raises(BackupError, match="no such file"):
         resolve_source(str(tmp_path / "missing.db.gz"), nas, None)
+
+
+def test_latest_says_where_it_looked(tmp_path: Path) -> None:
+    """Not "no verified backup" when there was nowhere to look, or the folder is missing."""
+    with pytest.raises(BackupError, match=r"set CONCORD_BACKUP_DIR or pass --dir"):
+        resolve_source("latest", None, None)
+    with pytest.raises(BackupError, match=r"does not exist.*NAS mounted"):
+        resolve_source("latest", tmp_path / "unmounted" / "concord", None)

@@ -51,13 +51,13 @@ async def test_a_manager_adjusting_their_own_balance_waits_for_another_manager(
     assert await available(sandbox, "alice") == before
 
     await sandbox.click("owner", card, "Approve")  # the owner counts when alice is the only one
-    assert "44 available" in await available(sandbox, "alice")
+    assert "44 days available" in await available(sandbox, "alice")
     assert "Approved by" in sandbox.last_message("approvals").text
     assert "Approved by" in sandbox.dms("alice")[-1].text
     replayed = forged_card(sandbox, sandbox.channel("approvals"), "leave:change:approve:1")
     again = await sandbox.click("owner", replayed, custom_id="leave:change:approve:1")
     assert "already approved" in again.text
-    assert "44 available" in await available(sandbox, "alice")
+    assert "44 days available" in await available(sandbox, "alice")
     actions = await audit_actions(sandbox)
     assert actions[-3:] == ["leave.change_held", "leave.adjust", "leave.change_approve"]
 

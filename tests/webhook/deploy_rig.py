@@ -23,10 +23,12 @@ import signal
 import subprocess
 import threading
 import time
+import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from concord.webhook.app import sign
 from concord.webhook.deployer import Deployer
 from concord.webhook.history import DeployHistory
 from concord.webhook.notify import Notifier
@@ -292,6 +294,24 @@ class DeployRig:
             "repository": {"full_name": "office/concord-desk"},
             "pusher": {"name": "ada"},
         }
+
+    def push_request(
+        self, port: int, before: str, after: str, delivery: str
+    ) -> urllib.request.Request:
+        """The push from ``before`` to ``after`` as GitHub posts it (signed) to a listener on
+        loopback ``port``, for tests and benches that go through a real socket."""
+        body = json.dumps(self.push_payload(before, after)).encode()
+        return urllib.request.Request(
+            f"http://127.0.0.1:{port}/github",
+            data=body,
+            method="POST",
+            headers={
+                "Content-Type": "application/json",
+                "X-GitHub-Event": "push",
+                "X-GitHub-Delivery": delivery,
+                "X-Hub-Signature-256": sign(SECRET, body),
+            },
+        )
 
 
 @dataclass

@@ -15,7 +15,6 @@ from pathlib import Path
 import pytest
 
 from concord.cli import main
-from concord.webhook.app import sign
 from tests.webhook.deploy_rig import SECRET, DeployRig, NotifyServer
 
 
@@ -143,18 +142,7 @@ def test_concord_webhook_serves_until_sigterm(env: DeployRig) -> None:
         health = wait_for_listener(port, process)
         assert health["deployed_commit"] == env.deployed()
         new = env.commit("Ship it")
-        body = json.dumps(env.push_payload(env.deployed(), new)).encode()
-        request = urllib.request.Request(
-            f"http://127.0.0.1:{port}/github",
-            data=body,
-            method="POST",
-            headers={
-                "Content-Type": "application/json",
-                "X-GitHub-Event": "push",
-                "X-GitHub-Delivery": "real-process-1",
-                "X-Hub-Signature-256": sign(SECRET, body),
-            },
-        )
+        request = env.push_request(port, env.deployed(), new, "real-process-1")
         with urllib.request.urlopen(request, timeout=10) as response:
             assert response.status == 202
         process.send_signal(signal.SIGTERM)  # arrives while the deploy may still be running

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import socket
@@ -18,8 +17,7 @@ import pytest
 
 from concord.cli import main
 from concord.config import SettingsError
-from concord.health import write_json_atomic
-from concord.webhook.app import bot_ready, sign
+from concord.health import bot_ready, write_json_atomic
 from concord.webhook.cli import build_server
 from concord.webhook.deployer import Deployer, DeployQueue
 from concord.webhook.history import DEPLOYED, DeployHistory, DeployRecord
@@ -74,18 +72,7 @@ def test_idle_connections_do_not_silence_the_listener(rig: DeployRig) -> None:
                 conn.sendall(b"POST /github HTTP/1.1\r\nHost: x\r\n")  # a slow, unfinished request
             idle.append(conn)
         new = rig.commit("Ship")
-        body = json.dumps(rig.push_payload(rig.deployed(), new)).encode()
-        request = urllib.request.Request(
-            f"http://127.0.0.1:{port}/github",
-            data=body,
-            method="POST",
-            headers={
-                "Content-Type": "application/json",
-                "X-GitHub-Event": "push",
-                "X-GitHub-Delivery": "after-the-flood",
-                "X-Hub-Signature-256": sign(SECRET, body),
-            },
-        )
+        request = rig.push_request(port, rig.deployed(), new, "after-the-flood")
         started = time.monotonic()
         with urllib.request.urlopen(request, timeout=2) as response:
             assert response.status == 202

@@ -127,7 +127,7 @@ class LeaveDesk:
             await self.warn_owner_no_channel(config, request)
             return (
                 f"{channel_problem(config)}, so no approval card was posted. A manager needs to run "
-                "`/concord setup approvals_channel:`. Your request is saved as pending and "
+                "`/leave setup approvals_channel:`. Your request is saved as pending and "
                 "managers can decide it with `/leave pending`."
             )
         embed = await self.render_card(request, config)
@@ -257,7 +257,7 @@ class LeaveDesk:
             description=(
                 f"{self.name_of(config.guild_id)(request.user_id)} requested leave (#{request.id}) "
                 f"in **{guild.name}**, but {channel_problem(config, lower=True)}. Run "
-                "`/concord setup approvals_channel:` to choose one; until then managers can "
+                "`/leave setup approvals_channel:` to choose one; until then managers can "
                 "decide requests with `/leave pending`."
             ),
             colour=discord.Colour.orange(),

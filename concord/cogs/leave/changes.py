@@ -94,7 +94,7 @@ async def post_change_card(desk: LeaveDesk, change: HeldChange, config: GuildCon
     channel_id = config.approvals_channel_id
     channel = desk.bot.get_channel(channel_id) if channel_id else None
     if not isinstance(channel, discord.abc.Messageable):
-        return f"{held}, but there is no approvals channel to ask in: run `/concord setup approvals_channel:`."
+        return f"{held}, but there is no approvals channel to ask in: run `/leave setup approvals_channel:`."
     name = desk.name_of(config.guild_id)(change.user_id)
     try:
         message = await channel.send(

@@ -103,31 +103,15 @@ def parse_request_id(text: str) -> int:
 
 
 # -- autocomplete ------------------------------------------------------------------------------
-async def leave_type_choices(
-    interaction: discord.Interaction, current: str
+async def _type_choices(
+    interaction: discord.Interaction, current: str, *, archived: bool
 ) -> list[app_commands.Choice[str]]:
+    """The guild's leave types whose name holds ``current``, each with its settings (or
+    "archived"), at most Discord's 25."""
     if interaction.guild_id is None:
         return []
     desk = desk_of(interaction)
-    types = await desk.leave.types(interaction.guild_id, now=desk.now())
-    words = current.strip().lower()
-    return [
-        app_commands.Choice(
-            name=clip(f"{t.name} · {describe_settings(t.settings)}", 100), value=t.name
-        )
-        for t in types
-        if words in t.name.lower()
-    ][:25]
-
-
-async def policy_type_choices(
-    interaction: discord.Interaction, current: str
-) -> list[app_commands.Choice[str]]:
-    """As :func:`leave_type_choices`, and the archived types (to rename or bring back)."""
-    if interaction.guild_id is None:
-        return []
-    desk = desk_of(interaction)
-    types = await desk.leave.types(interaction.guild_id, now=desk.now(), archived=True)
+    types = await desk.leave.types(interaction.guild_id, now=desk.now(), archived=archived)
     words = current.strip().lower()
     return [
         app_commands.Choice(
@@ -139,6 +123,19 @@ async def policy_type_choices(
         for t in types
         if words in t.name.lower()
     ][:25]
+
+
+async def leave_type_choices(
+    interaction: discord.Interaction, current: str
+) -> list[app_commands.Choice[str]]:
+    return await _type_choices(interaction, current, archived=False)
+
+
+async def policy_type_choices(
+    interaction: discord.Interaction, current: str
+) -> list[app_commands.Choice[str]]:
+    """As :func:`leave_type_choices`, and the archived types (to rename or bring back)."""
+    return await _type_choices(interaction, current, archived=True)
 
 
 async def cancellable_choices(
@@ -479,7 +476,10 @@ class Leave(
             )
         elif archive is False:
             text += "It is back in use.\n"
-        text += "Requests already made keep the amounts they were made with."
+        amounts = (allowance, accrual, carryover_cap, deducts, allow_negative)
+        if not created and any(value is not None for value in amounts):
+            text += "Requests already made keep the amounts they were made with."
+        text = text.rstrip("\n")
         await answer(interaction, text, ephemeral=True)
 
     @app_commands.command(name="allowance", description="Managers: a member's own yearly allowance")
