@@ -142,7 +142,7 @@ def field_input(label: discord.ui.Label[Any]) -> discord.ui.TextInput[Any]:
     return component
 
 
-def actor_of(config: GuildConfig, user: discord.Member | discord.User) -> Actor:
+def actor_of(config: GuildConfig, user: discord.abc.User) -> Actor:
     """Who is acting in the config's guild, as the managers' permission checks take it. A
     plain user (a click in a DM, someone who left) holds no role there."""
     if not isinstance(user, discord.Member) or user.guild.id != config.guild_id:

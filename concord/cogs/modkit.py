@@ -29,7 +29,6 @@ from concord.scheduler import DailyJob, TickJob
 
 if TYPE_CHECKING:
     from concord.bot import ConcordBot
-    from concord.sandbox.driver import Sandbox
 
 log = logging.getLogger(__name__)
 
@@ -59,8 +58,10 @@ class Fixtures:
     id_table: str | None = None
     # ``sample(sandbox, marker, manager, other)``: objects of this module named with
     # ``marker``, made in the sandbox's current office (``other`` is a member of staff of that
-    # office only). The cross-guild test fills two offices with them.
-    sample: Callable[[Sandbox, str, str, str], Awaitable[None]] | None = None
+    # office only). The cross-guild test fills two offices with them. The sandbox (a
+    # ``concord.sandbox.driver.Sandbox``) is not named here: it drives the bot, not the
+    # other way round.
+    sample: Callable[[Any, str, str, str], Awaitable[None]] | None = None
 
 
 @dataclass(frozen=True)

@@ -19,10 +19,10 @@ from discord.ext import commands
 from concord.charts import render_dar_chart
 from concord.cogs.common import (
     MANAGER_ONLY,
+    actor_of,
     answer,
     field_input,
     guild_id_of,
-    member_is_manager,
 )
 from concord.cogs.dar.embeds import (
     missing_messages,
@@ -92,7 +92,7 @@ class Dar(commands.GroupCog, group_name="dar", group_description="Daily activity
         """Whether ``user`` counts as a manager in that guild (also for clicks in DMs)."""
         config = await self.bot.guild_settings.get(guild_id)
         member = self.guild(guild_id).get_member(user.id)
-        return member is not None and member_is_manager(config, member), config
+        return actor_of(config, member or user).is_manager, config
 
     async def require_manager(self, guild_id: int, user: discord.abc.User) -> GuildConfig:
         is_manager, config = await self.manager_in(guild_id, user)

@@ -1,14 +1,12 @@
-"""Sandbox fixtures of the DAR module: sample objects the cross-guild test fills offices with."""
+"""Sandbox fixtures of the DAR module: sample objects the cross-guild test fills offices
+with (``sandbox`` is a ``concord.sandbox.driver.Sandbox``, not imported: it drives the bot)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from concord.sandbox.driver import Sandbox
+from typing import Any
 
 
-async def sample(sandbox: Sandbox, marker: str, manager: str, other: str) -> None:
+async def sample(sandbox: Any, marker: str, manager: str, other: str) -> None:
     """bob's daily report with a blocker, named with ``marker``."""
     form = (await sandbox.slash("bob", "dar submit")).modal
     assert form is not None

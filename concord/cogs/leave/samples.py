@@ -1,14 +1,12 @@
-"""Sandbox fixtures of the Leave module: sample objects the cross-guild test fills offices with."""
+"""Sandbox fixtures of the Leave module: sample objects the cross-guild test fills offices
+with (``sandbox`` is a ``concord.sandbox.driver.Sandbox``, not imported: it drives the bot)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from concord.sandbox.driver import Sandbox
+from typing import Any
 
 
-async def sample(sandbox: Sandbox, marker: str, manager: str, other: str) -> None:
+async def sample(sandbox: Any, marker: str, manager: str, other: str) -> None:
     """Pending and approved leave, a holiday and a leave type, named with ``marker``."""
     requests = []
     for member, day in (("bob", "2026-12-03"), (other, "2026-12-04")):

@@ -1,14 +1,12 @@
-"""Sandbox fixtures of the Tasks module: sample objects the cross-guild test fills offices with."""
+"""Sandbox fixtures of the Tasks module: sample objects the cross-guild test fills offices
+with (``sandbox`` is a ``concord.sandbox.driver.Sandbox``, not imported: it drives the bot)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from concord.sandbox.driver import Sandbox
+from typing import Any
 
 
-async def sample(sandbox: Sandbox, marker: str, manager: str, other: str) -> None:
+async def sample(sandbox: Any, marker: str, manager: str, other: str) -> None:
     """Tasks (one unassigned), a comment and a board, named with ``marker``."""
     created = []
     for title, assignee in ((f"{marker} report", "bob"), (f"{marker} open job", None)):
