@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from concord.cogs.leave.changes import ChangeButton
+from concord.cogs.leave.changes import CHANGE_BUTTONS
 from concord.cogs.leave.cog import REMINDER_JOB, Leave
 from concord.cogs.leave.samples import sample
 from concord.cogs.leave.views import DYNAMIC_ITEMS
@@ -59,7 +59,7 @@ MODULE = Module(
             maximum=366,
         ),
     ),
-    persistent=(*DYNAMIC_ITEMS, ChangeButton),
+    persistent=(*DYNAMIC_ITEMS, *CHANGE_BUTTONS),
     jobs=jobs,
     fixtures=Fixtures(
         channels=(("approvals", "Leave requests waiting for a manager"),),
