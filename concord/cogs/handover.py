@@ -86,14 +86,14 @@ class HandOverView(OwnerView):
             placeholder=f"Hand {'this task' if count == 1 else 'these ' + plural(count, 'task')} over to…",
             min_values=1,
             max_values=1,
-            custom_id=f"dar:handover:{request_id}",
+            custom_id=f"leave:handover:{request_id}",
         )
         self.pick.callback = self.hand_over
         self.add_item(self.pick)
         self.anyway: discord.ui.Button[HandOverView] = discord.ui.Button(
             label="Hand over anyway",
             style=discord.ButtonStyle.danger,
-            custom_id=f"dar:handover:anyway:{request_id}",
+            custom_id=f"leave:handover:anyway:{request_id}",
         )
         self.anyway.callback = self.hand_over_anyway
 

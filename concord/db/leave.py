@@ -1527,14 +1527,6 @@ class LeaveManager:
             decide_change, guild_id, change_id, actor.user_id, actor.is_manager, approve, now
         )
 
-    async def get_change(self, guild_id: int, change_id: int) -> HeldChange:
-        row = await self.db.fetchone(
-            "SELECT * FROM leave_changes WHERE guild_id = ? AND id = ?", (guild_id, change_id)
-        )
-        if row is None:
-            raise NotFound(f"There is no change #{change_id} here.")
-        return _change_from_row(row)
-
     async def set_change_card(
         self, guild_id: int, change_id: int, channel_id: int, message_id: int
     ) -> None:
