@@ -40,13 +40,15 @@ from concord.cogs.dar.views import (
     submit_view,
 )
 from concord.core.dar import (
-    compose_summary,
     first_line,
     format_day,
     parse_report_date,
-    report_messages,
     short_day,
     validate_report,
+)
+from concord.core.dar_layout import (
+    compose_summary,
+    report_messages,
 )
 from concord.core.embed_pages import MessageSpec, truncate
 from concord.core.settings import GuildConfig

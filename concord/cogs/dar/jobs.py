@@ -26,12 +26,14 @@ from concord.core.dar import (
     Member,
     Report,
     RosterEntry,
+    summary_deadline,
+)
+from concord.core.dar_layout import (
     compose_digest,
     compose_follow_up,
     compose_summary,
     late_note,
     reminder_text,
-    summary_deadline,
 )
 from concord.core.embed_pages import MessageSpec
 from concord.core.settings import GuildConfig
