@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import discord
 
-from concord.cogs.common import field_input, modal_field
+from concord.cogs.common import field_input, forward_errors, modal_field, report_error
 from concord.core.settings import GuildConfig
 
 if TYPE_CHECKING:
@@ -38,15 +38,6 @@ MODAL_TIMEOUT = 900.0
 
 # (interaction, id of the object the button is about) -> the decision's work.
 Handler = Callable[[discord.Interaction, int], Awaitable[None]]
-
-
-async def run_reporting(interaction: discord.Interaction, action: Awaitable[None]) -> None:
-    """Run a component's action; any error goes to the bot's one error path."""
-    try:
-        await action
-    except Exception as error:
-        bot: ConcordBot = interaction.client  # type: ignore[assignment]
-        await bot.report_error(interaction, error)
 
 
 class RegistryView(discord.ui.View):
@@ -93,7 +84,7 @@ class DecisionButton(discord.ui.DynamicItem[discord.ui.Button], template=r"(?!)"
         raise NotImplementedError
 
     async def callback(self, interaction: discord.Interaction) -> None:
-        await run_reporting(interaction, self.handle(interaction, self.object_id))
+        await forward_errors(interaction, self.handle(interaction, self.object_id))
 
 
 def decision_button(prefix: str, action: str, handler: Handler) -> type[DecisionButton]:
@@ -149,8 +140,7 @@ class ReasonModal(discord.ui.Modal):
         await self._on_submit(interaction, field_input(self.reason).value or None)
 
     async def on_error(self, interaction: discord.Interaction, error: Exception) -> None:
-        bot: ConcordBot = interaction.client  # type: ignore[assignment]
-        await bot.report_error(interaction, error)
+        await report_error(interaction, error)
 
 
 async def edit_card(

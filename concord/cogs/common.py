@@ -36,6 +36,21 @@ DISABLEABLE = (
 )
 
 
+async def report_error(interaction: discord.Interaction, error: BaseException) -> None:
+    """The one way a view, form or dynamic item hands an error to the bot's error path
+    (``ConcordBot.report_error``: a message for a ``UserError``, an apology with an id else)."""
+    bot: ConcordBot = interaction.client  # type: ignore[assignment]
+    await bot.report_error(interaction, error)
+
+
+async def forward_errors(interaction: discord.Interaction, action: Awaitable[None]) -> None:
+    """Run a component's action; any error goes to the bot's one error path."""
+    try:
+        await action
+    except Exception as error:
+        await report_error(interaction, error)
+
+
 ANSWERED = "concord.answered"  # in Interaction.extras: the loading message was replaced
 
 
@@ -241,5 +256,4 @@ class OwnerView(discord.ui.View):
     async def on_error(
         self, interaction: discord.Interaction, error: Exception, item: discord.ui.Item[Any], /
     ) -> None:
-        bot: ConcordBot = interaction.client  # type: ignore[assignment]
-        await bot.report_error(interaction, error)
+        await report_error(interaction, error)

@@ -19,9 +19,8 @@ from concord.cogs.approvals import (
     RegistryView,
     decision_button,
     decision_view,
-    run_reporting,
 )
-from concord.cogs.common import answer
+from concord.cogs.common import answer, forward_errors, report_error
 from concord.core.leave import MAX_REASON_LENGTH
 
 if TYPE_CHECKING:
@@ -77,7 +76,7 @@ class PendingPageButton(
         return cls(int(match["page"]), label=getattr(item, "label", None) or "Page")
 
     async def callback(self, interaction: discord.Interaction) -> None:
-        await run_reporting(
+        await forward_errors(
             interaction, desk_of(interaction).show_pending_page(interaction, self.page)
         )
 
@@ -180,8 +179,7 @@ class PageView(discord.ui.View):
     async def on_error(
         self, interaction: discord.Interaction, error: Exception, item: discord.ui.Item[Any]
     ) -> None:
-        bot: ConcordBot = interaction.client  # type: ignore[assignment]
-        await bot.report_error(interaction, error)
+        await report_error(interaction, error)
 
 
 async def send_pages(
