@@ -115,7 +115,7 @@ class Dar(commands.GroupCog, group_name="dar", group_description="Daily activity
         except UserError as error:
             raise UserError(f"`{option}`: {error}") from None
 
-    async def send_pages(
+    async def answer_pages(
         self,
         interaction: discord.Interaction,
         messages: Sequence[MessageSpec],
@@ -240,7 +240,7 @@ class Dar(commands.GroupCog, group_name="dar", group_description="Daily activity
                 text += "."
             await answer(interaction, text, ephemeral=True)
             return
-        await self.send_pages(interaction, report_messages(report, target.display_name, note))
+        await self.answer_pages(interaction, report_messages(report, target.display_name, note))
 
     @app_commands.command(
         name="missing", description="Who has not filed a report for a day (managers)"
@@ -256,7 +256,7 @@ class Dar(commands.GroupCog, group_name="dar", group_description="Daily activity
         result = await self.dar_store.missing(
             guild_id, day, roster_members(self.guild(guild_id)), self.bot.clock.now()
         )
-        await self.send_pages(
+        await self.answer_pages(
             interaction, missing_messages(day, result.roster, result.missing, result.not_due)
         )
 
@@ -275,7 +275,7 @@ class Dar(commands.GroupCog, group_name="dar", group_description="Daily activity
             guild_id, day, roster_members(self.guild(guild_id)), self.bot.clock.now()
         )
         messages = compose_summary(data)
-        await self.send_pages(interaction, messages, with_buttons=is_manager)
+        await self.answer_pages(interaction, messages, with_buttons=is_manager)
         if not is_manager:
             return
         where = self.summary_channel(config, interaction)
@@ -463,7 +463,7 @@ class Dar(commands.GroupCog, group_name="dar", group_description="Daily activity
             file=discord.File(io.BytesIO(png), filename="dar-stats.png"),
             ephemeral=True,
         )
-        await self.send_pages(interaction, rest)
+        await self.answer_pages(interaction, rest)
 
     # -- blockers → tasks ------------------------------------------------------------------
     async def make_task_from_blocker(

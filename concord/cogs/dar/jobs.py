@@ -223,7 +223,7 @@ class DarJobs:
             return  # a weekend or holiday nobody filed on: nothing to say
         channel = self.bot.get_partial_messageable(config.reports_channel_id, guild_id=guild.id)
         note = late_note(config.dar_summary, config.timezone) if late else None
-        await self.send_pages(
+        await self.post_claimed_pages(
             config.guild_id, channel, SUMMARY_KIND, local_date, compose_summary(data, note)
         )
 
@@ -240,7 +240,7 @@ class DarJobs:
         data = await self.dar_store.digest(config.guild_id, local_date, roster_members(guild), now)
         channel = self.bot.get_partial_messageable(config.reports_channel_id, guild_id=guild.id)
         note = late_note(config.digest, config.timezone) if late else None
-        await self.send_pages(
+        await self.post_claimed_pages(
             config.guild_id, channel, DIGEST_KIND, local_date, [compose_digest(data, note)]
         )
 
@@ -275,7 +275,7 @@ class DarJobs:
             log.warning("could not post the DAR follow-up for %s", key, exc_info=True)
             await self.bot.job_ledger.release_notification(report.guild_id, FOLLOW_UP_KIND, key)
 
-    async def send_pages(
+    async def post_claimed_pages(
         self,
         guild_id: int,
         channel: discord.abc.Messageable,

@@ -40,7 +40,7 @@ from concord.cogs.leave.embeds import (
     request_line,
     type_lines,
 )
-from concord.cogs.leave.views import desk_of, send_pages
+from concord.cogs.leave.views import desk_of, send_embed_pages
 from concord.core.dates import parse_date, parse_month
 from concord.core.leave import (
     Accrual,
@@ -321,7 +321,7 @@ class Leave(
         shown_year = year or today.year
         balances = await self.leave.balances(config.guild_id, user_id, shown_year, today=today)
         name = (member or interaction.user).display_name
-        await send_pages(
+        await send_embed_pages(
             interaction, balance_pages(name, shown_year, balances, config.workday_minutes)
         )
 
@@ -353,7 +353,7 @@ class Leave(
         )
         title = f"Leave history · {name}" + (f" · {filters}" if filters else "")
         pages = paginate(title, [request_line(r) for r in requests], empty="No requests.")
-        await send_pages(interaction, pages)
+        await send_embed_pages(interaction, pages)
 
     @app_commands.command(name="pending", description="Managers: requests waiting for approval")
     async def pending(self, interaction: discord.Interaction) -> None:
@@ -389,7 +389,7 @@ class Leave(
             header="\n".join(notes),
             empty="Nobody is out.",
         )
-        await send_pages(interaction, pages, ephemeral=False)
+        await send_embed_pages(interaction, pages, ephemeral=False)
 
     @app_commands.command(name="calendar", description="The team's leave for a month at a glance")
     @app_commands.describe(month="YYYY-MM or a month name, e.g. Dec (default: this month)")
@@ -407,14 +407,14 @@ class Leave(
         pages = calendar_pages(
             first, absences, holidays, config.workdays, self.desk.name_of(config.guild_id)
         )
-        await send_pages(interaction, pages, ephemeral=False)
+        await send_embed_pages(interaction, pages, ephemeral=False)
 
     @app_commands.command(name="types", description="Leave types and their policies")
     async def types(self, interaction: discord.Interaction) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
         config = await guild_config(interaction)
         types = await self.leave.types(config.guild_id, now=self.desk.now())
-        await send_pages(interaction, paginate("Leave types", type_lines(types)))
+        await send_embed_pages(interaction, paginate("Leave types", type_lines(types)))
 
     # -- managing ------------------------------------------------------------------------------
     @app_commands.command(name="policy", description="Managers: create or change a leave type")
@@ -628,7 +628,7 @@ class Leave(
             holiday_lines(holidays),
             empty="No holidays yet: `/leave holiday add` or `/leave holiday import`.",
         )
-        await send_pages(interaction, pages)
+        await send_embed_pages(interaction, pages)
 
     @holiday.command(name="import", description="Managers: import a country's public holidays")
     @app_commands.describe(
@@ -673,7 +673,7 @@ class Leave(
             header=header,
             empty="Nothing new.",
         )
-        await send_pages(interaction, pages)
+        await send_embed_pages(interaction, pages)
 
     # -- export --------------------------------------------------------------------------------
     @app_commands.command(name="export", description="Download leave as CSV or an iCalendar file")

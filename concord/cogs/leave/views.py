@@ -182,7 +182,7 @@ class PageView(discord.ui.View):
         await report_error(interaction, error)
 
 
-async def send_pages(
+async def send_embed_pages(
     interaction: discord.Interaction,
     pages: Sequence[discord.Embed],
     *,
