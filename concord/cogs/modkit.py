@@ -82,6 +82,16 @@ class Module:
     setup_command: bool = True
 
 
+def imported(path: str) -> Any:
+    """Import a module's package; a failure is logged with its name and stops the start (a
+    half bot is worse than none)."""
+    try:
+        return importlib.import_module(path)
+    except Exception:
+        log.exception("failed to load module %s", path)
+        raise
+
+
 def builtin_modules() -> tuple[str, ...]:
     """The import paths of the modules in ``concord.cogs`` (every package or module there with
     a ``MODULE``), in their load order."""
@@ -89,7 +99,7 @@ def builtin_modules() -> tuple[str, ...]:
 
     found: list[tuple[int, str]] = []
     for info in pkgutil.iter_modules(concord.cogs.__path__, "concord.cogs."):
-        module = getattr(importlib.import_module(info.name), "MODULE", None)
+        module = getattr(imported(info.name), "MODULE", None)
         if isinstance(module, Module):
             found.append((module.order, info.name))
     return tuple(name for _, name in sorted(found))
@@ -97,7 +107,7 @@ def builtin_modules() -> tuple[str, ...]:
 
 def module_at(path: str) -> Module:
     """The descriptor of the module at ``path`` (``concord.cogs.leave``, ``tests.kudos``)."""
-    module = getattr(importlib.import_module(path), "MODULE", None)
+    module = getattr(imported(path), "MODULE", None)
     if not isinstance(module, Module):
         raise TypeError(f"{path} declares no MODULE")
     return module
