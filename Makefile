@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install test lint types pytest run demo bench clean
+.PHONY: install test test-fast lint types pytest run demo bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,6 +27,10 @@ pytest: $(STAMP)
 	$(BIN)/pytest -q
 
 test: lint types pytest
+
+# The layers without Discord (core, adapters, db) and the layer rules: under a minute.
+test-fast: $(STAMP)
+	$(BIN)/pytest -q tests/core tests/adapters tests/db tests/test_layers.py
 
 run: $(STAMP)
 	$(BIN)/concord run

@@ -53,7 +53,13 @@ import benchlib
 
 from concord.charts import render_dar_chart
 from concord.cogs.leave.embeds import calendar_pages
-from concord.core.dar import Member, compose_digest, compose_summary
+from concord.core.dar import (
+    Member,
+)
+from concord.core.dar_layout import (
+    compose_digest,
+    compose_summary,
+)
 from concord.core.embed_pages import MESSAGE_EMBED_CHARS
 from concord.db.dar import DarManager
 from concord.db.database import Database

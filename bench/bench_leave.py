@@ -18,6 +18,7 @@ import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+from concord.core.actor import Actor
 from concord.db.database import Database
 from concord.db.leave import LeaveManager
 
@@ -45,16 +46,13 @@ async def caller(
         try:
             result = await leave.apply(
                 GUILD,
-                actor_id=user_id,
-                actor_is_manager=False,
+                actor=Actor(user_id, False),
                 user_id=user_id,
                 leave_type="Annual",
                 start=day,
                 now=NOW,
             )
-            await leave.approve(
-                GUILD, result.request.id, actor_id=MANAGER, actor_is_manager=True, now=NOW
-            )
+            await leave.approve(GUILD, result.request.id, actor=Actor(MANAGER, True), now=NOW)
         except Exception as error:  # counted and reported, the run goes on
             errors += 1
             print(f"error for member {user_id} on {day}: {error}")

@@ -117,7 +117,7 @@ async def bench_board_through_emulator(directory: Path, rounds: int = 10) -> Non
         guild_id = box.guild.id
         cog = box.bot.get_cog("Tasks")
         assert cog is not None
-        manager: TaskManager = cog.manager  # type: ignore[attr-defined]
+        manager: TaskManager = cog.tasks_store  # type: ignore[attr-defined]
         keeper = cog.boards  # type: ignore[attr-defined]
         await seed_board(manager, guild_id, 300)
         started = time.perf_counter()

@@ -106,8 +106,7 @@ def leave_pair_runner(pairs: int) -> Callable[[Database, int], Awaitable[None]]:
         user_id = 1000 + index % MEMBERS
         result = await leave.apply(
             GUILD,
-            actor_id=user_id,
-            actor_is_manager=False,
+            actor=Actor(user_id, False),
             user_id=user_id,
             leave_type="Annual",
             start=days[index // MEMBERS],
@@ -118,9 +117,7 @@ def leave_pair_runner(pairs: int) -> Callable[[Database, int], Awaitable[None]]:
         # the write path, so Decision.balances is not read here, as the cog does not.)
         if not result.changes:
             raise AssertionError("no balance for the request's year")
-        await leave.approve(
-            GUILD, result.request.id, actor_id=MANAGER, actor_is_manager=True, now=NOW
-        )
+        await leave.approve(GUILD, result.request.id, actor=Actor(MANAGER, True), now=NOW)
 
     return run
 

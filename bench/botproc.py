@@ -217,7 +217,7 @@ async def _serve(args: argparse.Namespace) -> int:
     from discord import app_commands
     from discord.ext import commands
 
-    from concord.bot import DEFAULT_COGS, ConcordBot, apply_endpoints
+    from concord.bot import ConcordBot, apply_endpoints
     from concord.clock import ManualClock
     from concord.config import Settings
     from concord.db.database import Database
@@ -250,7 +250,7 @@ async def _serve(args: argparse.Namespace) -> int:
         options["guild_ready_timeout"] = args.guild_ready_timeout
     opened = time.perf_counter()
     clock = ManualClock(datetime(2026, 12, 1, 9, 0, tzinfo=UTC))  # the sandbox's start
-    bot = ConcordBot(settings, db, clock=clock, cogs=DEFAULT_COGS, **options)
+    bot = ConcordBot(settings, db, clock=clock, **options)
     try:
         await bot.login(args.token)  # also runs setup_hook: the cogs, the command sync
         logged_in = time.perf_counter()

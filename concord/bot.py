@@ -22,6 +22,7 @@ from discord.ext import commands
 from concord import __version__
 from concord.clock import Clock
 from concord.cogs.common import INTERACTION_GONE, safe_reply
+from concord.cogs.modkit import Module, builtin_modules, install, module_at
 from concord.config import Settings
 from concord.db.backups import BackupError, BackupTargets, take_backup
 from concord.db.database import Database
@@ -38,13 +39,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# Loaded in this order; a cog that fails to load stops the start (a half bot is worse than none).
-DEFAULT_COGS: tuple[str, ...] = (
-    "concord.cogs.admin",
-    "concord.cogs.leave",
-    "concord.cogs.tasks",
-    "concord.cogs.dar",
-)
 HEARTBEAT_SECONDS = 30
 SCHEDULER_SECONDS = 30
 # discord.py declares the bot ready once no GUILD_CREATE has come for this long after READY
@@ -169,7 +163,7 @@ class ConcordBot(commands.Bot):
         db: Database,
         *,
         clock: Clock | None = None,
-        cogs: Sequence[str] = DEFAULT_COGS,
+        cogs: Sequence[str] | None = None,
         guild_ready_timeout: float = GUILD_READY_TIMEOUT,
         heartbeat_seconds: float = HEARTBEAT_SECONDS,
         force_sync: bool = False,
@@ -213,7 +207,10 @@ class ConcordBot(commands.Bot):
             )
         # Tests and the sandbox drive the scheduler by hand (scheduler_seconds=None).
         self.scheduler_seconds = scheduler_seconds
-        self.cog_modules = tuple(cogs)
+        # The modules by import path (None: the built-in ones, found in concord.cogs), each
+        # declaring its cog, settings, buttons and jobs in its MODULE (concord/cogs/modkit.py).
+        self.cog_modules = builtin_modules() if cogs is None else tuple(cogs)
+        self.modules: tuple[Module, ...] = tuple(module_at(path) for path in self.cog_modules)
         self.heartbeat_seconds = heartbeat_seconds
         self.started_at = self.clock.now()
         self.ready_at: datetime | None = None
@@ -233,13 +230,18 @@ class ConcordBot(commands.Bot):
     async def setup_hook(self) -> None:
         if self.monitoring is not None:
             self.monitoring.attach()
-        for module in self.cog_modules:
-            try:
-                await self.load_extension(module)
-            except Exception:
-                log.exception("failed to load cog %s", module)
-                raise
+        await self.load_modules()
         await self.sync_commands(force=self.force_sync)
+
+    async def load_modules(self) -> None:
+        """Every module in its order; one that fails to load stops the start (a half bot is
+        worse than none)."""
+        for module in self.modules:
+            try:
+                await install(self, module)
+            except Exception:
+                log.exception("failed to load module %s", module.name)
+                raise
 
     def _sync_target(self) -> tuple[discord.Object | None, str]:
         guild_id = self.settings.dev_guild_id

@@ -83,6 +83,13 @@ class Scheduler:
         """``run(config, now)`` on every pass; the handler keeps its own once-ledger."""
         self.tick_jobs[name] = TickJob(name, run)
 
+    def add(self, job: DailyJob | TickJob) -> None:
+        """A job a module declares (its descriptor's ``jobs``)."""
+        if isinstance(job, DailyJob):
+            self.daily_jobs[job.name] = job
+        else:
+            self.tick_jobs[job.name] = job
+
     def remove(self, name: str) -> None:
         self.daily_jobs.pop(name, None)
         self.tick_jobs.pop(name, None)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 import time as monotonic
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import discord
 from discord import app_commands
@@ -12,17 +13,17 @@ from discord.ext import commands
 
 from concord import __version__
 from concord.cogs.common import answer, guild_config, guild_id_of, require_manager
+from concord.cogs.modkit import Fixtures, Module, settings_embed, setup_command
 from concord.core.backup_policy import describe_backup_state
 from concord.core.schedule import (
-    parse_hhmm,
+    describe_workdays,
     parse_timezone,
     parse_workday_hours,
     parse_workdays,
     search_timezones,
 )
-from concord.core.settings import GuildConfig
+from concord.core.settings import Setting, show_role
 from concord.db.maintenance import file_sizes, guild_status
-from concord.errors import PermissionDenied, UserError
 from concord.process_jobs import last_outcomes
 
 if TYPE_CHECKING:
@@ -30,13 +31,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 CLEAR_WORDS = ("clear", "none", "reset")
-
-
-def settings_embed(config: GuildConfig, title: str = "Concord Desk settings") -> discord.Embed:
-    embed = discord.Embed(title=title, colour=discord.Colour.blurple())
-    for label, value in config.summary_lines():
-        embed.add_field(name=label, value=value, inline=True)
-    return embed
 
 
 def describe_uptime(seconds: float) -> str:
@@ -63,128 +57,31 @@ class Admin(
         self.bot = bot
         self.started = monotonic.monotonic()
         super().__init__()
-
-    @app_commands.command(
-        name="setup", description="Configure Concord Desk for this server (Manage Server)"
-    )
-    @app_commands.describe(
-        manager_role="Members with this role approve leave and manage tasks",
-        approver_role="A second role whose members may also approve leave (a backup)",
-        staff_role="Members expected to file daily reports (default: everyone)",
-        approvals_channel="Where leave requests are posted for approval",
-        reports_channel="Where DAR summaries and the manager digest are posted",
-        tasks_channel="Where task cards are posted",
-        timezone="IANA timezone of the office, e.g. Europe/London",
-        workdays="Working days, e.g. mon-fri, sun-thu or mon,tue,thu",
-        workday_hours="Hours in a working day (default 8)",
-        dar_reminder="Time of the daily report reminder, HH:MM",
-        dar_summary="Time of the daily report summary, HH:MM",
-        digest="Time of the morning manager digest, HH:MM",
-        task_assign="Who may assign tasks to someone else",
-        leave_reminder_hours="Remind managers of a pending leave request after this many hours",
-        leave_max_days="Longest leave request in calendar days (default 60)",
-        dar_edit_days="Working days a daily report stays editable (default 2)",
-        task_overdue_days="Escalate an overdue task in the tasks channel after this many days",
-    )
-    @app_commands.choices(
-        task_assign=[
-            app_commands.Choice(name="anyone", value="anyone"),
-            app_commands.Choice(name="managers", value="managers"),
+        # /concord setup: the general settings, and for one release the other modules'
+        # settings it used to take (each now in /<module> setup).
+        moved = [
+            (setting, module.name)
+            for module in bot.modules
+            if module.name != MODULE.name
+            for setting in module.settings
+            if setting.name in MOVED_FROM_CONCORD_SETUP
         ]
-    )
-    @app_commands.autocomplete(timezone=timezone_autocomplete)
-    async def setup(
-        self,
-        interaction: discord.Interaction,
-        manager_role: discord.Role | None = None,
-        staff_role: discord.Role | None = None,
-        approvals_channel: discord.TextChannel | None = None,
-        reports_channel: discord.TextChannel | None = None,
-        tasks_channel: discord.TextChannel | None = None,
-        timezone: str | None = None,
-        workdays: str | None = None,
-        workday_hours: app_commands.Range[float, 0.25, 24.0] | None = None,
-        dar_reminder: str | None = None,
-        dar_summary: str | None = None,
-        digest: str | None = None,
-        task_assign: app_commands.Choice[str] | None = None,
-        leave_reminder_hours: app_commands.Range[int, 1, 720] | None = None,
-        leave_max_days: app_commands.Range[int, 1, 366] | None = None,
-        dar_edit_days: app_commands.Range[int, 0, 31] | None = None,
-        task_overdue_days: app_commands.Range[int, 1, 60] | None = None,
-        approver_role: discord.Role | None = None,
-    ) -> None:
-        member = interaction.user
-        guild_id = guild_id_of(interaction)
-        if not isinstance(member, discord.Member) or not (
-            member.guild_permissions.manage_guild or member.guild.owner_id == member.id
-        ):
-            raise PermissionDenied("You need the Manage Server permission to change the setup.")
-        values: dict[str, Any] = {}
-        # Validate everything before saving anything.
-        for name, role in (
-            ("manager_role_id", manager_role),
-            ("staff_role_id", staff_role),
-            ("approver_role_id", approver_role),
-        ):
-            if role is not None:
-                if role.is_default():
-                    raise UserError(
-                        "Pick a real role, not @everyone (leave the option out instead)."
-                    )
-                values[name] = role.id
-        for name, channel in (
-            ("approvals_channel_id", approvals_channel),
-            ("reports_channel_id", reports_channel),
-            ("tasks_channel_id", tasks_channel),
-        ):
-            if channel is not None:
-                values[name] = channel.id
-        if timezone is not None:
-            values["timezone"] = parse_timezone(timezone).key
-        if workdays is not None:
-            values["workdays"] = parse_workdays(workdays)
-        if workday_hours is not None:
-            values["workday_minutes"] = parse_workday_hours(workday_hours)
-        for name, text in (
-            ("dar_reminder", dar_reminder),
-            ("dar_summary", dar_summary),
-            ("digest", digest),
-        ):
-            if text is not None:
-                values[name] = parse_hhmm(text)
-        if task_assign is not None:
-            values["task_assign"] = task_assign.value
-        for name, number in (
-            ("leave_reminder_hours", leave_reminder_hours),
-            ("leave_max_days", leave_max_days),
-            ("dar_edit_days", dar_edit_days),
-            ("task_overdue_days", task_overdue_days),
-        ):
-            if number is not None:
-                values[name] = number
-        if not values:
-            config = await self.bot.guild_settings.get(guild_id)
-            await interaction.response.send_message(
-                "Nothing to change: give at least one option. Current settings:",
-                embed=settings_embed(config),
-                ephemeral=True,
+        assert self.app_command is not None  # a GroupCog's group
+        self.app_command.add_command(
+            setup_command(
+                bot,
+                [*MODULE.settings, *(setting for setting, _ in moved)],
+                MODULE.name,
+                moved={setting.name: f"`/{name} setup`" for setting, name in moved},
             )
-            return
-        config = await self.bot.guild_settings.update(
-            guild_id, member.id, values, now=self.bot.clock.now()
-        )
-        log.info("guild %s settings changed by %s: %s", guild_id, member.id, sorted(values))
-        await interaction.response.send_message(
-            f"Saved {len(values)} setting{'s' if len(values) != 1 else ''}.",
-            embed=settings_embed(config),
-            ephemeral=True,
         )
 
     @app_commands.command(name="settings", description="Show this server's Concord Desk settings")
     async def settings(self, interaction: discord.Interaction) -> None:
         config = await guild_config(interaction)
-        await interaction.response.send_message(embed=settings_embed(config), ephemeral=True)
+        await interaction.response.send_message(
+            embed=settings_embed(self.bot, config), ephemeral=True
+        )
 
     @app_commands.command(
         name="status", description="Managers: bot version, uptime, latency and database health"
@@ -246,5 +143,84 @@ class Admin(
         )
 
 
-async def setup(bot: ConcordBot) -> None:
-    await bot.add_cog(Admin(bot))
+def show_hours(minutes: int) -> str:
+    return f"{minutes / 60:g} h"
+
+
+def show_optional_role(unset: str) -> Callable[[int | None], str]:
+    return lambda value: show_role(value) if value else unset
+
+
+MODULE = Module(
+    name="concord",
+    cog=Admin,
+    order=10,
+    setup_command=False,  # Admin builds /concord setup itself (it also takes moved options)
+    settings=(
+        Setting(
+            "manager_role",
+            "Manager role",
+            "Members with this role approve leave and manage tasks",
+            "role",
+            field="manager_role_id",
+            show=lambda value: show_role(value) + " (plus Manage Server and the owner)",
+        ),
+        Setting(
+            "staff_role",
+            "Staff role",
+            "Members expected to file daily reports (default: everyone)",
+            "role",
+            field="staff_role_id",
+            show=show_optional_role("not set (everyone)"),
+        ),
+        Setting(
+            "timezone",
+            "Timezone",
+            "IANA timezone of the office, e.g. Europe/London",
+            "text",
+            field="timezone",
+            parse=lambda text: parse_timezone(text).key,
+            suggest=search_timezones,
+        ),
+        Setting(
+            "workdays",
+            "Workdays",
+            "Working days, e.g. mon-fri, sun-thu or mon,tue,thu",
+            "text",
+            field="workdays",
+            parse=parse_workdays,
+            show=describe_workdays,
+        ),
+        Setting(
+            "workday_hours",
+            "Workday hours",
+            "Hours in a working day (default 8)",
+            "number",
+            field="workday_minutes",
+            parse=parse_workday_hours,
+            show=show_hours,
+            minimum=0.25,
+            maximum=24.0,
+        ),
+    ),
+    fixtures=Fixtures(
+        channels=(("general", "Say hello"),),
+        setup={"manager_role": "Manager", "staff_role": "Staff", "timezone": "Europe/London"},
+    ),
+)
+
+# Options /concord setup took before each module had its own setup (until the next release).
+MOVED_FROM_CONCORD_SETUP = (
+    "approver_role",
+    "approvals_channel",
+    "reports_channel",
+    "tasks_channel",
+    "dar_reminder",
+    "dar_summary",
+    "digest",
+    "task_assign",
+    "leave_reminder_hours",
+    "leave_max_days",
+    "dar_edit_days",
+    "task_overdue_days",
+)

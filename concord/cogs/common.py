@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
+from concord.core.actor import Actor
 from concord.core.settings import GuildConfig, can_approve_leave, is_manager
 from concord.errors import PermissionDenied, UserError
 from concord.telemetry import TOO_LATE, mark_outcome
@@ -34,6 +35,21 @@ DISABLEABLE = (
     discord.ui.MentionableSelect,
     discord.ui.ChannelSelect,
 )
+
+
+async def report_error(interaction: discord.Interaction, error: BaseException) -> None:
+    """The one way a view, form or dynamic item hands an error to the bot's error path
+    (``ConcordBot.report_error``: a message for a ``UserError``, an apology with an id else)."""
+    bot: ConcordBot = interaction.client  # type: ignore[assignment]
+    await bot.report_error(interaction, error)
+
+
+async def forward_errors(interaction: discord.Interaction, action: Awaitable[None]) -> None:
+    """Run a component's action; any error goes to the bot's one error path."""
+    try:
+        await action
+    except Exception as error:
+        await report_error(interaction, error)
 
 
 ANSWERED = "concord.answered"  # in Interaction.extras: the loading message was replaced
@@ -143,6 +159,20 @@ def field_input(label: discord.ui.Label[Any]) -> discord.ui.TextInput[Any]:
     return component
 
 
+def actor_of(config: GuildConfig, user: discord.abc.User) -> Actor:
+    """Who is acting in the config's guild, as the managers' permission checks take it. A
+    plain user (a click in a DM, someone who left) holds no role there."""
+    if not isinstance(user, discord.Member) or user.guild.id != config.guild_id:
+        return Actor(user.id)
+    return Actor.in_guild(
+        config,
+        user.id,
+        role_ids=[role.id for role in user.roles],
+        manage_guild=user.guild_permissions.manage_guild,
+        is_owner=user.guild.owner_id == user.id,
+    )
+
+
 def _member_passes(
     rule: Callable[..., bool], config: GuildConfig, member: discord.Member | discord.User
 ) -> bool:
@@ -174,7 +204,7 @@ async def guild_config(interaction: discord.Interaction) -> GuildConfig:
 
 
 def member_can_approve(config: GuildConfig, member: discord.Member | discord.User) -> bool:
-    """A manager, or a member of the leave approver role (``/concord setup approver_role``)."""
+    """A manager, or a member of the leave approver role (``/leave setup approver_role``)."""
     return _member_passes(can_approve_leave, config, member)
 
 
@@ -228,5 +258,4 @@ class OwnerView(discord.ui.View):
     async def on_error(
         self, interaction: discord.Interaction, error: Exception, item: discord.ui.Item[Any], /
     ) -> None:
-        bot: ConcordBot = interaction.client  # type: ignore[assignment]
-        await bot.report_error(interaction, error)
+        await report_error(interaction, error)

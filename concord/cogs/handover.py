@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 import discord
 
 from concord.cogs.common import OwnerView, answer, member_is_manager
+from concord.core.actor import Actor
 from concord.core.dates import format_day
 from concord.core.embed_pages import FIELD_VALUE_MAX, FIELDS_MAX, MESSAGE_EMBED_CHARS, truncate
 from concord.core.leave import LeaveRequest, Portion, whole_days
@@ -85,14 +86,14 @@ class HandOverView(OwnerView):
             placeholder=f"Hand {'this task' if count == 1 else 'these ' + plural(count, 'task')} over to…",
             min_values=1,
             max_values=1,
-            custom_id=f"dar:handover:{request_id}",
+            custom_id=f"leave:handover:{request_id}",
         )
         self.pick.callback = self.hand_over
         self.add_item(self.pick)
         self.anyway: discord.ui.Button[HandOverView] = discord.ui.Button(
             label="Hand over anyway",
             style=discord.ButtonStyle.danger,
-            custom_id=f"dar:handover:anyway:{request_id}",
+            custom_id=f"leave:handover:anyway:{request_id}",
         )
         self.anyway.callback = self.hand_over_anyway
 
@@ -192,14 +193,15 @@ class HandOverView(OwnerView):
     async def reassign(self, interaction: discord.Interaction, target_id: int) -> None:
         bot: ConcordBot = interaction.client  # type: ignore[assignment]
         config = await bot.guild_settings.get(self.guild_id)
+        # Only a leave approver gets this far (checked on the click); the task rule (creator
+        # or manager) is checked per task, with the approver acting as a manager would.
         moved = await TaskManager(bot.db).reassign_many(
             self.guild_id,
-            interaction.user.id,
+            Actor(interaction.user.id, is_manager=True),
             self.task_ids,
             target_id,
             f"Handed over while <@{self.requester_id}> is on leave (request #{self.request_id}).",
             bot.clock.now(),
-            actor_is_manager=True,
         )
         tasks_cog: Tasks | None = bot.get_cog("Tasks")  # type: ignore[assignment]
         if tasks_cog is not None:

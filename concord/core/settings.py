@@ -1,14 +1,16 @@
-"""A guild's configuration as the rest of the code sees it, and who counts as a manager."""
+"""A guild's configuration as the rest of the code sees it, the description of one setting
+(which a module declares and ``/<module> setup`` takes), and who counts as a manager."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import json
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import time
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from concord.core.schedule import describe_workdays, format_hhmm
-from concord.core.text import plural
+from concord.core.schedule import format_hhmm, parse_hhmm
 
 DEFAULT_TIMEZONE = "UTC"
 DEFAULT_WORKDAYS: frozenset[int] = frozenset({0, 1, 2, 3, 4})
@@ -41,9 +43,18 @@ class GuildConfig:
     dar_edit_days: int = 2
     # An overdue task is escalated in the tasks channel after this many days.
     task_overdue_days: int = 2
-    # Whether the server has saved any setup (``/concord setup``): before that every setting is
+    # Whether the server has saved any setup (any setup command): before that every setting is
     # a default (UTC, everyone is staff), so jobs that act on people wait for it.
     configured: bool = False
+    # Settings of modules that keep them in ``module_settings`` (not a column of their own):
+    # (name, JSON text) pairs, sorted; read them with :meth:`extra` or :meth:`Setting.value`.
+    extras: tuple[tuple[str, str], ...] = ()
+
+    def extra(self, name: str, default: Any = None) -> Any:
+        for key, text in self.extras:
+            if key == name:
+                return json.loads(text)
+        return default
 
     @property
     def tz(self) -> ZoneInfo:
@@ -53,43 +64,66 @@ class GuildConfig:
     def workday_hours(self) -> float:
         return self.workday_minutes / 60
 
-    def summary_lines(self) -> list[tuple[str, str]]:
-        """(label, value) pairs for display; ids are rendered as Discord mentions."""
 
-        def role(value: int | None) -> str:
-            return f"<@&{value}>" if value else "not set"
+SettingKind = Literal["role", "channel", "text", "integer", "number", "choice"]
 
-        def channel(value: int | None) -> str:
-            return f"<#{value}>" if value else "not set"
 
-        hours = f"{self.workday_hours:g} h"
-        return [
-            ("Manager role", role(self.manager_role_id) + " (plus Manage Server and the owner)"),
-            (
-                "Leave approver role",
-                role(self.approver_role_id) + " (also decides leave)"
-                if self.approver_role_id
-                else "not set (managers only)",
-            ),
-            (
-                "Staff role",
-                role(self.staff_role_id) if self.staff_role_id else "not set (everyone)",
-            ),
-            ("Approvals channel", channel(self.approvals_channel_id)),
-            ("Reports channel", channel(self.reports_channel_id)),
-            ("Tasks channel", channel(self.tasks_channel_id)),
-            ("Timezone", self.timezone),
-            ("Workdays", describe_workdays(self.workdays)),
-            ("Workday hours", hours),
-            ("DAR reminder", format_hhmm(self.dar_reminder)),
-            ("DAR summary", format_hhmm(self.dar_summary)),
-            ("Manager digest", format_hhmm(self.digest)),
-            ("Task assignment", "anyone" if self.task_assign == "anyone" else "managers only"),
-            ("Leave reminder after", f"{self.leave_reminder_hours} h"),
-            ("Longest leave request", plural(self.leave_max_days, "day")),
-            ("DAR edit window", plural(self.dar_edit_days, "working day")),
-            ("Overdue escalation after", plural(self.task_overdue_days, "day")),
-        ]
+def _same(value: Any) -> Any:
+    return value
+
+
+def show_plain(value: Any) -> str:
+    return "not set" if value is None else str(value)
+
+
+def show_role(value: Any) -> str:
+    return f"<@&{value}>" if value else "not set"
+
+
+def show_channel(value: Any) -> str:
+    return f"<#{value}>" if value else "not set"
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One setting of a module: the option ``/<module> setup`` takes, how its value is checked
+    and stored, and how ``/concord settings`` shows it. A setting with a ``field`` lives in a
+    column of ``guild_settings`` (a field of :class:`GuildConfig`); one without is kept in
+    ``module_settings`` under its name, as JSON, so a new module needs no migration for it."""
+
+    name: str  # the option's name
+    label: str  # shown by /concord settings
+    description: str  # the option's description (Discord allows 100 characters)
+    kind: SettingKind
+    default: Any = None
+    field: str | None = None
+    # The option's value (a role or channel as its id) -> the stored value; raises UserError.
+    parse: Callable[[Any], Any] = _same
+    show: Callable[[Any], str] = show_plain
+    minimum: float | None = None
+    maximum: float | None = None
+    choices: tuple[str, ...] = ()
+    # Autocomplete for a text option: what the member typed -> suggestions.
+    suggest: Callable[[str], list[str]] | None = None
+
+    def value(self, config: GuildConfig) -> Any:
+        if self.field is not None:
+            return getattr(config, self.field)
+        return config.extra(self.name, self.default)
+
+    def shown(self, config: GuildConfig) -> str:
+        return self.show(self.value(config))
+
+
+def time_setting(name: str, label: str, description: str, default: time) -> Setting:
+    """A time of day, typed as HH:MM (or 5pm), kept in its own column."""
+    return Setting(
+        name, label, description, "text", default, field=name, parse=parse_hhmm, show=format_hhmm
+    )
+
+
+def channel_setting(name: str, label: str, description: str) -> Setting:
+    return Setting(name, label, description, "channel", field=f"{name}_id", show=show_channel)
 
 
 def is_manager(

@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from concord.core.actor import Actor
 from concord.core.dates import format_day, parse_date_time
 from concord.core.jobs import scheduled_instant
 from concord.core.text import without_control
@@ -57,14 +58,6 @@ TRANSITIONS: dict[str, frozenset[str]] = {
 RECURRENCE_HORIZON_DAYS = 3660
 _TASK_REF: re.Pattern[str] = re.compile(r"^\s*#?\s*(\d{1,18})\b")
 _SPACES: re.Pattern[str] = re.compile(r"\s+")
-
-
-@dataclass(frozen=True)
-class Actor:
-    """Who is acting, as the permission rules need it."""
-
-    user_id: int
-    is_manager: bool = False
 
 
 @dataclass(frozen=True)

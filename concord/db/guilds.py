@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import weakref
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from functools import lru_cache
 from typing import Any
@@ -13,7 +14,7 @@ from concord.core.schedule import format_hhmm, format_workdays, parse_hhmm, pars
 from concord.core.settings import GuildConfig
 from concord.db.database import Database
 
-# Columns /concord setup may change; the values arrive already validated by core parsers.
+# Columns the setup commands may change; the values arrive already validated by core parsers.
 SETTABLE = (
     "manager_role_id",
     "approver_role_id",
@@ -94,6 +95,24 @@ def read_config(conn: sqlite3.Connection, guild_id: int) -> GuildConfig:
     return config_from_row(guild_id, row)
 
 
+def read_extras(conn: sqlite3.Connection, guild_id: int) -> tuple[tuple[str, str], ...]:
+    """The guild's ``module_settings`` (settings of modules without a column of their own)."""
+    rows = conn.execute(
+        "SELECT name, value FROM module_settings WHERE guild_id = ? ORDER BY name", (guild_id,)
+    ).fetchall()
+    return tuple((row["name"], row["value"]) for row in rows)
+
+
+def read_full_config(conn: sqlite3.Connection, guild_id: int) -> GuildConfig:
+    """The configuration with the modules' own settings (``read_config`` leaves them out: the
+    transactions that read their guild's settings need only the columns)."""
+    config = read_config(conn, guild_id)
+    extras = read_extras(conn, guild_id)
+    if not extras:
+        return config
+    return replace(config, extras=extras)
+
+
 def guild_holidays(
     conn: sqlite3.Connection, guild_id: int, first: date, last: date
 ) -> frozenset[date]:
@@ -134,12 +153,53 @@ def write_audit(
 
 
 def _update_settings(
-    conn: sqlite3.Connection, guild_id: int, actor_id: int, values: dict[str, Any], now: str
+    conn: sqlite3.Connection,
+    guild_id: int,
+    actor_id: int,
+    values: dict[str, Any],
+    extras: dict[str, Any],
+    now: str,
 ) -> GuildConfig:
-    before = read_config(conn, guild_id)
+    before = read_full_config(conn, guild_id)
     unknown = set(values) - set(SETTABLE)
     if unknown:
         raise ValueError(f"unknown settings {sorted(unknown)}")
+    if values or not before.configured:
+        _upsert_columns(conn, guild_id, actor_id, values, before, now)
+    for name, value in extras.items():
+        conn.execute(
+            "INSERT INTO module_settings (guild_id, name, value, updated_at, updated_by)"
+            " VALUES (?, ?, ?, ?, ?) ON CONFLICT (guild_id, name) DO UPDATE SET"
+            " value = excluded.value, updated_at = excluded.updated_at,"
+            " updated_by = excluded.updated_by",
+            (guild_id, name, json.dumps(value), now, actor_id),
+        )
+    after = read_full_config(conn, guild_id)
+    changed = {
+        k: [to_column(k, getattr(before, k)), to_column(k, getattr(after, k))] for k in values
+    }
+    changed.update({k: [before.extra(k), after.extra(k)] for k in extras})
+    write_audit(
+        conn,
+        guild_id=guild_id,
+        actor_id=actor_id,
+        action="settings.update",
+        subject=f"guild:{guild_id}",
+        before={k: v[0] for k, v in changed.items()},
+        after={k: v[1] for k, v in changed.items()},
+    )
+    return after
+
+
+def _upsert_columns(
+    conn: sqlite3.Connection,
+    guild_id: int,
+    actor_id: int,
+    values: dict[str, Any],
+    before: GuildConfig,
+    now: str,
+) -> None:
+    """The guild_settings row with ``values`` over ``before`` (created at the first setup)."""
     merged = {name: to_column(name, values.get(name, getattr(before, name))) for name in SETTABLE}
     conn.execute(
         "INSERT INTO guild_settings (guild_id, manager_role_id, approver_role_id, staff_role_id,"
@@ -167,20 +227,6 @@ def _update_settings(
         " updated_by = excluded.updated_by",
         {**merged, "guild_id": guild_id, "now": now, "actor": actor_id},
     )
-    after = read_config(conn, guild_id)
-    changed = {
-        k: [to_column(k, getattr(before, k)), to_column(k, getattr(after, k))] for k in values
-    }
-    write_audit(
-        conn,
-        guild_id=guild_id,
-        actor_id=actor_id,
-        action="settings.update",
-        subject=f"guild:{guild_id}",
-        before={k: v[0] for k, v in changed.items()},
-        after={k: v[1] for k, v in changed.items()},
-    )
-    return after
 
 
 class _ConfigCache:
@@ -216,22 +262,36 @@ class GuildSettings:
         generation = cache.generation
         row = await self.db.fetchone("SELECT * FROM guild_settings WHERE guild_id = ?", (guild_id,))
         config = config_from_row(guild_id, row)
+        extras = await self.db.fetchall(
+            "SELECT name, value FROM module_settings WHERE guild_id = ? ORDER BY name",
+            (guild_id,),
+        )
+        if extras:
+            config = replace(config, extras=tuple((r["name"], r["value"]) for r in extras))
         if cache.generation == generation:
             cache.configs[guild_id] = config
         return config
 
     async def update(
-        self, guild_id: int, actor_id: int, values: dict[str, Any], *, now: datetime | None = None
+        self,
+        guild_id: int,
+        actor_id: int,
+        values: dict[str, Any],
+        *,
+        extras: dict[str, Any] | None = None,
+        now: datetime | None = None,
     ) -> GuildConfig:
-        """Set the given (already validated) values in one transaction, audited at ``now``."""
-        if not values:
+        """Set the given (already validated) values in one transaction, audited at ``now``:
+        ``values`` by column, ``extras`` (modules' own settings, JSON values) by name."""
+        extras = extras or {}
+        if not values and not extras:
             return await self.get(guild_id)
         cache = self._cache
         cache.generation += 1
         cache.configs.pop(guild_id, None)
         try:
             config = await self.db.write(
-                _update_settings, guild_id, actor_id, values, utcnow_iso(now)
+                _update_settings, guild_id, actor_id, values, extras, utcnow_iso(now)
             )
         finally:
             cache.generation += 1  # whatever was read meanwhile may predate the commit

@@ -23,6 +23,8 @@ from fractions import Fraction
 from functools import cached_property, lru_cache
 from typing import Any, TypeVar
 
+from concord.adapters.public_holidays import public_holidays
+from concord.core.actor import Actor
 from concord.core.leave import (
     DEFAULT_TYPES,
     ZERO,
@@ -54,7 +56,6 @@ from concord.core.leave import (
     validate_reason,
     validate_type_name,
 )
-from concord.core.public_holidays import public_holidays
 from concord.core.schedule import format_hhmm, parse_hhmm
 from concord.core.settings import GuildConfig
 from concord.db.database import Database
@@ -1390,8 +1391,7 @@ class LeaveManager:
         self,
         guild_id: int,
         *,
-        actor_id: int,
-        actor_is_manager: bool,
+        actor: Actor,
         user_id: int,
         leave_type: str,
         start: date,
@@ -1404,8 +1404,8 @@ class LeaveManager:
     ) -> ApplyResult:
         spec = ApplyInput(
             guild_id=guild_id,
-            actor_id=actor_id,
-            actor_is_manager=actor_is_manager,
+            actor_id=actor.user_id,
+            actor_is_manager=actor.is_manager,
             user_id=user_id,
             leave_type=leave_type,
             start=start,
@@ -1419,7 +1419,7 @@ class LeaveManager:
         log.info(
             "leave request #%s by %s for %s: %s %s",
             result.request.id,
-            actor_id,
+            actor.user_id,
             user_id,
             result.request.leave_type,
             result.request.status.value,
@@ -1431,12 +1431,18 @@ class LeaveManager:
         guild_id: int,
         request_id: int,
         *,
-        actor_id: int,
-        actor_is_manager: bool,
+        actor: Actor,
         now: datetime,
     ) -> Decision:
         return await self.db.write(
-            decide_request, guild_id, request_id, actor_id, actor_is_manager, True, None, now
+            decide_request,
+            guild_id,
+            request_id,
+            actor.user_id,
+            actor.decides_leave,
+            True,
+            None,
+            now,
         )
 
     async def reject(
@@ -1444,13 +1450,19 @@ class LeaveManager:
         guild_id: int,
         request_id: int,
         *,
-        actor_id: int,
-        actor_is_manager: bool,
+        actor: Actor,
         note: str | None = None,
         now: datetime,
     ) -> Decision:
         return await self.db.write(
-            decide_request, guild_id, request_id, actor_id, actor_is_manager, False, note, now
+            decide_request,
+            guild_id,
+            request_id,
+            actor.user_id,
+            actor.decides_leave,
+            False,
+            note,
+            now,
         )
 
     async def cancel(
@@ -1458,20 +1470,18 @@ class LeaveManager:
         guild_id: int,
         request_id: int,
         *,
-        actor_id: int,
-        actor_is_manager: bool,
+        actor: Actor,
         now: datetime,
     ) -> Decision:
         return await self.db.write(
-            cancel_request, guild_id, request_id, actor_id, actor_is_manager, now
+            cancel_request, guild_id, request_id, actor.user_id, actor.is_manager, now
         )
 
     async def adjust(
         self,
         guild_id: int,
         *,
-        actor_id: int,
-        actor_is_manager: bool,
+        actor: Actor,
         user_id: int,
         leave_type: str,
         days: Fraction,
@@ -1481,8 +1491,8 @@ class LeaveManager:
         return await self.db.write(
             adjust_balance,
             guild_id,
-            actor_id,
-            actor_is_manager,
+            actor.user_id,
+            actor.is_manager,
             user_id,
             leave_type,
             days,
@@ -1494,15 +1504,14 @@ class LeaveManager:
         self,
         guild_id: int,
         *,
-        actor_id: int,
-        actor_is_manager: bool,
+        actor: Actor,
         user_id: int,
         leave_type: str,
         days: Fraction,
         now: datetime,
     ) -> Balance | HeldChange:
         return await self.db.write(
-            set_allowance, guild_id, actor_id, actor_is_manager, user_id, leave_type, days, now
+            set_allowance, guild_id, actor.user_id, actor.is_manager, user_id, leave_type, days, now
         )
 
     async def decide_change(
@@ -1510,22 +1519,13 @@ class LeaveManager:
         guild_id: int,
         change_id: int,
         *,
-        actor_id: int,
-        actor_is_manager: bool,
+        actor: Actor,
         approve: bool,
         now: datetime,
     ) -> tuple[HeldChange, Balance | None]:
         return await self.db.write(
-            decide_change, guild_id, change_id, actor_id, actor_is_manager, approve, now
+            decide_change, guild_id, change_id, actor.user_id, actor.is_manager, approve, now
         )
-
-    async def get_change(self, guild_id: int, change_id: int) -> HeldChange:
-        row = await self.db.fetchone(
-            "SELECT * FROM leave_changes WHERE guild_id = ? AND id = ?", (guild_id, change_id)
-        )
-        if row is None:
-            raise NotFound(f"There is no change #{change_id} here.")
-        return _change_from_row(row)
 
     async def set_change_card(
         self, guild_id: int, change_id: int, channel_id: int, message_id: int
@@ -1538,12 +1538,11 @@ class LeaveManager:
         name: str,
         change: PolicyChange,
         *,
-        actor_id: int,
-        actor_is_manager: bool,
+        actor: Actor,
         now: datetime,
     ) -> tuple[LeaveType, bool]:
         return await self.db.write(
-            upsert_policy, guild_id, actor_id, actor_is_manager, name, change, now
+            upsert_policy, guild_id, actor.user_id, actor.is_manager, name, change, now
         )
 
     async def set_card(
@@ -1557,18 +1556,19 @@ class LeaveManager:
         day: date,
         name: str,
         *,
-        actor_id: int,
-        actor_is_manager: bool,
+        actor: Actor,
         now: datetime,
     ) -> tuple[Holiday, Holiday | None]:
         return await self.db.write(
-            add_holiday, guild_id, actor_id, actor_is_manager, day, name, now
+            add_holiday, guild_id, actor.user_id, actor.is_manager, day, name, now
         )
 
     async def remove_holiday(
-        self, guild_id: int, day: date, *, actor_id: int, actor_is_manager: bool, now: datetime
+        self, guild_id: int, day: date, *, actor: Actor, now: datetime
     ) -> Holiday:
-        return await self.db.write(remove_holiday, guild_id, actor_id, actor_is_manager, day, now)
+        return await self.db.write(
+            remove_holiday, guild_id, actor.user_id, actor.is_manager, day, now
+        )
 
     async def import_holidays(
         self,
@@ -1577,16 +1577,15 @@ class LeaveManager:
         year: int,
         subdivision: str | None = None,
         *,
-        actor_id: int,
-        actor_is_manager: bool,
+        actor: Actor,
         now: datetime,
     ) -> HolidayImport:
-        _require_manager(actor_is_manager)
+        _require_manager(actor.is_manager)
         found = public_holidays(country, year, subdivision)
         code = country.strip().upper()
         source = f"import:{code}-{subdivision.strip().upper()}" if subdivision else f"import:{code}"
         return await self.db.write(
-            import_holidays, guild_id, actor_id, actor_is_manager, found, source, now
+            import_holidays, guild_id, actor.user_id, actor.is_manager, found, source, now
         )
 
     # reads -----------------------------------------------------------------------------------

@@ -855,18 +855,14 @@ class TaskManager:
     async def reassign_many(
         self,
         guild_id: int,
-        actor_id: int,
+        actor: Actor,
         task_ids: Sequence[int],
         new_assignee: int,
         note: str | None,
         now: datetime,
-        *,
-        actor_is_manager: bool = True,
     ) -> list[Task]:
-        """Hand tasks over to ``new_assignee`` in one transaction, each with a history note.
-        The caller (the leave approval, done by a manager) says whether the actor is a manager;
-        the creator-or-manager rule is still checked per task."""
-        actor = Actor(actor_id, is_manager=actor_is_manager)
+        """Hand tasks over to ``new_assignee`` in one transaction, each with a history note;
+        the creator-or-manager rule is checked per task."""
         return await self.db.write(
             reassign_tasks, guild_id, actor, list(task_ids), new_assignee, note, now
         )
@@ -970,13 +966,11 @@ class TaskManager:
         guild_id: int,
         channel_id: int,
         message_ids: Sequence[int],
-        actor_id: int,
+        actor: Actor,
         now: datetime,
-        *,
-        actor_is_manager: bool = True,
     ) -> SavedBoard:
         return await self.db.write(
-            save_board, guild_id, channel_id, message_ids, actor_id, now, actor_is_manager
+            save_board, guild_id, channel_id, message_ids, actor.user_id, now, actor.is_manager
         )
 
     async def set_board_messages(self, channel_id: int, message_ids: Sequence[int]) -> None:

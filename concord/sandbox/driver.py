@@ -28,7 +28,6 @@ from typing import TYPE_CHECKING, Any
 
 from concord.clock import Clock, ManualClock
 from concord.config import Settings
-from concord.core.schedule import parse_hhmm, parse_timezone, parse_workday_hours, parse_workdays
 from concord.core.settings import GuildConfig
 from concord.sandbox.emulator import Emulator, InteractionRecord
 from concord.sandbox.emulator import commands as cmd
@@ -41,7 +40,7 @@ from concord.sandbox.emulator.interactions import (
 from concord.sandbox.emulator.validation import LINK_STYLE
 from concord.sandbox.emulator.world import DM, Channel, Guild, Role, StoredMessage, User
 from concord.sandbox.errors import SandboxError, UsageError
-from concord.sandbox.office import Actor, ChannelRef, Office, build_office
+from concord.sandbox.office import Actor, ChannelRef, Office, build_office, module_descriptors
 from concord.sandbox.payloads import Payloads
 from concord.sandbox.render import Names
 from concord.sandbox.views import (
@@ -145,7 +144,8 @@ class Sandbox:
         self.problems: list[str] = []
         self.response_timeout = response_timeout
         self.emulator = Emulator(clock=lambda: self.clock.now(), monotonic=monotonic)
-        self.office: Office = build_office(self.emulator)
+        self.modules = module_descriptors(cogs)
+        self.office: Office = build_office(self.emulator, self.modules)
         self.payloads = Payloads(self.emulator, self.office)
         self.names = Names(
             user=self._user_name,
@@ -209,7 +209,7 @@ class Sandbox:
         )
 
     async def _start_bot(self) -> None:
-        from concord.bot import DEFAULT_COGS, ConcordBot, apply_endpoints
+        from concord.bot import ConcordBot, apply_endpoints
         from concord.db.database import Database
 
         started = time.perf_counter()
@@ -221,7 +221,7 @@ class Sandbox:
             settings,
             db,
             clock=self.clock,
-            cogs=DEFAULT_COGS if self.cogs is None else self.cogs,
+            cogs=self.cogs,
             guild_ready_timeout=self.guild_ready_timeout,
             scheduler_seconds=self.scheduler_seconds,
             force_sync=self.force_sync,
@@ -343,38 +343,41 @@ class Sandbox:
 
     # -- configuration -----------------------------------------------------------------------
     async def configure(self, **values: Any) -> GuildConfig:
-        """Write guild settings directly (names for roles and channels, text for times)."""
-        converted: dict[str, Any] = {}
+        """Write settings directly, by their setup option names (every module's): roles and
+        channels by name, other values as typed (text is parsed like the setup command does,
+        a value already parsed — a ``time``, a ``frozenset`` of weekdays — is kept)."""
+        settings = {s.name: s for module in self.modules for s in module.settings}
+        columns: dict[str, Any] = {}
+        extras: dict[str, Any] = {}
         for key, value in values.items():
-            if key in ("manager_role", "staff_role", "approver_role"):
-                converted[f"{key}_id"] = None if value is None else self.role(value).id
-            elif key in ("approvals_channel", "reports_channel", "tasks_channel"):
-                converted[f"{key}_id"] = None if value is None else self.channel(value).id
-            elif key == "timezone":
-                converted[key] = parse_timezone(value).key
-            elif key == "workdays":
-                converted[key] = parse_workdays(value) if isinstance(value, str) else value
-            elif key == "workday_hours":
-                converted["workday_minutes"] = parse_workday_hours(float(value))
-            elif key in ("dar_reminder", "dar_summary", "digest"):
-                converted[key] = parse_hhmm(value) if isinstance(value, str) else value
+            setting = settings.get(key)
+            if setting is None:
+                raise UsageError(f"no setting {key!r} (settings: {', '.join(settings)})")
+            if value is None:
+                stored = None
+            elif setting.kind == "role":
+                stored = setting.parse(self.role(value).id)
+            elif setting.kind == "channel":
+                stored = setting.parse(self.channel(value).id)
+            elif isinstance(value, str | int | float):
+                stored = setting.parse(value)
             else:
-                converted[key] = value
+                stored = value
+            if setting.field is not None:
+                columns[setting.field] = stored
+            else:
+                extras[key] = stored
         owner = self.member("owner")
         return await self.bot.guild_settings.update(
-            self.guild.id, owner.id, converted, now=self.bot.clock.now()
+            self.guild.id, owner.id, columns, extras=extras, now=self.bot.clock.now()
         )
 
     async def configure_office(self, **overrides: Any) -> GuildConfig:
-        """The usual setup: Manager/Staff roles, the three channels, Europe/London."""
-        values: dict[str, Any] = {
-            "manager_role": "Manager",
-            "staff_role": "Staff",
-            "approvals_channel": "approvals",
-            "reports_channel": "reports",
-            "tasks_channel": "tasks",
-            "timezone": "Europe/London",
-        }
+        """The usual setup: what each module's fixtures set (Manager/Staff roles, the modules'
+        channels, Europe/London for the built-in ones), then ``overrides``."""
+        values: dict[str, Any] = {}
+        for module in self.modules:
+            values.update(module.fixtures.setup)
         values.update(overrides)
         return await self.configure(**values)
 

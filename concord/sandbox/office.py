@@ -1,13 +1,16 @@
 """The standard sandbox world: one small office on the emulator.
 
-Guild "Concord Office" with roles Manager (Manage Server) and Staff; text channels general,
-approvals, reports, tasks; members owner (the guild owner), alice (Manager, Staff) and bob,
-carol, dave (Staff). The bot joins with its own integration role.
+Guild "Concord Office" with roles Manager (Manage Server) and Staff; a text channel for each
+module that asks for one in its fixtures (general, approvals, tasks, reports for the built-in
+modules); members owner (the guild owner), alice (Manager, Staff) and bob, carol, dave (Staff).
+The bot joins with its own integration role.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from concord.sandbox.emulator import Emulator
 from concord.sandbox.emulator.world import (
@@ -28,14 +31,10 @@ from concord.sandbox.emulator.world import (
 )
 from concord.sandbox.errors import UsageError
 
+if TYPE_CHECKING:
+    from concord.cogs.modkit import Module
+
 GUILD_NAME = "Concord Office"
-CHANNELS = ("general", "approvals", "reports", "tasks")
-CHANNEL_TOPICS = {
-    "general": "Say hello",
-    "approvals": "Leave requests waiting for a manager",
-    "reports": "Daily activity report summaries and the manager digest",
-    "tasks": "Task cards",
-}
 # username -> (display name, roles)
 MEMBERS: dict[str, tuple[str, tuple[str, ...]]] = {
     "owner": ("Olivia Owner", ()),
@@ -122,7 +121,22 @@ class Office:
         return f"#{channel.name}"
 
 
-def build_office(emulator: Emulator) -> Office:
+def module_descriptors(paths: Sequence[str] | None = None) -> tuple[Module, ...]:
+    """The modules at ``paths`` (None: the built-in ones)."""
+    from concord.cogs.modkit import builtin_modules, module_at
+
+    return tuple(module_at(path) for path in (builtin_modules() if paths is None else paths))
+
+
+def office_channels(modules: Sequence[Module]) -> list[tuple[str, str]]:
+    """(name, topic) of the office's text channels: #general, then each module's."""
+    channels = {"general": "Say hello"}
+    for module in modules:
+        channels.update(dict(module.fixtures.channels))
+    return list(channels.items())
+
+
+def build_office(emulator: Emulator, modules: Sequence[Module] | None = None) -> Office:
     world = emulator.world
     owner = world.add_user("owner", MEMBERS["owner"][0])
     guild = world.add_guild(GUILD_NAME, owner)
@@ -133,8 +147,8 @@ def build_office(emulator: Emulator) -> Office:
     bot_role = world.add_role(
         guild, emulator.bot_user.display_name, BOT_PERMISSIONS, bot_id=emulator.bot_user.id
     )
-    for name in CHANNELS:
-        office.channels[name] = world.add_channel(guild, name, topic=CHANNEL_TOPICS[name])
+    for name, topic in office_channels(module_descriptors() if modules is None else modules):
+        office.channels[name] = world.add_channel(guild, name, topic=topic)
     for username, (display, role_names) in MEMBERS.items():
         if username == "owner":
             continue

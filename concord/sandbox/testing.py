@@ -8,7 +8,7 @@ then asks for the ``sandbox`` fixture (a started :class:`concord.sandbox.driver.
         assert reply.ephemeral and "Saved 1 setting" in reply.text
 
 Each test gets a fresh emulator with the standard office, a fresh database under ``tmp_path``,
-a :class:`ManualClock` at 2026-12-01 09:00 UTC and every cog of ``DEFAULT_COGS``. Options come
+a :class:`ManualClock` at 2026-12-01 09:00 UTC and every built-in module. Options come
 from a marker: ``@pytest.mark.sandbox(dev_guild=True, cogs=[...], monotonic=ManualMonotonic())``.
 
 A 4xx from the emulator, an unknown route, an error logged by the bot or an unanswered

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from concord.bot import DEFAULT_COGS, ConcordBot
+from concord.bot import ConcordBot
 from concord.config import Settings
 from concord.db.database import Database
 
@@ -22,8 +22,7 @@ async def command_payloads(tmp_path: Path) -> AsyncIterator[list[dict[str, Any]]
     db = await Database.open(tmp_path / "c.db")
     bot = ConcordBot(Settings(discord_token=None, db_path=tmp_path / "c.db"), db)
     try:
-        for module in DEFAULT_COGS:
-            await bot.load_extension(module)
+        await bot.load_modules()
         yield [cmd.to_dict(bot.tree) for cmd in bot.tree.get_commands()]
     finally:
         await bot.close()

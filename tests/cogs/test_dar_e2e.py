@@ -28,7 +28,7 @@ def at(hour: int, minute: int = 0, day: date = TUE) -> datetime:
 
 
 def dar(sandbox: Sandbox) -> DarManager:
-    return sandbox.bot.get_cog("Dar").manager  # type: ignore[union-attr]
+    return sandbox.bot.get_cog("Dar").dar_store  # type: ignore[union-attr]
 
 
 async def file_report(

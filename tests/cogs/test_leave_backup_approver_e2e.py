@@ -1,6 +1,6 @@
 """Issue 16, item 15: a backup for the leave approvers. When every manager is away (or none
 answered within another ``leave_reminder_hours``), the pending-leave reminder also pings the
-members with Manage Server and the owner; ``/concord setup approver_role`` names a second role
+members with Manage Server and the owner; ``/leave setup approver_role`` names a second role
 whose members may decide leave."""
 
 from __future__ import annotations

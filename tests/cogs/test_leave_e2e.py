@@ -98,11 +98,11 @@ async def test_without_an_approvals_channel_the_request_is_kept_and_people_told(
     await sandbox.configure(approvals_channel=None)
     reply = await apply(sandbox)
     assert "No approvals channel is set up" in reply.text
-    assert "/concord setup approvals_channel:" in reply.text
+    assert "/leave setup approvals_channel:" in reply.text
     assert (await request_row(sandbox, 1))["status"] == "pending"
     assert sandbox.messages("approvals") == []
     owner_dms = sandbox.dms("owner")
-    assert len(owner_dms) == 1 and "/concord setup approvals_channel:" in owner_dms[0].text
+    assert len(owner_dms) == 1 and "/leave setup approvals_channel:" in owner_dms[0].text
     await apply(sandbox, "carol")
     assert len(sandbox.dms("owner")) == 1  # once a day, not once a request
     pending = await sandbox.slash("alice", "leave pending")

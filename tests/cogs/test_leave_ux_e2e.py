@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+from concord.core.actor import Actor
 from concord.core.leave import Portion
 from concord.sandbox.driver import Sandbox
 from tests.cogs.leave_helpers import apply, card, request_row
@@ -124,8 +125,7 @@ async def test_a_month_with_many_people_out_pages_within_limits(sandbox: Sandbox
         start = date(2026, 12, 1 + number % 20)
         await leave.apply(
             sandbox.guild.id,
-            actor_id=owner,
-            actor_is_manager=True,
+            actor=Actor(owner, True),
             user_id=user.id,
             leave_type="Work from home" if number % 3 == 0 else "Annual",
             start=start,

@@ -75,7 +75,7 @@ async def create(sandbox: Sandbox, by: str = "alice", **options: object) -> int:
 
 async def seed(sandbox: Sandbox, count: int, **fields_: object) -> list[int]:
     """Many tasks at once through the manager (the commands are tested elsewhere)."""
-    manager = cog(sandbox).manager
+    manager = cog(sandbox).tasks_store
     ids = []
     for i in range(count):
         values: dict[str, object] = {
@@ -569,7 +569,7 @@ async def test_board_edits_are_coalesced(sandbox: Sandbox) -> None:
 
     async def burst() -> None:
         for task_id in ids:  # five changes in quick succession
-            change = await tasks.manager.set_status(
+            change = await tasks.tasks_store.set_status(
                 sandbox.guild.id,
                 task_id,
                 Actor(sandbox.member("bob").id),
@@ -846,7 +846,7 @@ async def test_boards_catch_up_after_a_restart_and_at_the_digest(sandbox: Sandbo
     assert board.embeds[0]["description"].startswith("**Overdue** (1)")
     # A change made while the bot was down shows once it is back.
     await sandbox.restart()
-    change = await cog(sandbox).manager.set_status(
+    change = await cog(sandbox).tasks_store.set_status(
         sandbox.guild.id, task_id, Actor(sandbox.member("bob").id), "done", sandbox.clock.now()
     )
     assert change.task.status == "done"

@@ -106,6 +106,8 @@ async def test_handing_over_to_someone_away_warns_and_asks_to_confirm(sandbox: S
     approved = await sandbox.click("alice", leave_card(sandbox, 2), "Approve")
     [offer] = [m for m in approved.messages if m.selects]
     assert offer.selects[0].placeholder == "Hand this task over to…"
+    # The picker belongs to the leave card, and its id says so (it said dar:handover: before).
+    assert offer.selects[0].custom_id == "leave:handover:2"
     assert offer.content.endswith(
         f"1 open task due while away: #{invoices} Invoices. Hand it over to someone?"
     )

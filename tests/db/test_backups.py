@@ -59,8 +59,7 @@ async def office_data(db: Database) -> None:
     tasks = TaskManager(db)
     applied = await leave.apply(
         GUILD,
-        actor_id=BOB,
-        actor_is_manager=False,
+        actor=Actor(BOB, False),
         user_id=BOB,
         leave_type="Annual",
         start=date(2026, 12, 3),
@@ -71,7 +70,7 @@ async def office_data(db: Database) -> None:
         reason="Family visit",
         now=NOW,
     )
-    await leave.approve(GUILD, applied.request.id, actor_id=ALICE, actor_is_manager=True, now=NOW)
+    await leave.approve(GUILD, applied.request.id, actor=Actor(ALICE, True), now=NOW)
     task = await tasks.create(
         GUILD, Actor(ALICE), TaskDraft(title="Fix the printer", assignee_id=BOB), NOW
     )

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from concord.core.actor import Actor
 from concord.core.leave import AlreadyDecided, RequestStatus
 from concord.db.database import Database
 from concord.db.leave import LeaveManager, PolicyChange
@@ -42,8 +43,7 @@ async def test_twenty_concurrent_requests_against_five_days(leave: LeaveManager)
         GUILD,
         "Comp off",
         PolicyChange(allowance=Fraction(5), requires_approval=False),
-        actor_id=ALICE,
-        actor_is_manager=True,
+        actor=Actor(ALICE, True),
         now=NOW,
     )
 
@@ -51,8 +51,7 @@ async def test_twenty_concurrent_requests_against_five_days(leave: LeaveManager)
         try:
             result = await leave.apply(
                 GUILD,
-                actor_id=BOB,
-                actor_is_manager=False,
+                actor=Actor(BOB, False),
                 user_id=BOB,
                 leave_type="Comp off",
                 start=day,
@@ -81,8 +80,7 @@ async def test_two_managers_approving_at_once_decide_once(leave: LeaveManager) -
     request = (
         await leave.apply(
             GUILD,
-            actor_id=BOB,
-            actor_is_manager=False,
+            actor=Actor(BOB, False),
             user_id=BOB,
             leave_type="Annual",
             start=date(2026, 12, 3),
@@ -92,7 +90,7 @@ async def test_two_managers_approving_at_once_decide_once(leave: LeaveManager) -
 
     async def approve(manager: int) -> str:
         try:
-            await leave.approve(GUILD, request.id, actor_id=manager, actor_is_manager=True, now=NOW)
+            await leave.approve(GUILD, request.id, actor=Actor(manager, True), now=NOW)
         except AlreadyDecided as error:
             return f"second: {error}"
         return "first"

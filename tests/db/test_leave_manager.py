@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from concord.core.actor import Actor
 from concord.core.leave import Accrual, AlreadyDecided, Balance, Portion, RequestStatus
 from concord.db.database import Database
 from concord.db.guilds import GuildSettings
@@ -52,8 +53,7 @@ async def apply(
 ) -> ApplyResult:
     return await leave.apply(
         GUILD,
-        actor_id=user if actor is None else actor,
-        actor_is_manager=manager,
+        actor=Actor(user if actor is None else actor, manager),
         user_id=user,
         leave_type=leave_type,
         start=start,
@@ -102,8 +102,7 @@ async def test_policy_creates_and_updates_types_audited(leave: LeaveManager, db:
         GUILD,
         "On duty",
         PolicyChange(deducts=False, requires_approval=False),
-        actor_id=ALICE,
-        actor_is_manager=True,
+        actor=Actor(ALICE, True),
         now=NOW,
     )
     assert is_new and created.name == "On duty" and not created.settings.deducts
@@ -111,8 +110,7 @@ async def test_policy_creates_and_updates_types_audited(leave: LeaveManager, db:
         GUILD,
         "annual",
         PolicyChange(allowance=Fraction(20), accrual=None, carryover_cap=Fraction(0)),
-        actor_id=ALICE,
-        actor_is_manager=True,
+        actor=Actor(ALICE, True),
         now=NOW,
     )
     assert not is_new and updated.name == "Annual"
@@ -122,8 +120,7 @@ async def test_policy_creates_and_updates_types_audited(leave: LeaveManager, db:
         GUILD,
         "Casual",
         PolicyChange(clear_allowance=True),
-        actor_id=ALICE,
-        actor_is_manager=True,
+        actor=Actor(ALICE, True),
         now=NOW,
     )
     assert cleared.settings.allowance is None
@@ -136,8 +133,7 @@ async def test_policy_creates_and_updates_types_audited(leave: LeaveManager, db:
             GUILD,
             "Annual",
             PolicyChange(allowance=Fraction(99)),
-            actor_id=BOB,
-            actor_is_manager=False,
+            actor=Actor(BOB, False),
             now=NOW,
         )
 
@@ -160,9 +156,7 @@ async def test_apply_records_the_request_and_its_days(leave: LeaveManager, db: D
 
 async def test_approval_debits_in_the_same_transaction(leave: LeaveManager, db: Database) -> None:
     request = (await apply(leave)).request
-    decision = await leave.approve(
-        GUILD, request.id, actor_id=ALICE, actor_is_manager=True, now=NOW
-    )
+    decision = await leave.approve(GUILD, request.id, actor=Actor(ALICE, True), now=NOW)
     assert decision.request.status is RequestStatus.APPROVED
     assert decision.request.decided_by == ALICE
     assert decision.balances[0].available == 13
@@ -176,24 +170,24 @@ async def test_nobody_approves_their_own_leave(leave: LeaveManager, db: Database
     request = (await apply(leave, user=ALICE, manager=True)).request
     before = await snapshot(db)
     with pytest.raises(PermissionDenied, match="Nobody decides their own leave"):
-        await leave.approve(GUILD, request.id, actor_id=ALICE, actor_is_manager=True, now=NOW)
+        await leave.approve(GUILD, request.id, actor=Actor(ALICE, True), now=NOW)
     with pytest.raises(PermissionDenied, match="Only managers"):
-        await leave.approve(GUILD, request.id, actor_id=BOB, actor_is_manager=False, now=NOW)
+        await leave.approve(GUILD, request.id, actor=Actor(BOB, False), now=NOW)
     with pytest.raises(PermissionDenied, match="Only managers"):
-        await leave.reject(GUILD, request.id, actor_id=BOB, actor_is_manager=False, now=NOW)
+        await leave.reject(GUILD, request.id, actor=Actor(BOB, False), now=NOW)
     assert await snapshot(db) == before
 
 
 async def test_a_second_decision_says_who_decided_first(leave: LeaveManager, db: Database) -> None:
     request = (await apply(leave)).request
-    await leave.approve(GUILD, request.id, actor_id=ALICE, actor_is_manager=True, now=NOW)
+    await leave.approve(GUILD, request.id, actor=Actor(ALICE, True), now=NOW)
     later = NOW + timedelta(minutes=5)
     with pytest.raises(AlreadyDecided) as caught:
-        await leave.approve(GUILD, request.id, actor_id=DAVE, actor_is_manager=True, now=later)
+        await leave.approve(GUILD, request.id, actor=Actor(DAVE, True), now=later)
     assert caught.value.status is RequestStatus.APPROVED and caught.value.by == ALICE
     assert caught.value.at == NOW
     with pytest.raises(AlreadyDecided, match="already approved"):
-        await leave.reject(GUILD, request.id, actor_id=DAVE, actor_is_manager=True, now=later)
+        await leave.reject(GUILD, request.id, actor=Actor(DAVE, True), now=later)
     assert len(await table(db, "SELECT * FROM leave_ledger")) == 1
     assert len(await table(db, "SELECT * FROM audit_log WHERE action = 'leave.approve'")) == 1
 
@@ -201,7 +195,7 @@ async def test_a_second_decision_says_who_decided_first(leave: LeaveManager, db:
 async def test_reject_keeps_the_balance_and_the_note(leave: LeaveManager, db: Database) -> None:
     request = (await apply(leave)).request
     decision = await leave.reject(
-        GUILD, request.id, actor_id=ALICE, actor_is_manager=True, note="Team offsite", now=NOW
+        GUILD, request.id, actor=Actor(ALICE, True), note="Team offsite", now=NOW
     )
     assert decision.request.status is RequestStatus.REJECTED
     assert decision.request.decision_note == "Team offsite"
@@ -212,19 +206,19 @@ async def test_reject_keeps_the_balance_and_the_note(leave: LeaveManager, db: Da
 
 async def test_unknown_request_is_not_found(leave: LeaveManager) -> None:
     with pytest.raises(NotFound, match="#999"):
-        await leave.approve(GUILD, 999, actor_id=ALICE, actor_is_manager=True, now=NOW)
+        await leave.approve(GUILD, 999, actor=Actor(ALICE, True), now=NOW)
     request = (await apply(leave)).request
     with pytest.raises(NotFound):  # another guild's request is not visible
-        await leave.approve(GUILD + 1, request.id, actor_id=ALICE, actor_is_manager=True, now=NOW)
+        await leave.approve(GUILD + 1, request.id, actor=Actor(ALICE, True), now=NOW)
 
 
 # -- cancelling --------------------------------------------------------------------------------
 async def test_cancel_of_approved_leave_restores_exactly(leave: LeaveManager, db: Database) -> None:
     request = (await apply(leave, date(2026, 12, 30), date(2027, 1, 5))).request
-    await leave.approve(GUILD, request.id, actor_id=ALICE, actor_is_manager=True, now=NOW)
+    await leave.approve(GUILD, request.id, actor=Actor(ALICE, True), now=NOW)
     assert (await balance(leave)).available == 12
     assert (await balance(leave, year=2027)).taken == 3
-    decision = await leave.cancel(GUILD, request.id, actor_id=BOB, actor_is_manager=False, now=NOW)
+    decision = await leave.cancel(GUILD, request.id, actor=Actor(BOB, False), now=NOW)
     assert decision.request.status is RequestStatus.CANCELLED
     assert decision.request.cancelled_by == BOB
     assert decision.request.decided_by == ALICE  # the approval stays on record
@@ -237,26 +231,26 @@ async def test_cancel_of_approved_leave_restores_exactly(leave: LeaveManager, db
     ]
     assert (await balance(leave)).available == 14
     with pytest.raises(AlreadyDecided, match="already cancelled"):
-        await leave.cancel(GUILD, request.id, actor_id=BOB, actor_is_manager=False, now=NOW)
+        await leave.cancel(GUILD, request.id, actor=Actor(BOB, False), now=NOW)
 
 
 async def test_cancel_of_pending_writes_no_ledger(leave: LeaveManager, db: Database) -> None:
     request = (await apply(leave)).request
-    await leave.cancel(GUILD, request.id, actor_id=BOB, actor_is_manager=False, now=NOW)
+    await leave.cancel(GUILD, request.id, actor=Actor(BOB, False), now=NOW)
     assert not await table(db, "SELECT * FROM leave_ledger")
     assert (await balance(leave)).after_pending == 14
 
 
 async def test_who_may_cancel(leave: LeaveManager, db: Database) -> None:
     started = (await apply(leave, TODAY)).request
-    await leave.approve(GUILD, started.id, actor_id=ALICE, actor_is_manager=True, now=NOW)
+    await leave.approve(GUILD, started.id, actor=Actor(ALICE, True), now=NOW)
     before = await snapshot(db)
     with pytest.raises(PermissionDenied, match="only your own"):
-        await leave.cancel(GUILD, started.id, actor_id=CAROL, actor_is_manager=False, now=NOW)
+        await leave.cancel(GUILD, started.id, actor=Actor(CAROL, False), now=NOW)
     with pytest.raises(UserError, match="already started"):
-        await leave.cancel(GUILD, started.id, actor_id=BOB, actor_is_manager=False, now=NOW)
+        await leave.cancel(GUILD, started.id, actor=Actor(BOB, False), now=NOW)
     assert await snapshot(db) == before
-    await leave.cancel(GUILD, started.id, actor_id=ALICE, actor_is_manager=True, now=NOW)
+    await leave.cancel(GUILD, started.id, actor=Actor(ALICE, True), now=NOW)
     assert (await balance(leave)).available == 14
 
 
@@ -289,7 +283,7 @@ async def test_overlaps(leave: LeaveManager) -> None:
 
 async def test_a_cancelled_request_frees_its_dates(leave: LeaveManager) -> None:
     request = (await apply(leave)).request
-    await leave.cancel(GUILD, request.id, actor_id=BOB, actor_is_manager=False, now=NOW)
+    await leave.cancel(GUILD, request.id, actor=Actor(BOB, False), now=NOW)
     assert (await apply(leave)).request.id != request.id
 
 
@@ -307,8 +301,7 @@ async def test_allow_negative_types_may_overdraw(leave: LeaveManager) -> None:
         GUILD,
         "Sick",
         PolicyChange(allow_negative=True),
-        actor_id=ALICE,
-        actor_is_manager=True,
+        actor=Actor(ALICE, True),
         now=NOW,
     )
     result = await apply(leave, date(2026, 12, 7), date(2026, 12, 25), leave_type="sick")
@@ -319,7 +312,7 @@ async def test_allow_negative_types_may_overdraw(leave: LeaveManager) -> None:
 async def test_untracked_types_take_no_balance(leave: LeaveManager, db: Database) -> None:
     unpaid = await apply(leave, date(2026, 12, 7), date(2026, 12, 31), leave_type="Unpaid")
     assert unpaid.request.amount == 19
-    await leave.approve(GUILD, unpaid.request.id, actor_id=ALICE, actor_is_manager=True, now=NOW)
+    await leave.approve(GUILD, unpaid.request.id, actor=Actor(ALICE, True), now=NOW)
     b = await balance(leave, name="Unpaid")
     assert not b.tracked and b.recorded == 19
     wfh = await apply(leave, date(2027, 1, 4), leave_type="work from home")
@@ -335,8 +328,7 @@ async def test_auto_approved_deducting_type_debits_at_once(
         GUILD,
         "Comp off",
         PolicyChange(allowance=Fraction(2), requires_approval=False),
-        actor_id=ALICE,
-        actor_is_manager=True,
+        actor=Actor(ALICE, True),
         now=NOW,
     )
     result = await apply(leave, leave_type="Comp off", portion=Portion.HALF_DAY_PM)
@@ -379,7 +371,7 @@ async def test_managers_file_for_members(leave: LeaveManager) -> None:
     result = await apply(leave, user=BOB, actor=ALICE, manager=True)
     assert result.request.user_id == BOB and result.request.filed_by == ALICE
     # the manager who filed it may approve it: it is bob's leave, not theirs
-    await leave.approve(GUILD, result.request.id, actor_id=ALICE, actor_is_manager=True, now=NOW)
+    await leave.approve(GUILD, result.request.id, actor=Actor(ALICE, True), now=NOW)
 
 
 # -- history is not rewritten ------------------------------------------------------------------
@@ -387,17 +379,17 @@ async def test_amounts_are_fixed_when_requested(leave: LeaveManager) -> None:
     request = (await apply(leave, date(2026, 12, 21), date(2026, 12, 25))).request
     assert request.amount == 5
     await leave.add_holiday(
-        GUILD, date(2026, 12, 25), "Christmas Day", actor_id=ALICE, actor_is_manager=True, now=NOW
+        GUILD, date(2026, 12, 25), "Christmas Day", actor=Actor(ALICE, True), now=NOW
     )
     await leave.set_policy(
-        GUILD, "Annual", PolicyChange(deducts=False), actor_id=ALICE, actor_is_manager=True, now=NOW
+        GUILD, "Annual", PolicyChange(deducts=False), actor=Actor(ALICE, True), now=NOW
     )
     stored = await leave.get_request(GUILD, request.id)
     assert stored.amount == 5 and stored.deducts
     await leave.set_policy(
-        GUILD, "Annual", PolicyChange(deducts=True), actor_id=ALICE, actor_is_manager=True, now=NOW
+        GUILD, "Annual", PolicyChange(deducts=True), actor=Actor(ALICE, True), now=NOW
     )
-    await leave.approve(GUILD, request.id, actor_id=ALICE, actor_is_manager=True, now=NOW)
+    await leave.approve(GUILD, request.id, actor=Actor(ALICE, True), now=NOW)
     assert (await balance(leave)).taken == 5
     # a new request over the holiday takes one day less
     carol = await apply(leave, date(2026, 12, 21), date(2026, 12, 25), user=CAROL)
@@ -408,8 +400,7 @@ async def test_amounts_are_fixed_when_requested(leave: LeaveManager) -> None:
 async def test_member_allowance_override(leave: LeaveManager, db: Database) -> None:
     after = await leave.set_allowance(
         GUILD,
-        actor_id=ALICE,
-        actor_is_manager=True,
+        actor=Actor(ALICE, True),
         user_id=BOB,
         leave_type="Annual",
         days=Fraction(21),
@@ -420,8 +411,7 @@ async def test_member_allowance_override(leave: LeaveManager, db: Database) -> N
     with pytest.raises(UserError, match="Unpaid has no balance"):
         await leave.set_allowance(
             GUILD,
-            actor_id=ALICE,
-            actor_is_manager=True,
+            actor=Actor(ALICE, True),
             user_id=BOB,
             leave_type="Unpaid",
             days=Fraction(3),
@@ -430,8 +420,7 @@ async def test_member_allowance_override(leave: LeaveManager, db: Database) -> N
     with pytest.raises(PermissionDenied):
         await leave.set_allowance(
             GUILD,
-            actor_id=BOB,
-            actor_is_manager=False,
+            actor=Actor(BOB, False),
             user_id=BOB,
             leave_type="Annual",
             days=Fraction(99),
@@ -452,8 +441,7 @@ async def test_adjustments(leave: LeaveManager, db: Database) -> None:
     ) -> Balance:
         return await leave.adjust(
             GUILD,
-            actor_id=actor,
-            actor_is_manager=manager,
+            actor=Actor(actor, manager),
             user_id=BOB,
             leave_type=leave_type,
             days=days,
@@ -484,8 +472,7 @@ async def test_monthly_accrual(leave: LeaveManager) -> None:
         GUILD,
         "Casual",
         PolicyChange(accrual=Accrual.MONTHLY, allowance=Fraction(12)),
-        actor_id=ALICE,
-        actor_is_manager=True,
+        actor=Actor(ALICE, True),
         now=NOW,
     )
     b = await leave.balances(GUILD, BOB, 2027, today=date(2027, 3, 15))
@@ -500,7 +487,7 @@ async def test_monthly_accrual(leave: LeaveManager) -> None:
 
 async def test_carry_over_into_next_year(leave: LeaveManager) -> None:
     request = (await apply(leave, date(2026, 12, 7), date(2026, 12, 11))).request  # 5 days
-    await leave.approve(GUILD, request.id, actor_id=ALICE, actor_is_manager=True, now=NOW)
+    await leave.approve(GUILD, request.id, actor=Actor(ALICE, True), now=NOW)
     next_year = await balance(leave, year=2027)
     assert next_year.carried == 5  # 9 unused, capped at 5
     assert next_year.available == 19
@@ -511,21 +498,17 @@ async def test_carry_over_into_next_year(leave: LeaveManager) -> None:
 # -- holidays ----------------------------------------------------------------------------------
 async def test_holidays_add_remove_import(leave: LeaveManager, db: Database) -> None:
     holiday, replaced = await leave.add_holiday(
-        GUILD, date(2026, 12, 24), "Office closed", actor_id=ALICE, actor_is_manager=True, now=NOW
+        GUILD, date(2026, 12, 24), "Office closed", actor=Actor(ALICE, True), now=NOW
     )
     assert replaced is None and holiday.source == "manual"
     _, replaced = await leave.add_holiday(
-        GUILD, date(2026, 12, 24), "Christmas Eve", actor_id=ALICE, actor_is_manager=True, now=NOW
+        GUILD, date(2026, 12, 24), "Christmas Eve", actor=Actor(ALICE, True), now=NOW
     )
     assert replaced is not None and replaced.name == "Office closed"
-    imported = await leave.import_holidays(
-        GUILD, "gb", 2026, actor_id=ALICE, actor_is_manager=True, now=NOW
-    )
+    imported = await leave.import_holidays(GUILD, "gb", 2026, actor=Actor(ALICE, True), now=NOW)
     assert date(2026, 12, 25) in {h.day for h in imported.added}
     assert imported.skipped == ()
-    again = await leave.import_holidays(
-        GUILD, "GB", 2026, actor_id=ALICE, actor_is_manager=True, now=NOW
-    )
+    again = await leave.import_holidays(GUILD, "GB", 2026, actor=Actor(ALICE, True), now=NOW)
     assert again.added == () and len(again.skipped) == len(imported.added)
     listed = await leave.holidays(GUILD, date(2026, 12, 1), date(2026, 12, 31))
     assert [(h.day.day, h.name) for h in listed][:2] == [
@@ -533,24 +516,18 @@ async def test_holidays_add_remove_import(leave: LeaveManager, db: Database) -> 
         (25, "Christmas Day"),
     ]
     removed = await leave.remove_holiday(
-        GUILD, date(2026, 12, 24), actor_id=ALICE, actor_is_manager=True, now=NOW
+        GUILD, date(2026, 12, 24), actor=Actor(ALICE, True), now=NOW
     )
     assert removed.name == "Christmas Eve"
     with pytest.raises(NotFound, match="no holiday on Thu 24 Dec 2026"):
-        await leave.remove_holiday(
-            GUILD, date(2026, 12, 24), actor_id=ALICE, actor_is_manager=True, now=NOW
-        )
+        await leave.remove_holiday(GUILD, date(2026, 12, 24), actor=Actor(ALICE, True), now=NOW)
     with pytest.raises(UserError, match="not a country"):
-        await leave.import_holidays(
-            GUILD, "ZZ", 2026, actor_id=ALICE, actor_is_manager=True, now=NOW
-        )
+        await leave.import_holidays(GUILD, "ZZ", 2026, actor=Actor(ALICE, True), now=NOW)
     with pytest.raises(UserError, match="not a subdivision"):
-        await leave.import_holidays(
-            GUILD, "US", 2026, "ZZ", actor_id=ALICE, actor_is_manager=True, now=NOW
-        )
+        await leave.import_holidays(GUILD, "US", 2026, "ZZ", actor=Actor(ALICE, True), now=NOW)
     with pytest.raises(PermissionDenied):
         await leave.add_holiday(
-            GUILD, date(2026, 12, 31), "Party", actor_id=BOB, actor_is_manager=False, now=NOW
+            GUILD, date(2026, 12, 31), "Party", actor=Actor(BOB, False), now=NOW
         )
     actions = [r["action"] for r in await table(db, "SELECT action FROM audit_log ORDER BY id")]
     assert actions.count("leave.holiday.add") == 2 and "leave.holiday.remove" in actions
@@ -559,7 +536,7 @@ async def test_holidays_add_remove_import(leave: LeaveManager, db: Database) -> 
 # -- queries for other modules -----------------------------------------------------------------
 async def test_absences_per_day(leave: LeaveManager) -> None:
     approved = (await apply(leave, THU, date(2026, 12, 7))).request
-    await leave.approve(GUILD, approved.id, actor_id=ALICE, actor_is_manager=True, now=NOW)
+    await leave.approve(GUILD, approved.id, actor=Actor(ALICE, True), now=NOW)
     await apply(
         leave, THU, user=CAROL, portion=Portion.OFF_DUTY, from_time=time(14), to_time=time(16)
     )
@@ -592,9 +569,9 @@ async def test_pending_requests_oldest_first(leave: LeaveManager) -> None:
 
 async def test_cancellable(leave: LeaveManager) -> None:
     started = (await apply(leave, TODAY)).request
-    await leave.approve(GUILD, started.id, actor_id=ALICE, actor_is_manager=True, now=NOW)
+    await leave.approve(GUILD, started.id, actor=Actor(ALICE, True), now=NOW)
     future = (await apply(leave, THU)).request
-    await leave.approve(GUILD, future.id, actor_id=ALICE, actor_is_manager=True, now=NOW)
+    await leave.approve(GUILD, future.id, actor=Actor(ALICE, True), now=NOW)
     pending = (await apply(leave, date(2026, 12, 10))).request
     carol = (await apply(leave, THU, user=CAROL)).request
     own = await leave.cancellable(GUILD, BOB, is_manager=False, today=TODAY)
@@ -606,7 +583,7 @@ async def test_cancellable(leave: LeaveManager) -> None:
 async def test_history_filters(leave: LeaveManager) -> None:
     first = (await apply(leave, THU)).request
     second = (await apply(leave, date(2027, 1, 4))).request
-    await leave.reject(GUILD, first.id, actor_id=ALICE, actor_is_manager=True, now=NOW)
+    await leave.reject(GUILD, first.id, actor=Actor(ALICE, True), now=NOW)
     assert [r.id for r in await leave.history(GUILD, BOB)] == [second.id, first.id]
     assert [r.id for r in await leave.history(GUILD, BOB, year=2027)] == [second.id]
     rejected = await leave.history(GUILD, BOB, status=RequestStatus.REJECTED)
@@ -618,11 +595,11 @@ async def test_leave_booked_on_carry_over_stays_covered(leave: LeaveManager, db:
     # January 2027 takes 19 days: 14 of 2027's own and the 5 that carry over from 2026
     booked = (await apply(leave, date(2027, 1, 4), date(2027, 1, 28))).request
     assert booked.amount == 19
-    await leave.approve(GUILD, booked.id, actor_id=ALICE, actor_is_manager=True, now=NOW)
+    await leave.approve(GUILD, booked.id, actor=Actor(ALICE, True), now=NOW)
     before = await snapshot(db)
     with pytest.raises(UserError, match="would leave 2027 at -1 day"):
         await apply(leave, date(2026, 12, 7), date(2026, 12, 18))  # 10 days: only 4 would carry
     assert await snapshot(db) == before
     fits = (await apply(leave, date(2026, 12, 7), date(2026, 12, 17))).request  # 9: 5 carry
-    await leave.approve(GUILD, fits.id, actor_id=ALICE, actor_is_manager=True, now=NOW)
+    await leave.approve(GUILD, fits.id, actor=Actor(ALICE, True), now=NOW)
     assert (await balance(leave, year=2027)).available == 0

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from concord.core.actor import Actor
 from concord.core.leave import Portion, RequestStatus
 from concord.db.database import Database, connect_sync
 from concord.db.leave import (
@@ -43,8 +44,7 @@ async def book(
 ) -> int:
     result = await leave.apply(
         GUILD,
-        actor_id=BOB,
-        actor_is_manager=False,
+        actor=Actor(BOB, False),
         user_id=BOB,
         leave_type="Annual",
         start=day,
@@ -52,9 +52,7 @@ async def book(
         now=NOW,
     )
     if approve:
-        await leave.approve(
-            GUILD, result.request.id, actor_id=ALICE, actor_is_manager=True, now=NOW
-        )
+        await leave.approve(GUILD, result.request.id, actor=Actor(ALICE, True), now=NOW)
     return result.request.id
 
 
@@ -63,20 +61,16 @@ async def test_shown_balances_are_those_of_the_transaction(leave: LeaveManager) 
     change does not leak into a result already returned."""
     result = await leave.apply(
         GUILD,
-        actor_id=BOB,
-        actor_is_manager=False,
+        actor=Actor(BOB, False),
         user_id=BOB,
         leave_type="Annual",
         start=MONDAYS[0],
         now=NOW,
     )
-    decision = await leave.approve(
-        GUILD, result.request.id, actor_id=ALICE, actor_is_manager=True, now=NOW
-    )
+    decision = await leave.approve(GUILD, result.request.id, actor=Actor(ALICE, True), now=NOW)
     await leave.adjust(
         GUILD,
-        actor_id=ALICE,
-        actor_is_manager=True,
+        actor=Actor(ALICE, True),
         user_id=BOB,
         leave_type="Annual",
         days=Fraction(5),
@@ -100,7 +94,7 @@ async def test_a_decision_returns_the_request_as_stored(leave: LeaveManager) -> 
     request_id = await book(leave, MONDAYS[0], approve=False)
     later = NOW + timedelta(minutes=7, microseconds=123_456)
     decision = await leave.reject(
-        GUILD, request_id, actor_id=ALICE, actor_is_manager=True, note="  Busy week ", now=later
+        GUILD, request_id, actor=Actor(ALICE, True), note="  Busy week ", now=later
     )
     stored = await leave.get_request(GUILD, request_id)
     assert decision.request == stored
@@ -128,8 +122,7 @@ async def test_an_applied_request_is_returned_as_stored(
     fresh read, whatever the portion, the hours and the type."""
     result = await leave.apply(
         GUILD,
-        actor_id=BOB,
-        actor_is_manager=False,
+        actor=Actor(BOB, False),
         user_id=BOB,
         leave_type=leave_type,
         start=MONDAYS[0],
@@ -165,8 +158,7 @@ async def test_one_type_reads_as_all_types_do(leave: LeaveManager, db: Database)
         await book(leave, day)
     await leave.apply(
         GUILD,
-        actor_id=BOB,
-        actor_is_manager=False,
+        actor=Actor(BOB, False),
         user_id=BOB,
         leave_type="Sick",
         start=MONDAYS[4],

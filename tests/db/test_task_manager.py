@@ -346,7 +346,7 @@ async def test_weekdays_series_skips_the_holidays_leave_keeps(
     from concord.db.leave import LeaveManager
 
     await LeaveManager(db).add_holiday(
-        GUILD, date(2026, 12, 7), "Office closed", actor_id=3, actor_is_manager=True, now=NOW
+        GUILD, date(2026, 12, 7), "Office closed", actor=Actor(3, True), now=NOW
     )
     friday = await new_task(tasks, due_date=date(2026, 12, 4), repeat="weekdays")
     nxt = (await tasks.set_status(GUILD, friday, ASSIGNEE, "done", NOW)).next_occurrence
@@ -489,21 +489,17 @@ async def test_reassign_many_is_one_transaction(tasks: TaskManager, db: Database
     b = await new_task(tasks)
     done = await new_task(tasks)
     await tasks.set_status(GUILD, done, ASSIGNEE, "done", NOW)
-    moved = await tasks.reassign_many(
-        GUILD, MANAGER.user_id, [a, b, done], 9, "On leave: handed over", NOW
-    )
+    moved = await tasks.reassign_many(GUILD, MANAGER, [a, b, done], 9, "On leave: handed over", NOW)
     assert [t.id for t in moved] == [a, b]
     assert (await tasks.get(done)).assignee_id == 2
     assert (await tasks.history(a))[-1].note == "On leave: handed over"
     # All or nothing: a task of another guild (or a refused one) rolls the whole batch back.
     c = await new_task(tasks)
     with pytest.raises(NotFound):
-        await tasks.reassign_many(GUILD, MANAGER.user_id, [c, 987654], 11, None, NOW)
+        await tasks.reassign_many(GUILD, MANAGER, [c, 987654], 11, None, NOW)
     assert (await tasks.get(c)).assignee_id == 2
     with pytest.raises(PermissionDenied):
-        await tasks.reassign_many(
-            GUILD, STRANGER.user_id, [c], 11, None, NOW, actor_is_manager=False
-        )
+        await tasks.reassign_many(GUILD, STRANGER, [c], 11, None, NOW)
 
 
 async def test_due_soon_candidates(tasks: TaskManager) -> None:
@@ -525,10 +521,10 @@ async def test_cards_and_boards(tasks: TaskManager, db: Database) -> None:
     await tasks.forget_dm_card(task_id, 61)
     assert await tasks.dm_cards(task_id) == []
 
-    assert (await tasks.save_board(GUILD, 70, [71, 72], MANAGER.user_id, NOW)).previous is None
-    replaced = (await tasks.save_board(GUILD, 70, [73], MANAGER.user_id, NOW)).previous
+    assert (await tasks.save_board(GUILD, 70, [71, 72], MANAGER, NOW)).previous is None
+    replaced = (await tasks.save_board(GUILD, 70, [73], MANAGER, NOW)).previous
     assert replaced is not None and replaced.message_ids == (71, 72)
-    await tasks.save_board(GUILD, 80, [81], MANAGER.user_id, NOW)
+    await tasks.save_board(GUILD, 80, [81], MANAGER, NOW)
     assert [(b.channel_id, b.message_ids) for b in await tasks.boards(GUILD)] == [
         (70, (73,)),
         (80, (81,)),

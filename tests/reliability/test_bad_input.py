@@ -66,14 +66,12 @@ async def seed_other_guild(sandbox: Sandbox) -> tuple[str, ...]:
         OTHER_GUILD,
         "Annual",
         PolicyChange(allowance=Fraction(30)),
-        actor_id=7,
-        actor_is_manager=True,
+        actor=Actor(7, True),
         now=NOW,
     )
     applied = await leave.apply(
         OTHER_GUILD,
-        actor_id=8,
-        actor_is_manager=False,
+        actor=Actor(8, False),
         user_id=8,
         leave_type="Annual",
         start=date(2026, 12, 3),

@@ -24,7 +24,7 @@ async def test_only_managers_post_a_board_in_a_new_channel(sandbox: Sandbox) -> 
     refused = await sandbox.slash("bob", "task board", _channel="general")
     assert refused.ephemeral and "Only managers" in refused.text
     assert sandbox.messages("general") == []
-    assert await sandbox.bot.get_cog("Tasks").manager.boards(sandbox.guild.id) == []  # type: ignore[union-attr]
+    assert await sandbox.bot.get_cog("Tasks").tasks_store.boards(sandbox.guild.id) == []  # type: ignore[union-attr]
     assert "Board posted" in (await sandbox.slash("alice", "task board", _channel="general")).text
     # Anyone may move the channel's board to the bottom.
     assert "Board posted" in (await sandbox.slash("bob", "task board", _channel="general")).text
@@ -43,7 +43,7 @@ async def test_a_guild_keeps_five_live_boards_and_the_oldest_says_it_stopped(
     for name in names:
         reply = await sandbox.slash("alice", "task board", _channel=name)
         assert "Board posted" in reply.text, reply.text
-    manager = sandbox.bot.get_cog("Tasks").manager  # type: ignore[union-attr]
+    manager = sandbox.bot.get_cog("Tasks").tasks_store  # type: ignore[union-attr]
     live = {b.channel_id for b in await manager.boards(sandbox.guild.id)}
     assert live == {sandbox.channel(name).id for name in names[1:]}
     [oldest] = sandbox.messages(names[0])

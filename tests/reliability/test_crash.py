@@ -25,6 +25,7 @@ import asyncio, os, sys
 from datetime import UTC, date, datetime, timedelta
 from fractions import Fraction
 from concord.db.database import Database
+from concord.core.actor import Actor
 from concord.db.leave import LeaveManager, PolicyChange
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
@@ -33,7 +34,7 @@ async def main(path, log_path, first_member):
     db = await Database.open(path)
     leave = LeaveManager(db)
     await leave.set_policy(1, "Annual", PolicyChange(allowance=Fraction(100000)),
-                           actor_id=1, actor_is_manager=True, now=NOW)
+                           actor=Actor(1, True), now=NOW)
     log = open(log_path, "a", buffering=1)
     member = first_member
     day = date(2027, 1, 4)
@@ -41,9 +42,9 @@ async def main(path, log_path, first_member):
         if day.weekday() >= 5:
             day += timedelta(days=1)
             continue
-        result = await leave.apply(1, actor_id=member, actor_is_manager=False, user_id=member,
+        result = await leave.apply(1, actor=Actor(member, False), user_id=member,
                                    leave_type="Annual", start=day, now=NOW)
-        await leave.approve(1, result.request.id, actor_id=1, actor_is_manager=True, now=NOW)
+        await leave.approve(1, result.request.id, actor=Actor(1, True), now=NOW)
         log.write(f"{result.request.id}\n")  # only after the commit returned
         os.fsync(log.fileno())
         day += timedelta(days=1)

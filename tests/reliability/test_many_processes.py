@@ -118,6 +118,7 @@ from datetime import UTC, date, datetime, timedelta
 from fractions import Fraction
 from pathlib import Path
 from concord.db.database import Database
+from concord.core.actor import Actor
 from concord.db.leave import LeaveManager, PolicyChange
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
@@ -127,13 +128,13 @@ async def main(path, stop):
     db = await Database.open(path)
     leave = LeaveManager(db)
     await leave.set_policy(GUILD, "Annual", PolicyChange(allowance=Fraction(100000)),
-                           actor_id=1, actor_is_manager=True, now=NOW)
+                           actor=Actor(1, True), now=NOW)
     member, day, done = 1000, date(2027, 1, 4), 0
     while not stop.exists():
         if day.weekday() < 5:
-            result = await leave.apply(GUILD, actor_id=member, actor_is_manager=False,
+            result = await leave.apply(GUILD, actor=Actor(member, False),
                                        user_id=member, leave_type="Annual", start=day, now=NOW)
-            await leave.approve(GUILD, result.request.id, actor_id=1, actor_is_manager=True,
+            await leave.approve(GUILD, result.request.id, actor=Actor(1, True),
                                 now=NOW)
             done += 1
         day += timedelta(days=1)

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 
 from concord.sandbox.driver import Sandbox
 from concord.sandbox.emulator.world import MANAGE_GUILD, MANAGE_MESSAGES
-from concord.sandbox.office import BOT_PERMISSIONS, CHANNEL_TOPICS, CHANNELS, Office
+from concord.sandbox.office import BOT_PERMISSIONS, Office, office_channels
 from concord.sandbox.payloads import Payloads
 
 SECOND_OFFICE = "Second Office"
@@ -41,8 +41,8 @@ async def invite_to_second_office(sandbox: Sandbox) -> Office:
     bot_role = world.add_role(
         guild, emulator.bot_user.display_name, BOT_PERMISSIONS, bot_id=emulator.bot_user.id
     )
-    for name in CHANNELS:
-        office.channels[name] = world.add_channel(guild, name, topic=CHANNEL_TOPICS[name])
+    for name, topic in office_channels(sandbox.modules):
+        office.channels[name] = world.add_channel(guild, name, topic=topic)
     for username, (display, role_names) in SECOND_MEMBERS.items():
         known = sandbox.office.users.get(username)
         user = known if known is not None else world.add_user(username, display)

@@ -32,7 +32,8 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import concord  # noqa: E402
-from concord.bot import DEFAULT_COGS, HEARTBEAT_SECONDS  # noqa: E402
+from concord.bot import HEARTBEAT_SECONDS  # noqa: E402
+from concord.cogs.modkit import builtin_modules  # noqa: E402
 from concord.db.database import Database  # noqa: E402
 from concord.health import git_commit, iso, read_health, write_json_atomic  # noqa: E402
 
@@ -54,7 +55,7 @@ async def main() -> None:
         )
 
     await db.write(record_start)
-    for name in DEFAULT_COGS:
+    for name in builtin_modules():
         importlib.import_module(name)
     now = iso(datetime.now(UTC))
     write_json_atomic(

@@ -19,10 +19,10 @@ from discord.ext import commands
 from concord.charts import render_dar_chart
 from concord.cogs.common import (
     MANAGER_ONLY,
+    actor_of,
     answer,
     field_input,
     guild_id_of,
-    member_is_manager,
 )
 from concord.cogs.dar.embeds import (
     missing_messages,
@@ -33,22 +33,22 @@ from concord.cogs.dar.embeds import (
 )
 from concord.cogs.dar.jobs import DarJobs, send_spec, spec_kwargs
 from concord.cogs.dar.views import (
-    BlockerTaskButton,
     BlockerTaskModal,
     PostSummaryView,
     ReportModal,
     RetryReportView,
-    SubmitDarButton,
     submit_view,
 )
 from concord.core.dar import (
-    compose_summary,
     first_line,
     format_day,
     parse_report_date,
-    report_messages,
     short_day,
     validate_report,
+)
+from concord.core.dar_layout import (
+    compose_summary,
+    report_messages,
 )
 from concord.core.embed_pages import MessageSpec, truncate
 from concord.core.settings import GuildConfig
@@ -77,19 +77,11 @@ SPOOL_BYTES = 8 * 1024 * 1024
 class Dar(commands.GroupCog, group_name="dar", group_description="Daily activity reports"):
     def __init__(self, bot: ConcordBot) -> None:
         self.bot = bot
-        self.manager = DarManager(
+        self.dar_store = DarManager(
             bot.db, bot.guild_settings, LeaveManager(bot.db), TaskManager(bot.db)
         )
         self.jobs = DarJobs(self)
         super().__init__()
-
-    async def cog_load(self) -> None:
-        self.bot.add_dynamic_items(SubmitDarButton, BlockerTaskButton)
-        self.jobs.register()
-
-    async def cog_unload(self) -> None:
-        self.jobs.unregister()
-        self.bot.remove_dynamic_items(SubmitDarButton, BlockerTaskButton)
 
     # -- shared steps ------------------------------------------------------------------------
     def guild(self, guild_id: int) -> discord.Guild:
@@ -102,7 +94,7 @@ class Dar(commands.GroupCog, group_name="dar", group_description="Daily activity
         """Whether ``user`` counts as a manager in that guild (also for clicks in DMs)."""
         config = await self.bot.guild_settings.get(guild_id)
         member = self.guild(guild_id).get_member(user.id)
-        return member is not None and member_is_manager(config, member), config
+        return actor_of(config, member or user).is_manager, config
 
     async def require_manager(self, guild_id: int, user: discord.abc.User) -> GuildConfig:
         is_manager, config = await self.manager_in(guild_id, user)
@@ -123,7 +115,7 @@ class Dar(commands.GroupCog, group_name="dar", group_description="Daily activity
         except UserError as error:
             raise UserError(f"`{option}`: {error}") from None
 
-    async def send_pages(
+    async def answer_pages(
         self,
         interaction: discord.Interaction,
         messages: Sequence[MessageSpec],
@@ -144,11 +136,11 @@ class Dar(commands.GroupCog, group_name="dar", group_description="Daily activity
         if self.guild(guild_id).get_member(interaction.user.id) is None:
             raise UserError("You're not a member of that server any more.")
         now = self.bot.clock.now()
-        today = await self.manager.member_today(guild_id, interaction.user.id, now)
+        today = await self.dar_store.member_today(guild_id, interaction.user.id, now)
         day = day or today
-        existing = await self.manager.get(guild_id, interaction.user.id, day)
-        await self.manager.check_report_day(guild_id, day, today, editing=existing is not None)
-        prefill = await self.manager.prefill(guild_id, interaction.user.id, day)
+        existing = await self.dar_store.get(guild_id, interaction.user.id, day)
+        await self.dar_store.check_report_day(guild_id, day, today, editing=existing is not None)
+        prefill = await self.dar_store.prefill(guild_id, interaction.user.id, day)
         await interaction.response.send_modal(ReportModal(guild_id, prefill))
 
     async def submit_report(
@@ -172,7 +164,7 @@ class Dar(commands.GroupCog, group_name="dar", group_description="Daily activity
             view.message = await interaction.original_response()
             return
         await interaction.response.defer(ephemeral=True, thinking=True)
-        result = await self.manager.submit(
+        result = await self.dar_store.submit(
             guild_id, interaction.user.id, draft, self.bot.clock.now(), day
         )
         report = result.report
@@ -191,8 +183,8 @@ class Dar(commands.GroupCog, group_name="dar", group_description="Daily activity
 
     async def edit_hint(self, guild_id: int, user_id: int, day: date) -> str:
         """How, and until when, the member can still change the report of ``day``."""
-        today = await self.manager.member_today(guild_id, user_id, self.bot.clock.now())
-        last = await self.manager.edit_window_end(guild_id, day)
+        today = await self.dar_store.member_today(guild_id, user_id, self.bot.clock.now())
+        last = await self.dar_store.edit_window_end(guild_id, day)
         if last < today:
             return ""
         command = "/dar submit" if day == today else f"/dar submit date:{day.isoformat()}"
@@ -205,7 +197,9 @@ class Dar(commands.GroupCog, group_name="dar", group_description="Daily activity
         self, interaction: discord.Interaction, date: app_commands.Range[str, 1, 40] | None = None
     ) -> None:
         guild_id = guild_id_of(interaction)
-        today = await self.manager.member_today(guild_id, interaction.user.id, self.bot.clock.now())
+        today = await self.dar_store.member_today(
+            guild_id, interaction.user.id, self.bot.clock.now()
+        )
         await self.open_report_modal(interaction, guild_id, self.parse_day(date, today, "date"))
 
     # -- reading -----------------------------------------------------------------------------
@@ -229,10 +223,10 @@ class Dar(commands.GroupCog, group_name="dar", group_description="Daily activity
             await self.require_manager(guild_id, interaction.user)
         now = self.bot.clock.now()
         day = self.parse_day(
-            date, await self.manager.member_today(guild_id, target.id, now), "date"
+            date, await self.dar_store.member_today(guild_id, target.id, now), "date"
         )
-        report = await self.manager.get(guild_id, target.id, day)
-        roster = await self.manager.roster(guild_id, day, roster_members(self.guild(guild_id)))
+        report = await self.dar_store.get(guild_id, target.id, day)
+        roster = await self.dar_store.roster(guild_id, day, roster_members(self.guild(guild_id)))
         note = roster.note_for(target.id)
         if report is None:
             text = f"{target.mention} has no report for **{format_day(day)}**"
@@ -246,7 +240,7 @@ class Dar(commands.GroupCog, group_name="dar", group_description="Daily activity
                 text += "."
             await answer(interaction, text, ephemeral=True)
             return
-        await self.send_pages(interaction, report_messages(report, target.display_name, note))
+        await self.answer_pages(interaction, report_messages(report, target.display_name, note))
 
     @app_commands.command(
         name="missing", description="Who has not filed a report for a day (managers)"
@@ -259,10 +253,10 @@ class Dar(commands.GroupCog, group_name="dar", group_description="Daily activity
         guild_id = guild_id_of(interaction)
         await self.require_manager(guild_id, interaction.user)
         day = self.parse_day(date, await self.guild_today(guild_id), "date")
-        result = await self.manager.missing(
+        result = await self.dar_store.missing(
             guild_id, day, roster_members(self.guild(guild_id)), self.bot.clock.now()
         )
-        await self.send_pages(
+        await self.answer_pages(
             interaction, missing_messages(day, result.roster, result.missing, result.not_due)
         )
 
@@ -277,11 +271,11 @@ class Dar(commands.GroupCog, group_name="dar", group_description="Daily activity
         guild_id = guild_id_of(interaction)
         is_manager, config = await self.manager_in(guild_id, interaction.user)
         day = self.parse_day(date, await self.guild_today(guild_id), "date")
-        data = await self.manager.summary(
+        data = await self.dar_store.summary(
             guild_id, day, roster_members(self.guild(guild_id)), self.bot.clock.now()
         )
         messages = compose_summary(data)
-        await self.send_pages(interaction, messages, with_buttons=is_manager)
+        await self.answer_pages(interaction, messages, with_buttons=is_manager)
         if not is_manager:
             return
         where = self.summary_channel(config, interaction)
@@ -313,7 +307,7 @@ class Dar(commands.GroupCog, group_name="dar", group_description="Daily activity
         config = await self.require_manager(view.guild_id, interaction.user)
         where = self.summary_channel(config, interaction)
         await interaction.response.defer()
-        data = await self.manager.summary(
+        data = await self.dar_store.summary(
             view.guild_id, day, roster_members(self.guild(view.guild_id)), self.bot.clock.now()
         )
         sent = [await send_spec(where, message) for message in compose_summary(data)]
@@ -335,7 +329,7 @@ class Dar(commands.GroupCog, group_name="dar", group_description="Daily activity
         if not isinstance(channel, discord.abc.Messageable) or channel is None:
             raise UserError("I can't post in this channel.")
         message = await channel.send(embed=panel_embed(), view=submit_view())
-        previous = await self.manager.save_panel(
+        previous = await self.dar_store.save_panel(
             guild_id, message.channel.id, message.id, interaction.user.id, self.bot.clock.now()
         )
         if previous is not None:
@@ -387,7 +381,7 @@ class Dar(commands.GroupCog, group_name="dar", group_description="Daily activity
             tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES) as out,
             tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES) as packed,
         ):
-            rows = await self.manager.export(
+            rows = await self.dar_store.export(
                 guild_id, first, last, format.value, out, names, user_id
             )
             if rows == 0:
@@ -444,7 +438,7 @@ class Dar(commands.GroupCog, group_name="dar", group_description="Daily activity
             )
         user_id = await self.scope(guild_id, interaction.user, member, "see the stats of")
         guild = self.guild(guild_id)
-        stats = await self.manager.stats(
+        stats = await self.dar_store.stats(
             guild_id, first, last, roster_members(guild), today, user_id, now=self.bot.clock.now()
         )
         names = {m.id: m.display_name for m in guild.members}
@@ -469,7 +463,7 @@ class Dar(commands.GroupCog, group_name="dar", group_description="Daily activity
             file=discord.File(io.BytesIO(png), filename="dar-stats.png"),
             ephemeral=True,
         )
-        await self.send_pages(interaction, rest)
+        await self.answer_pages(interaction, rest)
 
     # -- blockers → tasks ------------------------------------------------------------------
     async def make_task_from_blocker(
@@ -479,11 +473,11 @@ class Dar(commands.GroupCog, group_name="dar", group_description="Daily activity
         the clicker."""
         guild_id = guild_id_of(interaction)
         await self.require_manager(guild_id, interaction.user)
-        report = await self.manager.get_by_id(guild_id, report_id)
+        report = await self.dar_store.get_by_id(guild_id, report_id)
         if not report.blockers:
             raise UserError("That report lists no blockers any more.")
-        existing = await self.manager.blocker_task(report.id)
-        if existing is not None and not await self.manager.task_finished(guild_id, existing):
+        existing = await self.dar_store.blocker_task(report.id)
+        if existing is not None and not await self.dar_store.task_finished(guild_id, existing):
             raise UserError(f"Task #{existing} was already made from these blockers.")
         member = self.guild(guild_id).get_member(report.user_id)
         name = member.display_name if member else f"member {report.user_id}"
@@ -519,7 +513,7 @@ class Dar(commands.GroupCog, group_name="dar", group_description="Daily activity
             assignee_id=modal.assignee_id,
             source_url=modal.source_url,
         )
-        await self.manager.link_blocker_task(
+        await self.dar_store.link_blocker_task(
             guild_id_of(interaction),
             modal.report_id,
             task.id,

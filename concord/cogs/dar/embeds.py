@@ -11,13 +11,15 @@ import discord
 
 from concord.cogs.dar.views import BlockerTaskButton
 from concord.core.dar import (
-    SUMMARY_COLOUR,
     Member,
     MemberStats,
     Roster,
     RosterEntry,
     format_day,
     format_rate,
+)
+from concord.core.dar_layout import (
+    SUMMARY_COLOUR,
 )
 from concord.core.embed_pages import EmbedSpec, FieldSpec, Item, MessageSpec, chunk_lines, pack
 from concord.core.text import escape_markdown

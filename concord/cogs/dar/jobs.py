@@ -26,16 +26,19 @@ from concord.core.dar import (
     Member,
     Report,
     RosterEntry,
+    summary_deadline,
+)
+from concord.core.dar_layout import (
     compose_digest,
     compose_follow_up,
     compose_summary,
     late_note,
     reminder_text,
-    summary_deadline,
 )
 from concord.core.embed_pages import MessageSpec
 from concord.core.settings import GuildConfig
 from concord.db.dar import REMINDER_JOB as DAR_REMINDER_JOB
+from concord.scheduler import DailyJob, TickJob
 
 if TYPE_CHECKING:
     from concord.cogs.dar.cog import Dar
@@ -88,20 +91,18 @@ class DarJobs:
     def __init__(self, cog: Dar) -> None:
         self.cog = cog
         self.bot = cog.bot
-        self.manager = cog.manager
+        self.dar_store = cog.dar_store
 
-    def register(self) -> None:
-        scheduler = self.bot.scheduler
-        # A job that cannot run for want of setup is off (None) rather than run for nothing:
-        # once the server is set up it runs at its time that day, not the next day.
-        scheduler.add_daily(REMINDER_JOB, reminder_time, self.remind)
-        scheduler.add_tick(REMINDER_ZONES_JOB, self.remind_own_zones)
-        scheduler.add_daily(SUMMARY_JOB, summary_time, self.post_summary)
-        scheduler.add_daily(DIGEST_JOB, digest_time, self.post_digest)
-
-    def unregister(self) -> None:
-        for name in (REMINDER_JOB, REMINDER_ZONES_JOB, SUMMARY_JOB, DIGEST_JOB):
-            self.bot.scheduler.remove(name)
+    def scheduled(self) -> list[DailyJob | TickJob]:
+        """The module's jobs (its descriptor hands them to the scheduler). A job that cannot
+        run for want of setup is off (None) rather than run for nothing: once the server is
+        set up it runs at its time that day, not the next day."""
+        return [
+            DailyJob(REMINDER_JOB, reminder_time, self.remind),
+            TickJob(REMINDER_ZONES_JOB, self.remind_own_zones),
+            DailyJob(SUMMARY_JOB, summary_time, self.post_summary),
+            DailyJob(DIGEST_JOB, digest_time, self.post_digest),
+        ]
 
     # -- reminders -------------------------------------------------------------------------
     async def remind(self, config: GuildConfig, local_date: date, late: bool) -> None:
@@ -142,7 +143,7 @@ class DarJobs:
                 due.setdefault(local.date(), []).append(member)
         for day, people in due.items():
             waiting = set(
-                await self.manager.unreminded(
+                await self.dar_store.unreminded(
                     config.guild_id, day, [m.user_id for m in people], REMINDER_KIND
                 )
             )
@@ -168,7 +169,7 @@ class DarJobs:
         ``settle_unexpected`` (the tick job, which looks again every pass) the day is also marked
         done for those nobody expects, so they are not looked up again until tomorrow."""
         now = self.bot.clock.now()
-        missing = await self.manager.missing(config.guild_id, day, people)
+        missing = await self.dar_store.missing(config.guild_id, day, people)
         if settle_unexpected:
             for member in people:
                 if member.user_id not in missing.roster.expected_ids:
@@ -177,7 +178,7 @@ class DarJobs:
                     )
         if not missing.missing:
             return
-        overdue = await self.manager.overdue_by_member(config.guild_id, now)
+        overdue = await self.dar_store.overdue_by_member(config.guild_id, now)
         failed = 0
         for entry in missing.missing:
             key = reminder_key(entry.user_id, day)
@@ -217,12 +218,12 @@ class DarJobs:
             log.info("guild %s has no reports channel; no DAR summary posted", guild.id)
             return
         now = self.bot.clock.now()
-        data = await self.manager.summary(config.guild_id, local_date, roster_members(guild), now)
+        data = await self.dar_store.summary(config.guild_id, local_date, roster_members(guild), now)
         if not data.roster.workday and not data.reports:
             return  # a weekend or holiday nobody filed on: nothing to say
         channel = self.bot.get_partial_messageable(config.reports_channel_id, guild_id=guild.id)
         note = late_note(config.dar_summary, config.timezone) if late else None
-        await self.send_pages(
+        await self.post_claimed_pages(
             config.guild_id, channel, SUMMARY_KIND, local_date, compose_summary(data, note)
         )
 
@@ -233,13 +234,13 @@ class DarJobs:
         if config.reports_channel_id is None:
             log.info("guild %s has no reports channel; no digest posted", guild.id)
             return
-        if not await self.manager.is_workday(config.guild_id, local_date):
+        if not await self.dar_store.is_workday(config.guild_id, local_date):
             return
         now = self.bot.clock.now()
-        data = await self.manager.digest(config.guild_id, local_date, roster_members(guild), now)
+        data = await self.dar_store.digest(config.guild_id, local_date, roster_members(guild), now)
         channel = self.bot.get_partial_messageable(config.reports_channel_id, guild_id=guild.id)
         note = late_note(config.digest, config.timezone) if late else None
-        await self.send_pages(
+        await self.post_claimed_pages(
             config.guild_id, channel, DIGEST_KIND, local_date, [compose_digest(data, note)]
         )
 
@@ -254,7 +255,7 @@ class DarJobs:
         )
         if posted is None:
             return  # no summary yet: the report will be in it
-        zone = await self.manager.zone(report.guild_id, report.user_id)
+        zone = await self.dar_store.zone(report.guild_id, report.user_id)
         office = summary_deadline(report.day, config.dar_summary, config.tz)
         own = summary_deadline(report.day, config.dar_summary, zone)
         if not office < own or posted >= own:
@@ -274,7 +275,7 @@ class DarJobs:
             log.warning("could not post the DAR follow-up for %s", key, exc_info=True)
             await self.bot.job_ledger.release_notification(report.guild_id, FOLLOW_UP_KIND, key)
 
-    async def send_pages(
+    async def post_claimed_pages(
         self,
         guild_id: int,
         channel: discord.abc.Messageable,

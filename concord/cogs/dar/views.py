@@ -11,14 +11,13 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
-from concord.cogs.common import OwnerView, field_input, modal_field
+from concord.cogs.common import OwnerView, field_input, modal_field, report_error
 from concord.cogs.tasks.views import TaskCreateModal
 from concord.core.dar import BLOCKERS_MAX, DONE_MAX, PLAN_MAX, short_day
 from concord.core.embed_pages import ButtonSpec
 from concord.errors import UserError
 
 if TYPE_CHECKING:
-    from concord.bot import ConcordBot
     from concord.cogs.dar.cog import Dar
     from concord.db.dar import Prefill
 
@@ -30,11 +29,6 @@ def dar_cog(interaction: discord.Interaction) -> Dar:
     if cog is None:
         raise RuntimeError("the DAR cog is not loaded")
     return cog  # type: ignore[return-value]
-
-
-async def report_error(interaction: discord.Interaction, error: BaseException) -> None:
-    bot: ConcordBot = interaction.client  # type: ignore[assignment]
-    await bot.report_error(interaction, error)
 
 
 def submit_custom_id(guild_id: int | None = None, day: date | None = None) -> str:

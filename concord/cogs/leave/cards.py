@@ -10,8 +10,10 @@ from typing import TYPE_CHECKING
 
 import discord
 
+from concord.cogs import approvals
 from concord.cogs.common import (
     APPROVERS_ONLY,
+    actor_of,
     answer,
     answer_in_time,
     guild_config,
@@ -30,7 +32,7 @@ from concord.cogs.leave.embeds import (
     paginate,
     pending_lines,
 )
-from concord.cogs.leave.views import RejectModal, card_view, pending_view
+from concord.cogs.leave.views import card_view, pending_view, reject_modal
 from concord.core.leave import (
     AlreadyDecided,
     LeaveRequest,
@@ -80,9 +82,7 @@ class LeaveDesk:
 
     def already_message(self, error: AlreadyDecided, config: GuildConfig) -> str:
         """``Request #7 was already approved by alice at 10:02.`` in the guild's time."""
-        name = self.name_of(config.guild_id)(error.by) if error.by else None
-        at = error.at.astimezone(config.tz) if error.at else None
-        return error.describe(name, at)
+        return approvals.already_message(error, config, self.name_of(config.guild_id))
 
     # -- cards ---------------------------------------------------------------------------------
     async def render_card(self, request: LeaveRequest, config: GuildConfig) -> discord.Embed:
@@ -126,7 +126,7 @@ class LeaveDesk:
             await self.warn_owner_no_channel(config, request)
             return (
                 f"{channel_problem(config)}, so no approval card was posted. A manager needs to run "
-                "`/concord setup approvals_channel:`. Your request is saved as pending and "
+                "`/leave setup approvals_channel:`. Your request is saved as pending and "
                 "managers can decide it with `/leave pending`."
             )
         embed = await self.render_card(request, config)
@@ -158,12 +158,14 @@ class LeaveDesk:
             return
         embed = await self.render_card(request, config)
         pending = request.status is RequestStatus.PENDING
-        channel = self.bot.get_partial_messageable(request.card_channel_id)
-        message = channel.get_partial_message(request.card_message_id)
-        try:
-            await message.edit(embed=embed, view=card_view(request.id) if pending else None)
-        except discord.HTTPException:
-            log.warning("could not update the card of leave request #%s", request.id, exc_info=True)
+        await approvals.edit_card(
+            self.bot,
+            request.card_channel_id,
+            request.card_message_id,
+            embed=embed,
+            view=card_view(request.id) if pending else None,
+            what=f"leave request #{request.id}",
+        )
 
     async def edit_card_copy(
         self, message: discord.Message, request: LeaveRequest, config: GuildConfig
@@ -178,13 +180,7 @@ class LeaveDesk:
     # -- messages to people --------------------------------------------------------------------
     async def dm(self, user_id: int, *, embed: discord.Embed) -> bool:
         """DM a member; closed DMs (or a member who left) are logged, never an error."""
-        try:
-            user = self.bot.get_user(user_id) or await self.bot.fetch_user(user_id)
-            await user.send(embed=embed)
-        except discord.HTTPException as error:
-            log.info("could not DM member %s (%s); DMs closed?", user_id, error)
-            return False
-        return True
+        return await approvals.dm(self.bot, user_id, embed=embed)
 
     async def tell_requester(
         self, request: LeaveRequest, actor_id: int, config: GuildConfig, *, credited: bool = False
@@ -256,7 +252,7 @@ class LeaveDesk:
             description=(
                 f"{self.name_of(config.guild_id)(request.user_id)} requested leave (#{request.id}) "
                 f"in **{guild.name}**, but {channel_problem(config, lower=True)}. Run "
-                "`/concord setup approvals_channel:` to choose one; until then managers can "
+                "`/leave setup approvals_channel:` to choose one; until then managers can "
                 "decide requests with `/leave pending`."
             ),
             colour=discord.Colour.orange(),
@@ -285,7 +281,7 @@ class LeaveDesk:
             )
         if request.status is not RequestStatus.PENDING:
             raise UserError(self.already_message(already_decided(request), config))
-        await interaction.response.send_modal(RejectModal(request_id))
+        await interaction.response.send_modal(reject_modal(request_id))
 
     async def reject_from_modal(
         self, interaction: discord.Interaction, request_id: int, note: str | None
@@ -307,23 +303,21 @@ class LeaveDesk:
         note: str | None,
     ) -> Decision:
         # Deciding is the managers' and the leave approver role's (checked again in the write).
-        is_manager = member_can_approve(config, interaction.user)
-        if not is_manager:
+        actor = actor_of(config, interaction.user)
+        if not actor.decides_leave:
             raise PermissionDenied(APPROVERS_ONLY)
         try:
             if approve:
                 return await self.leave.approve(
                     config.guild_id,
                     request_id,
-                    actor_id=interaction.user.id,
-                    actor_is_manager=is_manager,
+                    actor=actor,
                     now=self.now(),
                 )
             return await self.leave.reject(
                 config.guild_id,
                 request_id,
-                actor_id=interaction.user.id,
-                actor_is_manager=is_manager,
+                actor=actor,
                 note=note,
                 now=self.now(),
             )

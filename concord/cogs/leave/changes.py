@@ -1,17 +1,19 @@
 """A manager's change to their own leave (a balance adjustment, their allowance) is held for
 another manager: a card in the approvals channel with Approve / Reject buttons, decided once,
-by anyone who counts as a manager except the one it concerns."""
+by anyone who counts as a manager except the one it concerns. Built on the approval kit
+(``cogs/approvals.py``): the buttons (``leave:change:approve:<id>``), editing the card in place,
+the DM to the manager who asked."""
 
 from __future__ import annotations
 
 import logging
-import re
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import discord
 
-from concord.cogs.common import answer, answer_in_time, guild_config, member_is_manager
-from concord.cogs.leave.views import desk_of, run_reporting
+from concord.cogs import approvals
+from concord.cogs.common import actor_of, answer, answer_in_time, guild_config
+from concord.cogs.leave.views import desk_of
 from concord.core.leave import format_amount
 from concord.core.settings import GuildConfig
 from concord.db.leave import HeldChange
@@ -50,39 +52,22 @@ def change_embed(change: HeldChange, requester: str, decider: str | None) -> dis
     return embed
 
 
-class ChangeButton(
-    discord.ui.DynamicItem[discord.ui.Button],
-    template=r"leave:change:(?P<action>approve|reject):(?P<id>\d{1,18})",
-):
-    def __init__(self, action: str, change_id: int) -> None:
-        approve = action == "approve"
-        super().__init__(
-            discord.ui.Button(
-                label="Approve" if approve else "Reject",
-                style=discord.ButtonStyle.success if approve else discord.ButtonStyle.danger,
-                custom_id=f"leave:change:{action}:{change_id}",
-            )
-        )
-        self.action = action
-        self.change_id = change_id
+async def _approve(interaction: discord.Interaction, change_id: int) -> None:
+    await decide_from_button(interaction, change_id, True)
 
-    @classmethod
-    async def from_custom_id(
-        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str], /
-    ) -> ChangeButton:
-        return cls(match["action"], int(match["id"]))
 
-    async def callback(self, interaction: discord.Interaction) -> None:
-        await run_reporting(
-            interaction, decide_from_button(interaction, self.change_id, self.action == "approve")
-        )
+async def _reject(interaction: discord.Interaction, change_id: int) -> None:
+    await decide_from_button(interaction, change_id, False)
+
+
+# Rejecting a held change takes no reason (the manager who asked is told who decided).
+ChangeApproveButton = approvals.decision_button("leave:change", "approve", _approve)
+ChangeRejectButton = approvals.decision_button("leave:change", "reject", _reject)
+CHANGE_BUTTONS = (ChangeApproveButton, ChangeRejectButton)
 
 
 def change_view(change_id: int) -> discord.ui.View:
-    view = discord.ui.View(timeout=None)
-    view.add_item(ChangeButton("approve", change_id))
-    view.add_item(ChangeButton("reject", change_id))
-    return view
+    return approvals.decision_view(ChangeApproveButton, ChangeRejectButton, change_id)
 
 
 async def post_change_card(desk: LeaveDesk, change: HeldChange, config: GuildConfig) -> str:
@@ -94,7 +79,7 @@ async def post_change_card(desk: LeaveDesk, change: HeldChange, config: GuildCon
     channel_id = config.approvals_channel_id
     channel = desk.bot.get_channel(channel_id) if channel_id else None
     if not isinstance(channel, discord.abc.Messageable):
-        return f"{held}, but there is no approvals channel to ask in: run `/concord setup approvals_channel:`."
+        return f"{held}, but there is no approvals channel to ask in: run `/leave setup approvals_channel:`."
     name = desk.name_of(config.guild_id)(change.user_id)
     try:
         message = await channel.send(
@@ -116,8 +101,7 @@ async def decide_from_button(
     change, balance = await desk.leave.decide_change(
         config.guild_id,
         change_id,
-        actor_id=interaction.user.id,
-        actor_is_manager=member_is_manager(config, interaction.user),
+        actor=actor_of(config, interaction.user),
         approve=approve,
         now=desk.now(),
     )
@@ -126,14 +110,16 @@ async def decide_from_button(
     if answered and interaction.message is not None:
         answered = await answer_in_time(interaction.edit_original_response(embed=embed, view=None))
     if not answered and change.card_channel_id and change.card_message_id:
-        card = desk.bot.get_partial_messageable(change.card_channel_id).get_partial_message(
-            change.card_message_id
+        await approvals.edit_card(
+            desk.bot,
+            change.card_channel_id,
+            change.card_message_id,
+            embed=embed,
+            view=None,
+            what=f"change #{change_id}",
         )
-        try:
-            await card.edit(embed=embed, view=None)
-        except discord.HTTPException:
-            log.warning("could not update the card of change #%s", change_id, exc_info=True)
-    await desk.dm(change.user_id, embed=embed)  # the manager who asked hears the answer
+    # The manager who asked hears the answer.
+    await approvals.dm(desk.bot, change.user_id, embed=embed)
     done = f"{change.status.capitalize()} change #{change.id}."
     if balance is not None:
         done += f" {balance.leave_type}: {format_amount(balance.available)} available in {balance.year}."

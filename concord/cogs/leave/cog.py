@@ -17,7 +17,10 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from concord.adapters.leave_export import requests_csv, requests_ics
+from concord.adapters.public_holidays import countries, search_countries, subdivisions
 from concord.cogs.common import (
+    actor_of,
     answer,
     guild_config,
     member_is_manager,
@@ -25,7 +28,7 @@ from concord.cogs.common import (
     require_manager,
 )
 from concord.cogs.leave.cards import LeaveDesk
-from concord.cogs.leave.changes import ChangeButton, post_change_card
+from concord.cogs.leave.changes import post_change_card
 from concord.cogs.leave.embeds import (
     apply_embed,
     balance_pages,
@@ -37,7 +40,7 @@ from concord.cogs.leave.embeds import (
     request_line,
     type_lines,
 )
-from concord.cogs.leave.views import DYNAMIC_ITEMS, desk_of, send_pages
+from concord.cogs.leave.views import desk_of, send_embed_pages
 from concord.core.dates import parse_date, parse_month
 from concord.core.leave import (
     Accrual,
@@ -53,8 +56,6 @@ from concord.core.leave import (
     parse_days,
     whole_days,
 )
-from concord.core.leave_export import requests_csv, requests_ics
-from concord.core.public_holidays import countries, search_countries, subdivisions
 from concord.core.schedule import parse_hhmm
 from concord.core.settings import GuildConfig
 from concord.core.text import escape_markdown, plural
@@ -197,14 +198,6 @@ class Leave(
         self.desk = LeaveDesk(bot, self.leave)
         super().__init__()
 
-    async def cog_load(self) -> None:
-        self.bot.add_dynamic_items(*DYNAMIC_ITEMS, ChangeButton)
-        self.bot.scheduler.add_tick(REMINDER_JOB, self.desk.remind_pending)
-
-    async def cog_unload(self) -> None:
-        self.bot.scheduler.remove(REMINDER_JOB)
-        self.bot.remove_dynamic_items(*DYNAMIC_ITEMS, ChangeButton)
-
     # -- helpers -------------------------------------------------------------------------------
     async def _subject(
         self, interaction: discord.Interaction, member: discord.Member | None, what: str
@@ -254,8 +247,7 @@ class Leave(
         target = member or interaction.user
         result = await self.leave.apply(
             config.guild_id,
-            actor_id=interaction.user.id,
-            actor_is_manager=member_is_manager(config, interaction.user),
+            actor=actor_of(config, interaction.user),
             user_id=target.id,
             leave_type=leave_type,
             start=first,
@@ -283,8 +275,7 @@ class Leave(
             decision = await self.leave.cancel(
                 config.guild_id,
                 request_id,
-                actor_id=interaction.user.id,
-                actor_is_manager=member_is_manager(config, interaction.user),
+                actor=actor_of(config, interaction.user),
                 now=self.desk.now(),
             )
         except AlreadyDecided as error:
@@ -330,7 +321,7 @@ class Leave(
         shown_year = year or today.year
         balances = await self.leave.balances(config.guild_id, user_id, shown_year, today=today)
         name = (member or interaction.user).display_name
-        await send_pages(
+        await send_embed_pages(
             interaction, balance_pages(name, shown_year, balances, config.workday_minutes)
         )
 
@@ -362,7 +353,7 @@ class Leave(
         )
         title = f"Leave history · {name}" + (f" · {filters}" if filters else "")
         pages = paginate(title, [request_line(r) for r in requests], empty="No requests.")
-        await send_pages(interaction, pages)
+        await send_embed_pages(interaction, pages)
 
     @app_commands.command(name="pending", description="Managers: requests waiting for approval")
     async def pending(self, interaction: discord.Interaction) -> None:
@@ -398,7 +389,7 @@ class Leave(
             header="\n".join(notes),
             empty="Nobody is out.",
         )
-        await send_pages(interaction, pages, ephemeral=False)
+        await send_embed_pages(interaction, pages, ephemeral=False)
 
     @app_commands.command(name="calendar", description="The team's leave for a month at a glance")
     @app_commands.describe(month="YYYY-MM or a month name, e.g. Dec (default: this month)")
@@ -416,14 +407,14 @@ class Leave(
         pages = calendar_pages(
             first, absences, holidays, config.workdays, self.desk.name_of(config.guild_id)
         )
-        await send_pages(interaction, pages, ephemeral=False)
+        await send_embed_pages(interaction, pages, ephemeral=False)
 
     @app_commands.command(name="types", description="Leave types and their policies")
     async def types(self, interaction: discord.Interaction) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
         config = await guild_config(interaction)
         types = await self.leave.types(config.guild_id, now=self.desk.now())
-        await send_pages(interaction, paginate("Leave types", type_lines(types)))
+        await send_embed_pages(interaction, paginate("Leave types", type_lines(types)))
 
     # -- managing ------------------------------------------------------------------------------
     @app_commands.command(name="policy", description="Managers: create or change a leave type")
@@ -471,8 +462,7 @@ class Leave(
             config.guild_id,
             leave_type,
             change,
-            actor_id=interaction.user.id,
-            actor_is_manager=member_is_manager(config, interaction.user),
+            actor=actor_of(config, interaction.user),
             now=self.desk.now(),
         )
         verb = "Created" if created else "Updated"
@@ -508,8 +498,7 @@ class Leave(
         config = await require_manager(interaction)
         after = await self.leave.set_allowance(
             config.guild_id,
-            actor_id=interaction.user.id,
-            actor_is_manager=member_is_manager(config, interaction.user),
+            actor=actor_of(config, interaction.user),
             user_id=member.id,
             leave_type=leave_type,
             days=days_from_number(days),
@@ -550,8 +539,7 @@ class Leave(
         amount = days_from_number(days, allow_negative=True)
         after = await self.leave.adjust(
             config.guild_id,
-            actor_id=interaction.user.id,
-            actor_is_manager=member_is_manager(config, interaction.user),
+            actor=actor_of(config, interaction.user),
             user_id=member.id,
             leave_type=leave_type,
             days=amount,
@@ -583,8 +571,7 @@ class Leave(
             config.guild_id,
             day,
             name,
-            actor_id=interaction.user.id,
-            actor_is_manager=member_is_manager(config, interaction.user),
+            actor=actor_of(config, interaction.user),
             now=self.desk.now(),
         )
         name = escape_markdown(holiday.name)
@@ -614,8 +601,7 @@ class Leave(
         holiday = await self.leave.remove_holiday(
             config.guild_id,
             day,
-            actor_id=interaction.user.id,
-            actor_is_manager=member_is_manager(config, interaction.user),
+            actor=actor_of(config, interaction.user),
             now=self.desk.now(),
         )
         await answer(
@@ -642,7 +628,7 @@ class Leave(
             holiday_lines(holidays),
             empty="No holidays yet: `/leave holiday add` or `/leave holiday import`.",
         )
-        await send_pages(interaction, pages)
+        await send_embed_pages(interaction, pages)
 
     @holiday.command(name="import", description="Managers: import a country's public holidays")
     @app_commands.describe(
@@ -666,8 +652,7 @@ class Leave(
             country,
             shown,
             subdivision,
-            actor_id=interaction.user.id,
-            actor_is_manager=member_is_manager(config, interaction.user),
+            actor=actor_of(config, interaction.user),
             now=self.desk.now(),
         )
         where = countries().get(country.strip().upper(), country)
@@ -688,7 +673,7 @@ class Leave(
             header=header,
             empty="Nothing new.",
         )
-        await send_pages(interaction, pages)
+        await send_embed_pages(interaction, pages)
 
     # -- export --------------------------------------------------------------------------------
     @app_commands.command(name="export", description="Download leave as CSV or an iCalendar file")

@@ -4,7 +4,7 @@ description 4096, 25 fields of 1024, 6000 per embed): long lists become pages.""
 from __future__ import annotations
 
 import calendar as month_calendar
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from fractions import Fraction
@@ -433,7 +433,3 @@ def calendar_pages(
             embed.set_footer(text=f"Page {number}/{len(chunks)}")
         pages.append(embed)
     return pages
-
-
-def names_for(ids: Iterable[int], lookup: Mapping[int, str]) -> dict[int, str]:
-    return {uid: lookup.get(uid, f"user {uid}") for uid in ids}

@@ -1,28 +1,26 @@
-"""Buttons, the reject modal and page views.
+"""Leave's buttons, the reject form and page views, on the approval kit (``cogs/approvals.py``).
 
-Approve / Reject and the pending list's page buttons are ``DynamicItem``s: their custom ids
-carry the request id (``leave:approve:<id>``), so they work on any message after a restart or a
-deploy. They are sent in a :class:`RegistryView`, which discord.py does not store per message:
-when a stored view stops (and ephemeral ones time out after 15 minutes) discord.py also drops
-the bot-wide registration of every dynamic item in it, which would disable every card's
-buttons. Such views are sent with channel.send, followups or edits, never with
-``response.send_message`` (which stores any view).
-
-``from_custom_id`` only parses the id, because discord.py logs and drops exceptions raised
-there (the click would just fail); the request is reloaded and the clicker's permission checked
-in the callback, where every error reaches the clicker through ``bot.report_error``.
+Approve / Reject (``leave:approve:<id>``, ``leave:reject:<id>``) and the pending list's page
+buttons are ``DynamicItem``s, so they work on any message after a restart or a deploy; they
+are sent in a :class:`RegistryView` (see the kit for why).
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Awaitable, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import discord
 
-from concord.cogs.common import answer, field_input, modal_field
+from concord.cogs.approvals import (
+    ReasonModal,
+    RegistryView,
+    decision_button,
+    decision_view,
+)
+from concord.cogs.common import answer, forward_errors, report_error
 from concord.core.leave import MAX_REASON_LENGTH
 
 if TYPE_CHECKING:
@@ -42,67 +40,16 @@ def desk_of(interaction: discord.Interaction) -> LeaveDesk:
     return cog.desk
 
 
-async def run_reporting(interaction: discord.Interaction, action: Awaitable[None]) -> None:
-    """Run a component's action; any error goes to the bot's one error path."""
-    try:
-        await action
-    except Exception as error:
-        bot: ConcordBot = interaction.client  # type: ignore[assignment]
-        await bot.report_error(interaction, error)
+async def _approve(interaction: discord.Interaction, request_id: int) -> None:
+    await desk_of(interaction).decide_from_button(interaction, request_id)
 
 
-class ApproveButton(
-    discord.ui.DynamicItem[discord.ui.Button], template=r"leave:approve:(?P<id>\d{1,18})"
-):
-    def __init__(self, request_id: int, *, label: str = "Approve", row: int | None = None) -> None:
-        super().__init__(
-            discord.ui.Button(
-                label=label,
-                style=discord.ButtonStyle.success,
-                custom_id=f"leave:approve:{request_id}",
-                row=row,
-            )
-        )
-        self.request_id = request_id
-
-    @classmethod
-    async def from_custom_id(
-        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str], /
-    ) -> ApproveButton:
-        label = getattr(item, "label", None) or "Approve"
-        return cls(int(match["id"]), label=label)
-
-    async def callback(self, interaction: discord.Interaction) -> None:
-        await run_reporting(
-            interaction, desk_of(interaction).decide_from_button(interaction, self.request_id)
-        )
+async def _open_reject_form(interaction: discord.Interaction, request_id: int) -> None:
+    await desk_of(interaction).open_reject_modal(interaction, request_id)
 
 
-class RejectButton(
-    discord.ui.DynamicItem[discord.ui.Button], template=r"leave:reject:(?P<id>\d{1,18})"
-):
-    def __init__(self, request_id: int, *, label: str = "Reject", row: int | None = None) -> None:
-        super().__init__(
-            discord.ui.Button(
-                label=label,
-                style=discord.ButtonStyle.danger,
-                custom_id=f"leave:reject:{request_id}",
-                row=row,
-            )
-        )
-        self.request_id = request_id
-
-    @classmethod
-    async def from_custom_id(
-        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str], /
-    ) -> RejectButton:
-        label = getattr(item, "label", None) or "Reject"
-        return cls(int(match["id"]), label=label)
-
-    async def callback(self, interaction: discord.Interaction) -> None:
-        await run_reporting(
-            interaction, desk_of(interaction).open_reject_modal(interaction, self.request_id)
-        )
+ApproveButton = decision_button("leave", "approve", _approve)
+RejectButton = decision_button("leave", "reject", _open_reject_form)
 
 
 class PendingPageButton(
@@ -129,7 +76,7 @@ class PendingPageButton(
         return cls(int(match["page"]), label=getattr(item, "label", None) or "Page")
 
     async def callback(self, interaction: discord.Interaction) -> None:
-        await run_reporting(
+        await forward_errors(
             interaction, desk_of(interaction).show_pending_page(interaction, self.page)
         )
 
@@ -141,21 +88,8 @@ DYNAMIC_ITEMS: tuple[type[discord.ui.DynamicItem[Any]], ...] = (
 )
 
 
-class RegistryView(discord.ui.View):
-    """A view of dynamic items only, answered through the bot-wide dynamic item registry."""
-
-    def __init__(self) -> None:
-        super().__init__(timeout=None)
-
-    def is_dispatchable(self) -> bool:
-        return False  # nothing to store for this message: see the module docstring
-
-
 def card_view(request_id: int) -> discord.ui.View:
-    view = RegistryView()
-    view.add_item(ApproveButton(request_id))
-    view.add_item(RejectButton(request_id))
-    return view
+    return decision_view(ApproveButton, RejectButton, request_id)
 
 
 def pending_view(request_ids: Sequence[int], page: int, pages: int) -> discord.ui.View:
@@ -174,31 +108,16 @@ def pending_view(request_ids: Sequence[int], page: int, pages: int) -> discord.u
     return view
 
 
-class RejectModal(discord.ui.Modal):
-    reason: discord.ui.Label[Any] = modal_field(
-        "Reason (optional, shown to the requester)",
-        style=discord.TextStyle.paragraph,
-        required=False,
+def reject_modal(request_id: int) -> ReasonModal:
+    async def reject(interaction: discord.Interaction, note: str | None) -> None:
+        await desk_of(interaction).reject_from_modal(interaction, request_id, note)
+
+    return ReasonModal(
+        title=f"Reject leave request #{request_id}",
+        custom_id=f"leave:reject-modal:{request_id}",
+        on_submit=reject,
         max_length=MAX_REASON_LENGTH,
-        custom_id="reason",
     )
-
-    def __init__(self, request_id: int) -> None:
-        super().__init__(
-            title=f"Reject leave request #{request_id}",
-            custom_id=f"leave:reject-modal:{request_id}",
-            timeout=MODAL_TIMEOUT,
-        )
-        self.request_id = request_id
-
-    async def on_submit(self, interaction: discord.Interaction) -> None:
-        await desk_of(interaction).reject_from_modal(
-            interaction, self.request_id, field_input(self.reason).value or None
-        )
-
-    async def on_error(self, interaction: discord.Interaction, error: Exception) -> None:
-        bot: ConcordBot = interaction.client  # type: ignore[assignment]
-        await bot.report_error(interaction, error)
 
 
 class PageView(discord.ui.View):
@@ -260,11 +179,10 @@ class PageView(discord.ui.View):
     async def on_error(
         self, interaction: discord.Interaction, error: Exception, item: discord.ui.Item[Any]
     ) -> None:
-        bot: ConcordBot = interaction.client  # type: ignore[assignment]
-        await bot.report_error(interaction, error)
+        await report_error(interaction, error)
 
 
-async def send_pages(
+async def send_embed_pages(
     interaction: discord.Interaction,
     pages: Sequence[discord.Embed],
     *,

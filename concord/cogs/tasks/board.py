@@ -17,6 +17,7 @@ import discord
 
 from concord.cogs.tasks.embeds import board_embeds
 from concord.core import task_board
+from concord.core.actor import Actor
 from concord.db.tasks import Board, TaskManager
 
 if TYPE_CHECKING:
@@ -31,13 +32,13 @@ class BoardKeeper:
     def __init__(
         self,
         bot: ConcordBot,
-        manager: TaskManager,
+        tasks_store: TaskManager,
         *,
         delay: float | None = None,
         sleep: Sleep = asyncio.sleep,
     ) -> None:
         self.bot = bot
-        self.manager = manager
+        self.tasks_store = tasks_store
         # Read when the keeper is made (a test lowers the default for every bot it starts).
         self.delay = task_board.BOARD_REFRESH_SECONDS if delay is None else delay
         self.sleep = sleep
@@ -49,13 +50,13 @@ class BoardKeeper:
         self.edits = 0  # board message edits made (for tests and the bench)
 
     async def load(self) -> None:
-        self._board_guilds = set(await self.manager.board_guilds())
+        self._board_guilds = set(await self.tasks_store.board_guilds())
 
     # -- rendering --------------------------------------------------------------------------
     async def render(self, guild_id: int) -> list[discord.Embed]:
         now = self.bot.clock.now()
         config = await self.bot.guild_settings.get(guild_id)
-        tasks = await self.manager.board_tasks(guild_id, now)
+        tasks = await self.tasks_store.board_tasks(guild_id, now)
         guild = self.bot.get_guild(guild_id)
         names: dict[int, str] = {}
         if guild is not None:
@@ -75,9 +76,7 @@ class BoardKeeper:
         self,
         guild_id: int,
         channel: discord.abc.Messageable,
-        actor_id: int,
-        *,
-        actor_is_manager: bool,
+        actor: Actor,
     ) -> int:
         """Post the board at the bottom of ``channel`` (replacing the channel's previous board;
         a new channel takes a manager); returns the number of messages it takes."""
@@ -86,13 +85,12 @@ class BoardKeeper:
             messages = [await channel.send(embed=embed) for embed in embeds]
             channel_id = messages[0].channel.id
             try:
-                saved = await self.manager.save_board(
+                saved = await self.tasks_store.save_board(
                     guild_id,
                     channel_id,
                     [m.id for m in messages],
-                    actor_id,
+                    actor,
                     self.bot.clock.now(),
-                    actor_is_manager=actor_is_manager,
                 )
             except Exception:
                 await self._delete(channel_id, [m.id for m in messages])
@@ -174,7 +172,7 @@ class BoardKeeper:
         """Edit every board of the guild in place to show the tasks as they are now."""
         async with self._lock(guild_id):
             self._dirty.discard(guild_id)
-            boards = await self.manager.boards(guild_id)
+            boards = await self.tasks_store.boards(guild_id)
             if not boards:
                 self._board_guilds.discard(guild_id)
                 return
@@ -192,7 +190,7 @@ class BoardKeeper:
                 await messageable.get_partial_message(message_id).edit(embed=embed)
             except discord.NotFound:
                 log.info("board in channel %s was deleted; no longer updated", board.channel_id)
-                await self.manager.drop_board(board.channel_id)
+                await self.tasks_store.drop_board(board.channel_id)
                 await self._delete(
                     board.channel_id, [m for m in board.message_ids if m != message_id]
                 )
@@ -206,4 +204,4 @@ class BoardKeeper:
         if surplus:
             await self._delete(board.channel_id, surplus)
         if tuple(kept) != board.message_ids:
-            await self.manager.set_board_messages(board.channel_id, kept)
+            await self.tasks_store.set_board_messages(board.channel_id, kept)

@@ -24,9 +24,9 @@ log = logging.getLogger(__name__)
 
 
 class TaskCards:
-    def __init__(self, bot: ConcordBot, manager: TaskManager, boards: BoardKeeper) -> None:
+    def __init__(self, bot: ConcordBot, tasks_store: TaskManager, boards: BoardKeeper) -> None:
         self.bot = bot
-        self.manager = manager
+        self.tasks_store = tasks_store
         self.boards = boards
 
     async def send_dm(
@@ -41,7 +41,7 @@ class TaskCards:
             log.info("could not DM user %s (DMs closed or user gone)", user_id)
             return None
         if task_id is not None and "view" in kwargs:
-            await self.manager.add_dm_card(task_id, message.channel.id, message.id)
+            await self.tasks_store.add_dm_card(task_id, message.channel.id, message.id)
         return message
 
     async def notify_assignee(
@@ -84,7 +84,7 @@ class TaskCards:
         one per member, so their copies are the ones in it (also those sent before this)."""
         if user_id is None or user_id == task.assignee_id:
             return
-        cards = await self.manager.dm_cards(task.id)
+        cards = await self.tasks_store.dm_cards(task.id)
         if not cards:
             return
         try:
@@ -107,7 +107,7 @@ class TaskCards:
             except discord.HTTPException:
                 log.warning("could not retire a DM card of task %s", task.id, exc_info=True)
                 continue
-            await self.manager.forget_dm_card(task.id, message_id)
+            await self.tasks_store.forget_dm_card(task.id, message_id)
 
     async def post_card(
         self, task: Task, config: GuildConfig, fallback: discord.abc.Messageable | None
@@ -127,7 +127,7 @@ class TaskCards:
             except discord.HTTPException:
                 log.warning("could not post the card of task %s", task.id, exc_info=True)
                 continue
-            await self.manager.set_card(task.id, message.channel.id, message.id)
+            await self.tasks_store.set_card(task.id, message.channel.id, message.id)
             return message
         return None
 
@@ -139,7 +139,7 @@ class TaskCards:
         places: list[tuple[int, int, bool]] = []
         if task.card_channel_id and task.card_message_id:
             places.append((task.card_channel_id, task.card_message_id, False))
-        places += [(ch, msg, True) for ch, msg in await self.manager.dm_cards(task.id)]
+        places += [(ch, msg, True) for ch, msg in await self.tasks_store.dm_cards(task.id)]
         for channel_id, message_id, is_dm in places:
             if message_id == skip_message_id:
                 continue
@@ -148,7 +148,7 @@ class TaskCards:
                 await message.edit(embed=embed, view=view)
             except discord.NotFound:
                 if is_dm:
-                    await self.manager.forget_dm_card(task.id, message_id)
+                    await self.tasks_store.forget_dm_card(task.id, message_id)
                 log.info("card message %s of task %s is gone", message_id, task.id)
             except discord.HTTPException:
                 log.warning("could not update a card of task %s", task.id, exc_info=True)

@@ -10,7 +10,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from concord.cogs.common import answer, answer_in_time, guild_id_of, member_is_manager
+from concord.cogs.common import actor_of, answer, answer_in_time, guild_id_of
 from concord.cogs.tasks.board import BoardKeeper
 from concord.cogs.tasks.cards import TaskCards
 from concord.cogs.tasks.embeds import card_embed, choice_name, clip, detail_embed, due_words
@@ -18,20 +18,19 @@ from concord.cogs.tasks.holidays import holiday_warning
 from concord.cogs.tasks.reminders import TaskReminders
 from concord.cogs.tasks.views import (
     BlockReasonModal,
-    TaskButton,
     TaskCreateModal,
     TaskEditModal,
     TaskListView,
     card_view,
 )
 from concord.core import task_board
+from concord.core.actor import Actor
 from concord.core.settings import GuildConfig
 from concord.core.tasks import (
     LIVE_STATUSES,
     STATUS_LABELS,
     STATUSES,
     TITLE_MAX,
-    Actor,
     Task,
     changes_are_empty,
     changes_from_form,
@@ -77,7 +76,7 @@ async def task_autocomplete(
     cog: Tasks | None = interaction.client.get_cog("Tasks")  # type: ignore[assignment]
     if cog is None or interaction.guild_id is None:
         return []
-    tasks = await cog.manager.autocomplete(interaction.guild_id, interaction.user.id, current)
+    tasks = await cog.tasks_store.autocomplete(interaction.guild_id, interaction.user.id, current)
     return [app_commands.Choice(name=choice_name(t), value=str(t.id)) for t in tasks]
 
 
@@ -90,9 +89,9 @@ def refuse_bots(member: discord.Member | discord.User) -> None:
 class Tasks(commands.GroupCog, group_name="task", group_description="Assign and track work"):
     def __init__(self, bot: ConcordBot) -> None:
         self.bot = bot
-        self.manager = TaskManager(bot.db)
-        self.boards = BoardKeeper(bot, self.manager)
-        self.cards = TaskCards(bot, self.manager, self.boards)
+        self.tasks_store = TaskManager(bot.db)
+        self.boards = BoardKeeper(bot, self.tasks_store)
+        self.cards = TaskCards(bot, self.tasks_store, self.boards)
         self.reminders = TaskReminders(self)
         # guild_only() sets the "contexts" Discord documents, not only the deprecated
         # dm_permission.
@@ -103,14 +102,10 @@ class Tasks(commands.GroupCog, group_name="task", group_description="Assign and 
 
     async def cog_load(self) -> None:
         await self.boards.load()
-        self.bot.add_dynamic_items(TaskButton)
         self.bot.tree.add_command(self.context_menu)
-        self.reminders.register()
 
     async def cog_unload(self) -> None:
-        self.reminders.unregister()
         self.bot.tree.remove_command(self.context_menu.name, type=self.context_menu.type)
-        self.bot.remove_dynamic_items(TaskButton)
         self.boards.close()
 
     @commands.Cog.listener()
@@ -130,8 +125,7 @@ class Tasks(commands.GroupCog, group_name="task", group_description="Assign and 
         else:
             guild = self.bot.get_guild(guild_id)
             member = guild.get_member(user.id) if guild else None
-        is_manager = member is not None and member_is_manager(config, member)
-        return Actor(user.id, is_manager=is_manager), config
+        return actor_of(config, member if member is not None else user), config
 
     def is_member(self, guild_id: int, user: discord.Member | discord.User) -> bool:
         guild = self.bot.get_guild(guild_id)
@@ -169,7 +163,7 @@ class Tasks(commands.GroupCog, group_name="task", group_description="Assign and 
             now=now,
             tz=config.tz,
         )
-        task = await self.manager.create(guild_id, actor, draft, now)
+        task = await self.tasks_store.create(guild_id, actor, draft, now)
         card = await self.cards.post_card(task, config, interaction.channel)  # type: ignore[arg-type]
         await self.cards.notify_assignee(task, actor.user_id, "assigned you a task.", config)
         self.boards.changed(guild_id)
@@ -287,7 +281,7 @@ class Tasks(commands.GroupCog, group_name="task", group_description="Assign and 
         guild_id = guild_id_of(interaction)
         config = await self.bot.guild_settings.get(guild_id)
         now = self.bot.clock.now()
-        tasks = await self.manager.list_tasks(
+        tasks = await self.tasks_store.list_tasks(
             guild_id, now, assignee_id=assignee_id, statuses=statuses, query=query
         )
         view = TaskListView(interaction.user.id, title, tasks, now, config.tz, empty=empty)
@@ -348,12 +342,12 @@ class Tasks(commands.GroupCog, group_name="task", group_description="Assign and 
     async def show(self, interaction: discord.Interaction, task: str) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
         guild_id = guild_id_of(interaction)
-        found = await self.manager.resolve(guild_id, task)
+        found = await self.tasks_store.resolve(guild_id, task)
         config = await self.bot.guild_settings.get(guild_id)
         embed = detail_embed(
             found,
-            await self.manager.history(found.id),
-            await self.manager.comments(found.id),
+            await self.tasks_store.history(found.id),
+            await self.tasks_store.comments(found.id),
             self.bot.clock.now(),
             config.tz,
         )
@@ -369,9 +363,9 @@ class Tasks(commands.GroupCog, group_name="task", group_description="Assign and 
         refuse_bots(member)
         await interaction.response.defer(ephemeral=True, thinking=True)
         guild_id = guild_id_of(interaction)
-        found = await self.manager.resolve(guild_id, task)
+        found = await self.tasks_store.resolve(guild_id, task)
         actor, config = await self.actor_for(guild_id, interaction.user)
-        updated = await self.manager.assign(
+        updated = await self.tasks_store.assign(
             guild_id, found.id, actor, member.id, self.bot.clock.now()
         )
         await self.cards.retire_dm_cards(updated, found.assignee_id, actor.user_id, config)
@@ -388,9 +382,9 @@ class Tasks(commands.GroupCog, group_name="task", group_description="Assign and 
     async def claim(self, interaction: discord.Interaction, task: str) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
         guild_id = guild_id_of(interaction)
-        found = await self.manager.resolve(guild_id, task)
+        found = await self.tasks_store.resolve(guild_id, task)
         actor, _ = await self.actor_for(guild_id, interaction.user)
-        updated = await self.manager.claim(guild_id, found.id, actor, self.bot.clock.now())
+        updated = await self.tasks_store.claim(guild_id, found.id, actor, self.bot.clock.now())
         await self.cards.publish(updated)
         await answer(interaction, f"Task #{updated.id} is yours now.", ephemeral=True)
 
@@ -427,12 +421,12 @@ class Tasks(commands.GroupCog, group_name="task", group_description="Assign and 
     ) -> None:
         guild_id = guild_id_of(interaction)
         if status == "blocked" and not (note and note.strip()):
-            await self.ask_block_reason(interaction, await self.manager.resolve(guild_id, task))
+            await self.ask_block_reason(interaction, await self.tasks_store.resolve(guild_id, task))
             return
         await interaction.response.defer(ephemeral=True, thinking=True)
-        found = await self.manager.resolve(guild_id, task)
+        found = await self.tasks_store.resolve(guild_id, task)
         actor, config = await self.actor_for(guild_id, interaction.user)
-        change = await self.manager.set_status(
+        change = await self.tasks_store.set_status(
             guild_id, found.id, actor, status, self.bot.clock.now(), note
         )
         text = await self.cards.after_status(
@@ -469,7 +463,7 @@ class Tasks(commands.GroupCog, group_name="task", group_description="Assign and 
     @app_commands.autocomplete(task=task_autocomplete)
     async def edit(self, interaction: discord.Interaction, task: str) -> None:
         guild_id = guild_id_of(interaction)
-        found = await self.manager.resolve(guild_id, task)
+        found = await self.tasks_store.resolve(guild_id, task)
         actor, _ = await self.actor_for(guild_id, interaction.user)
         check_can_edit(actor, found)  # refuse before the form; checked again on save
         await interaction.response.send_modal(TaskEditModal(found))
@@ -500,7 +494,7 @@ class Tasks(commands.GroupCog, group_name="task", group_description="Assign and 
         )
         if changes_are_empty(changes):
             raise UserError(f"Nothing changed on task #{before.id}.")
-        task = await self.manager.edit(before.guild_id, before.id, actor, changes, now)
+        task = await self.tasks_store.edit(before.guild_id, before.id, actor, changes, now)
         await self.cards.publish(task)
         due_text = f" Due {due_words(task)}." if changes.set_due and task.due_date else ""
         warning, view = (
@@ -526,9 +520,11 @@ class Tasks(commands.GroupCog, group_name="task", group_description="Assign and 
     ) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
         guild_id = guild_id_of(interaction)
-        found = await self.manager.resolve(guild_id, task)
+        found = await self.tasks_store.resolve(guild_id, task)
         actor, _ = await self.actor_for(guild_id, interaction.user)
-        saved = await self.manager.comment(guild_id, found.id, actor, text, self.bot.clock.now())
+        saved = await self.tasks_store.comment(
+            guild_id, found.id, actor, text, self.bot.clock.now()
+        )
         for user_id in dict.fromkeys((found.assignee_id, found.creator_id)):
             if user_id is not None and user_id != actor.user_id:
                 try:
@@ -556,13 +552,11 @@ class Tasks(commands.GroupCog, group_name="task", group_description="Assign and 
         if channel is None or not isinstance(channel, discord.abc.Messageable):
             raise UserError("I can only post a board in a text channel.")
         config = await self.bot.guild_settings.get(guild_id)
-        is_manager = member_is_manager(config, interaction.user)
+        actor = actor_of(config, interaction.user)
         # Checked before posting (and again when saving): a member may only move a board.
-        if not is_manager and await self.manager.board(channel.id) is None:
+        if not actor.is_manager and await self.tasks_store.board(channel.id) is None:
             raise PermissionDenied(task_board.NEW_BOARD_MANAGERS_ONLY)
-        pages = await self.boards.post(
-            guild_id, channel, interaction.user.id, actor_is_manager=is_manager
-        )
+        pages = await self.boards.post(guild_id, channel, actor)
         spread = f" in {plural(pages, 'message')}" if pages > 1 else ""
         await answer(
             interaction,
@@ -571,7 +565,7 @@ class Tasks(commands.GroupCog, group_name="task", group_description="Assign and 
         )
 
     async def clicked_task(self, interaction: discord.Interaction, task_id: int) -> Task:
-        task = await self.manager.get(task_id, interaction.guild_id)
+        task = await self.tasks_store.get(task_id, interaction.guild_id)
         if interaction.guild_id is None and not self.is_member(task.guild_id, interaction.user):
             # A card in a DM names its task by id, and a custom id can be forged: to someone
             # who is not in the task's server, the task does not exist.
@@ -596,7 +590,7 @@ class Tasks(commands.GroupCog, group_name="task", group_description="Assign and 
         await interaction.response.defer(ephemeral=True, thinking=True)
         task = await self.clicked_task(interaction, task_id)
         actor, config = await self.actor_for(task.guild_id, interaction.user)
-        change = await self.manager.set_status(
+        change = await self.tasks_store.set_status(
             task.guild_id, task.id, actor, "blocked", self.bot.clock.now(), reason
         )
         text = await self.cards.after_status(
@@ -625,9 +619,9 @@ class Tasks(commands.GroupCog, group_name="task", group_description="Assign and 
         now = self.bot.clock.now()
         change: StatusChange | None = None
         if action == "claim":
-            task = await self.manager.claim(task.guild_id, task.id, actor, now)
+            task = await self.tasks_store.claim(task.guild_id, task.id, actor, now)
         else:
-            change = await self.manager.set_status(
+            change = await self.tasks_store.set_status(
                 task.guild_id, task.id, actor, BUTTON_STATUS[action], now
             )
             task = change.task
@@ -650,7 +644,3 @@ class Tasks(commands.GroupCog, group_name="task", group_description="Assign and 
         )
         if change.next_occurrence is not None and answered:
             await self.answer_with_next(interaction, change, text, actor, config)
-
-
-async def setup(bot: ConcordBot) -> None:
-    await bot.add_cog(Tasks(bot))

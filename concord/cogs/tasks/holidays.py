@@ -76,7 +76,7 @@ class HolidayMoveView(OwnerView):
             raise RuntimeError("the Tasks cog is not loaded")
         await interaction.response.defer()
         actor, _ = await cog.actor_for(self.guild_id, interaction.user)
-        task = await cog.manager.get(self.task_id, self.guild_id)
+        task = await cog.tasks_store.get(self.task_id, self.guild_id)
         if task.due_date != self.holiday:
             raise UserError(
                 f"Task #{task.id} is no longer due on that day; look at its card for the date."
@@ -88,7 +88,9 @@ class HolidayMoveView(OwnerView):
             # The series keeps its rhythm: the next one counts from the holiday.
             rhythm_date=task.rhythm_date or self.holiday,
         )
-        moved = await cog.manager.edit(task.guild_id, task.id, actor, changes, cog.bot.clock.now())
+        moved = await cog.tasks_store.edit(
+            task.guild_id, task.id, actor, changes, cog.bot.clock.now()
+        )
         await cog.cards.publish(moved)
         self.disable()
         self.stop()

@@ -34,6 +34,7 @@ from concord.core.tasks import (
 )
 from concord.core.text import escape_markdown, plural
 from concord.db.leave import LeaveManager
+from concord.scheduler import DailyJob, TickJob
 
 if TYPE_CHECKING:
     from concord.cogs.tasks.cog import Tasks
@@ -51,15 +52,14 @@ class TaskReminders:
     def __init__(self, cog: Tasks) -> None:
         self.cog = cog
         self.bot = cog.bot
-        self.manager = cog.manager
+        self.tasks_store = cog.tasks_store
 
-    def register(self) -> None:
-        self.bot.scheduler.add_tick(DUE_SOON_JOB, self.due_soon)
-        self.bot.scheduler.add_daily(OVERDUE_JOB, lambda config: config.digest, self.overdue)
-
-    def unregister(self) -> None:
-        self.bot.scheduler.remove(DUE_SOON_JOB)
-        self.bot.scheduler.remove(OVERDUE_JOB)
+    def scheduled(self) -> list[DailyJob | TickJob]:
+        """The module's jobs (its descriptor hands them to the scheduler)."""
+        return [
+            TickJob(DUE_SOON_JOB, self.due_soon),
+            DailyJob(OVERDUE_JOB, lambda config: config.digest, self.overdue),
+        ]
 
     async def _claim(self, guild_id: int, kind: str, key: str, now: datetime) -> bool:
         return await self.bot.job_ledger.claim_notification(guild_id, kind, key, now)
@@ -69,7 +69,7 @@ class TaskReminders:
 
     # -- due within 24 h ----------------------------------------------------------------------
     async def due_soon(self, config: GuildConfig, now: datetime) -> None:
-        for task in await self.manager.due_soon_candidates(config.guild_id, now):
+        for task in await self.tasks_store.due_soon_candidates(config.guild_id, now):
             if not needs_due_soon_reminder(task, now, config.tz, config.digest):
                 continue
             key = due_soon_key(task)
@@ -98,7 +98,7 @@ class TaskReminders:
         if not await self._working_day(config, local_date):
             return
         now = self.bot.clock.now()
-        tasks = await self.manager.overdue(config.guild_id, now)
+        tasks = await self.tasks_store.overdue(config.guild_id, now)
         on_leave = away_all_day(
             await LeaveManager(self.bot.db).absences(config.guild_id, local_date, local_date)
         )

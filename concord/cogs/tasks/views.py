@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 import discord
 
-from concord.cogs.common import OwnerView, answer, field_input, modal_field
+from concord.cogs.common import OwnerView, answer, field_input, modal_field, report_error
 from concord.cogs.tasks.embeds import PER_PAGE, list_embed
 from concord.core.tasks import (
     DESCRIPTION_MAX,
@@ -25,7 +25,6 @@ from concord.core.tasks import (
 from concord.errors import NotFound, PermissionDenied, UserError
 
 if TYPE_CHECKING:
-    from concord.bot import ConcordBot
     from concord.cogs.tasks.cog import Tasks
 
 log = logging.getLogger(__name__)
@@ -74,11 +73,10 @@ class TaskButton(
         return cls(match["action"], int(match["id"]))
 
     async def callback(self, interaction: discord.Interaction) -> None:
-        bot: ConcordBot = interaction.client  # type: ignore[assignment]
         try:
             await tasks_cog(interaction).click(interaction, self.action, self.task_id)
         except Exception as error:
-            await bot.report_error(interaction, error)
+            await report_error(interaction, error)
 
 
 def card_view(task: Task) -> discord.ui.View:
@@ -169,7 +167,7 @@ class TaskListView(discord.ui.View):
     async def on_error(
         self, interaction: discord.Interaction, error: Exception, item: discord.ui.Item[Any], /
     ) -> None:
-        await interaction.client.report_error(interaction, error)  # type: ignore[attr-defined]
+        await report_error(interaction, error)
 
 
 class TaskModal(discord.ui.Modal):
@@ -225,9 +223,8 @@ class TaskModal(discord.ui.Modal):
         """A refused form (a due date in the past, an unknown priority…) keeps what was typed:
         one click opens it again, as the DAR's report form does. Refusals that no edit can
         fix (permissions, a task gone) are plain errors."""
-        bot: ConcordBot = interaction.client  # type: ignore[assignment]
         if not isinstance(error, UserError) or isinstance(error, PermissionDenied | NotFound):
-            await bot.report_error(interaction, error)
+            await report_error(interaction, error)
             return
         view = RetryTaskView(interaction.user.id, self)
         try:
@@ -336,4 +333,4 @@ class BlockReasonModal(discord.ui.Modal, title="Why is it blocked?"):
         )
 
     async def on_error(self, interaction: discord.Interaction, error: Exception, /) -> None:
-        await interaction.client.report_error(interaction, error)  # type: ignore[attr-defined]
+        await report_error(interaction, error)

@@ -55,10 +55,6 @@ def not_found(code: int, what: str) -> ApiError:
     return ApiError(404, code, f"Unknown {what}")
 
 
-def unauthorized() -> ApiError:
-    return ApiError(401, UNAUTHORIZED, "401: Unauthorized")
-
-
 class FormErrors:
     """Collects every problem in one body, like Discord, which reports them all at once."""
 

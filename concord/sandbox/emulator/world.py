@@ -487,9 +487,6 @@ class World:
                 return guild.channels[channel_id]
         return next((c for c in self.dm_channels.values() if c.id == channel_id), None)
 
-    def guild_of_channel(self, channel_id: int) -> Guild | None:
-        return next((g for g in self.guilds.values() if channel_id in g.channels), None)
-
     def dm_channel(self, user: User) -> Channel:
         channel = self.dm_channels.get(user.id)
         if channel is None:

@@ -11,9 +11,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from icalendar import Calendar
 
+from concord.adapters.leave_export import CSV_COLUMNS, requests_csv, requests_ics
+from concord.adapters.public_holidays import public_holidays, search_countries, subdivisions
 from concord.core.leave import LeaveRequest, Portion, RequestStatus, Span
-from concord.core.leave_export import CSV_COLUMNS, requests_csv, requests_ics
-from concord.core.public_holidays import public_holidays, search_countries, subdivisions
 from concord.errors import UserError
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
