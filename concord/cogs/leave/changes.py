@@ -10,7 +10,14 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
-from concord.cogs.common import answer, answer_in_time, guild_config, member_is_manager
+from concord.cogs.common import (
+    acknowledge_later,
+    answer,
+    answer_in_time,
+    edit_clicked,
+    guild_config,
+    member_is_manager,
+)
 from concord.cogs.leave.views import desk_of, run_reporting
 from concord.core.leave import format_amount
 from concord.core.settings import GuildConfig
@@ -112,7 +119,8 @@ async def decide_from_button(
 ) -> None:
     desk = desk_of(interaction)
     config = await guild_config(interaction)
-    answered = await answer_in_time(interaction.response.defer())
+    await acknowledge_later(interaction, thinking=False)
+    answered = True
     change, balance = await desk.leave.decide_change(
         config.guild_id,
         change_id,
@@ -124,7 +132,7 @@ async def decide_from_button(
     name_of = desk.name_of(config.guild_id)
     embed = change_embed(change, name_of(change.user_id), name_of(interaction.user.id))
     if answered and interaction.message is not None:
-        answered = await answer_in_time(interaction.edit_original_response(embed=embed, view=None))
+        answered = await answer_in_time(edit_clicked(interaction, embed=embed, view=None))
     if not answered and change.card_channel_id and change.card_message_id:
         card = desk.bot.get_partial_messageable(change.card_channel_id).get_partial_message(
             change.card_message_id

@@ -5,8 +5,8 @@ carry the request id (``leave:approve:<id>``), so they work on any message after
 deploy. They are sent in a :class:`RegistryView`, which discord.py does not store per message:
 when a stored view stops (and ephemeral ones time out after 15 minutes) discord.py also drops
 the bot-wide registration of every dynamic item in it, which would disable every card's
-buttons. Such views are sent with channel.send, followups or edits, never with
-``response.send_message`` (which stores any view).
+buttons. Such views are not dispatchable and count as finished, so discord.py stores them
+nowhere, not even from ``response.send_message`` (which stores any unfinished view).
 
 ``from_custom_id`` only parses the id, because discord.py logs and drops exceptions raised
 there (the click would just fail); the request is reloaded and the clicker's permission checked
@@ -150,6 +150,9 @@ class RegistryView(discord.ui.View):
     def is_dispatchable(self) -> bool:
         return False  # nothing to store for this message: see the module docstring
 
+    def is_finished(self) -> bool:
+        return True  # response.send_message stores any unfinished view, dispatchable or not
+
 
 def card_view(request_id: int) -> discord.ui.View:
     view = RegistryView()
@@ -278,10 +281,6 @@ async def send_pages(
     view = PageView(pages, interaction.user.id) if len(pages) > 1 else None
     if view is not None:
         kwargs["view"] = view
-    if interaction.response.is_done():
-        message = await answer(interaction, **kwargs)
-    else:
-        await interaction.response.send_message(**kwargs)
-        message = await interaction.original_response()
+    message = await answer(interaction, **kwargs)
     if view is not None:
         view.message = message
