@@ -31,7 +31,7 @@ def slow_disk(
     db = sandbox.db
     clock = sandbox.emulator.monotonic
     assert isinstance(clock, ManualMonotonic)
-    write, run_sync, read = db.write, db.run_sync, db.read
+    write, run_sync, read, fetchall = db.write, db.run_sync, db.read, db.fetchall
 
     async def slow_write(fn: Any, *args: Any) -> Any:
         clock.advance(seconds)
@@ -47,7 +47,12 @@ def slow_disk(
         async with read() as conn:
             yield conn
 
+    async def slow_fetchall(sql: str, params: Any = ()) -> Any:
+        clock.advance(seconds)  # fetchone reads through fetchall
+        return await fetchall(sql, params)
+
     monkeypatch.setattr(common, "ANSWER_BUDGET", 0.0)
+    monkeypatch.setattr(db, "fetchall", slow_fetchall)
     monkeypatch.setattr(db, "write", slow_write)
     monkeypatch.setattr(db, "run_sync", slow_run_sync)
     monkeypatch.setattr(db, "read", slow_read)
@@ -147,17 +152,15 @@ def held_reads(sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch) -> None:
     """Every read waits until the interaction being handled has been acknowledged: the work
     outlasts any budget, without sleeping (the budget itself is a tiny real one)."""
     db, emulator = sandbox.db, sandbox.emulator
-    read = db.read
+    fetchall = db.fetchall
 
-    @contextlib.asynccontextmanager
-    async def held_read() -> AsyncIterator[Any]:
+    async def held_fetchall(sql: str, params: Any = ()) -> Any:
         newest = emulator.interactions[max(emulator.interactions)]
         await newest.responded.wait()
-        async with read() as conn:
-            yield conn
+        return await fetchall(sql, params)
 
     monkeypatch.setattr(common, "ANSWER_BUDGET", 0.001)
-    monkeypatch.setattr(db, "read", held_read)
+    monkeypatch.setattr(db, "fetchall", held_fetchall)
 
 
 async def test_work_past_the_budget_is_deferred_then_answered(
