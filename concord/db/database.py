@@ -24,7 +24,7 @@ import re
 import sqlite3
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager, suppress
 from dataclasses import dataclass
 from functools import partial
@@ -531,6 +531,28 @@ class Database:
                 raise
         async with self.read() as conn:
             return list(await conn.execute_fetchall(sql, params))
+
+    async def fetch_many(
+        self, queries: Sequence[tuple[str, tuple[Any, ...] | dict[str, Any]]]
+    ) -> list[list[sqlite3.Row]]:
+        """The rows of each ``(sql, params)``, all read from one snapshot (one read
+        transaction), on the loop's thread like fetchall."""
+        conn = self._loop_conn()
+        try:
+            conn.execute("BEGIN")
+            try:
+                return [conn.execute(sql, params).fetchall() for sql, params in queries]
+            finally:
+                conn.execute("COMMIT")
+        except sqlite3.OperationalError as error:
+            if not _busy(error):
+                raise
+        async with self.read() as pooled:
+            await pooled.execute("BEGIN")
+            try:
+                return [list(await pooled.execute_fetchall(sql, ps)) for sql, ps in queries]
+            finally:
+                await pooled.execute("COMMIT")
 
     async def fetchone(
         self, sql: str, params: tuple[Any, ...] | dict[str, Any] = ()

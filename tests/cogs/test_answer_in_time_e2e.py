@@ -31,7 +31,8 @@ def slow_disk(
     db = sandbox.db
     clock = sandbox.emulator.monotonic
     assert isinstance(clock, ManualMonotonic)
-    write, run_sync, read, fetchall = db.write, db.run_sync, db.read, db.fetchall
+    write, run_sync, read = db.write, db.run_sync, db.read
+    fetchall, fetch_many = db.fetchall, db.fetch_many
 
     async def slow_write(fn: Any, *args: Any) -> Any:
         clock.advance(seconds)
@@ -51,8 +52,13 @@ def slow_disk(
         clock.advance(seconds)  # fetchone reads through fetchall
         return await fetchall(sql, params)
 
+    async def slow_fetch_many(queries: Any) -> Any:
+        clock.advance(seconds)
+        return await fetch_many(queries)
+
     monkeypatch.setattr(common, "ANSWER_BUDGET", 0.0)
     monkeypatch.setattr(db, "fetchall", slow_fetchall)
+    monkeypatch.setattr(db, "fetch_many", slow_fetch_many)
     monkeypatch.setattr(db, "write", slow_write)
     monkeypatch.setattr(db, "run_sync", slow_run_sync)
     monkeypatch.setattr(db, "read", slow_read)

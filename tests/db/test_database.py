@@ -430,3 +430,24 @@ BEGIN SELECT RAISE(ABORT, 'no; never'); END;
     with pytest.raises(sqlite3.IntegrityError, match="no; never"):
         conn.execute("DELETE FROM t")
     conn.close()
+
+
+async def test_fetch_many_reads_one_snapshot(tmp_path: Path) -> None:
+    db = await Database.open(tmp_path / "many.db")
+    try:
+        await db.write(_create_counter)
+        await db.write(_insert_next)
+        first, second = await db.fetch_many(
+            [("SELECT n FROM counter", ()), ("SELECT count(*) AS c FROM counter WHERE n > ?", (0,))]
+        )
+        assert [r["n"] for r in first] == [1] and second[0]["c"] == 1
+        # The loop's reader is left outside any transaction: writes go on and are seen next.
+        await db.write(_insert_next)
+        (rows,) = await db.fetch_many([("SELECT n FROM counter ORDER BY n", ())])
+        assert [r["n"] for r in rows] == [1, 2]
+        db._loop_reader = _BusyConnection()  # type: ignore[assignment]
+        (rows,) = await db.fetch_many([("SELECT n FROM counter ORDER BY n", ())])
+        assert [r["n"] for r in rows] == [1, 2]
+        db._loop_reader = None
+    finally:
+        await db.close()
