@@ -268,8 +268,6 @@ async def _serve(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str]) -> int:
-    if os.environ.get("BENCH_SWITCH"):
-        sys.setswitchinterval(float(os.environ["BENCH_SWITCH"]))
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--api-base", required=True)
     parser.add_argument("--gateway-url", required=True)
