@@ -47,7 +47,15 @@ from concord.core.dar import (
     zone_for,
 )
 from concord.core.settings import GuildConfig
-from concord.db.dar_export import CsvSink, ExportRow, LocalTime, csv_fields, open_sink
+from concord.db.dar_export import (
+    CSV_COLUMNS,
+    VALUE_COLUMNS,
+    CsvSink,
+    ExportRow,
+    LocalTime,
+    csv_fields,
+    open_sink,
+)
 from concord.db.database import Database
 from concord.db.guilds import GuildSettings, read_config, utcnow_iso, write_audit
 from concord.errors import NotFound, UserError
@@ -930,16 +938,16 @@ class DarManager:
         if (end - start).days + 1 > EXPORT_MAX_DAYS:
             raise UserError(f"Export at most {EXPORT_MAX_DAYS} days at a time.")
         period = await self.period(guild_id, start, end)
+        # CSV is text: SQLite makes most of its fields (CSV_COLUMNS); XLSX takes the values.
+        columns = CSV_COLUMNS if fmt == "csv" else VALUE_COLUMNS
         sql = (
-            "SELECT user_id, day, done, plan, blockers, minutes, submitted_at, late"
-            " FROM dar_reports WHERE guild_id = ? AND day BETWEEN ? AND ?"
+            f"SELECT {columns} FROM dar_reports"  # noqa: S608 (constant column lists)
+            " WHERE guild_id = ? AND day BETWEEN ? AND ? AND (? IS NULL OR user_id = ?)"
+            " ORDER BY day, user_id"
         )
-        params: tuple[int | str, ...] = (guild_id, start.isoformat(), end.isoformat())
-        if user_id is not None:
-            sql += " AND user_id = ?"
-            params = (*params, user_id)
+        params = (guild_id, start.isoformat(), end.isoformat(), user_id, user_id)
         job = _Export(
-            sql + " ORDER BY day, user_id",
+            sql,
             params,
             _leave_labels(period),
             names,
@@ -1100,7 +1108,7 @@ class _Export:
     cursor in chunks into the file's sink, so a year of reports never sits in memory."""
 
     sql: str
-    params: tuple[int | str, ...]
+    params: tuple[int | str | None, ...]
     on_leave: Mapping[tuple[date, int], str]
     names: Mapping[int, str]
     zone: ZoneInfo

@@ -5,13 +5,14 @@ CSV's fields made straight from SQLite's values (csv_fields) against CsvSink.wri
 from __future__ import annotations
 
 import io
+import sqlite3
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 from openpyxl import load_workbook
 
-from concord.db.dar_export import CsvSink, ExportRow, LocalTime, csv_fields, open_sink
+from concord.db.dar_export import CSV_COLUMNS, CsvSink, ExportRow, LocalTime, csv_fields, open_sink
 
 TRICKY = [
     ExportRow(
@@ -108,6 +109,8 @@ def test_csv_fields_match_the_rows_csv_sink_writes() -> None:
         (7, "2026-03-29", "=SUM(A1)", "- a list item", None, 450, STORED[0], 1),
         (8, "2026-03-29", "@x", "+y", "-z", None, STORED[1], 0),
         (9, "2026-10-25", "ok", "ok", "blocked", 61, STORED[2], 0),
+        (9, "2026-10-26", "\tx", "\rx", "- a list", 479, STORED[3], 1),
+        (10, "2026-10-26", "", "x,y", "", 1, STORED[3], 0),
     ]
     names = {7: "=bob", 8: "carol"}
     on_leave = {(date(2026, 3, 29), 8): "PM off"}
@@ -133,9 +136,18 @@ def test_csv_fields_match_the_rows_csv_sink_writes() -> None:
         sink.close()
 
     def fast(out: io.BytesIO) -> None:
+        # Through SQLite, as the export reads them: CSV_COLUMNS make most of the text.
+        conn = sqlite3.connect(":memory:")
+        conn.execute(
+            "CREATE TABLE dar_reports (user_id, day, done, plan, blockers, minutes,"
+            " submitted_at, late)"
+        )
+        conn.executemany("INSERT INTO dar_reports VALUES (?, ?, ?, ?, ?, ?, ?, ?)", values)
+        rows = conn.execute(f"SELECT {CSV_COLUMNS} FROM dar_reports ORDER BY rowid").fetchall()
+        conn.close()
         sink = CsvSink(out)
         by_text = {(day.isoformat(), uid): text for (day, uid), text in on_leave.items()}
-        sink.write_fields(csv_fields(values, names, by_text, LocalTime(zone)))
+        sink.write_fields(csv_fields(rows, names, by_text, LocalTime(zone)))
         sink.close()
 
     expected, got = io.BytesIO(), io.BytesIO()
