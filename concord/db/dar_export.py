@@ -166,7 +166,7 @@ def _sql_csv_safe(column: str) -> str:
     )
 
 
-CSV_COLUMNS = ", ".join(
+CSV_COLUMNS: str = ", ".join(
     [
         "user_id",
         "day",
@@ -283,7 +283,7 @@ class XlsxOpenpyxlSink:
 _EXCEL_EPOCH = datetime(
     1899, 12, 30
 )  # day 0 of Excel's 1900 date system (as used since 1900-03-01)
-_EXCEL_EPOCH_DAY = _EXCEL_EPOCH.toordinal()
+_EXCEL_EPOCH_DAY: int = _EXCEL_EPOCH.toordinal()
 _XLSX_CELL_MAX = 32_767  # characters a cell holds
 _COLUMN_LETTERS = "ABCDEFGHI"
 _XLSX_PARTS: dict[str, str] = {
@@ -330,7 +330,7 @@ _XLSX_PARTS: dict[str, str] = {
         "</styleSheet>"
     ),
 }
-_SHEET_START = (
+_SHEET_START: str = (
     '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
     '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
     '<sheetViews><sheetView workbookViewId="0">'
@@ -366,7 +366,7 @@ class XlsxSink:
         self._zip = zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=1)
         for name, text in _XLSX_PARTS.items():
             self._zip.writestr(name, text)
-        self._sheet = self._zip.open("xl/worksheets/sheet1.xml", "w", force_zip64=True)
+        self._sheet: IO[bytes] = self._zip.open("xl/worksheets/sheet1.xml", "w", force_zip64=True)
         header = "".join(
             f'<c r="{letter}1" t="inlineStr" s="3"><is><t>{name}</t></is></c>'
             for letter, name in zip(_COLUMN_LETTERS, COLUMNS, strict=True)
