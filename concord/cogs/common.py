@@ -39,6 +39,7 @@ DISABLEABLE = (
 
 ANSWERED = "concord.answered"  # in Interaction.extras: the loading message was replaced
 HELD = "concord.held"  # in Interaction.extras: the deferral held back (acknowledge_later)
+MAYBE_LATE = "concord.maybe_late"  # in Interaction.extras: replayed after a reconnect (bot.py)
 # Discord waits 3 s for the first answer. Work done within this budget is answered directly, in
 # one REST call; past it, the interaction is deferred ("thinking…" or a silent click
 # acknowledgement) and answered by an edit, the second call, as before.
@@ -82,10 +83,11 @@ async def acknowledge_later(
     ANSWER_BUDGET seconds. Answer through :func:`answer`, :func:`edit_clicked` or
     :func:`safe_reply`, which answer directly while the deferral is still held back. A click
     is acknowledged with ``thinking=False`` (DEFERRED_UPDATE_MESSAGE). With no budget at all
-    (0), this defers at once."""
+    (0), or for an interaction replayed after a reconnect (which may be past its 3 seconds:
+    then the deferral fails and the command does nothing), this defers at once."""
     if interaction.response.is_done() or HELD in interaction.extras:
         return
-    if ANSWER_BUDGET <= 0:
+    if ANSWER_BUDGET <= 0 or interaction.extras.get(MAYBE_LATE):
         await interaction.response.defer(ephemeral=ephemeral, thinking=thinking)
         return
     interaction.extras[HELD] = HeldDeferral(interaction, ephemeral=ephemeral, thinking=thinking)

@@ -271,8 +271,7 @@ class LeaveDesk:
         # directly (UPDATE_MESSAGE) when that is done within the answer budget, else the click
         # is acknowledged first (DEFERRED_UPDATE_MESSAGE) and the message edited through the
         # interaction. A click Discord no longer takes an answer for is still decided.
-        await acknowledge_later(interaction, thinking=False)
-        answered = True
+        answered = await answer_in_time(acknowledge_later(interaction, thinking=False))
         config = await guild_config(interaction)
         decision = await self._decide(interaction, config, request_id, approve=True, note=None)
         await self._answer_decision(interaction, config, decision, answered=answered)
@@ -296,8 +295,7 @@ class LeaveDesk:
     ) -> None:
         # A modal submit may not update a message (UPDATE_MESSAGE is "only valid for
         # component-based interactions"): answer privately, the card is edited by REST.
-        await acknowledge_later(interaction)
-        answered = True
+        answered = await answer_in_time(acknowledge_later(interaction))
         config = await guild_config(interaction)
         decision = await self._decide(interaction, config, request_id, approve=False, note=note)
         await self._answer_decision(interaction, config, decision, answered=answered)

@@ -119,8 +119,7 @@ async def decide_from_button(
 ) -> None:
     desk = desk_of(interaction)
     config = await guild_config(interaction)
-    await acknowledge_later(interaction, thinking=False)
-    answered = True
+    answered = await answer_in_time(acknowledge_later(interaction, thinking=False))
     change, balance = await desk.leave.decide_change(
         config.guild_id,
         change_id,

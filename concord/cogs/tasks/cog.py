@@ -627,8 +627,7 @@ class Tasks(commands.GroupCog, group_name="task", group_description="Assign and 
         if action == "block":
             await self.ask_block_reason(interaction, await self.clicked_task(interaction, task_id))
             return
-        await acknowledge_later(interaction, thinking=False)
-        answered = True
+        answered = await answer_in_time(acknowledge_later(interaction, thinking=False))
         task = await self.clicked_task(interaction, task_id)
         actor, config = await self.actor_for(task.guild_id, interaction.user)
         now = self.bot.clock.now()
