@@ -1,11 +1,13 @@
-"""Report exports as files: CSV (UTF-8 with a BOM so Excel reads it right) and XLSX (openpyxl in
-write-only mode, which streams rows to disk instead of building the sheet in memory).
+"""Report exports as files: CSV (UTF-8 with a BOM so Excel reads it right) and XLSX (written
+here, the sheet's XML streamed into the zip row by row, so a year never sits in memory).
 
 Sinks are synchronous and run on a worker thread (``asyncio.to_thread``); DarManager feeds them
-rows in chunks straight from a read cursor, so a year of reports never sits in memory at once.
-Text cells that a spreadsheet would run as a formula (``=``, ``+``, ``-``, ``@`` …) are
-neutralised: in CSV with a leading apostrophe (the OWASP advice), in XLSX by storing them as
-plain strings.
+rows in chunks straight from a read cursor. For CSV, SQLite makes most of the text itself
+(CSV_COLUMNS) and :func:`csv_fields` adds the rest. Text cells that a spreadsheet would run as
+a formula (``=``, ``+``, ``-``, ``@`` …) are neutralised: in CSV with a leading apostrophe (the
+OWASP advice), in XLSX by storing them as inline strings, which are never formulas.
+openpyxl's write-only mode (XlsxOpenpyxlSink) is kept as the reference the tests read the
+XLSX writer against and the benchmark times it against.
 """
 
 from __future__ import annotations
