@@ -38,8 +38,13 @@ run: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/concord sandbox
 
+# Each script's report as it runs, then one table of every target (bench/summary.py).
 bench: $(STAMP)
-	@for f in bench/bench_*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
+	@rm -f .bench.out; for f in bench/bench_*.py; do echo "== $$f" | tee -a .bench.out; \
+		$(BIN)/python $$f > .bench.last 2>&1; status=$$?; cat .bench.last | tee -a .bench.out; \
+		[ $$status -eq 0 ] || exit 1; done; rm -f .bench.last
+	@echo "== summary (load average when each script finished)"
+	@$(BIN)/python bench/summary.py .bench.out
 
 clean:
-	rm -rf $(VENV) .pyre .pytest_cache .ruff_cache
+	rm -rf $(VENV) .pyre .pytest_cache .ruff_cache .bench.out .bench.last

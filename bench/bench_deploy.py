@@ -13,7 +13,9 @@ and migrates the database, snapshotting it first, and imports every cog, without
 Discord): a push adding a migration -> healthy, and a push adding a migration with a cog that
 fails to import -> the previous commit healthy on the restored database.
 
-Prints one JSON line.
+Prints a table, a MET/MISSED line per target (a push healthy < 2 s; a broken push back on the
+previous commit < 2 s beyond the health timeout; with a migration < 10 s and < 10 s beyond)
+and one JSON line.
 
 Usage: python bench/bench_deploy.py [deploys] [broken_pushes] [health_timeout_seconds]
                                     [migrating_runs] [migrating_health_timeout_seconds]
@@ -21,7 +23,6 @@ Usage: python bench/bench_deploy.py [deploys] [broken_pushes] [health_timeout_se
 
 from __future__ import annotations
 
-import json
 import logging
 import statistics
 import sys
@@ -30,9 +31,12 @@ import threading
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # the fake bot rig lives with the tests
+
+import benchlib  # noqa: E402
 
 from concord.webhook.cli import build_server  # noqa: E402
 from concord.webhook.deployer import Deployer, DeployQueue  # noqa: E402
@@ -212,10 +216,37 @@ def main() -> None:
     timeout = float(sys.argv[3]) if len(sys.argv) > 3 else 5.0
     migrating = int(sys.argv[4]) if len(sys.argv) > 4 else 2
     migrating_timeout = float(sys.argv[5]) if len(sys.argv) > 5 else 15.0
-    result = run_plain(deploys, broken, timeout)
+    benchlib.header("Auto-deploy on loopback: delivery -> healthy, broken push -> previous healthy")
+    result: dict[str, Any] = run_plain(deploys, broken, timeout)
     if migrating:
         result.update(run_migrating(migrating, migrating_timeout))
-    print(json.dumps(result))
+    rows: list[list[object]] = []
+    for name, value in result.items():
+        if isinstance(value, dict) and "median_s" in value:
+            rows.append([name, value["runs"], value["median_s"], value["max_s"]])
+    print(benchlib.table(["from the delivery until", "runs", "median s", "max s"], rows))
+    targets = benchlib.Targets()
+    plain = result["push_to_healthy"]
+    targets.below("push healthy, median", float(plain["median_s"]), 2.0, " s")
+    back = result["broken_push_to_previous_healthy"]
+    targets.below(
+        "broken push back, beyond the health timeout",
+        float(back["beyond_timeout_median_s"]),
+        2.0,
+        " s",
+    )
+    if migrating:
+        ok = result["migrating_push_to_healthy"]
+        targets.below("migrating push healthy, median", float(ok["median_s"]), 10.0, " s")
+        bad = result["migrating_broken_push_to_previous_healthy"]
+        targets.below(
+            "migrating broken push back, beyond the health timeout",
+            float(bad["beyond_timeout_median_s"]),
+            10.0,
+            " s",
+        )
+    targets.report()
+    benchlib.emit("deploy", result, targets)
 
 
 if __name__ == "__main__":

@@ -6,17 +6,20 @@ each approved by a manager right away, ``rounds`` times. Every request runs the 
 approval re-checks the balance and writes its debit in another.
 
     .venv/bin/python bench/bench_leave.py [--callers 100] [--rounds 10]
+
+Targets (MET/MISSED lines): no errors; a pair's p95 latency < 500 ms at 100 callers.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import statistics
 import tempfile
 import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+
+import benchlib
 
 from concord.core.actor import Actor
 from concord.db.database import Database
@@ -25,6 +28,7 @@ from concord.db.leave import LeaveManager
 GUILD = 1
 MANAGER = 1_000_000
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+TARGET_P95_MS = 500.0
 
 
 def working_days(start: date, count: int) -> list[date]:
@@ -76,19 +80,41 @@ async def main(callers: int, rounds: int) -> None:
         finally:
             await db.close()
     pairs = callers * rounds
-    latencies.sort()
-    p95 = latencies[int(len(latencies) * 0.95) - 1]
-    print(
-        f"{callers} concurrent callers x {rounds} rounds = {pairs} apply+approve pairs "
-        f"in {elapsed:.2f} s on one file"
+    summary = benchlib.latency_summary(latencies)
+    benchlib.header(
+        f"Leave apply+approve: {callers} concurrent callers x {rounds} rounds, one file"
     )
     print(
-        f"throughput: {pairs / elapsed:.0f} apply+approve/s ({2 * pairs / elapsed:.0f} write "
-        f"transactions/s); errors: {sum(errors)}"
+        benchlib.table(
+            ["pairs", "seconds", "pairs/s", "write tx/s", "p50 ms", "p95 ms", "p99 ms", "errors"],
+            [
+                [
+                    pairs,
+                    round(elapsed, 2),
+                    round(pairs / elapsed, 1),
+                    round(2 * pairs / elapsed, 1),
+                    summary["p50_ms"],
+                    summary["p95_ms"],
+                    summary["p99_ms"],
+                    sum(errors),
+                ]
+            ],
+        )
     )
-    print(
-        f"latency per pair: median {statistics.median(latencies) * 1000:.1f} ms, "
-        f"p95 {p95 * 1000:.1f} ms"
+    targets = benchlib.Targets()
+    targets.below("errors", sum(errors), 1)
+    targets.below(f"pair p95 at {callers} callers", summary["p95_ms"], TARGET_P95_MS, " ms")
+    targets.report()
+    benchlib.emit(
+        "leave",
+        {
+            "callers": callers,
+            "rounds": rounds,
+            "pairs_per_s": round(pairs / elapsed, 1),
+            "pair": summary,
+            "errors": sum(errors),
+        },
+        targets,
     )
 
 

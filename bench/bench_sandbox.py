@@ -12,6 +12,9 @@ Reports
 - the console's Tab completion of an option Discord suggests values for
   (``/task status task:quar``): an APPLICATION_COMMAND_AUTOCOMPLETE interaction to the bot and
   its choices back, as a member waits for them between two keystrokes.
+
+Targets (MET/MISSED lines): startup to ready median < 2 s; command round trip p99 < 100 ms;
+Tab completion p99 < 100 ms.
 """
 
 from __future__ import annotations
@@ -24,6 +27,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+import benchlib
 
 from concord.sandbox.driver import Sandbox
 
@@ -112,6 +117,7 @@ async def main(argv: list[str]) -> int:
     parser.add_argument("--completions", type=int, default=200)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.ERROR)
+    benchlib.header("Sandbox harness: the real bot against the local Discord emulator")
     with tempfile.TemporaryDirectory(prefix="concord-bench-") as tmp:
         directory = Path(tmp)
         ready = await startups(args.starts, directory)
@@ -121,6 +127,33 @@ async def main(argv: list[str]) -> int:
         print(f"throughput: {len(trips) / total:.0f} commands/s one at a time")
         tabs = await completions(args.completions, directory / "tabs")
         print(describe("console Tab completion asking the bot (task:)", tabs))
+    summaries = {
+        "startup": benchlib.latency_summary(ready),
+        "round_trip": benchlib.latency_summary(trips),
+        "completion": benchlib.latency_summary(tabs),
+    }
+    print()
+    print(
+        benchlib.table(
+            ["what", "n", "p50 ms", "p99 ms", "max ms"],
+            [
+                [name, n, f["p50_ms"], f["p99_ms"], f["max_ms"]]
+                for (name, f), n in zip(
+                    summaries.items(), (len(ready), len(trips), len(tabs)), strict=True
+                )
+            ],
+        )
+    )
+    targets = benchlib.Targets()
+    targets.below("startup to ready, median", summaries["startup"]["p50_ms"], 2000.0, " ms")
+    targets.below("command round trip p99", summaries["round_trip"]["p99_ms"], 100.0, " ms")
+    targets.below("Tab completion p99", summaries["completion"]["p99_ms"], 100.0, " ms")
+    targets.report()
+    benchlib.emit(
+        "sandbox",
+        {**summaries, "commands_per_s": round(len(trips) / total, 1)},
+        targets,
+    )
     return 0
 
 

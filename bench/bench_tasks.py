@@ -7,6 +7,9 @@
    after a change, and a Done click that updates the card and the board.
 
 Usage: python bench/bench_tasks.py [tasks_per_caller] [callers]
+
+Targets (MET/MISSED lines): create p95 < 200 ms at 100 callers; the board loaded and rendered
+< 100 ms; the board edited in place < 250 ms; a Done click with its card and board < 250 ms.
 """
 
 from __future__ import annotations
@@ -19,6 +22,8 @@ import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
+
+import benchlib
 
 from concord.cogs.tasks.embeds import board_embeds, embed_size
 from concord.core import task_board
@@ -37,7 +42,7 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
-async def bench_create(path: Path, callers: int, per_caller: int) -> None:
+async def bench_create(path: Path, callers: int, per_caller: int) -> dict[str, float]:
     db = await Database.open(path)
     manager = TaskManager(db)
     latencies: list[float] = []
@@ -66,6 +71,11 @@ async def bench_create(path: Path, callers: int, per_caller: int) -> None:
         f"{total / elapsed:.0f} tasks/s; latency p50 {statistics.median(latencies) * 1000:.1f} ms,"
         f" p95 {percentile(latencies, 0.95) * 1000:.1f} ms, max {max(latencies) * 1000:.1f} ms"
     )
+    return {
+        "create_per_s": round(total / elapsed, 1),
+        "create_p50_ms": round(statistics.median(latencies) * 1000, 2),
+        "create_p95_ms": round(percentile(latencies, 0.95) * 1000, 2),
+    }
 
 
 async def seed_board(manager: TaskManager, guild_id: int = GUILD, count: int = 300) -> None:
@@ -84,7 +94,7 @@ async def seed_board(manager: TaskManager, guild_id: int = GUILD, count: int = 3
             await manager.set_status(guild_id, task.id, Actor(1), "blocked", NOW)
 
 
-async def bench_board_render(path: Path, rounds: int = 20) -> None:
+async def bench_board_render(path: Path, rounds: int = 20) -> dict[str, float]:
     db = await Database.open(path)
     manager = TaskManager(db)
     await seed_board(manager)
@@ -106,9 +116,13 @@ async def bench_board_render(path: Path, rounds: int = 20) -> None:
         f"{statistics.median(render_times) * 1000:.1f} ms (median of {rounds}); "
         f"{len(embeds)} messages, largest embed {biggest} characters"
     )
+    return {
+        "board_load_ms": round(statistics.median(load_times) * 1000, 2),
+        "board_render_ms": round(statistics.median(render_times) * 1000, 2),
+    }
 
 
-async def bench_board_through_emulator(directory: Path, rounds: int = 10) -> None:
+async def bench_board_through_emulator(directory: Path, rounds: int = 10) -> dict[str, float]:
     """Post a 300-task board through the emulator, then time one in-place edit of the whole
     board after a change (load + render + one PATCH per page), and a Done click end to end."""
     task_board.BOARD_REFRESH_SECONDS = 0.0  # time the work, not the coalescing delay
@@ -150,15 +164,32 @@ async def bench_board_through_emulator(directory: Path, rounds: int = 10) -> Non
         f"{statistics.median(edit_times) * 1000:.0f} ms median of {rounds} ({pages} messages); "
         f"Done click incl. card and board update {clicked * 1000:.0f} ms"
     )
+    return {
+        "board_post_ms": round(posted * 1000, 1),
+        "board_edit_ms": round(statistics.median(edit_times) * 1000, 1),
+        "done_click_ms": round(clicked * 1000, 1),
+    }
 
 
 def main() -> None:
     per_caller = int(sys.argv[1]) if len(sys.argv) > 1 else 20
     callers = int(sys.argv[2]) if len(sys.argv) > 2 else 100
+    benchlib.header(f"Tasks: create by {callers} callers, a 300-task board, a Done click")
+    figures: dict[str, float] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        asyncio.run(bench_create(Path(tmp) / "create.db", callers, per_caller))
-        asyncio.run(bench_board_render(Path(tmp) / "board.db"))
-        asyncio.run(bench_board_through_emulator(Path(tmp) / "emulated"))
+        figures.update(asyncio.run(bench_create(Path(tmp) / "create.db", callers, per_caller)))
+        figures.update(asyncio.run(bench_board_render(Path(tmp) / "board.db")))
+        figures.update(asyncio.run(bench_board_through_emulator(Path(tmp) / "emulated")))
+    print()
+    print(benchlib.table(["figure", "value"], [[k, v] for k, v in figures.items()]))
+    targets = benchlib.Targets()
+    targets.below(f"create p95 at {callers} callers", figures["create_p95_ms"], 200.0, " ms")
+    board = figures["board_load_ms"] + figures["board_render_ms"]
+    targets.below("300-task board loaded and rendered", board, 100.0, " ms")
+    targets.below("300-task board edited in place", figures["board_edit_ms"], 250.0, " ms")
+    targets.below("Done click with card and board", figures["done_click_ms"], 250.0, " ms")
+    targets.report()
+    benchlib.emit("tasks", {"callers": callers, "per_caller": per_caller, **figures}, targets)
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
-"""What the benchmarks share: the machine and its load, percentiles, memory, the table and the
-one JSON line each script prints last (``make bench`` output can be grepped for ``{"bench":``).
+"""What the benchmarks share: the machine and its load, percentiles, memory, the table, the
+MET/MISSED line of each target and the one JSON line each script prints last (``make bench``
+output can be grepped for ``{"bench":``; bench/summary.py turns those lines into one table).
 
 Not a benchmark itself (``make bench`` runs ``bench/bench_*.py`` only); the scripts import it
 as ``benchlib`` because Python puts the script's folder first on ``sys.path``.
@@ -15,6 +16,7 @@ import sqlite3
 import statistics
 import sys
 from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -114,9 +116,62 @@ def header(title: str) -> None:
     print()
 
 
-def emit(name: str, payload: dict[str, Any]) -> None:
-    """The one JSON line: the bench name, the machine, the load now, then the figures."""
+@dataclass
+class Target:
+    """One target: ``value`` must stay below ``limit`` (``below``) or reach it."""
+
+    name: str
+    value: float
+    limit: float
+    below: bool
+    unit: str = ""
+
+    @property
+    def met(self) -> bool:
+        return self.value < self.limit if self.below else self.value >= self.limit
+
+    def line(self) -> str:
+        op = "<" if self.below else ">="
+        return (
+            f"{'MET' if self.met else 'MISSED'}: {self.name}: {self.value:g}{self.unit} "
+            f"(target {op} {self.limit:g}{self.unit})"
+        )
+
+
+@dataclass
+class Targets:
+    """The targets of one script, printed as MET/MISSED lines and carried in its JSON line."""
+
+    items: list[Target] = field(default_factory=list)
+
+    def below(self, name: str, value: float, limit: float, unit: str = "") -> bool:
+        self.items.append(Target(name, round(value, 3), limit, True, unit))
+        return self.items[-1].met
+
+    def at_least(self, name: str, value: float, limit: float, unit: str = "") -> bool:
+        self.items.append(Target(name, round(value, 3), limit, False, unit))
+        return self.items[-1].met
+
+    @property
+    def met(self) -> bool:
+        return all(t.met for t in self.items)
+
+    def report(self) -> None:
+        for target in self.items:
+            print(target.line())
+        print(f"load average now {' '.join(str(x) for x in load())}")
+
+    def payload(self) -> list[dict[str, Any]]:
+        return [{**asdict(t), "met": t.met} for t in self.items]
+
+
+def emit(name: str, payload: dict[str, Any], targets: Targets | None = None) -> None:
+    """The one JSON line: the bench name, the machine, the load now, then the figures (and the
+    targets, each with its value and whether it was met)."""
     line = {"bench": name, "machine": machine(), "load": load(), **payload}
+    if targets is not None:
+        line["targets"] = targets.payload()
+        line["met"] = targets.met
     print(json.dumps(line, separators=(",", ":")))
     sys.stdout.flush()
 

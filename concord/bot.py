@@ -21,7 +21,7 @@ from discord.ext import commands
 
 from concord import __version__
 from concord.clock import Clock
-from concord.cogs.common import INTERACTION_GONE, safe_reply
+from concord.cogs.common import INTERACTION_GONE, MAYBE_LATE, safe_reply
 from concord.cogs.modkit import Module, builtin_modules, install, module_at
 from concord.config import Settings
 from concord.db.backups import BackupError, BackupTargets, take_backup
@@ -194,6 +194,7 @@ class ConcordBot(commands.Bot):
         )
         self.settings = settings
         self.db = db
+        self._replaying = False  # between a lost connection and RESUMED (see dispatch)
         self.clock = clock or Clock()
         self.guild_settings = GuildSettings(db)
         self.job_ledger = JobLedger(db)
@@ -368,6 +369,15 @@ class ConcordBot(commands.Bot):
         # discord.py's own dispatch and before any handler ran (none can have finished yet).
         if event_name == "interaction" and args and not self.has_handler(args[0]):
             args[0].extras[UNHANDLED] = True
+        # Between a lost connection and RESUMED, Discord replays what was missed: interactions
+        # that may be past their 3 seconds. Those acknowledge first (acknowledge_later), so a
+        # command too late does nothing rather than act without an answer.
+        if event_name == "disconnect":
+            self._replaying = True
+        elif event_name in ("resumed", "ready"):
+            self._replaying = False
+        if event_name == "interaction" and args and self._replaying:
+            args[0].extras[MAYBE_LATE] = True
         super().dispatch(event_name, *args, **kwargs)
 
     def has_handler(self, interaction: discord.Interaction) -> bool:

@@ -12,7 +12,13 @@ from discord import app_commands
 from discord.ext import commands
 
 from concord import __version__
-from concord.cogs.common import answer, guild_config, guild_id_of, require_manager
+from concord.cogs.common import (
+    acknowledge_later,
+    answer,
+    guild_config,
+    guild_id_of,
+    require_manager,
+)
 from concord.cogs.modkit import Fixtures, Module, settings_embed, setup_command
 from concord.core.backup_policy import describe_backup_state
 from concord.core.schedule import (
@@ -126,8 +132,8 @@ class Admin(
     async def timezone(self, interaction: discord.Interaction, timezone: str) -> None:
         guild_id = guild_id_of(interaction)
         if timezone.strip().lower() in CLEAR_WORDS:
-            # A write and a read: acknowledge first, Discord waits 3 s for the first answer.
-            await interaction.response.defer(ephemeral=True, thinking=True)
+            # A write and a read: answered directly when quick, deferred past the budget.
+            await acknowledge_later(interaction)
             await self.bot.guild_settings.set_member_timezone(guild_id, interaction.user.id, None)
             config = await self.bot.guild_settings.get(guild_id)
             await answer(

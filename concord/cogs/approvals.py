@@ -49,6 +49,9 @@ class RegistryView(discord.ui.View):
     def is_dispatchable(self) -> bool:
         return False  # nothing to store for this message: see the module docstring
 
+    def is_finished(self) -> bool:
+        return True  # response.send_message stores any unfinished view, dispatchable or not
+
 
 class DecisionButton(discord.ui.DynamicItem[discord.ui.Button], template=r"(?!)"):
     """Approve or Reject on a card: ``<prefix>:<action>:<id>``. Made per use by

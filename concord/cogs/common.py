@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any
@@ -53,6 +55,74 @@ async def forward_errors(interaction: discord.Interaction, action: Awaitable[Non
 
 
 ANSWERED = "concord.answered"  # in Interaction.extras: the loading message was replaced
+HELD = "concord.held"  # in Interaction.extras: the deferral held back (acknowledge_later)
+MAYBE_LATE = "concord.maybe_late"  # in Interaction.extras: replayed after a reconnect (bot.py)
+# Discord waits 3 s for the first answer. Work done within this budget is answered directly, in
+# one REST call; past it, the interaction is deferred ("thinking…" or a silent click
+# acknowledgement) and answered by an edit, the second call, as before.
+ANSWER_BUDGET = 1.5
+
+
+class HeldDeferral:
+    """The deferral :func:`acknowledge_later` holds back. Its lock orders the first answer and
+    the deferral, so exactly one of them is the interaction's initial response."""
+
+    def __init__(
+        self, interaction: discord.Interaction, *, ephemeral: bool, thinking: bool
+    ) -> None:
+        self.interaction = interaction
+        self.ephemeral = ephemeral
+        self.thinking = thinking
+        self.lock = asyncio.Lock()
+        self.task: asyncio.Task[None] | None = None
+        self.timer = asyncio.get_running_loop().call_later(ANSWER_BUDGET, self._fire)
+
+    def _fire(self) -> None:
+        self.task = asyncio.create_task(self._defer())
+
+    async def _defer(self) -> None:
+        async with self.lock:
+            if self.interaction.response.is_done():
+                return
+            try:
+                await self.interaction.response.defer(
+                    ephemeral=self.ephemeral, thinking=self.thinking
+                )
+            except discord.HTTPException as error:
+                # The answer that follows meets the same error, and the error path decides.
+                log.warning("could not defer interaction %s: %s", self.interaction.id, error.text)
+
+
+async def acknowledge_later(
+    interaction: discord.Interaction, *, ephemeral: bool = True, thinking: bool = True
+) -> None:
+    """Instead of deferring at once: defer only if the interaction is still unanswered after
+    ANSWER_BUDGET seconds. Answer through :func:`answer`, :func:`edit_clicked` or
+    :func:`safe_reply`, which answer directly while the deferral is still held back. A click
+    is acknowledged with ``thinking=False`` (DEFERRED_UPDATE_MESSAGE). With no budget at all
+    (0), or for an interaction replayed after a reconnect (which may be past its 3 seconds:
+    then the deferral fails and the command does nothing), this defers at once."""
+    if interaction.response.is_done() or HELD in interaction.extras:
+        return
+    if ANSWER_BUDGET <= 0 or interaction.extras.get(MAYBE_LATE):
+        await interaction.response.defer(ephemeral=ephemeral, thinking=thinking)
+        return
+    interaction.extras[HELD] = HeldDeferral(interaction, ephemeral=ephemeral, thinking=thinking)
+
+
+_NO_LOCK = contextlib.nullcontext()
+
+
+def _held(interaction: discord.Interaction) -> HeldDeferral | None:
+    held = interaction.extras.get(HELD)
+    return held if isinstance(held, HeldDeferral) else None
+
+
+def _stored_by_send(view: discord.ui.View | None) -> bool:
+    """Whether sending ``view`` as an initial response would store a persistent view (with
+    dynamic items) under a 15-minute timeout: discord.py stores any unfinished view there,
+    and dropping it later would unregister the dynamic items bot-wide."""
+    return view is not None and view.timeout is None and not view.is_finished()
 
 
 def still_thinking(interaction: discord.Interaction) -> bool:
@@ -73,7 +143,8 @@ async def answer(
     file: discord.File | None = None,
     ephemeral: bool = True,
 ) -> discord.Message:
-    """Answer an interaction that is already acknowledged. The first answer after a thinking
+    """Answer an interaction, whatever its state. Unanswered (or its deferral held back by
+    :func:`acknowledge_later`), this is the initial response. The first answer after a thinking
     deferral replaces the loading message through Edit Original Interaction Response (which
     keeps the deferral's ephemerality); a followup would do the same, but the docs deprecate
     that. Any later answer is a followup message."""
@@ -86,6 +157,10 @@ async def answer(
         kwargs["embeds"] = list(embeds)
     if view is not None:
         kwargs["view"] = view
+    if not interaction.response.is_done():
+        first = await _first_answer(interaction, kwargs, file, ephemeral=ephemeral)
+        if first is not None:
+            return first
     if still_thinking(interaction):
         if file is not None:
             kwargs["attachments"] = [file]
@@ -95,6 +170,33 @@ async def answer(
     if file is not None:
         kwargs["file"] = file
     return await interaction.followup.send(ephemeral=ephemeral, wait=True, **kwargs)
+
+
+async def _first_answer(
+    interaction: discord.Interaction,
+    kwargs: dict[str, Any],
+    file: discord.File | None,
+    *,
+    ephemeral: bool,
+) -> discord.Message | None:
+    """The initial response, sent directly (one REST call); None when the interaction was
+    acknowledged meanwhile (the deferral fired) or had to be, and the caller edits or follows
+    up as usual."""
+    held = _held(interaction)
+    async with held.lock if held is not None else _NO_LOCK:
+        if interaction.response.is_done():
+            return None
+        if held is not None:
+            held.timer.cancel()
+        if _stored_by_send(kwargs.get("view")):
+            await interaction.response.defer(ephemeral=ephemeral, thinking=True)
+            return None
+        if file is not None:
+            kwargs = {**kwargs, "file": file}
+        sent = await interaction.response.send_message(ephemeral=ephemeral, **kwargs)
+    if isinstance(sent.resource, discord.InteractionMessage):
+        return sent.resource
+    return await interaction.original_response()
 
 
 async def safe_reply(
@@ -107,14 +209,22 @@ async def safe_reply(
     """Reply whether or not the interaction was already answered; never raises."""
     text = content[:2000] if content is not None else None
     try:
-        if interaction.response.is_done():
-            await answer(interaction, text, embed=embed, ephemeral=ephemeral)
-        elif embed is not None:
-            await interaction.response.send_message(text, embed=embed, ephemeral=ephemeral)
-        else:
-            await interaction.response.send_message(text, ephemeral=ephemeral)
+        await answer(interaction, text, embed=embed, ephemeral=ephemeral)
     except discord.HTTPException:
         log.warning("could not deliver a reply to interaction %s", interaction.id, exc_info=True)
+
+
+async def edit_clicked(interaction: discord.Interaction, **changes: Any) -> None:
+    """Edit the message whose button was clicked: directly (UPDATE_MESSAGE) while the
+    acknowledgement is held back (:func:`acknowledge_later`), else through the interaction."""
+    held = _held(interaction)
+    if held is not None and not interaction.response.is_done():
+        async with held.lock:
+            if not interaction.response.is_done():
+                held.timer.cancel()
+                await interaction.response.edit_message(**changes)
+                return
+    await interaction.edit_original_response(**changes)
 
 
 async def answer_in_time(answer: Awaitable[object]) -> bool:

@@ -47,7 +47,15 @@ from concord.core.dar import (
     zone_for,
 )
 from concord.core.settings import GuildConfig
-from concord.db.dar_export import ExportRow, open_sink
+from concord.db.dar_export import (
+    CSV_COLUMNS,
+    VALUE_COLUMNS,
+    CsvSink,
+    ExportRow,
+    LocalTime,
+    csv_fields,
+    open_sink,
+)
 from concord.db.database import Database
 from concord.db.guilds import (
     GuildSettings,
@@ -91,6 +99,8 @@ class AbsenceLike(Protocol):
     def to_time(self) -> time | None: ...
     @property
     def request_id(self) -> int: ...
+    @property
+    def deducts(self) -> bool: ...
 
 
 class HolidayLike(Protocol):
@@ -156,6 +166,10 @@ class TaskSource(Protocol):
     async def completed_between(
         self, guild_id: int, start_utc: datetime, end_utc: datetime
     ) -> Sequence[TaskLike]: ...
+
+    async def completion_times(
+        self, guild_id: int, start_utc: datetime, end_utc: datetime, assignee_id: int | None
+    ) -> Sequence[datetime]: ...
 
     async def live_for(self, guild_id: int, user_id: int) -> Sequence[TaskLike]: ...
 
@@ -585,15 +599,13 @@ class DarManager:
         """Holidays and days away for [start, end], fetched once. Leave of a type that takes
         nothing (work from home, on duty) is work, so it does not excuse anyone from reporting."""
         config = await self.guild_settings.get(guild_id)
-        holidays, absences, requests = await asyncio.gather(
+        holidays, absences = await asyncio.gather(
             self.leave.holidays(guild_id, start, end),
             self.leave.absences(guild_id, start, end, ("approved",)),
-            self.leave.requests_between(guild_id, start, end, statuses=("approved",)),
         )
-        working = {r.id for r in requests if not r.deducts}
         by_day: dict[date, list[DayOff]] = {}
         for absence in absences:
-            if absence.request_id in working:
+            if not absence.deducts:
                 continue
             by_day.setdefault(absence.day, []).append(
                 DayOff(
@@ -848,21 +860,20 @@ class DarManager:
                 m for m in members if m.user_id == user_id
             ]
         ids = {m.user_id for m in people}
-        filed: dict[int, dict[date, bool]] = {}
-        filed_per_day: dict[date, int] = {}
-        async with self.db.read() as conn:
-            cursor = await conn.execute(
-                "SELECT user_id, day, late FROM dar_reports WHERE guild_id = ? AND day BETWEEN ? AND ?",
-                (guild_id, window_start.isoformat(), window_end.isoformat()),
-            )
-            async for row in cursor:
-                day = date.fromisoformat(row["day"])
-                if user_id is None or row["user_id"] == user_id:
-                    filed_per_day[day] = filed_per_day.get(day, 0) + 1
-                if row["user_id"] in ids:
-                    filed.setdefault(row["user_id"], {})[day] = bool(row["late"])
-            await cursor.close()
-        completed_per_day = await self._completed_per_day(config, start, end, user_id)
+        first, _ = day_bounds_utc(start, config.tz)
+        _, last = day_bounds_utc(end, config.tz)
+        # One trip to a reader thread for the year's rows (120k reports for 500 members): read
+        # through the loop, a cursor's chunks and the task objects took most of a second.
+        filed, filed_per_day = await self.db.read_in_thread(
+            _stats_rows,
+            _StatsQuery(
+                guild_id, window_start.isoformat(), window_end.isoformat(), frozenset(ids), user_id
+            ),
+        )
+        completed_per_day: dict[date, int] = {}
+        for moment in await self.tasks.completion_times(guild_id, first, last, user_id):
+            day = moment.astimezone(config.tz).date()
+            completed_per_day[day] = completed_per_day.get(day, 0) + 1
         # A year of rosters is CPU work (hundreds of thousands of member-days): off the loop.
         return await asyncio.to_thread(
             tally_stats,
@@ -900,21 +911,6 @@ class DarManager:
         )
         return date.fromisoformat(row["first"]) if row and row["first"] else None
 
-    async def _completed_per_day(
-        self, config: GuildConfig, start: date, end: date, user_id: int | None
-    ) -> dict[date, int]:
-        first, _ = day_bounds_utc(start, config.tz)
-        _, last = day_bounds_utc(end, config.tz)
-        counts: dict[date, int] = {}
-        for task in await self.tasks.completed_between(config.guild_id, first, last):
-            if user_id is not None and task.assignee_id != user_id:
-                continue
-            if task.completed_at is None:
-                continue
-            day = task.completed_at.astimezone(config.tz).date()
-            counts[day] = counts.get(day, 0) + 1
-        return counts
-
     # -- export ------------------------------------------------------------------------------
     async def export(
         self,
@@ -937,16 +933,16 @@ class DarManager:
         if (end - start).days + 1 > EXPORT_MAX_DAYS:
             raise UserError(f"Export at most {EXPORT_MAX_DAYS} days at a time.")
         period = await self.period(guild_id, start, end)
+        # CSV is text: SQLite makes most of its fields (CSV_COLUMNS); XLSX takes the values.
+        columns = CSV_COLUMNS if fmt == "csv" else VALUE_COLUMNS
         sql = (
-            "SELECT user_id, day, done, plan, blockers, minutes, submitted_at, late"
-            " FROM dar_reports WHERE guild_id = ? AND day BETWEEN ? AND ?"
+            f"SELECT {columns} FROM dar_reports"  # noqa: S608 (constant column lists)
+            " WHERE guild_id = ? AND day BETWEEN ? AND ? AND (? IS NULL OR user_id = ?)"
+            " ORDER BY day, user_id"
         )
-        params: tuple[int | str, ...] = (guild_id, start.isoformat(), end.isoformat())
-        if user_id is not None:
-            sql += " AND user_id = ?"
-            params = (*params, user_id)
+        params = (guild_id, start.isoformat(), end.isoformat(), user_id, user_id)
         job = _Export(
-            sql + " ORDER BY day, user_id",
+            sql,
             params,
             _leave_labels(period),
             names,
@@ -986,13 +982,29 @@ def tally_stats(
     """Per-day points and per-member streaks and rates from data already read."""
     expected_days: dict[int, list[date]] = {m.user_id: [] for m in people}
     expected_per_day: dict[date, int] = {}
+    # Who period.roster(day, people) expects, without building a year of rosters (500
+    # members x 365 days of entries took most of the stats' time): staff who had joined, on
+    # a workday that is not a holiday, minus those away the whole day.
+    config = period.config
+    staff = staff_members(people, config.staff_role_id)
     for day in days_between(window.first, window.last):
         if window.since is None or day < window.since:
             continue
-        roster = period.roster(day, people)
-        for entry in roster.expected:
-            expected_days[entry.user_id].append(day)
-        expected_per_day[day] = len(roster.expected)
+        if day.weekday() not in config.workdays or day in period.holidays:
+            expected_per_day[day] = 0
+            continue
+        by_member: dict[int, list[DayOff]] = {}
+        for off in period.days_off.get(day, ()):
+            if off.day == day:
+                by_member.setdefault(off.user_id, []).append(off)
+        away = {uid for uid, offs in by_member.items() if describe_day_off(offs)[0]}
+        count = 0
+        for member in staff:
+            if member.user_id in away or (member.joined is not None and member.joined > day):
+                continue
+            expected_days[member.user_id].append(day)
+            count += 1
+        expected_per_day[day] = count
 
     def counted(day: date) -> bool:
         return day != window.today or window.today_counts
@@ -1043,12 +1055,55 @@ def _leave_labels(period: Period) -> dict[tuple[date, int], str]:
 
 
 @dataclass(frozen=True)
+class _StatsQuery:
+    guild_id: int
+    window_start: str  # ISO days, the reports' window
+    window_end: str
+    ids: frozenset[int]  # the members whose streaks and rates are counted
+    user_id: int | None  # one member's stats, or everyone's
+
+
+def _stats_rows(
+    conn: sqlite3.Connection, query: _StatsQuery
+) -> tuple[dict[int, dict[date, bool]], dict[date, int]]:
+    """Reports filed (per member: day -> late; per day: how many), read on a worker thread."""
+    # Grouped by SQLite: a row per day and a row per member ("<day><late>" items joined),
+    # not 120k rows through Python.
+    window = (query.guild_id, query.window_start, query.window_end)
+    one = query.user_id
+    per_day_sql = (
+        "SELECT day, count(*) FROM dar_reports WHERE guild_id = ? AND day BETWEEN ? AND ?"
+        " AND (? IS NULL OR user_id = ?) GROUP BY day"
+    )
+    cursor = conn.cursor()
+    cursor.row_factory = None
+    days: dict[str, date] = {}
+    filed_per_day: dict[date, int] = {}
+    for day_text, count in cursor.execute(per_day_sql, (*window, one, one)):
+        day = days[day_text] = date.fromisoformat(day_text)
+        filed_per_day[day] = count
+    filed: dict[int, dict[date, bool]] = {}
+    for uid, items in cursor.execute(
+        "SELECT user_id, group_concat(day || late) FROM dar_reports"
+        " WHERE guild_id = ? AND day BETWEEN ? AND ? GROUP BY user_id",
+        window,
+    ):
+        if uid not in query.ids:
+            continue
+        filed[uid] = {
+            days.get(item[:10]) or date.fromisoformat(item[:10]): item[10:] == "1"
+            for item in items.split(",")
+        }
+    return filed, filed_per_day
+
+
+@dataclass(frozen=True)
 class _Export:
     """One export, run by :meth:`Database.read_in_thread`: the rows streamed from one read
     cursor in chunks into the file's sink, so a year of reports never sits in memory."""
 
     sql: str
-    params: tuple[int | str, ...]
+    params: tuple[int | str | None, ...]
     on_leave: Mapping[tuple[date, int], str]
     names: Mapping[int, str]
     zone: ZoneInfo
@@ -1061,9 +1116,17 @@ class _Export:
         cursor.row_factory = None  # plain tuples, in the SELECT's column order
         cursor.execute(self.sql, self.params)
         rows = 0
-        while chunk := cursor.fetchmany(EXPORT_CHUNK):
-            sink.write([self.row(*values) for values in chunk])
-            rows += len(chunk)
+        if isinstance(sink, CsvSink):
+            # Text straight from SQLite's values (no ExportRow, no date objects): CSV is text.
+            on_leave = {(day.isoformat(), uid): text for (day, uid), text in self.on_leave.items()}
+            local_time = LocalTime(self.zone)
+            while chunk := cursor.fetchmany(EXPORT_CHUNK):
+                sink.write_fields(csv_fields(chunk, self.names, on_leave, local_time))
+                rows += len(chunk)
+        else:
+            while chunk := cursor.fetchmany(EXPORT_CHUNK):
+                sink.write([self.row(*values) for values in chunk])
+                rows += len(chunk)
         sink.close()
         return rows
 

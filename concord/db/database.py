@@ -24,7 +24,7 @@ import re
 import sqlite3
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager, suppress
 from dataclasses import dataclass
 from functools import partial
@@ -363,6 +363,7 @@ class Database:
         self._readers: asyncio.Queue[aiosqlite.Connection] | None = None
         self._all_readers: list[aiosqlite.Connection] = []
         self._reader_lock = asyncio.Lock()
+        self._loop_reader: sqlite3.Connection | None = None
         self._closed = False
         # Metrics (concord/metrics.py) when switched on; None costs nothing.
         self.observer: DbObserver | None = None
@@ -413,6 +414,9 @@ class Database:
             with suppress(Exception):
                 await conn.close()
         self._all_readers.clear()
+        if self._loop_reader is not None:
+            self._loop_reader.close()
+            self._loop_reader = None
         if self._write_conn is not None:
             self._write_conn.close()
 
@@ -535,23 +539,69 @@ class Database:
         observer.reader_waited(time.monotonic() - started)
         return conn
 
-    # Each step of an aiosqlite cursor (execute, fetch, close) is a trip to its thread and back
-    # through the event loop; execute_fetchall makes it one trip. Under load the trips, not
-    # SQLite, were what a read cost (bench/bench_interactions.py).
+    # fetchall and fetchone, the short reads (one statement, its rows at once), run on the
+    # event loop's own thread: a few indexed rows take SQLite tens of microseconds, while a
+    # trip to a reader thread and back takes a wake-up of each and, with the GIL contended by
+    # the writer and the other threads, milliseconds under load (bench/bench_interactions.py).
+    # A WAL reader never waits for the writer; in the rare case it would (SQLITE_BUSY while a
+    # checkpoint resets the WAL) the read goes to the thread pool instead of blocking the loop.
+    # Long reads that stream or convert many rows use read() or read_in_thread().
+    def _loop_conn(self) -> sqlite3.Connection:
+        if self._closed:
+            raise DatabaseError("the database is closed")
+        conn = self._loop_reader
+        if conn is None:
+            with usable_file(self.path):
+                conn = sqlite3.connect(str(self.path), isolation_level=None, timeout=0)
+            conn.row_factory = sqlite3.Row
+            conn.execute("PRAGMA foreign_keys=ON")
+            conn.execute("PRAGMA query_only=ON")
+            self._loop_reader = conn
+        return conn
+
     async def fetchall(
         self, sql: str, params: tuple[Any, ...] | dict[str, Any] = ()
     ) -> list[sqlite3.Row]:
+        try:
+            return self._loop_conn().execute(sql, params).fetchall()
+        except sqlite3.OperationalError as error:
+            if not _busy(error):
+                raise
         async with self.read() as conn:
             return list(await conn.execute_fetchall(sql, params))
+
+    async def fetch_many(
+        self, queries: Sequence[tuple[str, tuple[Any, ...] | dict[str, Any]]]
+    ) -> list[list[sqlite3.Row]]:
+        """The rows of each ``(sql, params)``, all read from one snapshot (one read
+        transaction), on the loop's thread like fetchall."""
+        conn = self._loop_conn()
+        try:
+            conn.execute("BEGIN")
+            try:
+                return [conn.execute(sql, params).fetchall() for sql, params in queries]
+            finally:
+                conn.execute("COMMIT")
+        except sqlite3.OperationalError as error:
+            if not _busy(error):
+                raise
+        async with self.read() as pooled:
+            await pooled.execute("BEGIN")
+            try:
+                return [list(await pooled.execute_fetchall(sql, ps)) for sql, ps in queries]
+            finally:
+                await pooled.execute("COMMIT")
 
     async def fetchone(
         self, sql: str, params: tuple[Any, ...] | dict[str, Any] = ()
     ) -> sqlite3.Row | None:
-        """The first row: for queries that find one row (by key, an aggregate), as it reads
-        every row of the result in the same trip."""
-        async with self.read() as conn:
-            rows = await conn.execute_fetchall(sql, params)
-        return next(iter(rows), None)
+        """The first row: for queries that find one row (by key, an aggregate)."""
+        rows = await self.fetchall(sql, params)
+        return rows[0] if rows else None
+
+
+def _busy(error: sqlite3.OperationalError) -> bool:
+    return "locked" in str(error) or "busy" in str(error)
 
 
 def _run_batch(

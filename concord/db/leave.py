@@ -1590,8 +1590,7 @@ class LeaveManager:
 
     # reads -----------------------------------------------------------------------------------
     async def _query(self, queries: Sequence[Query]) -> list[list[sqlite3.Row]]:
-        async with self.db.read() as conn:
-            return [list(await conn.execute_fetchall(sql, params)) for sql, params in queries]
+        return await self.db.fetch_many(queries)
 
     async def types(
         self, guild_id: int, *, now: datetime, archived: bool = False

@@ -798,6 +798,20 @@ class TaskManager:
             (guild_id, utcnow_iso(start_utc), utcnow_iso(end_utc)),
         )
 
+    async def completion_times(
+        self, guild_id: int, start_utc: datetime, end_utc: datetime, assignee_id: int | None
+    ) -> list[datetime]:
+        """When tasks (everyone's, or the assignee's) were completed in [start_utc, end_utc),
+        read on a worker thread: a year's stats count 20k of them, and whole tasks read on the
+        loop took most of the stats' time (bench/bench_dar.py)."""
+        return await self.db.read_in_thread(
+            _completion_times,
+            guild_id,
+            utcnow_iso(start_utc),
+            utcnow_iso(end_utc),
+            assignee_id,
+        )
+
     async def live_for(self, guild_id: int, user_id: int) -> list[Task]:
         """The member's open, in-progress and blocked tasks, by due date (no due last)."""
         return await self._tasks(
@@ -1002,3 +1016,14 @@ def _set_board_messages(conn: sqlite3.Connection, channel_id: int, message_ids: 
 
 def _drop_board(conn: sqlite3.Connection, channel_id: int) -> None:
     conn.execute("DELETE FROM task_boards WHERE channel_id = ?", (channel_id,))
+
+
+def _completion_times(
+    conn: sqlite3.Connection, guild_id: int, start: str, end: str, assignee_id: int | None
+) -> list[datetime]:
+    rows = conn.execute(
+        "SELECT completed_at FROM tasks WHERE guild_id = ? AND status = 'done'"
+        " AND completed_at >= ? AND completed_at < ? AND (? IS NULL OR assignee_id = ?)",
+        (guild_id, start, end, assignee_id, assignee_id),
+    ).fetchall()
+    return [datetime.fromisoformat(row[0]).astimezone(UTC) for row in rows if row[0]]

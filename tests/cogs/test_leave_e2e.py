@@ -137,8 +137,8 @@ async def test_reject_opens_a_modal_and_the_reason_reaches_the_requester(
     assert opened.modal is not None
     reply = await sandbox.submit("alice", opened.modal, reason="Team offsite that day")
     # A modal submit may not update the card (type 7 is for components): a private answer,
-    # and the card is edited by REST.
-    assert reply.type == 5 and reply.ephemeral and reply.text == "Rejected request #1."
+    # sent directly (type 4: the work fits the answer budget), and the card is edited by REST.
+    assert reply.type == 4 and reply.ephemeral and reply.text == "Rejected request #1."
     assert posted.buttons == []
     assert "❌ Rejected by Alice at 09:00 UTC: Team offsite that day" in posted.text
     assert "Team offsite that day" in sandbox.dms("bob")[-1].text

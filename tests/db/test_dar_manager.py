@@ -38,6 +38,7 @@ class FakeAbsence:
     request_id: int
     from_time: time | None = None
     to_time: time | None = None
+    deducts: bool = True
 
 
 @dataclass(frozen=True)
@@ -75,7 +76,7 @@ class FakeLeave:
         request_id = len(self.requests) + 1
         self.requests.append(FakeRequest(request_id, user_id, NOON, deducts))
         start, end = span or (None, None)
-        self.absences_.append(FakeAbsence(user_id, day, portion, request_id, start, end))
+        self.absences_.append(FakeAbsence(user_id, day, portion, request_id, start, end, deducts))
 
     async def absences(
         self, guild_id: int, start: date, end: date, statuses: Sequence[str] = ("approved",)
@@ -124,6 +125,15 @@ class FakeTasks:
             if t.status == "done"
             and t.completed_at is not None
             and start_utc <= t.completed_at < end_utc
+        ]
+
+    async def completion_times(
+        self, guild_id: int, start_utc: datetime, end_utc: datetime, assignee_id: int | None
+    ) -> list[datetime]:
+        return [
+            t.completed_at
+            for t in await self.completed_between(guild_id, start_utc, end_utc)
+            if t.completed_at is not None and assignee_id in (None, t.assignee_id)
         ]
 
     async def live_for(self, guild_id: int, user_id: int) -> list[FakeTask]:

@@ -83,12 +83,14 @@ async def test_fetch_helpers_give_rows_by_name_and_the_first_row(db: Database) -
     assert named is not None and named["total"] == 2
 
 
-async def test_a_fetch_is_one_trip_to_the_reader_thread(tmp_path: Path) -> None:
-    """execute + fetch + close used to be three trips through the event loop each."""
+async def test_a_fetch_makes_no_trip_to_a_reader_thread(tmp_path: Path) -> None:
+    """fetchall and fetchone read on the loop's thread: a trip to a reader thread and back
+    cost more than the read (execute + fetch + close used to be three trips each)."""
     db = await Database.open(tmp_path / "one.db")
-    db._read_pool_size = 1  # one reader, so the one patched below serves every fetch
+    db._read_pool_size = 1  # one reader, so the one patched below serves every pooled read
     try:
         await db.write(_create_counter)
+        await db.write(_insert_next)
         async with db.read() as conn:
             pass
         calls: list[object] = []
@@ -99,9 +101,29 @@ async def test_a_fetch_is_one_trip_to_the_reader_thread(tmp_path: Path) -> None:
             return await original(fn, *args, **kwargs)
 
         conn._execute = counting  # type: ignore[method-assign]
-        await db.fetchall("SELECT n FROM counter")
-        await db.fetchone("SELECT n FROM counter")
-        assert len(calls) == 2
+        assert [r["n"] for r in await db.fetchall("SELECT n FROM counter")] == [1]
+        assert (await db.fetchone("SELECT n FROM counter")) is not None
+        assert calls == []
+    finally:
+        await db.close()
+
+
+class _BusyConnection:
+    def execute(self, sql: str, params: object = ()) -> object:
+        raise sqlite3.OperationalError("database is locked")
+
+
+async def test_a_fetch_the_loop_reader_cannot_make_goes_to_the_pool(tmp_path: Path) -> None:
+    """Never wait on the loop: a busy answer there (a checkpoint resetting the WAL) sends the
+    read to a reader thread, which waits the busy timeout as every connection does."""
+    db = await Database.open(tmp_path / "busy.db")
+    try:
+        await db.write(_create_counter)
+        await db.write(_insert_next)
+        db._loop_reader = _BusyConnection()  # type: ignore[assignment]
+        row = await db.fetchone("SELECT n FROM counter")
+        assert row is not None and row["n"] == 1
+        db._loop_reader = None  # close() must not close the stand-in
     finally:
         await db.close()
 
@@ -408,3 +430,24 @@ BEGIN SELECT RAISE(ABORT, 'no; never'); END;
     with pytest.raises(sqlite3.IntegrityError, match="no; never"):
         conn.execute("DELETE FROM t")
     conn.close()
+
+
+async def test_fetch_many_reads_one_snapshot(tmp_path: Path) -> None:
+    db = await Database.open(tmp_path / "many.db")
+    try:
+        await db.write(_create_counter)
+        await db.write(_insert_next)
+        first, second = await db.fetch_many(
+            [("SELECT n FROM counter", ()), ("SELECT count(*) AS c FROM counter WHERE n > ?", (0,))]
+        )
+        assert [r["n"] for r in first] == [1] and second[0]["c"] == 1
+        # The loop's reader is left outside any transaction: writes go on and are seen next.
+        await db.write(_insert_next)
+        (rows,) = await db.fetch_many([("SELECT n FROM counter ORDER BY n", ())])
+        assert [r["n"] for r in rows] == [1, 2]
+        db._loop_reader = _BusyConnection()  # type: ignore[assignment]
+        (rows,) = await db.fetch_many([("SELECT n FROM counter ORDER BY n", ())])
+        assert [r["n"] for r in rows] == [1, 2]
+        db._loop_reader = None
+    finally:
+        await db.close()

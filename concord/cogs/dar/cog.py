@@ -19,6 +19,7 @@ from discord.ext import commands
 from concord.charts import render_dar_chart
 from concord.cogs.common import (
     MANAGER_ONLY,
+    acknowledge_later,
     actor_of,
     answer,
     field_input,
@@ -163,7 +164,7 @@ class Dar(commands.GroupCog, group_name="dar", group_description="Daily activity
             await interaction.response.send_message(str(error), view=view, ephemeral=True)
             view.message = await interaction.original_response()
             return
-        await interaction.response.defer(ephemeral=True, thinking=True)
+        await acknowledge_later(interaction)
         result = await self.dar_store.submit(
             guild_id, interaction.user.id, draft, self.bot.clock.now(), day
         )
@@ -216,7 +217,7 @@ class Dar(commands.GroupCog, group_name="dar", group_description="Daily activity
         member: discord.Member | None = None,
         date: app_commands.Range[str, 1, 40] | None = None,
     ) -> None:
-        await interaction.response.defer(ephemeral=True, thinking=True)
+        await acknowledge_later(interaction)
         guild_id = guild_id_of(interaction)
         target = member or interaction.user
         if target.id != interaction.user.id:
@@ -249,7 +250,7 @@ class Dar(commands.GroupCog, group_name="dar", group_description="Daily activity
     async def missing(
         self, interaction: discord.Interaction, date: app_commands.Range[str, 1, 40] | None = None
     ) -> None:
-        await interaction.response.defer(ephemeral=True, thinking=True)
+        await acknowledge_later(interaction)
         guild_id = guild_id_of(interaction)
         await self.require_manager(guild_id, interaction.user)
         day = self.parse_day(date, await self.guild_today(guild_id), "date")
@@ -267,7 +268,7 @@ class Dar(commands.GroupCog, group_name="dar", group_description="Daily activity
     async def summary(
         self, interaction: discord.Interaction, date: app_commands.Range[str, 1, 40] | None = None
     ) -> None:
-        await interaction.response.defer(ephemeral=True, thinking=True)
+        await acknowledge_later(interaction)
         guild_id = guild_id_of(interaction)
         is_manager, config = await self.manager_in(guild_id, interaction.user)
         day = self.parse_day(date, await self.guild_today(guild_id), "date")
@@ -322,7 +323,7 @@ class Dar(commands.GroupCog, group_name="dar", group_description="Daily activity
         name="panel", description="Post a Submit DAR button in this channel (managers)"
     )
     async def panel(self, interaction: discord.Interaction) -> None:
-        await interaction.response.defer(ephemeral=True, thinking=True)
+        await acknowledge_later(interaction)
         guild_id = guild_id_of(interaction)
         await self.require_manager(guild_id, interaction.user)
         channel = interaction.channel
@@ -369,7 +370,7 @@ class Dar(commands.GroupCog, group_name="dar", group_description="Daily activity
         format: app_commands.Choice[str],
         member: discord.Member | None = None,
     ) -> None:
-        await interaction.response.defer(ephemeral=True, thinking=True)
+        await acknowledge_later(interaction)
         guild_id = guild_id_of(interaction)
         today = await self.guild_today(guild_id)
         first = self.parse_day(start, today, "start")
@@ -422,7 +423,7 @@ class Dar(commands.GroupCog, group_name="dar", group_description="Daily activity
         end: app_commands.Range[str, 1, 40] | None = None,
         member: discord.Member | None = None,
     ) -> None:
-        await interaction.response.defer(ephemeral=True, thinking=True)
+        await acknowledge_later(interaction)
         guild_id = guild_id_of(interaction)
         today = await self.guild_today(guild_id)
         last = self.parse_day(end, today, "end")

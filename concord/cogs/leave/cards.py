@@ -13,9 +13,11 @@ import discord
 from concord.cogs import approvals
 from concord.cogs.common import (
     APPROVERS_ONLY,
+    acknowledge_later,
     actor_of,
     answer,
     answer_in_time,
+    edit_clicked,
     guild_config,
     member_can_approve,
     member_is_manager,
@@ -261,10 +263,11 @@ class LeaveDesk:
 
     # -- decisions from buttons and the modal --------------------------------------------------
     async def decide_from_button(self, interaction: discord.Interaction, request_id: int) -> None:
-        # Deciding is a write and the card several reads: acknowledge the click first
-        # (DEFERRED_UPDATE_MESSAGE), then edit the clicked message through the interaction.
-        # A click Discord no longer takes an answer for is still decided (answer_in_time).
-        answered = await answer_in_time(interaction.response.defer())
+        # Deciding is a write and the card several reads: the clicked message is edited
+        # directly (UPDATE_MESSAGE) when that is done within the answer budget, else the click
+        # is acknowledged first (DEFERRED_UPDATE_MESSAGE) and the message edited through the
+        # interaction. A click Discord no longer takes an answer for is still decided.
+        answered = await answer_in_time(acknowledge_later(interaction, thinking=False))
         config = await guild_config(interaction)
         decision = await self._decide(interaction, config, request_id, approve=True, note=None)
         await self._answer_decision(interaction, config, decision, answered=answered)
@@ -288,7 +291,7 @@ class LeaveDesk:
     ) -> None:
         # A modal submit may not update a message (UPDATE_MESSAGE is "only valid for
         # component-based interactions"): answer privately, the card is edited by REST.
-        answered = await answer_in_time(interaction.response.defer(ephemeral=True, thinking=True))
+        answered = await answer_in_time(acknowledge_later(interaction))
         config = await guild_config(interaction)
         decision = await self._decide(interaction, config, request_id, approve=False, note=note)
         await self._answer_decision(interaction, config, decision, answered=answered)
@@ -347,7 +350,7 @@ class LeaveDesk:
             if answered:
                 embed, view = await self.pending_page(config, 0)
                 answered = await answer_in_time(
-                    interaction.edit_original_response(content=done, embed=embed, view=view)
+                    edit_clicked(interaction, content=done, embed=embed, view=view)
                     if clicked
                     else answer(interaction, done, embed=embed, view=view)
                 )
@@ -355,9 +358,7 @@ class LeaveDesk:
         elif message is not None and clicked:
             if answered:
                 embed = await self.render_card(request, config)
-                answered = await answer_in_time(
-                    interaction.edit_original_response(embed=embed, view=None)
-                )
+                answered = await answer_in_time(edit_clicked(interaction, embed=embed, view=None))
             if not answered or message.id != request.card_message_id:
                 await self.refresh_card(request, config)
         else:
@@ -399,11 +400,11 @@ class LeaveDesk:
 
     async def show_pending_page(self, interaction: discord.Interaction, page: int) -> None:
         """Replace the pending list the click came from with ``page`` (fresh data; the click
-        is acknowledged first because that takes several reads)."""
-        await interaction.response.defer()
+        is acknowledged first only when that takes longer than the answer budget)."""
+        await acknowledge_later(interaction, thinking=False)
         config = await require_approver(interaction)
         embed, view = await self.pending_page(config, page)
-        await interaction.edit_original_response(content=None, embed=embed, view=view)
+        await edit_clicked(interaction, content=None, embed=embed, view=view)
 
     # -- reminders -----------------------------------------------------------------------------
     async def _backups(

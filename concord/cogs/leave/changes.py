@@ -12,7 +12,14 @@ from typing import TYPE_CHECKING
 import discord
 
 from concord.cogs import approvals
-from concord.cogs.common import actor_of, answer, answer_in_time, guild_config
+from concord.cogs.common import (
+    acknowledge_later,
+    actor_of,
+    answer,
+    answer_in_time,
+    edit_clicked,
+    guild_config,
+)
 from concord.cogs.leave.views import desk_of
 from concord.core.leave import format_amount
 from concord.core.settings import GuildConfig
@@ -97,7 +104,7 @@ async def decide_from_button(
 ) -> None:
     desk = desk_of(interaction)
     config = await guild_config(interaction)
-    answered = await answer_in_time(interaction.response.defer())
+    answered = await answer_in_time(acknowledge_later(interaction, thinking=False))
     change, balance = await desk.leave.decide_change(
         config.guild_id,
         change_id,
@@ -108,7 +115,7 @@ async def decide_from_button(
     name_of = desk.name_of(config.guild_id)
     embed = change_embed(change, name_of(change.user_id), name_of(interaction.user.id))
     if answered and interaction.message is not None:
-        answered = await answer_in_time(interaction.edit_original_response(embed=embed, view=None))
+        answered = await answer_in_time(edit_clicked(interaction, embed=embed, view=None))
     if not answered and change.card_channel_id and change.card_message_id:
         await approvals.edit_card(
             desk.bot,

@@ -20,6 +20,7 @@ from discord.ext import commands
 from concord.adapters.leave_export import requests_csv, requests_ics
 from concord.adapters.public_holidays import countries, search_countries, subdivisions
 from concord.cogs.common import (
+    acknowledge_later,
     actor_of,
     answer,
     guild_config,
@@ -235,7 +236,7 @@ class Leave(
         reason: app_commands.Range[str, 1, 500] | None = None,
         member: discord.Member | None = None,
     ) -> None:
-        await interaction.response.defer(ephemeral=True, thinking=True)
+        await acknowledge_later(interaction)
         config = await guild_config(interaction)
         today = self.desk.today(config)
         first = parse_date(start, today)
@@ -268,7 +269,7 @@ class Leave(
     @app_commands.describe(request="The request: yours pending or not yet started; managers: any")
     @app_commands.autocomplete(request=cancellable_choices)
     async def cancel(self, interaction: discord.Interaction, request: str) -> None:
-        await interaction.response.defer(ephemeral=True, thinking=True)
+        await acknowledge_later(interaction)
         config = await guild_config(interaction)
         request_id = parse_request_id(request)
         try:
@@ -314,7 +315,7 @@ class Leave(
         member: discord.Member | None = None,
         year: app_commands.Range[int, 2000, 2100] | None = None,
     ) -> None:
-        await interaction.response.defer(ephemeral=True, thinking=True)
+        await acknowledge_later(interaction)
         config, user_id, _ = await self._subject(interaction, member, "balance")
         today = self.desk.today(config)
         await self.leave.types(config.guild_id, now=self.desk.now())
@@ -339,7 +340,7 @@ class Leave(
         year: app_commands.Range[int, 2000, 2100] | None = None,
         status: app_commands.Choice[str] | None = None,
     ) -> None:
-        await interaction.response.defer(ephemeral=True, thinking=True)
+        await acknowledge_later(interaction)
         config, user_id, _ = await self._subject(interaction, member, "history")
         requests = await self.leave.history(
             config.guild_id,
@@ -357,7 +358,7 @@ class Leave(
 
     @app_commands.command(name="pending", description="Managers: requests waiting for approval")
     async def pending(self, interaction: discord.Interaction) -> None:
-        await interaction.response.defer(ephemeral=True, thinking=True)
+        await acknowledge_later(interaction)
         config = await require_approver(interaction)
         embed, view = await self.desk.pending_page(config, 0)
         if view is None:
@@ -372,7 +373,7 @@ class Leave(
         config = await guild_config(interaction)
         today = self.desk.today(config)
         day = parse_date(date, today) if date else today
-        await interaction.response.defer(thinking=True)
+        await acknowledge_later(interaction, ephemeral=False)
         absences = whole_days(await self.leave.absences(config.guild_id, day, day))
         holidays = await self.leave.holidays(config.guild_id, day, day)
         notes = []
@@ -396,7 +397,7 @@ class Leave(
     async def calendar(self, interaction: discord.Interaction, month: str | None = None) -> None:
         config = await guild_config(interaction)  # parsed before the public defer, see /leave out
         first = parse_month(month, self.desk.today(config))
-        await interaction.response.defer(thinking=True)
+        await acknowledge_later(interaction, ephemeral=False)
         last = (first.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
         absences = whole_days(
             await self.leave.absences(
@@ -411,7 +412,7 @@ class Leave(
 
     @app_commands.command(name="types", description="Leave types and their policies")
     async def types(self, interaction: discord.Interaction) -> None:
-        await interaction.response.defer(ephemeral=True, thinking=True)
+        await acknowledge_later(interaction)
         config = await guild_config(interaction)
         types = await self.leave.types(config.guild_id, now=self.desk.now())
         await send_embed_pages(interaction, paginate("Leave types", type_lines(types)))
@@ -444,7 +445,7 @@ class Leave(
         rename: app_commands.Range[str, 1, 40] | None = None,
         archive: bool | None = None,
     ) -> None:
-        await interaction.response.defer(ephemeral=True, thinking=True)
+        await acknowledge_later(interaction)
         config = await require_manager(interaction)
         days = parse_days(allowance, allow_none=True) if allowance is not None else None
         change = PolicyChange(
@@ -494,7 +495,7 @@ class Leave(
         leave_type: str,
         days: app_commands.Range[float, 0, 366],
     ) -> None:
-        await interaction.response.defer(ephemeral=True, thinking=True)
+        await acknowledge_later(interaction)
         config = await require_manager(interaction)
         after = await self.leave.set_allowance(
             config.guild_id,
@@ -534,7 +535,7 @@ class Leave(
         days: app_commands.Range[float, -366, 366],
         reason: app_commands.Range[str, 1, 200],
     ) -> None:
-        await interaction.response.defer(ephemeral=True, thinking=True)
+        await acknowledge_later(interaction)
         config = await require_manager(interaction)
         amount = days_from_number(days, allow_negative=True)
         after = await self.leave.adjust(
@@ -564,7 +565,7 @@ class Leave(
     async def holiday_add(
         self, interaction: discord.Interaction, date: str, name: app_commands.Range[str, 1, 100]
     ) -> None:
-        await interaction.response.defer(ephemeral=True, thinking=True)
+        await acknowledge_later(interaction)
         config = await require_manager(interaction)
         day = parse_date(date, self.desk.today(config))
         holiday, replaced = await self.leave.add_holiday(
@@ -595,7 +596,7 @@ class Leave(
     @holiday.command(name="remove", description="Managers: remove a holiday")
     @app_commands.describe(date=f"The day: {DATE_HELP}")
     async def holiday_remove(self, interaction: discord.Interaction, date: str) -> None:
-        await interaction.response.defer(ephemeral=True, thinking=True)
+        await acknowledge_later(interaction)
         config = await require_manager(interaction)
         day = parse_date(date, self.desk.today(config))
         holiday = await self.leave.remove_holiday(
@@ -617,7 +618,7 @@ class Leave(
         interaction: discord.Interaction,
         year: app_commands.Range[int, 2000, 2100] | None = None,
     ) -> None:
-        await interaction.response.defer(ephemeral=True, thinking=True)
+        await acknowledge_later(interaction)
         config = await guild_config(interaction)
         shown = year or self.desk.today(config).year
         holidays = await self.leave.holidays(
@@ -644,7 +645,7 @@ class Leave(
         year: app_commands.Range[int, 2000, 2100] | None = None,
         subdivision: str | None = None,
     ) -> None:
-        await interaction.response.defer(ephemeral=True, thinking=True)
+        await acknowledge_later(interaction)
         config = await require_manager(interaction)
         shown = year or self.desk.today(config).year
         result = await self.leave.import_holidays(
@@ -692,7 +693,7 @@ class Leave(
         end: str | None = None,
         member: discord.Member | None = None,
     ) -> None:
-        await interaction.response.defer(ephemeral=True, thinking=True)
+        await acknowledge_later(interaction)
         config, user_id, is_manager = await self._subject(interaction, member, "leave")
         today = self.desk.today(config)
         first = parse_date(start, today) if start else date(today.year, 1, 1)

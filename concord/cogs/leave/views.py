@@ -196,10 +196,6 @@ async def send_embed_pages(
     view = PageView(pages, interaction.user.id) if len(pages) > 1 else None
     if view is not None:
         kwargs["view"] = view
-    if interaction.response.is_done():
-        message = await answer(interaction, **kwargs)
-    else:
-        await interaction.response.send_message(**kwargs)
-        message = await interaction.original_response()
+    message = await answer(interaction, **kwargs)
     if view is not None:
         view.message = message

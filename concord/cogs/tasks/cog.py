@@ -10,7 +10,14 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from concord.cogs.common import actor_of, answer, answer_in_time, guild_id_of
+from concord.cogs.common import (
+    acknowledge_later,
+    actor_of,
+    answer,
+    answer_in_time,
+    edit_clicked,
+    guild_id_of,
+)
 from concord.cogs.tasks.board import BoardKeeper
 from concord.cogs.tasks.cards import TaskCards
 from concord.cogs.tasks.embeds import card_embed, choice_name, clip, detail_embed, due_words
@@ -147,7 +154,7 @@ class Tasks(commands.GroupCog, group_name="task", group_description="Assign and 
     ) -> Task:
         """Create, post the card, tell the assignee, answer; the task (for callers such as the
         DAR's Make task, which links it to the blocker it came from)."""
-        await interaction.response.defer(ephemeral=True, thinking=True)
+        await acknowledge_later(interaction)
         guild_id = guild_id_of(interaction)
         actor, config = await self.actor_for(guild_id, interaction.user)
         now = self.bot.clock.now()
@@ -277,7 +284,7 @@ class Tasks(commands.GroupCog, group_name="task", group_description="Assign and 
         query: str | None,
         empty: str = "No tasks match.",
     ) -> None:
-        await interaction.response.defer(ephemeral=True, thinking=True)
+        await acknowledge_later(interaction)
         guild_id = guild_id_of(interaction)
         config = await self.bot.guild_settings.get(guild_id)
         now = self.bot.clock.now()
@@ -340,7 +347,7 @@ class Tasks(commands.GroupCog, group_name="task", group_description="Assign and 
     @app_commands.describe(task=TASK_OPTION)
     @app_commands.autocomplete(task=task_autocomplete)
     async def show(self, interaction: discord.Interaction, task: str) -> None:
-        await interaction.response.defer(ephemeral=True, thinking=True)
+        await acknowledge_later(interaction)
         guild_id = guild_id_of(interaction)
         found = await self.tasks_store.resolve(guild_id, task)
         config = await self.bot.guild_settings.get(guild_id)
@@ -361,7 +368,7 @@ class Tasks(commands.GroupCog, group_name="task", group_description="Assign and 
         self, interaction: discord.Interaction, task: str, member: discord.Member
     ) -> None:
         refuse_bots(member)
-        await interaction.response.defer(ephemeral=True, thinking=True)
+        await acknowledge_later(interaction)
         guild_id = guild_id_of(interaction)
         found = await self.tasks_store.resolve(guild_id, task)
         actor, config = await self.actor_for(guild_id, interaction.user)
@@ -380,7 +387,7 @@ class Tasks(commands.GroupCog, group_name="task", group_description="Assign and 
     @app_commands.describe(task=TASK_OPTION)
     @app_commands.autocomplete(task=task_autocomplete)
     async def claim(self, interaction: discord.Interaction, task: str) -> None:
-        await interaction.response.defer(ephemeral=True, thinking=True)
+        await acknowledge_later(interaction)
         guild_id = guild_id_of(interaction)
         found = await self.tasks_store.resolve(guild_id, task)
         actor, _ = await self.actor_for(guild_id, interaction.user)
@@ -423,7 +430,7 @@ class Tasks(commands.GroupCog, group_name="task", group_description="Assign and 
         if status == "blocked" and not (note and note.strip()):
             await self.ask_block_reason(interaction, await self.tasks_store.resolve(guild_id, task))
             return
-        await interaction.response.defer(ephemeral=True, thinking=True)
+        await acknowledge_later(interaction)
         found = await self.tasks_store.resolve(guild_id, task)
         actor, config = await self.actor_for(guild_id, interaction.user)
         change = await self.tasks_store.set_status(
@@ -479,7 +486,7 @@ class Tasks(commands.GroupCog, group_name="task", group_description="Assign and 
         priority: str,
         repeat: str,
     ) -> None:
-        await interaction.response.defer(ephemeral=True, thinking=True)
+        await acknowledge_later(interaction)
         actor, config = await self.actor_for(before.guild_id, interaction.user)
         now = self.bot.clock.now()
         changes = changes_from_form(
@@ -518,7 +525,7 @@ class Tasks(commands.GroupCog, group_name="task", group_description="Assign and 
     async def comment(
         self, interaction: discord.Interaction, task: str, text: app_commands.Range[str, 1, 1000]
     ) -> None:
-        await interaction.response.defer(ephemeral=True, thinking=True)
+        await acknowledge_later(interaction)
         guild_id = guild_id_of(interaction)
         found = await self.tasks_store.resolve(guild_id, task)
         actor, _ = await self.actor_for(guild_id, interaction.user)
@@ -546,7 +553,7 @@ class Tasks(commands.GroupCog, group_name="task", group_description="Assign and 
         name="board", description="Post the live task board here (moves it to the bottom)"
     )
     async def board(self, interaction: discord.Interaction) -> None:
-        await interaction.response.defer(ephemeral=True, thinking=True)
+        await acknowledge_later(interaction)
         guild_id = guild_id_of(interaction)
         channel = interaction.channel
         if channel is None or not isinstance(channel, discord.abc.Messageable):
@@ -587,7 +594,7 @@ class Tasks(commands.GroupCog, group_name="task", group_description="Assign and 
         """The block form: block with the reason, show it on every card, tell the creator."""
         if not reason.strip():
             raise UserError("Say why the task is blocked, so its creator knows what it waits for.")
-        await interaction.response.defer(ephemeral=True, thinking=True)
+        await acknowledge_later(interaction)
         task = await self.clicked_task(interaction, task_id)
         actor, config = await self.actor_for(task.guild_id, interaction.user)
         change = await self.tasks_store.set_status(
@@ -606,14 +613,15 @@ class Tasks(commands.GroupCog, group_name="task", group_description="Assign and 
     async def click(self, interaction: discord.Interaction, action: str, task_id: int) -> None:
         """A card button: check against the stored task, change it, edit the clicked card
         and every other copy. Refusals are explained ephemerally and change nothing. The click
-        is acknowledged first (DEFERRED_UPDATE_MESSAGE): reading and changing the task takes
-        several database calls, and Discord waits only 3 seconds for the first answer. A click
-        Discord no longer takes an answer for is still carried out (see answer_in_time).
+        is answered by editing the card directly (UPDATE_MESSAGE), or acknowledged first
+        (DEFERRED_UPDATE_MESSAGE) when the work takes longer than the answer budget
+        (acknowledge_later). A click Discord no longer takes an answer for is still carried
+        out (see answer_in_time).
         Block answers with a form asking why instead."""
         if action == "block":
             await self.ask_block_reason(interaction, await self.clicked_task(interaction, task_id))
             return
-        answered = await answer_in_time(interaction.response.defer())
+        answered = await answer_in_time(acknowledge_later(interaction, thinking=False))
         task = await self.clicked_task(interaction, task_id)
         actor, config = await self.actor_for(task.guild_id, interaction.user)
         now = self.bot.clock.now()
@@ -626,9 +634,7 @@ class Tasks(commands.GroupCog, group_name="task", group_description="Assign and 
             )
             task = change.task
         answered = answered and await answer_in_time(
-            interaction.edit_original_response(
-                embed=card_embed(task, now, config.tz), view=card_view(task)
-            )
+            edit_clicked(interaction, embed=card_embed(task, now, config.tz), view=card_view(task))
         )
         # Unanswered, the clicked card was not edited: publishing edits it with the others.
         clicked = interaction.message.id if answered and interaction.message else None

@@ -228,13 +228,7 @@ class TaskModal(discord.ui.Modal):
             return
         view = RetryTaskView(interaction.user.id, self)
         try:
-            if interaction.response.is_done():
-                view.message = await answer(interaction, str(error)[:2000], view=view)
-            else:
-                await interaction.response.send_message(
-                    str(error)[:2000], view=view, ephemeral=True
-                )
-                view.message = await interaction.original_response()
+            view.message = await answer(interaction, str(error)[:2000], view=view)
         except discord.HTTPException:
             log.warning("could not offer to fix a refused task form", exc_info=True)
 
