@@ -27,8 +27,8 @@ from concord.cogs.tasks.views import (
     BlockReasonModal,
     TaskCreateModal,
     TaskEditModal,
-    TaskListView,
     card_view,
+    task_list_view,
 )
 from concord.core import task_board
 from concord.core.actor import Actor
@@ -291,8 +291,8 @@ class Tasks(commands.GroupCog, group_name="task", group_description="Assign and 
         tasks = await self.tasks_store.list_tasks(
             guild_id, now, assignee_id=assignee_id, statuses=statuses, query=query
         )
-        view = TaskListView(interaction.user.id, title, tasks, now, config.tz, empty=empty)
-        if view.pages == 1:
+        view = task_list_view(interaction.user.id, title, tasks, now, config.tz, empty=empty)
+        if view.count == 1:
             await answer(interaction, embed=view.embed(), ephemeral=True)
             view.stop()
             return
