@@ -20,7 +20,7 @@ from concord.cogs.common import (
 )
 from concord.cogs.tasks.board import BoardKeeper
 from concord.cogs.tasks.cards import TaskCards
-from concord.cogs.tasks.embeds import card_embed, choice_name, clip, detail_embed, due_words
+from concord.cogs.tasks.embeds import card_embed, choice_name, detail_embed, due_words
 from concord.cogs.tasks.holidays import holiday_warning
 from concord.cogs.tasks.reminders import TaskReminders
 from concord.cogs.tasks.views import (
@@ -46,7 +46,7 @@ from concord.core.tasks import (
     check_transition,
     make_draft,
 )
-from concord.core.text import escape_markdown, plural
+from concord.core.text import clip, escape_markdown, plural
 from concord.db.tasks import StatusChange, TaskManager
 from concord.errors import NotFound, PermissionDenied, UserError
 
