@@ -376,7 +376,7 @@ TARGET_PEAK_MB = 200.0
 
 async def openpyxl_export(path: Path, members: int) -> float:
     """The year's XLSX through openpyxl's write-only mode, the writer before (the reference)."""
-    from concord.db import dar as dar_module
+    from concord.db.dar import manager as dar_module
 
     db = await Database.open(path)
     try:

@@ -339,6 +339,8 @@ async def require_manager(interaction: discord.Interaction) -> GuildConfig:
 class OwnerView(discord.ui.View):
     """A short-lived view only its owner may use; its buttons go grey when it expires."""
 
+    refusal: str = "These buttons belong to whoever ran the command."
+
     def __init__(self, owner_id: int, timeout: float = SHORT_VIEW_TIMEOUT) -> None:
         super().__init__(timeout=timeout)
         self.owner_id = owner_id
@@ -347,9 +349,7 @@ class OwnerView(discord.ui.View):
     async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
         if interaction.user.id == self.owner_id:
             return True
-        await interaction.response.send_message(
-            "These buttons belong to whoever ran the command.", ephemeral=True
-        )
+        await interaction.response.send_message(self.refusal, ephemeral=True)
         return False
 
     def disable(self) -> None:
@@ -369,3 +369,66 @@ class OwnerView(discord.ui.View):
         self, interaction: discord.Interaction, error: Exception, item: discord.ui.Item[Any], /
     ) -> None:
         await report_error(interaction, error)
+
+
+class PageButton(discord.ui.Button["PagerView"]):
+    """One of a pager's two buttons: turns ``step`` pages."""
+
+    def __init__(self, label: str, custom_id: str, step: int) -> None:
+        super().__init__(label=label, style=discord.ButtonStyle.secondary, custom_id=custom_id)
+        self.step = step
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        if self.view is not None:
+            await self.view.turn(interaction, self.step)
+
+
+class PagerView(OwnerView):
+    """◀ Previous / Next ▶ through ``count`` pages of one embed each (``render(index)``), for
+    whoever ran the command. Custom ids ``<module>:page:previous|next``; not persistent (after a
+    restart a click is answered "open it again")."""
+
+    refusal = "These pages belong to whoever ran the command; run it yourself to turn them."
+
+    def __init__(
+        self,
+        owner_id: int,
+        count: int,
+        render: Callable[[int], discord.Embed],
+        *,
+        module: str,
+        timeout: float = SHORT_VIEW_TIMEOUT,
+    ) -> None:
+        super().__init__(owner_id, timeout)
+        self.count = max(1, count)
+        self.render = render
+        self.index = 0
+        self.previous = PageButton("◀ Previous", f"{module}:page:previous", -1)
+        self.following = PageButton("Next ▶", f"{module}:page:next", 1)
+        self.add_item(self.previous)
+        self.add_item(self.following)
+        self._sync_buttons()
+
+    @classmethod
+    def of_embeds(
+        cls,
+        owner_id: int,
+        pages: Sequence[discord.Embed],
+        *,
+        module: str,
+        timeout: float = SHORT_VIEW_TIMEOUT,
+    ) -> PagerView:
+        """A pager over embeds rendered up front."""
+        return cls(owner_id, len(pages), list(pages).__getitem__, module=module, timeout=timeout)
+
+    def embed(self) -> discord.Embed:
+        return self.render(self.index)
+
+    def _sync_buttons(self) -> None:
+        self.previous.disabled = self.index == 0
+        self.following.disabled = self.index >= self.count - 1
+
+    async def turn(self, interaction: discord.Interaction, step: int) -> None:
+        self.index = max(0, min(self.index + step, self.count - 1))
+        self._sync_buttons()
+        await interaction.response.edit_message(embed=self.embed(), view=self)

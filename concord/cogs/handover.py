@@ -14,10 +14,10 @@ import discord
 from concord.cogs.common import OwnerView, answer, member_is_manager
 from concord.core.actor import Actor
 from concord.core.dates import format_day
-from concord.core.embed_pages import FIELD_VALUE_MAX, FIELDS_MAX, MESSAGE_EMBED_CHARS, truncate
+from concord.core.embed_pages import FIELD_VALUE_MAX, FIELDS_MAX, MESSAGE_EMBED_CHARS
 from concord.core.leave import LeaveRequest, Portion, whole_days
 from concord.core.tasks import Task
-from concord.core.text import escape_markdown, plural
+from concord.core.text import clip, escape_markdown, plural
 from concord.db.leave import LeaveManager
 from concord.db.tasks import TaskManager
 from concord.errors import PermissionDenied, UserError
@@ -45,14 +45,14 @@ def add_tasks_field(embed: discord.Embed, tasks: Sequence[Task]) -> None:
     if not tasks:
         return
     lines = [
-        f"#{t.id} {escape_markdown(truncate(t.title, 70))} — due {t.due_date:%a} {t.due_date.day} {t.due_date:%b}"
+        f"#{t.id} {escape_markdown(clip(t.title, 70))} — due {t.due_date:%a} {t.due_date.day} {t.due_date:%b}"
         for t in tasks[:SHOWN_TASKS]
         if t.due_date is not None
     ]
     if len(tasks) > SHOWN_TASKS:
         lines.append(f"… and {len(tasks) - SHOWN_TASKS} more")
     name = f"{FIELD_NAME} ({len(tasks)})"
-    value = truncate("\n".join(lines), FIELD_VALUE_MAX)
+    value = clip("\n".join(lines), FIELD_VALUE_MAX)
     if len(embed.fields) >= FIELDS_MAX or len(embed) + len(name) + len(value) > MESSAGE_EMBED_CHARS:
         log.info("no room on the leave card for its %d open tasks", len(tasks))
         return
@@ -100,10 +100,10 @@ class HandOverView(OwnerView):
     @staticmethod
     def prompt(requester_id: int, tasks: Sequence[Task]) -> str:
         listed = ", ".join(
-            f"#{t.id} {escape_markdown(truncate(t.title, 40))}" for t in tasks[:SHOWN_TASKS]
+            f"#{t.id} {escape_markdown(clip(t.title, 40))}" for t in tasks[:SHOWN_TASKS]
         )
         more = f" and {len(tasks) - SHOWN_TASKS} more" if len(tasks) > SHOWN_TASKS else ""
-        return truncate(
+        return clip(
             f"<@{requester_id}> has {plural(len(tasks), 'open task')} due "
             f"while away: {listed}{more}. Hand {'it' if len(tasks) == 1 else 'them'} over to "
             "someone?",
@@ -176,9 +176,7 @@ class HandOverView(OwnerView):
             lines.append("Nobody else is available on all of those days.")
         if self.anyway not in self.children:
             self.add_item(self.anyway)
-        await interaction.edit_original_response(
-            content=truncate("\n".join(lines), 2000), view=self
-        )
+        await interaction.edit_original_response(content=clip("\n".join(lines), 2000), view=self)
 
     def available(self, interaction: discord.Interaction, away: dict[int, list[date]]) -> list[int]:
         """Members (not bots, not the one going on leave) away on none of the due days."""

@@ -15,12 +15,9 @@ from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
 from concord.core.dates import parse_date
-from concord.core.embed_pages import (
-    truncate,
-)
 from concord.core.jobs import scheduled_instant
 from concord.core.schedule import WEEKDAY_ALIASES
-from concord.core.text import without_control
+from concord.core.text import clip, without_control
 from concord.errors import UserError
 
 DONE_MAX = 4000
@@ -97,7 +94,7 @@ def parse_hours(text: str | None) -> int | None:
             minutes = int((value * 60).to_integral_value())
     if minutes is None or not 0 <= minutes <= HOURS_MAX_MINUTES:
         raise UserError(
-            f"`{truncate(text.strip(), 40)}` is not a number of hours; "
+            f"`{clip(text.strip(), 40)}` is not a number of hours; "
             "use a number from 0 to 24 such as `7.5` or `7:30`."
         )
     return minutes
@@ -250,7 +247,7 @@ def check_report_day(
 def first_line(text: str, limit: int = 120) -> str:
     """The first non-empty line of ``text``, within ``limit`` characters."""
     line = next((part.strip() for part in text.splitlines() if part.strip()), "")
-    return truncate(line, limit)
+    return clip(line, limit)
 
 
 def format_day(day: date) -> str:

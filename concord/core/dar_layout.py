@@ -21,7 +21,6 @@ from concord.core.dar import (
     short_day,
 )
 from concord.core.embed_pages import (
-    ELLIPSIS,
     FIELD_VALUE_MAX,
     FIELDS_MAX,
     MESSAGE_EMBED_CHARS,
@@ -34,9 +33,8 @@ from concord.core.embed_pages import (
     first_lines,
     pack,
     pack_sections,
-    truncate,
 )
-from concord.core.text import escape_markdown
+from concord.core.text import ELLIPSIS, clip, escape_markdown
 
 SUMMARY_COLOUR = 0x5865F2
 DIGEST_COLOUR = 0xFEE75C
@@ -77,9 +75,9 @@ def report_field(report: Report, name: str, note: str | None, overdue: int) -> F
         flags.append(f"{overdue} overdue task{'s' if overdue != 1 else ''}")
     value = escape_markdown(first_lines(report.done, SUMMARY_DONE_LINES, SUMMARY_DONE_CHARS))
     if report.blockers:
-        blocker = truncate(" ".join(report.blockers.split()), SUMMARY_BLOCKER_CHARS)
+        blocker = clip(" ".join(report.blockers.split()), SUMMARY_BLOCKER_CHARS)
         value += f"\n**Blockers: {escape_markdown(blocker)}**"
-    return FieldSpec(name=" · ".join(flags), value=truncate(value, FIELD_VALUE_MAX))
+    return FieldSpec(name=" · ".join(flags), value=clip(value, FIELD_VALUE_MAX))
 
 
 def compose_follow_up(report: Report, name: str, note: str | None = None) -> MessageSpec:
@@ -208,7 +206,7 @@ def _overdue_lines(tasks: Sequence[OverdueTask]) -> list[str]:
         member_tasks.sort(key=lambda t: (-t.days_overdue, t.task_id))
         who = f"<@{assignee}>" if assignee is not None else "Unassigned"
         shown = [
-            f"#{t.task_id} {escape_markdown(truncate(t.title, 60))} ({t.days_overdue} d)"
+            f"#{t.task_id} {escape_markdown(clip(t.title, 60))} ({t.days_overdue} d)"
             for t in member_tasks[:3]
         ]
         more = len(member_tasks) - len(shown)
@@ -229,7 +227,7 @@ def _pending_line(pending: PendingLeave) -> str:
 
 
 def _blocker_line(blocker: OpenBlocker) -> str:
-    text = escape_markdown(truncate(" ".join(blocker.text.split()), 140))
+    text = escape_markdown(clip(" ".join(blocker.text.split()), 140))
     line = f"<@{blocker.user_id}> ({short_day(blocker.day)}): {text}"
     if blocker.task_id is not None:
         line += f" → task #{blocker.task_id}"
@@ -259,7 +257,7 @@ def _section_fields(name: str, lines: Sequence[str], budget: int, empty: str) ->
     current: list[str] = []
     spent = len(name)
     for index, raw in enumerate(lines):
-        line = truncate(raw, FIELD_VALUE_MAX - _MORE_NOTE_ROOM)
+        line = clip(raw, FIELD_VALUE_MAX - _MORE_NOTE_ROOM)
         add = len(line) + (1 if current else 0)
         if used + add > FIELD_VALUE_MAX - _MORE_NOTE_ROOM:
             next_name = f"{name} (cont.)"
@@ -385,4 +383,4 @@ def reminder_text(day: date, note: str | None, overdue: Sequence[str], *, guild_
             + ", ".join(escape_markdown(label) for label in overdue[:5])
             + (f" +{len(overdue) - 5} more" if len(overdue) > 5 else "")
         )
-    return truncate(text, 2000)
+    return clip(text, 2000)

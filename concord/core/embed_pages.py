@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 
+from concord.core.text import ELLIPSIS, clip
+
 CONTENT_MAX = 2000
 TITLE_MAX = 256
 DESCRIPTION_MAX = 4096
@@ -23,16 +25,6 @@ MESSAGE_EMBED_CHARS = 6000
 EMBEDS_PER_MESSAGE = 10
 BUTTONS_PER_MESSAGE = 25
 BUTTON_LABEL_MAX = 80
-ELLIPSIS = "…"
-
-
-def truncate(text: str, limit: int) -> str:
-    """``text`` cut to ``limit`` characters, ending in an ellipsis when it was cut."""
-    if limit <= 0:
-        return ""
-    if len(text) <= limit:
-        return text
-    return text[: limit - 1].rstrip() + ELLIPSIS
 
 
 def first_lines(text: str, lines: int, limit: int) -> str:
@@ -41,7 +33,7 @@ def first_lines(text: str, lines: int, limit: int) -> str:
     head = "\n".join(kept[:lines])
     if len(kept) > lines:
         head += f"\n{ELLIPSIS}"
-    return truncate(head, limit)
+    return clip(head, limit)
 
 
 def chunk_lines(lines: Iterable[str], limit: int, separator: str = "\n") -> list[str]:
@@ -50,7 +42,7 @@ def chunk_lines(lines: Iterable[str], limit: int, separator: str = "\n") -> list
     chunks: list[str] = []
     current = ""
     for raw in lines:
-        line = truncate(raw, limit)
+        line = clip(raw, limit)
         if not current:
             current = line
         elif len(current) + len(separator) + len(line) <= limit:
@@ -70,8 +62,8 @@ class FieldSpec:
     inline: bool = False
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "name", truncate(self.name or "\u200b", FIELD_NAME_MAX))
-        object.__setattr__(self, "value", truncate(self.value or "\u200b", FIELD_VALUE_MAX))
+        object.__setattr__(self, "name", clip(self.name or "\u200b", FIELD_NAME_MAX))
+        object.__setattr__(self, "value", clip(self.value or "\u200b", FIELD_VALUE_MAX))
 
     @property
     def size(self) -> int:
@@ -89,11 +81,11 @@ class EmbedSpec:
 
     def __post_init__(self) -> None:
         if self.title is not None:
-            object.__setattr__(self, "title", truncate(self.title, TITLE_MAX))
+            object.__setattr__(self, "title", clip(self.title, TITLE_MAX))
         if self.description is not None:
-            object.__setattr__(self, "description", truncate(self.description, DESCRIPTION_MAX))
+            object.__setattr__(self, "description", clip(self.description, DESCRIPTION_MAX))
         if self.footer is not None:
-            object.__setattr__(self, "footer", truncate(self.footer, FOOTER_MAX))
+            object.__setattr__(self, "footer", clip(self.footer, FOOTER_MAX))
         if len(self.fields) > FIELDS_MAX:
             raise ValueError(f"an embed holds at most {FIELDS_MAX} fields")
 
@@ -114,7 +106,7 @@ class ButtonSpec:
     label: str
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "label", truncate(self.label, BUTTON_LABEL_MAX))
+        object.__setattr__(self, "label", clip(self.label, BUTTON_LABEL_MAX))
         if not 0 < len(self.custom_id) <= 100:
             raise ValueError("a custom_id is 1–100 characters")
 
@@ -213,10 +205,10 @@ def pack(
     marked as continued. When more than one message is needed every title gets a page counter.
     """
     reserve = len(f" — {continued} (999/999)")
-    builder = _Builder(title=truncate(title, TITLE_MAX - reserve), colour=colour, reserve=reserve)
+    builder = _Builder(title=clip(title, TITLE_MAX - reserve), colour=colour, reserve=reserve)
     builder.head_title = builder.title
     builder.head_description = (
-        truncate(description, DESCRIPTION_MAX) if description is not None else None
+        clip(description, DESCRIPTION_MAX) if description is not None else None
     )
     for item in items:
         builder.add(item)
@@ -231,7 +223,7 @@ def pack(
         label = f"{builder.title} ({number}/{total})"
         if number > 1:
             label = f"{builder.title} — {continued} ({number}/{total})"
-        label = truncate(label, TITLE_MAX)
+        label = clip(label, TITLE_MAX)
         numbered.append(replace(message, embeds=(replace(first, title=label), *rest)))
     return numbered
 

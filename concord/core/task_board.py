@@ -9,7 +9,7 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from concord.core.tasks import Task, is_overdue, sort_tasks, task_deadline
-from concord.core.text import escape_markdown
+from concord.core.text import clip, escape_markdown
 
 SECTION_ORDER: tuple[str, ...] = ("Overdue", "In progress", "Blocked", "Open", "Done today")
 STATUS_SECTION: dict[str, str] = {
@@ -99,7 +99,7 @@ def board_sections(
 
 
 def short_title(title: str, limit: int = LINE_TITLE_MAX) -> str:
-    return title if len(title) <= limit else title[: limit - 1].rstrip() + "…"
+    return clip(title, limit)
 
 
 def due_text(task: Task, tz: ZoneInfo) -> str:

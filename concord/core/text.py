@@ -14,6 +14,20 @@ def without_control(text: str) -> str:
     return _CONTROL.sub("", text)
 
 
+ELLIPSIS = "…"
+
+
+def clip(text: str, limit: int) -> str:
+    """``text`` within ``limit`` characters: cut, with the spaces the cut leaves at its end
+    trimmed and an ellipsis added ("a long…", not "a long …"). The one way text is fitted to a
+    Discord limit (``core.embed_pages``, the cogs, the deploy notes)."""
+    if limit <= 0:
+        return ""
+    if len(text) <= limit:
+        return text
+    return text[: limit - 1].rstrip() + ELLIPSIS
+
+
 def plural(count: int, word: str, words: str | None = None) -> str:
     """``1 day``, ``2 days``, ``0 days``: a count with its noun in the right number. ``words``
     is the plural when adding an "s" is wrong (``plural(n, "reply", "replies")``). The one

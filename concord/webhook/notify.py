@@ -13,6 +13,7 @@ from typing import Any, Protocol
 
 from concord import __version__
 from concord.alerts import post_webhook
+from concord.core.text import clip
 from concord.webhook.history import (
     DEPLOYED,
     FAILED,
@@ -59,13 +60,9 @@ class Notifier(Protocol):
     def send(self, record: DeployRecord, *, always: bool = False) -> None: ...
 
 
-def _clip(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
 def _commit_lines(record: DeployRecord) -> str:
     lines = [
-        f"`{c.short}` {_clip(c.title, 120)} — {_clip(c.author, 60)}"
+        f"`{c.short}` {clip(c.title, 120)} — {clip(c.author, 60)}"
         for c in record.commits[:COMMITS_SHOWN]
     ]
     hidden = record.commit_count - min(len(record.commits), COMMITS_SHOWN)
@@ -96,8 +93,8 @@ def deploy_message(record: DeployRecord) -> dict[str, Any]:
     if commits:
         parts.append(commits)
     embed: dict[str, Any] = {
-        "title": _clip(title, TITLE_LIMIT),
-        "description": _clip("\n\n".join(parts), DESCRIPTION_LIMIT),
+        "title": clip(title, TITLE_LIMIT),
+        "description": clip("\n\n".join(parts), DESCRIPTION_LIMIT),
         "color": colour,
         "fields": [],
     }
@@ -105,7 +102,7 @@ def deploy_message(record: DeployRecord) -> dict[str, Any]:
     if durations:
         embed["fields"].append({"name": "Durations", "value": durations, "inline": False})
     if record.error_tail:
-        block = _clip(record.error_tail[-(FIELD_LIMIT - 8) :], FIELD_LIMIT - 8)
+        block = clip(record.error_tail[-(FIELD_LIMIT - 8) :], FIELD_LIMIT - 8)
         embed["fields"].append({"name": "Error", "value": f"```\n{block}\n```", "inline": False})
     embed["footer"] = {"text": f"deploy #{record.id} · {record.source}"}
     return {"username": "Concord deploy", "embeds": [embed], "allowed_mentions": {"parse": []}}

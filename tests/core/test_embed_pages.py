@@ -22,8 +22,8 @@ from concord.core.embed_pages import (
     pack,
     pack_sections,
     split_text,
-    truncate,
 )
+from concord.core.text import clip
 
 
 def assert_within_limits(messages: list[MessageSpec]) -> None:
@@ -39,11 +39,16 @@ def assert_within_limits(messages: list[MessageSpec]) -> None:
                 assert field.name and field.value
 
 
-def test_truncate_marks_the_cut() -> None:
-    assert truncate("hello", 10) == "hello"
-    assert truncate("hello world", 6) == "hello…"
-    assert len(truncate("x" * 5000, 1024)) == 1024
-    assert truncate("abc", 0) == ""
+def test_clip_marks_the_cut() -> None:
+    assert clip("hello", 10) == "hello"
+    assert clip("hello world", 6) == "hello…"
+    assert len(clip("x" * 5000, 1024)) == 1024
+    assert clip("abc", 0) == ""
+
+
+def test_clip_trims_the_spaces_the_cut_leaves() -> None:
+    assert clip("a long title", 8) == "a long…"
+    assert clip("line one\n  line two", 11) == "line one…"
 
 
 def test_first_lines_skips_blank_lines_and_marks_more() -> None:

@@ -17,7 +17,8 @@ import pytest
 from openpyxl import load_workbook
 
 from concord.core.dar import Member, validate_report
-from concord.db.dar import DarManager, day_bounds_utc
+from concord.db.dar import DarManager
+from concord.db.dar.records import day_bounds_utc
 from concord.db.database import Database
 from concord.db.guilds import GuildSettings
 from concord.errors import NotFound, UserError

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from concord.core.leave import Accrual, Balance, Portion, balance_as_of
 from concord.db.database import apply_migrations, connect_sync, transaction
-from concord.db.leave import (
+from concord.db.leave.transactions import (
     ApplyInput,
     PolicyChange,
     adjust_balance,

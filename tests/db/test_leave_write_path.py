@@ -14,12 +14,9 @@ import pytest
 from concord.core.actor import Actor
 from concord.core.leave import Portion, RequestStatus
 from concord.db.database import Database, connect_sync
-from concord.db.leave import (
-    SQL_TYPE_LEDGER,
-    SQL_TYPE_LIVE_DAYS,
-    LeaveManager,
-    load_member_leave,
-)
+from concord.db.leave import LeaveManager
+from concord.db.leave.records import SQL_TYPE_LEDGER, SQL_TYPE_LIVE_DAYS
+from concord.db.leave.transactions import load_member_leave
 
 GUILD = 1
 ALICE, BOB = 10, 20  # alice is a manager

@@ -13,7 +13,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 
 from concord.core.tasks import STATUSES, Actor, TaskChanges, TaskDraft
 from concord.db.database import apply_migrations, connect_sync, transaction
-from concord.db.tasks import (
+from concord.db.tasks.transactions import (
     assign_task,
     change_status,
     claim_task,

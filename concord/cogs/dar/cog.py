@@ -51,9 +51,9 @@ from concord.core.dar_layout import (
     compose_summary,
     report_messages,
 )
-from concord.core.embed_pages import MessageSpec, truncate
+from concord.core.embed_pages import MessageSpec
 from concord.core.settings import GuildConfig
-from concord.core.text import escape_markdown
+from concord.core.text import clip, escape_markdown
 from concord.db.dar import STATS_DEFAULT_DAYS, DarManager, Prefill
 from concord.db.leave import LeaveManager
 from concord.db.tasks import TaskManager
@@ -445,7 +445,7 @@ class Dar(commands.GroupCog, group_name="dar", group_description="Daily activity
         names = {m.id: m.display_name for m in guild.members}
         who = names.get(user_id, "") if user_id is not None else guild.name
         png = await asyncio.to_thread(
-            render_dar_chart, stats.points, truncate(f"Daily reports — {who}", 80)
+            render_dar_chart, stats.points, clip(f"Daily reports — {who}", 80)
         )
         note = None
         if not stats.today_counted:

@@ -30,7 +30,6 @@ from concord.cogs.leave.embeds import (
     CardContext,
     NameOf,
     card_embed,
-    clip,
     paginate,
     pending_lines,
 )
@@ -45,7 +44,7 @@ from concord.core.leave import (
     format_amount,
 )
 from concord.core.settings import GuildConfig
-from concord.core.text import plural
+from concord.core.text import clip, plural
 from concord.db.leave import Decision, LeaveManager
 from concord.errors import PermissionDenied, UserError
 

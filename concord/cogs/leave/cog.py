@@ -34,7 +34,6 @@ from concord.cogs.leave.embeds import (
     apply_embed,
     balance_pages,
     calendar_pages,
-    clip,
     holiday_lines,
     out_lines,
     paginate,
@@ -59,7 +58,7 @@ from concord.core.leave import (
 )
 from concord.core.schedule import parse_hhmm
 from concord.core.settings import GuildConfig
-from concord.core.text import escape_markdown, plural
+from concord.core.text import clip, escape_markdown, plural
 from concord.db.leave import HeldChange, LeaveManager, PolicyChange
 from concord.errors import PermissionDenied, UserError
 

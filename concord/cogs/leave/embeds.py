@@ -28,7 +28,7 @@ from concord.core.leave import (
     is_working_day,
 )
 from concord.core.schedule import discord_time
-from concord.core.text import escape_markdown
+from concord.core.text import clip, escape_markdown
 from concord.db.leave import ApplyResult, RequestYear
 
 TITLE_LIMIT = 256
@@ -49,10 +49,6 @@ STATUS_ICONS: dict[RequestStatus, str] = {
     RequestStatus.CANCELLED: "↩️",
 }
 NameOf = Callable[[int | None], str]
-
-
-def clip(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def local_time(moment: datetime, tz: ZoneInfo, today: date) -> str:

@@ -20,7 +20,7 @@ from concord.cogs.approvals import (
     decision_button,
     decision_view,
 )
-from concord.cogs.common import answer, forward_errors, report_error
+from concord.cogs.common import PagerView, answer, forward_errors
 from concord.core.leave import MAX_REASON_LENGTH
 
 if TYPE_CHECKING:
@@ -120,68 +120,6 @@ def reject_modal(request_id: int) -> ReasonModal:
     )
 
 
-class PageView(discord.ui.View):
-    """Previous / Next over pre-rendered embeds, for the member who asked; the buttons are
-    disabled when the view times out."""
-
-    def __init__(self, pages: Sequence[discord.Embed], owner_id: int) -> None:
-        super().__init__(timeout=PAGE_TIMEOUT)
-        self.pages = list(pages)
-        self.owner_id = owner_id
-        self.index = 0
-        self.message: discord.Message | None = None
-        self._sync_buttons()
-
-    def _sync_buttons(self) -> None:
-        self.previous.disabled = self.index == 0
-        self.following.disabled = self.index >= len(self.pages) - 1
-
-    async def interaction_check(self, interaction: discord.Interaction) -> bool:
-        if interaction.user.id == self.owner_id:
-            return True
-        await interaction.response.send_message(
-            "Only the member who asked can turn these pages; run the command yourself.",
-            ephemeral=True,
-        )
-        return False
-
-    async def _show(self, interaction: discord.Interaction, index: int) -> None:
-        self.index = max(0, min(index, len(self.pages) - 1))
-        self._sync_buttons()
-        await interaction.response.edit_message(embed=self.pages[self.index], view=self)
-
-    @discord.ui.button(
-        label="◀ Previous", style=discord.ButtonStyle.secondary, custom_id="leave:page:previous"
-    )
-    async def previous(
-        self, interaction: discord.Interaction, button: discord.ui.Button[PageView]
-    ) -> None:
-        await self._show(interaction, self.index - 1)
-
-    @discord.ui.button(
-        label="Next ▶", style=discord.ButtonStyle.secondary, custom_id="leave:page:next"
-    )
-    async def following(
-        self, interaction: discord.Interaction, button: discord.ui.Button[PageView]
-    ) -> None:
-        await self._show(interaction, self.index + 1)
-
-    async def on_timeout(self) -> None:
-        for item in self.children:
-            if isinstance(item, discord.ui.Button):
-                item.disabled = True
-        if self.message is not None:
-            try:
-                await self.message.edit(view=self)
-            except discord.HTTPException:
-                log.debug("could not disable the page buttons of message %s", self.message.id)
-
-    async def on_error(
-        self, interaction: discord.Interaction, error: Exception, item: discord.ui.Item[Any]
-    ) -> None:
-        await report_error(interaction, error)
-
-
 async def send_embed_pages(
     interaction: discord.Interaction,
     pages: Sequence[discord.Embed],
@@ -193,7 +131,11 @@ async def send_embed_pages(
     kwargs: dict[str, Any] = {"embed": pages[0], "ephemeral": ephemeral}
     if content:
         kwargs["content"] = content[:2000]
-    view = PageView(pages, interaction.user.id) if len(pages) > 1 else None
+    view = (
+        PagerView.of_embeds(interaction.user.id, pages, module="leave", timeout=PAGE_TIMEOUT)
+        if len(pages) > 1
+        else None
+    )
     if view is not None:
         kwargs["view"] = view
     message = await answer(interaction, **kwargs)

@@ -9,12 +9,12 @@ from typing import TYPE_CHECKING, Any
 import discord
 
 from concord.cogs.tasks.board import BoardKeeper
-from concord.cogs.tasks.embeds import card_embed, clip
+from concord.cogs.tasks.embeds import card_embed
 from concord.cogs.tasks.views import card_view
 from concord.core.dates import format_day
 from concord.core.settings import GuildConfig
 from concord.core.tasks import STATUS_LABELS, Task
-from concord.core.text import escape_markdown
+from concord.core.text import clip, escape_markdown
 from concord.db.tasks import StatusChange, TaskManager
 
 if TYPE_CHECKING:

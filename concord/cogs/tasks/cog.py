@@ -20,15 +20,15 @@ from concord.cogs.common import (
 )
 from concord.cogs.tasks.board import BoardKeeper
 from concord.cogs.tasks.cards import TaskCards
-from concord.cogs.tasks.embeds import card_embed, choice_name, clip, detail_embed, due_words
+from concord.cogs.tasks.embeds import card_embed, choice_name, detail_embed, due_words
 from concord.cogs.tasks.holidays import holiday_warning
 from concord.cogs.tasks.reminders import TaskReminders
 from concord.cogs.tasks.views import (
     BlockReasonModal,
     TaskCreateModal,
     TaskEditModal,
-    TaskListView,
     card_view,
+    task_list_view,
 )
 from concord.core import task_board
 from concord.core.actor import Actor
@@ -46,7 +46,7 @@ from concord.core.tasks import (
     check_transition,
     make_draft,
 )
-from concord.core.text import escape_markdown, plural
+from concord.core.text import clip, escape_markdown, plural
 from concord.db.tasks import StatusChange, TaskManager
 from concord.errors import NotFound, PermissionDenied, UserError
 
@@ -291,8 +291,8 @@ class Tasks(commands.GroupCog, group_name="task", group_description="Assign and 
         tasks = await self.tasks_store.list_tasks(
             guild_id, now, assignee_id=assignee_id, statuses=statuses, query=query
         )
-        view = TaskListView(interaction.user.id, title, tasks, now, config.tz, empty=empty)
-        if view.pages == 1:
+        view = task_list_view(interaction.user.id, title, tasks, now, config.tz, empty=empty)
+        if view.count == 1:
             await answer(interaction, embed=view.embed(), ephemeral=True)
             view.stop()
             return

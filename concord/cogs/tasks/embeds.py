@@ -22,7 +22,7 @@ from concord.core.tasks import (
     page_count,
     task_deadline,
 )
-from concord.core.text import escape_markdown
+from concord.core.text import clip, escape_markdown
 
 TITLE_LIMIT = 256
 FIELD_LIMIT = 1024
@@ -44,10 +44,6 @@ STATUS_MARK: dict[str, str] = {
     "done": "✅",
     "cancelled": "✖️",
 }
-
-
-def clip(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 def embed_size(embed: discord.Embed) -> int:

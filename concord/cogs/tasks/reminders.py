@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 import discord
 
-from concord.cogs.tasks.embeds import card_embed, clip, overdue_dm_embed
+from concord.cogs.tasks.embeds import card_embed, overdue_dm_embed
 from concord.cogs.tasks.views import card_view
 from concord.core.dates import format_day
 from concord.core.leave import away_all_day, is_working_day
@@ -32,7 +32,7 @@ from concord.core.tasks import (
     needs_escalation,
     overdue_by_assignee,
 )
-from concord.core.text import escape_markdown, plural
+from concord.core.text import clip, escape_markdown, plural
 from concord.db.leave import LeaveManager
 from concord.scheduler import DailyJob, TickJob
 

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 import discord
 
-from concord.cogs.common import OwnerView, answer, field_input, modal_field, report_error
+from concord.cogs.common import OwnerView, PagerView, answer, field_input, modal_field, report_error
 from concord.cogs.tasks.embeds import PER_PAGE, list_embed
 from concord.core.tasks import (
     DESCRIPTION_MAX,
@@ -95,79 +95,22 @@ def card_view(task: Task) -> discord.ui.View:
     return view
 
 
-class TaskListView(discord.ui.View):
-    """◀ Previous / Next ▶ through a task list, 10 a page (labelled like the Leave lists);
-    only for whoever ran the command."""
+def task_list_view(
+    owner_id: int,
+    title: str,
+    tasks: Sequence[Task],
+    now: datetime,
+    tz: ZoneInfo,
+    empty: str = "No tasks match.",
+) -> PagerView:
+    """◀ Previous / Next ▶ through a task list, 10 a page; only for whoever ran the command."""
+    shown = list(tasks)
 
-    def __init__(
-        self,
-        owner_id: int,
-        title: str,
-        tasks: Sequence[Task],
-        now: datetime,
-        tz: ZoneInfo,
-        timeout: float = LIST_TIMEOUT,
-        empty: str = "No tasks match.",
-    ) -> None:
-        super().__init__(timeout=timeout)
-        self.owner_id = owner_id
-        self.title = title
-        self.empty = empty
-        self.tasks = list(tasks)
-        self.now = now
-        self.tz = tz
-        self.page = 0
-        self.pages = page_count(len(self.tasks), PER_PAGE)
-        self.message: discord.Message | None = None
-        self._sync_buttons()
+    def render(page: int) -> discord.Embed:
+        return list_embed(title, shown, page, now, tz, empty)
 
-    def embed(self) -> discord.Embed:
-        return list_embed(self.title, self.tasks, self.page, self.now, self.tz, self.empty)
-
-    def _sync_buttons(self) -> None:
-        self.previous_page.disabled = self.page == 0
-        self.next_page.disabled = self.page >= self.pages - 1
-
-    async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
-        if interaction.user.id == self.owner_id:
-            return True
-        await interaction.response.send_message(
-            "These buttons belong to whoever ran the command; run it yourself to page.",
-            ephemeral=True,
-        )
-        return False
-
-    async def _turn(self, interaction: discord.Interaction, step: int) -> None:
-        self.page = max(0, min(self.page + step, self.pages - 1))
-        self._sync_buttons()
-        await interaction.response.edit_message(embed=self.embed(), view=self)
-
-    @discord.ui.button(
-        label="◀ Previous", style=discord.ButtonStyle.secondary, custom_id="task:page:prev"
-    )
-    async def previous_page(
-        self, interaction: discord.Interaction, button: discord.ui.Button
-    ) -> None:
-        await self._turn(interaction, -1)
-
-    @discord.ui.button(
-        label="Next ▶", style=discord.ButtonStyle.secondary, custom_id="task:page:next"
-    )
-    async def next_page(self, interaction: discord.Interaction, button: discord.ui.Button) -> None:
-        await self._turn(interaction, 1)
-
-    async def on_timeout(self) -> None:
-        self.previous_page.disabled = self.next_page.disabled = True
-        if self.message is not None:
-            try:
-                await self.message.edit(view=self)
-            except discord.HTTPException:
-                log.debug("could not disable the pager of an expired list", exc_info=True)
-
-    async def on_error(
-        self, interaction: discord.Interaction, error: Exception, item: discord.ui.Item[Any], /
-    ) -> None:
-        await report_error(interaction, error)
+    pages = page_count(len(shown), PER_PAGE)
+    return PagerView(owner_id, pages, render, module="task", timeout=LIST_TIMEOUT)
 
 
 class TaskModal(discord.ui.Modal):

@@ -1,9 +1,5 @@
-"""DarManager: daily activity reports in the database, joined with leave and tasks.
-
-Reports are one per member per local date; an edit keeps the previous text in
-``dar_report_versions``. Everything that needs who is away reads the Leave module through
-:class:`LeaveSource`, and everything about work done or due reads the Tasks module through
-:class:`TaskSource` (the real ``LeaveManager`` and ``TaskManager`` satisfy both).
+"""``DarManager``: daily activity reports in the database, joined with leave and tasks (the async
+face over the transaction functions and the reads).
 """
 
 from __future__ import annotations
@@ -11,19 +7,15 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import sqlite3
-from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
-from typing import IO, Protocol
+from collections.abc import Collection, Mapping, Sequence
+from datetime import date, datetime, timedelta
+from typing import IO
 from zoneinfo import ZoneInfo
 
 from concord.core.dar import (
     DayOff,
-    DayPoint,
     DigestData,
     Member,
-    MemberStats,
     OpenBlocker,
     OverdueTask,
     PendingLeave,
@@ -36,37 +28,45 @@ from concord.core.dar import (
     check_report_day,
     describe_day_off,
     edit_window_end,
-    expected_roster,
     format_day,
-    is_late,
     local_date,
-    member_stats,
     not_due_yet,
     staff_members,
     summary_deadline,
     zone_for,
 )
 from concord.core.settings import GuildConfig
-from concord.db.dar_export import (
-    CSV_COLUMNS,
-    VALUE_COLUMNS,
-    CsvSink,
-    ExportRow,
-    LocalTime,
-    csv_fields,
-    open_sink,
+from concord.db.dar.reads import (
+    Window,
+    _Export,
+    _leave_labels,
+    _stats_rows,
+    _StatsQuery,
+    tally_stats,
 )
+from concord.db.dar.records import (
+    LeaveRequestLike,
+    LeaveSource,
+    Missing,
+    Period,
+    Prefill,
+    Stats,
+    SubmitResult,
+    TaskLike,
+    TaskSource,
+    day_bounds_utc,
+    days_between,
+    report_from_row,
+    version_from_row,
+)
+from concord.db.dar.transactions import link_blocker_task, save_panel, submit_report
+from concord.db.dar_export import CSV_COLUMNS, VALUE_COLUMNS
 from concord.db.database import Database
-from concord.db.guilds import (
-    GuildSettings,
-    guild_holidays,
-    read_config,
-    utcnow_iso,
-    write_audit,
-)
+from concord.db.guilds import GuildSettings
 from concord.errors import NotFound, UserError
 
 log: logging.Logger = logging.getLogger(__name__)
+
 # The scheduler's name of the daily DAR reminder job (its runs show when the DAR was in use).
 REMINDER_JOB: str = "dar_reminder"
 
@@ -79,382 +79,10 @@ STREAK_LOOKBACK_DAYS = 366
 BLOCKER_LOOKBACK_DAYS = 7
 # How far ahead the digest looks for the office's next working day (a long holiday break).
 NEXT_DAY_HORIZON = 31
-# Rows handed to the file writer thread at a time while exporting.
-EXPORT_CHUNK = 2000
 # Prefill: how many tasks a Done or Plan list shows at most.
 PREFILL_TASKS = 15
 
 
-# -- what DAR needs from Leave and Tasks ---------------------------------------------------
-class AbsenceLike(Protocol):
-    @property
-    def user_id(self) -> int: ...
-    @property
-    def day(self) -> date: ...
-    @property
-    def portion(self) -> str: ...
-    @property
-    def from_time(self) -> time | None: ...
-    @property
-    def to_time(self) -> time | None: ...
-    @property
-    def request_id(self) -> int: ...
-    @property
-    def deducts(self) -> bool: ...
-
-
-class HolidayLike(Protocol):
-    @property
-    def day(self) -> date: ...
-    @property
-    def name(self) -> str: ...
-
-
-class LeaveRequestLike(Protocol):
-    @property
-    def id(self) -> int: ...
-    @property
-    def user_id(self) -> int: ...
-    @property
-    def created_at(self) -> datetime: ...
-    @property
-    def deducts(self) -> bool: ...
-    @property
-    def card_channel_id(self) -> int | None: ...
-    @property
-    def card_message_id(self) -> int | None: ...
-
-
-class LeaveSource(Protocol):
-    async def absences(
-        self, guild_id: int, start: date, end: date, statuses: Sequence[str] = ...
-    ) -> Sequence[AbsenceLike]: ...
-
-    async def holidays(self, guild_id: int, start: date, end: date) -> Sequence[HolidayLike]: ...
-
-    async def pending_requests(self, guild_id: int) -> Sequence[LeaveRequestLike]: ...
-
-    async def requests_between(
-        self,
-        guild_id: int,
-        start: date,
-        end: date,
-        *,
-        user_id: int | None = ...,
-        statuses: Sequence[str] = ...,
-    ) -> Sequence[LeaveRequestLike]: ...
-
-
-class TaskLike(Protocol):
-    @property
-    def id(self) -> int: ...
-    @property
-    def title(self) -> str: ...
-    @property
-    def creator_id(self) -> int: ...
-    @property
-    def assignee_id(self) -> int | None: ...
-    @property
-    def status(self) -> str: ...
-    @property
-    def due_date(self) -> date | None: ...
-    @property
-    def completed_at(self) -> datetime | None: ...
-
-
-class TaskSource(Protocol):
-    async def completed_between(
-        self, guild_id: int, start_utc: datetime, end_utc: datetime
-    ) -> Sequence[TaskLike]: ...
-
-    async def completion_times(
-        self, guild_id: int, start_utc: datetime, end_utc: datetime, assignee_id: int | None
-    ) -> Sequence[datetime]: ...
-
-    async def live_for(self, guild_id: int, user_id: int) -> Sequence[TaskLike]: ...
-
-    async def overdue(self, guild_id: int, now: datetime) -> Sequence[TaskLike]: ...
-
-    async def overdue_at(self, guild_id: int, moment: datetime) -> Sequence[TaskLike]: ...
-
-    async def open_due_between(
-        self, guild_id: int, user_id: int, start: date, end: date
-    ) -> Sequence[TaskLike]: ...
-
-    async def get(self, task_id: int, guild_id: int | None = ...) -> TaskLike: ...
-
-
-# -- results ---------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class SubmitResult:
-    report: Report
-    created: bool
-
-
-@dataclass(frozen=True)
-class Prefill:
-    """What the Submit DAR modal shows: the current report when editing, else task lists."""
-
-    day: date
-    done: str
-    plan: str
-    blockers: str
-    hours: str
-    editing: bool
-
-
-@dataclass(frozen=True)
-class Missing:
-    roster: Roster
-    missing: tuple[RosterEntry, ...]
-    # Members with their own timezone whose day is not over yet (see ``not_due_yet``).
-    not_due: tuple[RosterEntry, ...] = ()
-
-
-@dataclass(frozen=True)
-class Stats:
-    start: date
-    end: date
-    points: tuple[DayPoint, ...]
-    members: tuple[MemberStats, ...]
-    # False while today is in the range but before its summary time (not counted yet).
-    today_counted: bool = True
-
-
-@dataclass(frozen=True)
-class Period:
-    """Everything needed to build rosters for a span of days, fetched once."""
-
-    config: GuildConfig
-    holidays: Mapping[date, str]
-    days_off: Mapping[date, tuple[DayOff, ...]]
-
-    def roster(self, day: date, members: Iterable[Member]) -> Roster:
-        return expected_roster(
-            day,
-            members,
-            staff_role_id=self.config.staff_role_id,
-            workdays=self.config.workdays,
-            holiday=self.holidays.get(day),
-            days_off=self.days_off.get(day, ()),
-        )
-
-
-# -- rows ------------------------------------------------------------------------------------
-def _dt(text: str) -> datetime:
-    return datetime.fromisoformat(text).astimezone(UTC)
-
-
-def report_from_row(row: sqlite3.Row) -> Report:
-    return Report(
-        id=row["id"],
-        guild_id=row["guild_id"],
-        user_id=row["user_id"],
-        day=date.fromisoformat(row["day"]),
-        done=row["done"],
-        plan=row["plan"],
-        blockers=row["blockers"],
-        minutes=row["minutes"],
-        submitted_at=_dt(row["submitted_at"]),
-        updated_at=_dt(row["updated_at"]),
-        late=bool(row["late"]),
-        edits=row["edits"],
-    )
-
-
-def version_from_row(row: sqlite3.Row) -> ReportVersion:
-    return ReportVersion(
-        report_id=row["report_id"],
-        done=row["done"],
-        plan=row["plan"],
-        blockers=row["blockers"],
-        minutes=row["minutes"],
-        replaced_at=_dt(row["replaced_at"]),
-        replaced_by=row["replaced_by"],
-    )
-
-
-def day_bounds_utc(day: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
-    """[start, end) of a local calendar day as UTC instants (23 or 25 hours on DST days)."""
-    start = datetime.combine(day, time(0), zone).astimezone(UTC)
-    end = datetime.combine(day + timedelta(days=1), time(0), zone).astimezone(UTC)
-    return start, end
-
-
-def days_between(start: date, end: date) -> list[date]:
-    return [start + timedelta(days=k) for k in range((end - start).days + 1)]
-
-
-# -- transaction functions -------------------------------------------------------------------
-def member_zone(conn: sqlite3.Connection, config: GuildConfig, user_id: int) -> ZoneInfo:
-    row = conn.execute(
-        "SELECT timezone FROM member_settings WHERE guild_id = ? AND user_id = ?",
-        (config.guild_id, user_id),
-    ).fetchone()
-    return zone_for(row["timezone"] if row else None, config.timezone)
-
-
-def submit_report(
-    conn: sqlite3.Connection,
-    guild_id: int,
-    user_id: int,
-    draft: ReportDraft,
-    day: date | None,
-    now: datetime,
-) -> SubmitResult:
-    """File or edit ``user_id``'s report for ``day`` (default: their local today)."""
-    config = read_config(conn, guild_id)
-    zone = member_zone(conn, config, user_id)
-    today = local_date(now, zone)
-    day = day or today
-    row = conn.execute(
-        "SELECT * FROM dar_reports WHERE guild_id = ? AND user_id = ? AND day = ?",
-        (guild_id, user_id, day.isoformat()),
-    ).fetchone()
-    check_report_day(
-        day,
-        today,
-        config.dar_edit_days,
-        editing=row is not None,
-        workdays=config.workdays,
-        holidays=guild_holidays(conn, guild_id, day, today),
-    )
-    stamp = utcnow_iso(now)
-    if row is None:
-        # Late on the member's own clock: after the summary time of that day where they are.
-        late = is_late(now, day, config.dar_summary, zone)
-        cur = conn.execute(
-            "INSERT INTO dar_reports (guild_id, user_id, day, done, plan, blockers, minutes, late,"
-            " submitted_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                guild_id,
-                user_id,
-                day.isoformat(),
-                draft.done,
-                draft.plan,
-                draft.blockers,
-                draft.minutes,
-                int(late),
-                stamp,
-                stamp,
-            ),
-        )
-        report_id = cur.lastrowid
-        write_audit(
-            conn,
-            guild_id=guild_id,
-            actor_id=user_id,
-            action="dar.submit",
-            subject=f"dar:{report_id}",
-            after={"day": day.isoformat(), "late": late},
-            now=now,
-        )
-        created = True
-    else:
-        report_id = row["id"]
-        conn.execute(
-            "INSERT INTO dar_report_versions (report_id, done, plan, blockers, minutes,"
-            " replaced_at, replaced_by) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (report_id, row["done"], row["plan"], row["blockers"], row["minutes"], stamp, user_id),
-        )
-        updated = conn.execute(
-            "UPDATE dar_reports SET done = ?, plan = ?, blockers = ?, minutes = ?,"
-            " updated_at = ?, edits = edits + 1 WHERE id = ? AND edits = ?",
-            (
-                draft.done,
-                draft.plan,
-                draft.blockers,
-                draft.minutes,
-                stamp,
-                report_id,
-                row["edits"],
-            ),
-        )
-        if updated.rowcount != 1:  # pragma: no cover - the writer thread serialises edits
-            raise UserError("That report changed meanwhile; open it again and retry.")
-        write_audit(
-            conn,
-            guild_id=guild_id,
-            actor_id=user_id,
-            action="dar.edit",
-            subject=f"dar:{report_id}",
-            before={"edits": row["edits"]},
-            after={"edits": row["edits"] + 1},
-            now=now,
-        )
-        created = False
-    saved = conn.execute("SELECT * FROM dar_reports WHERE id = ?", (report_id,)).fetchone()
-    return SubmitResult(report_from_row(saved), created)
-
-
-def link_blocker_task(
-    conn: sqlite3.Connection,
-    guild_id: int,
-    report_id: int,
-    task_id: int,
-    actor_id: int,
-    now: datetime,
-) -> None:
-    """Record the task made from a report's blockers (a second task replaces the link)."""
-    report = conn.execute(
-        "SELECT id FROM dar_reports WHERE id = ? AND guild_id = ?", (report_id, guild_id)
-    ).fetchone()
-    if report is None:
-        raise NotFound(f"There is no report #{report_id} in this server.")
-    before = conn.execute(
-        "SELECT task_id FROM dar_blocker_tasks WHERE report_id = ?", (report_id,)
-    ).fetchone()
-    conn.execute(
-        "INSERT INTO dar_blocker_tasks (report_id, task_id, created_by, created_at)"
-        " VALUES (?, ?, ?, ?) ON CONFLICT (report_id) DO UPDATE SET task_id = excluded.task_id,"
-        " created_by = excluded.created_by, created_at = excluded.created_at",
-        (report_id, task_id, actor_id, utcnow_iso(now)),
-    )
-    write_audit(
-        conn,
-        guild_id=guild_id,
-        actor_id=actor_id,
-        action="dar.blocker_task",
-        subject=f"dar:{report_id}",
-        before={"task_id": before["task_id"]} if before else None,
-        after={"task_id": task_id},
-        now=now,
-    )
-
-
-def save_panel(
-    conn: sqlite3.Connection,
-    guild_id: int,
-    channel_id: int,
-    message_id: int,
-    actor_id: int,
-    now: datetime,
-) -> int | None:
-    """Record the channel's Submit DAR panel; returns the message id of the one it replaces."""
-    before = conn.execute(
-        "SELECT message_id FROM dar_panels WHERE channel_id = ?", (channel_id,)
-    ).fetchone()
-    conn.execute(
-        "INSERT INTO dar_panels (channel_id, guild_id, message_id, posted_by, posted_at)"
-        " VALUES (?, ?, ?, ?, ?) ON CONFLICT (channel_id) DO UPDATE SET"
-        " message_id = excluded.message_id, posted_by = excluded.posted_by,"
-        " posted_at = excluded.posted_at",
-        (channel_id, guild_id, message_id, actor_id, utcnow_iso(now)),
-    )
-    write_audit(
-        conn,
-        guild_id=guild_id,
-        actor_id=actor_id,
-        action="dar.panel",
-        subject=f"channel:{channel_id}",
-        before=before["message_id"] if before else None,
-        after=message_id,
-        now=now,
-    )
-    return before["message_id"] if before else None
-
-
-# -- the manager -----------------------------------------------------------------------------
 class DarManager:
     def __init__(
         self,
@@ -953,206 +581,6 @@ class DarManager:
         # Reading, converting and writing all run on one worker thread: a year is 120k rows,
         # which through the event loop kept it busy for seconds (bench/bench_dar.py).
         return await self.db.read_in_thread(job.run)
-
-
-@dataclass(frozen=True)
-class Window:
-    """The stats range [start, end], today, and the wider span read for streaks."""
-
-    start: date
-    end: date
-    today: date
-    first: date
-    last: date
-    # The guild's first report: days before it were before the DAR was in use and count for
-    # nobody (None: no report yet, nothing counts).
-    since: date | None
-    # Whether today is counted yet (after its summary time): the chart and the text agree.
-    today_counts: bool = True
-
-
-def tally_stats(
-    window: Window,
-    period: Period,
-    people: Sequence[Member],
-    filed: Mapping[int, Mapping[date, bool]],
-    filed_per_day: Mapping[date, int],
-    completed_per_day: Mapping[date, int],
-) -> Stats:
-    """Per-day points and per-member streaks and rates from data already read."""
-    expected_days: dict[int, list[date]] = {m.user_id: [] for m in people}
-    expected_per_day: dict[date, int] = {}
-    # Who period.roster(day, people) expects, without building a year of rosters (500
-    # members x 365 days of entries took most of the stats' time): staff who had joined, on
-    # a workday that is not a holiday, minus those away the whole day.
-    config = period.config
-    staff = staff_members(people, config.staff_role_id)
-    for day in days_between(window.first, window.last):
-        if window.since is None or day < window.since:
-            continue
-        if day.weekday() not in config.workdays or day in period.holidays:
-            expected_per_day[day] = 0
-            continue
-        by_member: dict[int, list[DayOff]] = {}
-        for off in period.days_off.get(day, ()):
-            if off.day == day:
-                by_member.setdefault(off.user_id, []).append(off)
-        away = {uid for uid, offs in by_member.items() if describe_day_off(offs)[0]}
-        count = 0
-        for member in staff:
-            if member.user_id in away or (member.joined is not None and member.joined > day):
-                continue
-            expected_days[member.user_id].append(day)
-            count += 1
-        expected_per_day[day] = count
-
-    def counted(day: date) -> bool:
-        return day != window.today or window.today_counts
-
-    points = tuple(
-        DayPoint(
-            day=d,
-            expected=expected_per_day.get(d, 0) if counted(d) else 0,
-            filed=filed_per_day.get(d, 0) if counted(d) else 0,
-            tasks_completed=completed_per_day.get(d, 0),
-        )
-        for d in days_between(window.start, window.end)
-    )
-    # The rates cover the same days as the points: past ones, and today once it counts.
-    last = min(window.end, window.today if window.today_counts else window.today - timedelta(1))
-    per_member: list[MemberStats] = []
-    for member in sorted(people, key=lambda m: m.name.lower()):
-        reports = filed.get(member.user_id, {})
-        in_range = [d for d in expected_days[member.user_id] if window.start <= d <= last]
-        in_range_reports = {d: v for d, v in reports.items() if window.start <= d <= last}
-        rates = member_stats(member.user_id, in_range, in_range_reports, last + timedelta(1))
-        streak = member_stats(member.user_id, expected_days[member.user_id], reports, window.today)
-        per_member.append(
-            MemberStats(
-                user_id=member.user_id,
-                expected=rates.expected,
-                filed=rates.filed,
-                on_time=rates.on_time,
-                streak=streak.streak,
-            )
-        )
-    return Stats(
-        start=window.start,
-        end=window.end,
-        points=points,
-        members=tuple(per_member),
-        today_counted=window.today_counts or not window.start <= window.today <= window.end,
-    )
-
-
-def _leave_labels(period: Period) -> dict[tuple[date, int], str]:
-    """(day, member) → what the export says about their leave that day."""
-    by_member: dict[tuple[date, int], list[DayOff]] = {}
-    for day, offs in period.days_off.items():
-        for off in offs:
-            by_member.setdefault((day, off.user_id), []).append(off)
-    return {key: describe_day_off(offs)[1] for key, offs in by_member.items()}
-
-
-@dataclass(frozen=True)
-class _StatsQuery:
-    guild_id: int
-    window_start: str  # ISO days, the reports' window
-    window_end: str
-    ids: frozenset[int]  # the members whose streaks and rates are counted
-    user_id: int | None  # one member's stats, or everyone's
-
-
-def _stats_rows(
-    conn: sqlite3.Connection, query: _StatsQuery
-) -> tuple[dict[int, dict[date, bool]], dict[date, int]]:
-    """Reports filed (per member: day -> late; per day: how many), read on a worker thread."""
-    # Grouped by SQLite: a row per day and a row per member ("<day><late>" items joined),
-    # not 120k rows through Python.
-    window = (query.guild_id, query.window_start, query.window_end)
-    one = query.user_id
-    per_day_sql = (
-        "SELECT day, count(*) FROM dar_reports WHERE guild_id = ? AND day BETWEEN ? AND ?"
-        " AND (? IS NULL OR user_id = ?) GROUP BY day"
-    )
-    cursor = conn.cursor()
-    cursor.row_factory = None
-    days: dict[str, date] = {}
-    filed_per_day: dict[date, int] = {}
-    for day_text, count in cursor.execute(per_day_sql, (*window, one, one)):
-        day = days[day_text] = date.fromisoformat(day_text)
-        filed_per_day[day] = count
-    filed: dict[int, dict[date, bool]] = {}
-    for uid, items in cursor.execute(
-        "SELECT user_id, group_concat(day || late) FROM dar_reports"
-        " WHERE guild_id = ? AND day BETWEEN ? AND ? GROUP BY user_id",
-        window,
-    ):
-        if uid not in query.ids:
-            continue
-        filed[uid] = {
-            days.get(item[:10]) or date.fromisoformat(item[:10]): item[10:] == "1"
-            for item in items.split(",")
-        }
-    return filed, filed_per_day
-
-
-@dataclass(frozen=True)
-class _Export:
-    """One export, run by :meth:`Database.read_in_thread`: the rows streamed from one read
-    cursor in chunks into the file's sink, so a year of reports never sits in memory."""
-
-    sql: str
-    params: tuple[int | str | None, ...]
-    on_leave: Mapping[tuple[date, int], str]
-    names: Mapping[int, str]
-    zone: ZoneInfo
-    fmt: str
-    out: IO[bytes]
-
-    def run(self, conn: sqlite3.Connection) -> int:
-        sink = open_sink(self.fmt, self.out)
-        cursor = conn.cursor()
-        cursor.row_factory = None  # plain tuples, in the SELECT's column order
-        cursor.execute(self.sql, self.params)
-        rows = 0
-        if isinstance(sink, CsvSink):
-            # Text straight from SQLite's values (no ExportRow, no date objects): CSV is text.
-            on_leave = {(day.isoformat(), uid): text for (day, uid), text in self.on_leave.items()}
-            local_time = LocalTime(self.zone)
-            while chunk := cursor.fetchmany(EXPORT_CHUNK):
-                sink.write_fields(csv_fields(chunk, self.names, on_leave, local_time))
-                rows += len(chunk)
-        else:
-            while chunk := cursor.fetchmany(EXPORT_CHUNK):
-                sink.write([self.row(*values) for values in chunk])
-                rows += len(chunk)
-        sink.close()
-        return rows
-
-    def row(
-        self,
-        user_id: int,
-        day_text: str,
-        done: str,
-        plan: str,
-        blockers: str | None,
-        minutes: int | None,
-        submitted_at: str,
-        late: int,
-    ) -> ExportRow:
-        day = date.fromisoformat(day_text)
-        return ExportRow(
-            day=day,
-            member=self.names.get(user_id) or str(user_id),
-            done=done,
-            plan=plan,
-            blockers=blockers or "",
-            minutes=minutes,
-            submitted_at=datetime.fromisoformat(submitted_at).astimezone(self.zone),
-            late=bool(late),
-            on_leave=self.on_leave.get((day, user_id), ""),
-        )
 
 
 def _hours_text(minutes: int | None) -> str:

@@ -1,0 +1,425 @@
+"""Leave's results (frozen dataclasses), row mapping and the member reads that the transaction
+functions and ``LeaveManager`` share.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from fractions import Fraction
+from functools import cached_property, lru_cache
+from typing import Any
+
+from concord.core.leave import (
+    ZERO,
+    Absence,
+    Accrual,
+    Balance,
+    Holiday,
+    LeaveRequest,
+    LeaveType,
+    Policy,
+    Portion,
+    RequestStatus,
+    Span,
+    TypeSettings,
+    YearActivity,
+    amounts_by_year,
+    balance_as_of,
+    compute_balance,
+    fraction_from_text,
+    fraction_to_text,
+    moved,
+    shortfall,
+)
+from concord.core.schedule import format_hhmm, parse_hhmm
+
+log: logging.Logger = logging.getLogger(__name__)
+
+Query = tuple[str, tuple[Any, ...]]
+
+
+# -- results -----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class BalanceChange:
+    """How one year's balance of the request's type moves with a request."""
+
+    year: int
+    amount: Fraction
+    before: Balance
+    after: Balance
+
+
+@dataclass(frozen=True)
+class Shift:
+    """How a change moves a member's activity: +1 or -1 of the days into each column."""
+
+    pending: int = 0
+    taken: int = 0
+    recorded: int = 0
+
+
+@dataclass(frozen=True)
+class BalanceView:
+    """A member's balances of one type in each year some days fall in, worked out when first
+    read. Transaction functions return these rather than balances, so the arithmetic runs after
+    the commit, on the caller's side, instead of on the writer thread while it holds the write
+    lock: the snapshot it works from was still read inside the transaction."""
+
+    member: MemberLeave
+    type_id: int
+    days: tuple[tuple[date, Fraction], ...]
+    today: date
+    shift: Shift | None = None  # applied to the snapshot first (the balance after the change)
+
+    def balances(self) -> tuple[Balance, ...]:
+        member = self.member
+        if self.shift is not None:
+            member = member.shifted(
+                self.type_id,
+                amounts_by_year(self.days),
+                pending=self.shift.pending,
+                taken=self.shift.taken,
+                recorded=self.shift.recorded,
+            )
+        return _balances_for(member, self.type_id, self.days, self.today)
+
+
+@dataclass(frozen=True)
+class ApplyResult:
+    request: LeaveRequest
+    amounts: dict[int, Fraction] = field(compare=False)  # what the request takes, by year
+    before: BalanceView = field(repr=False, compare=False)
+    after: BalanceView = field(repr=False, compare=False)
+
+    @property
+    def needs_approval(self) -> bool:
+        return self.request.status is RequestStatus.PENDING
+
+    @cached_property
+    def changes(self) -> tuple[BalanceChange, ...]:
+        """The balance of the request's type in each year it touches, before and after."""
+        return tuple(
+            BalanceChange(year=b.year, amount=self.amounts[b.year], before=b, after=a)
+            for b, a in zip(self.before.balances(), self.after.balances(), strict=True)
+        )
+
+
+@dataclass(frozen=True)
+class Decision:
+    request: LeaveRequest
+    previous: RequestStatus  # the status the decision or cancellation moved it from
+    view: BalanceView = field(repr=False, compare=False)
+    credited: Fraction = ZERO  # days given back (cancelling approved leave)
+
+    @cached_property
+    def balances(self) -> tuple[Balance, ...]:
+        """The request's type, each year it touches, after the change."""
+        return self.view.balances()
+
+
+@dataclass(frozen=True)
+class RequestYear:
+    """One year a request touches: what it takes there and the member's balance."""
+
+    year: int
+    amount: Fraction
+    balance: Balance
+
+
+@dataclass(frozen=True)
+class HolidayImport:
+    added: tuple[Holiday, ...]
+    skipped: tuple[Holiday, ...]  # dates that already had a holiday (kept as they were)
+
+
+@dataclass(frozen=True)
+class MemberLeave:
+    """Everything needed for one member's balances: types, overrides and yearly activity."""
+
+    types: dict[int, LeaveType]
+    overrides: dict[int, Fraction]
+    activity: dict[int, dict[int, YearActivity]] = field(default_factory=dict)
+
+    def policy(self, type_id: int) -> Policy:
+        return self.types[type_id].policy(self.overrides.get(type_id))
+
+    def balance(self, type_id: int, year: int, as_of: date) -> Balance:
+        name = self.types[type_id].name
+        return compute_balance(
+            name, self.policy(type_id), year, as_of, self.activity.get(type_id, {})
+        )
+
+    def shifted(
+        self,
+        type_id: int,
+        per_year: dict[int, Fraction],
+        *,
+        pending: int = 0,
+        taken: int = 0,
+        recorded: int = 0,
+    ) -> MemberLeave:
+        """A copy with ``per_year`` added to (+1) or removed from (-1) the given columns, for
+        the balance after a change without reading the database again."""
+        years = dict(self.activity.get(type_id, {}))
+        for year, amount in per_year.items():
+            seen = years.get(year, YearActivity())
+            years[year] = YearActivity(
+                adjustments=seen.adjustments,
+                taken=moved(seen.taken, taken, amount),
+                pending=moved(seen.pending, pending, amount),
+                recorded=moved(seen.recorded, recorded, amount),
+            )
+        return MemberLeave(self.types, self.overrides, {**self.activity, type_id: years})
+
+    def shortfall(
+        self,
+        type_id: int,
+        additions: dict[int, Fraction],
+        as_of: dict[int, date],
+        *,
+        count_pending: bool,
+    ) -> str | None:
+        """Why taking ``additions`` would overdraw this member's balance (see core.shortfall)."""
+        return shortfall(
+            self.types[type_id].name,
+            self.policy(type_id),
+            self.activity.get(type_id, {}),
+            additions,
+            as_of,
+            count_pending=count_pending,
+        )
+
+
+# -- rows → dataclasses ------------------------------------------------------------------------
+def _when(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text) if text else None
+
+
+@lru_cache(maxsize=512)
+def _type_from_row(row: sqlite3.Row) -> LeaveType:
+    """Cached by the row's values (a changed type is a different row): every balance reads
+    all of a guild's types, and building them again each time was a measurable part of each
+    leave transaction."""
+    allowance = row["allowance"]
+    return LeaveType(
+        id=row["id"],
+        guild_id=row["guild_id"],
+        name=row["name"],
+        settings=TypeSettings(
+            allowance=None if allowance is None else fraction_from_text(allowance),
+            accrual=Accrual(row["accrual"]),
+            carryover_cap=fraction_from_text(row["carryover_cap"]),
+            deducts=bool(row["deducts"]),
+            requires_approval=bool(row["requires_approval"]),
+            allow_negative=bool(row["allow_negative"]),
+        ),
+        since_year=row["since_year"],
+        archived=row["archived_at"] is not None,
+    )
+
+
+def _request_from_row(row: sqlite3.Row) -> LeaveRequest:
+    # One pass over the row: twenty lookups by name on a sqlite3.Row cost more than the SELECT.
+    return _request_from_values(dict(zip(row.keys(), row, strict=True)))
+
+
+def _request_from_values(row: Mapping[str, Any]) -> LeaveRequest:
+    """A request from its stored column values (a row, or what was just inserted)."""
+    created = _when(row["created_at"])
+    assert created is not None
+    return LeaveRequest(
+        id=row["id"],
+        guild_id=row["guild_id"],
+        user_id=row["user_id"],
+        type_id=row["type_id"],
+        leave_type=row["type_name"],
+        span=Span(
+            start=date.fromisoformat(row["start_date"]),
+            end=date.fromisoformat(row["end_date"]),
+            portion=Portion(row["portion"]),
+            from_time=parse_hhmm(row["from_time"]) if row["from_time"] else None,
+            to_time=parse_hhmm(row["to_time"]) if row["to_time"] else None,
+        ),
+        amount=fraction_from_text(row["amount"]),
+        deducts=bool(row["deducts"]),
+        reason=row["reason"],
+        status=RequestStatus(row["status"]),
+        filed_by=row["filed_by"],
+        created_at=created,
+        decided_by=row["decided_by"],
+        decided_at=_when(row["decided_at"]),
+        decision_note=row["decision_note"],
+        cancelled_by=row["cancelled_by"],
+        cancelled_at=_when(row["cancelled_at"]),
+        card_channel_id=row["card_channel_id"],
+        card_message_id=row["card_message_id"],
+    )
+
+
+def _absence_from_row(row: sqlite3.Row) -> Absence:
+    return Absence(
+        user_id=row["user_id"],
+        day=date.fromisoformat(row["day"]),
+        portion=Portion(row["portion"]),
+        from_time=parse_hhmm(row["from_time"]) if row["from_time"] else None,
+        to_time=parse_hhmm(row["to_time"]) if row["to_time"] else None,
+        leave_type=row["type_name"],
+        request_id=row["request_id"],
+        status=RequestStatus(row["status"]),
+        amount=fraction_from_text(row["amount"]),
+        deducts=bool(row["deducts"]),
+    )
+
+
+def _holiday_from_row(row: sqlite3.Row) -> Holiday:
+    return Holiday(day=date.fromisoformat(row["day"]), name=row["name"], source=row["source"])
+
+
+def _request_audit(request: LeaveRequest) -> dict[str, Any]:
+    """The audit form of a request: what was asked and its state."""
+    return {
+        "user_id": request.user_id,
+        "type": request.leave_type,
+        "start": request.start.isoformat(),
+        "end": request.end.isoformat(),
+        "portion": request.portion.value,
+        "from_time": format_hhmm(request.span.from_time) if request.span.from_time else None,
+        "to_time": format_hhmm(request.span.to_time) if request.span.to_time else None,
+        "amount": fraction_to_text(request.amount),
+        "status": request.status.value,
+    }
+
+
+def _settings_audit(settings: TypeSettings) -> dict[str, Any]:
+    return {
+        "allowance": None if settings.allowance is None else fraction_to_text(settings.allowance),
+        "accrual": settings.accrual.value,
+        "carryover_cap": fraction_to_text(settings.carryover_cap),
+        "deducts": settings.deducts,
+        "requires_approval": settings.requires_approval,
+        "allow_negative": settings.allow_negative,
+    }
+
+
+# -- shared queries (run the same way on the writer and on a read connection) -----------------
+SQL_TYPES = "SELECT * FROM leave_types WHERE guild_id = ? ORDER BY id"
+SQL_TYPE_BY_NAME = "SELECT * FROM leave_types WHERE guild_id = ? AND name = ?"
+SQL_REQUEST = "SELECT * FROM leave_requests WHERE guild_id = ? AND id = ?"
+SQL_OVERRIDES = "SELECT type_id, allowance FROM leave_allowances WHERE guild_id = ? AND user_id = ?"
+# A member's ledger and live days, counted by distinct amount: SQLite groups the rows, so the
+# Python fold (exact Fractions, slow) runs once per distinct amount, not once per row of
+# history.
+SQL_LEDGER = (
+    "SELECT type_id, year, kind, amount, count(*) AS n FROM leave_ledger"
+    " WHERE guild_id = ? AND user_id = ? GROUP BY type_id, year, kind, amount"
+)
+SQL_LIVE_DAYS = (
+    "SELECT r.type_id, r.status, r.deducts, CAST(substr(d.day, 1, 4) AS INTEGER) AS year,"
+    " d.amount, count(*) AS n FROM leave_request_days d"
+    " JOIN leave_requests r ON r.id = d.request_id"
+    " WHERE r.guild_id = ? AND r.user_id = ? AND r.status IN ('pending', 'approved')"
+    " GROUP BY r.type_id, r.status, r.deducts, year, d.amount"
+)
+# The same for one type: what a write transaction needs (it always concerns one type).
+SQL_TYPE_BY_ID = "SELECT * FROM leave_types WHERE guild_id = ? AND id = ?"
+SQL_TYPE_OVERRIDE = (
+    "SELECT type_id, allowance FROM leave_allowances"
+    " WHERE guild_id = ? AND user_id = ? AND type_id = ?"
+)
+SQL_TYPE_LEDGER = (
+    "SELECT type_id, year, kind, amount, count(*) AS n FROM leave_ledger"
+    " WHERE guild_id = ? AND user_id = ? AND type_id = ? GROUP BY type_id, year, kind, amount"
+)
+SQL_TYPE_LIVE_DAYS = (
+    "SELECT r.type_id, r.status, r.deducts, CAST(substr(d.day, 1, 4) AS INTEGER) AS year,"
+    " d.amount, count(*) AS n FROM leave_request_days d"
+    # Without statistics the planner would pick the (guild, status) index here and walk every
+    # live request of the guild; the member's index walks only theirs.
+    " JOIN leave_requests r INDEXED BY leave_requests_member ON r.id = d.request_id"
+    " WHERE r.guild_id = ? AND r.user_id = ? AND r.type_id = ?"
+    " AND r.status IN ('pending', 'approved')"
+    " GROUP BY r.type_id, r.status, r.deducts, year, d.amount"
+)
+SQL_ABSENCES = (
+    "SELECT r.user_id, d.day, r.portion, r.from_time, r.to_time, r.type_name, r.id AS request_id,"
+    " r.status, d.amount, r.deducts FROM leave_request_days d"
+    " JOIN leave_requests r ON r.id = d.request_id"
+    " WHERE r.guild_id = ? AND d.day BETWEEN ? AND ?"
+    " AND r.status IN (SELECT value FROM json_each(?)) ORDER BY d.day, r.user_id, r.id"
+)
+SQL_HOLIDAYS = "SELECT * FROM holidays WHERE guild_id = ? AND day BETWEEN ? AND ? ORDER BY day"
+
+
+def _member_queries(guild_id: int, user_id: int, type_id: int | None = None) -> list[Query]:
+    """The queries :func:`_member_leave` folds: every type, or only ``type_id``."""
+    if type_id is not None:
+        return [
+            (SQL_TYPE_BY_ID, (guild_id, type_id)),
+            (SQL_TYPE_OVERRIDE, (guild_id, user_id, type_id)),
+            (SQL_TYPE_LEDGER, (guild_id, user_id, type_id)),
+            (SQL_TYPE_LIVE_DAYS, (guild_id, user_id, type_id)),
+        ]
+    return [
+        (SQL_TYPES, (guild_id,)),
+        (SQL_OVERRIDES, (guild_id, user_id)),
+        (SQL_LEDGER, (guild_id, user_id)),
+        (SQL_LIVE_DAYS, (guild_id, user_id)),
+    ]
+
+
+def _counted(row: sqlite3.Row) -> Fraction:
+    """``amount`` times ``n`` of a grouped row."""
+    amount = fraction_from_text(row["amount"])
+    count = int(row["n"])
+    return amount if count == 1 else amount * count
+
+
+def _member_leave(results: Sequence[Sequence[sqlite3.Row]]) -> MemberLeave:
+    """Fold the rows of :func:`_member_queries` into per-type, per-year activity."""
+    type_rows, override_rows, ledger_rows, day_rows = results
+    totals: dict[int, dict[int, dict[str, Fraction]]] = {}
+
+    def add(type_id: int, year: int, key: str, amount: Fraction) -> None:
+        bucket = totals.setdefault(type_id, {}).setdefault(year, {})
+        bucket[key] = bucket[key] + amount if key in bucket else amount
+
+    for row in ledger_rows:
+        amount = _counted(row)
+        if row["kind"] == "adjustment":
+            add(row["type_id"], row["year"], "adjustments", amount)
+        else:  # debits are negative, credits positive: taken is what is still debited
+            add(row["type_id"], row["year"], "taken", -amount)
+    for row in day_rows:
+        amount = _counted(row)
+        if row["status"] == RequestStatus.APPROVED.value:
+            add(row["type_id"], row["year"], "recorded", amount)
+        elif row["deducts"]:
+            add(row["type_id"], row["year"], "pending", amount)
+    activity = {
+        type_id: {year: YearActivity(**values) for year, values in years.items()}
+        for type_id, years in totals.items()
+    }
+    return MemberLeave(
+        types={row["id"]: _type_from_row(row) for row in type_rows},
+        overrides={row["type_id"]: fraction_from_text(row["allowance"]) for row in override_rows},
+        activity=activity,
+    )
+
+
+def _run_queries(conn: sqlite3.Connection, queries: Iterable[Query]) -> list[list[sqlite3.Row]]:
+    return [conn.execute(sql, params).fetchall() for sql, params in queries]
+
+
+def _balances_for(
+    member: MemberLeave, type_id: int, days: Sequence[tuple[date, Fraction]], today: date
+) -> tuple[Balance, ...]:
+    years = sorted({day.year for day, _ in days})
+    return tuple(member.balance(type_id, year, _as_of(year, today, days)) for year in years)
+
+
+def _as_of(year: int, today: date, days: Sequence[tuple[date, Fraction]]) -> date:
+    return balance_as_of(year, today, max(day for day, _ in days if day.year == year))
