@@ -150,3 +150,35 @@ def test_route_templates_are_cached_and_the_cache_stays_bounded() -> None:
     for index in range(telemetry._ROUTE_CACHE_SIZE + 10):
         assert route_template(f"/api/v10/channels/{index}") == "/channels/{id}"
     assert len(telemetry._route_cache) <= telemetry._ROUTE_CACHE_SIZE
+
+
+def test_command_names_are_looked_up_once_per_command_and_unknown_ones_never_cached() -> None:
+    from types import SimpleNamespace
+    from typing import Any, cast
+
+    from concord.monitoring import CommandCache, interaction_label
+
+    lookups: list[str] = []
+
+    def get_command(name: str, **_kwargs: Any) -> Any:
+        lookups.append(name)
+        return SimpleNamespace(name=name) if name == "leave" else None
+
+    bot = cast(Any, SimpleNamespace(tree=SimpleNamespace(get_command=get_command)))
+    known: CommandCache = {}
+    apply = {
+        "type": 2,
+        "data": {"name": "leave", "type": 1, "options": [{"type": 1, "name": "apply"}]},
+    }
+    balance = {
+        "type": 2,
+        "data": {"name": "leave", "type": 1, "options": [{"type": 1, "name": "balance"}]},
+    }
+    forged = {"type": 2, "data": {"name": "nope", "type": 1}}
+    assert interaction_label(bot, apply, known) == ("command", "leave apply")
+    assert interaction_label(bot, balance, known) == ("command", "leave balance")
+    assert lookups == ["leave"]
+    assert interaction_label(bot, forged, known) == ("command", "unknown")
+    assert interaction_label(bot, forged, known) == ("command", "unknown")
+    assert lookups == ["leave", "nope", "nope"]
+    assert len(known) == 1
