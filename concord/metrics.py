@@ -17,12 +17,17 @@ import time
 from bisect import bisect_left
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, TypeVar, cast
+from typing import Any
 from wsgiref.simple_server import WSGIServer
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+from prometheus_client import CollectorRegistry, Counter, Gauge, start_http_server
 from prometheus_client import metrics as prometheus_metrics
-from prometheus_client.metrics_core import GaugeMetricFamily, HistogramMetricFamily, Metric
+from prometheus_client.metrics_core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
 from prometheus_client.registry import Collector
 from prometheus_client.samples import Sample
 from prometheus_client.utils import floatToGoString
@@ -30,7 +35,6 @@ from prometheus_client.utils import floatToGoString
 from concord.telemetry import OK, UNANSWERED, InteractionState, route_template
 
 log: logging.Logger = logging.getLogger(__name__)
-M = TypeVar("M", Counter, Histogram)
 
 # Discord asks for an answer within 3 s and takes followups for 15 min: buckets around both.
 LATENCY_BUCKETS: tuple[float, ...] = (
@@ -90,7 +94,7 @@ class PlainHistogram:
 
 class PlainHistogramFamily:
     """A histogram metric (name, help, label names, buckets) whose series are
-    :class:`PlainHistogram`; :class:`_PlainHistogramCollector` turns them into the exposition
+    :class:`PlainHistogram`; :class:`_PlainCollector` turns them into the exposition
     prometheus-client would give for a ``Histogram`` of the same name and labels."""
 
     def __init__(
@@ -134,8 +138,51 @@ class PlainHistogramFamily:
         return metric
 
 
-class _PlainHistogramCollector(Collector):
-    def __init__(self, families: list[PlainHistogramFamily]) -> None:
+class PlainCounter:
+    """One counter series as a plain number (see :class:`PlainHistogram`: one thread counts)."""
+
+    __slots__ = ("created", "value")
+
+    def __init__(self) -> None:
+        self.value = 0.0
+        self.created: float = time.time()
+
+    def inc(self, amount: float = 1.0) -> None:
+        self.value += amount
+
+
+class PlainCounterFamily:
+    """A counter metric whose series are :class:`PlainCounter`, exposed as prometheus-client
+    would expose a ``Counter`` of the same name and labels (``_total`` and ``_created``)."""
+
+    def __init__(self, name: str, documentation: str, labelnames: tuple[str, ...]) -> None:
+        self.name = name
+        self.documentation = documentation
+        self.labelnames = labelnames
+        self.series: dict[tuple[str, ...], PlainCounter] = {}
+
+    def child(self, values: tuple[str, ...]) -> PlainCounter:
+        series = self.series.get(values)
+        if series is None:
+            if len(values) != len(self.labelnames):
+                raise ValueError(f"{self.name}: labels {self.labelnames}, got {values}")
+            series = self.series[values] = PlainCounter()
+        return series
+
+    def labels(self, *values: str) -> PlainCounter:
+        return self.child(tuple(values))
+
+    def family(self) -> CounterMetricFamily:
+        metric = CounterMetricFamily(self.name, self.documentation, labels=self.labelnames)
+        with_created = prometheus_metrics._get_use_created()
+        for values, series in self.series.copy().items():
+            created = series.created if with_created else None
+            metric.add_metric(list(values), series.value, created=created)
+        return metric
+
+
+class _PlainCollector(Collector):
+    def __init__(self, families: list[PlainHistogramFamily | PlainCounterFamily]) -> None:
         self.families = families
 
     def collect(self) -> Iterator[Metric]:
@@ -151,9 +198,9 @@ class BotMetrics:
         self.monotonic = monotonic
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
-        # The histograms observed per interaction and per write: plain numbers, aggregated
-        # into the exposition at scrape time (see PlainHistogram).
-        self._plain: list[PlainHistogramFamily] = []
+        # The counters and histograms moved per interaction, per request and per write: plain
+        # numbers, turned into the exposition at scrape time (see PlainHistogram).
+        self._plain: list[PlainHistogramFamily | PlainCounterFamily] = []
 
         def plain(
             name: str, documentation: str, labels: tuple[str, ...], buckets: tuple[float, ...]
@@ -162,11 +209,17 @@ class BotMetrics:
             self._plain.append(family)
             return family
 
-        self.interactions = Counter(
+        def plain_counter(
+            name: str, documentation: str, labels: tuple[str, ...]
+        ) -> PlainCounterFamily:
+            family = PlainCounterFamily(name, documentation, labels)
+            self._plain.append(family)
+            return family
+
+        self.interactions: PlainCounterFamily = plain_counter(
             "concord_interactions",
             "Interactions handled, by kind, command or button, and outcome.",
-            ["kind", "name", "outcome"],
-            registry=r,
+            ("kind", "name", "outcome"),
         )
         self.ack_seconds: PlainHistogramFamily = plain(
             "concord_interaction_ack_seconds",
@@ -180,11 +233,10 @@ class BotMetrics:
             ("kind", "name"),
             LATENCY_BUCKETS,
         )
-        self.requests = Counter(
+        self.requests: PlainCounterFamily = plain_counter(
             "concord_discord_requests",
             "Discord REST requests (each attempt), by method, route template and status.",
-            ["method", "route", "status"],
-            registry=r,
+            ("method", "route", "status"),
         )
         self.rate_limited = Counter(
             "concord_discord_rate_limited",
@@ -264,11 +316,8 @@ class BotMetrics:
         )
         self.guilds = Gauge("concord_guilds", "Guilds the bot is in.", registry=r)
         self.members = Gauge("concord_members", "Members of the guilds the bot is in.", registry=r)
-        r.register(_PlainHistogramCollector(self._plain))
+        r.register(_PlainCollector(self._plain))
         self.writer_waits = _WaitWatch()
-        # Children by label values: prometheus-client's labels() validates and locks on every
-        # call, which the per-interaction and per-request paths can do without.
-        self._counters: dict[tuple[Counter, tuple[str, ...]], Counter] = {}
         # When the last good backup was taken (Unix time), read from job_runs by the monitoring;
         # None (no series at all) while backups are off or none has succeeded yet.
         self.last_backup: float | None = None
@@ -290,14 +339,14 @@ class BotMetrics:
             return
         state.finished = True
         outcome = state.outcome or (OK if state.acked else UNANSWERED)
-        _child(self._counters, self.interactions, (state.kind, state.name, outcome)).inc()
+        self.interactions.child((state.kind, state.name, outcome)).inc()
         answer = self.answer_seconds.child((state.kind, state.name))
         answer.observe(self.monotonic() - state.received)
 
     # -- Discord REST --------------------------------------------------------------------------
     def request_done(self, method: str, path: str, status: int, retry: bool) -> None:
         route = route_template(path)
-        _child(self._counters, self.requests, (method, route, str(status))).inc()
+        self.requests.child((method, route, str(status))).inc()
         if status == 429:
             self.rate_limited.labels(method, route).inc()
         if retry:
@@ -327,14 +376,6 @@ class BotMetrics:
 
     def notification_sent(self, kind: str) -> None:
         self.notifications.labels(kind).inc()
-
-
-def _child(cache: dict[tuple[M, tuple[str, ...]], M], metric: M, values: tuple[str, ...]) -> M:
-    key = (metric, values)
-    child = cache.get(key)
-    if child is None:
-        child = cache[key] = cast(M, metric.labels(*values))
-    return child
 
 
 class _LastBackupCollector(Collector):

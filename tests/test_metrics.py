@@ -8,7 +8,7 @@ import sqlite3
 import threading
 from pathlib import Path
 
-from prometheus_client import CollectorRegistry, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 from concord import telemetry
@@ -16,8 +16,9 @@ from concord.db.database import Database
 from concord.metrics import (
     DB_BUCKETS,
     BotMetrics,
+    PlainCounterFamily,
     PlainHistogramFamily,
-    _PlainHistogramCollector,
+    _PlainCollector,
     _WaitWatch,
 )
 from concord.telemetry import route_template
@@ -42,7 +43,7 @@ def _samples(
 def test_a_plain_histogram_exposes_what_prometheus_client_would() -> None:
     ours, theirs = CollectorRegistry(), CollectorRegistry()
     plain = PlainHistogramFamily("x_seconds", "Help.", ("kind", "name"), DB_BUCKETS)
-    ours.register(_PlainHistogramCollector([plain]))
+    ours.register(_PlainCollector([plain]))
     reference = Histogram(
         "x_seconds", "Help.", ["kind", "name"], buckets=DB_BUCKETS, registry=theirs
     )
@@ -60,9 +61,25 @@ def test_a_plain_histogram_exposes_what_prometheus_client_would() -> None:
     assert text.count("x_seconds") == 2
 
 
+def test_a_plain_counter_exposes_what_prometheus_client_would() -> None:
+    ours, theirs = CollectorRegistry(), CollectorRegistry()
+    plain = PlainCounterFamily("z", "Help.", ("route", "status"))
+    ours.register(_PlainCollector([plain]))
+    reference = Counter("z", "Help.", ["route", "status"], registry=theirs)
+    for route, status in [("/a", "200"), ("/a", "200"), ("/b", "429"), ("/a", "404")]:
+        plain.child((route, status)).inc()
+        reference.labels(route, status).inc()
+    plain.labels("/b", "429").inc(3)
+    reference.labels("/b", "429").inc(3)
+    assert _samples(ours, "z") == _samples(theirs, "z")
+    assert _samples(ours, "z")[("z_total", (("route", "/b"), ("status", "429")))] == 4
+    created = [s for f in ours.collect() for s in f.samples if s.name == "z_created"]
+    assert len(created) == 3
+
+
 def test_an_unlabelled_plain_histogram_shows_zeros_before_any_observation() -> None:
     ours, theirs = CollectorRegistry(), CollectorRegistry()
-    ours.register(_PlainHistogramCollector([PlainHistogramFamily("y", "Help.", (), (1, 2))]))
+    ours.register(_PlainCollector([PlainHistogramFamily("y", "Help.", (), (1, 2))]))
     Histogram("y", "Help.", buckets=(1, 2), registry=theirs)
     assert _samples(ours, "y") == _samples(theirs, "y")
     assert _samples(ours, "y")[("y_bucket", (("le", "+Inf"),))] == 0
