@@ -14,7 +14,10 @@ ERROR the bot logged, its CPU seconds and peak memory; ``cpu`` asks for the CPU 
 far (``{"event": "cpu", ...}``); with ``--metrics``, ``hooks on`` / ``hooks off`` switch the
 per-interaction metrics work (``{"event": "hooks", ...}``). :class:`BotProcess` runs it from the
 benchmark's side. With ``CONCORD_BENCH_PROFILE=PATH`` the process runs under cProfile and
-writes ``PATH.metrics.prof`` or ``PATH.plain.prof``.
+writes ``PATH.metrics.prof`` or ``PATH.plain.prof``; with ``--metrics`` also its state at each
+hooks switch, ``PATH.metrics.N.prof``, so that one run's profile is the difference of two
+files (hooks off: ``.1`` less ``.0``; hooks on: the final file less ``.1``, with
+``--metrics-rounds 1``).
 """
 
 from __future__ import annotations
@@ -294,6 +297,7 @@ async def _serve(args: argparse.Namespace) -> int:
         while True:  # "cpu" asks for the CPU seconds so far; "stop" or end of input stops
             line = (await loop.run_in_executor(None, sys.stdin.readline)).strip()
             if line in ("hooks on", "hooks off") and hooks is not None:
+                _profile_so_far()
                 hooks.switch(line == "hooks on")
                 _say("hooks", on=line == "hooks on")
                 continue
@@ -313,6 +317,22 @@ async def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+_profiler: Any = None  # cProfile.Profile under CONCORD_BENCH_PROFILE
+_profile_path: str = ""
+_profile_dumps: int = 0
+
+
+def _profile_so_far() -> None:
+    """Under a profile, its state at each hooks switch (``PATH.metrics.N.prof``, cumulative):
+    the difference of two consecutive files is one run, hooks on or off."""
+    global _profile_dumps
+    if _profiler is None:
+        return
+    _profiler.dump_stats(f"{_profile_path}.metrics.{_profile_dumps}.prof")
+    _profiler.enable()
+    _profile_dumps += 1
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--api-base", required=True)
@@ -328,7 +348,9 @@ def main(argv: list[str]) -> int:
     if profile:  # where the bot's CPU goes: python -m pstats <file>
         import cProfile
 
-        profiler = cProfile.Profile()
+        global _profiler, _profile_path
+        profiler = _profiler = cProfile.Profile()
+        _profile_path = profile
         try:
             return profiler.runcall(asyncio.run, _serve(args))
         finally:

@@ -14,19 +14,27 @@ import logging
 import math
 import threading
 import time
+from bisect import bisect_left
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, TypeVar, cast
+from typing import Any
 from wsgiref.simple_server import WSGIServer
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
-from prometheus_client.metrics_core import GaugeMetricFamily, Metric
+from prometheus_client import CollectorRegistry, Counter, Gauge, start_http_server
+from prometheus_client import metrics as prometheus_metrics
+from prometheus_client.metrics_core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
 from prometheus_client.registry import Collector
+from prometheus_client.samples import Sample
+from prometheus_client.utils import floatToGoString
 
 from concord.telemetry import OK, UNANSWERED, InteractionState, route_template
 
 log: logging.Logger = logging.getLogger(__name__)
-M = TypeVar("M", Counter, Histogram)
 
 # Discord asks for an answer within 3 s and takes followups for 15 min: buckets around both.
 LATENCY_BUCKETS: tuple[float, ...] = (
@@ -47,6 +55,12 @@ class _WaitWatch:
     longest: float = 0.0
 
     def see(self, seconds: float) -> None:
+        # Called for every write on the writer thread: no lock unless the wait is a new longest.
+        # Skipping without the lock is safe because reading a float attribute is atomic (GIL,
+        # and per-object locking in free-threaded builds): a value >= seconds was in place after
+        # this wait ended, so the next take() reports at least this wait.
+        if seconds <= self.longest:
+            return
         with self.lock:
             self.longest = max(self.longest, seconds)
 
@@ -54,6 +68,126 @@ class _WaitWatch:
         with self.lock:
             longest, self.longest = self.longest, 0.0
         return longest
+
+
+class PlainHistogram:
+    """One histogram series kept as plain Python numbers: an observation is a bisect and two
+    additions (prometheus-client's ``observe`` takes a lock per bucket and for the sum, ~10x the
+    cost). Only one thread may observe a given series (the writer thread for the database
+    series, the event loop for the interaction series), so no update is lost without a lock;
+    the scrape thread only copies the numbers (each copy is atomic), at worst a count and a sum
+    from a moment apart, as with prometheus-client's own histograms."""
+
+    __slots__ = ("bounds", "counts", "created", "total")
+
+    def __init__(self, bounds: tuple[float, ...]) -> None:
+        self.bounds = bounds  # finite upper bounds, ascending; the last count is for +Inf
+        self.counts: list[int] = [0] * (len(bounds) + 1)
+        self.total = 0.0
+        self.created: float = time.time()
+
+    def observe(self, value: float) -> None:
+        # The first bound >= value: Prometheus buckets are "less than or equal".
+        self.counts[bisect_left(self.bounds, value)] += 1
+        self.total += value
+
+
+class PlainHistogramFamily:
+    """A histogram metric (name, help, label names, buckets) whose series are
+    :class:`PlainHistogram`; :class:`_PlainCollector` turns them into the exposition
+    prometheus-client would give for a ``Histogram`` of the same name and labels."""
+
+    def __init__(
+        self, name: str, documentation: str, labelnames: tuple[str, ...], buckets: tuple[float, ...]
+    ) -> None:
+        self.name = name
+        self.documentation = documentation
+        self.labelnames = labelnames
+        self.buckets: tuple[float, ...] = tuple(float(b) for b in buckets if b != math.inf)
+        self.series: dict[tuple[str, ...], PlainHistogram] = {}
+        if not labelnames:  # as prometheus-client: an unlabelled histogram shows zeros at once
+            self.series[()] = PlainHistogram(self.buckets)
+
+    def child(self, values: tuple[str, ...]) -> PlainHistogram:
+        series = self.series.get(values)
+        if series is None:
+            if len(values) != len(self.labelnames):
+                raise ValueError(f"{self.name}: labels {self.labelnames}, got {values}")
+            series = self.series[values] = PlainHistogram(self.buckets)
+        return series
+
+    def observe(self, value: float) -> None:
+        """Unlabelled families only."""
+        self.series[()].observe(value)
+
+    def family(self) -> HistogramMetricFamily:
+        metric = HistogramMetricFamily(self.name, self.documentation, labels=self.labelnames)
+        bounds = [floatToGoString(b) for b in self.buckets] + ["+Inf"]
+        with_created = prometheus_metrics._get_use_created()
+        for values, series in self.series.copy().items():  # dict.copy(): atomic, unlike a walk
+            counts, total = series.counts.copy(), series.total
+            cumulative: list[tuple[str, float]] = []
+            running = 0
+            for bound, count in zip(bounds, counts, strict=True):
+                running += count
+                cumulative.append((bound, float(running)))
+            metric.add_metric(list(values), cumulative, total)
+            if with_created:
+                labels = dict(zip(self.labelnames, values, strict=True))
+                metric.samples.append(Sample(f"{self.name}_created", labels, series.created))
+        return metric
+
+
+class PlainCounter:
+    """One counter series as a plain number (see :class:`PlainHistogram`: one thread counts)."""
+
+    __slots__ = ("created", "value")
+
+    def __init__(self) -> None:
+        self.value = 0.0
+        self.created: float = time.time()
+
+    def inc(self, amount: float = 1.0) -> None:
+        self.value += amount
+
+
+class PlainCounterFamily:
+    """A counter metric whose series are :class:`PlainCounter`, exposed as prometheus-client
+    would expose a ``Counter`` of the same name and labels (``_total`` and ``_created``)."""
+
+    def __init__(self, name: str, documentation: str, labelnames: tuple[str, ...]) -> None:
+        self.name = name
+        self.documentation = documentation
+        self.labelnames = labelnames
+        self.series: dict[tuple[str, ...], PlainCounter] = {}
+
+    def child(self, values: tuple[str, ...]) -> PlainCounter:
+        series = self.series.get(values)
+        if series is None:
+            if len(values) != len(self.labelnames):
+                raise ValueError(f"{self.name}: labels {self.labelnames}, got {values}")
+            series = self.series[values] = PlainCounter()
+        return series
+
+    def labels(self, *values: str) -> PlainCounter:
+        return self.child(tuple(values))
+
+    def family(self) -> CounterMetricFamily:
+        metric = CounterMetricFamily(self.name, self.documentation, labels=self.labelnames)
+        with_created = prometheus_metrics._get_use_created()
+        for values, series in self.series.copy().items():
+            created = series.created if with_created else None
+            metric.add_metric(list(values), series.value, created=created)
+        return metric
+
+
+class _PlainCollector(Collector):
+    def __init__(self, families: list[PlainHistogramFamily | PlainCounterFamily]) -> None:
+        self.families = families
+
+    def collect(self) -> Iterator[Metric]:
+        for family in self.families:
+            yield family.family()
 
 
 class BotMetrics:
@@ -64,31 +198,45 @@ class BotMetrics:
         self.monotonic = monotonic
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
-        self.interactions = Counter(
+        # The counters and histograms moved per interaction, per request and per write: plain
+        # numbers, turned into the exposition at scrape time (see PlainHistogram).
+        self._plain: list[PlainHistogramFamily | PlainCounterFamily] = []
+
+        def plain(
+            name: str, documentation: str, labels: tuple[str, ...], buckets: tuple[float, ...]
+        ) -> PlainHistogramFamily:
+            family = PlainHistogramFamily(name, documentation, labels, buckets)
+            self._plain.append(family)
+            return family
+
+        def plain_counter(
+            name: str, documentation: str, labels: tuple[str, ...]
+        ) -> PlainCounterFamily:
+            family = PlainCounterFamily(name, documentation, labels)
+            self._plain.append(family)
+            return family
+
+        self.interactions: PlainCounterFamily = plain_counter(
             "concord_interactions",
             "Interactions handled, by kind, command or button, and outcome.",
-            ["kind", "name", "outcome"],
-            registry=r,
+            ("kind", "name", "outcome"),
         )
-        self.ack_seconds = Histogram(
+        self.ack_seconds: PlainHistogramFamily = plain(
             "concord_interaction_ack_seconds",
             "From receiving an interaction to Discord accepting its first response.",
-            ["kind", "name"],
-            buckets=LATENCY_BUCKETS,
-            registry=r,
+            ("kind", "name"),
+            LATENCY_BUCKETS,
         )
-        self.answer_seconds = Histogram(
+        self.answer_seconds: PlainHistogramFamily = plain(
             "concord_interaction_answer_seconds",
             "From receiving an interaction to the end of its handling (every answer sent).",
-            ["kind", "name"],
-            buckets=LATENCY_BUCKETS,
-            registry=r,
+            ("kind", "name"),
+            LATENCY_BUCKETS,
         )
-        self.requests = Counter(
+        self.requests: PlainCounterFamily = plain_counter(
             "concord_discord_requests",
             "Discord REST requests (each attempt), by method, route template and status.",
-            ["method", "route", "status"],
-            registry=r,
+            ("method", "route", "status"),
         )
         self.rate_limited = Counter(
             "concord_discord_rate_limited",
@@ -118,41 +266,41 @@ class BotMetrics:
             "Transactions waiting for the writer thread.",
             registry=r,
         )
-        self.write_wait = Histogram(
+        self.write_wait: PlainHistogramFamily = plain(
             "concord_db_write_wait_seconds",
             "Time a transaction waited in the writer's queue.",
-            buckets=DB_BUCKETS,
-            registry=r,
+            (),
+            DB_BUCKETS,
         )
-        self.transaction_seconds = Histogram(
+        self.transaction_seconds: PlainHistogramFamily = plain(
             "concord_db_transaction_seconds",
             "Time the writer spent running one transaction function.",
-            buckets=DB_BUCKETS,
-            registry=r,
+            (),
+            DB_BUCKETS,
         )
-        self.group_size = Histogram(
+        self.group_size: PlainHistogramFamily = plain(
             "concord_db_group_commit_size",
             "Transactions committed together by one COMMIT.",
-            buckets=GROUP_SIZE_BUCKETS,
-            registry=r,
+            (),
+            GROUP_SIZE_BUCKETS,
         )
-        self.group_seconds = Histogram(
+        self.group_seconds: PlainHistogramFamily = plain(
             "concord_db_group_commit_seconds",
             "Time from BEGIN to the end of COMMIT for one group of transactions.",
-            buckets=DB_BUCKETS,
-            registry=r,
+            (),
+            DB_BUCKETS,
         )
-        self.reader_wait = Histogram(
+        self.reader_wait: PlainHistogramFamily = plain(
             "concord_db_reader_wait_seconds",
             "Time waited for a read connection from the pool.",
-            buckets=DB_BUCKETS,
-            registry=r,
+            (),
+            DB_BUCKETS,
         )
-        self.scheduler_pass = Histogram(
+        self.scheduler_pass: PlainHistogramFamily = plain(
             "concord_scheduler_pass_seconds",
             "Duration of one scheduler pass over every guild.",
-            buckets=PASS_BUCKETS,
-            registry=r,
+            (),
+            PASS_BUCKETS,
         )
         self.job_runs = Counter(
             "concord_job_runs",
@@ -168,11 +316,8 @@ class BotMetrics:
         )
         self.guilds = Gauge("concord_guilds", "Guilds the bot is in.", registry=r)
         self.members = Gauge("concord_members", "Members of the guilds the bot is in.", registry=r)
+        r.register(_PlainCollector(self._plain))
         self.writer_waits = _WaitWatch()
-        # Children by label values: prometheus-client's labels() validates and locks on every
-        # call, which the per-interaction and per-request paths can do without.
-        self._counters: dict[tuple[Counter, tuple[str, ...]], Counter] = {}
-        self._histograms: dict[tuple[Histogram, tuple[str, ...]], Histogram] = {}
         # When the last good backup was taken (Unix time), read from job_runs by the monitoring;
         # None (no series at all) while backups are off or none has succeeded yet.
         self.last_backup: float | None = None
@@ -186,8 +331,7 @@ class BotMetrics:
         if state.acked:
             return
         state.acked = True
-        ack = _child(self._histograms, self.ack_seconds, (state.kind, state.name))
-        ack.observe(self.monotonic() - state.received)
+        self.ack_seconds.child((state.kind, state.name)).observe(self.monotonic() - state.received)
 
     def interaction_finished(self, state: InteractionState) -> None:
         """Count the interaction once its handling tasks are all done."""
@@ -195,14 +339,14 @@ class BotMetrics:
             return
         state.finished = True
         outcome = state.outcome or (OK if state.acked else UNANSWERED)
-        _child(self._counters, self.interactions, (state.kind, state.name, outcome)).inc()
-        answer = _child(self._histograms, self.answer_seconds, (state.kind, state.name))
+        self.interactions.child((state.kind, state.name, outcome)).inc()
+        answer = self.answer_seconds.child((state.kind, state.name))
         answer.observe(self.monotonic() - state.received)
 
     # -- Discord REST --------------------------------------------------------------------------
     def request_done(self, method: str, path: str, status: int, retry: bool) -> None:
         route = route_template(path)
-        _child(self._counters, self.requests, (method, route, str(status))).inc()
+        self.requests.child((method, route, str(status))).inc()
         if status == 429:
             self.rate_limited.labels(method, route).inc()
         if retry:
@@ -232,14 +376,6 @@ class BotMetrics:
 
     def notification_sent(self, kind: str) -> None:
         self.notifications.labels(kind).inc()
-
-
-def _child(cache: dict[tuple[M, tuple[str, ...]], M], metric: M, values: tuple[str, ...]) -> M:
-    key = (metric, values)
-    child = cache.get(key)
-    if child is None:
-        child = cache[key] = cast(M, metric.labels(*values))
-    return child
 
 
 class _LastBackupCollector(Collector):

@@ -48,14 +48,23 @@ _CALLBACK_SUFFIX = "/callback"
 MAX_FAILED_REMEMBERED = 1000
 
 
-def interaction_label(bot: ConcordBot, data: dict[str, Any]) -> tuple[str, str]:
+# Commands found by (name, type, guild id): the tree is searched once per command, not once per
+# interaction. Only hits are kept (a command added later is found then); removing a command
+# leaves its name here, which is the name members sent anyway. Bounded like route templates.
+CommandCache = dict[tuple[str, Any, Any], str]
+_COMMAND_CACHE_SIZE = 1024
+
+
+def interaction_label(
+    bot: ConcordBot, data: dict[str, Any], known: CommandCache | None = None
+) -> tuple[str, str]:
     """(kind, name) for an INTERACTION_CREATE payload; names are bounded (known commands,
     custom id prefixes) so a forged payload cannot mint new series."""
     kind_code = data.get("type")
     body = data.get("data") or {}
     if kind_code in (2, 4):
         kind = "command" if kind_code == 2 else "autocomplete"
-        return kind, _command_name(bot, body, data.get("guild_id"))
+        return kind, _command_name(bot, body, data.get("guild_id"), {} if known is None else known)
     if kind_code == 3:
         return "component", component_label(str(body.get("custom_id", "")))
     if kind_code == 5:
@@ -63,20 +72,31 @@ def interaction_label(bot: ConcordBot, data: dict[str, Any]) -> tuple[str, str]:
     return "other", "other"
 
 
-def _command_name(bot: ConcordBot, body: dict[str, Any], guild_id: Any) -> str:
+def _command_name(bot: ConcordBot, body: dict[str, Any], guild_id: Any, known: CommandCache) -> str:
     root = str(body.get("name", ""))
-    command_type = discord.AppCommandType(int(body.get("type", 1)))
-    command = bot.tree.get_command(root, type=command_type)
-    if command is None and guild_id is not None:
-        command = bot.tree.get_command(root, guild=discord.Object(int(guild_id)), type=command_type)
-    if command is None:
-        return "unknown"
-    parts = [command.name]
+    key = (root, body.get("type", 1), guild_id)
+    name = known.get(key)
+    if name is None:
+        found = _find_command(bot, root, int(body.get("type", 1)), guild_id)
+        if found is None:
+            return "unknown"
+        if len(known) >= _COMMAND_CACHE_SIZE:
+            known.clear()
+        name = known[key] = found
+    parts = [name]
     options = body.get("options") or []
     while options and options[0].get("type") in (1, 2):  # subcommand (group)
         parts.append(str(options[0].get("name", ""))[:32])
         options = options[0].get("options") or []
     return " ".join(parts)
+
+
+def _find_command(bot: ConcordBot, root: str, type_code: int, guild_id: Any) -> str | None:
+    command_type = discord.AppCommandType(type_code)
+    command = bot.tree.get_command(root, type=command_type)
+    if command is None and guild_id is not None:
+        command = bot.tree.get_command(root, guild=discord.Object(int(guild_id)), type=command_type)
+    return None if command is None else command.name
 
 
 # aiohttp's client middlewares (3.12+) see every request attempt for a few microseconds; a
@@ -228,6 +248,7 @@ class BotMonitoring:
         # The tasks discord.py creates while it parses one interaction, caught by a task factory
         # set only for that call: cheaper than diffing asyncio.all_tasks() (every task alive).
         created: list[asyncio.Task[Any]] = []
+        known_commands: CommandCache = {}
 
         def capture(loop: asyncio.AbstractEventLoop, coro: Any, **kwargs: Any) -> Any:
             task = asyncio.Task(coro, loop=loop, **kwargs)
@@ -235,7 +256,7 @@ class BotMonitoring:
             return task
 
         def parse_interaction_create(data: Any) -> None:
-            state = metrics.interaction_received(*interaction_label(bot, data))
+            state = metrics.interaction_received(*interaction_label(bot, data, known_commands))
             previous = loop.get_task_factory()
             if previous is not None:  # someone else's factory: leave it alone, diff the tasks
                 before = asyncio.all_tasks()

@@ -31,9 +31,25 @@ def component_label(custom_id: str) -> str:
     return match.group(1) if match else "other"
 
 
+# Paths seen before, by their template: the bot requests the same few channels' paths again and
+# again. Interaction and webhook paths carry a fresh id and token each time and miss; the cache
+# is emptied when full rather than kept in LRU order (cheaper per hit, bounded all the same).
+_ROUTE_CACHE_SIZE = 2048
+_route_cache: dict[str, str] = {}
+
+
 def route_template(path: str) -> str:
     """A request path as a route template: ``/api/v10/channels/123/messages`` →
     ``/channels/{id}/messages``; webhook and interaction tokens become ``{token}``."""
+    template = _route_cache.get(path)
+    if template is None:
+        if len(_route_cache) >= _ROUTE_CACHE_SIZE:
+            _route_cache.clear()
+        template = _route_cache[path] = _route_template(path)
+    return template
+
+
+def _route_template(path: str) -> str:
     out: list[str] = []
     parts = [p for p in path.split("/") if p]
     if len(parts) >= 2 and parts[0] == "api" and _API_VERSION.match(parts[1]):
