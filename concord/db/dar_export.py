@@ -126,11 +126,15 @@ class CsvSink:
 class LocalTime:
     """Stored UTC ISO timestamps as the zone's wall-clock ISO text to the second. The zone's
     offset is looked up once per hour of UTC time (when it is the same at both ends of the
-    hour; in an hour with a change, for each timestamp): a year's export converts 120k."""
+    hour; in an hour with a change, for each timestamp): a year's export converts 120k. With
+    an offset of whole hours (most zones), only the hour's digits change: the text is spliced
+    from the hour's local text and the stored minutes and seconds, with no datetime."""
 
     def __init__(self, zone: tzinfo) -> None:
         self._zone = zone
-        self._hours: dict[str, tuple[timedelta, str] | None] = {}
+        # UTC hour -> (its local "YYYY-MM-DDTHH", or "" for an offset of part of an hour;
+        # the offset; its text "+01:00"), or None in an hour when the offset changes.
+        self._hours: dict[str, tuple[str, timedelta, str] | None] = {}
 
     def __call__(self, stored: str) -> str:
         key = stored[:13]
@@ -139,19 +143,22 @@ class LocalTime:
                 self._hours[key] = self._offset_of_hour(key)
             known = self._hours[key]
             if known is not None:
-                offset, suffix = known
+                hour, offset, suffix = known
+                if hour:
+                    return hour + stored[13:19] + suffix
                 return (datetime.fromisoformat(stored[:19]) + offset).isoformat() + suffix
         moment = datetime.fromisoformat(stored).astimezone(self._zone)
         return moment.replace(microsecond=0).isoformat()
 
-    def _offset_of_hour(self, key: str) -> tuple[timedelta, str] | None:
+    def _offset_of_hour(self, key: str) -> tuple[str, timedelta, str] | None:
         start = datetime.fromisoformat(key + ":00:00+00:00")
         first = start.astimezone(self._zone).utcoffset()
         last = (start + timedelta(seconds=3599)).astimezone(self._zone).utcoffset()
         if first is None or first != last:
             return None
         local = (start + first).replace(tzinfo=timezone(first)).isoformat()
-        return first, local[19:]  # "+01:00"
+        whole_hours = first % timedelta(hours=1) == timedelta(0)
+        return (local[:13] if whole_hours else ""), first, local[19:]  # "+01:00"
 
 
 # The report query's columns: as values (XLSX, through ExportRow), or for CSV as the file's
