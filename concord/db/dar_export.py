@@ -17,7 +17,7 @@ import csv
 import io
 import re
 import zipfile
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime, timedelta, timezone, tzinfo
 from typing import IO, TYPE_CHECKING, NamedTuple, Protocol
 
@@ -189,23 +189,34 @@ CSV_COLUMNS: str = ", ".join(
 )
 
 
+class CsvNames(dict[int, str]):
+    """Member id -> the name as the CSV shows it (formula-guarded, the id when unknown),
+    made once per member for the whole export rather than once per chunk."""
+
+    def __init__(self, names: Mapping[int, str]) -> None:
+        super().__init__()
+        self._names = names
+
+    def __missing__(self, user_id: int) -> str:
+        name = self[user_id] = csv_safe(self._names.get(user_id) or str(user_id))
+        return name
+
+
 def csv_fields(
     chunk: Iterable[tuple[int, str, str, str, str, str, str, str]],
     names: Mapping[int, str],
     on_leave: Mapping[tuple[str, int], str],
     local_time: LocalTime,
-) -> Iterator[tuple[str, ...]]:
+) -> list[tuple[str, ...]]:
     """The rows of CSV_COLUMNS as the file's fields: the member's name, the local time and
-    the day's leave added (the same fields CsvSink.write makes of an ExportRow)."""
-    members: dict[int, str] = {}
+    the day's leave added (the same fields CsvSink.write makes of an ExportRow). A list
+    comprehension, not a generator: a year is 120k rows and each resumption costs."""
+    members = names if isinstance(names, CsvNames) else CsvNames(names)
     leave = on_leave.get
-    for user_id, day, done, plan, blockers, hours, submitted_at, late in chunk:
-        member = members.get(user_id)
-        if member is None:
-            member = members[user_id] = csv_safe(names.get(user_id) or str(user_id))
-        yield (
+    return [
+        (
             day,
-            member,
+            members[user_id],
             done,
             plan,
             blockers,
@@ -214,6 +225,8 @@ def csv_fields(
             late,
             leave((day, user_id), ""),
         )
+        for user_id, day, done, plan, blockers, hours, submitted_at, late in chunk
+    ]
 
 
 class XlsxOpenpyxlSink:

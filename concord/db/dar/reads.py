@@ -22,7 +22,14 @@ from concord.core.dar import (
     staff_members,
 )
 from concord.db.dar.records import Period, Stats, days_between
-from concord.db.dar_export import CsvSink, ExportRow, LocalTime, csv_fields, open_sink
+from concord.db.dar_export import (
+    CsvNames,
+    CsvSink,
+    ExportRow,
+    LocalTime,
+    csv_fields,
+    open_sink,
+)
 
 log: logging.Logger = logging.getLogger(__name__)
 
@@ -227,8 +234,9 @@ class _Export:
             # Text straight from SQLite's values (no ExportRow, no date objects): CSV is text.
             on_leave = {(day.isoformat(), uid): text for (day, uid), text in self.on_leave.items()}
             local_time = LocalTime(self.zone)
+            names = CsvNames(self.names)
             while chunk := cursor.fetchmany(EXPORT_CHUNK):
-                sink.write_fields(csv_fields(chunk, self.names, on_leave, local_time))
+                sink.write_fields(csv_fields(chunk, names, on_leave, local_time))
                 rows += len(chunk)
         else:
             while chunk := cursor.fetchmany(EXPORT_CHUNK):
