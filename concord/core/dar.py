@@ -8,6 +8,7 @@ the data of the day's summary and the manager digest (their layout is in ``dar_l
 from __future__ import annotations
 
 import re
+from bisect import bisect_left, bisect_right
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -427,6 +428,41 @@ def member_stats(
         filed=len(filed),
         on_time=sum(1 for d in filed if not reports[d]),
         streak=current_streak(days, reports, today),
+    )
+
+
+def sorted_member_stats(
+    user_id: int,
+    expected_days: Sequence[date],
+    reports: Mapping[date, bool],
+    first: date,
+    last: date,
+    today: date,
+) -> MemberStats:
+    """``member_stats`` over [first, last] for the rates and up to ``today`` for the streak, in
+    one call, for expected days already ascending and unique (as the stats' tally builds
+    them): no sets and no sorting, which were most of a year's stats for 500 members."""
+    in_range = expected_days[bisect_left(expected_days, first) : bisect_right(expected_days, last)]
+    filed = on_time = 0
+    for day in in_range:
+        late = reports.get(day)
+        if late is not None:
+            filed += 1
+            on_time += not late
+    # The streak counts back from today when it is filed, else from the day before.
+    before = bisect_left(expected_days, today)
+    expected_today = before < len(expected_days) and expected_days[before] == today
+    streak = 1 if expected_today and today in reports else 0
+    for day in reversed(expected_days[:before]):
+        if day not in reports:
+            break
+        streak += 1
+    return MemberStats(
+        user_id=user_id,
+        expected=len(in_range),
+        filed=filed,
+        on_time=on_time,
+        streak=streak,
     )
 
 

@@ -17,7 +17,7 @@ import csv
 import io
 import re
 import zipfile
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime, timedelta, timezone, tzinfo
 from typing import IO, TYPE_CHECKING, NamedTuple, Protocol
 
@@ -126,11 +126,15 @@ class CsvSink:
 class LocalTime:
     """Stored UTC ISO timestamps as the zone's wall-clock ISO text to the second. The zone's
     offset is looked up once per hour of UTC time (when it is the same at both ends of the
-    hour; in an hour with a change, for each timestamp): a year's export converts 120k."""
+    hour; in an hour with a change, for each timestamp): a year's export converts 120k. With
+    an offset of whole hours (most zones), only the hour's digits change: the text is spliced
+    from the hour's local text and the stored minutes and seconds, with no datetime."""
 
     def __init__(self, zone: tzinfo) -> None:
         self._zone = zone
-        self._hours: dict[str, tuple[timedelta, str] | None] = {}
+        # UTC hour -> (its local "YYYY-MM-DDTHH", or "" for an offset of part of an hour;
+        # the offset; its text "+01:00"), or None in an hour when the offset changes.
+        self._hours: dict[str, tuple[str, timedelta, str] | None] = {}
 
     def __call__(self, stored: str) -> str:
         key = stored[:13]
@@ -139,19 +143,22 @@ class LocalTime:
                 self._hours[key] = self._offset_of_hour(key)
             known = self._hours[key]
             if known is not None:
-                offset, suffix = known
+                hour, offset, suffix = known
+                if hour:
+                    return hour + stored[13:19] + suffix
                 return (datetime.fromisoformat(stored[:19]) + offset).isoformat() + suffix
         moment = datetime.fromisoformat(stored).astimezone(self._zone)
         return moment.replace(microsecond=0).isoformat()
 
-    def _offset_of_hour(self, key: str) -> tuple[timedelta, str] | None:
+    def _offset_of_hour(self, key: str) -> tuple[str, timedelta, str] | None:
         start = datetime.fromisoformat(key + ":00:00+00:00")
         first = start.astimezone(self._zone).utcoffset()
         last = (start + timedelta(seconds=3599)).astimezone(self._zone).utcoffset()
         if first is None or first != last:
             return None
         local = (start + first).replace(tzinfo=timezone(first)).isoformat()
-        return first, local[19:]  # "+01:00"
+        whole_hours = first % timedelta(hours=1) == timedelta(0)
+        return (local[:13] if whole_hours else ""), first, local[19:]  # "+01:00"
 
 
 # The report query's columns: as values (XLSX, through ExportRow), or for CSV as the file's
@@ -182,23 +189,34 @@ CSV_COLUMNS: str = ", ".join(
 )
 
 
+class CsvNames(dict[int, str]):
+    """Member id -> the name as the CSV shows it (formula-guarded, the id when unknown),
+    made once per member for the whole export rather than once per chunk."""
+
+    def __init__(self, names: Mapping[int, str]) -> None:
+        super().__init__()
+        self._names = names
+
+    def __missing__(self, user_id: int) -> str:
+        name = self[user_id] = csv_safe(self._names.get(user_id) or str(user_id))
+        return name
+
+
 def csv_fields(
     chunk: Iterable[tuple[int, str, str, str, str, str, str, str]],
     names: Mapping[int, str],
     on_leave: Mapping[tuple[str, int], str],
     local_time: LocalTime,
-) -> Iterator[tuple[str, ...]]:
+) -> list[tuple[str, ...]]:
     """The rows of CSV_COLUMNS as the file's fields: the member's name, the local time and
-    the day's leave added (the same fields CsvSink.write makes of an ExportRow)."""
-    members: dict[int, str] = {}
+    the day's leave added (the same fields CsvSink.write makes of an ExportRow). A list
+    comprehension, not a generator: a year is 120k rows and each resumption costs."""
+    members = names if isinstance(names, CsvNames) else CsvNames(names)
     leave = on_leave.get
-    for user_id, day, done, plan, blockers, hours, submitted_at, late in chunk:
-        member = members.get(user_id)
-        if member is None:
-            member = members[user_id] = csv_safe(names.get(user_id) or str(user_id))
-        yield (
+    return [
+        (
             day,
-            member,
+            members[user_id],
             done,
             plan,
             blockers,
@@ -207,6 +225,8 @@ def csv_fields(
             late,
             leave((day, user_id), ""),
         )
+        for user_id, day, done, plan, blockers, hours, submitted_at, late in chunk
+    ]
 
 
 class XlsxOpenpyxlSink:

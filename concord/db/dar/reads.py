@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-from collections.abc import Mapping, Sequence
+from bisect import bisect_left
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import IO
@@ -16,13 +17,19 @@ from concord.core.dar import (
     DayOff,
     DayPoint,
     Member,
-    MemberStats,
     describe_day_off,
-    member_stats,
+    sorted_member_stats,
     staff_members,
 )
 from concord.db.dar.records import Period, Stats, days_between
-from concord.db.dar_export import CsvSink, ExportRow, LocalTime, csv_fields, open_sink
+from concord.db.dar_export import (
+    CsvNames,
+    CsvSink,
+    ExportRow,
+    LocalTime,
+    csv_fields,
+    open_sink,
+)
 
 log: logging.Logger = logging.getLogger(__name__)
 
@@ -46,6 +53,54 @@ class Window:
     today_counts: bool = True
 
 
+def _expected(
+    window: Window, period: Period, people: Sequence[Member]
+) -> tuple[dict[int, Sequence[date]], dict[date, int]]:
+    """Who period.roster(day, people) expects on each day of the window, without building a
+    year of rosters (500 members x 365 days took most of the stats' time): staff who had
+    joined, on a workday that is not a holiday, minus those away the whole day. Returns each
+    member's expected days (ascending) and the count per day."""
+    config = period.config
+    expected_per_day: dict[date, int] = {}
+    open_days: list[date] = []  # workdays since the first report, not holidays: ascending
+    away_days: dict[int, set[date]] = {}
+    for day in days_between(window.first, window.last):
+        if window.since is None or day < window.since:
+            continue
+        if day.weekday() not in config.workdays or day in period.holidays:
+            expected_per_day[day] = 0
+            continue
+        open_days.append(day)
+        by_member: dict[int, list[DayOff]] = {}
+        for off in period.days_off.get(day, ()):
+            if off.day == day:
+                by_member.setdefault(off.user_id, []).append(off)
+        for uid, offs in by_member.items():
+            if describe_day_off(offs)[0]:
+                away_days.setdefault(uid, set()).add(day)
+    # Per day: how many staff had joined by then (starts counted, then summed), less those
+    # away; each member's days: the open days from their joining, less their days away.
+    starts = [0] * (len(open_days) + 1)
+    less: dict[date, int] = {}
+    expected_days: dict[int, Sequence[date]] = {}
+    for member in staff_members(people, config.staff_role_id):
+        first = 0 if member.joined is None else bisect_left(open_days, member.joined)
+        starts[first] += 1
+        days: Sequence[date] = open_days[first:]
+        away = away_days.get(member.user_id)
+        if away:
+            days = [d for d in days if d not in away]
+            for day in away:
+                if member.joined is None or day >= member.joined:
+                    less[day] = less.get(day, 0) + 1
+        expected_days[member.user_id] = days
+    joined = 0
+    for index, day in enumerate(open_days):
+        joined += starts[index]
+        expected_per_day[day] = joined - less.get(day, 0)
+    return expected_days, expected_per_day
+
+
 def tally_stats(
     window: Window,
     period: Period,
@@ -55,31 +110,7 @@ def tally_stats(
     completed_per_day: Mapping[date, int],
 ) -> Stats:
     """Per-day points and per-member streaks and rates from data already read."""
-    expected_days: dict[int, list[date]] = {m.user_id: [] for m in people}
-    expected_per_day: dict[date, int] = {}
-    # Who period.roster(day, people) expects, without building a year of rosters (500
-    # members x 365 days of entries took most of the stats' time): staff who had joined, on
-    # a workday that is not a holiday, minus those away the whole day.
-    config = period.config
-    staff = staff_members(people, config.staff_role_id)
-    for day in days_between(window.first, window.last):
-        if window.since is None or day < window.since:
-            continue
-        if day.weekday() not in config.workdays or day in period.holidays:
-            expected_per_day[day] = 0
-            continue
-        by_member: dict[int, list[DayOff]] = {}
-        for off in period.days_off.get(day, ()):
-            if off.day == day:
-                by_member.setdefault(off.user_id, []).append(off)
-        away = {uid for uid, offs in by_member.items() if describe_day_off(offs)[0]}
-        count = 0
-        for member in staff:
-            if member.user_id in away or (member.joined is not None and member.joined > day):
-                continue
-            expected_days[member.user_id].append(day)
-            count += 1
-        expected_per_day[day] = count
+    expected_days, expected_per_day = _expected(window, period, people)
 
     def counted(day: date) -> bool:
         return day != window.today or window.today_counts
@@ -95,27 +126,22 @@ def tally_stats(
     )
     # The rates cover the same days as the points: past ones, and today once it counts.
     last = min(window.end, window.today if window.today_counts else window.today - timedelta(1))
-    per_member: list[MemberStats] = []
-    for member in sorted(people, key=lambda m: m.name.lower()):
-        reports = filed.get(member.user_id, {})
-        in_range = [d for d in expected_days[member.user_id] if window.start <= d <= last]
-        in_range_reports = {d: v for d, v in reports.items() if window.start <= d <= last}
-        rates = member_stats(member.user_id, in_range, in_range_reports, last + timedelta(1))
-        streak = member_stats(member.user_id, expected_days[member.user_id], reports, window.today)
-        per_member.append(
-            MemberStats(
-                user_id=member.user_id,
-                expected=rates.expected,
-                filed=rates.filed,
-                on_time=rates.on_time,
-                streak=streak.streak,
-            )
+    per_member = tuple(
+        sorted_member_stats(
+            member.user_id,
+            expected_days.get(member.user_id, ()),
+            filed.get(member.user_id, {}),
+            window.start,
+            last,
+            window.today,
         )
+        for member in sorted(people, key=lambda m: m.name.lower())
+    )
     return Stats(
         start=window.start,
         end=window.end,
         points=points,
-        members=tuple(per_member),
+        members=per_member,
         today_counted=window.today_counts or not window.start <= window.today <= window.end,
     )
 
@@ -138,12 +164,24 @@ class _StatsQuery:
     user_id: int | None  # one member's stats, or everyone's
 
 
+class _Days(dict[str, date]):
+    """ISO day -> one shared date object, parsed on first sight."""
+
+    def __missing__(self, text: str) -> date:
+        day = self[text] = date.fromisoformat(text)
+        return day
+
+
+def _lateness(days: Iterable[date], late: bool) -> dict[date, bool]:
+    return dict.fromkeys(days, late)
+
+
 def _stats_rows(
     conn: sqlite3.Connection, query: _StatsQuery
 ) -> tuple[dict[int, dict[date, bool]], dict[date, int]]:
     """Reports filed (per member: day -> late; per day: how many), read on a worker thread."""
-    # Grouped by SQLite: a row per day and a row per member ("<day><late>" items joined),
-    # not 120k rows through Python.
+    # Grouped by SQLite: a row per day and a row per member (its days joined), not 120k rows
+    # through Python.
     window = (query.guild_id, query.window_start, query.window_end)
     one = query.user_id
     per_day_sql = (
@@ -152,23 +190,24 @@ def _stats_rows(
     )
     cursor = conn.cursor()
     cursor.row_factory = None
-    days: dict[str, date] = {}
+    days = _Days()
     filed_per_day: dict[date, int] = {}
     for day_text, count in cursor.execute(per_day_sql, (*window, one, one)):
-        day = days[day_text] = date.fromisoformat(day_text)
-        filed_per_day[day] = count
+        filed_per_day[days[day_text]] = count
+    # Every day filed, then the late ones among them: the items map straight to shared date
+    # objects, with no per-item slicing (dar_reports_member_day answers it from the index).
     filed: dict[int, dict[date, bool]] = {}
-    for uid, items in cursor.execute(
-        "SELECT user_id, group_concat(day || late) FROM dar_reports"
-        " WHERE guild_id = ? AND day BETWEEN ? AND ? GROUP BY user_id",
-        window,
+    for uid, all_days, late_days in cursor.execute(
+        "SELECT user_id, group_concat(day), group_concat(CASE WHEN late THEN day END)"
+        " FROM dar_reports WHERE guild_id = ? AND day BETWEEN ? AND ?"
+        " AND (? IS NULL OR user_id = ?) GROUP BY user_id",
+        (*window, one, one),
     ):
         if uid not in query.ids:
             continue
-        filed[uid] = {
-            days.get(item[:10]) or date.fromisoformat(item[:10]): item[10:] == "1"
-            for item in items.split(",")
-        }
+        reports = filed[uid] = _lateness(map(days.__getitem__, all_days.split(",")), False)
+        if late_days:
+            reports.update(_lateness(map(days.__getitem__, late_days.split(",")), True))
     return filed, filed_per_day
 
 
@@ -195,8 +234,9 @@ class _Export:
             # Text straight from SQLite's values (no ExportRow, no date objects): CSV is text.
             on_leave = {(day.isoformat(), uid): text for (day, uid), text in self.on_leave.items()}
             local_time = LocalTime(self.zone)
+            names = CsvNames(self.names)
             while chunk := cursor.fetchmany(EXPORT_CHUNK):
-                sink.write_fields(csv_fields(chunk, self.names, on_leave, local_time))
+                sink.write_fields(csv_fields(chunk, names, on_leave, local_time))
                 rows += len(chunk)
         else:
             while chunk := cursor.fetchmany(EXPORT_CHUNK):
