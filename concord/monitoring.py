@@ -29,7 +29,6 @@ import discord
 from concord.alerts import Alerter, webhook_sender
 from concord.core.settings import GuildConfig
 from concord.metrics import BotMetrics, EmfWriter, MetricsServer
-from concord.process_jobs import last_outcomes
 from concord.telemetry import component_label, current_interaction
 
 if TYPE_CHECKING:
@@ -345,7 +344,7 @@ class BotMonitoring:
         """Export when the last good backup was taken (``job_runs``, as ``/concord status``
         reads it) and alert when it is older than 36 h, or none succeeded in the 36 h since
         the bot started."""
-        good, failure = await self.bot.db.run_sync(last_outcomes, "backup")
+        good, failure = await self.bot.job_ledger.last_outcomes("backup")
         if good is not None:
             self.metrics.last_backup = good.timestamp()
         if self.alerter is None:

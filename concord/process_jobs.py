@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import os
-import sqlite3
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time
@@ -20,11 +19,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from concord.core.jobs import DueRun, due_run
 from concord.core.schedule import format_hhmm
-from concord.db.jobs import JobLedger
+from concord.db.jobs import PROCESS_GUILD_ID, JobLedger
 
 log: logging.Logger = logging.getLogger(__name__)
 
-PROCESS_GUILD_ID = 0  # job_runs rows of process-level jobs (no Discord id is 0)
 
 ProcessHandler = Callable[[date, bool], Awaitable[None]]
 
@@ -106,22 +104,3 @@ class ProcessJobs:
             await self.ledger.finish_run(PROCESS_GUILD_ID, slot, due.local_date, now, error)
             ran.append(slot)
         return ran
-
-
-def last_outcomes(
-    conn: sqlite3.Connection, name: str
-) -> tuple[datetime | None, tuple[datetime, str] | None]:
-    """For ``/concord status``: when ``name`` (any slot) last succeeded, and its last failure."""
-    pattern = f"{name}@%"
-    good = conn.execute(
-        "SELECT max(finished_at) FROM job_runs WHERE guild_id = ? AND job LIKE ? AND status = 'done'",
-        (PROCESS_GUILD_ID, pattern),
-    ).fetchone()
-    bad = conn.execute(
-        "SELECT finished_at, error FROM job_runs WHERE guild_id = ? AND job LIKE ?"
-        " AND status = 'failed' ORDER BY finished_at DESC LIMIT 1",
-        (PROCESS_GUILD_ID, pattern),
-    ).fetchone()
-    last_good = datetime.fromisoformat(good[0]) if good and good[0] else None
-    failure = (datetime.fromisoformat(bad[0]), str(bad[1] or "")) if bad and bad[0] else None
-    return last_good, failure

@@ -7,8 +7,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from concord.db.database import Database
-from concord.db.jobs import JobLedger
-from concord.process_jobs import PROCESS_GUILD_ID, ProcessJobs, last_outcomes
+from concord.db.jobs import PROCESS_GUILD_ID, JobLedger, last_outcomes
+from concord.process_jobs import ProcessJobs
 
 LONDON = ZoneInfo("Europe/London")
 # 2026-07-01: London is on summer time (UTC+1), so local and UTC dates/times differ.

@@ -30,7 +30,6 @@ from concord.core.schedule import (
 )
 from concord.core.settings import Setting, show_role
 from concord.db.maintenance import file_sizes, guild_status
-from concord.process_jobs import last_outcomes
 
 if TYPE_CHECKING:
     from concord.bot import ConcordBot
@@ -117,7 +116,7 @@ class Admin(
         embed.add_field(name="Schema version", value=str(version))
         rows = "\n".join(f"`{name}` {count}" for name, count in counts.items())
         embed.add_field(name="Rows (this server)", value=rows[:1024] or "none", inline=False)
-        good, failure = await self.bot.db.read_in_thread(last_outcomes, "backup")
+        good, failure = await self.bot.job_ledger.last_outcomes("backup")
         configured = self.bot.backup_targets is not None
         backups = describe_backup_state(configured, good, failure, self.bot.clock.now())
         embed.add_field(name="Backups", value=backups[:1024], inline=False)

@@ -12,6 +12,7 @@ from concord.db.guilds import utcnow_iso
 # A run still marked 'running' after this long died with its process; it may be taken again.
 STALE_RUN = timedelta(minutes=10)
 MAX_ATTEMPTS = 3
+PROCESS_GUILD_ID = 0  # job_runs rows of process-level jobs (no Discord id is 0)
 
 
 def claim_run(
@@ -106,6 +107,25 @@ def release_ahead(conn: sqlite3.Connection, guild_id: int, local_date: date, now
     return runs.rowcount + notes.rowcount
 
 
+def last_outcomes(
+    conn: sqlite3.Connection, name: str
+) -> tuple[datetime | None, tuple[datetime, str] | None]:
+    """For ``/concord status``: when ``name`` (any slot) last succeeded, and its last failure."""
+    pattern = f"{name}@%"
+    good = conn.execute(
+        "SELECT max(finished_at) FROM job_runs WHERE guild_id = ? AND job LIKE ? AND status = 'done'",
+        (PROCESS_GUILD_ID, pattern),
+    ).fetchone()
+    bad = conn.execute(
+        "SELECT finished_at, error FROM job_runs WHERE guild_id = ? AND job LIKE ?"
+        " AND status = 'failed' ORDER BY finished_at DESC LIMIT 1",
+        (PROCESS_GUILD_ID, pattern),
+    ).fetchone()
+    last_good = datetime.fromisoformat(good[0]) if good and good[0] else None
+    failure = (datetime.fromisoformat(bad[0]), str(bad[1] or "")) if bad and bad[0] else None
+    return last_good, failure
+
+
 class JobLedger:
     """Async face of the ledgers, for the scheduler and the cogs."""
 
@@ -153,6 +173,18 @@ class JobLedger:
 
     async def release_ahead(self, guild_id: int, local_date: date, now: datetime) -> int:
         return await self.db.write(release_ahead, guild_id, local_date, now)
+
+    async def last_outcomes(self, name: str) -> tuple[datetime | None, tuple[datetime, str] | None]:
+        """A process job's last success and last failure, read off the writer's thread."""
+        return await self.db.read_in_thread(last_outcomes, name)
+
+    async def run_status(self, guild_id: int, job: str, local_date: date) -> str | None:
+        """The status of ``job``'s run for ``local_date`` (None: not taken)."""
+        row = await self.db.fetchone(
+            "SELECT status FROM job_runs WHERE guild_id = ? AND job = ? AND local_date = ?",
+            (guild_id, job, local_date.isoformat()),
+        )
+        return str(row["status"]) if row is not None else None
 
     async def runs(self, guild_id: int, job: str) -> list[sqlite3.Row]:
         return await self.db.fetchall(

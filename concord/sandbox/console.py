@@ -443,15 +443,11 @@ class Console:
         times = {
             at for job in self.sandbox.bot.scheduler.daily_jobs.values() if (at := job.at(config))
         }
-        rows = await self.sandbox.db.fetchall(
-            "SELECT DISTINCT timezone FROM member_settings"
-            " WHERE guild_id = ? AND timezone IS NOT NULL",
-            (config.guild_id,),
-        )
+        own = await self.sandbox.bot.guild_settings.member_timezones(config.guild_id)
         zones = {config.tz}
-        for row in rows:
+        for name in set(own.values()):
             with contextlib.suppress(ValueError, KeyError):
-                zones.add(ZoneInfo(row["timezone"]))
+                zones.add(ZoneInfo(name))
         moments: set[datetime] = set()
         for zone in zones:
             day = start.astimezone(zone).date()
@@ -492,16 +488,15 @@ class Console:
         guild_id = self.sandbox.guild.id
         now = self.sandbox.clock.now()
         config = await self.config()
-        local_date = now.astimezone(config.tz).date().isoformat()
-        query = "SELECT status FROM job_runs WHERE guild_id = ? AND job = ? AND local_date = ?"
-        before = await self.sandbox.db.fetchone(query, (guild_id, args[0], local_date))
+        local_date = now.astimezone(config.tz).date()
+        ledger = self.sandbox.bot.job_ledger
+        before = await ledger.run_status(guild_id, args[0], local_date)
         await self.sandbox.run(scheduler.run_daily_now(args[0], guild_id, now))
-        after = await self.sandbox.db.fetchone(query, (guild_id, args[0], local_date))
-        if before is not None and before["status"] == "done":
+        after = await ledger.run_status(guild_id, args[0], local_date)
+        if before == "done":
             self._say(f"{args[0]} already ran for {local_date} (once a day; try clock +1d)")
         else:
-            status = after["status"] if after is not None else "not run"
-            self._say(f"ran {args[0]} for {local_date}: {status}")
+            self._say(f"ran {args[0]} for {local_date}: {after or 'not run'}")
         self._show_events(set())
 
     async def _cmd_expect(self, args: list[str]) -> None:
