@@ -437,16 +437,16 @@ def decide_request(
     ``override`` (Approve anyway), which is audited."""
     manager = actor_decides if is_manager is None else is_manager
     request = _load_request(conn, guild_id, request_id)
-    route = routing(conn, guild_id, request.user_id)
-    if not route.may_decide(
-        actor_id, is_manager=manager, decides_leave=actor_decides, role_ids=role_ids
-    ):
-        raise PermissionDenied(route.refusal(request_id))
     if request.user_id == actor_id:
         raise PermissionDenied(
             f"Nobody decides their own leave: another manager has to "
             f"{'approve' if approve else 'reject'} request #{request_id}."
         )
+    route = routing(conn, guild_id, request.user_id)
+    if not route.may_decide(
+        actor_id, is_manager=manager, decides_leave=actor_decides, role_ids=role_ids
+    ):
+        raise PermissionDenied(route.refusal(request_id))
     if request.status is not RequestStatus.PENDING:
         raise already_decided(request)
     note = validate_reason(note)
