@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 import discord
 from discord import app_commands
+from discord.ext import commands
 
 from concord.cogs.common import acknowledge_later, actor_of, answer, guild_config, require_manager
 from concord.cogs.leave.embeds import NameOf, paginate
@@ -89,8 +90,9 @@ def describe_team(team: Team) -> str:
     return ", ".join(parts)
 
 
-class TeamCommands:
-    """The ``team`` and ``blackout`` subgroups of /leave."""
+class TeamCommands(commands.Cog):
+    """The ``team`` and ``blackout`` subgroups of /leave (a base of the Leave cog, never
+    loaded on its own)."""
 
     bot: discord.Client
     leave: LeaveManager

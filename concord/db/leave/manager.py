@@ -351,7 +351,13 @@ class LeaveManager:
         self, guild_id: int, name: str, user_id: int, *, actor: Actor, now: datetime
     ) -> tuple[Team, list[str]]:
         return await self.db.write(
-            team_db.remove_team_member, guild_id, actor.user_id, actor.is_manager, name, user_id, now
+            team_db.remove_team_member,
+            guild_id,
+            actor.user_id,
+            actor.is_manager,
+            name,
+            user_id,
+            now,
         )
 
     async def add_blackout(
