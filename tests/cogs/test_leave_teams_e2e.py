@@ -4,9 +4,11 @@ through the emulator. The office: alice is the manager; bob, carol and dave are 
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 
 import pytest
 
+from concord.clock import ManualClock
 from concord.sandbox.driver import Sandbox
 from tests.cogs.leave_helpers import apply, audit_actions, card, leave_state, request_row, rows
 
@@ -276,3 +278,27 @@ async def test_blackout_days_refuse_members_and_managers_override(sandbox: Sandb
         ("leave.blackout.add", alice),
         ("leave.blackout.remove", alice),
     ]
+
+
+async def test_team_approvers_see_their_teams_pending_requests_and_reminders(
+    sandbox: Sandbox,
+) -> None:
+    await support(sandbox)
+    await apply(sandbox, "bob", start="2026-12-10")
+    await apply(sandbox, "alice", start="2026-12-10")  # in no team: not Carol's to decide
+    listing = await sandbox.slash("carol", "leave pending")
+    assert "#1" in listing.text and "#2" not in listing.text
+    assert "Approve #1" in [b.label for b in listing.message.buttons]
+    assert (
+        "leave approver role or to approve for a team"
+        in (await sandbox.slash("dave", "leave pending")).text
+    )
+    everything = await sandbox.slash("owner", "leave pending")
+    assert "#1" in everything.text and "#2" in everything.text
+
+    clock: ManualClock = sandbox.clock  # type: ignore[assignment]
+    clock.set(datetime(2026, 12, 2, 9, 30, tzinfo=UTC))
+    await sandbox.run(sandbox.bot.run_scheduled())
+    reminder = sandbox.last_message("approvals")
+    assert "been waiting" in reminder.content
+    assert reminder.pings == ([sandbox.member("carol").id], [sandbox.role("Manager").id], False)

@@ -20,7 +20,6 @@ from concord.cogs.common import (
     edit_clicked,
     guild_config,
     member_is_manager,
-    require_approver,
 )
 from concord.cogs.handover import add_tasks_field, offer_hand_over, tasks_due_while_away
 from concord.cogs.leave.embeds import (
@@ -33,6 +32,7 @@ from concord.cogs.leave.embeds import (
     pending_lines,
 )
 from concord.cogs.leave.views import card_view, pending_view, reject_modal
+from concord.core.actor import Actor
 from concord.core.leave import (
     AlreadyDecided,
     LeaveRequest,
@@ -449,7 +449,7 @@ class LeaveDesk:
         clicked = interaction.type is discord.InteractionType.component
         if message is not None and message.flags.ephemeral:
             if answered:
-                embed, view = await self.pending_page(config, 0)
+                embed, view = await self.pending_page(config, 0, actor_of(config, interaction.user))
                 answered = await answer_in_time(
                     edit_clicked(interaction, content=done, embed=embed, view=view)
                     if clicked
@@ -479,10 +479,24 @@ class LeaveDesk:
             await offer_hand_over(interaction, request)  # a followup: needs the answer
 
     # -- the pending list ----------------------------------------------------------------------
+    async def require_pending_reader(self, interaction: discord.Interaction) -> GuildConfig:
+        """The config, or PermissionDenied for someone who decides no leave (managers, the
+        leave approver role and the teams' approvers do)."""
+        config = await guild_config(interaction)
+        if not await self.leave.may_see_pending(
+            config.guild_id, actor_of(config, interaction.user)
+        ):
+            raise PermissionDenied(
+                "You need the Manager role, the leave approver role or to approve for a team "
+                "(or Manage Server) to do that."
+            )
+        return config
+
     async def pending_page(
-        self, config: GuildConfig, page: int
+        self, config: GuildConfig, page: int, actor: Actor | None = None
     ) -> tuple[discord.Embed, discord.ui.View | None]:
-        requests = await self.leave.pending_requests(config.guild_id)
+        """A page of the pending requests ``actor`` may decide (all without an actor)."""
+        requests = await self.leave.pending_requests(config.guild_id, actor=actor)
         pages = max(1, -(-len(requests) // PENDING_PER_PAGE))
         page = max(0, min(page, pages - 1))
         shown = requests[page * PENDING_PER_PAGE : (page + 1) * PENDING_PER_PAGE]
@@ -503,8 +517,8 @@ class LeaveDesk:
         """Replace the pending list the click came from with ``page`` (fresh data; the click
         is acknowledged first only when that takes longer than the answer budget)."""
         await acknowledge_later(interaction, thinking=False)
-        config = await require_approver(interaction)
-        embed, view = await self.pending_page(config, page)
+        config = await self.require_pending_reader(interaction)
+        embed, view = await self.pending_page(config, page, actor_of(config, interaction.user))
         await edit_clicked(interaction, content=None, embed=embed, view=view)
 
     # -- reminders -----------------------------------------------------------------------------
@@ -564,7 +578,14 @@ class LeaveDesk:
             return
         roles = [r for r in (config.manager_role_id, config.approver_role_id) if r is not None]
         backups, why = await self._backups(config, local.date(), claimed, now)
-        mention = "".join(f"<@&{r}> " for r in roles) + "".join(f"<@{u}> " for u in backups)
+        # The approvers of the requesters' teams hear of their teams' requests too.
+        team_people: list[int] = []
+        for request in claimed:
+            for user_id in (await self.approvers(request, config)).users:
+                if user_id not in team_people and user_id not in backups:
+                    team_people.append(user_id)
+        users = [*team_people[:MAX_PINGS], *backups]
+        mention = "".join(f"<@&{r}> " for r in roles) + "".join(f"<@{u}> " for u in users)
         count = len(claimed)
         content = (
             f"{mention}{count} leave request{'s have' if count != 1 else ' has'} been waiting "
@@ -573,11 +594,11 @@ class LeaveDesk:
         )
         if backups:
             content += f" {why}, so this goes to the server's admins too."
-        # Ping exactly the approver roles and the backups named here, nobody else.
+        # Ping exactly the approver roles, team approvers and backups named here, nobody else.
         pings = discord.AllowedMentions(
             everyone=False,
             roles=[discord.Object(r) for r in roles],
-            users=[discord.Object(u) for u in backups],
+            users=[discord.Object(u) for u in users],
         )
         embeds = paginate(
             "Still waiting for approval",

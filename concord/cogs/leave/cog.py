@@ -25,7 +25,6 @@ from concord.cogs.common import (
     answer,
     guild_config,
     member_is_manager,
-    require_approver,
     require_manager,
 )
 from concord.cogs.leave.cards import LeaveDesk
@@ -365,8 +364,8 @@ class Leave(
     @app_commands.command(name="pending", description="Managers: requests waiting for approval")
     async def pending(self, interaction: discord.Interaction) -> None:
         await acknowledge_later(interaction)
-        config = await require_approver(interaction)
-        embed, view = await self.desk.pending_page(config, 0)
+        config = await self.desk.require_pending_reader(interaction)
+        embed, view = await self.desk.pending_page(config, 0, actor_of(config, interaction.user))
         if view is None:
             await answer(interaction, embed=embed, ephemeral=True)
         else:

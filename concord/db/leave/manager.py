@@ -475,14 +475,28 @@ class LeaveManager:
         rows = await self.db.fetchall(sql + " ORDER BY start_date DESC, id DESC", tuple(params))
         return [_request_from_row(row) for row in rows]
 
-    async def pending_requests(self, guild_id: int) -> list[LeaveRequest]:
-        """Pending requests, oldest first."""
+    async def pending_requests(
+        self, guild_id: int, *, actor: Actor | None = None
+    ) -> list[LeaveRequest]:
+        """Pending requests, oldest first; with ``actor``, those they may decide (a team
+        approver sees their teams' requests; a manager all)."""
         rows = await self.db.fetchall(
             "SELECT * FROM leave_requests WHERE guild_id = ? AND status = 'pending'"
             " ORDER BY created_at, id",
             (guild_id,),
         )
-        return [_request_from_row(row) for row in rows]
+        requests = [_request_from_row(row) for row in rows]
+        if actor is None or actor.is_manager or not requests:
+            return requests
+        return await self.db.read_in_thread(_decidable_by, requests, actor)
+
+    async def may_see_pending(self, guild_id: int, actor: Actor) -> bool:
+        """A manager, the leave approver role, or an approver of some team."""
+        if actor.decides_leave:
+            return True
+        return await self.db.read_in_thread(
+            team_db.approves_for_a_team, guild_id, actor.user_id, actor.role_ids
+        )
 
     async def overdue_requests(
         self, guild_id: int, *, created_before: datetime
@@ -563,6 +577,24 @@ class LeaveManager:
     async def holidays(self, guild_id: int, start: date, end: date) -> list[Holiday]:
         rows = await self.db.fetchall(SQL_HOLIDAYS, (guild_id, start.isoformat(), end.isoformat()))
         return [_holiday_from_row(row) for row in rows]
+
+
+def _decidable_by(
+    conn: sqlite3.Connection, requests: list[LeaveRequest], actor: Actor
+) -> list[LeaveRequest]:
+    routes: dict[int, Routing] = {}
+    found = []
+    for request in requests:
+        if request.user_id not in routes:
+            routes[request.user_id] = team_db.routing(conn, request.guild_id, request.user_id)
+        if routes[request.user_id].may_decide(
+            actor.user_id,
+            is_manager=actor.is_manager,
+            decides_leave=actor.decides_leave,
+            role_ids=actor.role_ids,
+        ):
+            found.append(request)
+    return found
 
 
 def _team_warnings(

@@ -108,6 +108,27 @@ def routing(conn: sqlite3.Connection, guild_id: int, user_id: int) -> Routing:
     return Routing(user_id, tuple(member_teams(conn, guild_id, user_id)))
 
 
+def approves_for_a_team(
+    conn: sqlite3.Connection, guild_id: int, user_id: int, role_ids: frozenset[int]
+) -> bool:
+    """Is ``user_id`` an approver of some team (by name, or through its approver role)?"""
+    if conn.execute(
+        "SELECT 1 FROM leave_team_approvers a JOIN leave_teams t ON t.id = a.team_id"
+        " WHERE t.guild_id = ? AND a.user_id = ? LIMIT 1",
+        (guild_id, user_id),
+    ).fetchone():
+        return True
+    roles = {
+        row["approver_role_id"]
+        for row in conn.execute(
+            "SELECT approver_role_id FROM leave_teams"
+            " WHERE guild_id = ? AND approver_role_id IS NOT NULL",
+            (guild_id,),
+        )
+    }
+    return bool(roles & role_ids)
+
+
 def find_team(conn: sqlite3.Connection, guild_id: int, name: str) -> Team:
     row = conn.execute(
         "SELECT id FROM leave_teams WHERE guild_id = ? AND lower(name) = lower(?)",
