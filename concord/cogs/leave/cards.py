@@ -363,6 +363,10 @@ class LeaveDesk:
         config = await guild_config(interaction)
         actor = actor_of(config, interaction.user)
         request = await self.leave.get_request(config.guild_id, request_id)
+        if request.user_id == interaction.user.id:
+            raise PermissionDenied(
+                f"Nobody decides their own leave: another manager has to reject request #{request_id}."
+            )
         route = await self.leave.routing(config.guild_id, request.user_id)
         if not route.may_decide(
             actor.user_id,
@@ -371,10 +375,6 @@ class LeaveDesk:
             role_ids=actor.role_ids,
         ):
             raise PermissionDenied(route.refusal(request_id))
-        if request.user_id == interaction.user.id:
-            raise PermissionDenied(
-                f"Nobody decides their own leave: another manager has to reject request #{request_id}."
-            )
         if request.status is not RequestStatus.PENDING:
             raise UserError(self.already_message(already_decided(request), config))
         await interaction.response.send_modal(reject_modal(request_id))
