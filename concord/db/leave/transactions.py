@@ -43,6 +43,7 @@ from concord.core.teams import (
     MAX_OVERRIDE_NOTE,
     LimitReached,
     blackout_sentence,
+    blackouts_touching,
     validate_note,
 )
 from concord.db.guilds import read_config, utcnow_iso, write_audit
@@ -271,11 +272,10 @@ def _team_rules(
     problems a manager's ``override_note`` overrides; refused otherwise, with the reason."""
     if not days:
         return []
-    problems = [
-        blackout_sentence(b)
-        for b in blackouts_for(conn, spec.guild_id, spec.user_id, min(days), max(days))
-        if any(b.start <= day <= b.end for day in days)
-    ]
+    touching = blackouts_touching(
+        blackouts_for(conn, spec.guild_id, spec.user_id, min(days), max(days)), days
+    )
+    problems = [blackout_sentence(b) for b in touching]
     over = over_limit(conn, spec.guild_id, spec.user_id, days)
     if over is not None:
         problems.append(over.sentence())
