@@ -5,6 +5,7 @@ collects the groups from every class of the cog); managers only, checked again i
 from __future__ import annotations
 
 import logging
+import re
 from typing import TYPE_CHECKING
 
 import discord
@@ -26,6 +27,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 DATE_HELP = "YYYY-MM-DD, today, tomorrow, fri or 3 Dec"
+# At most 18 ASCII digits: SQLite's integers stop at 2**63.
+BLACKOUT_ID: re.Pattern[str] = re.compile(r"#?([0-9]{1,18})")
 
 
 async def team_choices(
@@ -302,12 +305,15 @@ class TeamCommands(commands.Cog):
     async def blackout_remove(self, interaction: discord.Interaction, blackout: str) -> None:
         await acknowledge_later(interaction)
         config = await require_manager(interaction)
-        number = blackout.strip().lstrip("#")
-        if not number.isdigit() or len(number) > 18:
-            raise UserError(f"`{blackout[:50]}` is not a blackout number; pick one from the list.")
+        number = BLACKOUT_ID.fullmatch(blackout.strip())
+        if number is None:
+            raise UserError(
+                f"`{escape_markdown(blackout[:50])}` is not a blackout number; pick one from "
+                "the list, e.g. `#3`."
+            )
         gone = await self.leave.remove_blackout(
             config.guild_id,
-            int(number),
+            int(number[1]),
             actor=actor_of(config, interaction.user),
             now=self.desk.now(),
         )
