@@ -302,3 +302,32 @@ async def test_team_approvers_see_their_teams_pending_requests_and_reminders(
     reminder = sandbox.last_message("approvals")
     assert "been waiting" in reminder.content
     assert reminder.pings == ([sandbox.member("carol").id], [sandbox.role("Manager").id], False)
+
+
+async def test_an_approver_role_is_pinged_as_its_members_never_the_requester(
+    sandbox: Sandbox,
+) -> None:
+    lead = await sandbox.emulator.add_role(sandbox.guild, "Support lead")
+    for name in ("carol", "bob"):
+        await sandbox.emulator.set_member_roles(
+            sandbox.guild, sandbox.member(name), [sandbox.role("Staff"), lead]
+        )
+    await sandbox.settle()
+    created = await sandbox.slash(
+        "alice", "leave team create", name="Support", approver_role="Support lead", max_out=3
+    )
+    assert "approver role" in created.text and "at most 3 out at once" in created.text
+    await sandbox.slash("alice", "leave team add", team="Support", member="bob")
+    await apply(sandbox, "bob", start="2026-12-10")
+    assert card(sandbox, 1).pings == ([sandbox.member("carol").id], [], False)
+    own = await sandbox.click("bob", card(sandbox, 1), "Approve")  # in the role, but his own
+    assert "Nobody decides their own leave" in own.text
+    await sandbox.click("carol", card(sandbox, 1), "Approve")
+    assert (await request_row(sandbox, 1))["status"] == "approved"
+
+    cleared = await sandbox.slash(
+        "alice", "leave team edit", team="Support", clear_approver_role=True, rename="Help desk"
+    )
+    assert "Help desk" in cleared.text and "approver role" not in cleared.text
+    await apply(sandbox, "bob", start="2026-12-11")  # no approver left: the managers
+    assert card(sandbox, 2).pings == ([], [sandbox.role("Manager").id], False)
