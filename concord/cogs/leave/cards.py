@@ -88,13 +88,11 @@ class LeaveDesk:
 
     # -- cards ---------------------------------------------------------------------------------
     async def render_card(self, request: LeaveRequest, config: GuildConfig) -> discord.Embed:
-        return (await self._render(request, config))[0]
+        return (await self._render(request, config)).embed
 
-    async def _render(
-        self, request: LeaveRequest, config: GuildConfig
-    ) -> tuple[discord.Embed, discord.ui.View | None]:
-        """The card and its buttons (only while pending; Approve anyway when approving would
-        take a team over its limit)."""
+    async def _render(self, request: LeaveRequest, config: GuildConfig) -> Card:
+        """The card, its buttons (only while pending; Approve anyway when approving would take
+        a team over its limit) and whom it is for."""
         today = self.today(config)
         name_of = self.name_of(config.guild_id)
         years = await self.leave.request_balances(request, today=today)
@@ -111,7 +109,9 @@ class LeaveDesk:
         )
         embed = card_embed(request, context)
         pending = request.status is RequestStatus.PENDING
-        over = await self._add_team_fields(embed, request, config) if pending else False
+        over, approvers = (
+            await self._add_team_fields(embed, request, config) if pending else (False, NOBODY)
+        )
         if request.override_note:
             embed.add_field(
                 name="Filed over a blackout or team limit",
@@ -124,11 +124,12 @@ class LeaveDesk:
                 self.bot, config.guild_id, request.user_id, request.start, request.end
             )
             add_tasks_field(embed, tasks)
-        return embed, card_view(request.id, over_limit=over) if pending else None
+        view = card_view(request.id, over_limit=over) if pending else None
+        return Card(embed, view, approvers)
 
     async def _add_team_fields(
         self, embed: discord.Embed, request: LeaveRequest, config: GuildConfig
-    ) -> bool:
+    ) -> tuple[bool, Approvers]:
         """Who decides (the requester's teams' approvers) and the warnings for them: a team
         limit approving would go over (returns whether it would), blackout days touched."""
         approvers = await self.approvers(request, config)
@@ -150,7 +151,7 @@ class LeaveDesk:
                 ),
                 inline=False,
             )
-        return over is not None
+        return over is not None, approvers
 
     async def approvers(self, request: LeaveRequest, config: GuildConfig) -> Approvers:
         """Whom a pending request goes to: the approvers of the requester's teams (people
@@ -159,7 +160,7 @@ class LeaveDesk:
         before teams) when the requester is in no team."""
         route = await self.leave.routing(config.guild_id, request.user_id)
         if not route.teams:
-            return Approvers((), (), "")
+            return NOBODY
         guild = self.bot.get_guild(config.guild_id)
         people = set(route.approver_ids)
         if guild is not None:
@@ -204,9 +205,9 @@ class LeaveDesk:
                 "`/leave setup approvals_channel:`. Your request is saved as pending and "
                 "managers can decide it with `/leave pending`."
             )
-        embed, view = await self._render(request, config)
+        card = await self._render(request, config)
+        embed, view, route = card.embed, card.view, card.approvers
         # The approvers of the requester's teams are named and pinged, nobody else.
-        route = await self.approvers(request, config) if pending else Approvers((), (), "")
         pings = discord.AllowedMentions(
             everyone=False,
             users=[discord.Object(u) for u in route.users],
@@ -241,13 +242,13 @@ class LeaveDesk:
         """Edit the request's card in place to its current state (buttons only while pending)."""
         if request.card_channel_id is None or request.card_message_id is None:
             return
-        embed, view = await self._render(request, config)
+        card = await self._render(request, config)
         await approvals.edit_card(
             self.bot,
             request.card_channel_id,
             request.card_message_id,
-            embed=embed,
-            view=view,
+            embed=card.embed,
+            view=card.view,
             what=f"leave request #{request.id}",
         )
 
@@ -631,6 +632,16 @@ class Approvers:
     users: tuple[int, ...]
     roles: tuple[int, ...]
     text: str
+
+
+NOBODY = Approvers((), (), "")
+
+
+@dataclass(frozen=True)
+class Card:
+    embed: discord.Embed
+    view: discord.ui.View | None
+    approvers: Approvers
 
 
 def approvers_of(guild: discord.Guild, config: GuildConfig) -> set[int]:
