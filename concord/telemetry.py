@@ -49,24 +49,42 @@ def route_template(path: str) -> str:
     return template
 
 
+# What each path segment that is neither an id nor a token becomes: the few words of Discord's
+# routes ("channels", "messages", "@original"...) come again and again, so a dict lookup rather
+# than a regex. Bounded like the paths.
+_SEGMENT_CACHE_SIZE = 512
+_segment_cache: dict[str, str] = {}
+_TOKEN_PARENTS = frozenset({"webhooks", "interactions"})
+
+
 def _route_template(path: str) -> str:
+    parts = path.split("/")
+    if len(parts) > 2 and parts[1] == "api" and _API_VERSION.match(parts[2]):
+        del parts[:3]
     out: list[str] = []
-    parts = [p for p in path.split("/") if p]
-    if len(parts) >= 2 and parts[0] == "api" and _API_VERSION.match(parts[1]):
-        parts = parts[2:]
-    for index, part in enumerate(parts):
+    # 2 right after "webhooks" or "interactions", 1 after the id that follows: a token is next.
+    after_parent = 0
+    for part in parts:
+        if not part:
+            continue
         if part.isdigit():
             out.append("{id}")
-        elif index >= 2 and parts[index - 2] in ("webhooks", "interactions") and out[-1] == "{id}":
+            after_parent = 1 if after_parent == 2 else 0
+        elif after_parent == 1:
             out.append("{token}")
-        elif _ROUTE_WORD.match(part):
-            out.append(part)
+            after_parent = 0
         else:
-            out.append("{x}")
+            segment = _segment_cache.get(part)
+            if segment is None:
+                if len(_segment_cache) >= _SEGMENT_CACHE_SIZE:
+                    _segment_cache.clear()
+                segment = _segment_cache[part] = part if _ROUTE_WORD.match(part) else "{x}"
+            out.append(segment)
+            after_parent = 2 if part in _TOKEN_PARENTS else 0
     return "/" + "/".join(out)
 
 
-@dataclass
+@dataclass(slots=True)
 class InteractionState:
     """One interaction in flight: what it is, when it arrived, what became of it."""
 
