@@ -54,7 +54,7 @@ def route_template(path: str) -> str:
 # than a regex. Bounded like the paths.
 _SEGMENT_CACHE_SIZE = 512
 _segment_cache: dict[str, str] = {}
-_TOKEN_PARENTS = frozenset({"webhooks", "interactions"})
+_TOKEN_PARENTS: frozenset[str] = frozenset({"webhooks", "interactions"})
 
 
 def _route_template(path: str) -> str:
