@@ -32,20 +32,33 @@ def component_label(custom_id: str) -> str:
 
 
 # Paths seen before, by their template: the bot requests the same few channels' paths again and
-# again. Interaction and webhook paths carry a fresh id and token each time and miss; the cache
-# is emptied when full rather than kept in LRU order (cheaper per hit, bounded all the same).
+# again. Interaction and webhook paths carry a fresh id and token each time and would only evict
+# those: they are looked up by what follows their token instead. Each cache is emptied when full
+# rather than kept in LRU order (cheaper per hit, bounded all the same).
 _ROUTE_CACHE_SIZE = 2048
 _route_cache: dict[str, str] = {}
+_token_route_cache: dict[str, str] = {}
 
 
 def route_template(path: str) -> str:
     """A request path as a route template: ``/api/v10/channels/123/messages`` →
     ``/channels/{id}/messages``; webhook and interaction tokens become ``{token}``."""
     template = _route_cache.get(path)
-    if template is None:
-        if len(_route_cache) >= _ROUTE_CACHE_SIZE:
-            _route_cache.clear()
-        template = _route_cache[path] = _route_template(path)
+    if template is not None:
+        return template
+    parts = path.split("/", 6)
+    # /api/v10/interactions/<id>/<token>/callback, /api/v10/webhooks/<id>/<token>/messages/...
+    if len(parts) == 7 and parts[3] in _TOKEN_PARENTS and parts[4].isdigit():
+        key = f"{parts[1]}/{parts[2]}/{parts[3]}/{parts[6]}"
+        template = _token_route_cache.get(key)
+        if template is None:
+            if len(_token_route_cache) >= _ROUTE_CACHE_SIZE:
+                _token_route_cache.clear()
+            template = _token_route_cache[key] = _route_template(path)
+        return template
+    if len(_route_cache) >= _ROUTE_CACHE_SIZE:
+        _route_cache.clear()
+    template = _route_cache[path] = _route_template(path)
     return template
 
 
