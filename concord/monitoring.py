@@ -9,7 +9,7 @@ Hooks, public or documented by discord.py and aiohttp except where said (the RES
   (:data:`concord.telemetry.current_interaction`).
 - Interactions through the client's INTERACTION_CREATE parser: it records the arrival, sets
   the context variable while discord.py creates the handler tasks, and counts the interaction
-  when those tasks are done.
+  in the last step of the last of them (their coroutines wrapped by a task factory).
 - Gateway connects, disconnects and resumes through the client's events.
 """
 
