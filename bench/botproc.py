@@ -17,7 +17,7 @@ benchmark's side. With ``CONCORD_BENCH_PROFILE=PATH`` the process runs under cPr
 writes ``PATH.metrics.prof`` or ``PATH.plain.prof``; with ``--metrics`` also its state at each
 hooks switch, ``PATH.metrics.N.prof``, so that one run's profile is the difference of two
 files (hooks off: ``.1`` less ``.0``; hooks on: the final file less ``.1``, with
-``--metrics-rounds 1``).
+``--metrics-rounds 1 --metrics-segment 2000``: one switch each way).
 """
 
 from __future__ import annotations

@@ -32,41 +32,72 @@ def component_label(custom_id: str) -> str:
 
 
 # Paths seen before, by their template: the bot requests the same few channels' paths again and
-# again. Interaction and webhook paths carry a fresh id and token each time and miss; the cache
-# is emptied when full rather than kept in LRU order (cheaper per hit, bounded all the same).
+# again. Interaction and webhook paths carry a fresh id and token each time and would only evict
+# those: they are looked up by what follows their token instead. Each cache is emptied when full
+# rather than kept in LRU order (cheaper per hit, bounded all the same).
 _ROUTE_CACHE_SIZE = 2048
 _route_cache: dict[str, str] = {}
+_token_route_cache: dict[str, str] = {}
 
 
 def route_template(path: str) -> str:
     """A request path as a route template: ``/api/v10/channels/123/messages`` →
     ``/channels/{id}/messages``; webhook and interaction tokens become ``{token}``."""
     template = _route_cache.get(path)
-    if template is None:
-        if len(_route_cache) >= _ROUTE_CACHE_SIZE:
-            _route_cache.clear()
-        template = _route_cache[path] = _route_template(path)
+    if template is not None:
+        return template
+    parts = path.split("/", 6)
+    # /api/v10/interactions/<id>/<token>/callback, /api/v10/webhooks/<id>/<token>/messages/...
+    if len(parts) == 7 and parts[3] in _TOKEN_PARENTS and parts[4].isdigit():
+        key = f"{parts[1]}/{parts[2]}/{parts[3]}/{parts[6]}"
+        template = _token_route_cache.get(key)
+        if template is None:
+            if len(_token_route_cache) >= _ROUTE_CACHE_SIZE:
+                _token_route_cache.clear()
+            template = _token_route_cache[key] = _route_template(path)
+        return template
+    if len(_route_cache) >= _ROUTE_CACHE_SIZE:
+        _route_cache.clear()
+    template = _route_cache[path] = _route_template(path)
     return template
 
 
+# What each path segment that is neither an id nor a token becomes: the few words of Discord's
+# routes ("channels", "messages", "@original"...) come again and again, so a dict lookup rather
+# than a regex. Bounded like the paths.
+_SEGMENT_CACHE_SIZE = 512
+_segment_cache: dict[str, str] = {}
+_TOKEN_PARENTS: frozenset[str] = frozenset({"webhooks", "interactions"})
+
+
 def _route_template(path: str) -> str:
+    parts = path.split("/")
+    if len(parts) > 2 and parts[1] == "api" and _API_VERSION.match(parts[2]):
+        del parts[:3]
     out: list[str] = []
-    parts = [p for p in path.split("/") if p]
-    if len(parts) >= 2 and parts[0] == "api" and _API_VERSION.match(parts[1]):
-        parts = parts[2:]
-    for index, part in enumerate(parts):
+    # 2 right after "webhooks" or "interactions", 1 after the id that follows: a token is next.
+    after_parent = 0
+    for part in parts:
+        if not part:
+            continue
         if part.isdigit():
             out.append("{id}")
-        elif index >= 2 and parts[index - 2] in ("webhooks", "interactions") and out[-1] == "{id}":
+            after_parent = 1 if after_parent == 2 else 0
+        elif after_parent == 1:
             out.append("{token}")
-        elif _ROUTE_WORD.match(part):
-            out.append(part)
+            after_parent = 0
         else:
-            out.append("{x}")
+            segment = _segment_cache.get(part)
+            if segment is None:
+                if len(_segment_cache) >= _SEGMENT_CACHE_SIZE:
+                    _segment_cache.clear()
+                segment = _segment_cache[part] = part if _ROUTE_WORD.match(part) else "{x}"
+            out.append(segment)
+            after_parent = 2 if part in _TOKEN_PARENTS else 0
     return "/" + "/".join(out)
 
 
-@dataclass
+@dataclass(slots=True)
 class InteractionState:
     """One interaction in flight: what it is, when it arrived, what became of it."""
 

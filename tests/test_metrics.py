@@ -169,6 +169,23 @@ def test_route_templates_are_cached_and_the_cache_stays_bounded() -> None:
     assert len(telemetry._route_cache) <= telemetry._ROUTE_CACHE_SIZE
 
 
+def test_paths_with_a_token_get_their_template_without_evicting_the_cached_paths() -> None:
+    channel = "/api/v10/channels/77/messages"
+    assert route_template(channel) == "/channels/{id}/messages"
+    for index in range(telemetry._ROUTE_CACHE_SIZE + 10):  # every one a fresh id and token
+        followup = f"/api/v10/webhooks/{index}/dG9rZW4{index}/messages/@original"
+        assert route_template(followup) == "/webhooks/{id}/{token}/messages/@original"
+        edit = f"/api/v10/webhooks/9/dG9rZW4{index}/messages/{index}"
+        assert route_template(edit) == "/webhooks/{id}/{token}/messages/{id}"
+        callback = f"/api/v10/interactions/{index}/dG9rZW4{index}/callback"
+        assert route_template(callback) == "/interactions/{id}/{token}/callback"
+    assert channel in telemetry._route_cache
+    assert len(telemetry._token_route_cache) <= telemetry._ROUTE_CACHE_SIZE
+    # Not the token form (no id before it): the general rule, all the same.
+    assert route_template("/api/v10/webhooks/abc/def/messages") == "/webhooks/abc/def/messages"
+    assert route_template("/api/v10/webhooks/1/dG9rZW4") == "/webhooks/{id}/{token}"
+
+
 def test_command_names_are_looked_up_once_per_command_and_unknown_ones_never_cached() -> None:
     from types import SimpleNamespace
     from typing import Any, cast
