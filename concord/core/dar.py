@@ -509,6 +509,8 @@ class SummaryData:
     # Members with their own timezone whose day ends after the office's and is not over yet:
     # neither filed nor missing.
     not_due: tuple[RosterEntry, ...] = ()
+    # Members who pressed Skip today (the note is their reason): neither filed nor missing.
+    skipped: tuple[RosterEntry, ...] = ()
 
 
 def not_due_yet(

@@ -25,6 +25,7 @@ from concord.cogs.common import (
     field_input,
     guild_id_of,
 )
+from concord.cogs.dar.checkin_commands import CheckinCommands
 from concord.cogs.dar.embeds import (
     missing_messages,
     panel_embed,
@@ -55,6 +56,7 @@ from concord.core.embed_pages import MessageSpec
 from concord.core.settings import GuildConfig
 from concord.core.text import clip, escape_markdown
 from concord.db.dar import STATS_DEFAULT_DAYS, DarManager, Prefill
+from concord.db.dar.checkins import CheckinManager
 from concord.db.leave import LeaveManager
 from concord.db.tasks import TaskManager
 from concord.errors import PermissionDenied, UserError
@@ -75,12 +77,18 @@ SPOOL_BYTES = 8 * 1024 * 1024
 
 
 @app_commands.guild_only()  # on the group: Discord ignores it on subcommands
-class Dar(commands.GroupCog, group_name="dar", group_description="Daily activity reports"):
+class Dar(
+    CheckinCommands,
+    commands.GroupCog,
+    group_name="dar",
+    group_description="Daily activity reports",
+):
     def __init__(self, bot: ConcordBot) -> None:
         self.bot = bot
         self.dar_store = DarManager(
             bot.db, bot.guild_settings, LeaveManager(bot.db), TaskManager(bot.db)
         )
+        self.checkins = CheckinManager(bot.db)
         self.jobs = DarJobs(self)
         super().__init__()
 
@@ -193,15 +201,27 @@ class Dar(commands.GroupCog, group_name="dar", group_description="Daily activity
         return f"\nTo change it, run `{command}` again ({until})."
 
     @app_commands.command(name="submit", description="File (or edit) your daily activity report")
-    @app_commands.describe(date=f"The day it is for (default today): {DATE_HELP}")
+    @app_commands.describe(
+        date=f"The day it is for (default today): {DATE_HELP}",
+        checkin="Which check-in (default the Daily report)",
+    )
+    @app_commands.autocomplete(checkin=CheckinCommands.checkin_names)
     async def submit(
-        self, interaction: discord.Interaction, date: app_commands.Range[str, 1, 40] | None = None
+        self,
+        interaction: discord.Interaction,
+        date: app_commands.Range[str, 1, 40] | None = None,
+        checkin: app_commands.Range[str, 1, 60] | None = None,
     ) -> None:
         guild_id = guild_id_of(interaction)
-        today = await self.dar_store.member_today(
-            guild_id, interaction.user.id, self.bot.clock.now()
-        )
-        await self.open_report_modal(interaction, guild_id, self.parse_day(date, today, "date"))
+        now = self.bot.clock.now()
+        today = await self.dar_store.member_today(guild_id, interaction.user.id, now)
+        day = self.parse_day(date, today, "date")
+        if checkin is not None:
+            target = await self.checkins.by_name(guild_id, checkin, now)
+            if not target.is_default:
+                await self.open_checkin(interaction, guild_id, target, day)
+                return
+        await self.open_report_modal(interaction, guild_id, day)
 
     # -- reading -----------------------------------------------------------------------------
     @app_commands.command(

@@ -170,6 +170,16 @@ class DarManager:
         )
         return [report_from_row(row) for row in rows]
 
+    async def skipped(self, guild_id: int, day: date) -> dict[int, str | None]:
+        """Members who skipped the Daily report of ``day`` (Skip today): user id → reason."""
+        rows = await self.db.fetchall(
+            "SELECT e.user_id, e.skip_reason FROM dar_entries e JOIN dar_checkins c"
+            " ON c.id = e.checkin_id WHERE c.guild_id = ? AND c.is_default = 1 AND e.day = ?"
+            " AND e.status = 'skipped'",
+            (guild_id, day.isoformat()),
+        )
+        return {row["user_id"]: row["skip_reason"] for row in rows}
+
     async def prefill(self, guild_id: int, user_id: int, day: date) -> Prefill:
         """The modal's text: the report as it is when editing; else Done = the tasks the member
         completed that day, Plan = the ones in progress or due the next day."""
@@ -260,6 +270,7 @@ class DarManager:
         whose day is not over yet are set apart as not due (never missing)."""
         roster = await self.roster(guild_id, day, members)
         filed = {r.user_id for r in await self.reports_on(guild_id, day)}
+        filed |= set(await self.skipped(guild_id, day))  # skipped: not missing
         not_due: tuple[RosterEntry, ...] = ()
         if now is not None:
             not_due = await self.not_due(guild_id, roster, filed, now)
@@ -353,6 +364,10 @@ class DarManager:
             completed={k: tuple(v) for k, v in done_by.items()},
             overdue=overdue_count,
             not_due=await self.not_due(guild_id, roster, {r.user_id for r in reports}, now),
+            skipped=tuple(
+                RosterEntry(uid, reason or "")
+                for uid, reason in sorted((await self.skipped(guild_id, day)).items())
+            ),
         )
 
     async def digest(
@@ -390,6 +405,7 @@ class DarManager:
         missing: tuple[RosterEntry, ...] = ()
         if missing_day is not None:
             filed = {r.user_id for r in await self.reports_on(guild_id, missing_day)}
+            filed |= set(await self.skipped(guild_id, missing_day))
             roster = period.roster(missing_day, members)
             filed |= {e.user_id for e in await self.not_due(guild_id, roster, filed, now)}
             missing = tuple(e for e in roster.expected if e.user_id not in filed)
