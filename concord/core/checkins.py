@@ -31,7 +31,7 @@ SCHEDULES = ("daily", "weekly", "once")
 POST_EACH = ("off", "channel", "thread")
 DEFAULT_NAME = "Daily report"
 
-_NUMBER = re.compile(r"^-?\d{1,9}(?:[.,]\d{1,4})?$")
+_NUMBER: re.Pattern[str] = re.compile(r"^-?\d{1,9}(?:[.,]\d{1,4})?$")
 
 
 @dataclass(frozen=True)

@@ -6,9 +6,12 @@ and each member's own reminder time and workdays."""
 
 from __future__ import annotations
 
+import csv
+import io
 from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
+from openpyxl import load_workbook
 
 from concord.sandbox.driver import Sandbox
 
@@ -245,3 +248,44 @@ async def test_own_reminder_time_and_workdays(sandbox: Sandbox) -> None:
     assert not [m for m in sandbox.dms("carol") if "isn't in yet" in m.content]
     await scheduled(sandbox, at(17, 1, day=TUE + timedelta(days=1)))
     assert [m for m in sandbox.dms("carol") if "isn't in yet" in m.content]
+
+
+async def test_export_has_one_column_per_question_and_keeps_old_labels(sandbox: Sandbox) -> None:
+    await retro(sandbox)
+    sandbox.clock.set(at(17, day=FRI))  # type: ignore[attr-defined]
+    form = await sandbox.slash("bob", "dar submit", checkin="Friday retro")
+    assert form.modal is not None
+    await sandbox.submit("bob", form.modal, **{"What went well": "=1+1", "Mood": "3"})
+    questions = await sandbox.slash("alice", "dar questions", checkin="Friday retro")
+    assert questions.modal is not None
+    await sandbox.submit("alice", questions.modal, question2="Energy; choice 1/2/3/4/5")
+    form = await sandbox.slash("carol", "dar submit", checkin="Friday retro")
+    assert form.modal is not None
+    await sandbox.submit("carol", form.modal, **{"What went well": "Docs", "Energy": "5"})
+    reply = await sandbox.slash(
+        "alice", "dar export", start="1 Dec", end="today", format="csv", checkin="Friday retro"
+    )
+    [(name, data)] = reply.files
+    assert name == "Friday_retro-2026-12-01-to-2026-12-04.csv"
+    rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
+    assert rows[0] == [
+        "date",
+        "member",
+        "What went well",
+        "Energy",
+        "Mood",
+        "Blockers",
+        "Focus hours",
+        "submitted at",
+        "late",
+        "skipped",
+    ]
+    assert rows[1][:7] == ["2026-12-04", "Bob", "'=1+1", "", "3", "", ""]
+    assert rows[2][:7] == ["2026-12-04", "Carol", "Docs", "5", "", "", ""]
+    xlsx = await sandbox.slash(
+        "bob", "dar export", start="1 Dec", end="today", format="xlsx", checkin="Friday retro"
+    )
+    sheet = load_workbook(io.BytesIO(xlsx.files[0][1])).active
+    assert sheet is not None
+    values = list(sheet.iter_rows(values_only=True))
+    assert [r[1] for r in values[1:]] == ["Bob"] and values[1][2] == "=1+1"

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 import discord
 from discord import app_commands
+from discord.ext import commands
 
 from concord.cogs.common import acknowledge_later, actor_of, answer, guild_id_of
 from concord.cogs.dar.checkin_views import CheckinModal, QuestionsModal
@@ -74,7 +75,7 @@ def entry_embed(checkin: CheckIn, entry: Entry, name: str) -> discord.Embed:
     return embed
 
 
-class CheckinCommands:
+class CheckinCommands(commands.Cog):
     """The check-in commands of ``/dar`` (mixed into the cog; ``self`` is the ``Dar`` cog)."""
 
     bot: ConcordBot

@@ -56,7 +56,8 @@ from concord.core.embed_pages import MessageSpec
 from concord.core.settings import GuildConfig
 from concord.core.text import clip, escape_markdown
 from concord.db.dar import STATS_DEFAULT_DAYS, DarManager, Prefill
-from concord.db.dar.checkins import CheckinManager
+from concord.db.dar.checkins import CheckinExport, CheckinManager
+from concord.db.dar.manager import EXPORT_MAX_DAYS
 from concord.db.leave import LeaveManager
 from concord.db.tasks import TaskManager
 from concord.errors import PermissionDenied, UserError
@@ -380,8 +381,10 @@ class Dar(
         end=f"Last day: {DATE_HELP}",
         format="File format",
         member="Only this member (managers; others always get their own)",
+        checkin="Which check-in (default the Daily report): one column per question",
     )
     @app_commands.choices(format=FORMAT_CHOICES)
+    @app_commands.autocomplete(checkin=CheckinCommands.checkin_names)
     async def export(
         self,
         interaction: discord.Interaction,
@@ -389,6 +392,7 @@ class Dar(
         end: app_commands.Range[str, 1, 40],
         format: app_commands.Choice[str],
         member: discord.Member | None = None,
+        checkin: app_commands.Range[str, 1, 60] | None = None,
     ) -> None:
         await acknowledge_later(interaction)
         guild_id = guild_id_of(interaction)
@@ -402,9 +406,34 @@ class Dar(
             tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES) as out,
             tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES) as packed,
         ):
-            rows = await self.dar_store.export(
-                guild_id, first, last, format.value, out, names, user_id
+            target = (
+                await self.checkins.by_name(guild_id, checkin, self.bot.clock.now())
+                if checkin
+                else None
             )
+            if target is not None and not target.is_default:
+                if (last - first).days + 1 > EXPORT_MAX_DAYS or last < first:
+                    await self.dar_store.export(
+                        guild_id, first, last, format.value, io.BytesIO(), names, user_id
+                    )  # the same refusals as the Daily report's export
+                config = await self.bot.guild_settings.get(guild_id)
+                rows = await self.checkins.export(
+                    CheckinExport(
+                        guild_id,
+                        target.id,
+                        first.isoformat(),
+                        last.isoformat(),
+                        user_id,
+                        names,
+                        config.tz,
+                        format.value,
+                    ),
+                    out,
+                )
+            else:
+                rows = await self.dar_store.export(
+                    guild_id, first, last, format.value, out, names, user_id
+                )
             if rows == 0:
                 await answer(
                     interaction,
@@ -413,6 +442,8 @@ class Dar(
                 )
                 return
             stem = f"dar-{first.isoformat()}-to-{last.isoformat()}"
+            if target is not None and not target.is_default:
+                stem = f"{target.name.replace(' ', '_')}-{first.isoformat()}-to-{last.isoformat()}"
             if user_id is not None:
                 stem += f"-{names.get(user_id, user_id)}".replace(" ", "_")
             filename = f"{stem}.{format.value}"

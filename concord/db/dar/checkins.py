@@ -14,6 +14,7 @@ import sqlite3
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
+from typing import IO
 from zoneinfo import ZoneInfo
 
 from concord.core.actor import Actor
@@ -27,6 +28,7 @@ from concord.core.checkins import (
 )
 from concord.core.dar import ReportDraft, is_late, local_date, zone_for
 from concord.core.schedule import format_hhmm, parse_hhmm, parse_workdays
+from concord.db.dar_export import write_table
 from concord.db.database import Database
 from concord.db.guilds import read_config, utcnow_iso, write_audit
 from concord.errors import NotFound, PermissionDenied, UserError
@@ -847,6 +849,9 @@ class CheckinManager:
     ) -> None:
         await self.db.write(set_rhythm, guild_id, user_id, remind_at, workdays, clear, now)
 
+    async def export(self, job: CheckinExport, out: IO[bytes]) -> int:
+        return await self.db.read_in_thread(job.run, out)
+
     async def rhythms(self, guild_id: int) -> dict[int, Rhythm]:
         rows = await self.db.fetchall(
             "SELECT user_id, remind_at, workdays FROM dar_member_rhythm WHERE guild_id = ?",
@@ -859,3 +864,77 @@ class CheckinManager:
             )
             for row in rows
         }
+
+
+# -- exports ---------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class CheckinExport:
+    """A check-in's reports of [start, end] as CSV or XLSX: date, member, one column per
+    question (a question renamed later keeps its old label as the column of the answers given
+    under it), submitted at, late, skipped. Run by ``db.read_in_thread``."""
+
+    guild_id: int
+    checkin_id: int
+    start: str
+    end: str
+    user_id: int | None
+    names: Mapping[int, str]
+    zone: ZoneInfo
+    fmt: str
+
+    def run(self, conn: sqlite3.Connection, out: IO[bytes]) -> int:
+        window = (self.guild_id, self.checkin_id, self.start, self.end, self.user_id, self.user_id)
+        entries = conn.execute(
+            "SELECT e.id, e.user_id, e.day, e.status, e.skip_reason, e.late, e.submitted_at"
+            " FROM dar_entries e WHERE e.guild_id = ? AND e.checkin_id = ?"
+            " AND e.day BETWEEN ? AND ? AND (? IS NULL OR e.user_id = ?)"
+            " ORDER BY e.day, e.user_id",
+            window,
+        ).fetchall()
+        answers = conn.execute(
+            "SELECT a.entry_id, a.question_id, a.label, a.value, q.position FROM dar_answers a"
+            " JOIN dar_entries e ON e.id = a.entry_id JOIN dar_questions q ON q.id = a.question_id"
+            " WHERE e.guild_id = ? AND e.checkin_id = ? AND e.day BETWEEN ? AND ?"
+            " AND (? IS NULL OR e.user_id = ?)",
+            window,
+        ).fetchall()
+        columns: dict[tuple[int, int, str], None] = {}
+        for question in read_questions(conn, self.checkin_id):
+            columns[(question.position, question.id, question.label)] = None
+        for row in sorted(answers, key=lambda r: (r["position"], r["question_id"])):
+            columns.setdefault((row["position"], row["question_id"], row["label"]), None)
+        keys = sorted(columns, key=lambda k: (k[0], k[1]))
+        index = {(k[1], k[2]): i for i, k in enumerate(keys)}
+        header = ["date", "member", *_unique([k[2] for k in keys])]
+        header += ["submitted at", "late", "skipped"]
+        by_entry: dict[int, list[str]] = {}
+        for row in answers:
+            cells = by_entry.setdefault(row["entry_id"], [""] * len(keys))
+            cells[index[(row["question_id"], row["label"])]] = row["value"]
+        table: list[list[str]] = []
+        for entry in entries:
+            skipped = entry["status"] == "skipped"
+            table.append(
+                [
+                    entry["day"],
+                    self.names.get(entry["user_id"]) or str(entry["user_id"]),
+                    *by_entry.get(entry["id"], [""] * len(keys)),
+                    datetime.fromisoformat(entry["submitted_at"])
+                    .astimezone(self.zone)
+                    .isoformat(timespec="seconds"),
+                    "yes" if entry["late"] and not skipped else "no",
+                    (entry["skip_reason"] or "yes") if skipped else "",
+                ]
+            )
+        write_table(self.fmt, out, header, table)
+        return len(table)
+
+
+def _unique(labels: list[str]) -> list[str]:
+    """Column names, a repeated label numbered (``Mood``, ``Mood (2)``)."""
+    seen: dict[str, int] = {}
+    out = []
+    for label in labels:
+        seen[label] = seen.get(label, 0) + 1
+        out.append(label if seen[label] == 1 else f"{label} ({seen[label]})")
+    return out
