@@ -289,3 +289,40 @@ async def test_export_has_one_column_per_question_and_keeps_old_labels(sandbox: 
     assert sheet is not None
     values = list(sheet.iter_rows(values_only=True))
     assert [r[1] for r in values[1:]] == ["Bob"] and values[1][2] == "=1+1"
+
+
+async def test_reports_go_into_one_thread_per_day_that_the_bot_opens(sandbox: Sandbox) -> None:
+    await retro(sandbox)
+    await sandbox.slash("alice", "dar checkin edit", checkin="Friday retro", post="thread")
+    sandbox.clock.set(at(17, day=FRI))  # type: ignore[attr-defined]
+    for who, mood in (("bob", "4"), ("carol", "2")):
+        form = await sandbox.slash(who, "dar submit", checkin="Friday retro")
+        assert form.modal is not None
+        await sandbox.submit(who, form.modal, **{"What went well": f"{who} shipped", "Mood": mood})
+    world = sandbox.emulator.world
+    threads = [c for c in sandbox.guild.channels.values() if c.type == 11]
+    assert [(t.name, t.parent_id) for t in threads] == [
+        ("Friday retro — Fri 4 Dec 2026", sandbox.channel("general").id)
+    ]
+    thread = threads[0]
+    bot_thread = sandbox.bot.get_channel(thread.id)
+    assert bot_thread is not None and getattr(bot_thread, "parent_id", None) == thread.parent_id
+    posted = world.channel_messages(thread.id)
+    assert [m.embeds[0]["title"] for m in posted] == [
+        "Friday retro — Bob",
+        "Friday retro — Carol",
+    ]
+    assert not [m for m in sandbox.messages("general") if m.embeds]  # all in the thread
+    # An edit updates the report in the thread.
+    form = await sandbox.slash("bob", "dar submit", checkin="Friday retro")
+    assert form.modal is not None
+    await sandbox.submit("bob", form.modal, Mood="5")
+    posted = world.channel_messages(thread.id)
+    assert len(posted) == 2
+    assert {f["name"]: f["value"] for f in posted[0].embeds[0]["fields"]}["Mood"] == "5"
+    # The next Friday opens a new thread.
+    sandbox.clock.set(at(17, day=FRI + timedelta(days=7)))  # type: ignore[attr-defined]
+    form = await sandbox.slash("bob", "dar submit", checkin="Friday retro")
+    assert form.modal is not None
+    await sandbox.submit("bob", form.modal, **{"What went well": "More", "Mood": "3"})
+    assert len([c for c in sandbox.guild.channels.values() if c.type == 11]) == 2

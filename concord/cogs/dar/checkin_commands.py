@@ -4,6 +4,7 @@ and way of posting; each member's own reminder time and workdays; Skip today."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import date
 from typing import TYPE_CHECKING
@@ -44,6 +45,10 @@ POST_CHOICES = [
     app_commands.Choice(name="A summary at the summary time", value="summary"),
     app_commands.Choice(name="Each report as it arrives", value="each"),
     app_commands.Choice(name="Each report as it arrives, and a summary", value="each+summary"),
+    app_commands.Choice(name="Each report in a thread per day", value="thread"),
+    app_commands.Choice(
+        name="Each report in a thread per day, and a summary", value="thread+summary"
+    ),
 ]
 ENTRY_COLOUR = 0x5865F2
 
@@ -52,7 +57,10 @@ def posting(value: str | None) -> tuple[str | None, bool | None]:
     """A ``post`` choice → (post_each, post_summary)."""
     if value is None:
         return None, None
-    return ("channel" if value.startswith("each") else "off"), value != "each"
+    each = (
+        "channel" if value.startswith("each") else "thread" if value.startswith("thread") else "off"
+    )
+    return each, value not in ("each", "thread")
 
 
 def entry_embed(checkin: CheckIn, entry: Entry, name: str) -> discord.Embed:
@@ -81,6 +89,7 @@ class CheckinCommands(commands.Cog):
     bot: ConcordBot
     dar_store: DarManager
     checkins: CheckinManager
+    thread_locks: dict[int, asyncio.Lock]
 
     checkin = app_commands.Group(
         name="checkin", description="Check-ins: stand-ups with their own questions and schedule"
@@ -395,7 +404,6 @@ class CheckinCommands(commands.Cog):
         channel_id = target.channel_id or config.reports_channel_id
         if channel_id is None:
             return
-        channel = self.bot.get_partial_messageable(channel_id, guild_id=target.guild_id)
         try:
             if entry.post_message_id is not None and entry.post_channel_id is not None:
                 posted = self.bot.get_partial_messageable(
@@ -403,11 +411,38 @@ class CheckinCommands(commands.Cog):
                 ).get_partial_message(entry.post_message_id)
                 await posted.edit(embed=embed)
                 return
+            if target.post_each == "thread":
+                channel_id = await self.day_thread(target, entry.day, channel_id)
+            channel = self.bot.get_partial_messageable(channel_id, guild_id=target.guild_id)
             message = await channel.send(embed=embed)
         except discord.HTTPException:
             log.warning("could not post check-in entry %s", entry.id, exc_info=True)
             return
         await self.checkins.set_post(entry.id, message.channel.id, message.id)
+
+    async def day_thread(self, target: CheckIn, day: date, channel_id: int) -> int:
+        """The thread the check-in's reports of ``day`` go to, opened (Start Thread without
+        Message) by the first report of the day; one at a time per check-in."""
+        lock = self.thread_locks.setdefault(target.id, asyncio.Lock())
+        async with lock:
+            thread_id = await self.checkins.thread(target.id, day)
+            if thread_id is not None:
+                return thread_id
+            parent = self.bot.get_channel(channel_id)
+            if not isinstance(parent, discord.TextChannel):
+                return channel_id  # not a text channel: post in it as it is
+            try:
+                thread = await parent.create_thread(
+                    name=clip(f"{target.name} — {day:%a} {day.day} {day:%b %Y}", 100),
+                    type=discord.ChannelType.public_thread,
+                    auto_archive_duration=1440,
+                    reason=f"Check-in {target.name}: reports of {day.isoformat()}",
+                )
+            except discord.Forbidden:
+                # Invited before check-ins (no Create Public Threads): the channel itself.
+                log.warning("no permission to open a thread in %s; posting there", channel_id)
+                return channel_id
+            return await self.checkins.save_thread(target.id, day, channel_id, thread.id)
 
     # -- Skip today and the member's own rhythm ----------------------------------------
     async def skip_day(

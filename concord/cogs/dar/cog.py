@@ -90,6 +90,7 @@ class Dar(
             bot.db, bot.guild_settings, LeaveManager(bot.db), TaskManager(bot.db)
         )
         self.checkins = CheckinManager(bot.db)
+        self.thread_locks: dict[int, asyncio.Lock] = {}
         self.jobs = DarJobs(self)
         super().__init__()
 
