@@ -9,9 +9,11 @@ the checking of an answer against its question, and which days a check-in runs o
 from __future__ import annotations
 
 import re
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, time
 
+from concord.core.dar import parse_hours
 from concord.core.schedule import WEEKDAYS, describe_workdays, format_hhmm, parse_workdays
 from concord.core.text import clip, without_control
 from concord.errors import UserError
@@ -227,8 +229,6 @@ def check_answer(question: Question, text: str | None) -> str | None:
         raise UserError(f"**{question.label}** is {len(cleaned)} characters; the limit is {limit}.")
     if question.kind == "number":
         if question.role == "hours":
-            from concord.core.dar import parse_hours  # local: dar imports nothing from here
-
             minutes = parse_hours(cleaned)
             assert minutes is not None
             hours, rest = divmod(minutes, 60)
@@ -249,3 +249,81 @@ def check_skip_reason(text: str | None) -> str | None:
     if len(cleaned) > SKIP_REASON_MAX:
         raise UserError(f"A reason is at most {SKIP_REASON_MAX} characters.")
     return cleaned or None
+
+
+# -- rates -----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class CheckinRate:
+    """One member's answers to one check-in over a period: the days they were asked (not on
+    leave, not a holiday), how many they answered, on time, or skipped."""
+
+    user_id: int
+    expected: int
+    filed: int
+    on_time: int
+    skipped: int
+
+    @property
+    def rate(self) -> float | None:
+        return self.filed / self.expected if self.expected else None
+
+
+@dataclass(frozen=True)
+class CheckinStats:
+    name: str
+    start: date
+    end: date
+    members: tuple[CheckinRate, ...]
+
+    @property
+    def expected(self) -> int:
+        return sum(m.expected for m in self.members)
+
+    @property
+    def filed(self) -> int:
+        return sum(m.filed for m in self.members)
+
+    @property
+    def on_time(self) -> int:
+        return sum(m.on_time for m in self.members)
+
+    def line(self) -> str:
+        rate = f"{round(100 * self.filed / self.expected)} %" if self.expected else "n/a"
+        return (
+            f"**{self.name}**: {self.filed} / {self.expected} answered ({rate}), "
+            f"{self.on_time} on time"
+        )
+
+
+def checkin_rates(
+    expected_days: Mapping[int, Collection[date]],
+    entries: Iterable[tuple[int, date, str, bool]],
+) -> tuple[CheckinRate, ...]:
+    """Per member (``expected_days``: the days each was asked), from the entries ``(user,
+    day, status, late)``; an answer on a day not asked (a late filing on a day off) counts as
+    answered and expected alike."""
+    filed: dict[int, set[date]] = {}
+    late: dict[int, set[date]] = {}
+    skipped: dict[int, set[date]] = {}
+    for user_id, day, status, was_late in entries:
+        if status == "skipped":
+            skipped.setdefault(user_id, set()).add(day)
+            continue
+        filed.setdefault(user_id, set()).add(day)
+        if was_late:
+            late.setdefault(user_id, set()).add(day)
+    rates = []
+    for user_id, days in expected_days.items():
+        asked = set(days) - skipped.get(user_id, set())
+        answered = filed.get(user_id, set())
+        counted = asked | answered
+        rates.append(
+            CheckinRate(
+                user_id=user_id,
+                expected=len(counted),
+                filed=len(answered & counted),
+                on_time=len((answered - late.get(user_id, set())) & counted),
+                skipped=len(skipped.get(user_id, set()) & set(days)),
+            )
+        )
+    return tuple(rates)

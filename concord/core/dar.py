@@ -575,6 +575,8 @@ class DigestData:
     blockers: tuple[OpenBlocker, ...]
     # The office's next working day; None: the day after ``day``.
     next_day: date | None = None
+    # The other check-ins of the past week, one line each ("Friday retro: 4 / 5 answered").
+    checkins: tuple[str, ...] = ()
 
 
 # Room kept free in a field for "… and 1234 more".

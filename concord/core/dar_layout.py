@@ -329,6 +329,8 @@ def compose_digest(data: DigestData, note: str | None = None) -> MessageSpec:
             "None.",
         ),
     ]
+    if data.checkins:  # an office with check-ins of its own: how the past week's went
+        sections.append(("Check-ins, past week", list(data.checkins), "None."))
     budget = MESSAGE_EMBED_CHARS - len(title) - len(description)
     # What each section would take in full (a "(cont.)" name per field it spills into).
     needs = [

@@ -326,3 +326,38 @@ async def test_reports_go_into_one_thread_per_day_that_the_bot_opens(sandbox: Sa
     assert form.modal is not None
     await sandbox.submit("bob", form.modal, **{"What went well": "More", "Mood": "3"})
     assert len([c for c in sandbox.guild.channels.values() if c.type == 11]) == 2
+
+
+async def test_stats_and_the_digest_give_rates_per_check_in_and_member(sandbox: Sandbox) -> None:
+    await sandbox.configure_office()
+    sandbox.clock.set(at(8))  # type: ignore[attr-defined]
+    await sandbox.slash(
+        "alice", "dar checkin create", name="Standup", schedule="daily", days="mon-fri"
+    )
+    # Tue: Bob answers on time, Carol late; Wed: Bob answers, Carol skips nothing (missing).
+    for day, who, hour in ((TUE, "bob", 10), (TUE, "carol", 20), (TUE + timedelta(1), "bob", 9)):
+        sandbox.clock.set(at(hour, day=day))  # type: ignore[attr-defined]
+        form = await sandbox.slash(who, "dar submit", checkin="Standup")
+        assert form.modal is not None
+        await sandbox.submit(who, form.modal, Update="Working")
+    sandbox.clock.set(at(8, day=TUE + timedelta(2)))  # type: ignore[attr-defined]
+    reply = await sandbox.slash(
+        "alice", "dar stats", start="2026-12-01", end="today", checkin="Standup"
+    )
+    assert "**Standup**: 3 / " in reply.text
+    assert "**Bob** — answered 2/2, on time 2, skipped 0" in reply.text
+    assert "**Carol** — answered 1/2, on time 0, skipped 0" in reply.text
+    own = await sandbox.slash(
+        "bob", "dar stats", start="2026-12-01", end="today", checkin="Standup"
+    )
+    assert "**Bob** — answered 2/2" in own.text and "Carol" not in own.text
+    daily = await sandbox.slash("alice", "dar stats", start="2026-12-01", end="today")
+    assert "Check-ins:" in daily.text and "**Standup**: 3 / " in daily.text
+    await scheduled(sandbox, at(9, 1, day=TUE + timedelta(2)))
+    [digest] = [
+        m
+        for m in sandbox.messages("reports")
+        if m.embeds and (m.embeds[0].get("title") or "").startswith("Manager digest")
+    ]
+    fields = {f["name"]: f["value"] for f in digest.embeds[0]["fields"]}
+    assert fields["Check-ins, past week"].startswith("**Standup**: 3 / ")

@@ -41,6 +41,7 @@ from concord.cogs.dar.views import (
     RetryReportView,
     submit_view,
 )
+from concord.core.checkins import CheckIn
 from concord.core.dar import (
     first_line,
     format_day,
@@ -467,13 +468,16 @@ class Dar(
         start=f"First day (default 30 days before the end): {DATE_HELP}",
         end=f"Last day (default today): {DATE_HELP}",
         member="Only this member (managers; others always get their own)",
+        checkin="Which check-in (default the Daily report, with a line per other check-in)",
     )
+    @app_commands.autocomplete(checkin=CheckinCommands.checkin_names)
     async def stats(
         self,
         interaction: discord.Interaction,
         start: app_commands.Range[str, 1, 40] | None = None,
         end: app_commands.Range[str, 1, 40] | None = None,
         member: discord.Member | None = None,
+        checkin: app_commands.Range[str, 1, 60] | None = None,
     ) -> None:
         await acknowledge_later(interaction)
         guild_id = guild_id_of(interaction)
@@ -491,6 +495,14 @@ class Dar(
             )
         user_id = await self.scope(guild_id, interaction.user, member, "see the stats of")
         guild = self.guild(guild_id)
+        target = (
+            await self.checkins.by_name(guild_id, checkin, self.bot.clock.now())
+            if checkin
+            else None
+        )
+        if target is not None and not target.is_default:
+            await self.checkin_stats_answer(interaction, target, first, last, user_id, today)
+            return
         stats = await self.dar_store.stats(
             guild_id, first, last, roster_members(guild), today, user_id, now=self.bot.clock.now()
         )
@@ -506,6 +518,12 @@ class Dar(
                 f"Today ({short_day(today)}) counts from {config.dar_summary:%H:%M}, the summary "
                 "time, in the chart and here alike."
             )
+        if user_id is None:
+            lines = await self.dar_store.checkin_lines(
+                guild_id, first, last, roster_members(guild), today
+            )
+            if lines:
+                note = "\n".join(filter(None, [note, "Check-ins:", *lines]))
         messages = stats_messages(first, last, stats.members, names, note)
         head, *rest = messages
         embeds = [to_embed(e) for e in head.embeds]
@@ -517,6 +535,36 @@ class Dar(
             ephemeral=True,
         )
         await self.answer_pages(interaction, rest)
+
+    async def checkin_stats_answer(
+        self,
+        interaction: discord.Interaction,
+        target: CheckIn,
+        first: date,
+        last: date,
+        user_id: int | None,
+        today: date,
+    ) -> None:
+        """A check-in's rates per member over [first, last] (text: answered, on time,
+        skipped)."""
+        if last < first:
+            raise UserError(
+                f"The end date ({format_day(last)}) is before the start date ({format_day(first)})."
+            )
+        guild = self.guild(target.guild_id)
+        stats = await self.dar_store.checkin_stats(
+            target.guild_id, target, first, last, roster_members(guild), today
+        )
+        names = {m.id: m.display_name for m in guild.members}
+        rows = [m for m in stats.members if user_id is None or m.user_id == user_id]
+        lines = [
+            f"**{escape_markdown(names.get(m.user_id, str(m.user_id)))}** — answered "
+            f"{m.filed}/{m.expected}, on time {m.on_time}, skipped {m.skipped}"
+            for m in sorted(rows, key=lambda m: names.get(m.user_id, "").lower())
+        ]
+        head = stats.line() if user_id is None else f"**{escape_markdown(target.name)}**"
+        text = f"{head} — {format_day(first)} to {format_day(last)}\n" + "\n".join(lines)
+        await answer(interaction, clip(text, 2000), ephemeral=True)
 
     # -- blockers → tasks ------------------------------------------------------------------
     async def make_task_from_blocker(
