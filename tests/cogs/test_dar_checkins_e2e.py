@@ -361,3 +361,26 @@ async def test_stats_and_the_digest_give_rates_per_check_in_and_member(sandbox: 
     ]
     fields = {f["name"]: f["value"] for f in digest.embeds[0]["fields"]}
     assert fields["Check-ins, past week"].startswith("**Standup**: 3 / ")
+
+
+async def test_the_blockers_question_keeps_make_task(sandbox: Sandbox) -> None:
+    await retro(sandbox)
+    sandbox.clock.set(at(17, day=FRI))  # type: ignore[attr-defined]
+    form = await sandbox.slash("bob", "dar submit", checkin="Friday retro")
+    assert form.modal is not None
+    await sandbox.submit(
+        "bob",
+        form.modal,
+        **{"What went well": "Shipped", "Mood": "2", "Blockers": "Waiting for the VPN token"},
+    )
+    [posted] = [m for m in sandbox.messages("general") if m.embeds]
+    refused = await sandbox.click("carol", posted, "Make task")
+    assert "Only managers can make tasks from blockers" in refused.text
+    opened = await sandbox.click("alice", posted, "Make task")
+    assert opened.modal is not None
+    assert opened.modal.field("title").value == "Unblock Bob: Waiting for the VPN token"
+    created = await sandbox.submit("alice", opened.modal, due="mon")
+    assert "Created task #1" in created.text
+    task = await sandbox.db.fetchone("SELECT assignee_id, source_url FROM tasks WHERE id = 1")
+    assert task is not None and task["assignee_id"] == sandbox.member("alice").id
+    assert task["source_url"].endswith(f"/{posted.id}")

@@ -14,7 +14,8 @@ from discord import app_commands
 from discord.ext import commands
 
 from concord.cogs.common import acknowledge_later, actor_of, answer, guild_id_of
-from concord.cogs.dar.checkin_views import CheckinModal, QuestionsModal
+from concord.cogs.dar.checkin_views import CheckinModal, QuestionsModal, entry_view
+from concord.cogs.tasks.views import TaskCreateModal
 from concord.core.checkins import (
     CheckIn,
     check_answer,
@@ -414,7 +415,11 @@ class CheckinCommands(commands.Cog):
             if target.post_each == "thread":
                 channel_id = await self.day_thread(target, entry.day, channel_id)
             channel = self.bot.get_partial_messageable(channel_id, guild_id=target.guild_id)
-            message = await channel.send(embed=embed)
+            blockers = target.role_question("blockers")
+            if blockers is not None and entry.answers.get(blockers.id):
+                message = await channel.send(embed=embed, view=entry_view(entry.id))
+            else:
+                message = await channel.send(embed=embed)
         except discord.HTTPException:
             log.warning("could not post check-in entry %s", entry.id, exc_info=True)
             return
@@ -443,6 +448,31 @@ class CheckinCommands(commands.Cog):
                 log.warning("no permission to open a thread in %s; posting there", channel_id)
                 return channel_id
             return await self.checkins.save_thread(target.id, day, channel_id, thread.id)
+
+    async def make_task_from_entry(self, interaction: discord.Interaction, entry_id: int) -> None:
+        """A manager's **Make task** under a check-in report: the task form prefilled from its
+        blockers answer, assigned to the clicker (created through the Tasks cog)."""
+        guild_id = guild_id_of(interaction)
+        config = await self.bot.guild_settings.get(guild_id)
+        if not actor_of(config, interaction.user).is_manager:
+            raise UserError("Only managers can make tasks from blockers.")
+        entry = await self.checkins.entry_by_id(guild_id, entry_id)
+        target = await self.checkins.get(guild_id, entry.checkin_id)
+        question = target.role_question("blockers")
+        text = entry.answers.get(question.id) if question else None
+        if not text:
+            raise UserError("That report lists no blockers any more.")
+        guild = self.bot.get_guild(guild_id)
+        member = guild.get_member(entry.user_id) if guild else None
+        name = member.display_name if member else f"member {entry.user_id}"
+        await interaction.response.send_modal(
+            TaskCreateModal(
+                title=clip(f"Unblock {name}: {text.splitlines()[0]}", 100),
+                description=f"{text}\n\nFrom {name}'s {target.name} of {format_day(entry.day)}.",
+                assignee_id=interaction.user.id,
+                source_url=interaction.message.jump_url if interaction.message else None,
+            )
+        )
 
     # -- Skip today and the member's own rhythm ----------------------------------------
     async def skip_day(

@@ -180,6 +180,47 @@ class CheckinButton(
             await report_error(interaction, error)
 
 
+class EntryBlockerButton(
+    discord.ui.DynamicItem[discord.ui.Button],
+    template=r"dar:entry-blocker:(?P<id>\d{1,18})",
+):
+    """**Make task** under a posted check-in report whose blockers question is answered
+    (managers; re-checked on click)."""
+
+    def __init__(self, entry_id: int) -> None:
+        super().__init__(
+            discord.ui.Button(
+                label="Make task",
+                style=discord.ButtonStyle.secondary,
+                emoji="🧱",
+                custom_id=f"dar:entry-blocker:{entry_id}",
+            )
+        )
+        self.entry_id = entry_id
+
+    @classmethod
+    async def from_custom_id(
+        cls,
+        interaction: discord.Interaction,
+        item: discord.ui.Button,
+        match: re.Match[str],
+        /,
+    ) -> EntryBlockerButton:
+        return cls(int(match["id"]))
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        try:
+            await dar_cog(interaction).make_task_from_entry(interaction, self.entry_id)
+        except Exception as error:
+            await report_error(interaction, error)
+
+
+def entry_view(entry_id: int) -> discord.ui.View:
+    view = discord.ui.View(timeout=None)
+    view.add_item(EntryBlockerButton(entry_id))
+    return view
+
+
 class SkipButton(
     discord.ui.DynamicItem[discord.ui.Button],
     template=r"dar:skip:(?P<guild>\d{1,20}):(?P<day>\d{4}-\d{2}-\d{2})",

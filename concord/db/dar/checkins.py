@@ -802,6 +802,14 @@ class CheckinManager:
             return None
         return await self.db.read_in_thread(read_entry, int(row["id"]))
 
+    async def entry_by_id(self, guild_id: int, entry_id: int) -> Entry:
+        row = await self.db.fetchone(
+            "SELECT id FROM dar_entries WHERE id = ? AND guild_id = ?", (entry_id, guild_id)
+        )
+        if row is None:
+            raise NotFound("That report does not exist in this server.")
+        return await self.db.read_in_thread(read_entry, int(row["id"]))
+
     async def entries_on(self, checkin_id: int, day: date) -> list[Entry]:
         rows = await self.db.fetchall(
             "SELECT id FROM dar_entries WHERE checkin_id = ? AND day = ? ORDER BY user_id",
