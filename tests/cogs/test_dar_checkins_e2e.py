@@ -384,3 +384,28 @@ async def test_the_blockers_question_keeps_make_task(sandbox: Sandbox) -> None:
     task = await sandbox.db.fetchone("SELECT assignee_id, source_url FROM tasks WHERE id = 1")
     assert task is not None and task["assignee_id"] == sandbox.member("alice").id
     assert task["source_url"].endswith(f"/{posted.id}")
+
+
+async def test_the_daily_report_can_be_renamed_or_paused_but_follows_dar_setup(
+    sandbox: Sandbox,
+) -> None:
+    await sandbox.configure_office()
+    sandbox.clock.set(at(9))  # type: ignore[attr-defined]
+    refused = await sandbox.slash("alice", "dar checkin edit", checkin="Daily report", time="08:00")
+    assert "The Daily report follows `/dar setup`" in refused.text
+    await sandbox.slash("alice", "dar checkin pause", checkin="Daily report")
+    await scheduled(sandbox, at(17, 1))
+    assert not [m for m in sandbox.dms("bob") if "isn't in yet" in m.content]
+    await sandbox.slash("alice", "dar checkin pause", checkin="Daily report", resume=True)
+    renamed = await sandbox.slash("alice", "dar checkin edit", checkin="Daily report", name="DAR")
+    assert "**DAR**" in renamed.text
+    await scheduled(sandbox, at(17, 1, day=TUE + timedelta(days=1)))
+    assert [m for m in sandbox.dms("bob") if "isn't in yet" in m.content]
+
+
+async def test_a_check_in_never_asks_outside_a_members_own_workdays(sandbox: Sandbox) -> None:
+    await retro(sandbox)
+    await sandbox.slash("carol", "dar remind", days="mon-thu")
+    await scheduled(sandbox, at(16, 1, day=FRI))
+    assert [m for m in sandbox.dms("bob") if "Friday retro" in m.content]
+    assert not [m for m in sandbox.dms("carol") if "Friday retro" in m.content]

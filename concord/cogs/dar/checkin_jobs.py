@@ -76,11 +76,12 @@ class CheckinJobs:
             for member in self.participants(config, checkin, members):
                 local = now.astimezone(ZoneInfo(zones.get(member.user_id, config.timezone)))
                 own = rhythms.get(member.user_id)
-                workdays = own.workdays if own and own.workdays else config.workdays
                 day = local.date()
-                if checkin.schedule == "daily" and day.weekday() not in workdays:
+                if own and own.workdays and day.weekday() not in own.workdays:
+                    continue  # outside the member's own workdays (/dar remind days:)
+                if not checkin.runs_on(day, config.workdays):
                     continue
-                if not checkin.runs_on(day, workdays) or local.time().replace(tzinfo=None) < at:
+                if local.time().replace(tzinfo=None) < at:
                     continue
                 by_day.setdefault(day, []).append(member)
             for day, people in by_day.items():

@@ -195,6 +195,8 @@ class DarJobs:
         ``settle_unexpected`` (the tick job, which looks again every pass) the day is also marked
         done for those nobody expects, so they are not looked up again until tomorrow."""
         now = self.bot.clock.now()
+        if await self.cog.checkins.daily_paused(config.guild_id):
+            return  # /dar checkin pause checkin:Daily report
         # Never outside a member's own workdays (/dar remind days:).
         rhythms = await self.cog.checkins.rhythms(config.guild_id)
         off_today = {

@@ -284,8 +284,12 @@ def edit_checkin(
     before = read_checkin(conn, guild_id, checkin_id)
     if changes.name is not None:
         _name_free(conn, guild_id, changes.name, checkin_id)
-    if before.is_default and (changes.schedule not in (None, "daily") or changes.on_date):
-        raise UserError("The Daily report stays daily; make another check-in for the rest.")
+    if before.is_default and changes != CheckinChanges(name=changes.name):
+        raise UserError(
+            "The Daily report follows `/dar setup` (reports channel, reminder and summary "
+            "times), the office's workdays and staff role: here only its name can change, and "
+            "`/dar checkin pause` stops its reminders. Make another check-in for the rest."
+        )
     schedule = changes.schedule or before.schedule
     days = changes.days if changes.days is not None else before.days
     on_date = changes.on_date or before.on_date
@@ -697,6 +701,13 @@ class CheckinManager:
         )
         checkin_id = int(row["id"]) if row else await made()
         return await self.get(guild_id, checkin_id)
+
+    async def daily_paused(self, guild_id: int) -> bool:
+        """Whether the office paused its Daily report (no reminders then)."""
+        row = await self.db.fetchone(
+            "SELECT paused FROM dar_checkins WHERE guild_id = ? AND is_default = 1", (guild_id,)
+        )
+        return bool(row and row["paused"])
 
     async def guild_of(self, checkin_id: int) -> int:
         row = await self.db.fetchone(
