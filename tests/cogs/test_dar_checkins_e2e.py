@@ -409,3 +409,33 @@ async def test_a_check_in_never_asks_outside_a_members_own_workdays(sandbox: San
     await scheduled(sandbox, at(16, 1, day=FRI))
     assert [m for m in sandbox.dms("bob") if "Friday retro" in m.content]
     assert not [m for m in sandbox.dms("carol") if "Friday retro" in m.content]
+
+
+async def test_the_daily_report_can_post_each_report_as_it_arrives(sandbox: Sandbox) -> None:
+    await sandbox.configure_office()
+    sandbox.clock.set(at(9))  # type: ignore[attr-defined]
+    changed = await sandbox.slash(
+        "alice", "dar checkin edit", checkin="Daily report", post="thread"
+    )
+    assert "each report in a thread per day" in changed.text and "summary" not in changed.text
+    form = await sandbox.slash("bob", "dar submit")
+    assert form.modal is not None
+    await sandbox.submit(
+        "bob", form.modal, done="Fixed the printer", plan="Toner", blockers="VPN", hours="7"
+    )
+    [thread] = [c for c in sandbox.guild.channels.values() if c.type == 11]
+    assert thread.parent_id == sandbox.channel("reports").id
+    [posted] = sandbox.emulator.world.channel_messages(thread.id)
+    assert "Fixed the printer" in str(posted.embeds) and "Make task" in str(posted.components)
+    again = await sandbox.slash("bob", "dar submit")
+    assert again.modal is not None
+    await sandbox.submit("bob", again.modal, done="Fixed the printer twice")
+    [posted] = sandbox.emulator.world.channel_messages(thread.id)
+    assert "Fixed the printer twice" in str(posted.embeds)
+    # No summary at the summary time: the reports were posted as they came.
+    await scheduled(sandbox, at(19, 1))
+    assert not [
+        m
+        for m in sandbox.messages("reports")
+        if m.embeds and (m.embeds[0].get("title") or "").startswith("Daily reports")
+    ]

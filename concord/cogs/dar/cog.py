@@ -25,7 +25,7 @@ from concord.cogs.common import (
     field_input,
     guild_id_of,
 )
-from concord.cogs.dar.checkin_commands import CheckinCommands
+from concord.cogs.dar.checkin_commands import CheckinCommands, entry_embed
 from concord.cogs.dar.embeds import (
     missing_messages,
     panel_embed,
@@ -43,6 +43,7 @@ from concord.cogs.dar.views import (
 )
 from concord.core.checkins import CheckIn
 from concord.core.dar import (
+    Report,
     first_line,
     format_day,
     parse_report_date,
@@ -192,6 +193,18 @@ class Dar(
         await answer(interaction, text, embeds=[to_embed(e) for e in first.embeds], ephemeral=True)
         if result.created:
             await self.jobs.follow_up(report, name)
+        await self.post_daily(report, name)
+
+    async def post_daily(self, report: Report, name: str) -> None:
+        """The Daily report posted as it arrives, when the office asked for it (`/dar checkin
+        edit checkin:Daily report post:`); an edit updates the posted one."""
+        target = await self.checkins.default(report.guild_id, self.bot.clock.now())
+        if target.post_each == "off":
+            return
+        entry = await self.checkins.entry(target.id, report.user_id, report.day)
+        if entry is None:  # pragma: no cover - submit_report writes it with the report
+            return
+        await self.post_entry(target, entry, entry_embed(target, entry, name))
 
     async def edit_hint(self, guild_id: int, user_id: int, day: date) -> str:
         """How, and until when, the member can still change the report of ``day``."""

@@ -257,6 +257,10 @@ class DarJobs:
         if config.reports_channel_id is None:
             log.info("guild %s has no reports channel; no DAR summary posted", guild.id)
             return
+        if not (
+            await self.cog.checkins.default(config.guild_id, self.bot.clock.now())
+        ).post_summary:
+            return  # the office posts each report as it arrives instead
         now = self.bot.clock.now()
         data = await self.dar_store.summary(config.guild_id, local_date, roster_members(guild), now)
         if not data.roster.workday and not data.reports:

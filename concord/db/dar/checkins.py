@@ -284,11 +284,15 @@ def edit_checkin(
     before = read_checkin(conn, guild_id, checkin_id)
     if changes.name is not None:
         _name_free(conn, guild_id, changes.name, checkin_id)
-    if before.is_default and changes != CheckinChanges(name=changes.name):
+    allowed = CheckinChanges(
+        name=changes.name, post_each=changes.post_each, post_summary=changes.post_summary
+    )
+    if before.is_default and changes != allowed:
         raise UserError(
             "The Daily report follows `/dar setup` (reports channel, reminder and summary "
-            "times), the office's workdays and staff role: here only its name can change, and "
-            "`/dar checkin pause` stops its reminders. Make another check-in for the rest."
+            "times), the office's workdays and staff role: here only its name and `post` can "
+            "change, and `/dar checkin pause` stops its reminders. Make another check-in for the "
+            "rest."
         )
     schedule = changes.schedule or before.schedule
     days = changes.days if changes.days is not None else before.days
