@@ -406,9 +406,16 @@ async def test_the_daily_report_can_be_renamed_or_paused_but_follows_dar_setup(
 async def test_a_check_in_never_asks_outside_a_members_own_workdays(sandbox: Sandbox) -> None:
     await retro(sandbox)
     await sandbox.slash("carol", "dar remind", days="mon-thu")
+    # Dave answers before the retro's time: he is not asked any more.
+    sandbox.clock.set(at(11, day=FRI))  # type: ignore[attr-defined]
+    form = await sandbox.slash("dave", "dar submit", checkin="Friday retro")
+    assert form.modal is not None
+    await sandbox.submit("dave", form.modal, **{"What went well": "Early", "Mood": "5"})
     await scheduled(sandbox, at(16, 1, day=FRI))
-    assert [m for m in sandbox.dms("bob") if "Friday retro" in m.content]
+    await scheduled(sandbox, at(16, 2, day=FRI))
+    assert len([m for m in sandbox.dms("bob") if "Friday retro" in m.content]) == 1
     assert not [m for m in sandbox.dms("carol") if "Friday retro" in m.content]
+    assert not [m for m in sandbox.dms("dave") if "Friday retro" in m.content]
 
 
 async def test_the_daily_report_can_post_each_report_as_it_arrives(sandbox: Sandbox) -> None:

@@ -85,7 +85,12 @@ class CheckinJobs:
                     continue
                 by_day.setdefault(day, []).append(member)
             for day, people in by_day.items():
-                await self._ask_day(config, guild, checkin, day, people, now)
+                settled = await self.cog.checkins.settled(
+                    config.guild_id, checkin.id, day, ASK_KIND
+                )
+                waiting = [m for m in people if m.user_id not in settled]
+                if waiting:
+                    await self._ask_day(config, guild, checkin, day, waiting, now)
 
     async def _ask_day(
         self,
@@ -106,8 +111,6 @@ class CheckinJobs:
             if not await self.bot.job_ledger.claim_notification(
                 config.guild_id, ASK_KIND, key, now
             ):
-                continue
-            if await self.cog.checkins.entry(checkin.id, member.user_id, day) is not None:
                 continue
             try:
                 user = self.bot.get_user(member.user_id) or await self.bot.fetch_user(

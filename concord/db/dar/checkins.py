@@ -706,6 +706,20 @@ class CheckinManager:
         checkin_id = int(row["id"]) if row else await made()
         return await self.get(guild_id, checkin_id)
 
+    async def settled(self, guild_id: int, checkin_id: int, day: date, kind: str) -> set[int]:
+        """Members already asked (``kind`` claimed, keys ``<check-in>:<user>:<day>``) or with an
+        entry for ``day``: two cheap reads before a pass does anything for anyone."""
+        claimed = await self.db.fetchall(
+            "SELECT key FROM notifications_sent WHERE guild_id = ? AND kind = ? AND key LIKE ?",
+            (guild_id, kind, f"{checkin_id}:%:{day.isoformat()}"),
+        )
+        done = {int(row["key"].split(":")[1]) for row in claimed}
+        rows = await self.db.fetchall(
+            "SELECT user_id FROM dar_entries WHERE checkin_id = ? AND day = ?",
+            (checkin_id, day.isoformat()),
+        )
+        return done | {int(row["user_id"]) for row in rows}
+
     async def daily_paused(self, guild_id: int) -> bool:
         """Whether the office paused its Daily report (no reminders then)."""
         row = await self.db.fetchone(
