@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 from concord.core.dar import ReportDraft, check_report_day, is_late, local_date, zone_for
 from concord.core.settings import GuildConfig
-from concord.db.dar.checkins import mirror_report
+from concord.db.dar.checkin_transactions import mirror_report
 from concord.db.dar.records import SubmitResult, report_from_row
 from concord.db.guilds import guild_holidays, read_config, utcnow_iso, write_audit
 from concord.errors import NotFound, UserError
