@@ -142,6 +142,14 @@ async def test_renamed_questions_keep_their_old_label_on_old_answers(sandbox: Sa
             " WHERE q.position = 1 AND q.role = 'done' AND q.removed_at IS NULL ORDER BY l.since"
         )
     assert [tuple(r) for r in rows] == [("What went well", "Shipped"), ("Mood", "3")]
+    # The Daily report's edit window holds: two working days.
+    opened = await sandbox.slash("bob", "dar submit", checkin="Friday retro")
+    assert opened.modal is not None
+    sandbox.clock.set(at(9, day=FRI + timedelta(days=5)))  # type: ignore[attr-defined]
+    refused = await sandbox.submit("bob", opened.modal, Mood="4")  # opened in time, sent late
+    assert "can no longer be edited" in refused.text
+    late = await sandbox.slash("bob", "dar submit", checkin="Friday retro", date="2026-12-04")
+    assert late.modal is None and "can no longer be edited" in late.text
     assert [r[0] for r in history][-2:] == ["What went well", "Wins"]
 
 

@@ -355,6 +355,8 @@ class CheckinCommands(commands.Cog):
         if day > today:
             raise UserError("That day hasn't happened yet.")
         entry = await self.checkins.entry(target.id, interaction.user.id, day)
+        editing = bool(entry and entry.status == "filed")
+        await self.dar_store.check_report_day(guild_id, day, today, editing=editing)
         values = dict(entry.answers) if entry and entry.status == "filed" else {}
         done = target.role_question("done")
         if not values and done is not None:

@@ -21,7 +21,7 @@ from concord.core.checkins import (
     QuestionDraft,
     format_days,
 )
-from concord.core.dar import ReportDraft, is_late, local_date, zone_for
+from concord.core.dar import ReportDraft, check_report_day, is_late, local_date, zone_for
 from concord.core.schedule import format_hhmm
 from concord.db.dar.checkin_records import (
     CheckinChanges,
@@ -30,7 +30,7 @@ from concord.db.dar.checkin_records import (
     read_entry,
     read_questions,
 )
-from concord.db.guilds import read_config, utcnow_iso, write_audit
+from concord.db.guilds import guild_holidays, read_config, utcnow_iso, write_audit
 from concord.errors import NotFound, PermissionDenied, UserError
 
 log: logging.Logger = logging.getLogger(__name__)
@@ -365,14 +365,22 @@ def submit_entry(
         raise UserError("File the Daily report with /dar submit.")
     config = read_config(conn, guild_id)
     zone = _member_zone(conn, guild_id, config.timezone, user_id)
-    if day > local_date(now, zone):
-        raise UserError("That day hasn't happened yet.")
+    today = local_date(now, zone)
     stamp = utcnow_iso(now)
     row = conn.execute(
         "SELECT id, status, edits FROM dar_entries WHERE checkin_id = ? AND user_id = ?"
         " AND day = ?",
         (checkin_id, user_id, day.isoformat()),
     ).fetchone()
+    # The Daily report's edit window (`dar_edit_days` working days) holds for every check-in.
+    check_report_day(
+        day,
+        today,
+        config.dar_edit_days,
+        editing=row is not None and row["status"] == "filed",
+        workdays=config.workdays,
+        holidays=guild_holidays(conn, guild_id, day, today),
+    )
     if row is None:
         late = is_late(now, day, config.dar_summary, zone)
         made = conn.execute(
