@@ -454,3 +454,44 @@ async def test_the_daily_report_can_post_each_report_as_it_arrives(sandbox: Sand
         for m in sandbox.messages("reports")
         if m.embeds and (m.embeds[0].get("title") or "").startswith("Daily reports")
     ]
+
+
+async def test_a_one_off_check_in_asks_on_its_date_never_anyone_on_leave_and_prefills_done(
+    sandbox: Sandbox,
+) -> None:
+    await sandbox.configure_office()
+    sandbox.clock.set(at(8))  # type: ignore[attr-defined]
+    made = await sandbox.slash(
+        "alice",
+        "dar checkin create",
+        name="Q4 review",
+        schedule="once",
+        date="2026-12-02",
+        time="10:00",
+    )
+    assert "once, 2026-12-02 at 10:00" in made.text, made.text
+    questions = await sandbox.slash("alice", "dar questions", checkin="Q4 review")
+    assert questions.modal is not None
+    await sandbox.submit("alice", questions.modal, question1="Shipped this quarter; long; done")
+    reply = await sandbox.slash("carol", "leave apply", leave_type="Annual", start="2026-12-02")
+    assert "#" in reply.text, reply.text
+    await sandbox.click("alice", sandbox.last_message("approvals"), "Approve")
+    task = await sandbox.slash("alice", "task create", title="Fix the printer", assignee="bob")
+    assert "Created task #1" in task.text
+    await scheduled(sandbox, at(10, 1))  # Tuesday: not its date
+    assert not [m for m in sandbox.dms("bob") if "Q4 review" in m.content]
+    sandbox.clock.set(at(9, day=TUE + timedelta(days=1)))  # type: ignore[attr-defined]
+    card = next(
+        m
+        for m in reversed(sandbox.messages("tasks"))
+        if m.embeds and m.embeds[0].get("footer", {}).get("text") == "Task #1"
+    )
+    await sandbox.click("bob", card, "Done")
+    await scheduled(sandbox, at(10, 1, day=TUE + timedelta(days=1)))
+    [asked] = [m for m in sandbox.dms("bob") if "Q4 review" in m.content]
+    assert not [m for m in sandbox.dms("carol") if "Q4 review" in m.content]  # on leave
+    form = await sandbox.click("bob", asked, "Fill in")
+    assert form.modal is not None
+    assert form.modal.field("Shipped this quarter").value == "- #1 Fix the printer"
+    await scheduled(sandbox, at(10, 1, day=TUE + timedelta(days=2)))
+    assert len([m for m in sandbox.dms("bob") if "Q4 review" in m.content]) == 1
