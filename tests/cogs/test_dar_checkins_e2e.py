@@ -424,6 +424,11 @@ async def test_a_check_in_never_asks_outside_a_members_own_workdays(sandbox: San
     assert len([m for m in sandbox.dms("bob") if "Friday retro" in m.content]) == 1
     assert not [m for m in sandbox.dms("carol") if "Friday retro" in m.content]
     assert not [m for m in sandbox.dms("dave") if "Friday retro" in m.content]
+    # The next pass looks up nobody again: Bob was asked, Dave answered.
+    store = sandbox.bot.get_cog("Dar").checkins  # type: ignore[union-attr]
+    retro_id = (await store.by_name(sandbox.guild.id, "Friday retro", at(17, day=FRI))).id
+    settled = await store.settled(sandbox.guild.id, retro_id, FRI, "dar.checkin")
+    assert {sandbox.member("bob").id, sandbox.member("dave").id} <= settled
 
 
 async def test_the_daily_report_can_post_each_report_as_it_arrives(sandbox: Sandbox) -> None:

@@ -40,6 +40,12 @@ ASK_KIND = "dar.checkin"
 CHECKIN_SUMMARY_KIND = "dar.checkin_summary"
 
 
+def ask_key(checkin_id: int, day: date, user_id: int) -> str:
+    """The ledger key of a check-in's DM: check-in and day first, so one index range finds a
+    day's (``CheckinManager.settled``)."""
+    return f"{checkin_id}:{day.isoformat()}:{user_id}"
+
+
 class CheckinJobs:
     def __init__(self, cog: Dar, dar_jobs: DarJobs) -> None:
         self.cog = cog
@@ -104,7 +110,7 @@ class CheckinJobs:
         roster = await self.cog.dar_store.roster(config.guild_id, day, people)
         away = set(roster.on_leave_ids)
         for member in people:
-            key = f"{checkin.id}:{member.user_id}:{day.isoformat()}"
+            key = ask_key(checkin.id, day, member.user_id)
             if roster.holiday or member.user_id in away:
                 await self.bot.job_ledger.claim_notification(config.guild_id, ASK_KIND, key, now)
                 continue

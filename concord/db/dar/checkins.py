@@ -82,13 +82,15 @@ class CheckinManager:
         return await self.get(guild_id, checkin_id)
 
     async def settled(self, guild_id: int, checkin_id: int, day: date, kind: str) -> set[int]:
-        """Members already asked (``kind`` claimed, keys ``<check-in>:<user>:<day>``) or with an
-        entry for ``day``: two cheap reads before a pass does anything for anyone."""
+        """Members already asked (``kind`` claimed, keys ``<check-in>:<day>:<user>``) or with an
+        entry for ``day``: two reads on index ranges before a pass does anything for anyone."""
+        prefix = f"{checkin_id}:{day.isoformat()}:"
         claimed = await self.db.fetchall(
-            "SELECT key FROM notifications_sent WHERE guild_id = ? AND kind = ? AND key LIKE ?",
-            (guild_id, kind, f"{checkin_id}:%:{day.isoformat()}"),
+            "SELECT key FROM notifications_sent WHERE guild_id = ? AND kind = ?"
+            " AND key >= ? AND key < ?",
+            (guild_id, kind, prefix, prefix[:-1] + ";"),  # ';' follows ':'
         )
-        done = {int(row["key"].split(":")[1]) for row in claimed}
+        done = {int(row["key"].rsplit(":", 1)[1]) for row in claimed}
         rows = await self.db.fetchall(
             "SELECT user_id FROM dar_entries WHERE checkin_id = ? AND day = ?",
             (checkin_id, day.isoformat()),
@@ -225,16 +227,6 @@ class CheckinManager:
         self, guild_id: int, user_id: int, day: date, reason: str | None, now: datetime
     ) -> bool:
         return await self.db.write(skip_day, guild_id, user_id, day, reason, now)
-
-    async def skipped_on(self, guild_id: int, day: date) -> dict[int, str | None]:
-        """Members who skipped the Daily report of ``day``: user id → reason."""
-        rows = await self.db.fetchall(
-            "SELECT e.user_id, e.skip_reason FROM dar_entries e JOIN dar_checkins c"
-            " ON c.id = e.checkin_id WHERE c.guild_id = ? AND c.is_default = 1 AND e.day = ?"
-            " AND e.status = 'skipped'",
-            (guild_id, day.isoformat()),
-        )
-        return {row["user_id"]: row["skip_reason"] for row in rows}
 
     async def set_post(self, entry_id: int, channel_id: int, message_id: int) -> None:
         await self.db.write(set_post, entry_id, channel_id, message_id)

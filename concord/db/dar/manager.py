@@ -178,8 +178,8 @@ class DarManager:
         """Members who skipped the Daily report of ``day`` (Skip today): user id → reason."""
         rows = await self.db.fetchall(
             "SELECT e.user_id, e.skip_reason FROM dar_entries e JOIN dar_checkins c"
-            " ON c.id = e.checkin_id WHERE c.guild_id = ? AND c.is_default = 1 AND e.day = ?"
-            " AND e.status = 'skipped'",
+            " ON c.id = e.checkin_id WHERE c.guild_id = ? AND c.is_default = 1"
+            " AND e.guild_id = c.guild_id AND e.day = ? AND e.status = 'skipped'",
             (guild_id, day.isoformat()),
         )
         return {row["user_id"]: row["skip_reason"] for row in rows}
