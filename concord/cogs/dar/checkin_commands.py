@@ -329,6 +329,7 @@ class CheckinCommands(commands.Cog):
 
     async def save_questions(self, interaction: discord.Interaction, modal: QuestionsModal) -> None:
         drafts = parse_questions(modal.values())
+        await acknowledge_later(interaction)
         config = await self.bot.guild_settings.get(modal.guild_id)
         saved = await self.checkins.save_questions(
             modal.guild_id,
@@ -338,8 +339,8 @@ class CheckinCommands(commands.Cog):
             self.bot.clock.now(),
         )
         lines = "\n".join(f"{q.position}. {escape_markdown(q.spec())}" for q in saved.questions)
-        await interaction.response.send_message(
-            f"**{escape_markdown(saved.name)}** asks:\n{lines}", ephemeral=True
+        await answer(
+            interaction, f"**{escape_markdown(saved.name)}** asks:\n{lines}", ephemeral=True
         )
 
     # -- filing a check-in ---------------------------------------------------------------
@@ -481,6 +482,7 @@ class CheckinCommands(commands.Cog):
         self, interaction: discord.Interaction, guild_id: int, day: date, reason: str
     ) -> None:
         cleaned = check_skip_reason(reason)
+        await acknowledge_later(interaction)
         guild = self.bot.get_guild(guild_id)
         if guild is None or guild.get_member(interaction.user.id) is None:
             raise UserError("You're not a member of that server any more.")
@@ -491,7 +493,7 @@ class CheckinCommands(commands.Cog):
             text = f"Skipped your report for **{format_day(day)}**: you won't be counted missing."
         else:
             text = f"You already filed or skipped your report for **{format_day(day)}**."
-        await interaction.response.send_message(text, ephemeral=True)
+        await answer(interaction, text, ephemeral=True)
 
     @app_commands.command(
         name="remind", description="Your own reminder time (your timezone) and workdays"
@@ -526,6 +528,7 @@ class CheckinCommands(commands.Cog):
                 ephemeral=True,
             )
             return
+        await acknowledge_later(interaction)
         await self.checkins.set_rhythm(
             guild_id, interaction.user.id, at, workdays, now, clear=clear
         )
@@ -538,7 +541,7 @@ class CheckinCommands(commands.Cog):
             if workdays is not None:
                 parts.append(f"on {describe_workdays(workdays)} only")
             text = "You'll be reminded " + " and ".join(parts) + "."
-        await interaction.response.send_message(text, ephemeral=True)
+        await answer(interaction, text, ephemeral=True)
 
 
 def _future_date(text: str, today: date) -> date:
