@@ -509,6 +509,8 @@ class SummaryData:
     # Members with their own timezone whose day ends after the office's and is not over yet:
     # neither filed nor missing.
     not_due: tuple[RosterEntry, ...] = ()
+    # Members who pressed Skip today (the note is their reason): neither filed nor missing.
+    skipped: tuple[RosterEntry, ...] = ()
 
 
 def not_due_yet(
@@ -573,6 +575,8 @@ class DigestData:
     blockers: tuple[OpenBlocker, ...]
     # The office's next working day; None: the day after ``day``.
     next_day: date | None = None
+    # The other check-ins of the past week, one line each ("Friday retro: 4 / 5 answered").
+    checkins: tuple[str, ...] = ()
 
 
 # Room kept free in a field for "… and 1234 more".

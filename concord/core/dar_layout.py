@@ -141,7 +141,7 @@ def compose_summary(data: SummaryData, note: str | None = None) -> list[MessageS
     """The day's summary as messages within Discord's limits (one Make task button per blocker);
     ``note`` is added under the headline."""
     filed_ids = {r.user_id for r in data.reports}
-    waiting = {e.user_id for e in data.not_due}
+    waiting = {e.user_id for e in data.not_due} | {e.user_id for e in data.skipped}
     missing = [
         e for e in data.roster.expected if e.user_id not in filed_ids and e.user_id not in waiting
     ]
@@ -150,6 +150,8 @@ def compose_summary(data: SummaryData, note: str | None = None) -> list[MessageS
         items += _listed(f"Missing ({len(missing)})", [_mention(e) for e in missing])
     if data.not_due:
         items += _listed(f"Not due yet ({len(data.not_due)})", [_mention(e) for e in data.not_due])
+    if data.skipped:
+        items += _listed(f"Skipped ({len(data.skipped)})", [_mention(e) for e in data.skipped])
     if data.roster.on_leave:
         items += _listed(
             f"On leave ({len(data.roster.on_leave)})", [_mention(e) for e in data.roster.on_leave]
@@ -327,6 +329,8 @@ def compose_digest(data: DigestData, note: str | None = None) -> MessageSpec:
             "None.",
         ),
     ]
+    if data.checkins:  # an office with check-ins of its own: how the past week's went
+        sections.append(("Check-ins, past week", list(data.checkins), "None."))
     budget = MESSAGE_EMBED_CHARS - len(title) - len(description)
     # What each section would take in full (a "(cont.)" name per field it spills into).
     needs = [

@@ -456,3 +456,38 @@ def open_sink(fmt: str, out: IO[bytes]) -> Sink:
     if fmt == "xlsx-openpyxl":
         return XlsxOpenpyxlSink(out)
     raise ValueError(f"unknown export format {fmt!r}")
+
+
+def write_table(
+    fmt: str, out: IO[bytes], header: Sequence[str], rows: Sequence[Sequence[str]]
+) -> None:
+    """A small table with columns known only at run time (a check-in's questions): CSV with
+    the same formula guard as the reports' export, or XLSX through openpyxl (a bold header
+    with a filter)."""
+    if fmt == "csv":
+        text = io.TextIOWrapper(out, encoding="utf-8-sig", newline="", write_through=True)
+        writer = csv.writer(text)
+        writer.writerow(header)
+        writer.writerows([csv_safe(cell) for cell in row] for row in rows)
+        text.flush()
+        text.detach()
+        return
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    workbook = Workbook()
+    sheet = workbook.active
+    assert sheet is not None
+    sheet.append(list(header))
+    for cell in sheet[1]:
+        # The stubs type the style descriptor, not the Font it holds.
+        # pyre-ignore[8, 9]
+        cell.font = Font(bold=True)
+    for row in rows:
+        sheet.append([_ILLEGAL_XML.sub("", cell) for cell in row])
+        for cell in sheet[sheet.max_row]:
+            value = cell.value
+            if isinstance(value, str) and value.startswith("="):
+                cell.data_type = "s"  # text, never a formula
+    sheet.auto_filter.ref = sheet.dimensions
+    workbook.save(out)

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from concord.sandbox.emulator import Emulator
 from concord.sandbox.emulator.world import (
     ATTACH_FILES,
+    CREATE_PUBLIC_THREADS,
     DM,
     EMBED_LINKS,
     MANAGE_GUILD,
@@ -49,6 +50,7 @@ BOT_PERMISSIONS = (
     VIEW_CHANNEL
     | SEND_MESSAGES
     | SEND_MESSAGES_IN_THREADS
+    | CREATE_PUBLIC_THREADS
     | EMBED_LINKS
     | ATTACH_FILES
     | MENTION_EVERYONE

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import time
 from typing import Any
 
+from concord.cogs.dar.checkin_views import CheckinButton, EntryBlockerButton, SkipButton
 from concord.cogs.dar.cog import Dar
 from concord.cogs.dar.samples import sample
 from concord.cogs.dar.views import BlockerTaskButton, SubmitDarButton
@@ -48,7 +49,13 @@ MODULE = Module(
             maximum=31,
         ),
     ),
-    persistent=(SubmitDarButton, BlockerTaskButton),
+    persistent=(
+        SubmitDarButton,
+        BlockerTaskButton,
+        CheckinButton,
+        SkipButton,
+        EntryBlockerButton,
+    ),
     jobs=jobs,
     fixtures=Fixtures(
         channels=(("reports", "Daily activity report summaries and the manager digest"),),

@@ -25,6 +25,7 @@ from concord.cogs.common import (
     field_input,
     guild_id_of,
 )
+from concord.cogs.dar.checkin_commands import CheckinCommands, entry_embed
 from concord.cogs.dar.embeds import (
     missing_messages,
     panel_embed,
@@ -40,7 +41,9 @@ from concord.cogs.dar.views import (
     RetryReportView,
     submit_view,
 )
+from concord.core.checkins import CheckIn
 from concord.core.dar import (
+    Report,
     first_line,
     format_day,
     parse_report_date,
@@ -55,6 +58,8 @@ from concord.core.embed_pages import MessageSpec
 from concord.core.settings import GuildConfig
 from concord.core.text import clip, escape_markdown
 from concord.db.dar import STATS_DEFAULT_DAYS, DarManager, Prefill
+from concord.db.dar.checkins import CheckinExport, CheckinManager
+from concord.db.dar.manager import EXPORT_MAX_DAYS
 from concord.db.leave import LeaveManager
 from concord.db.tasks import TaskManager
 from concord.errors import PermissionDenied, UserError
@@ -75,12 +80,19 @@ SPOOL_BYTES = 8 * 1024 * 1024
 
 
 @app_commands.guild_only()  # on the group: Discord ignores it on subcommands
-class Dar(commands.GroupCog, group_name="dar", group_description="Daily activity reports"):
+class Dar(
+    CheckinCommands,
+    commands.GroupCog,
+    group_name="dar",
+    group_description="Daily activity reports",
+):
     def __init__(self, bot: ConcordBot) -> None:
         self.bot = bot
         self.dar_store = DarManager(
             bot.db, bot.guild_settings, LeaveManager(bot.db), TaskManager(bot.db)
         )
+        self.checkins = CheckinManager(bot.db)
+        self.thread_locks: dict[int, asyncio.Lock] = {}
         self.jobs = DarJobs(self)
         super().__init__()
 
@@ -181,6 +193,18 @@ class Dar(commands.GroupCog, group_name="dar", group_description="Daily activity
         await answer(interaction, text, embeds=[to_embed(e) for e in first.embeds], ephemeral=True)
         if result.created:
             await self.jobs.follow_up(report, name)
+        await self.post_daily(report, name)
+
+    async def post_daily(self, report: Report, name: str) -> None:
+        """The Daily report posted as it arrives, when the office asked for it (`/dar checkin
+        edit checkin:Daily report post:`); an edit updates the posted one."""
+        target = await self.checkins.default(report.guild_id, self.bot.clock.now())
+        if target.post_each == "off":
+            return
+        entry = await self.checkins.entry(target.id, report.user_id, report.day)
+        if entry is None:  # pragma: no cover - submit_report writes it with the report
+            return
+        await self.post_entry(target, entry, entry_embed(target, entry, name))
 
     async def edit_hint(self, guild_id: int, user_id: int, day: date) -> str:
         """How, and until when, the member can still change the report of ``day``."""
@@ -193,15 +217,27 @@ class Dar(commands.GroupCog, group_name="dar", group_description="Daily activity
         return f"\nTo change it, run `{command}` again ({until})."
 
     @app_commands.command(name="submit", description="File (or edit) your daily activity report")
-    @app_commands.describe(date=f"The day it is for (default today): {DATE_HELP}")
+    @app_commands.describe(
+        date=f"The day it is for (default today): {DATE_HELP}",
+        checkin="Which check-in (default the Daily report)",
+    )
+    @app_commands.autocomplete(checkin=CheckinCommands.checkin_names)
     async def submit(
-        self, interaction: discord.Interaction, date: app_commands.Range[str, 1, 40] | None = None
+        self,
+        interaction: discord.Interaction,
+        date: app_commands.Range[str, 1, 40] | None = None,
+        checkin: app_commands.Range[str, 1, 60] | None = None,
     ) -> None:
         guild_id = guild_id_of(interaction)
-        today = await self.dar_store.member_today(
-            guild_id, interaction.user.id, self.bot.clock.now()
-        )
-        await self.open_report_modal(interaction, guild_id, self.parse_day(date, today, "date"))
+        now = self.bot.clock.now()
+        today = await self.dar_store.member_today(guild_id, interaction.user.id, now)
+        day = self.parse_day(date, today, "date")
+        if checkin is not None:
+            target = await self.checkins.by_name(guild_id, checkin, now)
+            if not target.is_default:
+                await self.open_checkin(interaction, guild_id, target, day)
+                return
+        await self.open_report_modal(interaction, guild_id, day)
 
     # -- reading -----------------------------------------------------------------------------
     @app_commands.command(
@@ -360,8 +396,10 @@ class Dar(commands.GroupCog, group_name="dar", group_description="Daily activity
         end=f"Last day: {DATE_HELP}",
         format="File format",
         member="Only this member (managers; others always get their own)",
+        checkin="Which check-in (default the Daily report): one column per question",
     )
     @app_commands.choices(format=FORMAT_CHOICES)
+    @app_commands.autocomplete(checkin=CheckinCommands.checkin_names)
     async def export(
         self,
         interaction: discord.Interaction,
@@ -369,6 +407,7 @@ class Dar(commands.GroupCog, group_name="dar", group_description="Daily activity
         end: app_commands.Range[str, 1, 40],
         format: app_commands.Choice[str],
         member: discord.Member | None = None,
+        checkin: app_commands.Range[str, 1, 60] | None = None,
     ) -> None:
         await acknowledge_later(interaction)
         guild_id = guild_id_of(interaction)
@@ -382,9 +421,34 @@ class Dar(commands.GroupCog, group_name="dar", group_description="Daily activity
             tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES) as out,
             tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES) as packed,
         ):
-            rows = await self.dar_store.export(
-                guild_id, first, last, format.value, out, names, user_id
+            target = (
+                await self.checkins.by_name(guild_id, checkin, self.bot.clock.now())
+                if checkin
+                else None
             )
+            if target is not None and not target.is_default:
+                if (last - first).days + 1 > EXPORT_MAX_DAYS or last < first:
+                    await self.dar_store.export(
+                        guild_id, first, last, format.value, io.BytesIO(), names, user_id
+                    )  # the same refusals as the Daily report's export
+                config = await self.bot.guild_settings.get(guild_id)
+                rows = await self.checkins.export(
+                    CheckinExport(
+                        guild_id,
+                        target.id,
+                        first.isoformat(),
+                        last.isoformat(),
+                        user_id,
+                        names,
+                        config.tz,
+                        format.value,
+                    ),
+                    out,
+                )
+            else:
+                rows = await self.dar_store.export(
+                    guild_id, first, last, format.value, out, names, user_id
+                )
             if rows == 0:
                 await answer(
                     interaction,
@@ -393,6 +457,8 @@ class Dar(commands.GroupCog, group_name="dar", group_description="Daily activity
                 )
                 return
             stem = f"dar-{first.isoformat()}-to-{last.isoformat()}"
+            if target is not None and not target.is_default:
+                stem = f"{target.name.replace(' ', '_')}-{first.isoformat()}-to-{last.isoformat()}"
             if user_id is not None:
                 stem += f"-{names.get(user_id, user_id)}".replace(" ", "_")
             filename = f"{stem}.{format.value}"
@@ -415,13 +481,16 @@ class Dar(commands.GroupCog, group_name="dar", group_description="Daily activity
         start=f"First day (default 30 days before the end): {DATE_HELP}",
         end=f"Last day (default today): {DATE_HELP}",
         member="Only this member (managers; others always get their own)",
+        checkin="Which check-in (default the Daily report, with a line per other check-in)",
     )
+    @app_commands.autocomplete(checkin=CheckinCommands.checkin_names)
     async def stats(
         self,
         interaction: discord.Interaction,
         start: app_commands.Range[str, 1, 40] | None = None,
         end: app_commands.Range[str, 1, 40] | None = None,
         member: discord.Member | None = None,
+        checkin: app_commands.Range[str, 1, 60] | None = None,
     ) -> None:
         await acknowledge_later(interaction)
         guild_id = guild_id_of(interaction)
@@ -439,6 +508,14 @@ class Dar(commands.GroupCog, group_name="dar", group_description="Daily activity
             )
         user_id = await self.scope(guild_id, interaction.user, member, "see the stats of")
         guild = self.guild(guild_id)
+        target = (
+            await self.checkins.by_name(guild_id, checkin, self.bot.clock.now())
+            if checkin
+            else None
+        )
+        if target is not None and not target.is_default:
+            await self.checkin_stats_answer(interaction, target, first, last, user_id, today)
+            return
         stats = await self.dar_store.stats(
             guild_id, first, last, roster_members(guild), today, user_id, now=self.bot.clock.now()
         )
@@ -454,6 +531,12 @@ class Dar(commands.GroupCog, group_name="dar", group_description="Daily activity
                 f"Today ({short_day(today)}) counts from {config.dar_summary:%H:%M}, the summary "
                 "time, in the chart and here alike."
             )
+        if user_id is None:
+            lines = await self.dar_store.checkin_lines(
+                guild_id, first, last, roster_members(guild), today
+            )
+            if lines:
+                note = "\n".join(filter(None, [note, "Check-ins:", *lines]))
         messages = stats_messages(first, last, stats.members, names, note)
         head, *rest = messages
         embeds = [to_embed(e) for e in head.embeds]
@@ -465,6 +548,36 @@ class Dar(commands.GroupCog, group_name="dar", group_description="Daily activity
             ephemeral=True,
         )
         await self.answer_pages(interaction, rest)
+
+    async def checkin_stats_answer(
+        self,
+        interaction: discord.Interaction,
+        target: CheckIn,
+        first: date,
+        last: date,
+        user_id: int | None,
+        today: date,
+    ) -> None:
+        """A check-in's rates per member over [first, last] (text: answered, on time,
+        skipped)."""
+        if last < first:
+            raise UserError(
+                f"The end date ({format_day(last)}) is before the start date ({format_day(first)})."
+            )
+        guild = self.guild(target.guild_id)
+        stats = await self.dar_store.checkin_stats(
+            target.guild_id, target, first, last, roster_members(guild), today
+        )
+        names = {m.id: m.display_name for m in guild.members}
+        rows = [m for m in stats.members if user_id is None or m.user_id == user_id]
+        lines = [
+            f"**{escape_markdown(names.get(m.user_id, str(m.user_id)))}** — answered "
+            f"{m.filed}/{m.expected}, on time {m.on_time}, skipped {m.skipped}"
+            for m in sorted(rows, key=lambda m: names.get(m.user_id, "").lower())
+        ]
+        head = stats.line() if user_id is None else f"**{escape_markdown(target.name)}**"
+        text = f"{head} — {format_day(first)} to {format_day(last)}\n" + "\n".join(lines)
+        await answer(interaction, clip(text, 2000), ephemeral=True)
 
     # -- blockers → tasks ------------------------------------------------------------------
     async def make_task_from_blocker(

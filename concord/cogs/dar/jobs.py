@@ -20,8 +20,14 @@ from zoneinfo import ZoneInfo
 
 import discord
 
+from concord.cogs.dar.checkin_jobs import (
+    CHECKIN_JOB,
+    CHECKIN_SUMMARY_JOB,
+    OWN_TIME_JOB,
+    CheckinJobs,
+)
+from concord.cogs.dar.checkin_views import reminder_view
 from concord.cogs.dar.embeds import roster_members, to_embed, to_view
-from concord.cogs.dar.views import submit_view
 from concord.core.dar import (
     Member,
     Report,
@@ -92,6 +98,7 @@ class DarJobs:
         self.cog = cog
         self.bot = cog.bot
         self.dar_store = cog.dar_store
+        self.checkin_jobs = CheckinJobs(cog, self)
 
     def scheduled(self) -> list[DailyJob | TickJob]:
         """The module's jobs (its descriptor hands them to the scheduler). A job that cannot
@@ -102,6 +109,10 @@ class DarJobs:
             TickJob(REMINDER_ZONES_JOB, self.remind_own_zones),
             DailyJob(SUMMARY_JOB, summary_time, self.post_summary),
             DailyJob(DIGEST_JOB, digest_time, self.post_digest),
+            # Check-ins and members' own reminder times (concord/cogs/dar/checkin_jobs.py).
+            TickJob(CHECKIN_JOB, self.checkin_jobs.ask),
+            TickJob(OWN_TIME_JOB, self.checkin_jobs.remind_own_time),
+            DailyJob(CHECKIN_SUMMARY_JOB, summary_time, self.checkin_jobs.post_summaries),
         ]
 
     # -- reminders -------------------------------------------------------------------------
@@ -115,12 +126,24 @@ class DarJobs:
             log.info("DAR reminders for %s skipped: its summary time has passed", local_date)
             return
         zones = await self.bot.guild_settings.member_timezones(config.guild_id)
+        own_time = await self.own_time_members(config.guild_id)
         people = [
             m
             for m in roster_members(guild)
             if zones.get(m.user_id, config.timezone) == config.timezone
+            and m.user_id not in own_time
         ]
         await self._remind(config, guild, local_date, people)
+
+    async def own_time_members(self, guild_id: int) -> set[int]:
+        """Members with their own reminder time (``dar_reminder_own_time`` reminds them)."""
+        rhythms = await self.cog.checkins.rhythms(guild_id)
+        return {uid for uid, r in rhythms.items() if r.remind_at is not None}
+
+    async def remind_people(
+        self, config: GuildConfig, guild: discord.Guild, day: date, people: Sequence[Member]
+    ) -> None:
+        await self._remind(config, guild, day, people, settle_unexpected=True)
 
     async def remind_own_zones(self, config: GuildConfig, now: datetime) -> None:
         """Members with their own timezone, once the reminder time has come where they are and
@@ -128,7 +151,10 @@ class DarJobs:
         if not config.configured:
             return
         zones = await self.bot.guild_settings.member_timezones(config.guild_id)
-        own = {uid: tz for uid, tz in zones.items() if tz != config.timezone}
+        own_time = await self.own_time_members(config.guild_id)
+        own = {
+            uid: tz for uid, tz in zones.items() if tz != config.timezone and uid not in own_time
+        }
         guild = self.bot.get_guild(config.guild_id) if own else None
         if guild is None:
             return
@@ -169,6 +195,20 @@ class DarJobs:
         ``settle_unexpected`` (the tick job, which looks again every pass) the day is also marked
         done for those nobody expects, so they are not looked up again until tomorrow."""
         now = self.bot.clock.now()
+        if await self.cog.checkins.daily_paused(config.guild_id):
+            return  # /dar checkin pause checkin:Daily report
+        # Never outside a member's own workdays (/dar remind days:).
+        rhythms = await self.cog.checkins.rhythms(config.guild_id)
+        off_today = {
+            uid for uid, r in rhythms.items() if r.workdays and day.weekday() not in r.workdays
+        }
+        if off_today:
+            for member in people:
+                if member.user_id in off_today:
+                    await self.bot.job_ledger.claim_notification(
+                        config.guild_id, REMINDER_KIND, reminder_key(member.user_id, day), now
+                    )
+            people = [m for m in people if m.user_id not in off_today]
         missing = await self.dar_store.missing(config.guild_id, day, people)
         if settle_unexpected:
             for member in people:
@@ -200,7 +240,7 @@ class DarJobs:
             user = self.bot.get_user(entry.user_id) or await self.bot.fetch_user(entry.user_id)
             await user.send(
                 content=reminder_text(day, entry.note, overdue, guild_name=guild.name),
-                view=submit_view(guild.id, day),
+                view=reminder_view(guild.id, day),
             )
         except (discord.Forbidden, discord.NotFound):
             log.info("could not DM a DAR reminder to %s (DMs closed or user gone)", entry.user_id)
@@ -217,6 +257,10 @@ class DarJobs:
         if config.reports_channel_id is None:
             log.info("guild %s has no reports channel; no DAR summary posted", guild.id)
             return
+        if not (
+            await self.cog.checkins.default(config.guild_id, self.bot.clock.now())
+        ).post_summary:
+            return  # the office posts each report as it arrives instead
         now = self.bot.clock.now()
         data = await self.dar_store.summary(config.guild_id, local_date, roster_members(guild), now)
         if not data.roster.workday and not data.reports:

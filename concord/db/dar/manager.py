@@ -12,6 +12,7 @@ from datetime import date, datetime, timedelta
 from typing import IO
 from zoneinfo import ZoneInfo
 
+from concord.core.checkins import CheckIn, CheckinStats, checkin_rates
 from concord.core.dar import (
     DayOff,
     DigestData,
@@ -28,6 +29,7 @@ from concord.core.dar import (
     check_report_day,
     describe_day_off,
     edit_window_end,
+    expected_roster,
     format_day,
     local_date,
     not_due_yet,
@@ -36,6 +38,7 @@ from concord.core.dar import (
     zone_for,
 )
 from concord.core.settings import GuildConfig
+from concord.db.dar.checkins import CheckinManager
 from concord.db.dar.reads import (
     Window,
     _Export,
@@ -95,6 +98,7 @@ class DarManager:
         self.guild_settings = guild_settings
         self.leave = leave
         self.tasks = tasks
+        self.checkins = CheckinManager(db)
 
     # -- reports ---------------------------------------------------------------------------
     async def submit(
@@ -169,6 +173,16 @@ class DarManager:
             (guild_id, day.isoformat()),
         )
         return [report_from_row(row) for row in rows]
+
+    async def skipped(self, guild_id: int, day: date) -> dict[int, str | None]:
+        """Members who skipped the Daily report of ``day`` (Skip today): user id → reason."""
+        rows = await self.db.fetchall(
+            "SELECT e.user_id, e.skip_reason FROM dar_entries e JOIN dar_checkins c"
+            " ON c.id = e.checkin_id WHERE c.guild_id = ? AND c.is_default = 1"
+            " AND e.guild_id = c.guild_id AND e.day = ? AND e.status = 'skipped'",
+            (guild_id, day.isoformat()),
+        )
+        return {row["user_id"]: row["skip_reason"] for row in rows}
 
     async def prefill(self, guild_id: int, user_id: int, day: date) -> Prefill:
         """The modal's text: the report as it is when editing; else Done = the tasks the member
@@ -260,6 +274,7 @@ class DarManager:
         whose day is not over yet are set apart as not due (never missing)."""
         roster = await self.roster(guild_id, day, members)
         filed = {r.user_id for r in await self.reports_on(guild_id, day)}
+        filed |= set(await self.skipped(guild_id, day))  # skipped: not missing
         not_due: tuple[RosterEntry, ...] = ()
         if now is not None:
             not_due = await self.not_due(guild_id, roster, filed, now)
@@ -353,6 +368,10 @@ class DarManager:
             completed={k: tuple(v) for k, v in done_by.items()},
             overdue=overdue_count,
             not_due=await self.not_due(guild_id, roster, {r.user_id for r in reports}, now),
+            skipped=tuple(
+                RosterEntry(uid, reason or "")
+                for uid, reason in sorted((await self.skipped(guild_id, day)).items())
+            ),
         )
 
     async def digest(
@@ -390,6 +409,7 @@ class DarManager:
         missing: tuple[RosterEntry, ...] = ()
         if missing_day is not None:
             filed = {r.user_id for r in await self.reports_on(guild_id, missing_day)}
+            filed |= set(await self.skipped(guild_id, missing_day))
             roster = period.roster(missing_day, members)
             filed |= {e.user_id for e in await self.not_due(guild_id, roster, filed, now)}
             missing = tuple(e for e in roster.expected if e.user_id not in filed)
@@ -417,6 +437,9 @@ class DarManager:
             missing=missing,
             blockers=blockers,
             next_day=tomorrow,
+            checkins=await self.checkin_lines(
+                guild_id, lookback, today - timedelta(days=1), members, today
+            ),
         )
 
     async def open_blockers(self, guild_id: int, start: date, end: date) -> tuple[OpenBlocker, ...]:
@@ -528,6 +551,68 @@ class DarManager:
             filed_per_day,
             completed_per_day,
         )
+
+    async def checkin_stats(
+        self,
+        guild_id: int,
+        checkin: CheckIn,
+        start: date,
+        end: date,
+        members: Sequence[Member],
+        today: date,
+    ) -> CheckinStats:
+        """Per member of a check-in (other than the Daily report): the days they were asked
+        in [start, end] (it ran, they had joined and were not away the whole day, no holiday;
+        from the check-in's creation, up to yesterday and today once answered), answered, on
+        time, skipped."""
+        row = await self.db.fetchone(
+            "SELECT created_at FROM dar_checkins WHERE id = ? AND guild_id = ?",
+            (checkin.id, guild_id),
+        )
+        created = date.fromisoformat(row["created_at"][:10]) if row else start
+        period = await self.period(guild_id, start, end)
+        config = period.config
+        role = checkin.role_id or config.staff_role_id
+        people = [m for m in members if role is None or role in m.role_ids]
+        expected: dict[int, list[date]] = {m.user_id: [] for m in people}
+        for day in days_between(max(start, created), min(end, today)):
+            if not checkin.runs_on(day, config.workdays):
+                continue
+            roster = expected_roster(
+                day,
+                people,
+                staff_role_id=None,
+                workdays=range(7),  # the check-in's own days decided it runs
+                holiday=period.holidays.get(day),
+                days_off=period.days_off.get(day, ()),
+            )
+            for entry in roster.expected:
+                if day < today:
+                    expected[entry.user_id].append(day)
+        rows = await self.db.fetchall(
+            "SELECT user_id, day, status, late FROM dar_entries WHERE guild_id = ?"
+            " AND checkin_id = ? AND day BETWEEN ? AND ?",
+            (guild_id, checkin.id, start.isoformat(), end.isoformat()),
+        )
+        entries = [
+            (row["user_id"], date.fromisoformat(row["day"]), row["status"], bool(row["late"]))
+            for row in rows
+            if row["user_id"] in expected
+        ]
+        return CheckinStats(checkin.name, start, end, checkin_rates(expected, entries))
+
+    async def checkin_lines(
+        self, guild_id: int, start: date, end: date, members: Sequence[Member], today: date
+    ) -> tuple[str, ...]:
+        """One line per check-in other than the Daily report, for the stats and the digest."""
+        lines = []
+        for checkin in await self.checkins.all(guild_id):
+            if checkin.is_default:
+                continue
+            stats = await self.checkin_stats(guild_id, checkin, start, end, members, today)
+            if stats.expected or stats.filed:
+                lines.append(stats.line())
+        return tuple(lines)
 
     async def in_use_since(self, guild_id: int) -> date | None:
         """The first day the DAR was in use: the first report, or the first day the bot sent

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 from concord.core.dar import ReportDraft, check_report_day, is_late, local_date, zone_for
 from concord.core.settings import GuildConfig
+from concord.db.dar.checkin_transactions import mirror_report
 from concord.db.dar.records import SubmitResult, report_from_row
 from concord.db.guilds import guild_holidays, read_config, utcnow_iso, write_audit
 from concord.errors import NotFound, UserError
@@ -117,6 +118,8 @@ def submit_report(
             now=now,
         )
         created = False
+    # The default check-in's entry and answers follow the report (one column per question).
+    mirror_report(conn, guild_id, int(report_id or 0), draft, now)
     saved = conn.execute("SELECT * FROM dar_reports WHERE id = ?", (report_id,)).fetchone()
     return SubmitResult(report_from_row(saved), created)
 

@@ -46,8 +46,14 @@ from concord.sandbox.emulator.validation import (
     number_components,
 )
 from concord.sandbox.emulator.world import (
+    CREATE_PRIVATE_THREADS,
+    CREATE_PUBLIC_THREADS,
     DM,
+    GUILD_TEXT,
     MANAGE_MESSAGES,
+    PRIVATE_THREAD,
+    PUBLIC_THREAD,
+    VIEW_CHANNEL,
     Channel,
     Guild,
     StoredMessage,
@@ -57,6 +63,15 @@ if TYPE_CHECKING:
     from concord.sandbox.emulator.server import Emulator, RecordedRequest, UploadedFile
 
 NO_CONTENT: Any = object()
+
+
+@dataclass(frozen=True)
+class Created:
+    """A handler's answer with status 201 (Discord creates some objects with it)."""
+
+    body: Any
+
+
 Handler = Callable[["Call"], Awaitable[Any]]
 
 
@@ -733,6 +748,62 @@ async def create_message(call: Call) -> Any:
     message = emulator.store_message(channel, emulator.bot_user, body, call.files, **extra)
     await emulator.announce("MESSAGE_CREATE", message)
     return emulator.message_payload(message)
+
+
+# Start Thread without Message (resources/channel#start-thread-without-message): in a text
+# channel, ``name`` 1-100 characters, ``auto_archive_duration`` one of 60, 1440, 4320, 10080,
+# ``type`` 11 (public) or 12 (private; the default in v9/v10 when omitted). Answers 201 with the
+# thread's channel object and dispatches THREAD_CREATE (``newly_created``).
+THREAD_ARCHIVE_MINUTES = (60, 1440, 4320, 10080)
+CANNOT_EXECUTE_ON_CHANNEL_TYPE = 50024
+
+
+@route("POST", "/channels/{channel_id}/threads")
+async def start_thread(call: Call) -> Any:
+    emulator = call.emulator
+    parent = _channel(call)
+    body = call.obj()
+    if parent.type != GUILD_TEXT:
+        raise ApiError(
+            400, CANNOT_EXECUTE_ON_CHANNEL_TYPE, "Cannot execute action on this channel type"
+        )
+    kind = body.get("type", PRIVATE_THREAD)
+    name = body.get("name")
+
+    def check(errors: FormErrors) -> None:
+        if not isinstance(name, str) or not 1 <= len(name) <= 100:
+            errors.add(["name"], "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 100 in length.")
+        if kind not in (PUBLIC_THREAD, PRIVATE_THREAD):
+            errors.add(["type"], "BASE_TYPE_CHOICES", "Value must be one of {11, 12}.")
+        archive = body.get("auto_archive_duration")
+        if archive is not None and archive not in THREAD_ARCHIVE_MINUTES:
+            errors.add(
+                ["auto_archive_duration"],
+                "BASE_TYPE_CHOICES",
+                "Value must be one of {60, 1440, 4320, 10080}.",
+            )
+
+    _validate(check)
+    guild = emulator.world.guilds[parent.guild_id or 0]
+    permissions = guild.channel_permissions(emulator.bot_user.id, parent.id)
+    needed = CREATE_PUBLIC_THREADS if kind == PUBLIC_THREAD else CREATE_PRIVATE_THREADS
+    if not permissions & VIEW_CHANNEL:
+        raise ApiError(403, MISSING_ACCESS, "Missing Access")
+    if not permissions & needed:
+        raise ApiError(403, MISSING_PERMISSIONS, "Missing Permissions")
+    thread = Channel(
+        emulator.world.new_id(),
+        kind,
+        name,
+        guild.id,
+        parent_id=parent.id,
+        owner_id=emulator.bot_user.id,
+        created_at=emulator.world.clock(),
+        auto_archive_duration=body.get("auto_archive_duration") or 4320,
+    )
+    guild.channels[thread.id] = thread
+    await emulator.gateway.dispatch("THREAD_CREATE", {**thread.payload(), "newly_created": True})
+    return Created(thread.payload())
 
 
 @route("GET", "/channels/{channel_id}/messages/{message_id}")

@@ -63,6 +63,7 @@ from concord.sandbox.emulator.world import (
     MENTION_EVERYONE,
     READ_MESSAGE_HISTORY,
     SEND_MESSAGES,
+    SEND_MESSAGES_IN_THREADS,
     USE_EXTERNAL_EMOJIS,
     VIEW_CHANNEL,
     Attachment,
@@ -374,6 +375,8 @@ class Emulator:
         result = await route.handler(call)
         if result is rest.NO_CONTENT:
             return web.Response(status=204)
+        if isinstance(result, rest.Created):
+            return _json_response(result.body, 201)
         return _json_response(result, 200)
 
     async def _cdn(self, request: web.Request) -> web.StreamResponse:
@@ -459,7 +462,9 @@ class Emulator:
         permissions = guild.channel_permissions(self.bot_user.id, channel.id)
         if not permissions & VIEW_CHANNEL:
             raise ApiError(403, MISSING_ACCESS, "Missing Access")
-        if not permissions & SEND_MESSAGES:
+        # In a thread, Send Messages in Threads stands for Send Messages.
+        needed = SEND_MESSAGES_IN_THREADS if channel.is_thread else SEND_MESSAGES
+        if not permissions & needed:
             raise ApiError(403, MISSING_PERMISSIONS, "Missing Permissions")
         if files and not permissions & ATTACH_FILES:
             raise ApiError(403, MISSING_PERMISSIONS, "Missing Permissions")

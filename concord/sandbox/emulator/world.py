@@ -31,6 +31,8 @@ USE_EXTERNAL_EMOJIS = 1 << 18
 CHANGE_NICKNAME = 1 << 26
 MANAGE_ROLES = 1 << 28
 USE_APPLICATION_COMMANDS = 1 << 31
+CREATE_PUBLIC_THREADS = 1 << 35
+CREATE_PRIVATE_THREADS = 1 << 36
 SEND_MESSAGES_IN_THREADS = 1 << 38
 ALL_PERMISSIONS = (1 << 51) - 1
 
@@ -51,6 +53,9 @@ EVERYONE_PERMISSIONS = (
 GUILD_TEXT = 0
 DM = 1
 GUILD_CATEGORY = 4
+PUBLIC_THREAD = 11
+PRIVATE_THREAD = 12
+THREAD_TYPES = (PUBLIC_THREAD, PRIVATE_THREAD)
 
 MENTION_USER: re.Pattern[str] = re.compile(r"<@!?(\d+)>")
 MENTION_ROLE: re.Pattern[str] = re.compile(r"<@&(\d+)>")
@@ -163,6 +168,15 @@ class Channel:
     recipient_id: int | None = None  # DM channels
     last_message_id: int | None = None
     overwrites: list[dict[str, Any]] = field(default_factory=list)
+    # Threads (types 11 and 12): who started it, when, and its archive settings.
+    owner_id: int | None = None
+    created_at: datetime | None = None
+    auto_archive_duration: int = 1440
+    message_count: int = 0
+
+    @property
+    def is_thread(self) -> bool:
+        return self.type in THREAD_TYPES
 
     def payload(self, users: dict[int, User] | None = None) -> dict[str, Any]:
         if self.type == DM:
@@ -186,6 +200,27 @@ class Channel:
             "parent_id": _opt(self.parent_id),
             "flags": 0,
         }
+        if self.is_thread:
+            # A thread channel object (Discord: Channel Resource, "Example Thread Channel").
+            created = iso(self.created_at) if self.created_at else None
+            data.update(
+                owner_id=_opt(self.owner_id),
+                last_message_id=_opt(self.last_message_id),
+                rate_limit_per_user=0,
+                message_count=self.message_count,
+                member_count=1,
+                total_message_sent=self.message_count,
+                thread_metadata={
+                    "archived": False,
+                    "auto_archive_duration": self.auto_archive_duration,
+                    "archive_timestamp": created,
+                    "locked": False,
+                    "create_timestamp": created,
+                    **({"invitable": True} if self.type == PRIVATE_THREAD else {}),
+                },
+            )
+            data.pop("position", None)
+            data.pop("permission_overwrites", None)
         if self.type == GUILD_TEXT:
             data.update(
                 topic=self.topic,
@@ -259,6 +294,8 @@ class Guild:
         if permissions == ALL_PERMISSIONS:
             return permissions
         channel = self.channels.get(channel_id)
+        if channel is not None and channel.is_thread and channel.parent_id is not None:
+            channel = self.channels.get(channel.parent_id)  # a thread has its parent's
         member = self.members.get(user_id)
         if channel is None or member is None:
             return permissions
@@ -341,8 +378,9 @@ class Guild:
             channels=[
                 {k: v for k, v in c.payload().items() if k != "guild_id"}
                 for c in self.channels.values()
+                if not c.is_thread
             ],
-            threads=[],
+            threads=[c.payload() for c in self.channels.values() if c.is_thread],
             presences=[],
             stage_instances=[],
             guild_scheduled_events=[],
