@@ -40,6 +40,7 @@ from concord.cogs.leave.embeds import (
     request_line,
     type_lines,
 )
+from concord.cogs.leave.feeds import FeedCommands
 from concord.cogs.leave.views import desk_of, send_embed_pages
 from concord.core.dates import parse_date, parse_month
 from concord.core.leave import (
@@ -186,7 +187,10 @@ async def subdivision_choices(
 
 @app_commands.guild_only()  # on the group: Discord ignores it on subcommands
 class Leave(
-    commands.GroupCog, group_name="leave", group_description="Leave: requests, balances, holidays"
+    FeedCommands,
+    commands.GroupCog,
+    group_name="leave",
+    group_description="Leave: requests, balances, holidays",
 ):
     holiday = app_commands.Group(
         name="holiday", description="Public holidays (no leave is taken on them)"
