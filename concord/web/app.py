@@ -114,7 +114,8 @@ def create_app(
         response.headers["Content-Disposition"] = 'inline; filename="leave.ics"'
         response.set_etag(hashlib.sha256(body).hexdigest()[:40])
         response.last_modified = stamp
-        return response.make_conditional(request)
+        response.make_conditional(request)  # 304 without a body when nothing changed
+        return response
 
     @app.get("/chart/<token>")
     def chart(token: str) -> Response:

@@ -94,8 +94,9 @@ async def team_choices(
     return [app_commands.Choice(name=n, value=n) for n in names if typed in n.casefold()][:25]
 
 
-class FeedCommands:
-    """Mixed into the Leave cog (``/leave feed``) with its listeners."""
+class FeedCommands(commands.Cog):
+    """A base of the Leave cog: ``/leave feed`` and its listeners (commands and listeners of a
+    cog's bases are the cog's own)."""
 
     bot: ConcordBot
 

@@ -35,7 +35,7 @@ TOKEN_BYTES = 24  # 192 bits of randomness
 MAX_FEED_REQUESTS = 5000
 MAX_NAME_LENGTH = 100
 # Compared against when no row matches, so an unknown token costs what a known one does.
-_DUMMY_HASH = hashlib.sha256(b"concord-desk: no such feed").hexdigest()
+_DUMMY_HASH: str = hashlib.sha256(b"concord-desk: no such feed").hexdigest()
 
 
 class FeedKind(StrEnum):
