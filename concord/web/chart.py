@@ -47,7 +47,7 @@ thead th .dow {{ display: block; font-size: 10px; color: #777; }}
 .today {{ outline: 2px solid {TODAY_OUTLINE}; outline-offset: -2px; }}
 td.leave {{ color: #fff; font-weight: 600; }}
 {"".join(f"td.k-{kind.value} {{ background-color: {colour}; }}" for kind, colour in KIND_COLOURS.items())}
-td.pending {{ background-image: {HATCH}; color: #222; }}
+td.pending {{ background-image: {HATCH}; color: #111; text-shadow: 0 0 3px #fff, 0 0 2px #fff; }}
 .legend {{ display: flex; flex-wrap: wrap; gap: 6px 14px; margin: 10px 0 0; padding: 0;
   list-style: none; font-size: 12px; }}
 .legend span {{ display: inline-block; width: 16px; height: 16px; vertical-align: middle;
