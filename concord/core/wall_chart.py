@@ -87,7 +87,8 @@ def parse_month(text: str | None, today: date) -> date:
     if not text:
         return today.replace(day=1)
     year, sep, month = text.partition("-")
-    if not sep or len(year) != 4 or len(month) != 2 or not (year + month).isdigit():
+    digits = year + month
+    if not sep or len(year) != 4 or len(month) != 2 or not (digits.isascii() and digits.isdigit()):
         raise ValueError(f"{text!r} is not a month like 2026-12")
     first = date(int(year), int(month), 1)  # ValueError for month 13
     if not 1970 <= first.year <= 2999:

@@ -4,7 +4,8 @@ installs it) looking at December 2026 of the seeded office (tests/web/office.py)
 would: which cells are coloured how, the holiday and weekends shaded, today outlined, what
 hovering shows to a member and to a manager, the month links, and a phone-sized screen.
 
-Without Chromium these tests skip with one line, except under CI=true, where they fail. A
+Without Chromium these tests skip with one line, except under CI=true (or
+CONCORD_REQUIRE_CHROMIUM=1, which `.ci/run` sets), where they fail. A
 screenshot of each run is saved under the test's tmp_path (and copied to
 ``$CONCORD_CHART_SCREENSHOT`` when that is set)."""
 
@@ -34,8 +35,8 @@ def chromium_path() -> str:
     if found:
         return found
     why = "Chromium not found (apt-get install chromium, or run .ci/install-chromium)"
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"{why}: the wall chart's browser tests must run under CI")
+    if os.environ.get("CI", "").lower() == "true" or os.environ.get("CONCORD_REQUIRE_CHROMIUM"):
+        pytest.fail(f"{why}: the wall chart's browser tests must run under CI (.ci/run)")
     pytest.skip(why)
 
 
