@@ -365,9 +365,25 @@ class FeedManager:
     async def set_member_role(
         self, guild_id: int, user_id: int, manager: bool, *, now: datetime
     ) -> int:
+        # Most role changes concern members without a link: a read on the loop, no write.
+        stale = await self.db.fetchone(
+            "SELECT 1 FROM leave_feeds WHERE guild_id = ? AND user_id = ?"
+            " AND revoked_at IS NULL AND manager <> ? LIMIT 1",
+            (guild_id, user_id, int(manager)),
+        )
+        if stale is None:
+            return 0
         return await self.db.write(set_member_role, guild_id, user_id, manager, now)
 
     async def forget_member(self, guild_id: int, user_id: int, *, now: datetime) -> int:
+        known = await self.db.fetchone(
+            "SELECT 1 FROM member_names WHERE guild_id = ? AND user_id = ? UNION ALL"
+            " SELECT 1 FROM leave_feeds WHERE guild_id = ? AND user_id = ?"
+            " AND revoked_at IS NULL LIMIT 1",
+            (guild_id, user_id, guild_id, user_id),
+        )
+        if known is None:
+            return 0
         return await self.db.write(forget_member, guild_id, user_id, now)
 
     async def store_names(
