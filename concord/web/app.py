@@ -67,7 +67,7 @@ def create_app(
     limiter: RateLimiter | None = None,
 ) -> Flask:
     wall: Clock = clock or Clock()
-    limits = RateLimiter(REQUESTS_PER_TOKEN_PER_MINUTE) if limiter is None else limiter
+    limits: RateLimiter = RateLimiter(REQUESTS_PER_TOKEN_PER_MINUTE) if limiter is None else limiter
     app = Flask("concord.web")
 
     def limited(token: str) -> Response | None:
