@@ -1,9 +1,9 @@
 """The Flask app of ``concord web``.
 
 - ``GET /feed/<token>.ics``: the link's iCalendar feed (last year to next year), with a strong
-  ``ETag`` (the body's SHA-256) and ``Last-Modified`` (the newest audited change in the guild,
-  name change, or the link itself), so calendar clients polling with ``If-None-Match`` /
-  ``If-Modified-Since`` get an empty 304.
+  ``ETag`` and ``Last-Modified`` read from what the feed depends on (``feed_version``: the
+  newest audit row of the guild, names, the link), so a calendar client polling with
+  ``If-None-Match`` / ``If-Modified-Since`` gets an empty 304 without the feed being built.
 - ``GET /chart/<token>?month=YYYY-MM``: the wall chart of that month (default: this month in
   the office's timezone), HTML and CSS only.
 
@@ -15,18 +15,24 @@ link and on the subscriber's own leave (``Feed.shows_details_of``).
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import sqlite3
 from datetime import UTC, date, timedelta
 
 from flask import Flask, Response, request
+from werkzeug.http import is_resource_modified
 
 from concord.adapters.leave_export import requests_ics
 from concord.clock import Clock
 from concord.core.wall_chart import build_month_chart, month_days, parse_month
 from concord.db.guilds import read_config
-from concord.db.leave.feeds import Feed, feed_by_token, feed_content, token_hash
+from concord.db.leave.feeds import (
+    Feed,
+    feed_by_token,
+    feed_content,
+    feed_version,
+    token_hash,
+)
 from concord.web.chart import render_chart
 from concord.web.ratelimit import RateLimiter
 from concord.web.store import ReadOnlyStore
@@ -95,26 +101,31 @@ def create_app(
             if found is None:
                 return not_found()
             first, last = date(now.year - 1, 1, 1), date(now.year + 1, 12, 31)
+            version = feed_version(conn, found, first)
+            stamp = version.last_modified.astimezone(UTC).replace(microsecond=0)
+            response = Response(mimetype="text/calendar")
+            response.headers.update(_PRIVATE_HEADERS)
+            response.headers["Cache-Control"] = "private, no-cache"
+            response.headers["Content-Disposition"] = 'inline; filename="leave.ics"'
+            response.set_etag(version.tag)
+            response.last_modified = stamp
+            if not is_resource_modified(request.environ, etag=version.tag, last_modified=stamp):
+                # Nothing changed since the client's copy: answered without building the feed.
+                response.status_code = 304
+                return response
             content = feed_content(conn, found, first, last)
-        names = {uid: name for uid, name in content.members}
-        stamp = content.last_modified.astimezone(UTC).replace(microsecond=0)
-        body = requests_ics(
-            content.requests,
-            names,
-            content.config.tz,
-            stamp,  # DTSTAMP: the same bytes until something changes, so the ETag holds
-            calendar_name=found.title,
-            private_except=None if found.manager else found.user_id,
-            holidays=content.holidays,
-            refresh=REFRESH,
+        response.set_data(
+            requests_ics(
+                content.requests,
+                {uid: name for uid, name in content.members},
+                content.config.tz,
+                stamp,  # DTSTAMP: the same bytes for the same version, so the tag holds
+                calendar_name=found.title,
+                private_except=None if found.manager else found.user_id,
+                holidays=content.holidays,
+                refresh=REFRESH,
+            )
         )
-        response = Response(body, mimetype="text/calendar")
-        response.headers.update(_PRIVATE_HEADERS)
-        response.headers["Cache-Control"] = "private, no-cache"
-        response.headers["Content-Disposition"] = 'inline; filename="leave.ics"'
-        response.set_etag(hashlib.sha256(body).hexdigest()[:40])
-        response.last_modified = stamp
-        response.make_conditional(request)  # 304 without a body when nothing changed
         return response
 
     @app.get("/chart/<token>")

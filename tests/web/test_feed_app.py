@@ -16,7 +16,7 @@ import concord.db.leave.feeds as feeds_module
 from concord.clock import ManualClock
 from concord.core.actor import Actor
 from concord.db.leave import LeaveManager
-from concord.db.leave.feeds import FeedKind, FeedManager
+from concord.db.leave.feeds import FeedKind, FeedManager, feed_content
 from concord.web.app import create_app
 from concord.web.ratelimit import RateLimiter
 from concord.web.store import ReadOnlyStore
@@ -148,6 +148,31 @@ async def test_conditional_gets_answer_304_until_something_changes(office: Offic
     assert changed.status_code == 200 and changed.headers["ETag"] != etag
     assert "Holiday: Christmas Eve" in events(changed.data)
     assert changed.headers["Last-Modified"] == "Thu, 03 Dec 2026 11:00:00 GMT"
+    etag = changed.headers["ETag"]
+    # A name change is no audited event, and shows in the feed: a new tag too.
+    await FeedManager(office.db).store_names(GUILD, [(BOB, "Robert")], now=later)
+    renamed = web.get(path, headers={"If-None-Match": etag})
+    assert renamed.status_code == 200 and "Robert: Out" in events(renamed.data)
+
+
+def test_a_304_is_answered_without_building_the_feed(
+    office: Office, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    web = client(office)
+    path = f"/feed/{office.member_office}.ics"
+    etag = web.get(path).headers["ETag"]
+
+    built: list[object] = []
+    real = feed_content
+
+    def counted(*args: Any) -> Any:
+        built.append(args)
+        return real(*args)
+
+    monkeypatch.setattr("concord.web.app.feed_content", counted)
+    assert web.get(path, headers={"If-None-Match": etag}).status_code == 304
+    assert built == []
+    assert web.get(path).status_code == 200 and len(built) == 1
 
 
 def test_a_link_gets_at_most_n_requests_a_minute(office: Office) -> None:

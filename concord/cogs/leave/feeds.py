@@ -24,6 +24,7 @@ from concord.cogs.common import (
     member_is_manager,
 )
 from concord.core.schedule import discord_time
+from concord.core.text import plural
 from concord.db.leave.feeds import FeedKind, FeedManager, IssuedFeed
 
 if TYPE_CHECKING:
@@ -170,4 +171,4 @@ class FeedCommands(commands.Cog):
             payload.guild_id, payload.user.id, now=self.bot.clock.now()
         )
         if revoked:
-            log.info("revoked %d feed link(s) of a member who left", revoked)
+            log.info("revoked %s of a member who left", plural(revoked, "feed link"))

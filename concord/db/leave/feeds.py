@@ -87,6 +87,15 @@ class FeedContent:
     names: dict[int, str]
     # The chart's rows, in order: the members in scope (with names), then anyone else with leave.
     members: tuple[tuple[int, str], ...]
+
+
+@dataclass(frozen=True)
+class FeedVersion:
+    """Which state of the data a feed shows, read without building it: ``tag`` changes with
+    anything the feed shows (strong: the same tag, the same bytes), ``last_modified`` is when
+    that last changed."""
+
+    tag: str
     last_modified: datetime
 
 
@@ -278,10 +287,40 @@ def _latest(values: Iterable[Any]) -> datetime:
     return max(datetime.fromisoformat(v) for v in values if v)
 
 
+# Part of every tag: a release that writes feeds differently must not match an older tag.
+FEED_FORMAT = "1"
+
+
+def feed_version(conn: sqlite3.Connection, feed: Feed, first: date) -> FeedVersion:
+    """Two indexed reads instead of building the feed: every change to leave, holidays, teams
+    and settings writes an audit row (append-only, so its newest id only grows), a name change
+    moves ``member_names.updated_at`` (a name removed changes the count), and a link's role
+    change is audited too. With the window's first day and the format, that is all a feed
+    depends on."""
+    audit = conn.execute(
+        "SELECT id, at FROM audit_log WHERE guild_id = ? ORDER BY id DESC LIMIT 1",
+        (feed.guild_id,),
+    ).fetchone()
+    names = conn.execute(
+        "SELECT count(*), max(updated_at) FROM member_names WHERE guild_id = ?", (feed.guild_id,)
+    ).fetchone()
+    parts = (
+        FEED_FORMAT,
+        feed.id,
+        int(feed.manager),
+        first.isoformat(),
+        audit[0] if audit else 0,
+        names[0],
+        names[1] or "",
+    )
+    tag = hashlib.sha256(repr(parts).encode("utf-8")).hexdigest()[:40]
+    changed = _latest([audit[1] if audit else None, names[1], feed.created_at.isoformat()])
+    return FeedVersion(tag=tag, last_modified=changed)
+
+
 def feed_content(conn: sqlite3.Connection, feed: Feed, first: date, last: date) -> FeedContent:
     """The feed's requests (pending and approved) touching [first, last], holidays in it, the
-    names, and when any of it last changed (the newest audited change in the guild, name change
-    or the link itself: every change to leave and holidays is audited)."""
+    names and the members in scope."""
     guild_id = feed.guild_id
     sql = (
         "SELECT * FROM leave_requests WHERE guild_id = ? AND start_date <= ? AND end_date >= ?"
@@ -322,16 +361,6 @@ def feed_content(conn: sqlite3.Connection, feed: Feed, first: date, last: date) 
     listed = {uid for uid, _ in members}
     others = sorted({r.user_id for r in requests} - listed)
     members += [(uid, names.get(uid, f"Former member {uid}")) for uid in others]
-    audit = conn.execute(
-        "SELECT at FROM audit_log WHERE guild_id = ? ORDER BY id DESC LIMIT 1", (guild_id,)
-    ).fetchone()
-    last_modified = _latest(
-        [
-            audit[0] if audit else None,
-            *(r["updated_at"] for r in name_rows),
-            feed.created_at.isoformat(),
-        ]
-    )
     return FeedContent(
         feed=feed,
         config=read_config(conn, guild_id),
@@ -339,7 +368,6 @@ def feed_content(conn: sqlite3.Connection, feed: Feed, first: date, last: date) 
         holidays=holidays,
         names=names,
         members=tuple(members),
-        last_modified=last_modified,
     )
 
 
