@@ -34,7 +34,7 @@ from concord.db.leave.feeds import (
     token_hash,
 )
 from concord.web.chart import render_chart
-from concord.web.ratelimit import RateLimiter
+from concord.web.ratelimit import BodyCache, RateLimiter
 from concord.web.store import ReadOnlyStore
 
 log: logging.Logger = logging.getLogger(__name__)
@@ -74,6 +74,7 @@ def create_app(
 ) -> Flask:
     wall: Clock = clock or Clock()
     limits: RateLimiter = RateLimiter(REQUESTS_PER_TOKEN_PER_MINUTE) if limiter is None else limiter
+    bodies: BodyCache = BodyCache()
     app = Flask("concord.web")
 
     def limited(token: str) -> Response | None:
@@ -113,9 +114,13 @@ def create_app(
                 # Nothing changed since the client's copy: answered without building the feed.
                 response.status_code = 304
                 return response
-            content = feed_content(conn, found, first, last)
-        response.set_data(
-            requests_ics(
+            cached = bodies.get(version.tag)
+            content = None if cached is not None else feed_content(conn, found, first, last)
+        if cached is not None:
+            body = cached
+        else:
+            assert content is not None
+            body = requests_ics(
                 content.requests,
                 {uid: name for uid, name in content.members},
                 content.config.tz,
@@ -125,7 +130,8 @@ def create_app(
                 holidays=content.holidays,
                 refresh=REFRESH,
             )
-        )
+            bodies.put(version.tag, body)
+        response.set_data(body)
         return response
 
     @app.get("/chart/<token>")
