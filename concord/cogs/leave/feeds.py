@@ -131,9 +131,6 @@ class FeedCommands(commands.Cog):
         actor = actor_of(config, interaction.user)
         now = self.bot.clock.now()
         guild = interaction.guild
-        if guild is not None:
-            # The web process shows names from the database: bring them up to date.
-            await self.feeds.store_names(guild.id, _names(guild), now=now)
         issued = await self.feeds.issue(
             config.guild_id,
             actor,
@@ -141,6 +138,8 @@ class FeedCommands(commands.Cog):
             team,
             now=now,
             rotate=revoke,
+            # The web process shows names from the database: brought up to date with the link.
+            names=_names(guild) if guild is not None else (),
         )
         await answer(interaction, describe(issued, public_url))
 

@@ -188,9 +188,12 @@ def issue_feed(
     team: str | None,
     now: datetime,
     rotate: bool,
+    names: Sequence[tuple[int, str]] = (),
 ) -> IssuedFeed:
     """Transaction: the actor's live link for this feed, or a new one. With ``rotate`` the live
-    link (if any) is revoked first and a new one made. Only the hash is stored."""
+    link (if any) is revoked first and a new one made. Only the hash is stored. ``names``
+    (the guild's members, as the bot sees them now) are stored in the same transaction, so a
+    refused request changes nothing."""
     team_id: int | None = None
     if kind is FeedKind.TEAM:
         if not team or not team.strip():
@@ -199,6 +202,7 @@ def issue_feed(
     elif team:
         raise UserError("`team` goes with `kind:team` only.")
     live = _live_feed(conn, guild_id, actor.user_id, kind, team_id)
+    store_member_names(conn, guild_id, names, now)
     revoked = 0
     if live is not None:
         if not rotate:
@@ -387,8 +391,11 @@ class FeedManager:
         *,
         now: datetime,
         rotate: bool = False,
+        names: Sequence[tuple[int, str]] = (),
     ) -> IssuedFeed:
-        return await self.db.write(issue_feed, guild_id, actor, kind, team, now, rotate)
+        return await self.db.write(
+            issue_feed, guild_id, actor, kind, team, now, rotate, list(names)
+        )
 
     async def set_member_role(
         self, guild_id: int, user_id: int, manager: bool, *, now: datetime
