@@ -33,8 +33,9 @@ from concord.db.leave.feeds import (
     feed_version,
     token_hash,
 )
+from concord.web.cache import BodyCache
 from concord.web.chart import render_chart
-from concord.web.ratelimit import BodyCache, RateLimiter
+from concord.web.ratelimit import RateLimiter
 from concord.web.store import ReadOnlyStore
 
 log: logging.Logger = logging.getLogger(__name__)

@@ -18,7 +18,8 @@ from concord.core.actor import Actor
 from concord.db.leave import LeaveManager
 from concord.db.leave.feeds import FeedKind, FeedManager, feed_content
 from concord.web.app import create_app
-from concord.web.ratelimit import BodyCache, RateLimiter
+from concord.web.cache import BodyCache
+from concord.web.ratelimit import RateLimiter
 from concord.web.store import ReadOnlyStore
 from tests.web.office import BOB, GUILD, MANAGER, NOW, Office
 
