@@ -670,6 +670,8 @@ class LeaveRequest:
     cancelled_at: datetime | None = None
     card_channel_id: int | None = None
     card_message_id: int | None = None
+    # A manager's note when the request was filed over a blackout or a team's limit.
+    override_note: str | None = None
 
     @property
     def start(self) -> date:

@@ -15,6 +15,7 @@ def test_both_flows_take_their_buttons_from_the_kit() -> None:
     assert made == {
         "LeaveApproveButton",
         "LeaveRejectButton",
+        "LeaveOverrideButton",  # Approve anyway, over a team's max_out (issue 20)
         "LeaveChangeApproveButton",
         "LeaveChangeRejectButton",
     }

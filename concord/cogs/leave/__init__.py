@@ -64,7 +64,7 @@ MODULE = Module(
     fixtures=Fixtures(
         channels=(("approvals", "Leave requests waiting for a manager"),),
         setup={"approvals_channel": "approvals"},
-        buttons=("leave:approve:{id}", "leave:reject:{id}"),
+        buttons=("leave:approve:{id}", "leave:reject:{id}", "leave:override:{id}"),
         id_table="leave_requests",
         sample=sample,
     ),

@@ -5,6 +5,7 @@ notes to the managers, and the daily reminder of requests still pending."""
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -12,16 +13,13 @@ import discord
 
 from concord.cogs import approvals
 from concord.cogs.common import (
-    APPROVERS_ONLY,
     acknowledge_later,
     actor_of,
     answer,
     answer_in_time,
     edit_clicked,
     guild_config,
-    member_can_approve,
     member_is_manager,
-    require_approver,
 )
 from concord.cogs.handover import add_tasks_field, offer_hand_over, tasks_due_while_away
 from concord.cogs.leave.embeds import (
@@ -34,6 +32,7 @@ from concord.cogs.leave.embeds import (
     pending_lines,
 )
 from concord.cogs.leave.views import card_view, pending_view, reject_modal
+from concord.core.actor import Actor
 from concord.core.leave import (
     AlreadyDecided,
     LeaveRequest,
@@ -44,7 +43,8 @@ from concord.core.leave import (
     format_amount,
 )
 from concord.core.settings import GuildConfig
-from concord.core.text import clip, plural
+from concord.core.teams import LimitReached, blackout_sentence
+from concord.core.text import clip, escape_markdown, plural
 from concord.db.leave import Decision, LeaveManager
 from concord.errors import PermissionDenied, UserError
 
@@ -56,6 +56,7 @@ PENDING_PER_PAGE = 4  # one row of buttons each, the fifth row for the page butt
 REMINDER_KIND = "leave.reminder"
 NO_CHANNEL_KIND = "leave.no_channel"
 NO_MENTIONS = discord.AllowedMentions.none()
+MAX_PINGS = 25  # approvers named and pinged on a card (the rest still decide)
 
 
 class LeaveDesk:
@@ -87,6 +88,11 @@ class LeaveDesk:
 
     # -- cards ---------------------------------------------------------------------------------
     async def render_card(self, request: LeaveRequest, config: GuildConfig) -> discord.Embed:
+        return (await self._render(request, config)).embed
+
+    async def _render(self, request: LeaveRequest, config: GuildConfig) -> Card:
+        """The card, its buttons (only while pending; Approve anyway when approving would take
+        a team over its limit) and whom it is for."""
         today = self.today(config)
         name_of = self.name_of(config.guild_id)
         years = await self.leave.request_balances(request, today=today)
@@ -102,13 +108,82 @@ class LeaveDesk:
             also_out=[a for a in absences if a.user_id != request.user_id and a.is_away],
         )
         embed = card_embed(request, context)
+        pending = request.status is RequestStatus.PENDING
+        over, approvers = (
+            await self._add_team_fields(embed, request, config) if pending else (False, NOBODY)
+        )
+        if request.override_note:
+            embed.add_field(
+                name="Filed over a blackout or team limit",
+                value=clip(escape_markdown(request.override_note), FIELD_LIMIT),
+                inline=False,
+            )
         if request.status in (RequestStatus.PENDING, RequestStatus.APPROVED):
             # Leave × Tasks: what falls due while the requester is away.
             tasks = await tasks_due_while_away(
                 self.bot, config.guild_id, request.user_id, request.start, request.end
             )
             add_tasks_field(embed, tasks)
-        return embed
+        view = card_view(request.id, over_limit=over) if pending else None
+        return Card(embed, view, approvers)
+
+    async def _add_team_fields(
+        self, embed: discord.Embed, request: LeaveRequest, config: GuildConfig
+    ) -> tuple[bool, Approvers]:
+        """Who decides (the requester's teams' approvers) and the warnings for them: a team
+        limit approving would go over (returns whether it would), blackout days touched."""
+        approvers = await self.approvers(request, config)
+        if approvers.text:
+            embed.add_field(name="Approvers", value=clip(approvers.text, FIELD_LIMIT), inline=False)
+        over, blackouts = await self.leave.team_warnings(request)
+        if over is not None:
+            embed.add_field(
+                name="⚠️ Team limit",
+                value=f"{over.sentence()}. Approve anyway to go over it.",
+                inline=False,
+            )
+        if blackouts:
+            embed.add_field(
+                name="⚠️ Blackout days",
+                value=clip(
+                    "\n".join(escape_markdown(blackout_sentence(b)) for b in blackouts),
+                    FIELD_LIMIT,
+                ),
+                inline=False,
+            )
+        return over is not None, approvers
+
+    async def approvers(self, request: LeaveRequest, config: GuildConfig) -> Approvers:
+        """Whom a pending request goes to: the approvers of the requester's teams (people
+        named, members of approver roles; never the requester), or the managers when the
+        requester's teams have no approver but them; nobody in particular (no pings, as
+        before teams) when the requester is in no team."""
+        route = await self.leave.routing(config.guild_id, request.user_id)
+        if not route.teams:
+            return NOBODY
+        guild = self.bot.get_guild(config.guild_id)
+        people = set(route.approver_ids)
+        if guild is not None:
+            for role_id in route.approver_role_ids:
+                role = guild.get_role(role_id)
+                people.update(m.id for m in (role.members if role else ()) if not m.bot)
+        people.discard(request.user_id)
+        teams = ", ".join(t.name for t in route.teams)
+        if not people:
+            roles = () if config.manager_role_id is None else (config.manager_role_id,)
+            who = "".join(f"<@&{r}> " for r in roles) or "the managers"
+            return Approvers(
+                (),
+                roles,
+                f"{who.strip()} (no approver in {escape_markdown(teams)} but the requester)",
+            )
+        ordered = tuple(sorted(people))[:MAX_PINGS]
+        return Approvers(
+            ordered,
+            (),
+            f"{' '.join(f'<@{u}>' for u in ordered)} ({escape_markdown(teams)}); managers can "
+            "always decide",
+        )
 
     def _approvals_channel(self, config: GuildConfig) -> discord.abc.Messageable | None:
         if config.approvals_channel_id is None:
@@ -130,12 +205,22 @@ class LeaveDesk:
                 "`/leave setup approvals_channel:`. Your request is saved as pending and "
                 "managers can decide it with `/leave pending`."
             )
-        embed = await self.render_card(request, config)
+        card = await self._render(request, config)
+        embed, view, route = card.embed, card.view, card.approvers
+        # The approvers of the requester's teams are named and pinged, nobody else.
+        pings = discord.AllowedMentions(
+            everyone=False,
+            users=[discord.Object(u) for u in route.users],
+            roles=[discord.Object(r) for r in route.roles],
+        )
+        content = f"For {route.text}" if route.text else None
         try:
-            if pending:
-                message = await channel.send(embed=embed, view=card_view(request.id))
+            if view is not None:
+                message = await channel.send(
+                    content, embed=embed, view=view, allowed_mentions=pings
+                )
             else:
-                message = await channel.send(embed=embed)
+                message = await channel.send(embed=embed, allowed_mentions=NO_MENTIONS)
         except discord.HTTPException:
             log.warning(
                 "could not post the card of leave request #%s in channel %s",
@@ -157,14 +242,13 @@ class LeaveDesk:
         """Edit the request's card in place to its current state (buttons only while pending)."""
         if request.card_channel_id is None or request.card_message_id is None:
             return
-        embed = await self.render_card(request, config)
-        pending = request.status is RequestStatus.PENDING
+        card = await self._render(request, config)
         await approvals.edit_card(
             self.bot,
             request.card_channel_id,
             request.card_message_id,
-            embed=embed,
-            view=card_view(request.id) if pending else None,
+            embed=card.embed,
+            view=card.view,
             what=f"leave request #{request.id}",
         )
 
@@ -261,26 +345,37 @@ class LeaveDesk:
         await self.dm(guild.owner_id, embed=embed)
 
     # -- decisions from buttons and the modal --------------------------------------------------
-    async def decide_from_button(self, interaction: discord.Interaction, request_id: int) -> None:
+    async def decide_from_button(
+        self, interaction: discord.Interaction, request_id: int, *, override: bool = False
+    ) -> None:
         # Deciding is a write and the card several reads: the clicked message is edited
         # directly (UPDATE_MESSAGE) when that is done within the answer budget, else the click
         # is acknowledged first (DEFERRED_UPDATE_MESSAGE) and the message edited through the
         # interaction. A click Discord no longer takes an answer for is still decided.
         answered = await answer_in_time(acknowledge_later(interaction, thinking=False))
         config = await guild_config(interaction)
-        decision = await self._decide(interaction, config, request_id, approve=True, note=None)
+        decision = await self._decide(
+            interaction, config, request_id, approve=True, note=None, override=override
+        )
         await self._answer_decision(interaction, config, decision, answered=answered)
 
     async def open_reject_modal(self, interaction: discord.Interaction, request_id: int) -> None:
         """Check first what the rejection will check, so nobody fills in a form in vain."""
         config = await guild_config(interaction)
-        if not member_can_approve(config, interaction.user):
-            raise PermissionDenied(APPROVERS_ONLY)
+        actor = actor_of(config, interaction.user)
         request = await self.leave.get_request(config.guild_id, request_id)
         if request.user_id == interaction.user.id:
             raise PermissionDenied(
                 f"Nobody decides their own leave: another manager has to reject request #{request_id}."
             )
+        route = await self.leave.routing(config.guild_id, request.user_id)
+        if not route.may_decide(
+            actor.user_id,
+            is_manager=actor.is_manager,
+            decides_leave=actor.decides_leave,
+            role_ids=actor.role_ids,
+        ):
+            raise PermissionDenied(route.refusal(request_id))
         if request.status is not RequestStatus.PENDING:
             raise UserError(self.already_message(already_decided(request), config))
         await interaction.response.send_modal(reject_modal(request_id))
@@ -303,11 +398,11 @@ class LeaveDesk:
         *,
         approve: bool,
         note: str | None,
+        override: bool = False,
     ) -> Decision:
-        # Deciding is the managers' and the leave approver role's (checked again in the write).
+        # Deciding is the managers', and the approvers' of the requester's teams (or, for
+        # members in no team, the leave approver role's): checked in the write.
         actor = actor_of(config, interaction.user)
-        if not actor.decides_leave:
-            raise PermissionDenied(APPROVERS_ONLY)
         try:
             if approve:
                 return await self.leave.approve(
@@ -315,6 +410,7 @@ class LeaveDesk:
                     request_id,
                     actor=actor,
                     now=self.now(),
+                    override=override,
                 )
             return await self.leave.reject(
                 config.guild_id,
@@ -325,6 +421,13 @@ class LeaveDesk:
             )
         except AlreadyDecided as error:
             raise UserError(self.already_message(error, config)) from None
+        except LimitReached:
+            # The card may predate the approvals that filled the team: show the warning and
+            # Approve anyway on it now.
+            await self.refresh_card(
+                await self.leave.get_request(config.guild_id, request_id), config
+            )
+            raise
 
     async def _answer_decision(
         self,
@@ -347,7 +450,7 @@ class LeaveDesk:
         clicked = interaction.type is discord.InteractionType.component
         if message is not None and message.flags.ephemeral:
             if answered:
-                embed, view = await self.pending_page(config, 0)
+                embed, view = await self.pending_page(config, 0, actor_of(config, interaction.user))
                 answered = await answer_in_time(
                     edit_clicked(interaction, content=done, embed=embed, view=view)
                     if clicked
@@ -377,10 +480,24 @@ class LeaveDesk:
             await offer_hand_over(interaction, request)  # a followup: needs the answer
 
     # -- the pending list ----------------------------------------------------------------------
+    async def require_pending_reader(self, interaction: discord.Interaction) -> GuildConfig:
+        """The config, or PermissionDenied for someone who decides no leave (managers, the
+        leave approver role and the teams' approvers do)."""
+        config = await guild_config(interaction)
+        if not await self.leave.may_see_pending(
+            config.guild_id, actor_of(config, interaction.user)
+        ):
+            raise PermissionDenied(
+                "You need the Manager role, the leave approver role or to approve for a team "
+                "(or Manage Server) to do that."
+            )
+        return config
+
     async def pending_page(
-        self, config: GuildConfig, page: int
+        self, config: GuildConfig, page: int, actor: Actor | None = None
     ) -> tuple[discord.Embed, discord.ui.View | None]:
-        requests = await self.leave.pending_requests(config.guild_id)
+        """A page of the pending requests ``actor`` may decide (all without an actor)."""
+        requests = await self.leave.pending_requests(config.guild_id, actor=actor)
         pages = max(1, -(-len(requests) // PENDING_PER_PAGE))
         page = max(0, min(page, pages - 1))
         shown = requests[page * PENDING_PER_PAGE : (page + 1) * PENDING_PER_PAGE]
@@ -401,8 +518,8 @@ class LeaveDesk:
         """Replace the pending list the click came from with ``page`` (fresh data; the click
         is acknowledged first only when that takes longer than the answer budget)."""
         await acknowledge_later(interaction, thinking=False)
-        config = await require_approver(interaction)
-        embed, view = await self.pending_page(config, page)
+        config = await self.require_pending_reader(interaction)
+        embed, view = await self.pending_page(config, page, actor_of(config, interaction.user))
         await edit_clicked(interaction, content=None, embed=embed, view=view)
 
     # -- reminders -----------------------------------------------------------------------------
@@ -462,7 +579,14 @@ class LeaveDesk:
             return
         roles = [r for r in (config.manager_role_id, config.approver_role_id) if r is not None]
         backups, why = await self._backups(config, local.date(), claimed, now)
-        mention = "".join(f"<@&{r}> " for r in roles) + "".join(f"<@{u}> " for u in backups)
+        # The approvers of the requesters' teams hear of their teams' requests too.
+        team_people: list[int] = []
+        for request in claimed:
+            for user_id in (await self.approvers(request, config)).users:
+                if user_id not in team_people and user_id not in backups:
+                    team_people.append(user_id)
+        users = [*team_people[:MAX_PINGS], *backups]
+        mention = "".join(f"<@&{r}> " for r in roles) + "".join(f"<@{u}> " for u in users)
         count = len(claimed)
         content = (
             f"{mention}{count} leave request{'s have' if count != 1 else ' has'} been waiting "
@@ -471,11 +595,11 @@ class LeaveDesk:
         )
         if backups:
             content += f" {why}, so this goes to the server's admins too."
-        # Ping exactly the approver roles and the backups named here, nobody else.
+        # Ping exactly the approver roles, team approvers and backups named here, nobody else.
         pings = discord.AllowedMentions(
             everyone=False,
             roles=[discord.Object(r) for r in roles],
-            users=[discord.Object(u) for u in backups],
+            users=[discord.Object(u) for u in users],
         )
         embeds = paginate(
             "Still waiting for approval",
@@ -499,6 +623,25 @@ class LeaveDesk:
         log.info(
             "reminded managers of %d pending leave requests in guild %s", count, config.guild_id
         )
+
+
+@dataclass(frozen=True)
+class Approvers:
+    """Whom a card goes to: users and roles to ping, and the line naming them."""
+
+    users: tuple[int, ...]
+    roles: tuple[int, ...]
+    text: str
+
+
+NOBODY = Approvers((), (), "")
+
+
+@dataclass(frozen=True)
+class Card:
+    embed: discord.Embed
+    view: discord.ui.View | None
+    approvers: Approvers
 
 
 def approvers_of(guild: discord.Guild, config: GuildConfig) -> set[int]:

@@ -25,7 +25,6 @@ from concord.cogs.common import (
     answer,
     guild_config,
     member_is_manager,
-    require_approver,
     require_manager,
 )
 from concord.cogs.leave.cards import LeaveDesk
@@ -41,6 +40,7 @@ from concord.cogs.leave.embeds import (
     type_lines,
 )
 from concord.cogs.leave.feeds import FeedCommands
+from concord.cogs.leave.teams import TeamCommands
 from concord.cogs.leave.views import desk_of, send_embed_pages
 from concord.core.dates import parse_date, parse_month
 from concord.core.leave import (
@@ -188,9 +188,10 @@ async def subdivision_choices(
 @app_commands.guild_only()  # on the group: Discord ignores it on subcommands
 class Leave(
     FeedCommands,
+    TeamCommands,
     commands.GroupCog,
     group_name="leave",
-    group_description="Leave: requests, balances, holidays",
+    group_description="Leave: requests, balances, holidays, teams",
 ):
     holiday = app_commands.Group(
         name="holiday", description="Public holidays (no leave is taken on them)"
@@ -224,6 +225,7 @@ class Leave(
         to_time="Off duty until, HH:MM",
         reason="Why (seen by you and the managers only)",
         member="Managers: request on behalf of this member",
+        override_note="Managers: file it anyway over blackout days or a team's limit, saying why",
     )
     @app_commands.choices(portion=PORTION_CHOICES)
     @app_commands.autocomplete(leave_type=leave_type_choices)
@@ -238,6 +240,7 @@ class Leave(
         to_time: str | None = None,
         reason: app_commands.Range[str, 1, 500] | None = None,
         member: discord.Member | None = None,
+        override_note: app_commands.Range[str, 1, 200] | None = None,
     ) -> None:
         await acknowledge_later(interaction)
         config = await guild_config(interaction)
@@ -260,6 +263,7 @@ class Leave(
             from_time=begin,
             to_time=finish,
             reason=reason,
+            override_note=override_note,
             now=self.desk.now(),
         )
         note = await self.desk.post_card(result.request, config)
@@ -362,8 +366,8 @@ class Leave(
     @app_commands.command(name="pending", description="Managers: requests waiting for approval")
     async def pending(self, interaction: discord.Interaction) -> None:
         await acknowledge_later(interaction)
-        config = await require_approver(interaction)
-        embed, view = await self.desk.pending_page(config, 0)
+        config = await self.desk.require_pending_reader(interaction)
+        embed, view = await self.desk.pending_page(config, 0, actor_of(config, interaction.user))
         if view is None:
             await answer(interaction, embed=embed, ephemeral=True)
         else:

@@ -48,8 +48,16 @@ async def _open_reject_form(interaction: discord.Interaction, request_id: int) -
     await desk_of(interaction).open_reject_modal(interaction, request_id)
 
 
+async def _approve_anyway(interaction: discord.Interaction, request_id: int) -> None:
+    await desk_of(interaction).decide_from_button(interaction, request_id, override=True)
+
+
 ApproveButton = decision_button("leave", "approve", _approve)
 RejectButton = decision_button("leave", "reject", _open_reject_form)
+# On a card whose approval would take a team over its max_out (issue 20): approve anyway.
+OverrideButton = decision_button("leave", "override", _approve_anyway)
+OverrideButton.__name__ = OverrideButton.__qualname__ = "LeaveOverrideButton"
+OVERRIDE_LABEL = "Approve anyway"
 
 
 class PendingPageButton(
@@ -84,12 +92,17 @@ class PendingPageButton(
 DYNAMIC_ITEMS: tuple[type[discord.ui.DynamicItem[Any]], ...] = (
     ApproveButton,
     RejectButton,
+    OverrideButton,
     PendingPageButton,
 )
 
 
-def card_view(request_id: int) -> discord.ui.View:
-    return decision_view(ApproveButton, RejectButton, request_id)
+def card_view(request_id: int, *, over_limit: bool = False) -> discord.ui.View:
+    """Approve and Reject; and Approve anyway when approving would go over a team's limit."""
+    view = decision_view(ApproveButton, RejectButton, request_id)
+    if over_limit:
+        view.add_item(OverrideButton(request_id, label=OVERRIDE_LABEL))
+    return view
 
 
 def pending_view(request_ids: Sequence[int], page: int, pages: int) -> discord.ui.View:

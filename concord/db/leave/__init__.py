@@ -24,6 +24,7 @@ from concord.db.leave.records import (
     RequestYear,
     Shift,
 )
+from concord.db.leave.teams import TeamEdit
 from concord.db.leave.transactions import HeldChange, PolicyChange
 
 __all__ = [
@@ -38,4 +39,5 @@ __all__ = [
     "PolicyChange",
     "RequestYear",
     "Shift",
+    "TeamEdit",
 ]

@@ -8,6 +8,7 @@ import sqlite3
 from collections.abc import Sequence
 from datetime import date, datetime, time
 from fractions import Fraction
+from functools import partial
 from typing import Any
 
 from concord.adapters.public_holidays import public_holidays
@@ -24,8 +25,10 @@ from concord.core.leave import (
     balance_as_of,
     fraction_from_text,
 )
+from concord.core.teams import Blackout, OverLimit, Routing, Team, blackouts_touching
 from concord.db.database import Database
 from concord.db.guilds import read_config, utcnow_iso
+from concord.db.leave import teams as team_db
 from concord.db.leave.records import (
     SQL_ABSENCES,
     SQL_HOLIDAYS,
@@ -44,6 +47,7 @@ from concord.db.leave.records import (
     _request_from_row,
     _type_from_row,
 )
+from concord.db.leave.teams import TeamEdit
 from concord.db.leave.transactions import (
     ApplyInput,
     HeldChange,
@@ -89,6 +93,7 @@ class LeaveManager:
         from_time: time | None = None,
         to_time: time | None = None,
         reason: str | None = None,
+        override_note: str | None = None,
         now: datetime,
     ) -> ApplyResult:
         spec = ApplyInput(
@@ -103,6 +108,7 @@ class LeaveManager:
             from_time=from_time,
             to_time=to_time,
             reason=reason,
+            override_note=override_note,
         )
         result = await self.db.write(apply_request, spec, now)
         log.info(
@@ -122,9 +128,16 @@ class LeaveManager:
         *,
         actor: Actor,
         now: datetime,
+        override: bool = False,
     ) -> Decision:
+        """Approve; ``override``: even over a team's ``max_out`` (Approve anyway, audited)."""
         return await self.db.write(
-            decide_request,
+            partial(
+                decide_request,
+                is_manager=actor.is_manager,
+                role_ids=actor.role_ids,
+                override=override,
+            ),
             guild_id,
             request_id,
             actor.user_id,
@@ -144,7 +157,7 @@ class LeaveManager:
         now: datetime,
     ) -> Decision:
         return await self.db.write(
-            decide_request,
+            partial(decide_request, is_manager=actor.is_manager, role_ids=actor.role_ids),
             guild_id,
             request_id,
             actor.user_id,
@@ -277,6 +290,122 @@ class LeaveManager:
             import_holidays, guild_id, actor.user_id, actor.is_manager, found, source, now
         )
 
+    # teams and blackouts (issue 20) -----------------------------------------------------------
+    async def create_team(
+        self,
+        guild_id: int,
+        name: str,
+        *,
+        approver_role_id: int | None = None,
+        max_out: int | None = None,
+        actor: Actor,
+        now: datetime,
+    ) -> Team:
+        return await self.db.write(
+            team_db.create_team,
+            guild_id,
+            actor.user_id,
+            actor.is_manager,
+            name,
+            approver_role_id,
+            max_out,
+            now,
+        )
+
+    async def edit_team(
+        self, guild_id: int, name: str, edit: TeamEdit, *, actor: Actor, now: datetime
+    ) -> Team:
+        return await self.db.write(
+            team_db.edit_team, guild_id, actor.user_id, actor.is_manager, name, edit, now
+        )
+
+    async def delete_team(
+        self, guild_id: int, name: str, *, actor: Actor, now: datetime
+    ) -> tuple[Team, int]:
+        return await self.db.write(
+            team_db.delete_team, guild_id, actor.user_id, actor.is_manager, name, now
+        )
+
+    async def add_team_member(
+        self,
+        guild_id: int,
+        name: str,
+        user_id: int,
+        *,
+        as_approver: bool = False,
+        actor: Actor,
+        now: datetime,
+    ) -> Team:
+        return await self.db.write(
+            team_db.add_team_member,
+            guild_id,
+            actor.user_id,
+            actor.is_manager,
+            name,
+            user_id,
+            as_approver,
+            now,
+        )
+
+    async def remove_team_member(
+        self, guild_id: int, name: str, user_id: int, *, actor: Actor, now: datetime
+    ) -> tuple[Team, list[str]]:
+        return await self.db.write(
+            team_db.remove_team_member,
+            guild_id,
+            actor.user_id,
+            actor.is_manager,
+            name,
+            user_id,
+            now,
+        )
+
+    async def add_blackout(
+        self,
+        guild_id: int,
+        *,
+        team: str | None,
+        start: date,
+        end: date,
+        reason: str | None,
+        actor: Actor,
+        now: datetime,
+    ) -> Blackout:
+        return await self.db.write(
+            team_db.add_blackout,
+            guild_id,
+            actor.user_id,
+            actor.is_manager,
+            team,
+            start,
+            end,
+            reason,
+            now,
+        )
+
+    async def remove_blackout(
+        self, guild_id: int, blackout_id: int, *, actor: Actor, now: datetime
+    ) -> Blackout:
+        return await self.db.write(
+            team_db.remove_blackout, guild_id, actor.user_id, actor.is_manager, blackout_id, now
+        )
+
+    async def teams(self, guild_id: int) -> list[Team]:
+        return await self.db.read_in_thread(team_db.guild_teams, guild_id)
+
+    async def routing(self, guild_id: int, user_id: int) -> Routing:
+        """Who decides ``user_id``'s leave (their teams' approvers, else managers)."""
+        return await self.db.read_in_thread(team_db.routing, guild_id, user_id)
+
+    async def blackouts(self, guild_id: int, *, since: date) -> list[Blackout]:
+        """Blackouts ending on or after ``since``, soonest first."""
+        return await self.db.read_in_thread(team_db.list_blackouts, guild_id, since)
+
+    async def team_warnings(self, request: LeaveRequest) -> tuple[OverLimit | None, list[Blackout]]:
+        """For the approvers: the team limit approving ``request`` would go over (approved
+        leave counted) and the blackouts it touches."""
+        return await self.db.read_in_thread(_team_warnings, request)
+
     # reads -----------------------------------------------------------------------------------
     async def _query(self, queries: Sequence[Query]) -> list[list[sqlite3.Row]]:
         return await self.db.fetch_many(queries)
@@ -346,14 +475,28 @@ class LeaveManager:
         rows = await self.db.fetchall(sql + " ORDER BY start_date DESC, id DESC", tuple(params))
         return [_request_from_row(row) for row in rows]
 
-    async def pending_requests(self, guild_id: int) -> list[LeaveRequest]:
-        """Pending requests, oldest first."""
+    async def pending_requests(
+        self, guild_id: int, *, actor: Actor | None = None
+    ) -> list[LeaveRequest]:
+        """Pending requests, oldest first; with ``actor``, those they may decide (a team
+        approver sees their teams' requests; a manager all)."""
         rows = await self.db.fetchall(
             "SELECT * FROM leave_requests WHERE guild_id = ? AND status = 'pending'"
             " ORDER BY created_at, id",
             (guild_id,),
         )
-        return [_request_from_row(row) for row in rows]
+        requests = [_request_from_row(row) for row in rows]
+        if actor is None or actor.is_manager or not requests:
+            return requests
+        return await self.db.read_in_thread(_decidable_by, requests, actor)
+
+    async def may_see_pending(self, guild_id: int, actor: Actor) -> bool:
+        """A manager, the leave approver role, or an approver of some team."""
+        if actor.decides_leave:
+            return True
+        return await self.db.read_in_thread(
+            team_db.approves_for_a_team, guild_id, actor.user_id, actor.role_ids
+        )
 
     async def overdue_requests(
         self, guild_id: int, *, created_before: datetime
@@ -434,6 +577,44 @@ class LeaveManager:
     async def holidays(self, guild_id: int, start: date, end: date) -> list[Holiday]:
         rows = await self.db.fetchall(SQL_HOLIDAYS, (guild_id, start.isoformat(), end.isoformat()))
         return [_holiday_from_row(row) for row in rows]
+
+
+def _decidable_by(
+    conn: sqlite3.Connection, requests: list[LeaveRequest], actor: Actor
+) -> list[LeaveRequest]:
+    routes: dict[int, Routing] = {}
+    found = []
+    for request in requests:
+        if request.user_id not in routes:
+            routes[request.user_id] = team_db.routing(conn, request.guild_id, request.user_id)
+        if routes[request.user_id].may_decide(
+            actor.user_id,
+            is_manager=actor.is_manager,
+            decides_leave=actor.decides_leave,
+            role_ids=actor.role_ids,
+        ):
+            found.append(request)
+    return found
+
+
+def _team_warnings(
+    conn: sqlite3.Connection, request: LeaveRequest
+) -> tuple[OverLimit | None, list[Blackout]]:
+    if not request.deducts:
+        return None, []
+    days = [
+        date.fromisoformat(row["day"])
+        for row in conn.execute(
+            "SELECT day FROM leave_request_days WHERE request_id = ? ORDER BY day", (request.id,)
+        )
+    ]
+    if not days:
+        return None, []
+    over = team_db.over_limit(conn, request.guild_id, request.user_id, days)
+    touching = blackouts_touching(
+        team_db.blackouts_for(conn, request.guild_id, request.user_id, days[0], days[-1]), days
+    )
+    return over, touching
 
 
 def _ensure_defaults_now(conn: sqlite3.Connection, guild_id: int, now: datetime) -> None:

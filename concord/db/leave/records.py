@@ -257,6 +257,7 @@ def _request_from_values(row: Mapping[str, Any]) -> LeaveRequest:
         cancelled_at=_when(row["cancelled_at"]),
         card_channel_id=row["card_channel_id"],
         card_message_id=row["card_message_id"],
+        override_note=row.get("override_note"),
     )
 
 

@@ -39,6 +39,13 @@ from concord.core.leave import (
 )
 from concord.core.schedule import format_hhmm
 from concord.core.settings import GuildConfig
+from concord.core.teams import (
+    MAX_OVERRIDE_NOTE,
+    LimitReached,
+    blackout_sentence,
+    blackouts_touching,
+    validate_note,
+)
 from concord.db.guilds import read_config, utcnow_iso, write_audit
 from concord.db.leave.records import (
     SQL_HOLIDAYS,
@@ -63,6 +70,7 @@ from concord.db.leave.records import (
     _type_from_row,
     _when,
 )
+from concord.db.leave.teams import blackouts_for, over_limit, routing
 from concord.errors import NotFound, PermissionDenied, UserError
 
 log: logging.Logger = logging.getLogger(__name__)
@@ -253,6 +261,30 @@ class ApplyInput:
     from_time: time | None = None
     to_time: time | None = None
     reason: str | None = None
+    # Managers only: file over a blackout or a team's max_out anyway, saying why.
+    override_note: str | None = None
+
+
+def _team_rules(
+    conn: sqlite3.Connection, spec: ApplyInput, days: list[date], note: str | None
+) -> list[str]:
+    """Blackout days and team limits for leave that takes days (not work from home): the
+    problems a manager's ``override_note`` overrides; refused otherwise, with the reason."""
+    if not days:
+        return []
+    touching = blackouts_touching(
+        blackouts_for(conn, spec.guild_id, spec.user_id, min(days), max(days)), days
+    )
+    problems = [blackout_sentence(b) for b in touching]
+    over = over_limit(conn, spec.guild_id, spec.user_id, days)
+    if over is not None:
+        problems.append(over.sentence())
+    if problems and note is None:
+        text = ". ".join(problems) + "."
+        if spec.actor_is_manager:
+            text += " As a manager you can file it anyway: add `override_note:` saying why."
+        raise UserError(text)
+    return problems
 
 
 def apply_request(conn: sqlite3.Connection, spec: ApplyInput, now: datetime) -> ApplyResult:
@@ -282,12 +314,22 @@ def apply_request(conn: sqlite3.Connection, spec: ApplyInput, now: datetime) -> 
             f"That overlaps {whose} {other.status.value} request #{other.id} "
             f"({other.span.describe()}). Cancel it first or pick other dates or hours."
         )
+    note = validate_note(spec.override_note, what="override note", limit=MAX_OVERRIDE_NOTE)
+    if note is not None and not spec.actor_is_manager:
+        raise PermissionDenied(
+            "Only managers can override blackout days and team limits (`override_note`)."
+        )
     member = load_member_leave(conn, spec.guild_id, spec.user_id, ltype.id)
     per_year = amounts_by_year(days)
     as_of = {year: _as_of(year, today, days) for year in per_year}
     problem = member.shortfall(ltype.id, per_year, as_of, count_pending=True)
     if problem:
         raise UserError(problem)
+    overridden = (
+        _team_rules(conn, spec, [day for day, _ in days], note) if ltype.settings.deducts else []
+    )
+    if not overridden:
+        note = None  # nothing was overridden: no note to keep
     auto = not ltype.settings.requires_approval
     # A manager's own request on a type whose approval they switched off waits for another
     # manager: otherwise switching it off, filing and switching it back approves one's own leave.
@@ -317,13 +359,14 @@ def apply_request(conn: sqlite3.Connection, spec: ApplyInput, now: datetime) -> 
         "created_at": utcnow_iso(now),
         "decided_by": None,
         "decided_at": utcnow_iso(now) if auto else None,
+        "override_note": note,
     }
     cur = conn.execute(
         "INSERT INTO leave_requests (guild_id, user_id, type_id, type_name, start_date, end_date,"
         " portion, from_time, to_time, amount, deducts, reason, status, filed_by, created_at,"
-        " decided_by, decided_at) VALUES (:guild_id, :user_id, :type_id, :type_name,"
-        " :start_date, :end_date, :portion, :from_time, :to_time, :amount, :deducts, :reason,"
-        " :status, :filed_by, :created_at, :decided_by, :decided_at)",
+        " decided_by, decided_at, override_note) VALUES (:guild_id, :user_id, :type_id,"
+        " :type_name, :start_date, :end_date, :portion, :from_time, :to_time, :amount, :deducts,"
+        " :reason, :status, :filed_by, :created_at, :decided_by, :decided_at, :override_note)",
         stored,
     )
     assert cur.lastrowid is not None
@@ -350,6 +393,16 @@ def apply_request(conn: sqlite3.Connection, spec: ApplyInput, now: datetime) -> 
         },
         now=now,
     )
+    if overridden:
+        write_audit(
+            conn,
+            guild_id=spec.guild_id,
+            actor_id=spec.actor_id,
+            action="leave.override",
+            subject=f"leave:{request_id}",
+            after={"overridden": overridden, "note": note},
+            now=now,
+        )
     deducting = 1 if request.deducts else 0
     shift = Shift(taken=deducting, recorded=1) if auto else Shift(pending=deducting)
     frozen_days = tuple(days)
@@ -366,19 +419,34 @@ def decide_request(
     guild_id: int,
     request_id: int,
     actor_id: int,
-    actor_is_manager: bool,
+    actor_decides: bool,
     approve: bool,
     note: str | None,
     now: datetime,
+    *,
+    is_manager: bool | None = None,
+    role_ids: frozenset[int] = frozenset(),
+    override: bool = False,
 ) -> Decision:
-    """Approve or reject a pending request, exactly once; approval debits in this transaction."""
-    _require_manager(actor_is_manager)
+    """Approve or reject a pending request, exactly once; approval debits in this transaction.
+
+    ``actor_decides``: the actor decides leave in general (a manager or the guild's leave
+    approver role); ``is_manager`` (default: the same) and ``role_ids`` decide with the
+    requester's teams: a request of a member whose teams name approvers is theirs or a
+    manager's (see ``Routing``). Approving what would take a team over its ``max_out`` needs
+    ``override`` (Approve anyway), which is audited."""
+    manager = actor_decides if is_manager is None else is_manager
     request = _load_request(conn, guild_id, request_id)
     if request.user_id == actor_id:
         raise PermissionDenied(
             f"Nobody decides their own leave: another manager has to "
             f"{'approve' if approve else 'reject'} request #{request_id}."
         )
+    route = routing(conn, guild_id, request.user_id)
+    if not route.may_decide(
+        actor_id, is_manager=manager, decides_leave=actor_decides, role_ids=role_ids
+    ):
+        raise PermissionDenied(route.refusal(request_id))
     if request.status is not RequestStatus.PENDING:
         raise already_decided(request)
     note = validate_reason(note)
@@ -392,6 +460,13 @@ def decide_request(
         problem = member.shortfall(request.type_id, per_year, as_of, count_pending=False)
         if problem:
             raise UserError(f"Cannot approve #{request_id}: {problem}")
+    over = (
+        over_limit(conn, guild_id, request.user_id, [day for day, _ in days])
+        if approve and request.deducts
+        else None
+    )
+    if over is not None and not override:
+        raise LimitReached(request_id, over)
     status = RequestStatus.APPROVED if approve else RequestStatus.REJECTED
     updated = conn.execute(
         "UPDATE leave_requests SET status = ?, decided_by = ?, decided_at = ?, decision_note = ?"
@@ -420,6 +495,16 @@ def decide_request(
         after={"status": status.value, "note": note},
         now=now,
     )
+    if over is not None:
+        write_audit(
+            conn,
+            guild_id=guild_id,
+            actor_id=actor_id,
+            action="leave.limit_override",
+            subject=f"leave:{request_id}",
+            after={"over_limit": over.sentence()},
+            now=now,
+        )
     deducting = 1 if decided.deducts else 0
     shift = (
         Shift(pending=-deducting, taken=deducting, recorded=1)
