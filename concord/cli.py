@@ -1,4 +1,4 @@
-"""The ``concord`` command line: run, sync, db, sandbox, webhook, deploy."""
+"""The ``concord`` command line: run, sync, db, sandbox, webhook, deploy, web."""
 
 from __future__ import annotations
 
@@ -25,6 +25,7 @@ from concord.db.snapshots import list_snapshots
 from concord.errors import ExitError
 from concord.health import read_health
 from concord.logsetup import setup_logging
+from concord.web.cli import register as register_web
 from concord.webhook.cli import register as register_webhook
 
 if TYPE_CHECKING:
@@ -368,6 +369,7 @@ def build_parser() -> argparse.ArgumentParser:
         command.set_defaults(func=func)
     _add_backup_commands(db)
     register_webhook(sub)
+    register_web(sub)
     return parser
 
 

@@ -153,6 +153,10 @@ class Settings:
     backup_keep: Retention = field(default_factory=Retention)
     backup_s3_url: str | None = None
     backup_s3_endpoint: str | None = None
+    # `concord web` (calendar feeds and the wall chart): where it listens, and the address
+    # members reach it at (a TLS proxy in front); the bot builds the links from public_url.
+    web_addr: tuple[str, int] | None = None
+    public_url: str | None = None
 
     @property
     def metrics_enabled(self) -> bool:
@@ -214,14 +218,16 @@ def _path(env: Mapping[str, str], name: str, default: str) -> Path:
 
 
 def _metrics_addr(env: Mapping[str, str]) -> tuple[str, int] | None:
-    value = env.get("CONCORD_METRICS_ADDR", "").strip()
+    return _host_port(env, "CONCORD_METRICS_ADDR", "127.0.0.1:9464")
+
+
+def _host_port(env: Mapping[str, str], name: str, example: str) -> tuple[str, int] | None:
+    value = env.get(name, "").strip()
     if not value:
         return None
     host, sep, port = value.rpartition(":")
     if not sep or not port.isdigit() or not 0 < int(port) <= 65535:
-        raise SettingsError(
-            "CONCORD_METRICS_ADDR", f"{value!r} is not HOST:PORT (e.g. 127.0.0.1:9464)"
-        )
+        raise SettingsError(name, f"{value!r} is not HOST:PORT (e.g. {example})")
     # ":9464" listens on every address, as for most exporters; the docs advise loopback.
     return host.strip("[]") or "0.0.0.0", int(port)
 
@@ -316,7 +322,18 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         backup_keep=_parsed(env, "CONCORD_BACKUP_KEEP", "7d,4w,12m", parse_keep),
         backup_s3_url=s3_url,
         backup_s3_endpoint=_url(env, "CONCORD_BACKUP_S3_ENDPOINT", ("http", "https")),
+        web_addr=_host_port(env, "CONCORD_WEB_ADDR", "127.0.0.1:8090"),
+        public_url=_public_url(env),
     )
+
+
+def _public_url(env: Mapping[str, str]) -> str | None:
+    value = _url(env, "CONCORD_PUBLIC_URL", ("http", "https"))
+    if value is not None and (urlsplit(value).query or urlsplit(value).fragment):
+        raise SettingsError(
+            "CONCORD_PUBLIC_URL", f"{value!r} has a '?' or '#' part; give the base address only"
+        )
+    return value
 
 
 def _metrics_emf(env: Mapping[str, str]) -> bool:

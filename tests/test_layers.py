@@ -7,6 +7,8 @@ import of every module (also inside functions and ``if TYPE_CHECKING``) is read 
   ``core``, ``adapters`` and the libraries named in ``ADAPTER_LIBRARIES``.
 - ``concord.db`` never imports discord, the cogs, the bot or the sandbox.
 - ``concord.webhook`` never imports the bot, the cogs or discord.
+- ``concord.web`` (``concord web``: calendar feeds, the wall chart) never imports the bot, the
+  cogs or discord either: it reads the database through ``db`` and renders with ``core``.
 """
 
 from __future__ import annotations
@@ -68,6 +70,8 @@ def broken_rule(module: str, imported: str) -> str | None:
         return "db never imports discord, the bot, the cogs or the sandbox"
     if within(module, ("concord.webhook",)) and within(imported, BOT_SIDE):
         return "webhook never imports the bot (nor discord)"
+    if within(module, ("concord.web",)) and within(imported, BOT_SIDE):
+        return "web never imports the bot (nor discord)"
     return None
 
 
@@ -98,6 +102,9 @@ def test_the_package_keeps_its_layers() -> None:
         ("db/leave.py", "from concord.cogs.common import answer\n"),
         ("webhook/app.py", "from concord.bot import ConcordBot\n"),
         ("webhook/app.py", "from ..bot import ConcordBot\n"),
+        ("web/app.py", "import discord\n"),
+        ("web/chart.py", "from concord.cogs.leave.feeds import feed_links\n"),
+        ("web/cli.py", "from ..runner import run_bot\n"),
     ],
 )
 def test_an_import_across_a_layer_is_caught(tmp_path: Path, path: str, source: str) -> None:
@@ -116,6 +123,7 @@ def test_an_import_across_a_layer_is_caught(tmp_path: Path, path: str, source: s
         ("adapters/export.py", "import icalendar\nfrom concord.core.leave import Span\n"),
         ("db/leave.py", "from concord.adapters.public_holidays import public_holidays\n"),
         ("cogs/leave.py", "import discord\n"),
+        ("web/app.py", "from concord.db.leave.feeds import feed_by_token\nimport flask\n"),
     ],
 )
 def test_an_import_within_the_rules_passes(tmp_path: Path, path: str, source: str) -> None:

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 from concord.core.leave import (
     HALF_DAY_TIMES,
+    Holiday,
     LeaveRequest,
     Portion,
     RequestStatus,
@@ -123,13 +124,17 @@ def requests_ics(
     *,
     calendar_name: str = "Leave",
     private_except: int | None = None,
+    holidays: Sequence[Holiday] = (),
+    refresh: timedelta | None = None,
 ) -> bytes:
     """Full days as all-day events, half days and off-duty spans as timed events (UTC).
     Pending leave is TENTATIVE; every event is transparent, so importing a team's leave does
     not mark the importer busy. With ``private_except`` (a member who is not a manager), the
-    leave of everyone else shows as "Out" or "Working elsewhere": no type, no reason."""
+    leave of everyone else shows as "Out" or "Working elsewhere": no type, no reason.
+    ``holidays`` become all-day events; ``refresh`` tells subscribing clients how often to poll
+    (REFRESH-INTERVAL and Outlook's X-PUBLISHED-TTL)."""
     # Imported here: icalendar takes a noticeable share of the bot's start-up otherwise.
-    from icalendar import Calendar
+    from icalendar import Calendar, vDuration
 
     calendar = Calendar()
     calendar.add("prodid", "-//Concord Desk//Leave//EN")
@@ -137,10 +142,30 @@ def requests_ics(
     calendar.add("calscale", "GREGORIAN")
     calendar.add("method", "PUBLISH")
     calendar.add("x-wr-calname", calendar_name)
+    if refresh is not None:
+        calendar.add("refresh-interval", refresh, parameters={"VALUE": "DURATION"})
+        calendar.add("x-published-ttl", vDuration(refresh))
+    for holiday in holidays:
+        calendar.add_component(_holiday_event(holiday, now))
     for request in requests:
         private = private_except is not None and request.user_id != private_except
         calendar.add_component(_event(request, names, tz, now, private=private))
     return calendar.to_ical()
+
+
+def _holiday_event(holiday: Holiday, now: datetime) -> Event:
+    from icalendar import Event
+
+    event = Event()
+    event.add("uid", f"holiday-{holiday.day.isoformat()}@concord-desk")
+    event.add("dtstamp", now.astimezone(UTC))
+    event.add("summary", f"Holiday: {holiday.name}")
+    event.add("dtstart", holiday.day)
+    event.add("dtend", holiday.day + timedelta(days=1))
+    event.add("status", "CONFIRMED")
+    event.add("transp", "TRANSPARENT")
+    event.add("categories", ["Holiday"])
+    return event
 
 
 def _event(

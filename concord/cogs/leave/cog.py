@@ -39,6 +39,7 @@ from concord.cogs.leave.embeds import (
     request_line,
     type_lines,
 )
+from concord.cogs.leave.feeds import FeedCommands
 from concord.cogs.leave.teams import TeamCommands
 from concord.cogs.leave.views import desk_of, send_embed_pages
 from concord.core.dates import parse_date, parse_month
@@ -186,6 +187,7 @@ async def subdivision_choices(
 
 @app_commands.guild_only()  # on the group: Discord ignores it on subcommands
 class Leave(
+    FeedCommands,
     TeamCommands,
     commands.GroupCog,
     group_name="leave",
