@@ -1,4 +1,4 @@
-"""Migration 0011 (check-ins) from the schema of 0010 with reports in it: the office gets its
+"""Migration 0013 (check-ins) from the schema of 0010 with reports in it: the office gets its
 default check-in "Daily report" with Done / Plan / Blockers / Hours, every report becomes an
 entry with one answer per question, and /dar view and /dar export say what they said before."""
 

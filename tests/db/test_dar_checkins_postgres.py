@@ -1,4 +1,4 @@
-"""The PostgreSQL twin of migration 0011 (check-ins) against a real throwaway server: on the
+"""The PostgreSQL twin of migration 0013 (check-ins) against a real throwaway server: on the
 tables it builds on (as SQLite's 0001-0010 leave them, with reports in), it makes the same
 default check-in, questions, entries and answers as the SQLite migration. Skips, loudly,
 without a server."""
@@ -8,7 +8,7 @@ from __future__ import annotations
 from concord.db.database import Migration
 from concord.db.postgres import PostgresDatabase, load_postgres_migrations
 
-# The tables 0011 reads, in PostgreSQL, with the reports of schema 0010 (no PostgreSQL baseline
+# The tables 0013 reads, in PostgreSQL, with the reports of schema 0010 (no PostgreSQL baseline
 # ships yet: docs/POSTGRES.md).
 BEFORE = Migration(
     10,
@@ -41,7 +41,7 @@ BEFORE = Migration(
 
 
 async def test_the_postgres_twin_moves_reports_into_the_daily_report(pg_url: str) -> None:
-    [twin] = [m for m in load_postgres_migrations() if m.name == "0011_dar_checkins.sql"]
+    [twin] = [m for m in load_postgres_migrations() if m.name == "0013_dar_checkins.sql"]
     db = await PostgresDatabase.open(pg_url, migrations=[BEFORE, twin])
     try:
         checkins = await db.fetchall(

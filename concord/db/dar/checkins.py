@@ -2,7 +2,7 @@
 over the transaction functions (``checkin_transactions``) and the rows (``checkin_records``),
 and the check-in export (:class:`CheckinExport`).
 
-Every office has a default check-in "Daily report" (made by migration 0011 for the offices that
+Every office has a default check-in "Daily report" (made by migration 0013 for the offices that
 existed, on first use for new ones). Its reports stay in ``dar_reports`` (``submit_report``
 mirrors them as an entry with answers); the other check-ins' reports are entries only.
 """

@@ -1,4 +1,4 @@
--- PostgreSQL twin of ../0011_dar_checkins.sql (same tables, same data moved).
+-- PostgreSQL twin of ../0013_dar_checkins.sql (same tables, same data moved).
 -- Check-ins (issue 21): several stand-ups per office, each with its own questions, schedule,
 -- participants and way of posting; members' own reminder time and workdays; skipped days.
 -- The daily report becomes the office's default check-in "Daily report" (Done / Plan /
