@@ -621,18 +621,37 @@ def shortfall(
     """
     if not policy.tracked or policy.allow_negative or not additions:
         return None
+    allowance = policy.allowance
+    assert allowance is not None
     first = min(additions)
-    projected: dict[int, YearActivity] = {}
+    # Each year's adjustments less what it takes (pending counted as taken for a new request),
+    # then each year from ``first`` checked in order, the carry-over into it worked out once
+    # along the way rather than again from ``since_year`` for every year (as carried_into
+    # does): the same exact sums, in the order available_days adds them.
+    net: dict[int, Fraction] = {}
     for year in set(activity) | set(additions):
-        seen = activity.get(year, YearActivity())
-        taken = moved(seen.taken, 1 if count_pending else 0, seen.pending)
-        projected[year] = YearActivity(
-            adjustments=seen.adjustments, taken=moved(taken, 1, additions.get(year, ZERO))
-        )
+        seen = activity.get(year)
+        adjustments = taken = ZERO
+        if seen is not None:
+            adjustments = seen.adjustments
+            taken = moved(seen.taken, 1 if count_pending else 0, seen.pending)
+        taken = moved(taken, 1, additions.get(year, ZERO))
+        net[year] = moved(adjustments, -1, taken) if adjustments else -taken
     which = "available after pending requests" if count_pending else "available"
-    for year in sorted(y for y in projected if y >= first):
+    cap = policy.carryover_cap
+    carried = ZERO
+    into = policy.since_year  # ``carried`` is what carries into this year
+    for year in sorted(y for y in net if y >= first):
+        while into < year:
+            unused = allowance + carried if carried else allowance
+            change = net.get(into)
+            if change is not None and change:
+                unused = unused + change
+            carried = min(unused, cap)
+            into += 1
         when = as_of.get(year, date(year, 12, 31))
-        left = available_days(policy, year, when, projected)
+        left = moved(accrued(allowance, policy.accrual, year, when), 1, carried)
+        left = moved(left, 1, net[year])
         if left >= 0:
             continue
         if year in additions:

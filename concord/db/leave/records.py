@@ -196,7 +196,13 @@ class MemberLeave:
 
 # -- rows → dataclasses ------------------------------------------------------------------------
 def _when(text: str | None) -> datetime | None:
-    return datetime.fromisoformat(text) if text else None
+    return _parse_when(text) if text else None
+
+
+@lru_cache(maxsize=1024)
+def _parse_when(text: str) -> datetime:
+    """Cached: a transaction stamps its rows with one ``now``, and a datetime is immutable."""
+    return datetime.fromisoformat(text)
 
 
 @lru_cache(maxsize=512)
@@ -240,14 +246,14 @@ def _request_from_values(row: Mapping[str, Any]) -> LeaveRequest:
         span=Span(
             start=date.fromisoformat(row["start_date"]),
             end=date.fromisoformat(row["end_date"]),
-            portion=Portion(row["portion"]),
+            portion=_PORTIONS.get(row["portion"]) or Portion(row["portion"]),
             from_time=parse_hhmm(row["from_time"]) if row["from_time"] else None,
             to_time=parse_hhmm(row["to_time"]) if row["to_time"] else None,
         ),
         amount=fraction_from_text(row["amount"]),
         deducts=bool(row["deducts"]),
         reason=row["reason"],
-        status=RequestStatus(row["status"]),
+        status=_STATUSES.get(row["status"]) or RequestStatus(row["status"]),
         filed_by=row["filed_by"],
         created_at=created,
         decided_by=row["decided_by"],
