@@ -19,7 +19,8 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 from fractions import Fraction
-from functools import lru_cache
+from functools import cached_property, lru_cache
+from math import lcm
 
 from concord.core.schedule import describe_workdays, discord_time, format_hhmm
 from concord.errors import UserError
@@ -137,11 +138,16 @@ class LeaveType:
 
     def policy(self, override: Fraction | None = None) -> Policy:
         """The member's effective policy (``override``: their own allowance)."""
-        allowance = self.settings.allowance
-        if override is not None and allowance is not None:
-            allowance = override
+        if override is None or self.settings.allowance is None:
+            return self._policy
+        return replace(self._policy, allowance=override)
+
+    @cached_property
+    def _policy(self) -> Policy:
+        """The type's own policy, made once per type object (rows map to cached LeaveTypes, and
+        every balance and overdraw check asks for it)."""
         return Policy(
-            allowance=allowance,
+            allowance=self.settings.allowance,
             accrual=self.settings.accrual,
             carryover_cap=self.settings.carryover_cap,
             deducts=self.settings.deducts,
@@ -624,36 +630,48 @@ def shortfall(
     allowance = policy.allowance
     assert allowance is not None
     first = min(additions)
-    # Each year's adjustments less what it takes (pending counted as taken for a new request),
-    # then each year from ``first`` checked in order, the carry-over into it worked out once
-    # along the way rather than again from ``since_year`` for every year (as carried_into
-    # does): the same exact sums, in the order available_days adds them.
-    net: dict[int, Fraction] = {}
-    for year in set(activity) | set(additions):
+    years = set(activity) | set(additions)
+    checked = sorted(y for y in years if y >= first)
+    entitled = {
+        year: accrued(allowance, policy.accrual, year, as_of.get(year, date(year, 12, 31)))
+        for year in checked
+    }
+    # Exact, in integers: every amount scaled by the least common multiple of the
+    # denominators (Fraction arithmetic was most of this check's time, which every request and
+    # approval pays on the writer thread). Each year's adjustments less what it takes (pending
+    # counted as taken for a new request); then each year from ``first`` in order, the
+    # carry-over into it worked out once along the way rather than again from ``since_year``
+    # for every year (as carried_into does): the sums available_days makes, in integers.
+    values: list[Fraction] = [allowance, policy.carryover_cap, *entitled.values()]
+    for seen in activity.values():
+        values += (seen.adjustments, seen.taken, seen.pending)
+    values += additions.values()
+    scale = lcm(*(value.denominator for value in values))
+
+    def scaled(value: Fraction) -> int:
+        return value.numerator * (scale // value.denominator)
+
+    net: dict[int, int] = {}
+    for year in years:
         seen = activity.get(year)
-        adjustments = taken = ZERO
+        taken = scaled(additions[year]) if year in additions else 0
+        change = 0
         if seen is not None:
-            adjustments = seen.adjustments
-            taken = moved(seen.taken, 1 if count_pending else 0, seen.pending)
-        taken = moved(taken, 1, additions.get(year, ZERO))
-        net[year] = moved(adjustments, -1, taken) if adjustments else -taken
-    which = "available after pending requests" if count_pending else "available"
-    cap = policy.carryover_cap
-    carried = ZERO
+            taken += scaled(seen.taken) + (scaled(seen.pending) if count_pending else 0)
+            change = scaled(seen.adjustments)
+        net[year] = change - taken
+    whole, cap = scaled(allowance), scaled(policy.carryover_cap)
+    carried = 0
     into = policy.since_year  # ``carried`` is what carries into this year
-    for year in sorted(y for y in net if y >= first):
+    which = "available after pending requests" if count_pending else "available"
+    for year in checked:
         while into < year:
-            unused = allowance + carried if carried else allowance
-            change = net.get(into)
-            if change is not None and change:
-                unused = unused + change
-            carried = min(unused, cap)
+            carried = min(whole + carried + net.get(into, 0), cap)
             into += 1
-        when = as_of.get(year, date(year, 12, 31))
-        left = moved(accrued(allowance, policy.accrual, year, when), 1, carried)
-        left = moved(left, 1, net[year])
-        if left >= 0:
+        left_scaled = scaled(entitled[year]) + carried + net[year]
+        if left_scaled >= 0:
             continue
+        left = Fraction(left_scaled, scale)
         if year in additions:
             need = additions[year]
             return (
