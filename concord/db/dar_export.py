@@ -181,8 +181,8 @@ def _sql_csv_safe(column: str) -> str:
 # The export's CSV rows straight from one query, every field the file's text (a year is 120k
 # rows; a Python tuple and three lookups per row were most of what the export cost beyond a
 # plain sqlite3 + csv dump, bench/bench_dar.py): the member's name and the day's leave joined
-# from two temporary tables, the formula guard, hours (f"{hours:g}") and late (yes/no) as CsvSink.write makes them, and the local
-# time made by SQLite from the zone's offset in each span between its changes (the stored UTC
+# from two temporary tables, the formula guard, hours (f"{hours:g}") and late (yes/no) as
+# CsvSink.write makes them, and the local time made by SQLite from the zone's offset in each span between its changes (the stored UTC
 # text moved by the span's offset, to the second, and the offset's suffix). A timestamp stored
 # in any other form, or outside the spans worked out for the export's days, goes through
 # LocalTime as before (a Python function SQLite calls for that row only).
