@@ -380,13 +380,11 @@ class LeaveDesk:
     async def pending_page(
         self, config: GuildConfig, page: int
     ) -> tuple[discord.Embed, discord.ui.View | None]:
-        requests = await self.leave.pending_requests(config.guild_id)
-        pages = max(1, -(-len(requests) // PENDING_PER_PAGE))
-        page = max(0, min(page, pages - 1))
-        shown = requests[page * PENDING_PER_PAGE : (page + 1) * PENDING_PER_PAGE]
+        total, page, shown = await self.leave.pending_page(config.guild_id, page, PENDING_PER_PAGE)
+        pages = max(1, -(-total // PENDING_PER_PAGE))
         name_of = self.name_of(config.guild_id)
         embed = paginate(
-            f"Leave requests waiting for approval ({len(requests)})",
+            f"Leave requests waiting for approval ({total})",
             pending_lines(shown, name_of, self.now()),
             colour=discord.Colour.gold(),
             empty="Nothing is waiting for approval.",
