@@ -646,7 +646,7 @@ def shortfall(
     for seen in activity.values():
         values += (seen.adjustments, seen.taken, seen.pending)
     values += additions.values()
-    scale = lcm(*(value.denominator for value in values))
+    scale: int = lcm(*(value.denominator for value in values))
 
     def scaled(value: Fraction) -> int:
         return value.numerator * (scale // value.denominator)

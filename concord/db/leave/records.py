@@ -394,7 +394,7 @@ def _counted(amount: str, count: int, sign: int) -> Fraction:
     return -value if sign < 0 else value
 
 
-_APPROVED = RequestStatus.APPROVED.value
+_APPROVED: str = RequestStatus.APPROVED.value
 
 
 def _member_leave(results: Sequence[Sequence[sqlite3.Row]]) -> MemberLeave:
