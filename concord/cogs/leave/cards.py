@@ -116,6 +116,10 @@ class LeaveDesk:
         channel = self.bot.get_channel(config.approvals_channel_id)
         return channel if isinstance(channel, discord.abc.Messageable) else None
 
+    def has_card_channel(self, config: GuildConfig) -> bool:
+        """Whether the approvals channel is set and known (post_card has somewhere to post)."""
+        return self._approvals_channel(config) is not None
+
     async def post_card(self, request: LeaveRequest, config: GuildConfig) -> str | None:
         """Post the approval card (or, for auto-approved leave, an information card); returns
         a note for the requester when no card could be posted."""
