@@ -496,6 +496,9 @@ class YearActivity:
     recorded: Fraction = ZERO  # approved days of any type, deducted or not (for display)
 
 
+NO_ACTIVITY = YearActivity()  # a year with nothing in it (frozen: one serves every such year)
+
+
 @dataclass(frozen=True)
 class Balance:
     leave_type: str
@@ -526,7 +529,9 @@ def accrued(allowance: Fraction, accrual: Accrual, year: int, as_of: date) -> Fr
     if accrual is Accrual.UPFRONT:
         return allowance
     months = 12 if as_of.year > year else as_of.month
-    return allowance * months / 12
+    # allowance * months / 12, made as one Fraction (two Fraction operations cost twice that,
+    # and every balance shown or checked asks for it).
+    return Fraction(allowance.numerator * months, allowance.denominator * 12)
 
 
 def carried_into(policy: Policy, year: int, activity: Mapping[int, YearActivity]) -> Fraction:
@@ -562,7 +567,7 @@ def moved(value: Fraction, sign: int, amount: Fraction) -> Fraction:
 def compute_balance(
     name: str, policy: Policy, year: int, as_of: date, activity: Mapping[int, YearActivity]
 ) -> Balance:
-    seen = activity.get(year, YearActivity())
+    seen = activity.get(year, NO_ACTIVITY)
     tracked = policy.tracked
     entitlement = (
         accrued(policy.allowance, policy.accrual, year, as_of)

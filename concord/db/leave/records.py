@@ -14,6 +14,7 @@ from functools import cached_property, lru_cache
 from typing import Any
 
 from concord.core.leave import (
+    NO_ACTIVITY,
     ZERO,
     Absence,
     Accrual,
@@ -166,7 +167,7 @@ class MemberLeave:
         the balance after a change without reading the database again."""
         years = dict(self.activity.get(type_id, {}))
         for year, amount in per_year.items():
-            seen = years.get(year, YearActivity())
+            seen = years.get(year, NO_ACTIVITY)
             years[year] = YearActivity(
                 adjustments=seen.adjustments,
                 taken=moved(seen.taken, taken, amount),
