@@ -19,7 +19,8 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 from fractions import Fraction
-from functools import lru_cache
+from functools import cached_property, lru_cache
+from math import lcm
 
 from concord.core.schedule import describe_workdays, discord_time, format_hhmm
 from concord.errors import UserError
@@ -137,11 +138,16 @@ class LeaveType:
 
     def policy(self, override: Fraction | None = None) -> Policy:
         """The member's effective policy (``override``: their own allowance)."""
-        allowance = self.settings.allowance
-        if override is not None and allowance is not None:
-            allowance = override
+        if override is None or self.settings.allowance is None:
+            return self._policy
+        return replace(self._policy, allowance=override)
+
+    @cached_property
+    def _policy(self) -> Policy:
+        """The type's own policy, made once per type object (rows map to cached LeaveTypes, and
+        every balance and overdraw check asks for it)."""
         return Policy(
-            allowance=allowance,
+            allowance=self.settings.allowance,
             accrual=self.settings.accrual,
             carryover_cap=self.settings.carryover_cap,
             deducts=self.settings.deducts,
@@ -490,6 +496,9 @@ class YearActivity:
     recorded: Fraction = ZERO  # approved days of any type, deducted or not (for display)
 
 
+NO_ACTIVITY = YearActivity()  # a year with nothing in it (frozen: one serves every such year)
+
+
 @dataclass(frozen=True)
 class Balance:
     leave_type: str
@@ -520,7 +529,9 @@ def accrued(allowance: Fraction, accrual: Accrual, year: int, as_of: date) -> Fr
     if accrual is Accrual.UPFRONT:
         return allowance
     months = 12 if as_of.year > year else as_of.month
-    return allowance * months / 12
+    # allowance * months / 12, made as one Fraction (two Fraction operations cost twice that,
+    # and every balance shown or checked asks for it).
+    return Fraction(allowance.numerator * months, allowance.denominator * 12)
 
 
 def carried_into(policy: Policy, year: int, activity: Mapping[int, YearActivity]) -> Fraction:
@@ -556,7 +567,7 @@ def moved(value: Fraction, sign: int, amount: Fraction) -> Fraction:
 def compute_balance(
     name: str, policy: Policy, year: int, as_of: date, activity: Mapping[int, YearActivity]
 ) -> Balance:
-    seen = activity.get(year, YearActivity())
+    seen = activity.get(year, NO_ACTIVITY)
     tracked = policy.tracked
     entitlement = (
         accrued(policy.allowance, policy.accrual, year, as_of)
@@ -621,20 +632,51 @@ def shortfall(
     """
     if not policy.tracked or policy.allow_negative or not additions:
         return None
+    allowance = policy.allowance
+    assert allowance is not None
     first = min(additions)
-    projected: dict[int, YearActivity] = {}
-    for year in set(activity) | set(additions):
-        seen = activity.get(year, YearActivity())
-        taken = moved(seen.taken, 1 if count_pending else 0, seen.pending)
-        projected[year] = YearActivity(
-            adjustments=seen.adjustments, taken=moved(taken, 1, additions.get(year, ZERO))
-        )
+    years = set(activity) | set(additions)
+    checked = sorted(y for y in years if y >= first)
+    entitled = {
+        year: accrued(allowance, policy.accrual, year, as_of.get(year, date(year, 12, 31)))
+        for year in checked
+    }
+    # Exact, in integers: every amount scaled by the least common multiple of the
+    # denominators (Fraction arithmetic was most of this check's time, which every request and
+    # approval pays on the writer thread). Each year's adjustments less what it takes (pending
+    # counted as taken for a new request); then each year from ``first`` in order, the
+    # carry-over into it worked out once along the way rather than again from ``since_year``
+    # for every year (as carried_into does): the sums available_days makes, in integers.
+    values: list[Fraction] = [allowance, policy.carryover_cap, *entitled.values()]
+    for seen in activity.values():
+        values += (seen.adjustments, seen.taken, seen.pending)
+    values += additions.values()
+    scale: int = lcm(*(value.denominator for value in values))
+
+    def scaled(value: Fraction) -> int:
+        return value.numerator * (scale // value.denominator)
+
+    net: dict[int, int] = {}
+    for year in years:
+        seen = activity.get(year)
+        taken = scaled(additions[year]) if year in additions else 0
+        change = 0
+        if seen is not None:
+            taken += scaled(seen.taken) + (scaled(seen.pending) if count_pending else 0)
+            change = scaled(seen.adjustments)
+        net[year] = change - taken
+    whole, cap = scaled(allowance), scaled(policy.carryover_cap)
+    carried = 0
+    into = policy.since_year  # ``carried`` is what carries into this year
     which = "available after pending requests" if count_pending else "available"
-    for year in sorted(y for y in projected if y >= first):
-        when = as_of.get(year, date(year, 12, 31))
-        left = available_days(policy, year, when, projected)
-        if left >= 0:
+    for year in checked:
+        while into < year:
+            carried = min(whole + carried + net.get(into, 0), cap)
+            into += 1
+        left_scaled = scaled(entitled[year]) + carried + net[year]
+        if left_scaled >= 0:
             continue
+        left = Fraction(left_scaled, scale)
         if year in additions:
             need = additions[year]
             return (

@@ -2,8 +2,8 @@
 here, the sheet's XML streamed into the zip row by row, so a year never sits in memory).
 
 Sinks are synchronous and run on a worker thread (``asyncio.to_thread``); DarManager feeds them
-rows in chunks straight from a read cursor. For CSV, SQLite makes most of the text itself
-(CSV_COLUMNS) and :func:`csv_fields` adds the rest. Text cells that a spreadsheet would run as
+rows in chunks straight from a read cursor. For CSV, SQLite makes every field of each row
+itself (:func:`csv_rows_query`). Text cells that a spreadsheet would run as
 a formula (``=``, ``+``, ``-``, ``@`` …) are neutralised: in CSV with a leading apostrophe (the
 OWASP advice), in XLSX by storing them as inline strings, which are never formulas.
 openpyxl's write-only mode (XlsxOpenpyxlSink) is kept as the reference the tests read the
@@ -16,9 +16,10 @@ import codecs
 import csv
 import io
 import re
+import sqlite3
 import zipfile
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import date, datetime, timedelta, timezone, tzinfo
+from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
 from typing import IO, TYPE_CHECKING, NamedTuple, Protocol
 
 if TYPE_CHECKING:
@@ -115,7 +116,7 @@ class CsvSink:
         )
 
     def write_fields(self, rows: Iterable[Sequence[str]]) -> None:
-        """Rows already made of the file's text (see :func:`csv_fields`)."""
+        """Rows already made of the file's text (see :func:`csv_rows_query`)."""
         self._writer.writerows(rows)
 
     def close(self) -> None:
@@ -161,72 +162,174 @@ class LocalTime:
         return (local[:13] if whole_hours else ""), first, local[19:]  # "+01:00"
 
 
-# The report query's columns: as values (XLSX, through ExportRow), or for CSV as the file's
-# text where SQLite can make it (formula-looking text neutralised as csv_safe does, hours as
-# f"{hours:g}" does, late as yes/no), which keeps a year's 120k rows out of Python's hands.
+# The report query's columns as values (XLSX, through ExportRow); CSV's are csv_rows_query's.
 VALUE_COLUMNS = "user_id, day, done, plan, blockers, minutes, submitted_at, late"
 _QUOTE = "''''"  # SQL for a text of one apostrophe
 
 
 def _sql_csv_safe(column: str) -> str:
+    # Every character csv_safe looks for sorts before "A", so most text is settled by one
+    # comparison; unicode() then names the first character without making a string of it
+    # (the substr() test on every row was a third of the export's SQL, bench/bench_dar.py).
     return (
-        f"CASE WHEN substr({column}, 1, 1) IN ('=', '+', '-', '@', char(9), char(13))"
+        f"CASE WHEN {column} < 'A' AND unicode({column}) IN (61, 43, 45, 64, 9, 13)"
         f" AND substr({column}, 1, 2) <> '- ' THEN {_QUOTE} || {column} ELSE {column} END"
     )
 
 
-CSV_COLUMNS: str = ", ".join(
-    [
-        "user_id",
-        "day",
-        _sql_csv_safe("done"),
-        _sql_csv_safe("plan"),
-        _sql_csv_safe("coalesce(blockers, '')"),
-        "CASE WHEN minutes IS NULL THEN '' ELSE printf('%g', round(minutes / 60.0, 2)) END",
-        "submitted_at",
-        "CASE WHEN late THEN 'yes' ELSE 'no' END",
-    ]
+# -- CSV rows made whole by SQLite -----------------------------------------------------------
+# The export's CSV rows straight from one query, every field the file's text (a year is 120k
+# rows; a Python tuple and three lookups per row were most of what the export cost beyond a
+# plain sqlite3 + csv dump, bench/bench_dar.py): the member's name and the day's leave joined
+# from two temporary tables, the formula guard, hours (f"{hours:g}") and late (yes/no) as
+# CsvSink.write makes them, and the local time made by SQLite from the zone's offset in each span between its changes (the stored UTC
+# text moved by the span's offset, to the second, and the offset's suffix). A timestamp stored
+# in any other form, or outside the spans worked out for the export's days, goes through
+# LocalTime as before (a Python function SQLite calls for that row only).
+_LOCAL_TIME_FUNCTION = "concord_local_time"
+# "YYYY-MM-DDTHH:MM:SS+00:00", as utcnow_iso stores it (with the range check below).
+_STORED_UTC = "substr(r.submitted_at, 20) = '+00:00'"
+# A zone's offset is looked up at this step and bisected to the second where it changed; no
+# zone changes twice within it.
+_OFFSET_STEP = timedelta(hours=6)
+
+
+# Hours as f"{hours:g}" writes them; whole hours (half of all reports) as the integer, without
+# printf (which writes 1e+06 from a million hours on, hence the bound).
+_SQL_HOURS = (
+    "CASE WHEN r.minutes IS NULL THEN ''"
+    " WHEN r.minutes % 60 = 0 AND abs(r.minutes) < 60000000 THEN r.minutes / 60"
+    " ELSE printf('%g', round(r.minutes / 60.0, 2)) END"
 )
 
 
-class CsvNames(dict[int, str]):
-    """Member id -> the name as the CSV shows it (formula-guarded, the id when unknown),
-    made once per member for the whole export rather than once per chunk."""
-
-    def __init__(self, names: Mapping[int, str]) -> None:
-        super().__init__()
-        self._names = names
-
-    def __missing__(self, user_id: int) -> str:
-        name = self[user_id] = csv_safe(self._names.get(user_id) or str(user_id))
-        return name
+def _suffix(offset: timedelta) -> str:
+    """The ISO text of an offset, as ``datetime.isoformat`` writes it (``+01:00``)."""
+    return datetime(2000, 1, 1, tzinfo=timezone(offset)).isoformat()[19:]
 
 
-def csv_fields(
-    chunk: Iterable[tuple[int, str, str, str, str, str, str, str]],
+def offset_spans(zone: tzinfo, first: datetime, last: datetime) -> list[tuple[datetime, timedelta]]:
+    """``(from, offset)`` for each span of [first, last) (UTC) with one offset in ``zone``,
+    in order; the first starts at ``first``."""
+
+    def offset(moment: datetime) -> timedelta:
+        found = moment.astimezone(zone).utcoffset()
+        assert found is not None
+        return found
+
+    spans = [(first, offset(first))]
+    moment = first
+    while moment < last:
+        step_end = min(moment + _OFFSET_STEP, last)
+        current = spans[-1][1]
+        if offset(step_end) != current:
+            low, high = moment, step_end  # offset(low) == current != offset(high)
+            while high - low > timedelta(seconds=1):
+                middle = low + (high - low) / 2
+                middle = middle.replace(microsecond=0)
+                if middle <= low:
+                    middle = low + timedelta(seconds=1)
+                if offset(middle) == current:
+                    low = middle
+                else:
+                    high = middle
+            spans.append((high, offset(high)))
+        moment = step_end
+    return spans
+
+
+def _local_time_sql(zone: tzinfo, first_day: date, last_day: date) -> tuple[str, list[str | int]]:
+    """The SQL for ``r.submitted_at`` as the zone's local ISO time, and its parameters."""
+    low = datetime.combine(first_day - timedelta(days=2), datetime.min.time(), tzinfo=UTC)
+    high = datetime.combine(last_day + timedelta(days=3), datetime.min.time(), tzinfo=UTC)
+    spans = offset_spans(zone, low, high)
+
+    def stamp(moment: datetime) -> str:
+        return moment.isoformat(timespec="seconds")  # "+00:00", as stored
+
+    params: list[str | int] = [stamp(low), stamp(high)]
+    branches: list[str] = []
+    for index, (_, offset) in enumerate(spans):
+        seconds = int(offset.total_seconds())
+        if seconds == 0:  # UTC: the stored text is already the file's
+            text = "r.submitted_at"
+            values: list[str | int] = []
+        else:
+            text = "strftime('%Y-%m-%dT%H:%M:%S', substr(r.submitted_at, 1, 19), ?) || ?"
+            values = [f"{seconds:+d} seconds", _suffix(offset)]
+        if index + 1 < len(spans):
+            branches.append(f"WHEN r.submitted_at < ? THEN {text}")
+            params += [stamp(spans[index + 1][0]), *values]
+        else:
+            branches.append(f"ELSE {text} END" if branches else text)
+            params += values
+    sql = (
+        f"CASE WHEN {_STORED_UTC} AND r.submitted_at >= ? AND r.submitted_at < ?"
+        f" THEN {'CASE ' if len(branches) > 1 else ''}{' '.join(branches)}"
+        f" ELSE {_LOCAL_TIME_FUNCTION}(r.submitted_at) END"
+    )
+    return sql, params
+
+
+def csv_rows_query(
+    conn: sqlite3.Connection,
+    where: str,
+    params: Sequence[object],
     names: Mapping[int, str],
     on_leave: Mapping[tuple[str, int], str],
-    local_time: LocalTime,
-) -> list[tuple[str, ...]]:
-    """The rows of CSV_COLUMNS as the file's fields: the member's name, the local time and
-    the day's leave added (the same fields CsvSink.write makes of an ExportRow). A list
-    comprehension, not a generator: a year is 120k rows and each resumption costs."""
-    members = names if isinstance(names, CsvNames) else CsvNames(names)
-    leave = on_leave.get
-    return [
-        (
-            day,
-            members[user_id],
-            done,
-            plan,
-            blockers,
-            hours,
-            local_time(submitted_at),
-            late,
-            leave((day, user_id), ""),
+    zone: tzinfo,
+    first_day: date,
+    last_day: date,
+) -> sqlite3.Cursor:
+    """A cursor over the export's CSV rows (COLUMNS, every field text as the file has it) of
+    ``dar_reports r WHERE {where}``, ordered by day and member. ``conn`` is the export's own
+    read connection: its two temporary tables (the names, the leave labels) and the
+    function are made on it; ``on_leave`` is keyed by the ISO day."""
+    conn.create_function(_LOCAL_TIME_FUNCTION, 1, LocalTime(zone))
+    # Temporary tables are this connection's alone, but query_only refuses them too.
+    conn.execute("PRAGMA query_only=OFF")
+    try:
+        conn.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS export_names (id INTEGER PRIMARY KEY, name TEXT)"
         )
-        for user_id, day, done, plan, blockers, hours, submitted_at, late in chunk
-    ]
+        conn.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS export_leave (day TEXT, user_id INTEGER,"
+            " label TEXT, PRIMARY KEY (day, user_id)) WITHOUT ROWID"
+        )
+        conn.execute("DELETE FROM temp.export_names")
+        conn.execute("DELETE FROM temp.export_leave")
+        conn.executemany(
+            "INSERT INTO temp.export_names (id, name) VALUES (?, ?)",
+            [(user_id, csv_safe(name)) for user_id, name in names.items() if name],
+        )
+        conn.executemany(
+            "INSERT INTO temp.export_leave (day, user_id, label) VALUES (?, ?, ?)",
+            [(day, user_id, label) for (day, user_id), label in on_leave.items()],
+        )
+    finally:
+        conn.execute("PRAGMA query_only=ON")
+    local_sql, local_params = _local_time_sql(zone, first_day, last_day)
+    sql = (
+        "SELECT r.day, coalesce(n.name, CAST(r.user_id AS TEXT)), "  # noqa: S608 (constants)
+        + ", ".join(
+            [
+                _sql_csv_safe("r.done"),
+                _sql_csv_safe("r.plan"),
+                _sql_csv_safe("coalesce(r.blockers, '')"),
+                _SQL_HOURS,
+                local_sql,
+                "CASE WHEN r.late THEN 'yes' ELSE 'no' END",
+                "coalesce(l.label, '')",
+            ]
+        )
+        + " FROM dar_reports r"
+        " LEFT JOIN temp.export_names n ON n.id = r.user_id"
+        " LEFT JOIN temp.export_leave l ON l.day = r.day AND l.user_id = r.user_id"
+        f" WHERE {where} ORDER BY r.day, r.user_id"
+    )
+    cursor = conn.cursor()
+    cursor.row_factory = None
+    return cursor.execute(sql, [*local_params, *params])
 
 
 class XlsxOpenpyxlSink:

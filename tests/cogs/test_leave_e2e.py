@@ -372,6 +372,23 @@ async def test_reminder_delivery_failure_is_retried(sandbox: Sandbox) -> None:
     assert "waiting more than 24 h" in sandbox.last_message("approvals").content
 
 
+async def test_the_answer_does_not_wait_for_the_card_and_a_failed_card_is_told(
+    sandbox: Sandbox,
+) -> None:
+    # The card is posted after the answer; when Discord refuses it, a followup says so.
+    sandbox.emulator.inject_error(
+        "POST /channels/{channel_id}/messages", 403, code=50013, message="Missing Permissions"
+    )
+    reply = await apply(sandbox)
+    assert reply.ephemeral and len(reply.messages) == 2
+    first, second = reply.messages
+    assert "Request #1 submitted for approval" in first.text
+    assert "I could not post the approval card" in second.text
+    assert sandbox.messages("approvals") == []
+    row = await request_row(sandbox, 1)
+    assert (row["status"], row["card_message_id"]) == ("pending", None)
+
+
 async def test_an_approvals_channel_the_bot_cannot_see(sandbox: Sandbox) -> None:
     await sandbox.emulator.delete_channel(sandbox.guild, sandbox.channel("approvals"))
     await sandbox.settle()

@@ -1,6 +1,6 @@
 """The exports' fast paths against the plain ones: XLSX's own writer (XlsxSink) against
 openpyxl's (XlsxOpenpyxlSink), a spreadsheet program reading either file sees the same cells;
-CSV's fields made straight from SQLite's values (csv_fields) against CsvSink.write of rows."""
+CSV's rows made whole by SQLite (csv_rows_query) against CsvSink.write of rows."""
 
 from __future__ import annotations
 
@@ -12,7 +12,14 @@ from zoneinfo import ZoneInfo
 import pytest
 from openpyxl import load_workbook
 
-from concord.db.dar_export import CSV_COLUMNS, CsvSink, ExportRow, LocalTime, csv_fields, open_sink
+from concord.db.dar_export import (
+    CsvSink,
+    ExportRow,
+    LocalTime,
+    csv_rows_query,
+    offset_spans,
+    open_sink,
+)
 
 TRICKY = [
     ExportRow(
@@ -103,55 +110,107 @@ def test_local_time_matches_astimezone(zone: str) -> None:
             assert local(stored) == expected, stored
 
 
-def test_csv_fields_match_the_rows_csv_sink_writes() -> None:
-    zone = ZoneInfo("Europe/London")
-    values = [
+def _reports_db(values: list[tuple[object, ...]]) -> sqlite3.Connection:
+    """A read-only connection over a dar_reports table holding ``values`` (as exports read)."""
+    conn = sqlite3.connect(":memory:", isolation_level=None)
+    conn.execute(
+        "CREATE TABLE dar_reports (guild_id, user_id, day, done, plan, blockers, minutes,"
+        " submitted_at, late)"
+    )
+    conn.executemany("INSERT INTO dar_reports VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?)", values)
+    conn.execute("PRAGMA query_only=ON")
+    return conn
+
+
+def _sql_rows(
+    conn: sqlite3.Connection,
+    names: dict[int, str],
+    on_leave: dict[tuple[str, int], str],
+    zone: ZoneInfo,
+    first: date = date(2026, 1, 1),
+    last: date = date(2026, 12, 31),
+) -> list[tuple[object, ...]]:
+    where = "r.guild_id = ? AND r.day BETWEEN ? AND ?"
+    params = (1, "2020-01-01", "2030-12-31")
+    return csv_rows_query(conn, where, params, names, on_leave, zone, first, last).fetchall()
+
+
+@pytest.mark.parametrize("zone", ["Europe/London", "Australia/Lord_Howe", "Asia/Kolkata", "UTC"])
+def test_csv_rows_match_the_rows_csv_sink_writes(zone: str) -> None:
+    tz = ZoneInfo(zone)
+    values: list[tuple[object, ...]] = [
         (7, "2026-03-29", "=SUM(A1)", "- a list item", None, 450, STORED[0], 1),
         (8, "2026-03-29", "@x", "+y", "-z", None, STORED[1], 0),
         (9, "2026-10-25", "ok", "ok", "blocked", 61, STORED[2], 0),
         (9, "2026-10-26", "\tx", "\rx", "- a list", 479, STORED[3], 1),
         (10, "2026-10-26", "", "x,y", "", 1, STORED[3], 0),
+        (10, "2026-04-04", "Zoë", "ok", "", 0, STORED[4], 0),
+        (11, "2026-04-04", "A", "B", "", 120, STORED[5], 0),
+        (11, "2026-07-01", "a", "b", "", -90, STORED[6], 0),
+        (12, "2026-07-01", "a", "b", "", 59999940, STORED[7], 0),
+        (12, "2026-07-02", "a", "b", "", 60000000, "2019-05-01T10:00:00+00:00", 0),
+        (13, "2026-07-02", "a", "b", "", 30, "2026-07-02T23:30:00+00:00", 0),
     ]
-    names = {7: "=bob", 8: "carol"}
-    on_leave = {(date(2026, 3, 29), 8): "PM off"}
+    values.sort(key=lambda row: (str(row[1]), int(str(row[0]))))  # as the export orders them
+    names = {7: "=bob", 8: "carol", 9: "", 12: "Dee"}
+    on_leave = {(date(2026, 3, 29), 8): "PM off", (date(2026, 7, 2), 13): "full day"}
 
-    def plain(out: io.BytesIO) -> None:
-        sink = CsvSink(out)
-        sink.write(
-            [
-                ExportRow(
-                    date.fromisoformat(day),
-                    names.get(uid) or str(uid),
-                    done,
-                    plan,
-                    blockers or "",
-                    minutes,
-                    datetime.fromisoformat(at).astimezone(zone),
-                    bool(late),
-                    on_leave.get((date.fromisoformat(day), uid), ""),
-                )
-                for uid, day, done, plan, blockers, minutes, at, late in values
-            ]
-        )
-        sink.close()
+    expected = io.BytesIO()
+    sink = CsvSink(expected)
+    sink.write(
+        [
+            ExportRow(
+                date.fromisoformat(str(day)),
+                names.get(int(str(uid))) or str(uid),
+                str(done),
+                str(plan),
+                str(blockers or ""),
+                None if minutes is None else int(str(minutes)),
+                datetime.fromisoformat(str(at)).astimezone(tz),
+                bool(late),
+                on_leave.get((date.fromisoformat(str(day)), int(str(uid))), ""),
+            )
+            for uid, day, done, plan, blockers, minutes, at, late in values
+        ]
+    )
+    sink.close()
 
-    def fast(out: io.BytesIO) -> None:
-        # Through SQLite, as the export reads them: CSV_COLUMNS make most of the text.
-        conn = sqlite3.connect(":memory:")
-        conn.execute(
-            "CREATE TABLE dar_reports (user_id, day, done, plan, blockers, minutes,"
-            " submitted_at, late)"
-        )
-        conn.executemany("INSERT INTO dar_reports VALUES (?, ?, ?, ?, ?, ?, ?, ?)", values)
-        rows = conn.execute(f"SELECT {CSV_COLUMNS} FROM dar_reports ORDER BY rowid").fetchall()
-        conn.close()
-        sink = CsvSink(out)
-        by_text = {(day.isoformat(), uid): text for (day, uid), text in on_leave.items()}
-        sink.write_fields(csv_fields(rows, names, by_text, LocalTime(zone)))
-        sink.close()
-
-    expected, got = io.BytesIO(), io.BytesIO()
-    plain(expected)
-    fast(got)
+    got = io.BytesIO()
+    sink = CsvSink(got)
+    by_text = {(day.isoformat(), uid): text for (day, uid), text in on_leave.items()}
+    sink.write_fields(_sql_rows(_reports_db(values), names, by_text, tz))
+    sink.close()
     assert got.getvalue() == expected.getvalue()
     assert b"'=bob" in got.getvalue() and b"PM off" in got.getvalue()
+
+
+@pytest.mark.parametrize("zone", ["Europe/London", "Australia/Lord_Howe", "America/St_Johns"])
+def test_csv_local_time_over_a_year_matches_astimezone(zone: str) -> None:
+    """Every 37 minutes and 13 seconds of 2026 (both changes of each zone, to the second
+    around them), as SQLite turns them into local time, against datetime.astimezone."""
+    tz = ZoneInfo(zone)
+    moments: list[datetime] = []
+    moment = datetime(2025, 12, 30, tzinfo=UTC)
+    while moment < datetime(2027, 1, 3, tzinfo=UTC):
+        moments.append(moment)
+        moment += timedelta(minutes=37, seconds=13)
+    for first, _ in offset_spans(tz, moments[0], moments[-1])[1:]:
+        moments += [first + timedelta(seconds=s) for s in (-2, -1, 0, 1)]
+    values: list[tuple[object, ...]] = [
+        (1, "2026-06-01", "x", "y", "", 60, m.isoformat(timespec="seconds"), 0) for m in moments
+    ]
+    rows = _sql_rows(_reports_db(values), {}, {}, tz)
+    got = sorted(str(row[6]) for row in rows)
+    expected = sorted(m.astimezone(tz).isoformat(timespec="seconds") for m in moments)
+    assert got == expected
+
+
+def test_offset_spans_find_each_change_to_the_second() -> None:
+    tz = ZoneInfo("Europe/London")
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    spans = offset_spans(tz, start, datetime(2027, 1, 1, tzinfo=UTC))
+    assert spans == [
+        (start, timedelta(0)),
+        (datetime(2026, 3, 29, 1, tzinfo=UTC), timedelta(hours=1)),
+        (datetime(2026, 10, 25, 1, tzinfo=UTC), timedelta(0)),
+    ]

@@ -603,3 +603,26 @@ async def test_leave_booked_on_carry_over_stays_covered(leave: LeaveManager, db:
     fits = (await apply(leave, date(2026, 12, 7), date(2026, 12, 17))).request  # 9: 5 carry
     await leave.approve(GUILD, fits.id, actor=Actor(ALICE, True), now=NOW)
     assert (await balance(leave, year=2027)).available == 0
+
+
+async def test_pending_page_reads_one_page_of_the_pending_requests(leave: LeaveManager) -> None:
+    filed = []
+    for k in range(7):  # one day each, a minute apart: oldest first is filing order
+        result = await apply(
+            leave, THU + timedelta(days=7 * k), user=100 + k, now=NOW + timedelta(minutes=k)
+        )
+        filed.append(result.request.id)
+    await leave.approve(GUILD, filed[1], actor=Actor(ALICE, True), now=NOW)
+    waiting = [i for i in filed if i != filed[1]]
+    assert [r.id for r in await leave.pending_requests(GUILD)] == waiting
+    total, page, shown = await leave.pending_page(GUILD, 0, 4)
+    assert (total, page, [r.id for r in shown]) == (6, 0, waiting[:4])
+    total, page, shown = await leave.pending_page(GUILD, 1, 4)
+    assert (total, page, [r.id for r in shown]) == (6, 1, waiting[4:])
+    # past the end (the list shrank since the page was shown): the last page
+    total, page, shown = await leave.pending_page(GUILD, 5, 4)
+    assert (total, page, [r.id for r in shown]) == (6, 1, waiting[4:])
+    assert shown[0] == (await leave.pending_requests(GUILD))[4]
+    for request_id in waiting:
+        await leave.approve(GUILD, request_id, actor=Actor(ALICE, True), now=NOW)
+    assert await leave.pending_page(GUILD, 3, 4) == (0, 0, [])

@@ -191,6 +191,10 @@ class LeaveDesk:
         channel = self.bot.get_channel(config.approvals_channel_id)
         return channel if isinstance(channel, discord.abc.Messageable) else None
 
+    def has_card_channel(self, config: GuildConfig) -> bool:
+        """Whether the approvals channel is set and known (post_card has somewhere to post)."""
+        return self._approvals_channel(config) is not None
+
     async def post_card(self, request: LeaveRequest, config: GuildConfig) -> str | None:
         """Post the approval card (or, for auto-approved leave, an information card); returns
         a note for the requester when no card could be posted."""
@@ -496,14 +500,22 @@ class LeaveDesk:
     async def pending_page(
         self, config: GuildConfig, page: int, actor: Actor | None = None
     ) -> tuple[discord.Embed, discord.ui.View | None]:
-        """A page of the pending requests ``actor`` may decide (all without an actor)."""
-        requests = await self.leave.pending_requests(config.guild_id, actor=actor)
-        pages = max(1, -(-len(requests) // PENDING_PER_PAGE))
-        page = max(0, min(page, pages - 1))
-        shown = requests[page * PENDING_PER_PAGE : (page + 1) * PENDING_PER_PAGE]
+        """A page of the pending requests ``actor`` may decide (all without an actor). All of
+        them: one page is read (what a manager sees, bench/bench_interactions.py); a team
+        approver's are the pending requests filtered by their teams."""
+        if actor is None or actor.is_manager:
+            total, page, shown = await self.leave.pending_page(
+                config.guild_id, page, PENDING_PER_PAGE
+            )
+        else:
+            requests = await self.leave.pending_requests(config.guild_id, actor=actor)
+            total = len(requests)
+            page = max(0, min(page, -(-total // PENDING_PER_PAGE) - 1))
+            shown = requests[page * PENDING_PER_PAGE : (page + 1) * PENDING_PER_PAGE]
+        pages = max(1, -(-total // PENDING_PER_PAGE))
         name_of = self.name_of(config.guild_id)
         embed = paginate(
-            f"Leave requests waiting for approval ({len(requests)})",
+            f"Leave requests waiting for approval ({total})",
             pending_lines(shown, name_of, self.now()),
             colour=discord.Colour.gold(),
             empty="Nothing is waiting for approval.",

@@ -266,10 +266,20 @@ class Leave(
             override_note=override_note,
             now=self.desk.now(),
         )
-        note = await self.desk.post_card(result.request, config)
-        embed = apply_embed(result, target.display_name, note, own=target.id == interaction.user.id)
-        await answer(interaction, embed=embed, ephemeral=True)
-        if target.id != interaction.user.id:
+        own = target.id == interaction.user.id
+        if self.desk.has_card_channel(config):
+            # The requester's answer does not wait for the card: posting in one channel is
+            # rate-limited by Discord per channel (and queued by discord.py behind the posts
+            # before it), so a busy approvals channel would hold every /leave apply answer.
+            await answer(interaction, embed=apply_embed(result, target.display_name, None, own=own))
+            note = await self.desk.post_card(result.request, config)
+            if note:  # the card could not be posted after all: say so in a followup
+                await answer(interaction, note, ephemeral=True)
+        else:
+            note = await self.desk.post_card(result.request, config)
+            embed = apply_embed(result, target.display_name, note, own=own)
+            await answer(interaction, embed=embed, ephemeral=True)
+        if not own:
             await self.desk.tell_requester(result.request, interaction.user.id, config)
 
     @app_commands.command(name="cancel", description="Cancel a leave request (gives back its days)")

@@ -63,7 +63,6 @@ from concord.db.dar.records import (
     version_from_row,
 )
 from concord.db.dar.transactions import link_blocker_task, save_panel, submit_report
-from concord.db.dar_export import CSV_COLUMNS, VALUE_COLUMNS
 from concord.db.database import Database
 from concord.db.guilds import GuildSettings
 from concord.errors import NotFound, UserError
@@ -654,17 +653,11 @@ class DarManager:
         if (end - start).days + 1 > EXPORT_MAX_DAYS:
             raise UserError(f"Export at most {EXPORT_MAX_DAYS} days at a time.")
         period = await self.period(guild_id, start, end)
-        # CSV is text: SQLite makes most of its fields (CSV_COLUMNS); XLSX takes the values.
-        columns = CSV_COLUMNS if fmt == "csv" else VALUE_COLUMNS
-        sql = (
-            f"SELECT {columns} FROM dar_reports"  # noqa: S608 (constant column lists)
-            " WHERE guild_id = ? AND day BETWEEN ? AND ? AND (? IS NULL OR user_id = ?)"
-            " ORDER BY day, user_id"
-        )
-        params = (guild_id, start.isoformat(), end.isoformat(), user_id, user_id)
         job = _Export(
-            sql,
-            params,
+            "r.guild_id = ? AND r.day BETWEEN ? AND ? AND (? IS NULL OR r.user_id = ?)",
+            (guild_id, start.isoformat(), end.isoformat(), user_id, user_id),
+            start,
+            end,
             _leave_labels(period),
             names,
             period.config.tz,

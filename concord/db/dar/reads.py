@@ -23,11 +23,10 @@ from concord.core.dar import (
 )
 from concord.db.dar.records import Period, Stats, days_between
 from concord.db.dar_export import (
-    CsvNames,
+    VALUE_COLUMNS,
     CsvSink,
     ExportRow,
-    LocalTime,
-    csv_fields,
+    csv_rows_query,
     open_sink,
 )
 
@@ -216,8 +215,10 @@ class _Export:
     """One export, run by :meth:`Database.read_in_thread`: the rows streamed from one read
     cursor in chunks into the file's sink, so a year of reports never sits in memory."""
 
-    sql: str
+    where: str  # over ``dar_reports r``
     params: tuple[int | str | None, ...]
+    start: date
+    end: date
     on_leave: Mapping[tuple[date, int], str]
     names: Mapping[int, str]
     zone: ZoneInfo
@@ -226,27 +227,34 @@ class _Export:
 
     def run(self, conn: sqlite3.Connection) -> int:
         sink = open_sink(self.fmt, self.out)
-        cursor = conn.cursor()
-        cursor.row_factory = None  # plain tuples, in the SELECT's column order
-        cursor.execute(self.sql, self.params)
+        on_leave = {(day.isoformat(), uid): text for (day, uid), text in self.on_leave.items()}
         rows = 0
         if isinstance(sink, CsvSink):
-            # Text straight from SQLite's values (no ExportRow, no date objects): CSV is text.
-            on_leave = {(day.isoformat(), uid): text for (day, uid), text in self.on_leave.items()}
-            local_time = LocalTime(self.zone)
-            names = CsvNames(self.names)
+            # CSV is text: SQLite makes every field of each row (csv_rows_query), and the csv
+            # writer writes the rows as they come, with no Python per row.
+            cursor = csv_rows_query(
+                conn, self.where, self.params, self.names, on_leave, self.zone, self.start, self.end
+            )
             while chunk := cursor.fetchmany(EXPORT_CHUNK):
-                sink.write_fields(csv_fields(chunk, names, on_leave, local_time))
+                sink.write_fields(chunk)
                 rows += len(chunk)
         else:
+            cursor = conn.cursor()
+            cursor.row_factory = None  # plain tuples, in the SELECT's column order
+            cursor.execute(
+                f"SELECT {VALUE_COLUMNS} FROM dar_reports r"  # noqa: S608 (constant columns)
+                f" WHERE {self.where} ORDER BY r.day, r.user_id",
+                self.params,
+            )
             while chunk := cursor.fetchmany(EXPORT_CHUNK):
-                sink.write([self.row(*values) for values in chunk])
+                sink.write([self.row(on_leave, *values) for values in chunk])
                 rows += len(chunk)
         sink.close()
         return rows
 
     def row(
         self,
+        on_leave: Mapping[tuple[str, int], str],
         user_id: int,
         day_text: str,
         done: str,
@@ -266,5 +274,5 @@ class _Export:
             minutes=minutes,
             submitted_at=datetime.fromisoformat(submitted_at).astimezone(self.zone),
             late=bool(late),
-            on_leave=self.on_leave.get((day, user_id), ""),
+            on_leave=on_leave.get((day_text, user_id), ""),
         )

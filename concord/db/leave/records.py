@@ -14,6 +14,7 @@ from functools import cached_property, lru_cache
 from typing import Any
 
 from concord.core.leave import (
+    NO_ACTIVITY,
     ZERO,
     Absence,
     Accrual,
@@ -166,7 +167,7 @@ class MemberLeave:
         the balance after a change without reading the database again."""
         years = dict(self.activity.get(type_id, {}))
         for year, amount in per_year.items():
-            seen = years.get(year, YearActivity())
+            seen = years.get(year, NO_ACTIVITY)
             years[year] = YearActivity(
                 adjustments=seen.adjustments,
                 taken=moved(seen.taken, taken, amount),
@@ -196,7 +197,13 @@ class MemberLeave:
 
 # -- rows → dataclasses ------------------------------------------------------------------------
 def _when(text: str | None) -> datetime | None:
-    return datetime.fromisoformat(text) if text else None
+    return _parse_when(text) if text else None
+
+
+@lru_cache(maxsize=1024)
+def _parse_when(text: str) -> datetime:
+    """Cached: a transaction stamps its rows with one ``now``, and a datetime is immutable."""
+    return datetime.fromisoformat(text)
 
 
 @lru_cache(maxsize=512)
@@ -240,14 +247,14 @@ def _request_from_values(row: Mapping[str, Any]) -> LeaveRequest:
         span=Span(
             start=date.fromisoformat(row["start_date"]),
             end=date.fromisoformat(row["end_date"]),
-            portion=Portion(row["portion"]),
+            portion=_PORTIONS.get(row["portion"]) or Portion(row["portion"]),
             from_time=parse_hhmm(row["from_time"]) if row["from_time"] else None,
             to_time=parse_hhmm(row["to_time"]) if row["to_time"] else None,
         ),
         amount=fraction_from_text(row["amount"]),
         deducts=bool(row["deducts"]),
         reason=row["reason"],
-        status=RequestStatus(row["status"]),
+        status=_STATUSES.get(row["status"]) or RequestStatus(row["status"]),
         filed_by=row["filed_by"],
         created_at=created,
         decided_by=row["decided_by"],
@@ -379,38 +386,45 @@ def _member_queries(guild_id: int, user_id: int, type_id: int | None = None) -> 
     ]
 
 
-def _counted(row: sqlite3.Row) -> Fraction:
-    """``amount`` times ``n`` of a grouped row."""
-    amount = fraction_from_text(row["amount"])
-    count = int(row["n"])
-    return amount if count == 1 else amount * count
+@lru_cache(maxsize=1024)
+def _counted(amount: str, count: int, sign: int) -> Fraction:
+    """``sign`` times ``amount`` times ``count`` of a grouped row; cached, since a member's
+    ledger groups into a few (amount, count) pairs and exact Fractions are slow to make."""
+    value = fraction_from_text(amount)
+    if count != 1:
+        value = value * count
+    return -value if sign < 0 else value
+
+
+_APPROVED: str = RequestStatus.APPROVED.value
 
 
 def _member_leave(results: Sequence[Sequence[sqlite3.Row]]) -> MemberLeave:
     """Fold the rows of :func:`_member_queries` into per-type, per-year activity."""
     type_rows, override_rows, ledger_rows, day_rows = results
-    totals: dict[int, dict[int, dict[str, Fraction]]] = {}
+    # (type, year) -> [adjustments, taken, pending, recorded]; the rows are unpacked by
+    # position (the queries' column order), which costs less than a lookup by name each.
+    totals: dict[tuple[int, int], list[Fraction]] = {}
 
-    def add(type_id: int, year: int, key: str, amount: Fraction) -> None:
-        bucket = totals.setdefault(type_id, {}).setdefault(year, {})
-        bucket[key] = bucket[key] + amount if key in bucket else amount
+    def add(type_id: int, year: int, column: int, amount: Fraction) -> None:
+        bucket = totals.get((type_id, year))
+        if bucket is None:
+            bucket = totals[(type_id, year)] = [ZERO, ZERO, ZERO, ZERO]
+        bucket[column] = bucket[column] + amount if bucket[column] else amount
 
-    for row in ledger_rows:
-        amount = _counted(row)
-        if row["kind"] == "adjustment":
-            add(row["type_id"], row["year"], "adjustments", amount)
+    for type_id, year, kind, amount, count in ledger_rows:
+        if kind == "adjustment":
+            add(type_id, year, 0, _counted(amount, count, 1))
         else:  # debits are negative, credits positive: taken is what is still debited
-            add(row["type_id"], row["year"], "taken", -amount)
-    for row in day_rows:
-        amount = _counted(row)
-        if row["status"] == RequestStatus.APPROVED.value:
-            add(row["type_id"], row["year"], "recorded", amount)
-        elif row["deducts"]:
-            add(row["type_id"], row["year"], "pending", amount)
-    activity = {
-        type_id: {year: YearActivity(**values) for year, values in years.items()}
-        for type_id, years in totals.items()
-    }
+            add(type_id, year, 1, _counted(amount, count, -1))
+    for type_id, status, deducts, year, amount, count in day_rows:
+        if status == _APPROVED:
+            add(type_id, year, 3, _counted(amount, count, 1))
+        elif deducts:
+            add(type_id, year, 2, _counted(amount, count, 1))
+    activity: dict[int, dict[int, YearActivity]] = {}
+    for (type_id, year), (adjustments, taken, pending, recorded) in totals.items():
+        activity.setdefault(type_id, {})[year] = YearActivity(adjustments, taken, pending, recorded)
     return MemberLeave(
         types={row["id"]: _type_from_row(row) for row in type_rows},
         overrides={row["type_id"]: fraction_from_text(row["allowance"]) for row in override_rows},

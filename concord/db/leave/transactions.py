@@ -68,7 +68,6 @@ from concord.db.leave.records import (
     _run_queries,
     _settings_audit,
     _type_from_row,
-    _when,
 )
 from concord.db.leave.teams import blackouts_for, over_limit, routing
 from concord.errors import NotFound, PermissionDenied, UserError
@@ -183,11 +182,16 @@ def _live_spans(
     return [(row["id"], _request_from_row(row).span) for row in rows]
 
 
-def _load_request(conn: sqlite3.Connection, guild_id: int, request_id: int) -> LeaveRequest:
+def _load_values(conn: sqlite3.Connection, guild_id: int, request_id: int) -> dict[str, Any]:
+    """A request's stored column values, by name."""
     row = conn.execute(SQL_REQUEST, (guild_id, request_id)).fetchone()
     if row is None:
         raise NotFound(f"There is no leave request #{request_id} in this server.")
-    return _request_from_row(row)
+    return dict(zip(row.keys(), row, strict=True))
+
+
+def _load_request(conn: sqlite3.Connection, guild_id: int, request_id: int) -> LeaveRequest:
+    return _request_from_values(_load_values(conn, guild_id, request_id))
 
 
 def _request_days(conn: sqlite3.Connection, request_id: int) -> list[tuple[date, Fraction]]:
@@ -436,51 +440,57 @@ def decide_request(
     manager's (see ``Routing``). Approving what would take a team over its ``max_out`` needs
     ``override`` (Approve anyway), which is audited."""
     manager = actor_decides if is_manager is None else is_manager
-    request = _load_request(conn, guild_id, request_id)
-    if request.user_id == actor_id:
+    # The stored values, checked as they are; the request object is made once, as decided
+    # (making it and then a changed copy was a measurable part of an approval).
+    values = _load_values(conn, guild_id, request_id)
+    user_id, type_id, deducts = values["user_id"], values["type_id"], bool(values["deducts"])
+    if user_id == actor_id:
         raise PermissionDenied(
             f"Nobody decides their own leave: another manager has to "
             f"{'approve' if approve else 'reject'} request #{request_id}."
         )
-    route = routing(conn, guild_id, request.user_id)
+    route = routing(conn, guild_id, user_id)
     if not route.may_decide(
         actor_id, is_manager=manager, decides_leave=actor_decides, role_ids=role_ids
     ):
         raise PermissionDenied(route.refusal(request_id))
-    if request.status is not RequestStatus.PENDING:
-        raise already_decided(request)
+    if values["status"] != RequestStatus.PENDING.value:
+        raise already_decided(_request_from_values(values))
     note = validate_reason(note)
     config = read_config(conn, guild_id)
     today = local_today(now, config)
     days = _request_days(conn, request_id)
     per_year = amounts_by_year(days)
-    member = load_member_leave(conn, guild_id, request.user_id, request.type_id)
-    if approve and request.deducts:
+    member = load_member_leave(conn, guild_id, user_id, type_id)
+    if approve and deducts:
         as_of = {year: _as_of(year, today, days) for year in per_year}
-        problem = member.shortfall(request.type_id, per_year, as_of, count_pending=False)
+        problem = member.shortfall(type_id, per_year, as_of, count_pending=False)
         if problem:
             raise UserError(f"Cannot approve #{request_id}: {problem}")
     over = (
-        over_limit(conn, guild_id, request.user_id, [day for day, _ in days])
-        if approve and request.deducts
+        over_limit(conn, guild_id, user_id, [day for day, _ in days])
+        if approve and deducts
         else None
     )
     if over is not None and not override:
         raise LimitReached(request_id, over)
     status = RequestStatus.APPROVED if approve else RequestStatus.REJECTED
+    stamp = utcnow_iso(now)  # as stored: UTC, whole seconds
     updated = conn.execute(
         "UPDATE leave_requests SET status = ?, decided_by = ?, decided_at = ?, decision_note = ?"
         " WHERE guild_id = ? AND id = ? AND status = 'pending'",
-        (status.value, actor_id, utcnow_iso(now), note, guild_id, request_id),
+        (status.value, actor_id, stamp, note, guild_id, request_id),
     )
     if updated.rowcount != 1:
         raise already_decided(_load_request(conn, guild_id, request_id))
-    decided = replace(
-        request,
-        status=status,
-        decided_by=actor_id,
-        decided_at=_when(utcnow_iso(now)),  # as stored: UTC, whole seconds
-        decision_note=note,
+    decided = _request_from_values(
+        {
+            **values,
+            "status": status.value,
+            "decided_by": actor_id,
+            "decided_at": stamp,
+            "decision_note": note,
+        }
     )
     if approve and decided.deducts:
         debits = {year: -amount for year, amount in per_year.items()}
@@ -491,7 +501,7 @@ def decide_request(
         actor_id=actor_id,
         action="leave.approve" if approve else "leave.reject",
         subject=f"leave:{request_id}",
-        before={"status": request.status.value},
+        before={"status": RequestStatus.PENDING.value},
         after={"status": status.value, "note": note},
         now=now,
     )
@@ -512,7 +522,7 @@ def decide_request(
         else Shift(pending=-deducting)
     )
     view = BalanceView(member, decided.type_id, tuple(days), today, shift)
-    return Decision(decided, request.status, view)
+    return Decision(decided, RequestStatus.PENDING, view)
 
 
 def cancel_request(
