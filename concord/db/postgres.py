@@ -48,7 +48,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 
 from concord.config import mask_password
 from concord.db.database import DatabaseError, Migration
-from concord.db.portable import Params, to_postgres
+from concord.db.portable import IntegrityError, Params, to_postgres
 
 log: logging.Logger = logging.getLogger(__name__)
 
@@ -152,12 +152,28 @@ class PgConn:
 
     def execute(self, sql: str, parameters: Params = (), /) -> PgCursor:
         cursor = self.raw.cursor(row_factory=_row_factory)
-        cursor.execute(_query(sql), _params(parameters))
+        try:
+            cursor.execute(_query(sql), _params(parameters))
+        except _REFUSED as error:
+            raise IntegrityError(_first_line(error)) from error
         return PgCursor(cursor)
 
     def executemany(self, sql: str, seq: Iterable[Params], /) -> None:
         with self.raw.cursor() as cursor:
             cursor.executemany(_query(sql), [_params(p) for p in seq])
+
+
+# A unique key, foreign key, NOT NULL or CHECK constraint, or an append-only trigger (RAISE
+# EXCEPTION) refused the statement: SQLite says sqlite3.IntegrityError for all of them.
+_REFUSED: tuple[type[Exception], ...] = (
+    psycopg.errors.IntegrityError,
+    psycopg.errors.RaiseException,
+)
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
 
 
 def _query(sql: str) -> LiteralString:
