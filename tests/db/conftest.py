@@ -59,13 +59,24 @@ def pg_template(pg_server: ThrowawayPostgres) -> str:
 
 
 def fresh_postgres(server: ThrowawayPostgres, template: str) -> str:
-    """A new database with the migrated schema (a copy of the template); returns its URL."""
+    """A new database with the migrated schema (a copy of the template); returns its name."""
     import psycopg
 
     name = f"test_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(server.admin_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')  # generated names
-    return server.url(name)
+        # FILE_COPY (PostgreSQL 15+): a file copy, not the whole template through the WAL.
+        copy = "STRATEGY FILE_COPY" if conn.info.server_version >= 150000 else ""
+        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}" {copy}')
+    return name
+
+
+def drop_postgres(server: ThrowawayPostgres, name: str) -> None:
+    """Drop a test's database at once: two hundred 8 MB copies left for the server's removal
+    cost minutes of disk writes on a loaded machine."""
+    import psycopg
+
+    with psycopg.connect(server.admin_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture
@@ -73,13 +84,20 @@ async def db(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> As
     """A migrated, empty database of the case's backend."""
     if backend == SQLITE:
         database: Any = await Database.open(tmp_path / "concord.db")
-    else:
-        from concord.db.postgres import PostgresDatabase
+        try:
+            yield database
+        finally:
+            await database.close()
+        return
+    from concord.db.postgres import PostgresDatabase
 
-        server: ThrowawayPostgres = request.getfixturevalue("pg_server")
-        url = fresh_postgres(server, request.getfixturevalue("pg_template"))
-        database = await PostgresDatabase.open(url)
+    server: ThrowawayPostgres = request.getfixturevalue("pg_server")
+    name = fresh_postgres(server, request.getfixturevalue("pg_template"))
     try:
-        yield database
+        database = await PostgresDatabase.open(server.url(name))
+        try:
+            yield database
+        finally:
+            await database.close()
     finally:
-        await database.close()
+        drop_postgres(server, name)
