@@ -417,6 +417,7 @@ def _same_database(source: str | Path, target: str) -> bool:
 
 
 def cmd_db_copy(args: argparse.Namespace) -> int:
+    from concord.core.leave import format_days
     from concord.db.copy import CopyError, TableCopy, copy_database, open_side
 
     source_where: str | Path = _db_url(args) or _db_path(args)
@@ -458,7 +459,7 @@ def cmd_db_copy(args: argparse.Namespace) -> int:
     )
     print(
         f"leave balances: {plural(report.balances, 'balance')} (member, type, year) equal on "
-        f"both sides, {report.available_days} days available in total"
+        f"both sides, {format_days(report.available_days)} days available in total"
     )
     return 0
 
