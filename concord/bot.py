@@ -35,7 +35,11 @@ from concord.scheduler import Scheduler
 from concord.telemetry import TOO_LATE, UNEXPECTED_ERROR, USER_ERROR, mark_outcome
 
 if TYPE_CHECKING:
+    from concord.db.postgres import PostgresDatabase
     from concord.monitoring import BotMonitoring
+
+    # The office's database: the SQLite file, or PostgreSQL (CONCORD_DATABASE_URL).
+    BotDatabase = Database | PostgresDatabase
 
 log = logging.getLogger(__name__)
 
@@ -160,7 +164,7 @@ class ConcordBot(commands.Bot):
     def __init__(
         self,
         settings: Settings,
-        db: Database,
+        db: BotDatabase,
         *,
         clock: Clock | None = None,
         cogs: Sequence[str] | None = None,
@@ -202,6 +206,13 @@ class ConcordBot(commands.Bot):
         self.process_jobs = ProcessJobs(self.job_ledger, local_zone())
         self._process_jobs_task: asyncio.Task[list[str]] | None = None
         self.backup_targets = BackupTargets.from_settings(settings)
+        if self.backup_targets is not None and not isinstance(db, Database):
+            # The scheduled backup copies the SQLite file; a PostgreSQL server has its own.
+            log.warning(
+                "scheduled backups are off on PostgreSQL: use RDS snapshots or pg_dump "
+                "(deploy/README.md)"
+            )
+            self.backup_targets = None
         if self.backup_targets is not None:
             self.process_jobs.add_daily(
                 "backup", settings.backup_schedule, self.scheduled_backup, expected=(BackupError,)
@@ -301,11 +312,12 @@ class ConcordBot(commands.Bot):
 
     async def scheduled_backup(self, local_date: date, late: bool) -> None:
         targets = self.backup_targets
-        assert targets is not None
+        db = self.db
+        assert targets is not None and isinstance(db, Database)  # SQLite only (see __init__)
         now = self.clock.now()
         # Off the event loop: copying, checking, compressing and uploading are blocking. A
         # failure (BackupError) is logged and recorded in job_runs by the process jobs.
-        record = await asyncio.to_thread(take_backup, self.db.path, targets, now)
+        record = await asyncio.to_thread(take_backup, db.path, targets, now)
         log.info(
             "backup %s: %d bytes, schema %d, %.1f s%s",
             record.file,

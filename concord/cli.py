@@ -48,7 +48,7 @@ def _runner() -> Any:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    settings = _settings()
+    settings = _settings(postgres=True)
     asyncio.run(_runner().run_bot(settings))
     return 0
 
@@ -79,7 +79,7 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
-    settings = _settings()
+    settings = _settings(postgres=True)
     asyncio.run(_runner().run_bot(settings, sync_only=True, force_sync=args.force))
     return 0
 
@@ -465,14 +465,14 @@ def cmd_db_copy(args: argparse.Namespace) -> int:
 
 
 # -- parser -----------------------------------------------------------------------------------
-def _settings() -> Settings:
+def _settings(*, postgres: bool = False) -> Settings:
+    """The settings; a command that does not work on PostgreSQL yet (``postgres=False``)
+    refuses ``CONCORD_DATABASE_URL`` rather than silently use the SQLite file."""
     settings = load_settings()
-    if settings.database_url is not None:
-        # The PostgreSQL backend exists (concord/db/postgres.py) but the managers do not run on
-        # it yet (docs/POSTGRES.md): refuse rather than silently use the SQLite file.
+    if settings.database_url is not None and not postgres:
         raise SettingsError(
             "CONCORD_DATABASE_URL",
-            f"PostgreSQL ({settings.database_url}) is not supported by this release yet; "
+            f"PostgreSQL ({settings.database_url}) is not supported by this command yet; "
             "unset it to use SQLite at CONCORD_DB_PATH",
         )
     setup_logging(settings.log_level, settings.log_format)

@@ -15,8 +15,9 @@ twice. The isolation level is READ COMMITTED, so each statement after the lock s
 previous writer's commit. (A per-guild lock key would let guilds write in parallel; that is for
 the manager port to measure.) There is no group commit: each transaction commits on its own.
 
-Reads run on reader threads through the same pool in read-only READ COMMITTED transactions and
-never wait for the lock, as SQLite's WAL readers never wait for the writer. A read whose
+Reads run on reader threads through the same pool in read-only REPEATABLE READ transactions
+(one snapshot for every statement of a read, as SQLite's read transaction gives; a read-only
+transaction never fails to serialize) and never wait for the lock, as SQLite's WAL readers never wait for the writer. A read whose
 connection was lost is retried once; a write never is (it may have committed).
 
 SQL arrives in SQLite's spelling and is mapped by :func:`concord.db.portable.to_postgres`;
@@ -36,7 +37,7 @@ import asyncio
 import itertools
 import logging
 import re
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from importlib import resources
@@ -133,10 +134,18 @@ class PgCursor:
     def fetchall(self) -> list[Row]:
         return self._cursor.fetchall() if self._cursor.description else []
 
+    def fetchmany(self, size: int) -> list[Row]:
+        return self._cursor.fetchmany(size) if self._cursor.description else []
+
+    def __iter__(self) -> Iterator[Row]:
+        return iter(self.fetchall())
+
 
 class PgConn:
     """What a transaction function gets on PostgreSQL (the :class:`~concord.db.portable.Conn`
     protocol): ``execute`` takes SQLite's spelling and maps it."""
+
+    dialect: str = "postgresql"
 
     def __init__(self, conn: psycopg.Connection) -> None:
         self.raw = conn
@@ -146,7 +155,7 @@ class PgConn:
         cursor.execute(_query(sql), _params(parameters))
         return PgCursor(cursor)
 
-    def executemany(self, sql: str, seq: Sequence[Params], /) -> None:
+    def executemany(self, sql: str, seq: Iterable[Params], /) -> None:
         with self.raw.cursor() as cursor:
             cursor.executemany(_query(sql), [_params(p) for p in seq])
 
@@ -367,7 +376,7 @@ class PostgresDatabase:
         for attempt in (1, 2):
             try:
                 with self._pool.connection() as raw, raw.transaction():
-                    raw.execute("SET TRANSACTION READ ONLY")
+                    raw.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
                     return fn(PgConn(raw), *args)
             except _UNAVAILABLE as error:
                 if isinstance(error, _STILL_THERE):
@@ -387,6 +396,10 @@ class PostgresDatabase:
     async def fetchone(self, sql: str, params: Params = ()) -> Row | None:
         rows = await self.fetchall(sql, params)
         return next(iter(rows), None)
+
+    async def fetch_many(self, queries: Sequence[tuple[str, Params]]) -> list[list[Row]]:
+        """The rows of each ``(sql, params)``, read in one transaction."""
+        return await self.read_in_thread(_fetch_many, list(queries))
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncReader]:
@@ -408,3 +421,7 @@ class AsyncReader:
 
 def _fetchall(conn: PgConn, sql: str, params: Params) -> list[Row]:
     return conn.execute(sql, params).fetchall()
+
+
+def _fetch_many(conn: PgConn, queries: list[tuple[str, Params]]) -> list[list[Row]]:
+    return [conn.execute(sql, params).fetchall() for sql, params in queries]
