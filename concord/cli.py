@@ -461,6 +461,11 @@ def cmd_db_copy(args: argparse.Namespace) -> int:
         f"leave balances: {plural(report.balances, 'balance')} (member, type, year) equal on "
         f"both sides, {format_days(report.available_days)} days available in total"
     )
+    if report.skipped:
+        print(
+            f"not copied (tables the migrations do not make, e.g. a module's own): "
+            f"{', '.join(report.skipped)}"
+        )
     return 0
 
 

@@ -12,7 +12,9 @@ of the same kind), checked.
    inserts. The source is read in one snapshot (a SQLite read transaction; a PostgreSQL
    REPEATABLE READ, READ ONLY one), so the bot may even be running on it.
 3. PostgreSQL identities are set past the highest copied id (SQLite's row ids need nothing).
-4. Verified: the row count of every table on both sides, and every member's leave balances
+4. Tables the migrations do not make (a module's own table, created on first use) are not
+   copied: the report names them.
+5. Verified: the row count of every table on both sides, and every member's leave balances
    (each type, each year with activity), worked out by the leave manager's own code from each
    side's rows, must be equal.
 
@@ -133,6 +135,8 @@ class Side(Protocol):
 
     def conn(self) -> Conn: ...
 
+    def table_names(self) -> set[str]: ...
+
     def begin_snapshot(self) -> None: ...
 
     def close(self) -> None: ...
@@ -188,6 +192,12 @@ class SqliteSide:
 
     def conn(self) -> Conn:
         return self._conn
+
+    def table_names(self) -> set[str]:
+        rows = self._conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+        ).fetchall()
+        return {str(r[0]) for r in rows}
 
     def begin_snapshot(self) -> None:
         self._conn.execute("BEGIN")  # deferred: the snapshot starts at the first read
@@ -284,6 +294,13 @@ class PostgresSide:
     def conn(self) -> Conn:
         return self._pg_conn
 
+    def table_names(self) -> set[str]:
+        rows = self._raw.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema ="
+            " current_schema() AND table_type = 'BASE TABLE' AND table_name <> 'schema_version'"
+        ).fetchall()
+        return {str(r[0]) for r in rows}
+
     def begin_snapshot(self) -> None:
         self._raw.autocommit = False
         self._raw.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
@@ -322,6 +339,9 @@ class CopyReport:
     tables: list[TableCopy] = field(default_factory=list)
     balances: int = 0  # (member, leave type, year) balances compared
     available_days: Fraction = Fraction(0)  # their sum, on both sides
+    # Tables of the source that the migrations do not make (a module's own table, created on
+    # first use): not copied, named in the report.
+    skipped: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
     @property
@@ -348,6 +368,7 @@ def copy_database(
         _refuse_unless_empty(target, tables)
     target.migrate()
     _refuse_unless_empty(target, tables)
+    report.skipped = sorted(source.table_names() - {t.name for t in tables})
     source.begin_snapshot()
     for table in tables:
         began = time.perf_counter()

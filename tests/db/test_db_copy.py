@@ -114,6 +114,18 @@ def test_a_target_that_is_not_empty_is_refused_with_nothing_written(
         copy(office, f"sqlite:///{target}")
 
 
+def test_a_table_the_migrations_do_not_make_is_named_not_copied(
+    pg_url: str, tmp_path: Path
+) -> None:
+    source = tmp_path / "module.db"
+    conn = connect_sync(source)
+    apply_migrations(conn)
+    conn.execute("CREATE TABLE kudos (id INTEGER PRIMARY KEY, reason TEXT)")
+    conn.execute("INSERT INTO kudos (reason) VALUES ('thanks')")
+    conn.close()
+    assert copy(source, pg_url).skipped == ["kudos"]
+
+
 def test_a_source_behind_the_code_is_refused(pg_url: str, tmp_path: Path) -> None:
     old = tmp_path / "old.db"
     sqlite3.connect(old).close()
