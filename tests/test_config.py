@@ -222,8 +222,10 @@ def test_malformed_database_url_exits_2_with_one_masked_line(tmp_path: Path) -> 
     assert not (tmp_path / "data").exists()  # nothing was opened or created
 
 
-def test_db_commands_refuse_a_valid_database_url_until_ported(tmp_path: Path) -> None:
-    result = _run_cli(["db", "migrate"], tmp_path, CONCORD_DATABASE_URL=RDS_URL)
+def test_db_restore_refuses_a_valid_database_url(tmp_path: Path) -> None:
+    # `db restore` restores a SQLite backup file: it refuses PostgreSQL (db migrate, check,
+    # stats, backup and copy work on it: tests/test_cli_pg.py).
+    result = _run_cli(["db", "restore", "latest"], tmp_path, CONCORD_DATABASE_URL=RDS_URL)
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("concord: CONCORD_DATABASE_URL: "), lines
