@@ -6,8 +6,8 @@ A durable throwaway server (fsync on, tests/pg_server.py). Each round creates ``
 tasks (``TaskManager.create``: guild settings read, the task, its first history event and the
 audit row, in one write transaction) from ``--callers`` concurrent callers spread over
 ``--guilds`` guilds, once with the shipped global lock (``pg_advisory_xact_lock(WRITE_LOCK)``)
-and once with a lock keyed by the guild (the transaction function's first argument), on the same
-pool (4 writer threads). Rounds interleave the two so load on the shared machine hits both.
+and once with the lock per guild (``lock_per_guild=True``, the default: the guild's lock plus
+the database lock shared), on the same pool (4 writer threads). Rounds interleave the two so load on the shared machine hits both.
 Prints the median and best tasks/s of each, the p99, and the errors (there must be none).
 """
 
@@ -18,38 +18,26 @@ import asyncio
 import statistics
 import sys
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # for tests.pg_server
 
 import benchlib
 
 from concord.core.tasks import Actor, TaskDraft
-from concord.db.postgres import PgConn, PostgresDatabase
+from concord.db.postgres import PostgresDatabase
 from concord.db.tasks import TaskManager
 from tests.pg_server import PostgresUnavailable, ThrowawayPostgres
 
-T = TypeVar("T")
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 
 
-class PerGuildLock(PostgresDatabase):
-    """The same backend with the lock keyed by the guild (the function's first argument)."""
-
-    def _write_now(self, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
-        key = args[0] if args and isinstance(args[0], int) else 0
-        with self._pool.connection() as raw, raw.transaction():
-            raw.execute("SELECT pg_advisory_xact_lock(%s)", (key,))
-            return fn(PgConn(raw), *args)
-
-
 async def round_of(
-    cls: type[PostgresDatabase], url: str, guilds: int, total: int, callers: int
+    per_guild: bool, url: str, guilds: int, total: int, callers: int
 ) -> tuple[float, list[float], int]:
-    db = await cls.open(url)
+    db = PostgresDatabase(url, lock_per_guild=per_guild)
+    await db.start()
     tasks = TaskManager(db)
     latencies: list[float] = []
     errors = 0
@@ -91,19 +79,16 @@ def main() -> int:
         f"PostgreSQL write lock: {args.transactions} task creations, {args.callers} callers, "
         f"{args.guilds} guilds, global lock vs per-guild lock"
     )
-    modes: dict[str, type[PostgresDatabase]] = {
-        "global lock": PostgresDatabase,
-        "per-guild lock": PerGuildLock,
-    }
+    modes: dict[str, bool] = {"global lock": False, "per-guild lock": True}
     rates: dict[str, list[float]] = {name: [] for name in modes}
     p99: dict[str, float] = {}
     errors: dict[str, int] = dict.fromkeys(modes, 0)
     try:
         for _ in range(args.rounds):
-            for name, cls in modes.items():
+            for name, per_guild in modes.items():
                 url = server.create_database("lock")
                 seconds, latencies, failed = asyncio.run(
-                    round_of(cls, url, args.guilds, args.transactions, args.callers)
+                    round_of(per_guild, url, args.guilds, args.transactions, args.callers)
                 )
                 rate = args.transactions / seconds
                 if not rates[name] or rate > max(rates[name]):

@@ -254,3 +254,38 @@ async def test_a_read_on_a_lost_connection_is_retried_once(
         ).fetchone()
     assert killed is not None and killed[0] >= 1
     assert len(await pg.fetchall("SELECT * FROM requests")) == 1
+
+
+async def test_guilds_write_in_parallel_and_a_database_write_waits_for_all(
+    pg: PostgresDatabase,
+) -> None:
+    """A write of guild 1 held open does not hold up guild 2; a write of guild 1 waits for it,
+    and so does a write naming no guild (the database lock)."""
+    import threading
+
+    release, holding = threading.Event(), threading.Event()
+    order: list[str] = []
+
+    def hold(conn: Conn, guild_id: int) -> None:
+        order.append(f"hold {guild_id}")
+        holding.set()
+        assert release.wait(10)
+        order.append(f"release {guild_id}")
+
+    def note(conn: Conn, guild_id: int, what: str) -> None:
+        order.append(what)
+
+    def whole_database(conn: Conn) -> None:
+        order.append("database")
+
+    held = asyncio.ensure_future(pg.write(hold, 1))
+    assert await asyncio.to_thread(holding.wait, 10)
+    await asyncio.wait_for(pg.write(note, 2, "guild 2"), 5)  # not held up by guild 1
+    same_guild = asyncio.ensure_future(pg.write(note, 1, "guild 1 again"))
+    database = asyncio.ensure_future(pg.write(whole_database))
+    await asyncio.sleep(0.3)
+    assert order == ["hold 1", "guild 2"]  # both still wait for guild 1
+    release.set()
+    await asyncio.gather(held, same_guild, database)
+    assert order[:3] == ["hold 1", "guild 2", "release 1"]
+    assert sorted(order[3:]) == ["database", "guild 1 again"]
