@@ -25,7 +25,7 @@ from concord.cogs.common import INTERACTION_GONE, MAYBE_LATE, safe_reply
 from concord.cogs.modkit import Module, builtin_modules, install, module_at
 from concord.config import Settings
 from concord.db.backups import BackupError, BackupTargets, take_backup
-from concord.db.database import Database
+from concord.db.database import Database, DatabaseUnavailable
 from concord.db.guilds import GuildSettings
 from concord.db.jobs import JobLedger
 from concord.errors import UserError
@@ -43,6 +43,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+DATABASE_UNAVAILABLE = "The database is unavailable, try again in a moment."
 HEARTBEAT_SECONDS = 30
 SCHEDULER_SECONDS = 30
 # discord.py declares the bot ready once no GUILD_CREATE has come for this long after READY
@@ -443,6 +444,19 @@ class ConcordBot(commands.Bot):
                 interaction.user.id,
                 original.text,
             )
+            return
+        if isinstance(original, DatabaseUnavailable):
+            # The server is down, failing over or too busy: a line in the log (the backend
+            # logged its reason, password masked), never a traceback, and nothing to apologise
+            # for with an error id: the member only has to try again.
+            log.warning(
+                "%s (guild %s, user %s): %s",
+                command,
+                interaction.guild_id,
+                interaction.user.id,
+                original,
+            )
+            await safe_reply(interaction, DATABASE_UNAVAILABLE)
             return
         if isinstance(original, UserError) or isinstance(
             error, app_commands.TransformerError | app_commands.CheckFailure

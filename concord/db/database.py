@@ -53,6 +53,16 @@ class DatabaseError(Exception):
     """The database cannot be used as it is (too new, corrupt, unreadable)."""
 
 
+class DatabaseUnavailable(DatabaseError):
+    """The database server cannot be reached or dropped the connection (PostgreSQL);
+    ``str()`` never has the password. A command that meets it tells the member to try again
+    (``ConcordBot.report_error``)."""
+
+
+class DatabaseBusy(DatabaseUnavailable):
+    """A lock or statement timeout: the server is there but did not get to the work in time."""
+
+
 # SQLite's primary result codes for a file that is not (or no longer) a database, and for one
 # that cannot be opened or read at all.
 _SQLITE_NOT_A_DATABASE: frozenset[int] = frozenset({11, 26})  # SQLITE_CORRUPT, SQLITE_NOTADB

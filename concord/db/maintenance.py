@@ -38,7 +38,7 @@ def table_counts(conn: sqlite3.Connection) -> dict[str, int]:
 
 
 # The tables with a guild_id column, from each backend's catalog.
-_GUILD_TABLES = {
+_GUILD_TABLES: dict[str, str] = {
     SQLITE: "SELECT m.name FROM sqlite_master AS m, pragma_table_info(m.name) AS c"
     " WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' AND c.name = 'guild_id'"
     " ORDER BY m.name",

@@ -14,6 +14,7 @@ dialect branch in the manager (docs/POSTGRES.md).
 from __future__ import annotations
 
 import re
+import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
@@ -113,7 +114,13 @@ class Db(Protocol):
 
     async def fetch_many(self, queries: Sequence[tuple[str, Params]]) -> list[list[Any]]: ...
 
-    def read(self) -> AbstractAsyncContextManager[Any]: ...
+    def read(self) -> AbstractAsyncContextManager[Any, Any]: ...
+
+
+class IntegrityError(sqlite3.IntegrityError):
+    """A constraint or an append-only trigger refused a statement on PostgreSQL: raised as
+    SQLite's ``sqlite3.IntegrityError`` (what the managers and their callers see on SQLite),
+    with psycopg's error as its ``__cause__``. Catch ``sqlite3.IntegrityError`` on both."""
 
 
 class NotPortable(ValueError):

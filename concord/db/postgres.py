@@ -47,8 +47,14 @@ import psycopg
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from concord.config import mask_password
-from concord.db.database import DatabaseError, Migration
-from concord.db.portable import Params, to_postgres
+from concord.db.database import (
+    DatabaseBusy,
+    DatabaseError,
+    DatabaseUnavailable,
+    DbObserver,
+    Migration,
+)
+from concord.db.portable import IntegrityError, Params, to_postgres
 
 log: logging.Logger = logging.getLogger(__name__)
 
@@ -60,17 +66,13 @@ WRITE_THREADS = 4
 READ_THREADS = 4
 CONNECT_TIMEOUT_S = 10.0
 # The server cannot be reached, went away, or no pooled connection came in time. (A statement
-# or lock timeout is an OperationalError too, but the server is there: it passes unchanged.)
+# or lock timeout is an OperationalError too, but the server is there: DatabaseBusy.)
 _UNAVAILABLE: tuple[type[Exception], ...] = (psycopg.OperationalError, PoolTimeout)
 _STILL_THERE: tuple[type[Exception], ...] = (
     psycopg.errors.QueryCanceled,
     psycopg.errors.LockNotAvailable,
 )
 _MIGRATION_NAME: re.Pattern[str] = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
-
-
-class DatabaseUnavailable(DatabaseError):
-    """The server cannot be reached or dropped the connection; ``str()`` never has the password."""
 
 
 def _connection_lost(error: BaseException) -> bool:
@@ -152,12 +154,28 @@ class PgConn:
 
     def execute(self, sql: str, parameters: Params = (), /) -> PgCursor:
         cursor = self.raw.cursor(row_factory=_row_factory)
-        cursor.execute(_query(sql), _params(parameters))
+        try:
+            cursor.execute(_query(sql), _params(parameters))
+        except _REFUSED as error:
+            raise IntegrityError(_first_line(error)) from error
         return PgCursor(cursor)
 
     def executemany(self, sql: str, seq: Iterable[Params], /) -> None:
         with self.raw.cursor() as cursor:
             cursor.executemany(_query(sql), [_params(p) for p in seq])
+
+
+# A unique key, foreign key, NOT NULL or CHECK constraint, or an append-only trigger (RAISE
+# EXCEPTION) refused the statement: SQLite says sqlite3.IntegrityError for all of them.
+_REFUSED: tuple[type[Exception], ...] = (
+    psycopg.errors.IntegrityError,
+    psycopg.errors.RaiseException,
+)
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
 
 
 def _query(sql: str) -> LiteralString:
@@ -279,6 +297,15 @@ class PostgresDatabase:
             kwargs={"connect_timeout": int(CONNECT_TIMEOUT_S)},
         )
         self._closed = False
+        self._queued = 0
+        # Metrics (concord/metrics.py) set it as on SQLite; only the queue depth is reported
+        # here (the waits and group commits it times are the SQLite writer's).
+        self.observer: DbObserver | None = None
+
+    @property
+    def write_queue_depth(self) -> int:
+        """Transaction functions submitted and not finished (waiting or running)."""
+        return self._queued
 
     def __repr__(self) -> str:
         return f"PostgresDatabase({self.shown_url!r})"
@@ -329,6 +356,11 @@ class PostgresDatabase:
         log.warning("database %s unavailable: %s", self.shown_url, detail)
         return DatabaseUnavailable(f"the database {self.shown_url} is unavailable ({detail})")
 
+    def _busy(self, error: BaseException) -> DatabaseBusy:
+        """A lock or statement timeout: the server is there but did not get to it in time."""
+        log.warning("database %s busy: %s", self.shown_url, _first_line(error))
+        return DatabaseBusy(f"the database {self.shown_url} is busy ({_first_line(error)})")
+
     async def _in_thread(self, executor: ThreadPoolExecutor, fn: Callable[..., T], *args: Any) -> T:
         if self._closed:
             raise DatabaseError("the database is closed")
@@ -338,7 +370,11 @@ class PostgresDatabase:
     # -- writes ----------------------------------------------------------------------------
     async def write(self, fn: Callable[..., T], *args: Any) -> T:
         """Run ``fn(conn, *args)`` in one transaction, one writer at a time (module doc)."""
-        return await self._in_thread(self._writers, self._write_now, fn, args)
+        self._queued += 1
+        try:
+            return await self._in_thread(self._writers, self._write_now, fn, args)
+        finally:
+            self._queued -= 1
 
     def _write_now(self, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
         try:
@@ -347,7 +383,7 @@ class PostgresDatabase:
                 return fn(PgConn(raw), *args)
         except _UNAVAILABLE as error:
             if isinstance(error, _STILL_THERE):
-                raise
+                raise self._busy(error) from error
             raise self._unavailable(error) from None
 
     async def run_sync(self, fn: Callable[..., T], *args: Any) -> T:
@@ -365,7 +401,7 @@ class PostgresDatabase:
                     raw.autocommit = False
         except _UNAVAILABLE as error:
             if isinstance(error, _STILL_THERE):
-                raise
+                raise self._busy(error) from error
             raise self._unavailable(error) from None
 
     # -- reads -----------------------------------------------------------------------------
@@ -380,7 +416,7 @@ class PostgresDatabase:
                     return fn(PgConn(raw), *args)
             except _UNAVAILABLE as error:
                 if isinstance(error, _STILL_THERE):
-                    raise
+                    raise self._busy(error) from error
                 if attempt == 2 or not _connection_lost(error):
                     raise self._unavailable(error) from None
                 log.info("read retried once: the database connection was lost")

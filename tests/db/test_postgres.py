@@ -5,6 +5,7 @@ reads, the migration runner, and an unreachable server. Skips, loudly, without a
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections.abc import AsyncIterator
 
 import psycopg
@@ -81,8 +82,9 @@ async def test_a_failed_statement_rolls_back_and_reaches_the_caller(pg: Postgres
         conn.execute("INSERT INTO tags (name) VALUES (?)", ("a",))
         conn.execute("INSERT INTO tags (name) VALUES (?)", ("a",))
 
-    with pytest.raises(psycopg.errors.UniqueViolation):
+    with pytest.raises(sqlite3.IntegrityError) as caught:  # as on SQLite
         await pg.write(tag_twice)
+    assert isinstance(caught.value.__cause__, psycopg.errors.UniqueViolation)
     assert await pg.fetchall("SELECT * FROM tags") == []
 
 

@@ -60,6 +60,8 @@ log: logging.Logger = logging.getLogger(__name__)
 AUTOCOMPLETE_LIMIT = 25
 LIST_LIMIT = 500
 # The live statuses as a portable IN list: ``status IN {_LIVE_IN}`` with ``*_LIVE``.
+_LIVE_IN: str
+_LIVE: tuple[str, ...]
 _LIVE_IN, _LIVE = in_list(sorted(LIVE_STATUSES))
 
 

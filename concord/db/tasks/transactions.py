@@ -275,9 +275,18 @@ def _set_assignee(
     action: str,
 ) -> Task:
     cur = conn.execute(
-        "UPDATE tasks SET assignee_id = ?, updated_at = ? WHERE id = ? AND assignee_id IS ?"
+        # Null-safe "the assignee is still the one read" (SQLite's `IS ?` in portable SQL).
+        "UPDATE tasks SET assignee_id = ?, updated_at = ? WHERE id = ?"
+        " AND (assignee_id = ? OR (assignee_id IS NULL AND CAST(? AS BIGINT) IS NULL))"
         " AND status = ?",
-        (assignee_id, utcnow_iso(now), task.id, task.assignee_id, task.status),
+        (
+            assignee_id,
+            utcnow_iso(now),
+            task.id,
+            task.assignee_id,
+            task.assignee_id,
+            task.status,
+        ),
     )
     if cur.rowcount != 1:
         raise UserError(f"Task #{task.id} changed meanwhile; look at it again and retry.")
