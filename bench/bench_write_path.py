@@ -517,17 +517,22 @@ def run_pgbench(scripts: Sequence[Path], url: str, transactions: int) -> Pgbench
             )
             for script, out in zip(scripts, outputs, strict=True)
         ]
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + 300
         while True:
             row = gate.execute(
                 "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
             ).fetchone()
             if row is not None and row[0] == len(scripts):
                 break
-            if time.monotonic() > deadline or any(p.poll() is not None for p in processes):
+            ended = [n for n, p in enumerate(processes) if p.poll() is not None]
+            if time.monotonic() > deadline or ended:
                 for process in processes:
                     process.kill()
-                raise SystemExit("pgbench clients did not all reach the gate")
+                said = outputs[ended[0]].read_text()[-800:] if ended else ""
+                raise SystemExit(
+                    f"{row[0] if row else 0} of {len(scripts)} pgbench clients reached the "
+                    f"gate: {said}"
+                )
             time.sleep(0.01)
         started = time.perf_counter()
         gate.execute("SELECT pg_advisory_unlock(%s)", (GATE,))
