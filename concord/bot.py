@@ -333,6 +333,8 @@ class ConcordBot(commands.Bot):
         while not self.is_closed():
             try:
                 await self.run_scheduled()
+            except DatabaseUnavailable as error:  # logged by the backend; tried next pass
+                log.warning("scheduler pass skipped: %s", error)
             except Exception:  # one bad pass must not stop the schedule
                 log.exception("scheduler pass failed")
             await asyncio.sleep(self.scheduler_seconds)
