@@ -3,7 +3,7 @@
 sqlite3 in one thread.
 
     .venv/bin/python bench/bench_write_path.py [--pairs 1000] [--levels 1,10,100,1000]
-                                               [--workloads leave,tasks]
+                                               [--workloads leave,tasks] [--backend postgres]
 
 Workloads (each *pair* is two write transactions through ``Database.write``):
 - leave: ``LeaveManager.apply`` (one-day Annual leave: holidays, overlaps, the balance over the
@@ -41,6 +41,20 @@ up together (group commit, up to ``GROUP_LIMIT``, a savepoint each), so it can b
 baseline; the second baseline, "grouped", replays the same statements committed
 ``GROUP_LIMIT`` at a time — the ceiling for the way the writer works under load — and "x
 grouped" is the managers' share of it.
+
+PostgreSQL (``--backend postgres``, levels 1,10,100 by default): the same workloads through the
+same managers on a ``PostgresDatabase`` over a throwaway server with fsync on
+(tests/pg_server.py), a fresh database per level and round. The floor, in the same run: the
+same SQL replayed by ``pgbench`` with as many clients. A warm-up through the managers (one
+caller) records every statement each write transaction sends, the write lock included, with
+its values inlined (psycopg's client-side binding); an ``INSERT … RETURNING id`` gets the id
+the server returned written in, since the replay's clients interleave differently and the
+statements after it name that id. Client ``c`` of ``n`` replays pairs c, c + n, … in order, as
+caller ``c`` does: one pgbench process per client (``-c 1 -t 1``, simple protocol, its own
+script), all connected and waiting at an advisory lock before the clock starts at its
+release; the time ends when the last client exits. The completeness check then runs on the
+replay's database too (the replay did the work, not statements that matched nothing). Target:
+>= 0.5x pgbench at 10 callers, 0 errors at every level.
 """
 
 from __future__ import annotations
@@ -48,8 +62,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import re
+import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -70,6 +86,9 @@ MEMBERS = 250
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 TARGET_RATIO = 0.4  # of the same SQL committed GROUP_LIMIT at a time ("grouped 64")
 TARGET_CALLERS = 100
+ROOT = str(Path(__file__).resolve().parents[1])  # for tests.pg_server (the throwaway server)
+TARGET_RATIO_PG = 0.5  # of pgbench running the same SQL with as many clients
+TARGET_CALLERS_PG = 10
 
 
 # -- the workloads -------------------------------------------------------------------------------
@@ -370,16 +389,373 @@ async def bench_workload(
     return baseline, statements, [best[c] for c in levels]
 
 
+# -- PostgreSQL: the managers on a throwaway server against pgbench with the same SQL -----------
+# A write transaction's INSERT … RETURNING id: the id the server gave it is written into the
+# replayed statement (``INSERT INTO t (id, …) VALUES (<id>, …)``), since the replay's clients
+# interleave differently and the next statements name that id.
+_RETURNING_INSERT = re.compile(r"^\s*INSERT INTO (\w+) \((?!id,)([^)]*)\) VALUES \(", re.I)
+
+
+class PgCapture:
+    """Every statement a write transaction sends (the write lock included), values inlined as
+    the server would read them (psycopg's client-side binding), one list per transaction."""
+
+    def __init__(self) -> None:
+        self.local = threading.local()
+        self.transactions: list[list[str]] = []
+        self._lock = threading.Lock()
+
+    def install(self) -> Callable[[], None]:
+        import psycopg
+
+        from concord.db.postgres import PostgresDatabase
+
+        capture = self
+        original_execute = psycopg.Cursor.execute
+        original_write = PostgresDatabase._write_now
+
+        def execute(cursor: Any, query: Any, params: Any = None, **kw: Any) -> Any:
+            current: list[str] | None = getattr(capture.local, "current", None)
+            result = original_execute(cursor, query, params, **kw)
+            if current is not None:
+                text = psycopg.ClientCursor(cursor.connection).mogrify(query, params)
+                match = _RETURNING_INSERT.match(text)
+                pgresult = cursor.pgresult
+                if (
+                    match
+                    and "RETURNING id" in text
+                    and pgresult is not None
+                    and pgresult.ntuples == 1
+                ):
+                    new_id = int(pgresult.get_value(0, 0).decode())
+                    head = f"INSERT INTO {match.group(1)} (id, {match.group(2)}) VALUES ({new_id}, "  # noqa: S608
+                    text = head + text[match.end() :]
+                current.append(text)
+            return result
+
+        def write_now(db: Any, fn: Any, args: Any) -> Any:
+            capture.local.current = []
+            try:
+                result = original_write(db, fn, args)
+            except BaseException:
+                capture.local.current = None
+                raise
+            with capture._lock:
+                capture.transactions.append(capture.local.current)
+            capture.local.current = None
+            return result
+
+        psycopg.Cursor.execute = execute  # type: ignore[method-assign]
+        PostgresDatabase._write_now = write_now  # type: ignore[method-assign]
+
+        def uninstall() -> None:
+            psycopg.Cursor.execute = original_execute  # type: ignore[method-assign]
+            PostgresDatabase._write_now = original_write  # type: ignore[method-assign]
+
+        return uninstall
+
+
+GATE = 0x70676264  # an advisory lock the clients wait on until every one is connected
+
+
+def pgbench_scripts(
+    transactions: Sequence[Sequence[str]], clients: int, folder: Path
+) -> list[Path]:
+    """One script per client: client ``c`` of ``n`` runs pairs c, c + n, c + 2n, … in order
+    (apply then approve), as caller ``c`` of the managers' run does, each transaction as it was
+    captured between BEGIN and COMMIT. It first waits at the gate (a shared advisory lock the
+    harness holds exclusively until every client is connected and waiting)."""
+    pairs = len(transactions) // 2
+    paths: list[Path] = []
+    for client in range(clients):
+        lines = [
+            f"SELECT pg_advisory_lock_shared({GATE});",
+            f"SELECT pg_advisory_unlock_shared({GATE});",
+        ]
+        for pair in range(client, pairs, clients):
+            for statements in (transactions[2 * pair], transactions[2 * pair + 1]):
+                lines.append("BEGIN;")
+                lines.extend(f"{statement};" for statement in statements)
+                lines.append("COMMIT;")
+        path = folder / f"client-{clients}-{client}.sql"
+        path.write_text("\n".join(lines) + "\n")
+        paths.append(path)
+    return paths
+
+
+@dataclass
+class PgbenchRun:
+    clients: int
+    tx_per_s: float
+    errors: int  # clients whose script failed, plus one for a replay that missed a pair
+
+
+def run_pgbench(scripts: Sequence[Path], url: str, transactions: int) -> PgbenchRun:
+    """One pgbench process per client (``-c 1 -t 1`` of its own script, simple protocol), all
+    started, connected and waiting at the gate before the clock starts; the time runs from
+    opening the gate to the last client's exit."""
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as gate:
+        gate.execute("SELECT pg_advisory_lock(%s)", (GATE,))
+        outputs = [script.with_suffix(".out") for script in scripts]
+        processes = [
+            subprocess.Popen(
+                [
+                    "pgbench",
+                    "--no-vacuum",
+                    "--protocol=simple",
+                    "-c",
+                    "1",
+                    "-t",
+                    "1",
+                    f"--file={script}",
+                    url,
+                ],
+                stdout=out.open("w"),
+                stderr=subprocess.STDOUT,
+            )
+            for script, out in zip(scripts, outputs, strict=True)
+        ]
+        deadline = time.monotonic() + 300
+        while True:
+            row = gate.execute(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+            ).fetchone()
+            if row is not None and row[0] == len(scripts):
+                break
+            ended = [n for n, p in enumerate(processes) if p.poll() is not None]
+            if time.monotonic() > deadline or ended:
+                for process in processes:
+                    process.kill()
+                said = outputs[ended[0]].read_text()[-800:] if ended else ""
+                raise SystemExit(
+                    f"{row[0] if row else 0} of {len(scripts)} pgbench clients reached the "
+                    f"gate: {said}"
+                )
+            time.sleep(0.01)
+        started = time.perf_counter()
+        gate.execute("SELECT pg_advisory_unlock(%s)", (GATE,))
+        for process in processes:
+            process.wait()
+        seconds = time.perf_counter() - started
+    errors = 0
+    for process, out in zip(processes, outputs, strict=True):
+        text = out.read_text()
+        if process.returncode != 0 or "actually processed: 1/1" not in text:
+            errors += 1
+            if errors <= 3:
+                print(f"  pgbench failed ({process.returncode}): {text.strip()[-400:]}")
+    return PgbenchRun(len(scripts), transactions / seconds, errors)
+
+
+async def open_pg(server: Any, workload: Workload) -> tuple[Any, str]:
+    from concord.db.postgres import PostgresDatabase
+
+    url = server.create_database("bench")
+    db = await PostgresDatabase.open(url)
+    await workload.setup(db)
+    return db, url
+
+
+async def run_level_pg(workload: Workload, callers: int, pairs: int, server: Any) -> Level:
+    db, _ = await open_pg(server, workload)
+    try:
+        latencies: list[float] = []
+        errors: list[str] = []
+
+        async def caller(first: int) -> None:
+            for index in range(first, pairs, callers):
+                began = time.perf_counter()
+                try:
+                    await workload.pair(db, index)
+                except Exception as error:  # counted and shown; the run goes on
+                    errors.append(f"pair {index}: {type(error).__name__}: {error}")
+                latencies.append(time.perf_counter() - began)
+
+        started = time.perf_counter()
+        await asyncio.gather(*(caller(n) for n in range(min(callers, pairs))))
+        seconds = time.perf_counter() - started
+        completed = await workload.completed(db)
+    finally:
+        await db.close()
+    for line in errors[:5]:
+        print(f"  error: {line}")
+    return Level(callers, pairs, seconds, latencies, len(errors), completed)
+
+
+async def bench_workload_pg(
+    workload: Workload, pairs: int, levels: Sequence[int], repeat: int, server: Any, folder: Path
+) -> tuple[dict[int, PgbenchRun], int, list[Level]]:
+    """Capture once (one caller); then ``repeat`` rounds, each running pgbench and the managers
+    at every level on fresh databases, interleaved. The best round of each counts."""
+    capture = PgCapture()
+    db, _ = await open_pg(server, workload)
+    uninstall = capture.install()
+    try:
+        for index in range(pairs):
+            await workload.pair(db, index)
+    finally:
+        uninstall()
+        await db.close()
+    if len(capture.transactions) != 2 * pairs:
+        raise SystemExit(f"captured {len(capture.transactions)} transactions, expected {2 * pairs}")
+    statements = sum(len(t) + 2 for t in capture.transactions)  # with BEGIN and COMMIT
+    scripts = {
+        n: pgbench_scripts(capture.transactions, n, folder / f"{workload.name}-{n}")
+        for n in levels
+        if (folder / f"{workload.name}-{n}").mkdir() is None
+    }
+    floor: dict[int, PgbenchRun] = {}
+    floor_errors = dict.fromkeys(levels, 0)
+    best: dict[int, Level] = {}
+    errors = dict.fromkeys(levels, 0)
+    incomplete = dict.fromkeys(levels, 0)
+    for _round in range(repeat):
+        for callers in levels:
+            replay_db, url = await open_pg(server, workload)
+            try:
+                run = run_pgbench(scripts[callers], url, 2 * pairs)
+                # The replay did the work (every request approved with its debit; every task
+                # done), not statements that matched nothing.
+                replayed = await workload.completed(replay_db)
+            finally:
+                await replay_db.close()
+            floor_errors[callers] += run.errors + (replayed != pairs)
+            if callers not in floor or run.tx_per_s > floor[callers].tx_per_s:
+                floor[callers] = run
+            level = await run_level_pg(workload, callers, pairs, server)
+            errors[callers] += level.errors
+            incomplete[callers] += level.completed != level.pairs
+            if callers not in best or level.tx_per_s > best[callers].tx_per_s:
+                best[callers] = level
+    for callers, level in best.items():
+        level.errors = errors[callers]
+        level.complete = incomplete[callers] == 0
+        floor[callers].errors = floor_errors[callers]
+    return floor, statements, [best[c] for c in levels]
+
+
+async def main_postgres(args: argparse.Namespace, levels: list[int]) -> int:
+    sys.path.insert(0, ROOT)
+    from tests.pg_server import ThrowawayPostgres
+
+    known = workloads(args.pairs)
+    chosen = [known[name.strip()] for name in args.workloads.split(",") if name.strip()]
+    uneven = [n for n in levels if args.pairs % n]
+    if uneven:
+        raise SystemExit(f"--pairs {args.pairs} must divide among {uneven} callers evenly")
+    benchlib.header(
+        f"Write path on PostgreSQL: {args.pairs} pairs (2 write transactions each) per level "
+        "through the managers, vs pgbench running the same SQL with as many clients"
+    )
+    rows: list[list[Any]] = []
+    results: list[dict[str, Any]] = []
+    targets = benchlib.Targets()
+    errors = incomplete = 0
+    with (
+        tempfile.TemporaryDirectory(prefix="concord-bench-") as tmp,
+        ThrowawayPostgres(durable=True) as server,
+    ):
+        print(f"server: PostgreSQL in a temp dir, fsync on, port {server.port}")
+        for workload in chosen:
+            floor, statements, levels_run = await bench_workload_pg(
+                workload, args.pairs, levels, args.repeat, server, Path(tmp)
+            )
+            print(
+                f"{workload.label}: {statements / (2 * args.pairs):.1f} statements per "
+                "transaction captured (BEGIN, the write lock and COMMIT included)"
+            )
+            for level in levels_run:
+                pgbench = floor[level.callers]
+                lat = benchlib.latency_summary(level.latencies)
+                share = benchlib.ratio(level.tx_per_s, pgbench.tx_per_s)
+                rows.append(
+                    [
+                        workload.label,
+                        level.callers,
+                        2 * level.pairs,
+                        round(pgbench.tx_per_s),
+                        pgbench.errors,
+                        round(level.tx_per_s),
+                        share,
+                        lat["p50_ms"],
+                        lat["p95_ms"],
+                        lat["p99_ms"],
+                        level.errors,
+                        "yes" if level.complete else "NO",
+                    ]
+                )
+                errors += level.errors
+                incomplete += not level.complete
+                if level.callers == TARGET_CALLERS_PG:
+                    targets.at_least(
+                        f"{workload.name} at {TARGET_CALLERS_PG} callers vs pgbench",
+                        share,
+                        TARGET_RATIO_PG,
+                        "x",
+                    )
+                results.append(
+                    {
+                        "workload": workload.name,
+                        "callers": level.callers,
+                        "transactions": 2 * level.pairs,
+                        "seconds": round(level.seconds, 3),
+                        "tx_per_s": round(level.tx_per_s, 1),
+                        "pgbench_tx_per_s": round(pgbench.tx_per_s, 1),
+                        "pgbench_errors": pgbench.errors,
+                        "ratio_to_pgbench": share,
+                        **lat,
+                        "errors": level.errors,
+                        "complete": level.complete,
+                    }
+                )
+    print()
+    print(
+        benchlib.table(
+            [
+                "workload",
+                "callers",
+                "tx",
+                "pgbench tx/s",
+                "pgbench errors",
+                "managers tx/s",
+                "x pgbench",
+                "pair p50 ms",
+                "p95 ms",
+                "p99 ms",
+                "errors",
+                "all in db",
+            ],
+            rows,
+        )
+    )
+    targets.below("errors", errors, 1)
+    targets.below("levels with a pair missing from the database", incomplete, 1)
+    targets.report()
+    benchlib.emit("write_path_postgres", {"pairs": args.pairs, "results": results}, targets)
+    return 0
+
+
 async def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pairs", type=int, default=1000, help="pairs per level (default 1000)")
-    parser.add_argument("--levels", default="1,10,100,1000", help="concurrent callers")
+    parser.add_argument("--levels", default=None, help="concurrent callers (default 1,10,100,1000)")
     parser.add_argument("--workloads", default="leave,tasks", help="leave, tasks or both")
     parser.add_argument(
         "--repeat", type=int, default=3, help="rounds; the best of each counts (default 3)"
     )
+    parser.add_argument(
+        "--backend",
+        choices=("sqlite", "postgres"),
+        default="sqlite",
+        help="postgres: a throwaway server, against pgbench (default levels 1,10,100)",
+    )
     args = parser.parse_args(argv)
-    levels = [int(x) for x in args.levels.split(",") if x.strip()]
+    if args.backend == "postgres":
+        levels_pg = [int(x) for x in (args.levels or "1,10,100").split(",") if x.strip()]
+        return await main_postgres(args, levels_pg)
+    levels = [int(x) for x in (args.levels or "1,10,100,1000").split(",") if x.strip()]
     known = workloads(args.pairs)
     chosen = [known[name.strip()] for name in args.workloads.split(",") if name.strip()]
     benchlib.header(

@@ -25,7 +25,7 @@ from concord.cogs.common import INTERACTION_GONE, MAYBE_LATE, safe_reply
 from concord.cogs.modkit import Module, builtin_modules, install, module_at
 from concord.config import Settings
 from concord.db.backups import BackupError, BackupTargets, take_backup
-from concord.db.database import Database
+from concord.db.database import Database, DatabaseUnavailable
 from concord.db.guilds import GuildSettings
 from concord.db.jobs import JobLedger
 from concord.errors import UserError
@@ -35,10 +35,15 @@ from concord.scheduler import Scheduler
 from concord.telemetry import TOO_LATE, UNEXPECTED_ERROR, USER_ERROR, mark_outcome
 
 if TYPE_CHECKING:
+    from concord.db.postgres import PostgresDatabase
     from concord.monitoring import BotMonitoring
+
+    # The office's database: the SQLite file, or PostgreSQL (CONCORD_DATABASE_URL).
+    BotDatabase = Database | PostgresDatabase
 
 log = logging.getLogger(__name__)
 
+DATABASE_UNAVAILABLE = "The database is unavailable, try again in a moment."
 HEARTBEAT_SECONDS = 30
 SCHEDULER_SECONDS = 30
 # discord.py declares the bot ready once no GUILD_CREATE has come for this long after READY
@@ -160,7 +165,7 @@ class ConcordBot(commands.Bot):
     def __init__(
         self,
         settings: Settings,
-        db: Database,
+        db: BotDatabase,
         *,
         clock: Clock | None = None,
         cogs: Sequence[str] | None = None,
@@ -202,6 +207,13 @@ class ConcordBot(commands.Bot):
         self.process_jobs = ProcessJobs(self.job_ledger, local_zone())
         self._process_jobs_task: asyncio.Task[list[str]] | None = None
         self.backup_targets = BackupTargets.from_settings(settings)
+        if self.backup_targets is not None and not isinstance(db, Database):
+            # The scheduled backup copies the SQLite file; a PostgreSQL server has its own.
+            log.warning(
+                "scheduled backups are off on PostgreSQL: use RDS snapshots or pg_dump "
+                "(deploy/README.md)"
+            )
+            self.backup_targets = None
         if self.backup_targets is not None:
             self.process_jobs.add_daily(
                 "backup", settings.backup_schedule, self.scheduled_backup, expected=(BackupError,)
@@ -301,11 +313,12 @@ class ConcordBot(commands.Bot):
 
     async def scheduled_backup(self, local_date: date, late: bool) -> None:
         targets = self.backup_targets
-        assert targets is not None
+        db = self.db
+        assert targets is not None and isinstance(db, Database)  # SQLite only (see __init__)
         now = self.clock.now()
         # Off the event loop: copying, checking, compressing and uploading are blocking. A
         # failure (BackupError) is logged and recorded in job_runs by the process jobs.
-        record = await asyncio.to_thread(take_backup, self.db.path, targets, now)
+        record = await asyncio.to_thread(take_backup, db.path, targets, now)
         log.info(
             "backup %s: %d bytes, schema %d, %.1f s%s",
             record.file,
@@ -320,6 +333,8 @@ class ConcordBot(commands.Bot):
         while not self.is_closed():
             try:
                 await self.run_scheduled()
+            except DatabaseUnavailable as error:  # logged by the backend; tried next pass
+                log.warning("scheduler pass skipped: %s", error)
             except Exception:  # one bad pass must not stop the schedule
                 log.exception("scheduler pass failed")
             await asyncio.sleep(self.scheduler_seconds)
@@ -431,6 +446,19 @@ class ConcordBot(commands.Bot):
                 interaction.user.id,
                 original.text,
             )
+            return
+        if isinstance(original, DatabaseUnavailable):
+            # The server is down, failing over or too busy: a line in the log (the backend
+            # logged its reason, password masked), never a traceback, and nothing to apologise
+            # for with an error id: the member only has to try again.
+            log.warning(
+                "%s (guild %s, user %s): %s",
+                command,
+                interaction.guild_id,
+                interaction.user.id,
+                original,
+            )
+            await safe_reply(interaction, DATABASE_UNAVAILABLE)
             return
         if isinstance(original, UserError) or isinstance(
             error, app_commands.TransformerError | app_commands.CheckFailure

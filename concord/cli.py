@@ -13,7 +13,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from concord import __version__
-from concord.config import Settings, SettingsError, load_dotenv_file, load_settings
+from concord.config import (
+    Settings,
+    SettingsError,
+    load_dotenv_file,
+    load_settings,
+    mask_password,
+    parse_database_url,
+)
 from concord.core.text import plural
 from concord.db.database import (
     DatabaseError,
@@ -42,7 +49,7 @@ def _runner() -> Any:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    settings = _settings()
+    settings = _settings(postgres=True)
     asyncio.run(_runner().run_bot(settings))
     return 0
 
@@ -73,12 +80,34 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
-    settings = _settings()
+    settings = _settings(postgres=True)
     asyncio.run(_runner().run_bot(settings, sync_only=True, force_sync=args.force))
     return 0
 
 
 # -- db ---------------------------------------------------------------------------------------
+POSTGRES_SCHEMES = ("postgresql://", "postgres://")
+
+
+def _db_url(args: argparse.Namespace, option: str = "db") -> str | None:
+    """The PostgreSQL database a ``db`` command works on: ``--db postgresql://…``, else
+    CONCORD_DATABASE_URL when ``--db`` is not given; None for a SQLite file."""
+    given: str | None = getattr(args, option, None)
+    if given:
+        if not given.startswith(POSTGRES_SCHEMES):
+            return None
+        try:
+            parse_database_url(given)
+        except ValueError as exc:
+            raise SettingsError(f"--{option}", str(exc)) from None
+        return given
+    settings = load_settings()
+    if settings.database_url is None:
+        return None
+    setup_logging(settings.log_level, settings.log_format)
+    return settings.database_url.conninfo
+
+
 def _db_path(args: argparse.Namespace) -> Path:
     return Path(args.db) if getattr(args, "db", None) else _settings().db_path
 
@@ -93,6 +122,16 @@ def _running_commit(args: argparse.Namespace) -> str | None:
 
 
 def cmd_db_migrate(args: argparse.Namespace) -> int:
+    url = _db_url(args)
+    if url is not None:
+        from concord.db.pgadmin import migrate
+
+        applied, version = migrate(url)
+        print(
+            f"{mask_password(url)}: applied {plural(len(applied), 'migration')}, "
+            f"schema version {version}"
+        )
+        return 0
     path = _db_path(args)
     path.parent.mkdir(parents=True, exist_ok=True)
     before = {snapshot.path for snapshot in list_snapshots(path)}
@@ -112,6 +151,9 @@ def cmd_db_migrate(args: argparse.Namespace) -> int:
 def cmd_db_check(args: argparse.Namespace) -> int:
     from concord.db.maintenance import check, file_sizes
 
+    url = _db_url(args)
+    if url is not None:
+        return _pg_check(url)
     path = _db_path(args)
     try:
         problems = check(path)
@@ -132,7 +174,49 @@ def cmd_db_check(args: argparse.Namespace) -> int:
     return 0
 
 
+def _pg_check(url: str) -> int:
+    from concord.db.pgadmin import check
+
+    problems, facts = check(url)
+    for problem in problems:
+        print(f"problem: {problem}")
+    if problems:
+        return 1
+    print(
+        f"{mask_password(url)}: ok (schema version {facts.version}, {facts.server}, "
+        f"{facts.size_bytes} bytes, {facts.connections} of {facts.max_connections} "
+        "connections in use)"
+    )
+    return 0
+
+
+def _pg_backup(url: str, args: argparse.Namespace) -> int:
+    from concord.db.pgadmin import RDS_BACKUP_HINT, dump, pg_dump_command
+
+    shown = mask_password(url)
+    if args.to_dir is not None or args.to_s3 is not None:
+        raise ExitError(
+            f"--to-dir/--to-s3 back up a SQLite file; {shown} is PostgreSQL: give PATH for "
+            f"pg_dump -Fc. {RDS_BACKUP_HINT}"
+        )
+    if pg_dump_command() is None:
+        print(f"{shown}: pg_dump is not on PATH, nothing was backed up. {RDS_BACKUP_HINT}")
+        return 1
+    if not args.path:
+        raise ExitError("give PATH: where pg_dump -Fc writes the backup")
+    result = dump(url, Path(args.path))
+    print(
+        f"backed up {shown} to {result.path} (pg_dump -Fc, {plural(result.bytes, 'byte')}) "
+        f"in {result.seconds:.1f} s; restore with pg_restore --no-owner -d <empty database> "
+        f"{result.path}"
+    )
+    return 0
+
+
 def cmd_db_backup(args: argparse.Namespace) -> int:
+    url = _db_url(args)
+    if url is not None:
+        return _pg_backup(url, args)
     if args.to_dir is not None or args.to_s3 is not None:
         if args.path:
             raise ExitError("give either PATH or --to-dir/--to-s3, not both")
@@ -289,6 +373,9 @@ def cmd_db_restore(args: argparse.Namespace) -> int:
 def cmd_db_stats(args: argparse.Namespace) -> int:
     from concord.db.maintenance import file_sizes, table_counts
 
+    url = _db_url(args)
+    if url is not None:
+        return _pg_stats(url)
     path = _db_path(args)
     if not path.exists():
         raise ExitError(f"{path} does not exist")
@@ -305,19 +392,100 @@ def cmd_db_stats(args: argparse.Namespace) -> int:
     return 0
 
 
+def _pg_stats(url: str) -> int:
+    from concord.db.pgadmin import connect, facts
+    from concord.db.pgadmin import table_counts as pg_table_counts
+
+    counts = pg_table_counts(url)
+    width = max((len(name) for name in counts), default=5)
+    for name, count in counts.items():
+        print(f"{name:<{width}}  {count:>9}")
+    with connect(url) as conn:
+        found = facts(conn)
+    print(
+        f"{mask_password(url)}: {found.server}, schema version {found.version}, "
+        f"database {found.size_bytes} bytes"
+    )
+    return 0
+
+
+def _same_database(source: str | Path, target: str) -> bool:
+    if isinstance(source, Path):
+        return target.startswith("sqlite:///") and (
+            Path(target.removeprefix("sqlite:///")).resolve() == source.resolve()
+        )
+    return mask_password(source) == mask_password(target)
+
+
+def cmd_db_copy(args: argparse.Namespace) -> int:
+    from concord.core.leave import format_days
+    from concord.db.copy import CopyError, TableCopy, copy_database, open_side
+
+    source_where: str | Path = _db_url(args) or _db_path(args)
+    target_where: str = args.to
+    if target_where.startswith(POSTGRES_SCHEMES):
+        try:
+            parse_database_url(target_where)
+        except ValueError as exc:
+            raise SettingsError("--to", str(exc)) from None
+    elif not target_where.startswith("sqlite:///"):
+        raise ExitError(
+            f"--to {mask_password(target_where)!r}: give postgresql://user@host:5432/db or "
+            "sqlite:///path/to/file.db"
+        )
+    if _same_database(source_where, target_where):
+        raise ExitError("the target is the source itself")
+
+    def progress(table: TableCopy) -> None:
+        print(f"  {table.name:<22} {table.target_rows:>9} rows  {table.seconds:6.2f} s", flush=True)
+
+    try:
+        source = open_side(source_where)
+        try:
+            target = open_side(target_where, create=True)
+            try:
+                print(f"copying {source.shown} -> {target.shown}", flush=True)
+                report = copy_database(
+                    source, target, today=datetime.now(UTC).date(), progress=progress
+                )
+            finally:
+                target.close()
+        finally:
+            source.close()
+    except CopyError as exc:
+        raise ExitError(f"copy refused: {exc}", code=1) from None
+    print(
+        f"copied {plural(report.rows, 'row')} in {len(report.tables)} tables in "
+        f"{report.seconds:.1f} s; every table has the same row count on both sides"
+    )
+    print(
+        f"leave balances: {plural(report.balances, 'balance')} (member, type, year) equal on "
+        f"both sides, {format_days(report.available_days)} days available in total"
+    )
+    if report.skipped:
+        print(
+            f"not copied (tables the migrations do not make, e.g. a module's own): "
+            f"{', '.join(report.skipped)}"
+        )
+    return 0
+
+
 # -- parser -----------------------------------------------------------------------------------
-def _settings() -> Settings:
+def _settings(*, postgres: bool = False) -> Settings:
+    """The settings; a command that does not work on PostgreSQL yet (``postgres=False``)
+    refuses ``CONCORD_DATABASE_URL`` rather than silently use the SQLite file."""
     settings = load_settings()
-    if settings.database_url is not None:
-        # The PostgreSQL backend exists (concord/db/postgres.py) but the managers do not run on
-        # it yet (docs/POSTGRES.md): refuse rather than silently use the SQLite file.
+    if settings.database_url is not None and not postgres:
         raise SettingsError(
             "CONCORD_DATABASE_URL",
-            f"PostgreSQL ({settings.database_url}) is not supported by this release yet; "
+            f"PostgreSQL ({settings.database_url}) is not supported by this command yet; "
             "unset it to use SQLite at CONCORD_DB_PATH",
         )
     setup_logging(settings.log_level, settings.log_format)
     return settings
+
+
+DB_HELP = "database file or postgresql:// URL (default: CONCORD_DATABASE_URL, else CONCORD_DB_PATH)"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -365,8 +533,23 @@ def build_parser() -> argparse.ArgumentParser:
         ("stats", cmd_db_stats, "row counts per table and file sizes"),
     ):
         command = db.add_parser(name, help=text)
-        command.add_argument("--db", help="database file (default: CONCORD_DB_PATH)")
+        command.add_argument("--db", help=DB_HELP)
         command.set_defaults(func=func)
+    copy = db.add_parser(
+        "copy",
+        help="copy this office's database to an empty one (SQLite <-> PostgreSQL), verified",
+        description="Copy every table into an empty database (migrated first), one transaction "
+        "per table, then compare row counts and leave balances on both sides. Stop the bot "
+        "first so nothing written after the copy is lost.",
+    )
+    copy.add_argument(
+        "--to",
+        required=True,
+        metavar="URL",
+        help="postgresql://user:password@host:5432/db or sqlite:///path/to/file.db",
+    )
+    copy.add_argument("--db", help="the source: " + DB_HELP)
+    copy.set_defaults(func=cmd_db_copy)
     _add_backup_commands(db)
     register_webhook(sub)
     register_web(sub)
@@ -380,8 +563,10 @@ def _add_backup_commands(db: Any) -> None:
         description="PATH: a plain online copy. --to-dir / --to-s3: what the schedule does, "
         "now (verified, compressed, in the manifest, retention applied).",
     )
-    backup.add_argument("--db", help="database file (default: CONCORD_DB_PATH)")
-    backup.add_argument("path", nargs="?", help="where to write a plain copy")
+    backup.add_argument("--db", help=DB_HELP)
+    backup.add_argument(
+        "path", nargs="?", help="where to write a plain copy (PostgreSQL: a pg_dump -Fc file)"
+    )
     backup.add_argument(
         "--to-dir",
         nargs="?",

@@ -6,6 +6,7 @@ import asyncio
 import logging
 import signal
 import sqlite3
+from typing import TYPE_CHECKING
 
 import discord
 
@@ -16,22 +17,40 @@ from concord.db.database import Database
 from concord.errors import ExitError
 from concord.health import read_health
 
+if TYPE_CHECKING:
+    from concord.bot import BotDatabase
+
 log = logging.getLogger("concord")
 SHUTDOWN_GRACE_SECONDS = 10
 
 
-async def run_bot(settings: Settings, *, sync_only: bool = False, force_sync: bool = False) -> None:
-    token = settings.require_token()
+async def open_database(settings: Settings) -> BotDatabase:
+    """PostgreSQL when ``CONCORD_DATABASE_URL`` is set, else the SQLite file; migrated. An
+    unreachable server is one line naming the URL with its password masked (exit 1)."""
+    url = settings.database_url
+    if url is not None:
+        from concord.db.postgres import DatabaseUnavailable, PostgresDatabase
+
+        log.info("Concord Desk %s, PostgreSQL at %s", __version__, url.masked)
+        try:
+            return await PostgresDatabase.open(url.conninfo)
+        except DatabaseUnavailable as error:
+            raise ExitError(str(error), code=1) from None
     log.info("Concord Desk %s, SQLite %s", __version__, sqlite3.sqlite_version)
-    apply_endpoints(settings)
     # The health file still names the commit that ran before this start (the bot rewrites it
     # once ready): a pre-migration snapshot is named after it.
     previous = read_health(settings.health_file) or {}
     previous_commit = previous.get("commit")
-    db = await Database.open(
+    return await Database.open(
         settings.db_path,
         previous_commit=previous_commit if isinstance(previous_commit, str) else None,
     )
+
+
+async def run_bot(settings: Settings, *, sync_only: bool = False, force_sync: bool = False) -> None:
+    token = settings.require_token()
+    apply_endpoints(settings)
+    db = await open_database(settings)
     bot = ConcordBot(settings, db, force_sync=force_sync)
     loop = asyncio.get_running_loop()
     closing: list[asyncio.Task[None]] = []

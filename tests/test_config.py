@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -221,10 +222,42 @@ def test_malformed_database_url_exits_2_with_one_masked_line(tmp_path: Path) -> 
     assert not (tmp_path / "data").exists()  # nothing was opened or created
 
 
-def test_valid_database_url_is_refused_until_the_managers_run_on_it(tmp_path: Path) -> None:
-    result = _run_cli(["db", "migrate"], tmp_path, CONCORD_DATABASE_URL=RDS_URL)
+def test_db_restore_refuses_a_valid_database_url(tmp_path: Path) -> None:
+    # `db restore` restores a SQLite backup file: it refuses PostgreSQL (db migrate, check,
+    # stats, backup and copy work on it: tests/test_cli_pg.py).
+    result = _run_cli(["db", "restore", "latest"], tmp_path, CONCORD_DATABASE_URL=RDS_URL)
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("concord: CONCORD_DATABASE_URL: "), lines
     assert "hunter2secret" not in result.stderr and "concord:***@" in lines[0]
     assert not (tmp_path / "data").exists()  # no SQLite file made behind the operator's back
+
+
+@pytest.mark.parametrize("command", [["run"], ["sync"]])
+def test_malformed_database_url_stops_the_bot_with_one_masked_line(
+    tmp_path: Path, command: list[str]
+) -> None:
+    bad = f"postgresql://concord:{SECRET}@db:port/concord"
+    result = _run_cli(command, tmp_path, CONCORD_DATABASE_URL=bad, DISCORD_TOKEN=TOKEN)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "CONCORD_DATABASE_URL" in lines[0], result.stderr
+    assert "s3cr" not in result.stderr and "pa/ss" not in result.stderr
+
+
+def test_the_bot_runs_on_a_valid_database_url_and_says_when_it_is_unreachable(
+    tmp_path: Path,
+) -> None:
+    """No refusal any more: the bot opens PostgreSQL. Nothing listens on the port here, so it
+    stops with one line naming the URL, password masked, exit 1, and no SQLite file made."""
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = f"postgresql://concord:hunter2secret@127.0.0.1:{port}/concord?connect_timeout=2"
+    result = _run_cli(["run"], tmp_path, CONCORD_DATABASE_URL=url, DISCORD_TOKEN=TOKEN)
+    assert result.returncode == 1, result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("concord: ")]
+    assert len(errors) == 1 and "unavailable" in errors[0], result.stderr
+    assert "concord:***@127.0.0.1" in errors[0]
+    assert "Traceback" not in result.stderr and "hunter2secret" not in result.stderr
+    assert not (tmp_path / "data").exists()

@@ -24,3 +24,14 @@ def test_a_throwaway_server_leaves_no_process_or_file_behind(pg_server: Throwawa
     assert process_gone(pid)
     with pytest.raises(psycopg.OperationalError):
         psycopg.connect(url, connect_timeout=2)
+
+
+def test_without_a_server_tests_skip_but_fail_under_ci(monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.pg_server import _unavailable
+
+    monkeypatch.delenv("CI", raising=False)
+    with pytest.raises(pytest.skip.Exception, match="PostgreSQL unavailable: no initdb"):
+        _unavailable("no initdb")
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="under CI=true: no initdb"):
+        _unavailable("no initdb")

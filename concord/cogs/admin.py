@@ -29,6 +29,7 @@ from concord.core.schedule import (
     search_timezones,
 )
 from concord.core.settings import Setting, show_role
+from concord.db.database import Database
 from concord.db.maintenance import file_sizes, guild_status
 
 if TYPE_CHECKING:
@@ -97,7 +98,8 @@ class Admin(
         config = await require_manager(interaction)
         # A reader of its own, never the writer: status must not queue behind (or hold up) writes.
         counts, version = await self.bot.db.read_in_thread(guild_status, config.guild_id)
-        sizes = file_sizes(self.bot.db.path)
+        db = self.bot.db
+        sizes = file_sizes(db.path) if isinstance(db, Database) else None
         embed = discord.Embed(title="Concord Desk status", colour=discord.Colour.green())
         commit = (self.bot.commit or "unknown")[:10]
         latency = self.bot.latency
@@ -111,7 +113,9 @@ class Admin(
         )
         embed.add_field(
             name="Database",
-            value=f"{sizes.database / 1024:.0f} KiB, WAL {sizes.wal / 1024:.0f} KiB",
+            value=f"{sizes.database / 1024:.0f} KiB, WAL {sizes.wal / 1024:.0f} KiB"
+            if sizes is not None
+            else "PostgreSQL",
         )
         embed.add_field(name="Schema version", value=str(version))
         rows = "\n".join(f"`{name}` {count}" for name, count in counts.items())

@@ -34,6 +34,7 @@ from typing import Any, Protocol, TypeVar
 
 import aiosqlite
 
+from concord.db.portable import Params
 from concord.db.snapshots import SnapshotError, take_snapshot
 from concord.health import git_commit
 
@@ -50,6 +51,16 @@ _MIGRATION_NAME: re.Pattern[str] = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 
 class DatabaseError(Exception):
     """The database cannot be used as it is (too new, corrupt, unreadable)."""
+
+
+class DatabaseUnavailable(DatabaseError):
+    """The database server cannot be reached or dropped the connection (PostgreSQL);
+    ``str()`` never has the password. A command that meets it tells the member to try again
+    (``ConcordBot.report_error``)."""
+
+
+class DatabaseBusy(DatabaseUnavailable):
+    """A lock or statement timeout: the server is there but did not get to the work in time."""
 
 
 # SQLite's primary result codes for a file that is not (or no longer) a database, and for one
@@ -345,6 +356,9 @@ class _Group:
 class Database:
     """Async access to one SQLite file. Use ``await Database.open(path)`` or ``async with``."""
 
+    # Which SQL a manager writes where portable SQL cannot say it (concord/db/portable.py).
+    dialect: str = "sqlite"
+
     def __init__(
         self,
         path: str | Path,
@@ -559,9 +573,7 @@ class Database:
             self._loop_reader = conn
         return conn
 
-    async def fetchall(
-        self, sql: str, params: tuple[Any, ...] | dict[str, Any] = ()
-    ) -> list[sqlite3.Row]:
+    async def fetchall(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
         try:
             return self._loop_conn().execute(sql, params).fetchall()
         except sqlite3.OperationalError as error:
@@ -570,9 +582,7 @@ class Database:
         async with self.read() as conn:
             return list(await conn.execute_fetchall(sql, params))
 
-    async def fetch_many(
-        self, queries: Sequence[tuple[str, tuple[Any, ...] | dict[str, Any]]]
-    ) -> list[list[sqlite3.Row]]:
+    async def fetch_many(self, queries: Sequence[tuple[str, Params]]) -> list[list[sqlite3.Row]]:
         """The rows of each ``(sql, params)``, all read from one snapshot (one read
         transaction), on the loop's thread like fetchall."""
         conn = self._loop_conn()
@@ -592,9 +602,7 @@ class Database:
             finally:
                 await pooled.execute("COMMIT")
 
-    async def fetchone(
-        self, sql: str, params: tuple[Any, ...] | dict[str, Any] = ()
-    ) -> sqlite3.Row | None:
+    async def fetchone(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
         """The first row: for queries that find one row (by key, an aggregate)."""
         rows = await self.fetchall(sql, params)
         return rows[0] if rows else None

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 import weakref
 from collections.abc import Callable
 from dataclasses import replace
@@ -13,7 +12,7 @@ from typing import Any
 
 from concord.core.schedule import format_hhmm, format_workdays, parse_hhmm, parse_workdays
 from concord.core.settings import GuildConfig
-from concord.db.database import Database
+from concord.db.portable import Conn, Db, DbRow
 
 # Columns the setup commands may change; the values arrive already validated by core parsers.
 SETTABLE = (
@@ -47,7 +46,7 @@ def _iso_utc(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="seconds")
 
 
-def config_from_row(guild_id: int, row: sqlite3.Row | None) -> GuildConfig:
+def config_from_row(guild_id: int, row: DbRow | None) -> GuildConfig:
     if row is None:
         return _default_config(guild_id)
     return _config_from_row(guild_id, row)
@@ -60,7 +59,7 @@ def _default_config(guild_id: int) -> GuildConfig:
 
 
 @lru_cache(maxsize=256)
-def _config_from_row(guild_id: int, row: sqlite3.Row) -> GuildConfig:
+def _config_from_row(guild_id: int, row: DbRow) -> GuildConfig:
     """Cached by the row's values (changed settings are a different row): transaction
     functions read their guild's settings every time, and parsing them was a measurable part
     of a small write (bench/bench_write_path.py)."""
@@ -96,13 +95,13 @@ def to_column(name: str, value: Any) -> Any:
     return value
 
 
-def read_config(conn: sqlite3.Connection, guild_id: int) -> GuildConfig:
+def read_config(conn: Conn, guild_id: int) -> GuildConfig:
     """Synchronous read for use inside transaction functions of other managers."""
     row = conn.execute("SELECT * FROM guild_settings WHERE guild_id = ?", (guild_id,)).fetchone()
     return config_from_row(guild_id, row)
 
 
-def read_extras(conn: sqlite3.Connection, guild_id: int) -> tuple[tuple[str, str], ...]:
+def read_extras(conn: Conn, guild_id: int) -> tuple[tuple[str, str], ...]:
     """The guild's ``module_settings`` (settings of modules without a column of their own)."""
     rows = conn.execute(
         "SELECT name, value FROM module_settings WHERE guild_id = ? ORDER BY name", (guild_id,)
@@ -110,7 +109,7 @@ def read_extras(conn: sqlite3.Connection, guild_id: int) -> tuple[tuple[str, str
     return tuple((row["name"], row["value"]) for row in rows)
 
 
-def read_full_config(conn: sqlite3.Connection, guild_id: int) -> GuildConfig:
+def read_full_config(conn: Conn, guild_id: int) -> GuildConfig:
     """The configuration with the modules' own settings (``read_config`` leaves them out: the
     transactions that read their guild's settings need only the columns)."""
     config = read_config(conn, guild_id)
@@ -120,9 +119,7 @@ def read_full_config(conn: sqlite3.Connection, guild_id: int) -> GuildConfig:
     return replace(config, extras=extras)
 
 
-def guild_holidays(
-    conn: sqlite3.Connection, guild_id: int, first: date, last: date
-) -> frozenset[date]:
+def guild_holidays(conn: Conn, guild_id: int, first: date, last: date) -> frozenset[date]:
     """The guild's holidays (the Leave module's ``/leave holiday`` list) in [first, last], for
     the other domains' working-day rules (task due dates, DAR gaps); works inside a transaction."""
     rows = conn.execute(
@@ -138,7 +135,7 @@ _audit_json: Callable[[Any], str] = json.JSONEncoder(default=str, sort_keys=True
 
 
 def write_audit(
-    conn: sqlite3.Connection,
+    conn: Conn,
     *,
     guild_id: int,
     actor_id: int,
@@ -165,7 +162,7 @@ def write_audit(
 
 
 def _update_settings(
-    conn: sqlite3.Connection,
+    conn: Conn,
     guild_id: int,
     actor_id: int,
     values: dict[str, Any],
@@ -204,7 +201,7 @@ def _update_settings(
 
 
 def _upsert_columns(
-    conn: sqlite3.Connection,
+    conn: Conn,
     guild_id: int,
     actor_id: int,
     values: dict[str, Any],
@@ -253,13 +250,13 @@ class _ConfigCache:
 
 
 # Per Database, shared by every GuildSettings on it (the bot's, the managers', the tests').
-_CACHES: weakref.WeakKeyDictionary[Database, _ConfigCache] = weakref.WeakKeyDictionary()
+_CACHES: weakref.WeakKeyDictionary[Db, _ConfigCache] = weakref.WeakKeyDictionary()
 
 
 class GuildSettings:
     """Reads and writes guild configuration."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Db) -> None:
         self.db = db
         cache = _CACHES.get(db)
         if cache is None:
@@ -335,9 +332,7 @@ class GuildSettings:
         await self.db.write(_record_sync, scope, tree_hash, utcnow_iso())
 
 
-def _set_member_timezone(
-    conn: sqlite3.Connection, guild_id: int, user_id: int, tz: str | None
-) -> None:
+def _set_member_timezone(conn: Conn, guild_id: int, user_id: int, tz: str | None) -> None:
     before = conn.execute(
         "SELECT timezone FROM member_settings WHERE guild_id = ? AND user_id = ?",
         (guild_id, user_id),
@@ -358,7 +353,7 @@ def _set_member_timezone(
     )
 
 
-def _record_sync(conn: sqlite3.Connection, scope: str, tree_hash: str, now: str) -> None:
+def _record_sync(conn: Conn, scope: str, tree_hash: str, now: str) -> None:
     conn.execute(
         "INSERT INTO command_sync (scope, tree_hash, synced_at) VALUES (?, ?, ?)"
         " ON CONFLICT (scope) DO UPDATE SET tree_hash = excluded.tree_hash, synced_at = excluded.synced_at",

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 
-from concord.db.database import Database
 from concord.db.guilds import utcnow_iso
+from concord.db.portable import Conn, Db, DbRow
 
 # A run still marked 'running' after this long died with its process; it may be taken again.
 STALE_RUN = timedelta(minutes=10)
@@ -16,7 +15,7 @@ PROCESS_GUILD_ID = 0  # job_runs rows of process-level jobs (no Discord id is 0)
 
 
 def claim_run(
-    conn: sqlite3.Connection, guild_id: int, job: str, local_date: date, late: bool, now: datetime
+    conn: Conn, guild_id: int, job: str, local_date: date, late: bool, now: datetime
 ) -> bool:
     """Take the run of ``job`` for ``local_date``; False when it ran, runs, or failed too often."""
     row = conn.execute(
@@ -24,12 +23,14 @@ def claim_run(
         (guild_id, job, local_date.isoformat()),
     ).fetchone()
     if row is None:
-        conn.execute(
+        # The write lock makes this the only claim in flight; ON CONFLICT keeps it once-only
+        # even without it.
+        inserted = conn.execute(
             "INSERT INTO job_runs (guild_id, job, local_date, status, late, started_at)"
-            " VALUES (?, ?, ?, 'running', ?, ?)",
+            " VALUES (?, ?, ?, 'running', ?, ?) ON CONFLICT DO NOTHING",
             (guild_id, job, local_date.isoformat(), int(late), utcnow_iso(now)),
         )
-        return True
+        return inserted.rowcount == 1
     if row["status"] == "done" or row["attempts"] >= MAX_ATTEMPTS:
         return False
     stale_before = utcnow_iso(now - STALE_RUN)
@@ -53,7 +54,7 @@ def claim_run(
 
 
 def finish_run(
-    conn: sqlite3.Connection,
+    conn: Conn,
     guild_id: int,
     job: str,
     local_date: date,
@@ -74,25 +75,24 @@ def finish_run(
     )
 
 
-def claim_notification(
-    conn: sqlite3.Connection, guild_id: int, kind: str, key: str, now: datetime
-) -> bool:
+def claim_notification(conn: Conn, guild_id: int, kind: str, key: str, now: datetime) -> bool:
     """Claim a one-off notification inside the caller's transaction; False if already claimed."""
     cur = conn.execute(
-        "INSERT OR IGNORE INTO notifications_sent (guild_id, kind, key, sent_at) VALUES (?, ?, ?, ?)",
+        "INSERT INTO notifications_sent (guild_id, kind, key, sent_at) VALUES (?, ?, ?, ?)"
+        " ON CONFLICT DO NOTHING",
         (guild_id, kind, key, utcnow_iso(now)),
     )
     return cur.rowcount == 1
 
 
-def release_notification(conn: sqlite3.Connection, guild_id: int, kind: str, key: str) -> None:
+def release_notification(conn: Conn, guild_id: int, kind: str, key: str) -> None:
     conn.execute(
         "DELETE FROM notifications_sent WHERE guild_id = ? AND kind = ? AND key = ?",
         (guild_id, kind, key),
     )
 
 
-def release_ahead(conn: sqlite3.Connection, guild_id: int, local_date: date, now: datetime) -> int:
+def release_ahead(conn: Conn, guild_id: int, local_date: date, now: datetime) -> int:
     """Forget what was claimed ahead of the clock: daily runs for dates after ``local_date``
     and notifications sent after ``now`` (the clock had jumped ahead; the real day must still
     get them). Returns how many claims were released."""
@@ -107,9 +107,7 @@ def release_ahead(conn: sqlite3.Connection, guild_id: int, local_date: date, now
     return runs.rowcount + notes.rowcount
 
 
-def last_outcomes(
-    conn: sqlite3.Connection, name: str
-) -> tuple[datetime | None, tuple[datetime, str] | None]:
+def last_outcomes(conn: Conn, name: str) -> tuple[datetime | None, tuple[datetime, str] | None]:
     """For ``/concord status``: when ``name`` (any slot) last succeeded, and its last failure."""
     pattern = f"{name}@%"
     good = conn.execute(
@@ -129,7 +127,7 @@ def last_outcomes(
 class JobLedger:
     """Async face of the ledgers, for the scheduler and the cogs."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Db) -> None:
         self.db = db
         # Told the kind of each notification claimed for sending (metrics), when set.
         self.on_claim: Callable[[str], None] | None = None
@@ -186,7 +184,7 @@ class JobLedger:
         )
         return str(row["status"]) if row is not None else None
 
-    async def runs(self, guild_id: int, job: str) -> list[sqlite3.Row]:
+    async def runs(self, guild_id: int, job: str) -> list[DbRow]:
         return await self.db.fetchall(
             "SELECT * FROM job_runs WHERE guild_id = ? AND job = ? ORDER BY local_date",
             (guild_id, job),

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from concord.db.database import connect_sync, load_migrations, schema_version, usable_file
+from concord.db.portable import POSTGRESQL, SQLITE, Conn, dialect
 
 
 @dataclass(frozen=True)
@@ -36,17 +37,20 @@ def table_counts(conn: sqlite3.Connection) -> dict[str, int]:
     }
 
 
-def guild_table_counts(conn: sqlite3.Connection, guild_id: int) -> dict[str, int]:
+# The tables with a guild_id column, from each backend's catalog.
+_GUILD_TABLES: dict[str, str] = {
+    SQLITE: "SELECT m.name FROM sqlite_master AS m, pragma_table_info(m.name) AS c"
+    " WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' AND c.name = 'guild_id'"
+    " ORDER BY m.name",
+    POSTGRESQL: "SELECT table_name FROM information_schema.columns"
+    " WHERE table_schema = current_schema() AND column_name = 'guild_id' ORDER BY table_name",
+}
+
+
+def guild_table_counts(conn: Conn, guild_id: int) -> dict[str, int]:
     """Rows of one guild in each table that has a ``guild_id`` column: one office's figures,
     never those of the other offices in the same file."""
-    names = [
-        row[0]
-        for row in conn.execute(
-            "SELECT m.name FROM sqlite_master AS m, pragma_table_info(m.name) AS c"
-            " WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' AND c.name = 'guild_id'"
-            " ORDER BY m.name"
-        )
-    ]
+    names = [row[0] for row in conn.execute(_GUILD_TABLES[dialect(conn)]).fetchall()]
     # Table names come from sqlite_master, not from input; the guild id is a parameter.
     return {
         name: conn.execute(
@@ -57,9 +61,14 @@ def guild_table_counts(conn: sqlite3.Connection, guild_id: int) -> dict[str, int
     }
 
 
-def guild_status(conn: sqlite3.Connection, guild_id: int) -> tuple[dict[str, int], int]:
+def guild_status(conn: Conn, guild_id: int) -> tuple[dict[str, int], int]:
     """One guild's row counts and the schema version (``/concord status``)."""
-    return guild_table_counts(conn, guild_id), schema_version(conn)
+    if isinstance(conn, sqlite3.Connection):
+        version = schema_version(conn)
+    else:
+        row = conn.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchone()
+        version = int(row[0]) if row else 0
+    return guild_table_counts(conn, guild_id), version
 
 
 def check(path: Path) -> list[str]:

@@ -14,12 +14,20 @@ dialect branch in the manager (docs/POSTGRES.md).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping, Sequence
+import sqlite3
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 Params = Sequence[Any] | Mapping[str, Any]
+# A result row: ``sqlite3.Row`` or :class:`concord.db.postgres.Row`, read by column name or
+# position (both give ``Any``, so nothing is lost by naming neither).
+DbRow = Any
+T = TypeVar("T")
+SQLITE = "sqlite"
+POSTGRESQL = "postgresql"
 
 
 class Cursor(Protocol):
@@ -32,12 +40,87 @@ class Cursor(Protocol):
 
     def fetchall(self) -> list[Any]: ...
 
+    def __iter__(self) -> Iterator[Any]: ...
+
 
 class Conn(Protocol):
     """The connection a transaction function gets: ``sqlite3.Connection`` on SQLite,
     :class:`concord.db.postgres.PgConn` on PostgreSQL."""
 
     def execute(self, sql: str, parameters: Params = (), /) -> Cursor: ...
+
+
+def dialect(conn: object) -> str:
+    """``"postgresql"`` for a :class:`~concord.db.postgres.PgConn` (or a database object
+    with that ``dialect``), else ``"sqlite"``: for the few statements portable SQL cannot say
+    (docs/POSTGRES.md, "dialect branches")."""
+    return str(getattr(conn, "dialect", SQLITE))
+
+
+def in_list(values: Iterable[Any]) -> tuple[str, tuple[Any, ...]]:
+    """``("(?, ?, ?)", (a, b, c))`` for ``x IN (?, ?, ?)``: a portable IN list (SQLite's
+    ``json_each(?)`` has no PostgreSQL twin). An empty list gives ``(NULL)``, which matches
+    nothing."""
+    found = tuple(values)
+    if not found:
+        return "(NULL)", ()
+    return "(" + ", ".join("?" * len(found)) + ")", found
+
+
+def named_in_list(prefix: str, values: Iterable[Any]) -> tuple[str, dict[str, Any]]:
+    """:func:`in_list` for statements with ``:name`` placeholders: ``(:s0, :s1)``."""
+    found = tuple(values)
+    if not found:
+        return "(NULL)", {}
+    names = [f"{prefix}{i}" for i in range(len(found))]
+    return "(" + ", ".join(f":{n}" for n in names) + ")", dict(zip(names, found, strict=True))
+
+
+def like_escape(text: str) -> str:
+    """``text`` for a ``LIKE ? ESCAPE '\\'`` pattern: its ``%``, ``_`` and ``\\`` taken
+    literally (``lower(x) LIKE '%' || ? || '%'`` is the portable ``instr(lower(x), ?) > 0``)."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def contains_all(column: str, prefix: str, words: Iterable[str]) -> tuple[str, dict[str, Any]]:
+    """``(sql, params)`` true when ``column`` (an SQL expression, already lowercased) contains
+    every one of ``words``: ``column LIKE :w0 ESCAPE '\\' AND …`` (SQLite's ``json_each`` +
+    ``instr`` had no PostgreSQL twin). No words: always true."""
+    found = tuple(words)
+    if not found:
+        return "1 = 1", {}
+    names = [f"{prefix}{i}" for i in range(len(found))]
+    sql = " AND ".join(f"{column} LIKE :{n} ESCAPE '\\'" for n in names)
+    return f"({sql})", {n: f"%{like_escape(w)}%" for n, w in zip(names, found, strict=True)}
+
+
+class Db(Protocol):
+    """The database the managers are written against: :class:`concord.db.database.Database`
+    (SQLite) or :class:`concord.db.postgres.PostgresDatabase`. Rows read by name and position
+    on both."""
+
+    @property
+    def dialect(self) -> str: ...
+
+    async def write(self, fn: Callable[..., T], *args: Any) -> T: ...
+
+    async def run_sync(self, fn: Callable[..., T], *args: Any) -> T: ...
+
+    async def read_in_thread(self, fn: Callable[..., T], *args: Any) -> T: ...
+
+    async def fetchall(self, sql: str, params: Params = ()) -> list[Any]: ...
+
+    async def fetchone(self, sql: str, params: Params = ()) -> Any: ...
+
+    async def fetch_many(self, queries: Sequence[tuple[str, Params]]) -> list[list[Any]]: ...
+
+    def read(self) -> AbstractAsyncContextManager[Any, Any]: ...
+
+
+class IntegrityError(sqlite3.IntegrityError):
+    """A constraint or an append-only trigger refused a statement on PostgreSQL: raised as
+    SQLite's ``sqlite3.IntegrityError`` (what the managers and their callers see on SQLite),
+    with psycopg's error as its ``__cause__``. Catch ``sqlite3.IntegrityError`` on both."""
 
 
 class NotPortable(ValueError):

@@ -5,18 +5,24 @@ the managers use — ``await db.write(fn, *args)``, ``fetchall``/``fetchone``/``
 managers' synchronous transaction functions unchanged).
 
 Writes. Each ``fn(conn, *args)`` runs on a writer thread in a transaction of its own that first
-takes ``pg_advisory_xact_lock(WRITE_LOCK)``: one writer at a time across every process on the
-database, as SQLite's ``BEGIN IMMEDIATE`` gives, so a transaction function that reads then
-writes (count the approved requests, then approve one more) sees everything committed before
-it and nothing commits between its read and its write. An exception rolls everything back and
+takes an advisory lock: one writer at a time per guild across every process on the database,
+as SQLite's ``BEGIN IMMEDIATE`` gives per file, so a transaction function that reads then
+writes (count the approved requests, then approve one more) sees everything its guild
+committed before it and nothing of its guild commits between its read and its write. A
+function whose first argument is ``guild_id`` (or carries it, as ``ApplyInput`` does) locks
+that guild (``pg_advisory_xact_lock`` on
+the id's two int4 halves) and shares the database lock (``pg_advisory_xact_lock_shared
+(WRITE_LOCK)``); any other function takes the database lock exclusively and so waits for
+every writer. Guilds write in parallel: 3x the task creations per second over 10 guilds with
+fsync on (bench/bench_pg_lock.py, docs/POSTGRES.md). An exception rolls everything back and
 reaches the caller. Not SERIALIZABLE: it aborts a transaction that loses a conflict, so every
 caller would need a retry loop, and a retried function would run its Python side effects
 twice. The isolation level is READ COMMITTED, so each statement after the lock sees the
-previous writer's commit. (A per-guild lock key would let guilds write in parallel; that is for
-the manager port to measure.) There is no group commit: each transaction commits on its own.
+previous writer's commit. There is no group commit: each transaction commits on its own.
 
-Reads run on reader threads through the same pool in read-only READ COMMITTED transactions and
-never wait for the lock, as SQLite's WAL readers never wait for the writer. A read whose
+Reads run on reader threads through the same pool in read-only REPEATABLE READ transactions
+(one snapshot for every statement of a read, as SQLite's read transaction gives; a read-only
+transaction never fails to serialize) and never wait for the lock, as SQLite's WAL readers never wait for the writer. A read whose
 connection was lost is retried once; a write never is (it may have committed).
 
 SQL arrives in SQLite's spelling and is mapped by :func:`concord.db.portable.to_postgres`;
@@ -33,12 +39,14 @@ versions are rows of ``schema_version``; each migration runs in one transaction 
 from __future__ import annotations
 
 import asyncio
+import inspect
 import itertools
 import logging
 import re
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
+from functools import lru_cache
 from importlib import resources
 from typing import Any, LiteralString, TypeVar, cast
 
@@ -46,8 +54,14 @@ import psycopg
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from concord.config import mask_password
-from concord.db.database import DatabaseError, Migration
-from concord.db.portable import Params, to_postgres
+from concord.db.database import (
+    DatabaseBusy,
+    DatabaseError,
+    DatabaseUnavailable,
+    DbObserver,
+    Migration,
+)
+from concord.db.portable import IntegrityError, Params, to_postgres
 
 log: logging.Logger = logging.getLogger(__name__)
 
@@ -59,17 +73,13 @@ WRITE_THREADS = 4
 READ_THREADS = 4
 CONNECT_TIMEOUT_S = 10.0
 # The server cannot be reached, went away, or no pooled connection came in time. (A statement
-# or lock timeout is an OperationalError too, but the server is there: it passes unchanged.)
+# or lock timeout is an OperationalError too, but the server is there: DatabaseBusy.)
 _UNAVAILABLE: tuple[type[Exception], ...] = (psycopg.OperationalError, PoolTimeout)
 _STILL_THERE: tuple[type[Exception], ...] = (
     psycopg.errors.QueryCanceled,
     psycopg.errors.LockNotAvailable,
 )
 _MIGRATION_NAME: re.Pattern[str] = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
-
-
-class DatabaseUnavailable(DatabaseError):
-    """The server cannot be reached or dropped the connection; ``str()`` never has the password."""
 
 
 def _connection_lost(error: BaseException) -> bool:
@@ -133,22 +143,79 @@ class PgCursor:
     def fetchall(self) -> list[Row]:
         return self._cursor.fetchall() if self._cursor.description else []
 
+    def fetchmany(self, size: int) -> list[Row]:
+        return self._cursor.fetchmany(size) if self._cursor.description else []
+
+    def __iter__(self) -> Iterator[Row]:
+        return iter(self.fetchall())
+
 
 class PgConn:
     """What a transaction function gets on PostgreSQL (the :class:`~concord.db.portable.Conn`
     protocol): ``execute`` takes SQLite's spelling and maps it."""
+
+    dialect: str = "postgresql"
 
     def __init__(self, conn: psycopg.Connection) -> None:
         self.raw = conn
 
     def execute(self, sql: str, parameters: Params = (), /) -> PgCursor:
         cursor = self.raw.cursor(row_factory=_row_factory)
-        cursor.execute(_query(sql), _params(parameters))
+        try:
+            cursor.execute(_query(sql), _params(parameters))
+        except _REFUSED as error:
+            raise IntegrityError(_first_line(error)) from error
         return PgCursor(cursor)
 
-    def executemany(self, sql: str, seq: Sequence[Params], /) -> None:
+    def executemany(self, sql: str, seq: Iterable[Params], /) -> None:
         with self.raw.cursor() as cursor:
             cursor.executemany(_query(sql), [_params(p) for p in seq])
+
+
+# A unique key, foreign key, NOT NULL or CHECK constraint, or an append-only trigger (RAISE
+# EXCEPTION) refused the statement: SQLite says sqlite3.IntegrityError for all of them.
+_REFUSED: tuple[type[Exception], ...] = (
+    psycopg.errors.IntegrityError,
+    psycopg.errors.RaiseException,
+)
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
+@lru_cache(maxsize=2048)
+def _guild_first(fn: Callable[..., Any]) -> bool:
+    """Whether ``fn(conn, guild_id, ...)`` names the guild it writes in its first argument."""
+    try:
+        names = list(inspect.signature(fn).parameters)
+    except (TypeError, ValueError):
+        return False
+    return len(names) >= 2 and names[1] == "guild_id"
+
+
+def _guild_of(fn: Callable[..., Any], args: tuple[Any, ...]) -> int | None:
+    """The guild a transaction function writes in — its first argument ``guild_id``, or a
+    first argument carrying it (``ApplyInput.guild_id``) — or None for the whole database."""
+    if not args:
+        return None
+    first = args[0]
+    if type(first) is int:
+        return first if _guild_first(fn) else None
+    carried = getattr(first, "guild_id", None)
+    return carried if type(carried) is int else None
+
+
+def _int4_pair(key: int) -> tuple[int, int]:
+    """A 64-bit id as the two int4 keys of ``pg_advisory_xact_lock(int4, int4)``, a key space
+    apart from the one-bigint locks (WRITE_LOCK, MIGRATION_LOCK)."""
+
+    def signed(value: int) -> int:
+        value &= 0xFFFFFFFF
+        return value - (1 << 32) if value >= 1 << 31 else value
+
+    return signed(key >> 32), signed(key)
 
 
 def _query(sql: str) -> LiteralString:
@@ -255,8 +322,12 @@ class PostgresDatabase:
         migrations: Sequence[Migration] | None = None,
         write_threads: int = WRITE_THREADS,
         read_threads: int = READ_THREADS,
+        lock_per_guild: bool = True,
     ) -> None:
         self._url = url
+        # Writes of one guild lock that guild only (see the module's doc); False: every write
+        # takes the one database lock (bench/bench_pg_lock.py compares the two).
+        self.lock_per_guild = lock_per_guild
         self.shown_url: str = mask_password(url)
         self._migrations = migrations
         self._writers = ThreadPoolExecutor(write_threads, thread_name_prefix="concord-pg-write")
@@ -270,6 +341,15 @@ class PostgresDatabase:
             kwargs={"connect_timeout": int(CONNECT_TIMEOUT_S)},
         )
         self._closed = False
+        self._queued = 0
+        # Metrics (concord/metrics.py) set it as on SQLite; only the queue depth is reported
+        # here (the waits and group commits it times are the SQLite writer's).
+        self.observer: DbObserver | None = None
+
+    @property
+    def write_queue_depth(self) -> int:
+        """Transaction functions submitted and not finished (waiting or running)."""
+        return self._queued
 
     def __repr__(self) -> str:
         return f"PostgresDatabase({self.shown_url!r})"
@@ -320,6 +400,11 @@ class PostgresDatabase:
         log.warning("database %s unavailable: %s", self.shown_url, detail)
         return DatabaseUnavailable(f"the database {self.shown_url} is unavailable ({detail})")
 
+    def _busy(self, error: BaseException) -> DatabaseBusy:
+        """A lock or statement timeout: the server is there but did not get to it in time."""
+        log.warning("database %s busy: %s", self.shown_url, _first_line(error))
+        return DatabaseBusy(f"the database {self.shown_url} is busy ({_first_line(error)})")
+
     async def _in_thread(self, executor: ThreadPoolExecutor, fn: Callable[..., T], *args: Any) -> T:
         if self._closed:
             raise DatabaseError("the database is closed")
@@ -329,16 +414,28 @@ class PostgresDatabase:
     # -- writes ----------------------------------------------------------------------------
     async def write(self, fn: Callable[..., T], *args: Any) -> T:
         """Run ``fn(conn, *args)`` in one transaction, one writer at a time (module doc)."""
-        return await self._in_thread(self._writers, self._write_now, fn, args)
+        self._queued += 1
+        try:
+            return await self._in_thread(self._writers, self._write_now, fn, args)
+        finally:
+            self._queued -= 1
 
     def _write_now(self, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
         try:
             with self._pool.connection() as raw, raw.transaction():
-                raw.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
+                guild = _guild_of(fn, args) if self.lock_per_guild else None
+                if guild is None:  # the whole database: waits for every writer, guild or not
+                    raw.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
+                else:  # one guild: shares the database lock, excludes the guild's writers
+                    raw.execute(
+                        "SELECT pg_advisory_xact_lock_shared(%s),"
+                        " pg_advisory_xact_lock(%s::int4, %s::int4)",
+                        (WRITE_LOCK, *_int4_pair(guild)),
+                    )
                 return fn(PgConn(raw), *args)
         except _UNAVAILABLE as error:
             if isinstance(error, _STILL_THERE):
-                raise
+                raise self._busy(error) from error
             raise self._unavailable(error) from None
 
     async def run_sync(self, fn: Callable[..., T], *args: Any) -> T:
@@ -356,7 +453,7 @@ class PostgresDatabase:
                     raw.autocommit = False
         except _UNAVAILABLE as error:
             if isinstance(error, _STILL_THERE):
-                raise
+                raise self._busy(error) from error
             raise self._unavailable(error) from None
 
     # -- reads -----------------------------------------------------------------------------
@@ -367,11 +464,11 @@ class PostgresDatabase:
         for attempt in (1, 2):
             try:
                 with self._pool.connection() as raw, raw.transaction():
-                    raw.execute("SET TRANSACTION READ ONLY")
+                    raw.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
                     return fn(PgConn(raw), *args)
             except _UNAVAILABLE as error:
                 if isinstance(error, _STILL_THERE):
-                    raise
+                    raise self._busy(error) from error
                 if attempt == 2 or not _connection_lost(error):
                     raise self._unavailable(error) from None
                 log.info("read retried once: the database connection was lost")
@@ -387,6 +484,10 @@ class PostgresDatabase:
     async def fetchone(self, sql: str, params: Params = ()) -> Row | None:
         rows = await self.fetchall(sql, params)
         return next(iter(rows), None)
+
+    async def fetch_many(self, queries: Sequence[tuple[str, Params]]) -> list[list[Row]]:
+        """The rows of each ``(sql, params)``, read in one transaction."""
+        return await self.read_in_thread(_fetch_many, list(queries))
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncReader]:
@@ -408,3 +509,7 @@ class AsyncReader:
 
 def _fetchall(conn: PgConn, sql: str, params: Params) -> list[Row]:
     return conn.execute(sql, params).fetchall()
+
+
+def _fetch_many(conn: PgConn, queries: list[tuple[str, Params]]) -> list[list[Row]]:
+    return [conn.execute(sql, params).fetchall() for sql, params in queries]

@@ -215,7 +215,13 @@ class Sandbox:
         started = time.perf_counter()
         settings = self.settings()
         apply_endpoints(settings)
-        db = await Database.open(settings.db_path)
+        db: Any
+        if settings.database_url is not None:  # settings={"database_url": …}: PostgreSQL
+            from concord.db.postgres import PostgresDatabase
+
+            db = await PostgresDatabase.open(settings.database_url.conninfo)
+        else:
+            db = await Database.open(settings.db_path)
         self._db = db
         bot = ConcordBot(
             settings,

@@ -21,6 +21,9 @@ from concord.db.database import (
     transaction,
 )
 
+# The SQLite writer itself: its thread, group commit, PRAGMAs and file (PostgreSQL: test_postgres.py).
+pytestmark = pytest.mark.sqlite_only("the SQLite Database class")
+
 
 def _create_counter(conn: sqlite3.Connection) -> None:
     conn.execute("CREATE TABLE IF NOT EXISTS counter (id INTEGER PRIMARY KEY, n INTEGER NOT NULL)")

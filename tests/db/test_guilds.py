@@ -105,6 +105,7 @@ def test_no_manager_role_means_only_admins() -> None:
     assert not is_manager(config, role_ids=[55], manage_guild=False, is_owner=False)
 
 
+@pytest.mark.sqlite_only("opens a second Database on the same file")
 async def test_settings_are_read_once_and_every_instance_sees_updates(db: Database) -> None:
     """Kept in memory per database once read; an update through any GuildSettings on the same
     database replaces them for all."""

@@ -1,12 +1,11 @@
-"""Concurrent requests and decisions decide exactly once and never overdraw."""
+"""Concurrent requests and decisions decide exactly once and never overdraw (SQLite and
+PostgreSQL; two processes on PostgreSQL: test_pg_concurrency.py)."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 from fractions import Fraction
-from pathlib import Path
 
 import pytest
 
@@ -22,10 +21,10 @@ NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-async def leave(tmp_path: Path) -> AsyncIterator[LeaveManager]:
-    db = await Database.open(tmp_path / "concurrency.db")
-    yield LeaveManager(db)
-    await db.close()
+def leave(db: Database) -> LeaveManager:
+    """On both backends (tests/db/conftest.py): on PostgreSQL the writes run on several
+    threads and connections at once, serialised by the advisory lock."""
+    return LeaveManager(db)
 
 
 def working_days_from(start: date, count: int) -> list[date]:

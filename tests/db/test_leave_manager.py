@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, time, timedelta
 from fractions import Fraction
-from pathlib import Path
 
 import pytest
 
@@ -22,13 +20,6 @@ ALICE, BOB, CAROL, DAVE = 10, 20, 30, 40  # alice and dave are managers
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)  # a Tuesday
 TODAY = NOW.date()
 THU = date(2026, 12, 3)
-
-
-@pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    database = await Database.open(tmp_path / "leave.db")
-    yield database
-    await database.close()
 
 
 @pytest.fixture
@@ -80,7 +71,8 @@ async def table(db: Database, sql: str, params: tuple = ()) -> list[dict]:
 async def snapshot(db: Database) -> dict[str, list[dict]]:
     """Every leave table, to prove a refused action changed nothing."""
     names = ("leave_types", "leave_requests", "leave_request_days", "leave_ledger", "holidays")
-    state = {name: await table(db, f"SELECT * FROM {name} ORDER BY rowid") for name in names}
+    # In a fixed order on both backends (PostgreSQL has no rowid): sorted by their text.
+    state = {name: sorted(await table(db, f"SELECT * FROM {name}"), key=repr) for name in names}
     state["audit_log"] = await table(db, "SELECT * FROM audit_log ORDER BY id")
     return state
 

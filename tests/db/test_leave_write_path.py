@@ -4,31 +4,23 @@ and that the shortcuts give exactly what reading the database again gives."""
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, time, timedelta
 from fractions import Fraction
-from pathlib import Path
 
 import pytest
 
 from concord.core.actor import Actor
 from concord.core.leave import Portion, RequestStatus
-from concord.db.database import Database, connect_sync
+from concord.db.database import Database
 from concord.db.leave import LeaveManager
-from concord.db.leave.records import SQL_TYPE_LEDGER, SQL_TYPE_LIVE_DAYS
+from concord.db.leave.records import SQL_TYPE_LEDGER, SQL_TYPE_LIVE_DAYS, MemberLeave
 from concord.db.leave.transactions import load_member_leave
+from concord.db.portable import Conn
 
 GUILD = 1
 ALICE, BOB = 10, 20  # alice is a manager
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)  # a Tuesday
 MONDAYS = [date(2027, 1, 4) + timedelta(weeks=n) for n in range(6)]
-
-
-@pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    database = await Database.open(tmp_path / "leave.db")
-    yield database
-    await database.close()
 
 
 @pytest.fixture
@@ -161,18 +153,19 @@ async def test_one_type_reads_as_all_types_do(leave: LeaveManager, db: Database)
         start=MONDAYS[4],
         now=NOW,
     )
-    conn = connect_sync(db.path)
-    try:
+
+    def both(conn: Conn) -> tuple[MemberLeave, int, MemberLeave]:
         everything = load_member_leave(conn, GUILD, BOB)
         annual = next(t.id for t in everything.types.values() if t.name == "Annual")
-        one = load_member_leave(conn, GUILD, BOB, annual)
-    finally:
-        conn.close()
+        return everything, annual, load_member_leave(conn, GUILD, BOB, annual)
+
+    everything, annual, one = await db.read_in_thread(both)
     assert list(one.types) == [annual]
     assert one.activity == {annual: everything.activity[annual]}
     assert one.balance(annual, 2027, NOW.date()) == everything.balance(annual, 2027, NOW.date())
 
 
+@pytest.mark.sqlite_only("SQLite's query plan")
 @pytest.mark.parametrize("sql", [SQL_TYPE_LEDGER, SQL_TYPE_LIVE_DAYS])
 async def test_a_members_rows_are_found_by_the_members_index(db: Database, sql: str) -> None:
     """Without statistics SQLite could walk every live request of the guild (the status index);

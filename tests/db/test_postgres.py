@@ -5,6 +5,7 @@ reads, the migration runner, and an unreachable server. Skips, loudly, without a
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections.abc import AsyncIterator
 
 import psycopg
@@ -81,8 +82,9 @@ async def test_a_failed_statement_rolls_back_and_reaches_the_caller(pg: Postgres
         conn.execute("INSERT INTO tags (name) VALUES (?)", ("a",))
         conn.execute("INSERT INTO tags (name) VALUES (?)", ("a",))
 
-    with pytest.raises(psycopg.errors.UniqueViolation):
+    with pytest.raises(sqlite3.IntegrityError) as caught:  # as on SQLite
         await pg.write(tag_twice)
+    assert isinstance(caught.value.__cause__, psycopg.errors.UniqueViolation)
     assert await pg.fetchall("SELECT * FROM tags") == []
 
 
@@ -221,7 +223,7 @@ async def test_a_baseline_may_start_above_one(pg_url: str) -> None:
 
 
 def test_shipped_postgres_migrations_are_numbered() -> None:
-    load_postgres_migrations()  # none yet; the numbering check runs on whatever ships
+    assert load_postgres_migrations()[0].name == "0010_baseline.sql"  # numbering checked too
 
 
 # -- an unreachable server --------------------------------------------------------------------
@@ -252,3 +254,38 @@ async def test_a_read_on_a_lost_connection_is_retried_once(
         ).fetchone()
     assert killed is not None and killed[0] >= 1
     assert len(await pg.fetchall("SELECT * FROM requests")) == 1
+
+
+async def test_guilds_write_in_parallel_and_a_database_write_waits_for_all(
+    pg: PostgresDatabase,
+) -> None:
+    """A write of guild 1 held open does not hold up guild 2; a write of guild 1 waits for it,
+    and so does a write naming no guild (the database lock)."""
+    import threading
+
+    release, holding = threading.Event(), threading.Event()
+    order: list[str] = []
+
+    def hold(conn: Conn, guild_id: int) -> None:
+        order.append(f"hold {guild_id}")
+        holding.set()
+        assert release.wait(10)
+        order.append(f"release {guild_id}")
+
+    def note(conn: Conn, guild_id: int, what: str) -> None:
+        order.append(what)
+
+    def whole_database(conn: Conn) -> None:
+        order.append("database")
+
+    held = asyncio.ensure_future(pg.write(hold, 1))
+    assert await asyncio.to_thread(holding.wait, 10)
+    await asyncio.wait_for(pg.write(note, 2, "guild 2"), 5)  # not held up by guild 1
+    same_guild = asyncio.ensure_future(pg.write(note, 1, "guild 1 again"))
+    database = asyncio.ensure_future(pg.write(whole_database))
+    await asyncio.sleep(0.3)
+    assert order == ["hold 1", "guild 2"]  # both still wait for guild 1
+    release.set()
+    await asyncio.gather(held, same_guild, database)
+    assert order[:3] == ["hold 1", "guild 2", "release 1"]
+    assert sorted(order[3:]) == ["database", "guild 1 again"]

@@ -9,7 +9,6 @@ Loaded by naming it: ``Sandbox(cogs=[*builtin_modules(), "tests.kudos"])``.
 from __future__ import annotations
 
 import re
-import sqlite3
 from datetime import date, time
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +22,7 @@ from concord.core.schedule import format_hhmm, parse_hhmm
 from concord.core.settings import GuildConfig, Setting, show_channel
 from concord.core.text import escape_markdown, plural
 from concord.db.guilds import write_audit
+from concord.db.portable import SQLITE, Conn, dialect
 from concord.errors import UserError
 from concord.scheduler import DailyJob
 
@@ -36,22 +36,26 @@ SCHEMA = (
     " giver_id INTEGER NOT NULL, member_id INTEGER NOT NULL, reason TEXT NOT NULL,"
     " given_on TEXT NOT NULL, cheers INTEGER NOT NULL DEFAULT 0)"
 )
+# The same table on PostgreSQL (a module that keeps its own table writes its DDL per dialect).
+SCHEMA_POSTGRES = (
+    "CREATE TABLE IF NOT EXISTS kudos (id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+    " guild_id BIGINT NOT NULL, giver_id BIGINT NOT NULL, member_id BIGINT NOT NULL,"
+    " reason TEXT NOT NULL, given_on TEXT NOT NULL, cheers INTEGER NOT NULL DEFAULT 0)"
+)
 
 
 # -- transactions (one BEGIN IMMEDIATE each, audited) ------------------------------------------
-def _create_table(conn: sqlite3.Connection) -> None:
-    conn.execute(SCHEMA)
+def _create_table(conn: Conn) -> None:
+    conn.execute(SCHEMA if dialect(conn) == SQLITE else SCHEMA_POSTGRES)
 
 
-def _give(
-    conn: sqlite3.Connection, guild_id: int, giver: int, member: int, reason: str, day: date
-) -> int:
+def _give(conn: Conn, guild_id: int, giver: int, member: int, reason: str, day: date) -> int:
     cursor = conn.execute(
         "INSERT INTO kudos (guild_id, giver_id, member_id, reason, given_on)"
-        " VALUES (?, ?, ?, ?, ?)",
+        " VALUES (?, ?, ?, ?, ?) RETURNING id",
         (guild_id, giver, member, reason, day.isoformat()),
     )
-    kudos_id = int(cursor.lastrowid or 0)
+    kudos_id = int(cursor.fetchone()["id"])
     write_audit(
         conn,
         guild_id=guild_id,
@@ -63,7 +67,7 @@ def _give(
     return kudos_id
 
 
-def _cheer(conn: sqlite3.Connection, guild_id: int, kudos_id: int, actor: int) -> int:
+def _cheer(conn: Conn, guild_id: int, kudos_id: int, actor: int) -> int:
     """One more cheer, for a kudos of this guild only (a forged id from another is refused)."""
     done = conn.execute(
         "UPDATE kudos SET cheers = cheers + 1 WHERE id = ? AND guild_id = ?", (kudos_id, guild_id)

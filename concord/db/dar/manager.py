@@ -5,7 +5,6 @@ face over the transaction functions and the reads).
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections.abc import Collection, Mapping, Sequence
 from datetime import date, datetime, timedelta
@@ -63,8 +62,8 @@ from concord.db.dar.records import (
     version_from_row,
 )
 from concord.db.dar.transactions import link_blocker_task, save_panel, submit_report
-from concord.db.database import Database
 from concord.db.guilds import GuildSettings
+from concord.db.portable import SQLITE, Db
 from concord.errors import NotFound, UserError
 
 log: logging.Logger = logging.getLogger(__name__)
@@ -88,7 +87,7 @@ PREFILL_TASKS = 15
 class DarManager:
     def __init__(
         self,
-        db: Database,
+        db: Db,
         guild_settings: GuildSettings,
         leave: LeaveSource,
         tasks: TaskSource,
@@ -307,13 +306,18 @@ class DarManager:
     ) -> list[int]:
         """Of ``user_ids``, those with no report for ``day`` and no ``kind`` notification
         claimed for it (keys ``<user>:<date>``): one cheap query before building a roster."""
+        if not user_ids:
+            return []
+        # The candidates as a VALUES list (SQLite's json_each(?) has no PostgreSQL twin).
+        candidates = ", ".join(["(CAST(? AS BIGINT))"] * len(user_ids))
         rows = await self.db.fetchall(
-            "SELECT value AS user_id FROM json_each(?) WHERE value NOT IN"
+            f"WITH candidates (user_id) AS (VALUES {candidates})"  # noqa: S608 (placeholders)
+            " SELECT user_id FROM candidates WHERE user_id NOT IN"
             " (SELECT user_id FROM dar_reports WHERE guild_id = ? AND day = ?)"
-            " AND (CAST(value AS TEXT) || ':' || ?) NOT IN"
+            " AND (CAST(user_id AS TEXT) || ':' || ?) NOT IN"
             " (SELECT key FROM notifications_sent WHERE guild_id = ? AND kind = ?)",
             (
-                json.dumps(list(user_ids)),
+                *user_ids,
                 guild_id,
                 day.isoformat(),
                 day.isoformat(),
@@ -653,8 +657,11 @@ class DarManager:
         if (end - start).days + 1 > EXPORT_MAX_DAYS:
             raise UserError(f"Export at most {EXPORT_MAX_DAYS} days at a time.")
         period = await self.period(guild_id, start, end)
+        # CSV is text: SQLite makes its fields (csv_rows_query); XLSX takes the values, as CSV
+        # does on PostgreSQL (csv_rows_query is SQLite's SQL: printf, char, strftime).
+        text_columns = fmt == "csv" and self.db.dialect == SQLITE
         job = _Export(
-            "r.guild_id = ? AND r.day BETWEEN ? AND ? AND (? IS NULL OR r.user_id = ?)",
+            "r.guild_id = ? AND r.day BETWEEN ? AND ? AND (CAST(? AS BIGINT) IS NULL OR r.user_id = ?)",
             (guild_id, start.isoformat(), end.isoformat(), user_id, user_id),
             start,
             end,
@@ -663,6 +670,7 @@ class DarManager:
             period.config.tz,
             fmt,
             out,
+            text_columns,
         )
         # Reading, converting and writing all run on one worker thread: a year is 120k rows,
         # which through the event loop kept it busy for seconds (bench/bench_dar.py).

@@ -10,7 +10,7 @@ from bisect import bisect_left
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import IO
+from typing import IO, Any
 from zoneinfo import ZoneInfo
 
 from concord.core.dar import (
@@ -29,6 +29,7 @@ from concord.db.dar_export import (
     csv_rows_query,
     open_sink,
 )
+from concord.db.portable import SQLITE, Conn, Params, dialect
 
 log: logging.Logger = logging.getLogger(__name__)
 
@@ -175,8 +176,19 @@ def _lateness(days: Iterable[date], late: bool) -> dict[date, bool]:
     return dict.fromkeys(days, late)
 
 
+def plain_rows(conn: Conn, sql: str, params: Params) -> Any:
+    """The rows of ``sql`` (iterable, ``fetchmany``), each unpacking to its columns in the
+    SELECT's order: plain tuples on SQLite (a year's 120k ``sqlite3.Row`` objects cost more
+    than the query), rows that unpack the same way on PostgreSQL."""
+    if isinstance(conn, sqlite3.Connection):
+        cursor = conn.cursor()
+        cursor.row_factory = None
+        return cursor.execute(sql, params)
+    return conn.execute(sql, params)
+
+
 def _stats_rows(
-    conn: sqlite3.Connection, query: _StatsQuery
+    conn: Conn, query: _StatsQuery
 ) -> tuple[dict[int, dict[date, bool]], dict[date, int]]:
     """Reports filed (per member: day -> late; per day: how many), read on a worker thread."""
     # Grouped by SQLite: a row per day and a row per member (its days joined), not 120k rows
@@ -185,21 +197,22 @@ def _stats_rows(
     one = query.user_id
     per_day_sql = (
         "SELECT day, count(*) FROM dar_reports WHERE guild_id = ? AND day BETWEEN ? AND ?"
-        " AND (? IS NULL OR user_id = ?) GROUP BY day"
+        " AND (CAST(? AS BIGINT) IS NULL OR user_id = ?) GROUP BY day"
     )
-    cursor = conn.cursor()
-    cursor.row_factory = None
     days = _Days()
     filed_per_day: dict[date, int] = {}
-    for day_text, count in cursor.execute(per_day_sql, (*window, one, one)):
+    for day_text, count in plain_rows(conn, per_day_sql, (*window, one, one)):
         filed_per_day[days[day_text]] = count
     # Every day filed, then the late ones among them: the items map straight to shared date
     # objects, with no per-item slicing (dar_reports_member_day answers it from the index).
     filed: dict[int, dict[date, bool]] = {}
-    for uid, all_days, late_days in cursor.execute(
-        "SELECT user_id, group_concat(day), group_concat(CASE WHEN late THEN day END)"
+    joined = "group_concat({})" if dialect(conn) == SQLITE else "string_agg({}, ',')"
+    for uid, all_days, late_days in plain_rows(
+        conn,
+        f"SELECT user_id, {joined.format('day')},"  # noqa: S608 (a function name)
+        f" {joined.format('CASE WHEN late <> 0 THEN day END')}"
         " FROM dar_reports WHERE guild_id = ? AND day BETWEEN ? AND ?"
-        " AND (? IS NULL OR user_id = ?) GROUP BY user_id",
+        " AND (CAST(? AS BIGINT) IS NULL OR user_id = ?) GROUP BY user_id",
         (*window, one, one),
     ):
         if uid not in query.ids:
@@ -224,12 +237,13 @@ class _Export:
     zone: ZoneInfo
     fmt: str
     out: IO[bytes]
+    text_columns: bool  # the SELECT gives CSV_COLUMNS (SQLite), else VALUE_COLUMNS
 
-    def run(self, conn: sqlite3.Connection) -> int:
+    def run(self, conn: Conn) -> int:
         sink = open_sink(self.fmt, self.out)
         on_leave = {(day.isoformat(), uid): text for (day, uid), text in self.on_leave.items()}
         rows = 0
-        if isinstance(sink, CsvSink):
+        if isinstance(sink, CsvSink) and self.text_columns:
             # CSV is text: SQLite makes every field of each row (csv_rows_query), and the csv
             # writer writes the rows as they come, with no Python per row.
             cursor = csv_rows_query(
@@ -238,10 +252,9 @@ class _Export:
             while chunk := cursor.fetchmany(EXPORT_CHUNK):
                 sink.write_fields(chunk)
                 rows += len(chunk)
-        else:
-            cursor = conn.cursor()
-            cursor.row_factory = None  # plain tuples, in the SELECT's column order
-            cursor.execute(
+        else:  # XLSX, and CSV on PostgreSQL (csv_rows_query is SQLite's SQL): from the values
+            cursor = plain_rows(
+                conn,
                 f"SELECT {VALUE_COLUMNS} FROM dar_reports r"  # noqa: S608 (constant columns)
                 f" WHERE {self.where} ORDER BY r.day, r.user_id",
                 self.params,

@@ -5,7 +5,6 @@ and the day arithmetic that the transaction functions and ``DarManager`` share.
 from __future__ import annotations
 
 import logging
-import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -24,6 +23,7 @@ from concord.core.dar import (
     expected_roster,
 )
 from concord.core.settings import GuildConfig
+from concord.db.portable import DbRow
 
 log: logging.Logger = logging.getLogger(__name__)
 
@@ -188,7 +188,7 @@ def _dt(text: str) -> datetime:
     return datetime.fromisoformat(text).astimezone(UTC)
 
 
-def report_from_row(row: sqlite3.Row) -> Report:
+def report_from_row(row: DbRow) -> Report:
     return Report(
         id=row["id"],
         guild_id=row["guild_id"],
@@ -205,7 +205,7 @@ def report_from_row(row: sqlite3.Row) -> Report:
     )
 
 
-def version_from_row(row: sqlite3.Row) -> ReportVersion:
+def version_from_row(row: DbRow) -> ReportVersion:
     return ReportVersion(
         report_id=row["report_id"],
         done=row["done"],

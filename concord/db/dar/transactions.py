@@ -6,7 +6,6 @@
 from __future__ import annotations
 
 import logging
-import sqlite3
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
@@ -15,13 +14,14 @@ from concord.core.settings import GuildConfig
 from concord.db.dar.checkin_transactions import mirror_report
 from concord.db.dar.records import SubmitResult, report_from_row
 from concord.db.guilds import guild_holidays, read_config, utcnow_iso, write_audit
+from concord.db.portable import Conn
 from concord.errors import NotFound, UserError
 
 log: logging.Logger = logging.getLogger(__name__)
 
 
 # -- transaction functions -------------------------------------------------------------------
-def member_zone(conn: sqlite3.Connection, config: GuildConfig, user_id: int) -> ZoneInfo:
+def member_zone(conn: Conn, config: GuildConfig, user_id: int) -> ZoneInfo:
     row = conn.execute(
         "SELECT timezone FROM member_settings WHERE guild_id = ? AND user_id = ?",
         (config.guild_id, user_id),
@@ -30,7 +30,7 @@ def member_zone(conn: sqlite3.Connection, config: GuildConfig, user_id: int) -> 
 
 
 def submit_report(
-    conn: sqlite3.Connection,
+    conn: Conn,
     guild_id: int,
     user_id: int,
     draft: ReportDraft,
@@ -60,7 +60,7 @@ def submit_report(
         late = is_late(now, day, config.dar_summary, zone)
         cur = conn.execute(
             "INSERT INTO dar_reports (guild_id, user_id, day, done, plan, blockers, minutes, late,"
-            " submitted_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " submitted_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
             (
                 guild_id,
                 user_id,
@@ -74,7 +74,7 @@ def submit_report(
                 stamp,
             ),
         )
-        report_id = cur.lastrowid
+        report_id = int(cur.fetchone()["id"])
         write_audit(
             conn,
             guild_id=guild_id,
@@ -125,7 +125,7 @@ def submit_report(
 
 
 def link_blocker_task(
-    conn: sqlite3.Connection,
+    conn: Conn,
     guild_id: int,
     report_id: int,
     task_id: int,
@@ -160,7 +160,7 @@ def link_blocker_task(
 
 
 def save_panel(
-    conn: sqlite3.Connection,
+    conn: Conn,
     guild_id: int,
     channel_id: int,
     message_id: int,

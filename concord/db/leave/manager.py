@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
 import logging
-import sqlite3
 from collections.abc import Sequence
 from datetime import date, datetime, time
 from fractions import Fraction
@@ -26,7 +24,6 @@ from concord.core.leave import (
     fraction_from_text,
 )
 from concord.core.teams import Blackout, OverLimit, Routing, Team, blackouts_touching
-from concord.db.database import Database
 from concord.db.guilds import read_config, utcnow_iso
 from concord.db.leave import teams as team_db
 from concord.db.leave.records import (
@@ -68,6 +65,7 @@ from concord.db.leave.transactions import (
     set_card,
     upsert_policy,
 )
+from concord.db.portable import Conn, Db, DbRow, in_list
 from concord.errors import NotFound
 
 log: logging.Logger = logging.getLogger(__name__)
@@ -76,7 +74,7 @@ log: logging.Logger = logging.getLogger(__name__)
 class LeaveManager:
     """Leave for every guild, on one database. ``now`` is always passed in (the bot's clock)."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Db) -> None:
         self.db = db
 
     # writes ----------------------------------------------------------------------------------
@@ -407,7 +405,7 @@ class LeaveManager:
         return await self.db.read_in_thread(_team_warnings, request)
 
     # reads -----------------------------------------------------------------------------------
-    async def _query(self, queries: Sequence[Query]) -> list[list[sqlite3.Row]]:
+    async def _query(self, queries: Sequence[Query]) -> list[list[DbRow]]:
         return await self.db.fetch_many(queries)
 
     async def types(
@@ -562,11 +560,12 @@ class LeaveManager:
         statuses: Sequence[str] = ("pending", "approved"),
     ) -> list[LeaveRequest]:
         """Requests touching [start, end], by start date (for exports)."""
+        wanted, status_params = in_list(statuses)
         sql = (
-            "SELECT * FROM leave_requests WHERE guild_id = ? AND start_date <= ? AND end_date >= ?"
-            " AND status IN (SELECT value FROM json_each(?))"
+            "SELECT * FROM leave_requests WHERE guild_id = ? AND start_date <= ?"  # noqa: S608
+            f" AND end_date >= ? AND status IN {wanted}"  # (placeholders only)
         )
-        params: list[Any] = [guild_id, end.isoformat(), start.isoformat(), _json_list(statuses)]
+        params: list[Any] = [guild_id, end.isoformat(), start.isoformat(), *status_params]
         if user_id is not None:
             sql += " AND user_id = ?"
             params.append(user_id)
@@ -591,8 +590,10 @@ class LeaveManager:
         """One entry per member per working day away in [start, end], by day then member."""
         for status in statuses:
             RequestStatus(status)  # refuse typos instead of silently matching nothing
+        wanted, status_params = in_list(statuses)
         rows = await self.db.fetchall(
-            SQL_ABSENCES, (guild_id, start.isoformat(), end.isoformat(), _json_list(statuses))
+            SQL_ABSENCES.format(statuses=wanted),
+            (guild_id, start.isoformat(), end.isoformat(), *status_params),
         )
         return [_absence_from_row(row) for row in rows]
 
@@ -601,9 +602,7 @@ class LeaveManager:
         return [_holiday_from_row(row) for row in rows]
 
 
-def _decidable_by(
-    conn: sqlite3.Connection, requests: list[LeaveRequest], actor: Actor
-) -> list[LeaveRequest]:
+def _decidable_by(conn: Conn, requests: list[LeaveRequest], actor: Actor) -> list[LeaveRequest]:
     routes: dict[int, Routing] = {}
     found = []
     for request in requests:
@@ -619,9 +618,7 @@ def _decidable_by(
     return found
 
 
-def _team_warnings(
-    conn: sqlite3.Connection, request: LeaveRequest
-) -> tuple[OverLimit | None, list[Blackout]]:
+def _team_warnings(conn: Conn, request: LeaveRequest) -> tuple[OverLimit | None, list[Blackout]]:
     if not request.deducts:
         return None, []
     days = [
@@ -639,16 +636,12 @@ def _team_warnings(
     return over, touching
 
 
-def _ensure_defaults_now(conn: sqlite3.Connection, guild_id: int, now: datetime) -> None:
+def _ensure_defaults_now(conn: Conn, guild_id: int, now: datetime) -> None:
     ensure_default_types(conn, guild_id, local_today(now, read_config(conn, guild_id)).year, now)
 
 
-def _json_list(values: Sequence[str]) -> str:
-    return json.dumps(list(values))
-
-
 def _export_requests(
-    conn: sqlite3.Connection,
+    conn: Conn,
     guild_id: int,
     start: date,
     end: date,

@@ -5,7 +5,6 @@ functions and ``LeaveManager`` share.
 from __future__ import annotations
 
 import logging
-import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -37,6 +36,7 @@ from concord.core.leave import (
     shortfall,
 )
 from concord.core.schedule import format_hhmm, parse_hhmm
+from concord.db.portable import SQLITE, Conn, DbRow
 
 log: logging.Logger = logging.getLogger(__name__)
 
@@ -207,7 +207,7 @@ def _parse_when(text: str) -> datetime:
 
 
 @lru_cache(maxsize=512)
-def _type_from_row(row: sqlite3.Row) -> LeaveType:
+def _type_from_row(row: DbRow) -> LeaveType:
     """Cached by the row's values (a changed type is a different row): every balance reads
     all of a guild's types, and building them again each time was a measurable part of each
     leave transaction."""
@@ -229,8 +229,8 @@ def _type_from_row(row: sqlite3.Row) -> LeaveType:
     )
 
 
-def _request_from_row(row: sqlite3.Row) -> LeaveRequest:
-    # One pass over the row: twenty lookups by name on a sqlite3.Row cost more than the SELECT.
+def _request_from_row(row: DbRow) -> LeaveRequest:
+    # One pass over the row: twenty lookups by name on a DbRow cost more than the SELECT.
     return _request_from_values(dict(zip(row.keys(), row, strict=True)))
 
 
@@ -274,7 +274,7 @@ _PORTIONS: dict[str, Portion] = {p.value: p for p in Portion}
 _STATUSES: dict[str, RequestStatus] = {s.value: s for s in RequestStatus}
 
 
-def _absence_from_row(row: sqlite3.Row) -> Absence:
+def _absence_from_row(row: DbRow) -> Absence:
     portion, status = row["portion"], row["status"]
     return Absence(
         user_id=row["user_id"],
@@ -290,7 +290,7 @@ def _absence_from_row(row: sqlite3.Row) -> Absence:
     )
 
 
-def _holiday_from_row(row: sqlite3.Row) -> Holiday:
+def _holiday_from_row(row: DbRow) -> Holiday:
     return Holiday(day=date.fromisoformat(row["day"]), name=row["name"], source=row["source"])
 
 
@@ -359,24 +359,29 @@ SQL_TYPE_LIVE_DAYS = (
     " AND r.status IN ('pending', 'approved')"
     " GROUP BY r.type_id, r.status, r.deducts, year, d.amount"
 )
+# PostgreSQL has no index hints (its planner keeps statistics): the same query without it.
+SQL_TYPE_LIVE_DAYS_PG: str = SQL_TYPE_LIVE_DAYS.replace(" INDEXED BY leave_requests_member", "")
 SQL_ABSENCES = (
     "SELECT r.user_id, d.day, r.portion, r.from_time, r.to_time, r.type_name, r.id AS request_id,"
     " r.status, d.amount, r.deducts FROM leave_request_days d"
     " JOIN leave_requests r ON r.id = d.request_id"
     " WHERE r.guild_id = ? AND d.day BETWEEN ? AND ?"
-    " AND r.status IN (SELECT value FROM json_each(?)) ORDER BY d.day, r.user_id, r.id"
+    " AND r.status IN {statuses} ORDER BY d.day, r.user_id, r.id"
 )
 SQL_HOLIDAYS = "SELECT * FROM holidays WHERE guild_id = ? AND day BETWEEN ? AND ? ORDER BY day"
 
 
-def _member_queries(guild_id: int, user_id: int, type_id: int | None = None) -> list[Query]:
+def _member_queries(
+    guild_id: int, user_id: int, type_id: int | None = None, dialect: str = SQLITE
+) -> list[Query]:
     """The queries :func:`_member_leave` folds: every type, or only ``type_id``."""
     if type_id is not None:
+        live_days = SQL_TYPE_LIVE_DAYS if dialect == SQLITE else SQL_TYPE_LIVE_DAYS_PG
         return [
             (SQL_TYPE_BY_ID, (guild_id, type_id)),
             (SQL_TYPE_OVERRIDE, (guild_id, user_id, type_id)),
             (SQL_TYPE_LEDGER, (guild_id, user_id, type_id)),
-            (SQL_TYPE_LIVE_DAYS, (guild_id, user_id, type_id)),
+            (live_days, (guild_id, user_id, type_id)),
         ]
     return [
         (SQL_TYPES, (guild_id,)),
@@ -399,7 +404,7 @@ def _counted(amount: str, count: int, sign: int) -> Fraction:
 _APPROVED: str = RequestStatus.APPROVED.value
 
 
-def _member_leave(results: Sequence[Sequence[sqlite3.Row]]) -> MemberLeave:
+def _member_leave(results: Sequence[Sequence[DbRow]]) -> MemberLeave:
     """Fold the rows of :func:`_member_queries` into per-type, per-year activity."""
     type_rows, override_rows, ledger_rows, day_rows = results
     # (type, year) -> [adjustments, taken, pending, recorded]; the rows are unpacked by
@@ -432,7 +437,7 @@ def _member_leave(results: Sequence[Sequence[sqlite3.Row]]) -> MemberLeave:
     )
 
 
-def _run_queries(conn: sqlite3.Connection, queries: Iterable[Query]) -> list[list[sqlite3.Row]]:
+def _run_queries(conn: Conn, queries: Iterable[Query]) -> list[list[DbRow]]:
     return [conn.execute(sql, params).fetchall() for sql, params in queries]
 
 

@@ -7,7 +7,6 @@ here, at the moment of the write.
 from __future__ import annotations
 
 import logging
-import sqlite3
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time
 from fractions import Fraction
@@ -70,6 +69,7 @@ from concord.db.leave.records import (
     _type_from_row,
 )
 from concord.db.leave.teams import blackouts_for, over_limit, routing
+from concord.db.portable import Conn, DbRow, dialect
 from concord.errors import NotFound, PermissionDenied, UserError
 
 log: logging.Logger = logging.getLogger(__name__)
@@ -85,7 +85,7 @@ def local_today(now: datetime, config: GuildConfig) -> date:
     return now.astimezone(config.tz).date()
 
 
-def ensure_default_types(conn: sqlite3.Connection, guild_id: int, year: int, now: datetime) -> None:
+def ensure_default_types(conn: Conn, guild_id: int, year: int, now: datetime) -> None:
     """Create the default leave types the first time a guild uses leave."""
     if conn.execute("SELECT 1 FROM leave_types WHERE guild_id = ? LIMIT 1", (guild_id,)).fetchone():
         return
@@ -94,7 +94,7 @@ def ensure_default_types(conn: sqlite3.Connection, guild_id: int, year: int, now
 
 
 def _insert_type(
-    conn: sqlite3.Connection,
+    conn: Conn,
     guild_id: int,
     name: str,
     settings: TypeSettings,
@@ -104,7 +104,7 @@ def _insert_type(
     cur = conn.execute(
         "INSERT INTO leave_types (guild_id, name, allowance, accrual, carryover_cap, deducts,"
         " requires_approval, allow_negative, since_year, created_at, updated_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
         (
             guild_id,
             name,
@@ -119,12 +119,11 @@ def _insert_type(
             utcnow_iso(now),
         ),
     )
-    assert cur.lastrowid is not None
-    return cur.lastrowid
+    return int(cur.fetchone()["id"])
 
 
 def find_type(
-    conn: sqlite3.Connection,
+    conn: Conn,
     guild_id: int,
     name: str,
     *,
@@ -158,21 +157,19 @@ def find_type(
     return found
 
 
-def _type_by_id(conn: sqlite3.Connection, type_id: int) -> LeaveType:
+def _type_by_id(conn: Conn, type_id: int) -> LeaveType:
     row = conn.execute("SELECT * FROM leave_types WHERE id = ?", (type_id,)).fetchone()
     assert row is not None
     return _type_from_row(row)
 
 
-def _holiday_set(
-    conn: sqlite3.Connection, guild_id: int, start: date, end: date
-) -> frozenset[date]:
+def _holiday_set(conn: Conn, guild_id: int, start: date, end: date) -> frozenset[date]:
     rows = conn.execute(SQL_HOLIDAYS, (guild_id, start.isoformat(), end.isoformat())).fetchall()
     return frozenset(date.fromisoformat(row["day"]) for row in rows)
 
 
 def _live_spans(
-    conn: sqlite3.Connection, guild_id: int, user_id: int, start: date, end: date
+    conn: Conn, guild_id: int, user_id: int, start: date, end: date
 ) -> list[tuple[int, Span]]:
     rows = conn.execute(
         "SELECT * FROM leave_requests WHERE guild_id = ? AND user_id = ?"
@@ -182,7 +179,7 @@ def _live_spans(
     return [(row["id"], _request_from_row(row).span) for row in rows]
 
 
-def _load_values(conn: sqlite3.Connection, guild_id: int, request_id: int) -> dict[str, Any]:
+def _load_values(conn: Conn, guild_id: int, request_id: int) -> dict[str, Any]:
     """A request's stored column values, by name."""
     row = conn.execute(SQL_REQUEST, (guild_id, request_id)).fetchone()
     if row is None:
@@ -190,11 +187,11 @@ def _load_values(conn: sqlite3.Connection, guild_id: int, request_id: int) -> di
     return dict(zip(row.keys(), row, strict=True))
 
 
-def _load_request(conn: sqlite3.Connection, guild_id: int, request_id: int) -> LeaveRequest:
+def _load_request(conn: Conn, guild_id: int, request_id: int) -> LeaveRequest:
     return _request_from_values(_load_values(conn, guild_id, request_id))
 
 
-def _request_days(conn: sqlite3.Connection, request_id: int) -> list[tuple[date, Fraction]]:
+def _request_days(conn: Conn, request_id: int) -> list[tuple[date, Fraction]]:
     rows = conn.execute(
         "SELECT day, amount FROM leave_request_days WHERE request_id = ? ORDER BY day",
         (request_id,),
@@ -203,11 +200,12 @@ def _request_days(conn: sqlite3.Connection, request_id: int) -> list[tuple[date,
 
 
 def load_member_leave(
-    conn: sqlite3.Connection, guild_id: int, user_id: int, type_id: int | None = None
+    conn: Conn, guild_id: int, user_id: int, type_id: int | None = None
 ) -> MemberLeave:
     """One member's types, overrides and activity (inside a transaction or a test); with
     ``type_id``, of that type only (a transaction reads no more than its rule needs)."""
-    return _member_leave(_run_queries(conn, _member_queries(guild_id, user_id, type_id)))
+    queries = _member_queries(guild_id, user_id, type_id, dialect(conn))
+    return _member_leave(_run_queries(conn, queries))
 
 
 def _require_manager(actor_is_manager: bool) -> None:
@@ -216,7 +214,7 @@ def _require_manager(actor_is_manager: bool) -> None:
 
 
 def _write_ledger(
-    conn: sqlite3.Connection,
+    conn: Conn,
     request: LeaveRequest,
     kind: str,
     amounts: dict[int, Fraction],
@@ -269,9 +267,7 @@ class ApplyInput:
     override_note: str | None = None
 
 
-def _team_rules(
-    conn: sqlite3.Connection, spec: ApplyInput, days: list[date], note: str | None
-) -> list[str]:
+def _team_rules(conn: Conn, spec: ApplyInput, days: list[date], note: str | None) -> list[str]:
     """Blackout days and team limits for leave that takes days (not work from home): the
     problems a manager's ``override_note`` overrides; refused otherwise, with the reason."""
     if not days:
@@ -291,7 +287,7 @@ def _team_rules(
     return problems
 
 
-def apply_request(conn: sqlite3.Connection, spec: ApplyInput, now: datetime) -> ApplyResult:
+def apply_request(conn: Conn, spec: ApplyInput, now: datetime) -> ApplyResult:
     """Check and save a request; an auto-approved type is approved and debited at once."""
     if spec.user_id != spec.actor_id and not spec.actor_is_manager:
         raise PermissionDenied("Only managers can request leave for someone else.")
@@ -370,15 +366,16 @@ def apply_request(conn: sqlite3.Connection, spec: ApplyInput, now: datetime) -> 
         " portion, from_time, to_time, amount, deducts, reason, status, filed_by, created_at,"
         " decided_by, decided_at, override_note) VALUES (:guild_id, :user_id, :type_id,"
         " :type_name, :start_date, :end_date, :portion, :from_time, :to_time, :amount, :deducts,"
-        " :reason, :status, :filed_by, :created_at, :decided_by, :decided_at, :override_note)",
+        " :reason, :status, :filed_by, :created_at, :decided_by, :decided_at, :override_note)"
+        " RETURNING id",
         stored,
     )
-    assert cur.lastrowid is not None
-    request_id = cur.lastrowid
-    conn.executemany(
-        "INSERT INTO leave_request_days (request_id, day, amount) VALUES (?, ?, ?)",
-        [(request_id, day.isoformat(), fraction_to_text(amount)) for day, amount in days],
-    )
+    request_id = int(cur.fetchone()["id"])
+    for day, amount in days:
+        conn.execute(
+            "INSERT INTO leave_request_days (request_id, day, amount) VALUES (?, ?, ?)",
+            (request_id, day.isoformat(), fraction_to_text(amount)),
+        )
     # The request as stored, from the values just written rather than read back.
     request = _request_from_values({**stored, **_UNSET_AT_REQUEST, "id": request_id})
     if auto and request.deducts:
@@ -419,7 +416,7 @@ def apply_request(conn: sqlite3.Connection, spec: ApplyInput, now: datetime) -> 
 
 
 def decide_request(
-    conn: sqlite3.Connection,
+    conn: Conn,
     guild_id: int,
     request_id: int,
     actor_id: int,
@@ -526,7 +523,7 @@ def decide_request(
 
 
 def cancel_request(
-    conn: sqlite3.Connection,
+    conn: Conn,
     guild_id: int,
     request_id: int,
     actor_id: int,
@@ -595,7 +592,7 @@ def cancel_request(
 
 
 def adjust_balance(
-    conn: sqlite3.Connection,
+    conn: Conn,
     guild_id: int,
     actor_id: int,
     actor_is_manager: bool,
@@ -666,7 +663,7 @@ def adjust_balance(
 
 
 def set_allowance(
-    conn: sqlite3.Connection,
+    conn: Conn,
     guild_id: int,
     actor_id: int,
     actor_is_manager: bool,
@@ -729,7 +726,7 @@ class HeldChange:
     card_message_id: int | None = None
 
 
-def _change_from_row(row: sqlite3.Row) -> HeldChange:
+def _change_from_row(row: DbRow) -> HeldChange:
     return HeldChange(
         id=row["id"],
         guild_id=row["guild_id"],
@@ -745,7 +742,7 @@ def _change_from_row(row: sqlite3.Row) -> HeldChange:
     )
 
 
-def _approval_changed_by(conn: sqlite3.Connection, type_id: int) -> int | None:
+def _approval_changed_by(conn: Conn, type_id: int) -> int | None:
     row = conn.execute(
         "SELECT approval_changed_by FROM leave_types WHERE id = ?", (type_id,)
     ).fetchone()
@@ -753,7 +750,7 @@ def _approval_changed_by(conn: sqlite3.Connection, type_id: int) -> int | None:
 
 
 def _hold_change(
-    conn: sqlite3.Connection,
+    conn: Conn,
     guild_id: int,
     actor_id: int,
     kind: str,
@@ -764,11 +761,10 @@ def _hold_change(
 ) -> HeldChange:
     cur = conn.execute(
         "INSERT INTO leave_changes (guild_id, user_id, kind, type_name, days, reason,"
-        " requested_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        " requested_at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
         (guild_id, actor_id, kind, type_name, fraction_to_text(days), reason, utcnow_iso(now)),
     )
-    change_id = cur.lastrowid
-    assert change_id is not None
+    change_id = int(cur.fetchone()["id"])
     write_audit(
         conn,
         guild_id=guild_id,
@@ -782,7 +778,7 @@ def _hold_change(
 
 
 def decide_change(
-    conn: sqlite3.Connection,
+    conn: Conn,
     guild_id: int,
     change_id: int,
     actor_id: int,
@@ -844,7 +840,7 @@ def decide_change(
 
 
 def _set_change_card(
-    conn: sqlite3.Connection, guild_id: int, change_id: int, channel_id: int, message_id: int
+    conn: Conn, guild_id: int, change_id: int, channel_id: int, message_id: int
 ) -> None:
     conn.execute(
         "UPDATE leave_changes SET card_channel_id = ?, card_message_id = ?"
@@ -888,7 +884,7 @@ def _pick(new: T | None, old: T) -> T:
 
 
 def upsert_policy(
-    conn: sqlite3.Connection,
+    conn: Conn,
     guild_id: int,
     actor_id: int,
     actor_is_manager: bool,
@@ -954,7 +950,7 @@ def upsert_policy(
 
 
 def _rename_type(
-    conn: sqlite3.Connection, guild_id: int, old: LeaveType, rename: str | None, now: datetime
+    conn: Conn, guild_id: int, old: LeaveType, rename: str | None, now: datetime
 ) -> str:
     """Give ``old`` a new name (names are unique whatever their case); the name it has now.
     Requests keep the name they were made with (their history reads as it happened)."""
@@ -971,9 +967,7 @@ def _rename_type(
     return new_name
 
 
-def _archive_type(
-    conn: sqlite3.Connection, old: LeaveType, archive: bool | None, now: datetime
-) -> None:
+def _archive_type(conn: Conn, old: LeaveType, archive: bool | None, now: datetime) -> None:
     if archive is None or archive == old.archived:
         return
     conn.execute(
@@ -982,9 +976,7 @@ def _archive_type(
     )
 
 
-def set_card(
-    conn: sqlite3.Connection, guild_id: int, request_id: int, channel_id: int, message_id: int
-) -> None:
+def set_card(conn: Conn, guild_id: int, request_id: int, channel_id: int, message_id: int) -> None:
     conn.execute(
         "UPDATE leave_requests SET card_channel_id = ?, card_message_id = ? WHERE guild_id = ? AND id = ?",
         (channel_id, message_id, guild_id, request_id),
@@ -992,7 +984,7 @@ def set_card(
 
 
 def add_holiday(
-    conn: sqlite3.Connection,
+    conn: Conn,
     guild_id: int,
     actor_id: int,
     actor_is_manager: bool,
@@ -1032,7 +1024,7 @@ def add_holiday(
 
 
 def remove_holiday(
-    conn: sqlite3.Connection,
+    conn: Conn,
     guild_id: int,
     actor_id: int,
     actor_is_manager: bool,
@@ -1060,7 +1052,7 @@ def remove_holiday(
 
 
 def import_holidays(
-    conn: sqlite3.Connection,
+    conn: Conn,
     guild_id: int,
     actor_id: int,
     actor_is_manager: bool,
@@ -1074,8 +1066,8 @@ def import_holidays(
     skipped: list[Holiday] = []
     for day, name in found:
         cur = conn.execute(
-            "INSERT OR IGNORE INTO holidays (guild_id, day, name, source, added_by, added_at)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO holidays (guild_id, day, name, source, added_by, added_at)"
+            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
             (guild_id, day.isoformat(), name[:MAX_HOLIDAY_NAME], source, actor_id, utcnow_iso(now)),
         )
         (added if cur.rowcount == 1 else skipped).append(

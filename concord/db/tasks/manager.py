@@ -4,9 +4,7 @@ and for DAR and Leave through the documented methods).
 
 from __future__ import annotations
 
-import json
 import logging
-import sqlite3
 from collections.abc import Collection, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -28,8 +26,8 @@ from concord.core.tasks import (
     sort_tasks,
     task_as_of,
 )
-from concord.db.database import Database
 from concord.db.guilds import GuildSettings, guild_holidays, utcnow_iso
+from concord.db.portable import Conn, Db, contains_all, in_list, named_in_list
 from concord.db.tasks.records import (
     Board,
     HolidayLookup,
@@ -61,14 +59,17 @@ log: logging.Logger = logging.getLogger(__name__)
 
 AUTOCOMPLETE_LIMIT = 25
 LIST_LIMIT = 500
-_LIVE_JSON: str = json.dumps(sorted(LIVE_STATUSES))
+# The live statuses as a portable IN list: ``status IN {_LIVE_IN}`` with ``*_LIVE``.
+_LIVE_IN: str
+_LIVE: tuple[str, ...]
+_LIVE_IN, _LIVE = in_list(sorted(LIVE_STATUSES))
 
 
 # -- the async face --------------------------------------------------------------------------
 class TaskManager:
     """Tasks for the cogs (and for DAR and Leave, through the documented methods)."""
 
-    def __init__(self, db: Database, *, holidays: HolidayLookup | None = guild_holidays) -> None:
+    def __init__(self, db: Db, *, holidays: HolidayLookup | None = guild_holidays) -> None:
         self.db = db
         self.holidays = holidays
 
@@ -137,20 +138,23 @@ class TaskManager:
         unknown = set(statuses) - set(STATUSES)
         if unknown:
             raise UserError(f"Unknown status {sorted(unknown)[0]!r}.")
+        wanted, status_params = named_in_list("s", sorted(statuses))
+        matching, word_params = contains_all(
+            "lower(t.title || ' ' || t.description)", "w", search_words(query)
+        )
         tasks = await self._tasks(
-            "SELECT * FROM tasks t WHERE t.guild_id = :guild"
-            " AND t.status IN (SELECT value FROM json_each(:statuses))"
-            " AND (:assignee IS NULL OR t.assignee_id = :assignee)"
-            " AND NOT EXISTS (SELECT 1 FROM json_each(:words) w"
-            " WHERE instr(lower(t.title || ' ' || t.description), w.value) = 0)"
+            "SELECT * FROM tasks t WHERE t.guild_id = :guild"  # noqa: S608 (placeholders only)
+            f" AND t.status IN {wanted}"
+            " AND (CAST(:assignee AS BIGINT) IS NULL OR t.assignee_id = :assignee)"
+            f" AND {matching}"
             " ORDER BY t.status IN ('done', 'cancelled'), coalesce(t.completed_at, t.updated_at) DESC"
             " LIMIT :limit",
             {
                 "guild": guild_id,
-                "statuses": json.dumps(sorted(statuses)),
                 "assignee": assignee_id,
-                "words": json.dumps(search_words(query)),
                 "limit": limit,
+                **status_params,
+                **word_params,
             },
         )
         config = await self._config(guild_id)
@@ -165,9 +169,9 @@ class TaskManager:
         today = now.astimezone(config.tz).date()
         start = deadline(today - timedelta(days=1), None, config.tz)  # local midnight today
         return await self._tasks(
-            "SELECT * FROM tasks WHERE guild_id = ? AND (status IN (SELECT value FROM json_each(?))"
+            f"SELECT * FROM tasks WHERE guild_id = ? AND (status IN {_LIVE_IN}"  # noqa: S608
             " OR (status = 'done' AND completed_at >= ?))",
-            (guild_id, _LIVE_JSON, utcnow_iso(start)),
+            (guild_id, *_LIVE, utcnow_iso(start)),
         )
 
     async def autocomplete(self, guild_id: int, user_id: int, text: str) -> list[Task]:
@@ -181,26 +185,28 @@ class TaskManager:
             id_prefix = words[0].lstrip("#")
             by_id_only = words[0].startswith("#")
         rest = words[1:] if id_prefix is not None else words
+        rest_match, rest_params = contains_all("lower(t.title)", "r", rest)
+        words_match, words_params = contains_all("lower(t.title)", "w", words)
+        live, live_params = named_in_list("l", sorted(LIVE_STATUSES))
         return await self._tasks(
-            "SELECT * FROM tasks t WHERE t.guild_id = :guild AND ("
-            "(:id_prefix IS NOT NULL AND CAST(t.id AS TEXT) LIKE :id_prefix || '%'"
-            " AND NOT EXISTS (SELECT 1 FROM json_each(:rest) w WHERE instr(lower(t.title), w.value) = 0))"
-            " OR (:by_id_only = 0 AND NOT EXISTS (SELECT 1 FROM json_each(:words) w"
-            " WHERE instr(lower(t.title), w.value) = 0)))"
+            "SELECT * FROM tasks t WHERE t.guild_id = :guild AND ("  # noqa: S608 (placeholders)
+            "(CAST(:id_prefix AS TEXT) IS NOT NULL AND CAST(t.id AS TEXT) LIKE :id_prefix || '%'"
+            f" AND {rest_match})"
+            f" OR (:by_id_only = 0 AND {words_match}))"
             " ORDER BY CAST(t.id AS TEXT) = :id_prefix DESC,"
-            " (t.status IN (SELECT value FROM json_each(:live))"
+            f" (t.status IN {live}"
             "  AND (t.assignee_id = :user OR t.creator_id = :user)) DESC,"
-            " t.status IN (SELECT value FROM json_each(:live)) DESC, t.id DESC"
+            f" t.status IN {live} DESC, t.id DESC"
             " LIMIT :limit",
             {
                 "guild": guild_id,
                 "user": user_id,
                 "id_prefix": id_prefix,
                 "by_id_only": int(by_id_only),
-                "rest": json.dumps(rest),
-                "words": json.dumps(words),
-                "live": _LIVE_JSON,
                 "limit": AUTOCOMPLETE_LIMIT,
+                **rest_params,
+                **words_params,
+                **live_params,
             },
         )
 
@@ -232,10 +238,10 @@ class TaskManager:
     async def live_for(self, guild_id: int, user_id: int) -> list[Task]:
         """The member's open, in-progress and blocked tasks, by due date (no due last)."""
         return await self._tasks(
-            "SELECT * FROM tasks WHERE guild_id = ? AND assignee_id = ?"
-            " AND status IN (SELECT value FROM json_each(?))"
+            "SELECT * FROM tasks WHERE guild_id = ? AND assignee_id = ?"  # noqa: S608
+            f" AND status IN {_LIVE_IN}"
             " ORDER BY due_date IS NULL, due_date, due_time IS NULL, due_time, id",
-            (guild_id, user_id, _LIVE_JSON),
+            (guild_id, user_id, *_LIVE),
         )
 
     async def overdue(self, guild_id: int, now: datetime) -> list[Task]:
@@ -243,9 +249,8 @@ class TaskManager:
         config = await self._config(guild_id)
         today = now.astimezone(config.tz).date()
         candidates = await self._tasks(
-            "SELECT * FROM tasks WHERE guild_id = ? AND due_date <= ?"
-            " AND status IN (SELECT value FROM json_each(?))",
-            (guild_id, today.isoformat(), _LIVE_JSON),
+            f"SELECT * FROM tasks WHERE guild_id = ? AND due_date <= ? AND status IN {_LIVE_IN}",  # noqa: S608
+            (guild_id, today.isoformat(), *_LIVE),
         )
         return sort_tasks([t for t in candidates if is_overdue(t, now, config.tz)], now, config.tz)
 
@@ -255,17 +260,17 @@ class TaskManager:
         config = await self._config(guild_id)
         stamp = utcnow_iso(moment)
         candidates = await self._tasks(
-            "SELECT * FROM tasks t WHERE guild_id = ? AND created_at <= ? AND ("
-            " status IN (SELECT value FROM json_each(?))"
+            "SELECT * FROM tasks t WHERE guild_id = ? AND created_at <= ? AND ("  # noqa: S608
+            f" status IN {_LIVE_IN}"
             " OR EXISTS (SELECT 1 FROM task_events e WHERE e.task_id = t.id AND e.at > ?))",
-            (guild_id, stamp, _LIVE_JSON, stamp),
+            (guild_id, stamp, *_LIVE, stamp),
         )
         later: dict[int, list[TaskEvent]] = {}
         if candidates:
+            ids, id_params = in_list(t.id for t in candidates)
             rows = await self.db.fetchall(
-                "SELECT * FROM task_events WHERE at > ?"
-                " AND task_id IN (SELECT value FROM json_each(?))",
-                (stamp, json.dumps([t.id for t in candidates])),
+                f"SELECT * FROM task_events WHERE at > ? AND task_id IN {ids}",  # noqa: S608
+                (stamp, *id_params),
             )
             for row in rows:
                 later.setdefault(row["task_id"], []).append(event_from_row(row))
@@ -277,10 +282,10 @@ class TaskManager:
     ) -> list[Task]:
         """The member's live tasks due on a local date in [start, end] (both included)."""
         return await self._tasks(
-            "SELECT * FROM tasks WHERE guild_id = ? AND assignee_id = ?"
-            " AND status IN (SELECT value FROM json_each(?)) AND due_date BETWEEN ? AND ?"
+            "SELECT * FROM tasks WHERE guild_id = ? AND assignee_id = ?"  # noqa: S608
+            f" AND status IN {_LIVE_IN} AND due_date BETWEEN ? AND ?"
             " ORDER BY due_date, due_time IS NULL, due_time, id",
-            (guild_id, user_id, _LIVE_JSON, start.isoformat(), end.isoformat()),
+            (guild_id, user_id, *_LIVE, start.isoformat(), end.isoformat()),
         )
 
     async def reassign_many(
@@ -304,11 +309,11 @@ class TaskManager:
         config = await self._config(guild_id)
         today = now.astimezone(config.tz).date()
         return await self._tasks(
-            "SELECT * FROM tasks WHERE guild_id = ? AND assignee_id IS NOT NULL"
-            " AND status IN (SELECT value FROM json_each(?)) AND due_date BETWEEN ? AND ?",
+            "SELECT * FROM tasks WHERE guild_id = ? AND assignee_id IS NOT NULL"  # noqa: S608
+            f" AND status IN {_LIVE_IN} AND due_date BETWEEN ? AND ?",
             (
                 guild_id,
-                _LIVE_JSON,
+                *_LIVE,
                 (today - timedelta(days=1)).isoformat(),
                 (today + timedelta(days=2)).isoformat(),
             ),
@@ -412,11 +417,12 @@ class TaskManager:
 
 
 def _completion_times(
-    conn: sqlite3.Connection, guild_id: int, start: str, end: str, assignee_id: int | None
+    conn: Conn, guild_id: int, start: str, end: str, assignee_id: int | None
 ) -> list[datetime]:
     rows = conn.execute(
         "SELECT completed_at FROM tasks WHERE guild_id = ? AND status = 'done'"
-        " AND completed_at >= ? AND completed_at < ? AND (? IS NULL OR assignee_id = ?)",
+        " AND completed_at >= ? AND completed_at < ?"
+        " AND (CAST(? AS BIGINT) IS NULL OR assignee_id = ?)",
         (guild_id, start, end, assignee_id, assignee_id),
     ).fetchall()
     return [datetime.fromisoformat(row[0]).astimezone(UTC) for row in rows if row[0]]

@@ -6,18 +6,18 @@ from __future__ import annotations
 
 import json
 import logging
-import sqlite3
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 
 from concord.core.tasks import Task, TaskComment, TaskEvent
+from concord.db.portable import Conn, DbRow
 
 log: logging.Logger = logging.getLogger(__name__)
 
 # (conn, guild_id, first, last) → the guild's holidays in [first, last]; run inside the
 # completion transaction so a weekdays series skips them.
-HolidayLookup = Callable[[sqlite3.Connection, int, date, date], Collection[date]]
+HolidayLookup = Callable[[Conn, int, date, date], Collection[date]]
 
 
 @dataclass(frozen=True)
@@ -49,7 +49,7 @@ def _required_dt(text: str) -> datetime:
     return datetime.fromisoformat(text).astimezone(UTC)
 
 
-def task_from_row(row: sqlite3.Row) -> Task:
+def task_from_row(row: DbRow) -> Task:
     return Task(
         id=row["id"],
         guild_id=row["guild_id"],
@@ -78,7 +78,7 @@ def task_from_row(row: sqlite3.Row) -> Task:
     )
 
 
-def event_from_row(row: sqlite3.Row) -> TaskEvent:
+def event_from_row(row: DbRow) -> TaskEvent:
     return TaskEvent(
         id=row["id"],
         task_id=row["task_id"],
@@ -91,7 +91,7 @@ def event_from_row(row: sqlite3.Row) -> TaskEvent:
     )
 
 
-def comment_from_row(row: sqlite3.Row) -> TaskComment:
+def comment_from_row(row: DbRow) -> TaskComment:
     return TaskComment(
         id=row["id"],
         task_id=row["task_id"],
@@ -101,7 +101,7 @@ def comment_from_row(row: sqlite3.Row) -> TaskComment:
     )
 
 
-def board_from_row(row: sqlite3.Row) -> Board:
+def board_from_row(row: DbRow) -> Board:
     return Board(
         channel_id=row["channel_id"],
         guild_id=row["guild_id"],

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import logging
-import sqlite3
 from collections.abc import Collection, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -40,6 +39,7 @@ from concord.core.tasks import (
     validate_draft,
 )
 from concord.db.guilds import read_config, utcnow_iso, write_audit
+from concord.db.portable import Conn
 from concord.db.tasks.records import (
     HolidayLookup,
     SavedBoard,
@@ -57,7 +57,7 @@ log: logging.Logger = logging.getLogger(__name__)
 
 
 # -- transaction functions (synchronous, run inside db.write) -------------------------------
-def load_task(conn: sqlite3.Connection, guild_id: int, task_id: int) -> Task:
+def load_task(conn: Conn, guild_id: int, task_id: int) -> Task:
     row = conn.execute(
         "SELECT * FROM tasks WHERE id = ? AND guild_id = ?", (task_id, guild_id)
     ).fetchone()
@@ -67,7 +67,7 @@ def load_task(conn: sqlite3.Connection, guild_id: int, task_id: int) -> Task:
 
 
 def add_event(
-    conn: sqlite3.Connection,
+    conn: Conn,
     task_id: int,
     actor_id: int,
     kind: str,
@@ -84,7 +84,7 @@ def add_event(
 
 
 def _insert_task(
-    conn: sqlite3.Connection,
+    conn: Conn,
     guild_id: int,
     creator_id: int,
     draft: TaskDraft,
@@ -98,7 +98,7 @@ def _insert_task(
         "INSERT INTO tasks (guild_id, title, description, creator_id, assignee_id, status,"
         " priority, due_date, due_time, repeat, repeat_day, series_id, previous_id, created_at,"
         " updated_at, source_url, skip_holidays, rhythm_date)"
-        " VALUES (?, ?, ?, ?, ?, 'open', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " VALUES (?, ?, ?, ?, ?, 'open', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
         (
             guild_id,
             draft.title,
@@ -119,14 +119,10 @@ def _insert_task(
             _date_text(draft.rhythm_date),
         ),
     )
-    task_id = cur.lastrowid
-    assert task_id is not None
-    return task_id
+    return int(cur.fetchone()["id"])
 
 
-def create_task(
-    conn: sqlite3.Connection, guild_id: int, actor: Actor, draft: TaskDraft, now: datetime
-) -> Task:
+def create_task(conn: Conn, guild_id: int, actor: Actor, draft: TaskDraft, now: datetime) -> Task:
     config = read_config(conn, guild_id)
     validate_draft(draft, now, config.tz)
     check_can_assign(actor, draft.assignee_id, config.task_assign)
@@ -154,7 +150,7 @@ def create_task(
 
 
 def _spawn_next(
-    conn: sqlite3.Connection,
+    conn: Conn,
     task: Task,
     actor: Actor,
     config: GuildConfig,
@@ -227,7 +223,7 @@ def _spawn_next(
 
 
 def change_status(
-    conn: sqlite3.Connection,
+    conn: Conn,
     guild_id: int,
     task_id: int,
     actor: Actor,
@@ -270,7 +266,7 @@ def change_status(
 
 
 def _set_assignee(
-    conn: sqlite3.Connection,
+    conn: Conn,
     task: Task,
     actor: Actor,
     assignee_id: int,
@@ -279,9 +275,18 @@ def _set_assignee(
     action: str,
 ) -> Task:
     cur = conn.execute(
-        "UPDATE tasks SET assignee_id = ?, updated_at = ? WHERE id = ? AND assignee_id IS ?"
+        # Null-safe "the assignee is still the one read" (SQLite's `IS ?` in portable SQL).
+        "UPDATE tasks SET assignee_id = ?, updated_at = ? WHERE id = ?"
+        " AND (assignee_id = ? OR (assignee_id IS NULL AND CAST(? AS BIGINT) IS NULL))"
         " AND status = ?",
-        (assignee_id, utcnow_iso(now), task.id, task.assignee_id, task.status),
+        (
+            assignee_id,
+            utcnow_iso(now),
+            task.id,
+            task.assignee_id,
+            task.assignee_id,
+            task.status,
+        ),
     )
     if cur.rowcount != 1:
         raise UserError(f"Task #{task.id} changed meanwhile; look at it again and retry.")
@@ -309,7 +314,7 @@ def _set_assignee(
 
 
 def assign_task(
-    conn: sqlite3.Connection,
+    conn: Conn,
     guild_id: int,
     task_id: int,
     actor: Actor,
@@ -323,9 +328,7 @@ def assign_task(
     return _set_assignee(conn, task, actor, assignee_id, note, now, "task.assign")
 
 
-def claim_task(
-    conn: sqlite3.Connection, guild_id: int, task_id: int, actor: Actor, now: datetime
-) -> Task:
+def claim_task(conn: Conn, guild_id: int, task_id: int, actor: Actor, now: datetime) -> Task:
     task = load_task(conn, guild_id, task_id)
     check_can_claim(actor, task)
     return _set_assignee(conn, task, actor, actor.user_id, "claimed", now, "task.claim")
@@ -345,7 +348,7 @@ def _edit_summary(task: Task, changes: TaskChanges) -> tuple[dict[str, Any], dic
 
 
 def edit_task(
-    conn: sqlite3.Connection,
+    conn: Conn,
     guild_id: int,
     task_id: int,
     actor: Actor,
@@ -422,7 +425,7 @@ def edit_task(
 
 
 def add_comment(
-    conn: sqlite3.Connection,
+    conn: Conn,
     guild_id: int,
     task_id: int,
     actor: Actor,
@@ -432,9 +435,10 @@ def add_comment(
     body = clean_comment(text)
     task = load_task(conn, guild_id, task_id)
     cur = conn.execute(
-        "INSERT INTO task_comments (task_id, author_id, body, at) VALUES (?, ?, ?, ?)",
+        "INSERT INTO task_comments (task_id, author_id, body, at) VALUES (?, ?, ?, ?) RETURNING *",
         (task.id, actor.user_id, body, utcnow_iso(now)),
     )
+    row = cur.fetchone()
     conn.execute("UPDATE tasks SET updated_at = ? WHERE id = ?", (utcnow_iso(now), task.id))
     write_audit(
         conn,
@@ -442,15 +446,14 @@ def add_comment(
         actor_id=actor.user_id,
         action="task.comment",
         subject=f"task:{task.id}",
-        after={"comment": cur.lastrowid},
+        after={"comment": row["id"]},
         now=now,
     )
-    row = conn.execute("SELECT * FROM task_comments WHERE id = ?", (cur.lastrowid,)).fetchone()
     return comment_from_row(row)
 
 
 def reassign_tasks(
-    conn: sqlite3.Connection,
+    conn: Conn,
     guild_id: int,
     actor: Actor,
     task_ids: Sequence[int],
@@ -472,7 +475,7 @@ def reassign_tasks(
     return moved
 
 
-def set_card(conn: sqlite3.Connection, task_id: int, channel_id: int, message_id: int) -> None:
+def set_card(conn: Conn, task_id: int, channel_id: int, message_id: int) -> None:
     conn.execute(
         "UPDATE tasks SET card_channel_id = ?, card_message_id = ? WHERE id = ?",
         (channel_id, message_id, task_id),
@@ -480,7 +483,7 @@ def set_card(conn: sqlite3.Connection, task_id: int, channel_id: int, message_id
 
 
 def save_board(
-    conn: sqlite3.Connection,
+    conn: Conn,
     guild_id: int,
     channel_id: int,
     message_ids: Sequence[int],
@@ -511,11 +514,12 @@ def save_board(
         after={"messages": len(message_ids)},
         now=now,
     )
+    # (channel_id is the rowid on SQLite: the order it always had.) A guild has a handful of
+    # boards, so the ones past the limit are cut here rather than with SQLite's LIMIT -1.
     retired = conn.execute(
-        "SELECT * FROM task_boards WHERE guild_id = ?"
-        " ORDER BY posted_at DESC, rowid DESC LIMIT -1 OFFSET ?",
-        (guild_id, MAX_BOARDS_PER_GUILD),
-    ).fetchall()
+        "SELECT * FROM task_boards WHERE guild_id = ? ORDER BY posted_at DESC, channel_id DESC",
+        (guild_id,),
+    ).fetchall()[MAX_BOARDS_PER_GUILD:]
     for old in retired:
         conn.execute("DELETE FROM task_boards WHERE channel_id = ?", (old["channel_id"],))
         write_audit(
@@ -533,25 +537,26 @@ def save_board(
     )
 
 
-def _add_dm_card(conn: sqlite3.Connection, task_id: int, channel_id: int, message_id: int) -> None:
+def _add_dm_card(conn: Conn, task_id: int, channel_id: int, message_id: int) -> None:
     conn.execute(
-        "INSERT OR IGNORE INTO task_dm_cards (task_id, channel_id, message_id) VALUES (?, ?, ?)",
+        "INSERT INTO task_dm_cards (task_id, channel_id, message_id) VALUES (?, ?, ?)"
+        " ON CONFLICT DO NOTHING",
         (task_id, channel_id, message_id),
     )
 
 
-def _forget_dm_card(conn: sqlite3.Connection, task_id: int, message_id: int) -> None:
+def _forget_dm_card(conn: Conn, task_id: int, message_id: int) -> None:
     conn.execute(
         "DELETE FROM task_dm_cards WHERE task_id = ? AND message_id = ?", (task_id, message_id)
     )
 
 
-def _set_board_messages(conn: sqlite3.Connection, channel_id: int, message_ids: list[int]) -> None:
+def _set_board_messages(conn: Conn, channel_id: int, message_ids: list[int]) -> None:
     conn.execute(
         "UPDATE task_boards SET message_ids = ? WHERE channel_id = ?",
         (json.dumps(message_ids), channel_id),
     )
 
 
-def _drop_board(conn: sqlite3.Connection, channel_id: int) -> None:
+def _drop_board(conn: Conn, channel_id: int) -> None:
     conn.execute("DELETE FROM task_boards WHERE channel_id = ?", (channel_id,))

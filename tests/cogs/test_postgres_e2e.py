@@ -1,0 +1,104 @@
+"""The bot on PostgreSQL end to end: the real bot through the local Discord emulator, with
+``CONCORD_DATABASE_URL`` pointing at the session's throwaway server (tests/pg_server.py) —
+leave apply → approve → balance, a repeating task created and done (the next one posted),
+a DAR filed and summarised — and a server that goes away answered with one clear line.
+The same flows on SQLite: test_leave_e2e.py, test_tasks_e2e.py, test_dar_e2e.py."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from concord.config import parse_database_url
+from concord.sandbox.driver import Sandbox
+from tests.cogs.leave_helpers import apply, audit_actions, card, debits
+from tests.cogs.test_dar_e2e import at, file_report
+from tests.cogs.test_tasks_e2e import card as task_card
+from tests.cogs.test_tasks_e2e import create, fields
+from tests.pg_server import ThrowawayPostgres
+
+
+@pytest.fixture
+async def pg_sandbox(tmp_path: Path, pg_url: str) -> AsyncIterator[Sandbox]:
+    box = Sandbox(tmp_path, settings={"database_url": parse_database_url(pg_url)})
+    try:
+        await box.start()
+        await box.configure_office()
+        yield box
+        box.check()
+    finally:
+        await box.stop()
+
+
+async def test_leave_apply_approve_balance(pg_sandbox: Sandbox) -> None:
+    sandbox = pg_sandbox
+    assert sandbox.db.dialect == "postgresql"
+    reply = await apply(sandbox)
+    assert "#1" in reply.text
+    sandbox.clock.set(datetime(2026, 12, 1, 10, 2, tzinfo=UTC))  # type: ignore[attr-defined]
+    posted = card(sandbox, 1)
+    await sandbox.click("alice", posted, "Approve")
+    assert "✅ Approved by Alice at 10:02" in posted.text
+    assert "Balance: 2026: 13 days of Annual left" in posted.text
+    assert await debits(sandbox, 1) == [{"kind": "debit", "year": 2026, "amount": "-1"}]
+    assert await audit_actions(sandbox, "leave:1") == [
+        ("leave.request", sandbox.member("bob").id),
+        ("leave.approve", sandbox.member("alice").id),
+    ]
+    balance = await sandbox.slash("bob", "leave balance")
+    assert "13" in balance.text
+
+
+async def test_repeating_task_create_done_posts_the_next(pg_sandbox: Sandbox) -> None:
+    sandbox = pg_sandbox
+    task_id = await create(
+        sandbox, assignee="bob", title="Check the backups", due="fri", repeat="weekdays"
+    )
+    reply = await sandbox.click("bob", task_card(sandbox, task_id), "Done")
+    assert "next is #" in reply.text and "due Mon 7 Dec 2026" in reply.text
+    next_id = task_id + 1
+    assert fields(task_card(sandbox, task_id))["Next occurrence"] == f"#{next_id}"
+    await sandbox.click("bob", task_card(sandbox, task_id), "Reopen")
+    await sandbox.click("bob", task_card(sandbox, task_id), "Done")
+    count = await sandbox.db.fetchone("SELECT count(*) AS n FROM tasks")
+    assert count is not None and count["n"] == 2  # no second next occurrence
+    listed = await sandbox.slash("bob", "task list", query="backups")
+    assert "Check the backups" in listed.text
+
+
+async def test_dar_submit_then_summary(pg_sandbox: Sandbox) -> None:
+    sandbox = pg_sandbox
+    sandbox.clock.set(at(12))  # type: ignore[attr-defined]
+    await file_report(sandbox, "bob", blockers="Waiting for the VPN token")
+    await file_report(sandbox, "carol")
+    summary = await sandbox.slash("alice", "dar summary")
+    assert "Daily reports — Tue 1 Dec 2026" in summary.text
+    assert "**2 / 4** expected reports filed" in summary.embeds[0]["description"]
+    assert "Waiting for the VPN token" in summary.text
+
+
+async def test_a_server_that_went_away_is_one_clear_line(
+    tmp_path: Path, pg_server: ThrowawayPostgres, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The database dropped under a running bot: the member is told to try again, the log has
+    one warning naming the URL with its password masked, and no traceback."""
+    import psycopg
+
+    url = pg_server.create_database()
+    box = Sandbox(tmp_path, settings={"database_url": parse_database_url(url)})
+    await box.start()
+    try:
+        await box.configure_office()
+        name = url.rsplit("/", 1)[1]
+        with psycopg.connect(pg_server.admin_url, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')  # every connection cut
+        box.strict = False  # the warning is expected; check() would count it
+        reply = await apply(box)
+        assert reply.text == "The database is unavailable, try again in a moment."
+        assert not any(r.exc_info for r in caplog.records if r.name.startswith("concord"))
+        assert any("unavailable" in r.getMessage() for r in caplog.records)
+    finally:
+        await box.stop()
