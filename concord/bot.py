@@ -41,6 +41,9 @@ log = logging.getLogger(__name__)
 
 HEARTBEAT_SECONDS = 30
 SCHEDULER_SECONDS = 30
+# How often a process looks for settings another process changed (GuildSettings.refresh): a
+# /concord setup in one shard process is seen by the others within a second.
+SETTINGS_POLL_SECONDS = 0.5
 # discord.py declares the bot ready once no GUILD_CREATE has come for this long after READY
 # (its default, 2 s, suits bots in thousands of guilds whose guilds stream in for seconds).
 # An office bot is in one or a few guilds, which Discord sends right after READY, so 2 s was
@@ -218,6 +221,7 @@ class ConcordBot(commands.Bot):
         self.commit = git_commit()
         self._heartbeat_task: asyncio.Task[None] | None = None
         self._scheduler_task: asyncio.Task[None] | None = None
+        self._settings_task: asyncio.Task[None] | None = None
         self.tree.on_error = self.on_app_command_error
         self.force_sync = force_sync
         self.sync_calls = 0
@@ -272,6 +276,10 @@ class ConcordBot(commands.Bot):
             log.info("ready as %s in %d guilds", self.user, len(self.guilds))
         if self._heartbeat_task is None:
             self._heartbeat_task = asyncio.create_task(self._heartbeat(), name="concord-heartbeat")
+        if self._settings_task is None:
+            self._settings_task = asyncio.create_task(
+                self._watch_settings(), name="concord-settings-watch"
+            )
         if self._scheduler_task is None and self.scheduler_seconds is not None:
             self._scheduler_task = asyncio.create_task(
                 self._run_scheduler(), name="concord-scheduler"
@@ -315,6 +323,15 @@ class ConcordBot(commands.Bot):
             f", uploaded as {record.s3_key}" if record.s3_key else "",
         )
 
+    async def _watch_settings(self) -> None:
+        """Drop cached settings that another process changed (one indexed read a look)."""
+        while not self.is_closed():
+            try:
+                await self.guild_settings.refresh()
+            except Exception:
+                log.exception("could not look for settings changes")
+            await asyncio.sleep(SETTINGS_POLL_SECONDS)
+
     async def _run_scheduler(self) -> None:
         assert self.scheduler_seconds is not None
         while not self.is_closed():
@@ -351,10 +368,15 @@ class ConcordBot(commands.Bot):
 
     # -- shutdown --------------------------------------------------------------------------
     async def close(self) -> None:
-        for task in (self._heartbeat_task, self._scheduler_task, self._process_jobs_task):
+        for task in (
+            self._heartbeat_task,
+            self._scheduler_task,
+            self._process_jobs_task,
+            self._settings_task,
+        ):
             if task is not None:
                 task.cancel()
-        self._process_jobs_task = None
+        self._process_jobs_task = self._settings_task = None
         self._heartbeat_task = self._scheduler_task = None
         if self.monitoring is not None:
             await self.monitoring.close()

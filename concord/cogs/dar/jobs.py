@@ -99,7 +99,7 @@ class DarJobs:
         set up it runs at its time that day, not the next day."""
         return [
             DailyJob(REMINDER_JOB, reminder_time, self.remind),
-            TickJob(REMINDER_ZONES_JOB, self.remind_own_zones),
+            TickJob(REMINDER_ZONES_JOB, self.remind_own_zones, guilds=self.guilds_with_own_zones),
             DailyJob(SUMMARY_JOB, summary_time, self.post_summary),
             DailyJob(DIGEST_JOB, digest_time, self.post_digest),
         ]
@@ -121,6 +121,10 @@ class DarJobs:
             if zones.get(m.user_id, config.timezone) == config.timezone
         ]
         await self._remind(config, guild, local_date, people)
+
+    async def guilds_with_own_zones(self, now: datetime) -> set[int]:
+        """The guilds :meth:`remind_own_zones` may have work in (some member's own timezone)."""
+        return await self.bot.guild_settings.guilds_with_member_zones()
 
     async def remind_own_zones(self, config: GuildConfig, now: datetime) -> None:
         """Members with their own timezone, once the reminder time has come where they are and
