@@ -188,8 +188,15 @@ class Emulator:
         monotonic: Callable[[], float] = time.monotonic,
         bot_name: str = "Concord Desk",
         privileged_intents: int = GUILD_MEMBERS,
+        max_guilds_per_shard: int = 2500,
+        max_concurrency: int = 1,
     ) -> None:
         self.token = token
+        # Sharding (topics/gateway#sharding): a session may hold at most this many guilds, or
+        # its IDENTIFY is closed with 4011; GET /gateway/bot recommends one shard per
+        # GUILDS_PER_RECOMMENDED_SHARD guilds and says how many shards may IDENTIFY at once.
+        self.max_guilds_per_shard = max_guilds_per_shard
+        self.max_concurrency = max_concurrency
         self.clock: Callable[[], datetime] = clock or (lambda: datetime.now(UTC))
         self.monotonic = monotonic
         self.privileged_intents = privileged_intents
