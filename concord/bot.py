@@ -27,7 +27,7 @@ from concord.config import Settings
 from concord.db.backups import BackupError, BackupTargets, take_backup
 from concord.db.database import Database
 from concord.db.guilds import GuildSettings
-from concord.db.jobs import JobLedger
+from concord.db.jobs import JobLedger, ShardFilter
 from concord.errors import UserError
 from concord.health import git_commit, iso, write_json_atomic
 from concord.process_jobs import ProcessJobs, local_zone
@@ -44,6 +44,8 @@ SCHEDULER_SECONDS = 30
 # How often a process looks for settings another process changed (GuildSettings.refresh): a
 # /concord setup in one shard process is seen by the others within a second.
 SETTINGS_POLL_SECONDS = 0.5
+# Discord: one IDENTIFY per 5 seconds in each max_concurrency bucket (topics/gateway#sharding).
+IDENTIFY_INTERVAL = 5.0
 # discord.py declares the bot ready once no GUILD_CREATE has come for this long after READY
 # (its default, 2 s, suits bots in thousands of guilds whose guilds stream in for seconds).
 # An office bot is in one or a few guilds, which Discord sends right after READY, so 2 s was
@@ -159,7 +161,7 @@ def option_named_by_value(data: Any, value: Any) -> str | None:
     return None
 
 
-class ConcordBot(commands.Bot):
+class ConcordBot(commands.AutoShardedBot):
     def __init__(
         self,
         settings: Settings,
@@ -194,8 +196,15 @@ class ConcordBot(commands.Bot):
             # Installed to servers only: every command says so ("integration_types": [0])
             # instead of sending null for a field the docs do not make nullable.
             allowed_installs=app_commands.AppInstallationType(guild=True, user=False),
+            # Sharding (docs/ARCHITECTURE.md, "Shards"): no count, as many shards as GET
+            # /gateway/bot recommends, all in this process; ids, only those shards here.
+            shard_count=settings.shard_count,
+            shard_ids=list(settings.shard_ids) if settings.shard_ids is not None else None,
         )
         self.settings = settings
+        self.health_file = settings.process_health_file
+        self._identified: list[tuple[int, float]] = []  # (shard id, monotonic) of IDENTIFYs
+        self._max_concurrency: int | None = None
         self.db = db
         self._replaying = False  # between a lost connection and RESUMED (see dispatch)
         self.clock = clock or Clock()
@@ -289,7 +298,37 @@ class ConcordBot(commands.Bot):
         """One scheduler pass at the clock's current time, over the guilds the bot is in."""
         now = self.clock.now()
         self.start_process_jobs(now)
-        await self.scheduler.run_due(now, [guild.id for guild in self.guilds])
+        self.scheduler.shard = self.shard_filter()
+        await self.scheduler.run_due(now, {guild.id for guild in self.guilds})
+
+    def shard_filter(self) -> ShardFilter:
+        """The guilds this process owns, for the scheduler's query."""
+        count = self.shard_count or 1
+        ids = tuple(sorted(self.shard_ids)) if self.shard_ids else tuple(range(count))
+        if len(ids) >= count:
+            return ShardFilter()
+        return ShardFilter(count, ids)
+
+    async def before_identify_hook(self, shard_id: int | None, *, initial: bool = False) -> None:
+        """Discord allows one IDENTIFY per 5 s in each bucket (``shard_id % max_concurrency``,
+        from GET /gateway/bot's session_start_limit): wait only for the same bucket, instead of
+        discord.py's 5 s before every shard after the first."""
+        loop = asyncio.get_running_loop()
+        shard = shard_id or 0
+        if not initial:
+            if self._max_concurrency is None:
+                try:
+                    limits = await self.fetch_session_start_limits()
+                    self._max_concurrency = max(1, int(limits.max_concurrency))
+                except (discord.HTTPException, discord.GatewayNotFound):
+                    self._max_concurrency = 1
+            concurrency = self._max_concurrency
+            same = [
+                at for other, at in self._identified if other % concurrency == shard % concurrency
+            ]
+            if same:
+                await asyncio.sleep(max(0.0, max(same) + IDENTIFY_INTERVAL - loop.time()))
+        self._identified.append((shard, loop.time()))
 
     def start_process_jobs(self, now: datetime) -> None:
         """Process-level jobs (the backup) in their own task: a long backup delays neither the
@@ -353,13 +392,15 @@ class ConcordBot(commands.Bot):
             "heartbeat_seconds": self.heartbeat_seconds,
             "guilds": len(self.guilds),
             "ready": ready,
+            "shard_count": self.shard_count,
+            "shard_ids": sorted(self.shard_ids) if self.shard_ids else None,
         }
 
     def write_health(self, *, ready: bool) -> None:
         try:
-            write_json_atomic(self.settings.health_file, self.health_payload(ready=ready))
+            write_json_atomic(self.health_file, self.health_payload(ready=ready))
         except OSError:
-            log.exception("could not write the health file %s", self.settings.health_file)
+            log.exception("could not write the health file %s", self.health_file)
 
     async def _heartbeat(self) -> None:
         while not self.is_closed():
