@@ -13,6 +13,7 @@ gateway (dropped connection, op 7, op 9).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import math
@@ -219,6 +220,9 @@ class Emulator:
         self.uploads: dict[int, Attachment] = {}
         self.listeners: list[Callable[[str, StoredMessage], None]] = []
         self.incoming_webhooks: dict[int, IncomingWebhook] = {}
+        # Seconds each answer of a route waits after the request was carried out (latency):
+        # "METHOD /template" -> seconds (see :meth:`slow_down`).
+        self.latency: dict[str, float] = {}
         self.host = "127.0.0.1"
         self.port = 0
         self._runner: web.AppRunner | None = None
@@ -313,6 +317,14 @@ class Emulator:
         self.faults.append(fault)
         return fault
 
+    def slow_down(self, route: str, seconds: float) -> None:
+        """Answer requests of ``route`` ("METHOD /template") ``seconds`` after carrying them out,
+        as a slow network would (0: at once again)."""
+        if seconds > 0:
+            self.latency[route] = seconds
+        else:
+            self.latency.pop(route, None)
+
     def _fault_response(self, fault: Fault) -> web.Response:
         fault.times -= 1
         fault.hits += 1
@@ -379,6 +391,9 @@ class Emulator:
         record.files = [f.filename for f in files]
         call = rest.Call(self, request, params, body, files, record)
         result = await route.handler(call)
+        delay = self.latency.get(record.route)
+        if delay:
+            await asyncio.sleep(delay)
         if result is rest.NO_CONTENT:
             return web.Response(status=204)
         return _json_response(result, 200)
