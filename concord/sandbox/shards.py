@@ -24,13 +24,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import logging
 import os
 import sys
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -79,8 +80,14 @@ def build_guilds(emulator: Emulator, guilds: int, members: int) -> list[OfficeGu
     return made
 
 
-async def set_up(db_path: Path, offices: Sequence[OfficeGuild]) -> None:
-    """Each guild's settings, as ``/concord setup`` writes them (many at a time: group commit)."""
+async def set_up(
+    db_path: Path,
+    offices: Sequence[OfficeGuild],
+    overrides: Mapping[int, Mapping[str, Any]] | None = None,
+) -> None:
+    """Each guild's settings, as ``/concord setup`` writes them (many at a time: group commit);
+    ``overrides`` by the office's index (a digest time of its own)."""
+    extra = overrides or {}
     from concord.db.database import Database
     from concord.db.guilds import GuildSettings
 
@@ -96,6 +103,7 @@ async def set_up(db_path: Path, offices: Sequence[OfficeGuild]) -> None:
                             "timezone": ZONES[(start + index) % len(ZONES)],
                             "staff_role_id": _role(office.guild, "Staff"),
                             "reports_channel_id": office.reports.id,
+                            **extra.get(start + index, {}),
                         },
                     )
                     for index, office in enumerate(offices[start : start + 250])
@@ -254,10 +262,8 @@ class ShardProcess:
 
     async def stop(self) -> None:
         if self.process.returncode is None:
-            try:
+            with contextlib.suppress(RuntimeError, TimeoutError, ConnectionError):
                 await self.command("stop", "stopped", within=30)
-            except (RuntimeError, TimeoutError, ConnectionError):
-                pass
         await self.kill()
 
     async def kill(self) -> None:
