@@ -184,6 +184,13 @@ class ConcordBot(commands.AutoShardedBot):
             metrics = BotMetrics()
             if not MIDDLEWARES_SUPPORTED:  # else a cheaper middleware, installed at setup_hook
                 traced["http_trace"] = http_trace(metrics)
+        # Sharding (docs/ARCHITECTURE.md, "Shards"): no count, as many shards as GET
+        # /gateway/bot recommends, all in this process; ids, only those shards here.
+        sharding: dict[str, Any] = {}
+        if settings.shard_count is not None:
+            sharding["shard_count"] = settings.shard_count
+        if settings.shard_ids is not None:
+            sharding["shard_ids"] = list(settings.shard_ids)
         super().__init__(
             **traced,
             command_prefix=commands.when_mentioned,
@@ -196,10 +203,7 @@ class ConcordBot(commands.AutoShardedBot):
             # Installed to servers only: every command says so ("integration_types": [0])
             # instead of sending null for a field the docs do not make nullable.
             allowed_installs=app_commands.AppInstallationType(guild=True, user=False),
-            # Sharding (docs/ARCHITECTURE.md, "Shards"): no count, as many shards as GET
-            # /gateway/bot recommends, all in this process; ids, only those shards here.
-            shard_count=settings.shard_count,
-            shard_ids=list(settings.shard_ids) if settings.shard_ids is not None else None,
+            **sharding,
         )
         self.settings = settings
         self.health_file = settings.process_health_file
