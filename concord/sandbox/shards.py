@@ -221,6 +221,7 @@ class ShardProcess:
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            limit=1 << 26,  # a pass's line lists every run it made (thousands at 09:00)
         )
         return cls(process, tuple(shard_ids), time.perf_counter())
 
