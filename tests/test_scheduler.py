@@ -232,3 +232,25 @@ async def test_spring_forward_and_fall_back_through_the_table(db: Database) -> N
         (date(2026, 3, 29), datetime(2026, 3, 29, 1, 0, tzinfo=UTC)),  # 03:00, the end of the gap
         (date(2026, 10, 25), datetime(2026, 10, 25, 0, 30, tzinfo=UTC)),  # the first 02:30 only
     ]
+
+
+def test_the_postgresql_spelling_of_the_due_query() -> None:
+    from concord.db.jobs import PostgresDialect, ShardFilter, dialect_of
+    from concord.db.portable import to_postgres
+
+    sql, params = PostgresDialect().due_sql(ShardFilter(4, (1, 3)))
+    assert params == (4, 1, 3)
+    translated = to_postgres(sql)
+    assert translated.endswith("FOR UPDATE OF d SKIP LOCKED")
+    assert "(d.guild_id >> 22) %% %s) IN (%s, %s)" in translated
+    assert dialect_of(object()).name == "sqlite"
+    assert not dialect_of(object()).locks_due_rows
+
+
+def test_a_shard_filter_owns_its_guilds_only() -> None:
+    from concord.db.jobs import ShardFilter
+
+    everything = ShardFilter()
+    assert everything.owns(12345) and everything.sql("g") == ("", ())
+    half = ShardFilter(2, (1,))
+    assert half.owns(1 << 22) and not half.owns(2 << 22)
