@@ -144,7 +144,9 @@ class Scheduler:
         if new and self.daily_jobs:
             # A process start, a clock jump, a job added, a guild joined: work these out again.
             await self.due_table.ensure(new, self.daily_jobs, dirty=True)
-        self._known = set(present) if new else self._known
+        # Those gone (left, unavailable) are forgotten: back, they are worked out again (their
+        # rows were switched off while they were away).
+        self._known = set(present)
         if not self.daily_jobs:
             return []
         rows = await self.due_table.due(now, self.shard)

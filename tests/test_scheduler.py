@@ -254,3 +254,15 @@ def test_a_shard_filter_owns_its_guilds_only() -> None:
     assert everything.owns(12345) and everything.sql("g") == ("", ())
     half = ShardFilter(2, (1,))
     assert half.owns(1 << 22) and not half.owns(2 << 22)
+
+
+async def test_a_guild_away_for_a_while_gets_its_jobs_back(db: Database) -> None:
+    scheduler, runs = await make(db)
+    morning = datetime(2026, 12, 1, 6, 0, tzinfo=UTC)
+    await scheduler.run_due(morning, [G1, G2])
+    await scheduler.run_due(datetime(2026, 12, 1, 8, 30, tzinfo=UTC), [G2])  # G1 unavailable
+    assert runs == []
+    [row] = await scheduler.due_table.rows(G1)
+    assert row.due_at is None  # off while it is away
+    await scheduler.run_due(datetime(2026, 12, 1, 8, 31, tzinfo=UTC), [G1, G2])
+    assert runs == [(G1, date(2026, 12, 1), False)]
