@@ -427,6 +427,11 @@ class ConcordBot(commands.AutoShardedBot):
             await self.monitoring.close()
         if self.ready_at is not None:
             self.write_health(ready=False)
+        if getattr(self, "_AutoShardedClient__queue", None) is None:
+            # Closed without ever being started (a check that only loads the modules):
+            # discord.py's AutoShardedClient.close ends by posting to the queue its start-up
+            # creates.
+            setattr(self, "_AutoShardedClient__queue", asyncio.PriorityQueue())  # noqa: B010
         await super().close()
 
     # -- interactions nothing handles -------------------------------------------------------
