@@ -16,7 +16,7 @@ Targets: idle pass < 20 ms at 5,000 guilds; 0 duplicates and 0 missing; start-up
 < 10 s. SQLite (WAL) only for now: PostgreSQL figures follow the PostgreSQL backend (issue 13).
 
 Usage: python bench/bench_many_guilds.py [--guilds 5000] [--members 10] [--processes 1,2,4]
-       [--interactions 2000] [--idle-passes 20]
+       [--interactions 2000] [--idle-passes 20] [--until MINUTES]
 """
 
 from __future__ import annotations
@@ -109,7 +109,8 @@ async def run(
                 day_started = time.perf_counter()
                 group_moments = {DAY + STEP * (2 + group) for group in range(DUE_GROUPS)}
                 moment = DAY + STEP
-                while moment <= END:
+                end = min(END, DAY + timedelta(minutes=args.until))
+                while moment <= end:
                     results = await everywhere(moment)
                     guilds_ran = len({g for r in results for g, _, _ in r["ran"]})
                     if guilds_ran == 0:
@@ -121,6 +122,8 @@ async def run(
                     moment += STEP
                 day_s = time.perf_counter() - day_started
                 duplicates, missing = count.check(emulator, offices)
+                if args.until < 20 * 60:  # a part of the day: only duplicates can be told
+                    missing = None
                 rss_day = [await bot.rss_kb() / 1024 for bot in bots]
                 data = settings_command(emulator)
                 gate = asyncio.Semaphore(64)
@@ -166,6 +169,13 @@ async def main(argv: list[str]) -> int:
     parser.add_argument("--processes", default="1,2,4")
     parser.add_argument("--interactions", type=int, default=2000)
     parser.add_argument("--idle-passes", type=int, default=20)
+    parser.add_argument(
+        "--until",
+        type=int,
+        default=20 * 60,
+        help="simulate this many minutes of the day from 05:00 UTC (default: all 20 hours; "
+        "less: missing messages are not counted, duplicates are)",
+    )
     args = parser.parse_args(argv)
     benchlib.header(f"many guilds: {args.guilds} guilds x {args.members} members, SQLite (WAL)")
     runs = []
@@ -214,7 +224,8 @@ async def main(argv: list[str]) -> int:
     idle_p99 = max(r["idle_pass"]["p99_ms"] for r in runs)
     targets.below(f"idle scheduler pass p99 at {args.guilds} guilds", idle_p99, 20, " ms")
     targets.below("duplicate messages in the day", sum(r["duplicates"] for r in runs), 1)
-    targets.below("missing messages in the day", sum(r["missing"] for r in runs), 1)
+    if all(r["missing"] is not None for r in runs):
+        targets.below("missing messages in the day", sum(r["missing"] for r in runs), 1)
     four = [r for r in runs if r["processes"] == 4]
     if four:
         targets.below("start-up of 4 processes", four[0]["launch_to_ready_s"], 10, " s")
