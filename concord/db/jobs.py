@@ -272,7 +272,7 @@ class PostgresDialect(Dialect):
     old process) take disjoint rows; the claim rows still decide."""
 
     name = "postgresql"
-    listen_channel = "concord_settings"
+    listen_channel = "settings_changed"
     locks_due_rows = True
 
     def due_sql(self, shard: ShardFilter) -> tuple[str, tuple[Any, ...]]:

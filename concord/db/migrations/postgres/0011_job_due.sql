@@ -20,13 +20,13 @@ CREATE INDEX member_settings_own_zone ON member_settings (guild_id) WHERE timezo
 CREATE INDEX tasks_due_assigned ON tasks (due_date, guild_id) WHERE assignee_id IS NOT NULL;
 CREATE INDEX leave_requests_pending ON leave_requests (created_at, guild_id) WHERE status = 'pending';
 
--- Settings changes are also announced (LISTEN concord_settings), so a process on PostgreSQL
+-- Settings changes are also announced (LISTEN settings_changed), so a process on PostgreSQL
 -- hears of one at once instead of at its next poll.
-CREATE FUNCTION concord_settings_notify() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION settings_changes_notify_fn() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    PERFORM pg_notify('concord_settings', NEW.guild_id::text);
+    PERFORM pg_notify('settings_changed', NEW.guild_id::text);
     RETURN NEW;
 END;
 $$;
 CREATE TRIGGER settings_changes_notify AFTER INSERT ON settings_changes
-    FOR EACH ROW EXECUTE FUNCTION concord_settings_notify();
+    FOR EACH ROW EXECUTE FUNCTION settings_changes_notify_fn();
