@@ -27,7 +27,7 @@ from concord.config import Settings
 from concord.db.backups import BackupError, BackupTargets, take_backup
 from concord.db.database import Database, DatabaseUnavailable
 from concord.db.guilds import GuildSettings
-from concord.db.jobs import JobLedger
+from concord.db.jobs import JobLedger, ShardFilter
 from concord.errors import UserError
 from concord.health import git_commit, iso, write_json_atomic
 from concord.process_jobs import ProcessJobs, local_zone
@@ -46,6 +46,11 @@ log = logging.getLogger(__name__)
 DATABASE_UNAVAILABLE = "The database is unavailable, try again in a moment."
 HEARTBEAT_SECONDS = 30
 SCHEDULER_SECONDS = 30
+# How often a process looks for settings another process changed (GuildSettings.refresh): a
+# /concord setup in one shard process is seen by the others within a second.
+SETTINGS_POLL_SECONDS = 0.5
+# Discord: one IDENTIFY per 5 seconds in each max_concurrency bucket (topics/gateway#sharding).
+IDENTIFY_INTERVAL = 5.0
 # discord.py declares the bot ready once no GUILD_CREATE has come for this long after READY
 # (its default, 2 s, suits bots in thousands of guilds whose guilds stream in for seconds).
 # An office bot is in one or a few guilds, which Discord sends right after READY, so 2 s was
@@ -161,7 +166,7 @@ def option_named_by_value(data: Any, value: Any) -> str | None:
     return None
 
 
-class ConcordBot(commands.Bot):
+class ConcordBot(commands.AutoShardedBot):
     def __init__(
         self,
         settings: Settings,
@@ -184,6 +189,13 @@ class ConcordBot(commands.Bot):
             metrics = BotMetrics()
             if not MIDDLEWARES_SUPPORTED:  # else a cheaper middleware, installed at setup_hook
                 traced["http_trace"] = http_trace(metrics)
+        # Sharding (docs/ARCHITECTURE.md, "Shards"): no count, as many shards as GET
+        # /gateway/bot recommends, all in this process; ids, only those shards here.
+        sharding: dict[str, Any] = {}
+        if settings.shard_count is not None:
+            sharding["shard_count"] = settings.shard_count
+        if settings.shard_ids is not None:
+            sharding["shard_ids"] = list(settings.shard_ids)
         super().__init__(
             **traced,
             command_prefix=commands.when_mentioned,
@@ -196,8 +208,12 @@ class ConcordBot(commands.Bot):
             # Installed to servers only: every command says so ("integration_types": [0])
             # instead of sending null for a field the docs do not make nullable.
             allowed_installs=app_commands.AppInstallationType(guild=True, user=False),
+            **sharding,
         )
         self.settings = settings
+        self.health_file = settings.process_health_file
+        self._identified: list[tuple[int, float]] = []  # (shard id, monotonic) of IDENTIFYs
+        self._max_concurrency: int | None = None
         self.db = db
         self._replaying = False  # between a lost connection and RESUMED (see dispatch)
         self.clock = clock or Clock()
@@ -230,6 +246,7 @@ class ConcordBot(commands.Bot):
         self.commit = git_commit()
         self._heartbeat_task: asyncio.Task[None] | None = None
         self._scheduler_task: asyncio.Task[None] | None = None
+        self._settings_task: asyncio.Task[None] | None = None
         self.tree.on_error = self.on_app_command_error
         self.force_sync = force_sync
         self.sync_calls = 0
@@ -284,6 +301,10 @@ class ConcordBot(commands.Bot):
             log.info("ready as %s in %d guilds", self.user, len(self.guilds))
         if self._heartbeat_task is None:
             self._heartbeat_task = asyncio.create_task(self._heartbeat(), name="concord-heartbeat")
+        if self._settings_task is None:
+            self._settings_task = asyncio.create_task(
+                self._watch_settings(), name="concord-settings-watch"
+            )
         if self._scheduler_task is None and self.scheduler_seconds is not None:
             self._scheduler_task = asyncio.create_task(
                 self._run_scheduler(), name="concord-scheduler"
@@ -293,7 +314,37 @@ class ConcordBot(commands.Bot):
         """One scheduler pass at the clock's current time, over the guilds the bot is in."""
         now = self.clock.now()
         self.start_process_jobs(now)
-        await self.scheduler.run_due(now, [guild.id for guild in self.guilds])
+        self.scheduler.shard = self.shard_filter()
+        await self.scheduler.run_due(now, {guild.id for guild in self.guilds})
+
+    def shard_filter(self) -> ShardFilter:
+        """The guilds this process owns, for the scheduler's query."""
+        count = self.shard_count or 1
+        ids = tuple(sorted(self.shard_ids)) if self.shard_ids else tuple(range(count))
+        if len(ids) >= count:
+            return ShardFilter()
+        return ShardFilter(count, ids)
+
+    async def before_identify_hook(self, shard_id: int | None, *, initial: bool = False) -> None:
+        """Discord allows one IDENTIFY per 5 s in each bucket (``shard_id % max_concurrency``,
+        from GET /gateway/bot's session_start_limit): wait only for the same bucket, instead of
+        discord.py's 5 s before every shard after the first."""
+        loop = asyncio.get_running_loop()
+        shard = shard_id or 0
+        if not initial:
+            if self._max_concurrency is None:
+                try:
+                    limits = await self.fetch_session_start_limits()
+                    self._max_concurrency = max(1, int(limits.max_concurrency))
+                except (discord.HTTPException, discord.GatewayNotFound):
+                    self._max_concurrency = 1
+            concurrency = self._max_concurrency
+            same = [
+                at for other, at in self._identified if other % concurrency == shard % concurrency
+            ]
+            if same:
+                await asyncio.sleep(max(0.0, max(same) + IDENTIFY_INTERVAL - loop.time()))
+        self._identified.append((shard, loop.time()))
 
     def start_process_jobs(self, now: datetime) -> None:
         """Process-level jobs (the backup) in their own task: a long backup delays neither the
@@ -328,6 +379,15 @@ class ConcordBot(commands.Bot):
             f", uploaded as {record.s3_key}" if record.s3_key else "",
         )
 
+    async def _watch_settings(self) -> None:
+        """Drop cached settings that another process changed (one indexed read a look)."""
+        while not self.is_closed():
+            try:
+                await self.guild_settings.refresh()
+            except Exception:
+                log.exception("could not look for settings changes")
+            await asyncio.sleep(SETTINGS_POLL_SECONDS)
+
     async def _run_scheduler(self) -> None:
         assert self.scheduler_seconds is not None
         while not self.is_closed():
@@ -351,13 +411,15 @@ class ConcordBot(commands.Bot):
             "heartbeat_seconds": self.heartbeat_seconds,
             "guilds": len(self.guilds),
             "ready": ready,
+            "shard_count": self.shard_count,
+            "shard_ids": sorted(self.shard_ids) if self.shard_ids else None,
         }
 
     def write_health(self, *, ready: bool) -> None:
         try:
-            write_json_atomic(self.settings.health_file, self.health_payload(ready=ready))
+            write_json_atomic(self.health_file, self.health_payload(ready=ready))
         except OSError:
-            log.exception("could not write the health file %s", self.settings.health_file)
+            log.exception("could not write the health file %s", self.health_file)
 
     async def _heartbeat(self) -> None:
         while not self.is_closed():
@@ -366,15 +428,25 @@ class ConcordBot(commands.Bot):
 
     # -- shutdown --------------------------------------------------------------------------
     async def close(self) -> None:
-        for task in (self._heartbeat_task, self._scheduler_task, self._process_jobs_task):
+        for task in (
+            self._heartbeat_task,
+            self._scheduler_task,
+            self._process_jobs_task,
+            self._settings_task,
+        ):
             if task is not None:
                 task.cancel()
-        self._process_jobs_task = None
+        self._process_jobs_task = self._settings_task = None
         self._heartbeat_task = self._scheduler_task = None
         if self.monitoring is not None:
             await self.monitoring.close()
         if self.ready_at is not None:
             self.write_health(ready=False)
+        if getattr(self, "_AutoShardedClient__queue", None) is None:
+            # Closed without ever being started (a check that only loads the modules):
+            # discord.py's AutoShardedClient.close ends by posting to the queue its start-up
+            # creates.
+            setattr(self, "_AutoShardedClient__queue", asyncio.PriorityQueue())  # noqa: B010
         await super().close()
 
     # -- interactions nothing handles -------------------------------------------------------

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import importlib
 import logging
 import sys
@@ -16,10 +17,12 @@ from concord import __version__
 from concord.config import (
     Settings,
     SettingsError,
+    check_shards,
     load_dotenv_file,
     load_settings,
     mask_password,
     parse_database_url,
+    parse_shard_ids,
 )
 from concord.core.text import plural
 from concord.db.database import (
@@ -50,6 +53,18 @@ def _runner() -> Any:
 
 def cmd_run(args: argparse.Namespace) -> int:
     settings = _settings(postgres=True)
+    count = settings.shard_count if args.shard_count is None else args.shard_count
+    ids = settings.shard_ids
+    if args.shard_ids is not None:
+        try:
+            ids = parse_shard_ids(args.shard_ids)
+        except ValueError as exc:
+            raise ExitError(f"--shard-ids: {exc}") from None
+    try:
+        count, ids = check_shards(count, ids)
+    except ValueError as exc:
+        raise ExitError(str(exc)) from None
+    settings = dataclasses.replace(settings, shard_count=count, shard_ids=ids)
     asyncio.run(_runner().run_bot(settings))
     return 0
 
@@ -495,7 +510,26 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"concord-desk {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    sub.add_parser("run", help="run the bot").set_defaults(func=cmd_run)
+    run = sub.add_parser(
+        "run",
+        help="run the bot",
+        description="Run the bot. By default one process runs every shard (as many as Discord "
+        "recommends); several processes share the shards with --shard-count and --shard-ids "
+        "(docs/ARCHITECTURE.md, Shards).",
+    )
+    run.add_argument(
+        "--shard-count",
+        type=int,
+        default=None,
+        help="how many shards in all, across every process (CONCORD_SHARD_COUNT)",
+    )
+    run.add_argument(
+        "--shard-ids",
+        default=None,
+        metavar="IDS",
+        help="the shards this process runs, like 0,1 (CONCORD_SHARD_IDS); needs --shard-count",
+    )
+    run.set_defaults(func=cmd_run)
     sync = sub.add_parser("sync", help="sync slash commands to Discord")
     sync.add_argument("--force", action="store_true", help="sync even when nothing changed")
     sync.set_defaults(func=cmd_sync)

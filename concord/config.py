@@ -15,6 +15,7 @@ from typing import TypeVar
 from urllib.parse import parse_qsl, unquote, urlparse, urlsplit
 
 from concord.core.backup_policy import Retention, parse_keep, parse_schedule
+from concord.health import shard_health_file
 
 T = TypeVar("T")
 DEFAULT_API_BASE = "https://discord.com/api/v10"
@@ -157,6 +158,19 @@ class Settings:
     # members reach it at (a TLS proxy in front); the bot builds the links from public_url.
     web_addr: tuple[str, int] | None = None
     public_url: str | None = None
+    # Sharding (docs/ARCHITECTURE.md, "Shards"): None, None is one process with as many shards
+    # as Discord recommends; a count alone is one process with that many shards; ids too make
+    # this process run those shards only (others run the rest).
+    shard_count: int | None = None
+    shard_ids: tuple[int, ...] | None = None
+
+    @property
+    def process_health_file(self) -> Path:
+        """This process's health file: ``health-<ids>.json`` beside CONCORD_HEALTH_FILE for a
+        process that runs some of the shards, else CONCORD_HEALTH_FILE itself."""
+        if self.shard_ids is None:
+            return self.health_file
+        return shard_health_file(self.health_file, self.shard_ids)
 
     @property
     def metrics_enabled(self) -> bool:
@@ -170,6 +184,53 @@ class Settings:
                 "(Applications > your app > Bot > Reset Token) in .env or the environment",
             )
         return self.discord_token
+
+
+def parse_shard_ids(value: str) -> tuple[int, ...]:
+    """``0,1`` (or ``0_1``, as a systemd instance name cannot hold a comma) -> (0, 1)."""
+    parts = [part.strip() for part in value.replace("_", ",").split(",")]
+    if not parts or not all(part.isdigit() for part in parts):
+        raise ValueError(f"{value!r} is not a list of shard ids like 0,1")
+    ids = tuple(int(part) for part in parts)
+    if len(set(ids)) != len(ids):
+        raise ValueError(f"{value!r} names a shard twice")
+    return ids
+
+
+def check_shards(
+    count: int | None, ids: tuple[int, ...] | None
+) -> tuple[int | None, tuple[int, ...] | None]:
+    """The shard settings as a whole; ValueError naming what is wrong."""
+    if count is not None and not 1 <= count <= 10_000:
+        raise ValueError(f"the shard count {count} is not between 1 and 10000")
+    if ids is not None:
+        if count is None:
+            raise ValueError("shard ids need a shard count too (CONCORD_SHARD_COUNT)")
+        wrong = [shard_id for shard_id in ids if shard_id >= count]
+        if wrong:
+            raise ValueError(f"shard id {wrong[0]} is not below the shard count {count}")
+    return count, tuple(sorted(ids)) if ids is not None else None
+
+
+def _shards(env: Mapping[str, str]) -> tuple[int | None, tuple[int, ...] | None]:
+    raw_count = env.get("CONCORD_SHARD_COUNT", "").strip()
+    raw_ids = env.get("CONCORD_SHARD_IDS", "").strip()
+    count: int | None = None
+    if raw_count:
+        if not raw_count.isdigit():
+            raise SettingsError("CONCORD_SHARD_COUNT", f"{raw_count!r} is not a number")
+        count = int(raw_count)
+    ids: tuple[int, ...] | None = None
+    if raw_ids:
+        try:
+            ids = parse_shard_ids(raw_ids)
+        except ValueError as exc:
+            raise SettingsError("CONCORD_SHARD_IDS", str(exc)) from None
+    try:
+        return check_shards(count, ids)
+    except ValueError as exc:
+        name = "CONCORD_SHARD_IDS" if ids is not None else "CONCORD_SHARD_COUNT"
+        raise SettingsError(name, str(exc)) from None
 
 
 def load_dotenv_file(path: str | os.PathLike[str] = ".env") -> None:
@@ -304,7 +365,10 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         raise SettingsError(
             "CONCORD_BACKUP_S3_URL", "needs CONCORD_BACKUP_DIR too (backups are uploaded from it)"
         )
+    shard_count, shard_ids = _shards(env)
     return Settings(
+        shard_count=shard_count,
+        shard_ids=shard_ids,
         discord_token=token,
         db_path=_path(env, "CONCORD_DB_PATH", "data/concord.db"),
         database_url=_database_url(env),

@@ -6,7 +6,7 @@ import json
 import os
 import subprocess
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -33,6 +33,32 @@ def git_commit(directory: Path = PACKAGE_DIR) -> str | None:
     except (OSError, subprocess.SubprocessError):
         return None
     return out.stdout.strip() or None
+
+
+def shard_health_file(health_file: Path, shard_ids: Sequence[int]) -> Path:
+    """The health file of a process running some shards: ``data/health.json`` and shards
+    (0, 1) -> ``data/health-0-1.json``, beside CONCORD_HEALTH_FILE."""
+    ids = "-".join(str(shard_id) for shard_id in shard_ids)
+    return health_file.with_name(f"{health_file.stem}-{ids}{health_file.suffix}")
+
+
+def health_files_beside(health_file: Path) -> list[Path]:
+    """CONCORD_HEALTH_FILE and every shard process's health file found beside it."""
+    pattern = f"{health_file.stem}-*{health_file.suffix}"
+    try:
+        found = sorted(
+            p
+            for p in health_file.parent.glob(pattern)
+            if p.name[len(health_file.stem) + 1 :][:1].isdigit()
+        )
+    except OSError:
+        found = []
+    return [health_file, *found]
+
+
+def all_ready(healths: Sequence[Mapping[str, Any] | None], now: datetime) -> bool:
+    """Every process of the bot is ready (one health file each)."""
+    return bool(healths) and all(bot_ready(health, now) for health in healths)
 
 
 def write_json_atomic(path: Path, payload: dict[str, Any]) -> None:

@@ -39,7 +39,7 @@ async def open_database(settings: Settings) -> BotDatabase:
     log.info("Concord Desk %s, SQLite %s", __version__, sqlite3.sqlite_version)
     # The health file still names the commit that ran before this start (the bot rewrites it
     # once ready): a pre-migration snapshot is named after it.
-    previous = read_health(settings.health_file) or {}
+    previous = read_health(settings.process_health_file) or {}
     previous_commit = previous.get("commit")
     return await Database.open(
         settings.db_path,
@@ -49,6 +49,9 @@ async def open_database(settings: Settings) -> BotDatabase:
 
 async def run_bot(settings: Settings, *, sync_only: bool = False, force_sync: bool = False) -> None:
     token = settings.require_token()
+    if settings.shard_count is not None:
+        ids = settings.shard_ids or tuple(range(settings.shard_count))
+        log.info("shards %s of %d", ",".join(map(str, ids)), settings.shard_count)
     apply_endpoints(settings)
     db = await open_database(settings)
     bot = ConcordBot(settings, db, force_sync=force_sync)

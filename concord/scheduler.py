@@ -1,6 +1,16 @@
 """One scheduler for every timed job: daily jobs at a guild-local time, exactly once per guild
 per local date, and tick jobs that run on every pass (for "due within 24 h"-style checks).
 
+Cost follows due work (issue 14): each guild × daily job has a row in ``job_due`` holding the
+next instant (UTC) it is due, worked out again when the guild's settings change (the settings
+write resets the row), after each run, when this process starts and when the clock jumps back.
+A pass is one indexed query for the rows due and not taken by a live run, for the shards this
+process owns (``(guild_id >> 22) % shard_count in shard_ids``); only those guilds are looked at.
+The pure rule of :func:`concord.core.jobs.due_run` still decides whether a run is due, and the
+claim rows of ``job_runs`` still make each run happen once, across processes and restarts: the
+table only says where to look. A tick job that says which guilds may need it (``guilds``) runs
+for those only; one that does not runs for every guild, as before.
+
 The bot calls :meth:`Scheduler.run_due` about every 30 seconds with its clock's ``now``; tests
 call it directly with a manual clock. A daily job whose time passed while the bot was down runs
 on the first pass after it comes back, if it is still that local day, marked late. Jobs due
@@ -15,20 +25,23 @@ from __future__ import annotations
 
 import logging
 import time as monotonic_time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Collection, Iterable, Set
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from typing import Protocol
 
+from concord.core.jobs import LATE_AFTER as LATE
 from concord.core.jobs import due_run, scheduled_instant
 from concord.core.settings import GuildConfig
-from concord.db.guilds import GuildSettings
-from concord.db.jobs import MAX_ATTEMPTS, JobLedger
+from concord.db.guilds import GuildSettings, utcnow_iso
+from concord.db.jobs import MAX_ATTEMPTS, DueTable, JobLedger, Settle, ShardFilter
 
 log: logging.Logger = logging.getLogger(__name__)
 
 DailyHandler = Callable[[GuildConfig, date, bool], Awaitable[None]]
 TickHandler = Callable[[GuildConfig, datetime], Awaitable[None]]
+# Which guilds a tick job may have work in at ``now`` (a superset is fine): one query for all.
+TickGuilds = Callable[[datetime], Awaitable[Collection[int]]]
 
 
 class SchedulerObserver(Protocol):
@@ -56,37 +69,50 @@ class DailyJob:
 class TickJob:
     name: str
     run: TickHandler
+    # None: run for every guild on every pass.
+    guilds: TickGuilds | None = None
 
 
 class Scheduler:
-    def __init__(self, guild_settings: GuildSettings, ledger: JobLedger) -> None:
+    def __init__(
+        self,
+        guild_settings: GuildSettings,
+        ledger: JobLedger,
+        *,
+        shard: ShardFilter | None = None,
+    ) -> None:
         self.guild_settings = guild_settings
         self.ledger = ledger
+        self.due_table = DueTable(ledger.db)
+        self.shard: ShardFilter = shard or ShardFilter()
         self.daily_jobs: dict[str, DailyJob] = {}
         self.tick_jobs: dict[str, TickJob] = {}
         self.observer: SchedulerObserver | None = None
         # The previous pass of this process: a job whose time came after it was missed while the
         # bot was down (late, when more than LATE_AFTER ago); one that was due while passes ran
-        # and waited for setup or a retry is not "late".
-        self._last_pass: datetime | None = None
-        # The latest local date seen per guild: a pass on an earlier date means the clock
+        # and waited for setup or a retry is not "late". A pass earlier than it: the clock
         # jumped back, and whatever was claimed for the dates ahead must be given back.
-        self.latest_dates: dict[int, date] = {}
+        self._last_pass: datetime | None = None
+        # Guilds whose job_due rows this process has made sure of since it started (or since
+        # the jobs changed); a guild new to it has its rows worked out again.
+        self._known: set[int] = set()
 
     def add_daily(
         self, name: str, at: Callable[[GuildConfig], time | None], run: DailyHandler
     ) -> None:
         """``run(config, local_date, late)`` once per guild per local date at ``at(config)``."""
-        self.daily_jobs[name] = DailyJob(name, at, run)
+        self.add(DailyJob(name, at, run))
 
-    def add_tick(self, name: str, run: TickHandler) -> None:
-        """``run(config, now)`` on every pass; the handler keeps its own once-ledger."""
-        self.tick_jobs[name] = TickJob(name, run)
+    def add_tick(self, name: str, run: TickHandler, guilds: TickGuilds | None = None) -> None:
+        """``run(config, now)`` on every pass; the handler keeps its own once-ledger. With
+        ``guilds``, only for the guilds it names at that pass."""
+        self.add(TickJob(name, run, guilds))
 
     def add(self, job: DailyJob | TickJob) -> None:
         """A job a module declares (its descriptor's ``jobs``)."""
         if isinstance(job, DailyJob):
             self.daily_jobs[job.name] = job
+            self._known.clear()  # a new (or changed) job: every guild's rows again
         else:
             self.tick_jobs[job.name] = job
 
@@ -95,50 +121,143 @@ class Scheduler:
         self.tick_jobs.pop(name, None)
 
     async def run_due(self, now: datetime, guild_ids: Iterable[int]) -> list[tuple[int, str, date]]:
-        """Run every job due at ``now``; returns the daily runs made (guild, job, local date)."""
+        """Run every job due at ``now`` in ``guild_ids`` (the guilds this process is in);
+        returns the daily runs made (guild, job, local date)."""
         started = monotonic_time.monotonic()
-        ran = await self._run_guilds(now, guild_ids)
+        present: Set[int] = guild_ids if isinstance(guild_ids, set | frozenset) else set(guild_ids)
+        ran = await self._run_daily_jobs(now, present)
+        await self._run_ticks(now, present)
         if self.observer is not None:
             self.observer.pass_took(monotonic_time.monotonic() - started)
         return ran
 
-    async def _run_guilds(
-        self, now: datetime, guild_ids: Iterable[int]
+    # -- daily jobs ------------------------------------------------------------------------------
+    async def _run_daily_jobs(
+        self, now: datetime, present: Set[int]
     ) -> list[tuple[int, str, date]]:
-        ran: list[tuple[int, str, date]] = []
         previous, self._last_pass = self._last_pass, now
-        for guild_id in guild_ids:
-            config = await self.guild_settings.get(guild_id)
-            await self._check_clock(config, now)
-            for job in self._in_time_order(config):
-                if await self._run_daily(job, config, now, previous):
-                    ran.append((guild_id, job.name, now.astimezone(config.tz).date()))
-            for tick in list(self.tick_jobs.values()):
+        jumped_back = previous is not None and now < previous
+        if previous is None or jumped_back:
+            await self._release_ahead(now, previous, present)
+            self._known.clear()
+        if self._known != present:  # set operations in C: a pass stays cheap at 10,000 guilds
+            new = present - self._known
+            if new and self.daily_jobs:
+                # A process start, a clock jump, a job added, a guild joined: work these out
+                # again.
+                await self.due_table.ensure(new, self.daily_jobs, dirty=True)
+            # Those gone (left, unavailable) are forgotten: back, they are worked out again
+            # (their rows were switched off while they were away).
+            self._known = set(present)
+        if not self.daily_jobs:
+            return []
+        rows = await self.due_table.due(now, self.shard)
+        if not rows:
+            return []
+        await self.guild_settings.refresh()  # after reading the rows: a reset one is seen
+        order = {name: index for index, name in enumerate(self.daily_jobs)}
+        configs = await self.guild_settings.get_many(
+            {row.guild_id for row in rows if row.guild_id in present}
+        )
+        runs: list[tuple[datetime, int, DailyJob, GuildConfig, date, int]] = []
+        settles: list[Settle] = []
+        for row in rows:
+            job = self.daily_jobs.get(row.job)
+            config = configs.get(row.guild_id)
+            if job is None or config is None:
+                # A job no longer registered, or a guild this process is not in (any more):
+                # off until the job comes back or the guild shows up (its rows are reset then).
+                settles.append(Settle(row.guild_id, row.job, row.version, None, None, None, None))
+                continue
+            at = job.at(config)
+            if at is None:
+                settles.append(Settle(row.guild_id, row.job, row.version, None, None, None, None))
+                continue
+            today = now.astimezone(config.tz).date()
+            due = due_run(now, config.tz, at)
+            if due is not None:
+                instant = scheduled_instant(due.local_date, at, config.tz)
+                runs.append((instant, order[job.name], job, config, due.local_date, row.version))
+            else:
+                settles.append(self._settle(row.guild_id, job, config, at, today, row.version))
+        ran: list[tuple[int, str, date]] = []
+        # In the order they were due (a 09:00 digest before an 18:30 summary, in every guild).
+        for instant, _, job, config, local_date, version in sorted(runs, key=_due_order):
+            at = job.at(config)
+            assert at is not None
+            # Late only when missed while the bot was down: no pass of this process came
+            # between the job's time and now.
+            late = now - instant > LATE and (previous is None or previous < instant)
+            if await self.ledger.claim_run(config.guild_id, job.name, local_date, late, now):
+                await self._execute(job, config, local_date, late, now)
+                ran.append((config.guild_id, job.name, local_date))
+            settles.append(self._settle(config.guild_id, job, config, at, local_date, version))
+        await self.due_table.settle(settles)
+        return ran
+
+    def _settle(
+        self, guild_id: int, job: DailyJob, config: GuildConfig, at: time, today: date, version: int
+    ) -> Settle:
+        tomorrow = today + timedelta(days=1)
+        return Settle(
+            guild_id,
+            job.name,
+            version,
+            today.isoformat(),
+            utcnow_iso(scheduled_instant(today, at, config.tz)),
+            tomorrow.isoformat(),
+            utcnow_iso(scheduled_instant(tomorrow, at, config.tz)),
+        )
+
+    async def _release_ahead(
+        self, now: datetime, previous: datetime | None, present: Collection[int]
+    ) -> None:
+        """Release claims made for dates ahead of today: on the first pass (the clock may have
+        jumped ahead before a restart) and whenever the clock goes backwards."""
+        owned = [guild_id for guild_id in present if self.shard.owns(guild_id)]
+        configs = await self.guild_settings.get_many(owned)
+        todays = [(guild_id, now.astimezone(configs[guild_id].tz).date()) for guild_id in owned]
+        released = await self.due_table.release_ahead(todays, now)
+        if previous is not None:
+            log.warning(
+                "the clock jumped back to %s (the last pass was at %s); released %d claim(s) "
+                "made ahead of it in %d guild(s)",
+                now.isoformat(),
+                previous.isoformat(),
+                sum(released.values()),
+                len(released),
+            )
+        elif released:
+            log.warning(
+                "claims made ahead of the clock (%s) found at start-up: released %d in %d "
+                "guild(s); the clock had jumped ahead before the restart",
+                now.isoformat(),
+                sum(released.values()),
+                len(released),
+            )
+
+    # -- tick jobs -------------------------------------------------------------------------------
+    async def _run_ticks(self, now: datetime, present: Collection[int]) -> None:
+        for tick in list(self.tick_jobs.values()):
+            if tick.guilds is None:
+                targets: Iterable[int] = present
+            else:
+                try:
+                    wanted = await tick.guilds(now)
+                except Exception:
+                    log.exception("tick job %s could not say which guilds it needs", tick.name)
+                    continue
+                targets = [guild_id for guild_id in wanted if guild_id in present]
+            for guild_id in targets:
+                if not self.shard.owns(guild_id):
+                    continue
+                config = await self.guild_settings.get(guild_id)
                 try:
                     await tick.run(config, now)
                 except Exception:
                     log.exception("tick job %s failed in guild %s", tick.name, guild_id)
-        return ran
 
-    async def _check_clock(self, config: GuildConfig, now: datetime) -> None:
-        """Release claims made for dates ahead of today: on the first pass (the clock may have
-        jumped ahead before a restart) and whenever the local date goes backwards."""
-        today = now.astimezone(config.tz).date()
-        latest = self.latest_dates.get(config.guild_id)
-        self.latest_dates[config.guild_id] = today
-        if latest is not None and today >= latest:
-            return
-        released = await self.ledger.release_ahead(config.guild_id, today, now)
-        if latest is not None or released:
-            log.warning(
-                "the clock jumped back to %s (had seen %s) in guild %s; released %d claim(s) "
-                "made ahead of it",
-                now.isoformat(),
-                latest,
-                config.guild_id,
-                released,
-            )
-
+    # -- by hand ---------------------------------------------------------------------------------
     async def run_daily_now(self, name: str, guild_id: int, now: datetime) -> date:
         """Run a daily job for today's local date regardless of its time (sandbox, tests);
         still once per local date."""
@@ -148,35 +267,6 @@ class Scheduler:
         if await self.ledger.claim_run(guild_id, job.name, local_date, False, now):
             await self._execute(job, config, local_date, False, now)
         return local_date
-
-    def _in_time_order(self, config: GuildConfig) -> list[DailyJob]:
-        """The guild's daily jobs by their time of day (ties in the order they were added), so
-        a catch-up after downtime runs them in the order they were due."""
-        timed = [
-            (at, index, job)
-            for index, job in enumerate(self.daily_jobs.values())
-            if (at := job.at(config)) is not None
-        ]
-        return [job for _, _, job in sorted(timed, key=lambda item: (item[0], item[1]))]
-
-    async def _run_daily(
-        self, job: DailyJob, config: GuildConfig, now: datetime, previous: datetime | None
-    ) -> bool:
-        at = job.at(config)
-        if at is None:
-            return False
-        due = due_run(now, config.tz, at)
-        if due is None:
-            return False
-        # Late only when missed while the bot was down: no pass of this process came between
-        # the job's time and now.
-        late = due.late and (
-            previous is None or previous < scheduled_instant(due.local_date, at, config.tz)
-        )
-        if not await self.ledger.claim_run(config.guild_id, job.name, due.local_date, late, now):
-            return False
-        await self._execute(job, config, due.local_date, late, now)
-        return True
 
     async def _execute(
         self, job: DailyJob, config: GuildConfig, local_date: date, late: bool, now: datetime
@@ -205,3 +295,9 @@ class Scheduler:
             await observer.job_result(config, job.name, local_date, error, final)
         except Exception:  # an alert that cannot be sent must not fail the job
             log.exception("could not report job %s", job.name)
+
+
+def _due_order(
+    item: tuple[datetime, int, DailyJob, GuildConfig, date, int],
+) -> tuple[datetime, int]:
+    return item[0], item[1]

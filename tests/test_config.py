@@ -261,3 +261,23 @@ def test_the_bot_runs_on_a_valid_database_url_and_says_when_it_is_unreachable(
     assert "concord:***@127.0.0.1" in errors[0]
     assert "Traceback" not in result.stderr and "hunter2secret" not in result.stderr
     assert not (tmp_path / "data").exists()
+
+
+def test_shard_settings(tmp_path: Path) -> None:
+    env = {"CONCORD_SHARD_COUNT": "4", "CONCORD_SHARD_IDS": "2,0"}
+    settings = load_settings(env)
+    assert (settings.shard_count, settings.shard_ids) == (4, (0, 2))
+    assert settings.process_health_file == Path("data/health-0-2.json")
+    assert load_settings({"CONCORD_SHARD_IDS": "1_3", "CONCORD_SHARD_COUNT": "4"}).shard_ids == (
+        1,
+        3,
+    )
+    plain = load_settings({})
+    assert (plain.shard_count, plain.shard_ids) == (None, None)
+    assert plain.process_health_file == Path("data/health.json")
+    with pytest.raises(SettingsError, match="CONCORD_SHARD_IDS"):
+        load_settings({"CONCORD_SHARD_IDS": "0,1"})  # no count
+    with pytest.raises(SettingsError, match="not below the shard count"):
+        load_settings({"CONCORD_SHARD_COUNT": "2", "CONCORD_SHARD_IDS": "2"})
+    with pytest.raises(SettingsError, match="CONCORD_SHARD_COUNT"):
+        load_settings({"CONCORD_SHARD_COUNT": "two"})

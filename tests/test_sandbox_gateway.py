@@ -57,8 +57,9 @@ async def test_op7_reconnect_resumes_on_the_resume_url(sandbox: Sandbox) -> None
     assert reply.responded
     await wait_for_resume(sandbox, 1)
     assert gateway.identify_count == 1
-    assert sandbox.bot.ws is not None
-    assert str(sandbox.bot.ws.gateway) == sandbox.emulator.resume_gateway_url
+    # The bot resumed on the resume URL (its shard's socket, seen from the emulator's side).
+    assert gateway.current is not None and gateway.current.request is not None
+    assert gateway.current.request.path == "/gateway/resume"
 
 
 async def test_op9_invalid_session_identifies_again(

@@ -128,3 +128,141 @@ async def test_notifications_are_claimed_once(db: Database) -> None:
     assert await ledger.claim_notification(G2, "task.due", "12", now)
     await ledger.release_notification(G1, "task.due", "12")
     assert await ledger.claim_notification(G1, "task.due", "12", now)
+
+
+# -- cost follows due work (issue 14) -------------------------------------------------------------
+async def test_a_pass_with_nothing_due_looks_at_no_guild(db: Database) -> None:
+    scheduler, runs = await make(db)
+    job = scheduler.daily_jobs["digest"]
+    scheduler.add_daily("digest", lambda c: c.digest if c.configured else None, job.run)
+    guilds = [G1, G2, *range(100, 300)]  # 100-299: never set up, so the digest is off
+    first = datetime(2026, 12, 1, 8, 30, tzinfo=UTC)  # after 09:00 Berlin, before New York
+    await scheduler.run_due(first, guilds)
+    assert runs == [(G1, date(2026, 12, 1), True)]
+    looked: list[int] = []
+    real_get_many = scheduler.guild_settings.get_many
+
+    async def spy(guild_ids):  # type: ignore[no-untyped-def]
+        found = await real_get_many(guild_ids)
+        looked.extend(found)
+        return found
+
+    scheduler.guild_settings.get_many = spy  # type: ignore[method-assign]
+    await scheduler.run_due(first + timedelta(seconds=30), guilds)
+    assert looked == []  # no row due: no guild's settings even read
+    await scheduler.run_due(datetime(2026, 12, 1, 14, 0, tzinfo=UTC), guilds)  # 09:00 New York
+    assert looked == [G2]
+    assert runs[-1] == (G2, date(2026, 12, 1), False)
+
+
+async def test_the_next_due_instant_is_stored_in_utc(db: Database) -> None:
+    scheduler, _ = await make(db)
+    await scheduler.run_due(datetime(2026, 12, 1, 8, 30, tzinfo=UTC), [G1, G2])
+    [row1] = await scheduler.due_table.rows(G1)
+    [row2] = await scheduler.due_table.rows(G2)
+    assert (row1.local_date, row1.due_at) == ("2026-12-02", "2026-12-02T08:00:00+00:00")
+    assert (row2.local_date, row2.due_at) == ("2026-12-01", "2026-12-01T14:00:00+00:00")
+
+
+async def test_a_settings_change_moves_the_job_the_same_day(db: Database) -> None:
+    scheduler, runs = await make(db)
+    now = datetime(2026, 12, 1, 7, 0, tzinfo=UTC)  # 08:00 Berlin, digest at 09:00
+    await scheduler.run_due(now, [G1])
+    await GuildSettings(db).update(G1, 0, {"digest": time(7, 30)})  # moved earlier: due now
+    await scheduler.run_due(now + timedelta(seconds=30), [G1])
+    assert runs == [(G1, date(2026, 12, 1), False)]  # passes ran meanwhile: not late
+    await GuildSettings(db).update(G1, 0, {"timezone": "Asia/Tokyo"})  # already 16:00 there
+    await scheduler.run_due(now + timedelta(minutes=1), [G1])
+    assert runs == [(G1, date(2026, 12, 1), False)]  # 1 December ran already
+    await scheduler.run_due(datetime(2026, 12, 1, 22, 30, tzinfo=UTC), [G1])  # 07:30 Tokyo
+    assert runs[-1] == (G1, date(2026, 12, 2), False)
+
+
+async def test_two_processes_split_by_shard_run_each_job_once(db: Database) -> None:
+    from concord.db.jobs import ShardFilter
+
+    guilds = [(n << 22) + 7 for n in range(1, 41)]  # shards (n % 2) alternate
+    settings = GuildSettings(db)
+    for guild_id in guilds:
+        await settings.update(guild_id, 0, {"timezone": "Europe/Berlin", "digest": time(9, 0)})
+    runs: list[tuple[int, date, int]] = []
+    schedulers = []
+    for shard_id in (0, 1):
+        scheduler = Scheduler(settings, JobLedger(db), shard=ShardFilter(2, (shard_id,)))
+
+        async def digest(
+            config: GuildConfig, local_date: date, late: bool, s: int = shard_id
+        ) -> None:
+            runs.append((config.guild_id, local_date, s))
+
+        scheduler.add_daily("digest", lambda c: c.digest, digest)
+        schedulers.append(scheduler)
+    start = datetime(2026, 12, 1, 7, 0, tzinfo=UTC)
+    for minute in range(0, 48 * 60, 10):
+        for index, scheduler in enumerate(schedulers):
+            owned = [g for g in guilds if (g >> 22) % 2 == index]
+            await scheduler.run_due(start + timedelta(minutes=minute), owned)
+    assert sorted((g, d) for g, d, _ in runs) == sorted(
+        (g, d) for g in guilds for d in (date(2026, 12, 1), date(2026, 12, 2))
+    )
+    assert all((g >> 22) % 2 == s for g, _, s in runs)
+
+
+async def test_spring_forward_and_fall_back_through_the_table(db: Database) -> None:
+    settings = GuildSettings(db)
+    await settings.update(G1, 0, {"timezone": "Europe/Berlin", "digest": time(2, 30)})
+    scheduler = Scheduler(settings, JobLedger(db))
+    runs: list[tuple[date, datetime]] = []
+    clock: list[datetime] = []
+
+    async def digest(config: GuildConfig, local_date: date, late: bool) -> None:
+        runs.append((local_date, clock[-1]))
+
+    scheduler.add_daily("digest", lambda c: c.digest, digest)
+    # 29 March 2026: 02:00 -> 03:00 in Berlin (01:00 UTC); 25 October: 03:00 -> 02:00 (01:00 UTC)
+    for start in (
+        datetime(2026, 3, 28, 22, 0, tzinfo=UTC),
+        datetime(2026, 10, 24, 22, 0, tzinfo=UTC),
+    ):
+        for minute in range(0, 6 * 60, 5):
+            clock.append(start + timedelta(minutes=minute))
+            await scheduler.run_due(clock[-1], [G1])
+    # (28 March and 24 October run on the first pass, late: the catch-up of those days.)
+    assert [run for run in runs if run[0] in (date(2026, 3, 29), date(2026, 10, 25))] == [
+        (date(2026, 3, 29), datetime(2026, 3, 29, 1, 0, tzinfo=UTC)),  # 03:00, the end of the gap
+        (date(2026, 10, 25), datetime(2026, 10, 25, 0, 30, tzinfo=UTC)),  # the first 02:30 only
+    ]
+
+
+def test_the_postgresql_spelling_of_the_due_query() -> None:
+    from concord.db.jobs import PostgresDialect, ShardFilter, dialect_of
+    from concord.db.portable import to_postgres
+
+    sql, params = PostgresDialect().due_sql(ShardFilter(4, (1, 3)))
+    assert params == (4, 1, 3)
+    translated = to_postgres(sql)
+    assert translated.endswith("FOR UPDATE OF d SKIP LOCKED")
+    assert "(d.guild_id >> 22) %% %s) IN (%s, %s)" in translated
+    assert dialect_of(object()).name == "sqlite"
+    assert not dialect_of(object()).locks_due_rows
+
+
+def test_a_shard_filter_owns_its_guilds_only() -> None:
+    from concord.db.jobs import ShardFilter
+
+    everything = ShardFilter()
+    assert everything.owns(12345) and everything.sql("g") == ("", ())
+    half = ShardFilter(2, (1,))
+    assert half.owns(1 << 22) and not half.owns(2 << 22)
+
+
+async def test_a_guild_away_for_a_while_gets_its_jobs_back(db: Database) -> None:
+    scheduler, runs = await make(db)
+    morning = datetime(2026, 12, 1, 6, 0, tzinfo=UTC)
+    await scheduler.run_due(morning, [G1, G2])
+    await scheduler.run_due(datetime(2026, 12, 1, 8, 30, tzinfo=UTC), [G2])  # G1 unavailable
+    assert runs == []
+    [row] = await scheduler.due_table.rows(G1)
+    assert row.due_at is None  # off while it is away
+    await scheduler.run_due(datetime(2026, 12, 1, 8, 31, tzinfo=UTC), [G1, G2])
+    assert runs == [(G1, date(2026, 12, 1), False)]

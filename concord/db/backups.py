@@ -44,7 +44,7 @@ from concord.db.database import connect_sync, load_migrations, schema_version
 from concord.db.maintenance import check, table_counts
 from concord.db.s3store import S3Error, S3Store
 from concord.db.snapshots import SnapshotError, integrity_problems, verified_copy
-from concord.health import bot_ready, read_health
+from concord.health import bot_ready, health_files_beside, read_health
 
 log: logging.Logger = logging.getLogger(__name__)
 
@@ -538,13 +538,14 @@ def _s3_source(s3: S3Store, key: str) -> RestoreSource:
 def bot_holding(health_file: Path, now: datetime) -> str | None:
     """Why a running bot holds the database (the same test as the listener's ``/health``: ready,
     process alive, heartbeat recent), or None."""
-    health = read_health(health_file)
-    if health is None or not bot_ready(health, now):
-        return None
-    return (
-        f"a bot (pid {health.get('pid')}) is running on this database ({health_file}); "
-        "stop it first"
-    )
+    for path in health_files_beside(health_file):  # a shard process's health-<ids>.json too
+        health = read_health(path)
+        if health is not None and bot_ready(health, now):
+            return (
+                f"a bot (pid {health.get('pid')}) is running on this database ({path}); "
+                "stop it first"
+            )
+    return None
 
 
 def _fetch(source: RestoreSource, work: Path) -> Path:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 from datetime import UTC, date, datetime
 from functools import lru_cache
@@ -184,6 +184,16 @@ def _update_settings(
             (guild_id, name, json.dumps(value), now, actor_id),
         )
     after = read_full_config(conn, guild_id)
+    # The guild's daily jobs are worked out again at the next pass (a new time or timezone),
+    # and every process drops its cached copy of these settings (GuildSettings.refresh).
+    conn.execute(
+        "UPDATE job_due SET due_at = '', local_date = NULL, version = version + 1"
+        " WHERE guild_id = ?",
+        (guild_id,),
+    )
+    conn.execute(
+        "INSERT INTO settings_changes (guild_id, changed_at) VALUES (?, ?)", (guild_id, now)
+    )
     changed = {
         k: [to_column(k, getattr(before, k)), to_column(k, getattr(after, k))] for k in values
     }
@@ -247,6 +257,8 @@ class _ConfigCache:
     def __init__(self) -> None:
         self.configs: dict[int, GuildConfig] = {}
         self.generation: int = 0
+        # The highest settings_changes.seq seen (None: not looked yet); see GuildSettings.refresh.
+        self.seen: int | None = None
 
 
 # Per Database, shared by every GuildSettings on it (the bot's, the managers', the tests').
@@ -307,6 +319,73 @@ class GuildSettings:
         cache.configs[guild_id] = config
         return config
 
+    async def refresh(self) -> int:
+        """Drop the cached settings of guilds changed since the last look, by this process or
+        another one on the same database (settings_changes); returns how many were dropped.
+        One indexed read when nothing changed: the bot calls it every half second."""
+        cache = self._cache
+        row = await self.db.fetchone("SELECT max(seq) AS seq FROM settings_changes")
+        latest = int(row["seq"]) if row is not None and row["seq"] is not None else 0
+        seen = cache.seen
+        if seen is not None and latest <= seen:
+            return 0
+        if seen is None:  # the first look: whatever was cached may predate it
+            dropped = len(cache.configs)
+            cache.configs.clear()
+        else:
+            rows = await self.db.fetchall(
+                "SELECT DISTINCT guild_id FROM settings_changes WHERE seq > ? AND seq <= ?",
+                (seen, latest),
+            )
+            dropped = 0
+            for changed in rows:
+                if cache.configs.pop(int(changed["guild_id"]), None) is not None:
+                    dropped += 1
+        cache.generation += 1
+        cache.seen = latest
+        return dropped
+
+    async def get_many(self, guild_ids: Iterable[int]) -> dict[int, GuildConfig]:
+        """The settings of many guilds (a scheduler pass at start-up): the uncached ones read
+        in two queries per chunk instead of two each."""
+        cache = self._cache
+        found: dict[int, GuildConfig] = {}
+        missing: list[int] = []
+        for guild_id in guild_ids:
+            config = cache.configs.get(guild_id)
+            if config is None:
+                missing.append(guild_id)
+            else:
+                found[guild_id] = config
+        generation = cache.generation
+        for start in range(0, len(missing), 500):
+            chunk = missing[start : start + 500]
+            marks = ", ".join("?" for _ in chunk)
+            rows, extras = await self.db.fetch_many(
+                [
+                    (f"SELECT * FROM guild_settings WHERE guild_id IN ({marks})", tuple(chunk)),  # noqa: S608 (placeholders only)
+                    (
+                        "SELECT guild_id, name, value FROM module_settings"  # noqa: S608 (placeholders only)
+                        f" WHERE guild_id IN ({marks}) ORDER BY guild_id, name",
+                        tuple(chunk),
+                    ),
+                ]
+            )
+            by_guild = {int(row["guild_id"]): row for row in rows}
+            extra_by_guild: dict[int, list[tuple[str, str]]] = {}
+            for row in extras:
+                extra_by_guild.setdefault(int(row["guild_id"]), []).append(
+                    (row["name"], row["value"])
+                )
+            for guild_id in chunk:
+                config = config_from_row(guild_id, by_guild.get(guild_id))
+                if guild_id in extra_by_guild:
+                    config = replace(config, extras=tuple(extra_by_guild[guild_id]))
+                found[guild_id] = config
+                if cache.generation == generation:
+                    cache.configs[guild_id] = config
+        return found
+
     async def member_timezone(self, guild_id: int, user_id: int) -> str | None:
         row = await self.db.fetchone(
             "SELECT timezone FROM member_settings WHERE guild_id = ? AND user_id = ?",
@@ -320,6 +399,14 @@ class GuildSettings:
             (guild_id,),
         )
         return {r["user_id"]: r["timezone"] for r in rows}
+
+    async def guilds_with_member_zones(self) -> set[int]:
+        """Guilds where some member set a timezone of their own (index member_settings_own_zone):
+        the only ones a per-member-zone tick job can have work in."""
+        rows = await self.db.fetchall(
+            "SELECT DISTINCT guild_id FROM member_settings WHERE timezone IS NOT NULL"
+        )
+        return {int(r["guild_id"]) for r in rows}
 
     async def set_member_timezone(self, guild_id: int, user_id: int, timezone: str | None) -> None:
         await self.db.write(_set_member_timezone, guild_id, user_id, timezone)

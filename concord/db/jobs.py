@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from concord.db.guilds import utcnow_iso
-from concord.db.portable import Conn, Db, DbRow
+from concord.db.portable import POSTGRESQL, SQLITE, Conn, Db, DbRow
 
 # A run still marked 'running' after this long died with its process; it may be taken again.
 STALE_RUN = timedelta(minutes=10)
@@ -189,3 +191,208 @@ class JobLedger:
             "SELECT * FROM job_runs WHERE guild_id = ? AND job = ? ORDER BY local_date",
             (guild_id, job),
         )
+
+
+# -- the next due instant of each guild's daily jobs (job_due, migration 0014) -----------------
+# A pass reads what is due and not taken by a live run, for the shards this process owns, in one
+# indexed query (job_due_at); the claim rows of job_runs stay what makes a run happen once.
+DIRTY = ""  # due_at of a row to work out again at the next pass (sorts before every instant)
+
+
+@dataclass(frozen=True)
+class ShardFilter:
+    """The guilds a process owns: ``(guild_id >> 22) % count in ids``, as Discord routes them."""
+
+    count: int = 1
+    ids: tuple[int, ...] = (0,)
+
+    def owns(self, guild_id: int) -> bool:
+        return self.count <= 1 or (guild_id >> 22) % self.count in self.ids
+
+    def sql(self, column: str) -> tuple[str, tuple[int, ...]]:
+        """An ``AND ...`` condition on ``column`` with its parameters ('' when it owns all)."""
+        if self.count <= 1:
+            return "", ()
+        marks = ", ".join("?" for _ in self.ids)
+        return f" AND (({column} >> 22) % ?) IN ({marks})", (self.count, *self.ids)
+
+
+@dataclass(frozen=True)
+class DueRow:
+    guild_id: int
+    job: str
+    due_at: str | None
+    local_date: str | None
+    version: int
+
+
+@dataclass(frozen=True)
+class Settle:
+    """How a pass leaves a job_due row: today's run (its date and instant) when it is not
+    finished, else tomorrow's; None instants for a job that is off for the guild."""
+
+    guild_id: int
+    job: str
+    version: int
+    today: str | None
+    today_at: str | None
+    tomorrow: str | None
+    tomorrow_at: str | None
+
+
+class Dialect:
+    """The SQL that differs between SQLite and PostgreSQL for the scheduler and the settings
+    watch (chosen by the database's ``dialect``; SQLite's spelling is the default)."""
+
+    name = "sqlite"
+
+    def due_sql(self, shard: ShardFilter) -> tuple[str, tuple[Any, ...]]:
+        where, params = shard.sql("d.guild_id")
+        return (
+            "SELECT d.guild_id, d.job, d.due_at, d.local_date, d.version FROM job_due d"  # noqa: S608 (placeholders only)
+            " WHERE d.due_at <= ?" + where + " AND NOT EXISTS (SELECT 1 FROM job_runs r"
+            " WHERE r.guild_id = d.guild_id AND r.job = d.job AND r.local_date = d.local_date"
+            " AND r.status = 'running' AND r.started_at > ?)"
+            " ORDER BY d.due_at",
+            params,
+        )
+
+    # How a process hears of another's settings change: polled on SQLite (a cheap indexed
+    # read of the highest settings_changes.seq); LISTEN on PostgreSQL (the trigger of
+    # postgres/0014_job_due.sql notifies), with the same poll as a fallback.
+    listen_channel: str | None = None
+    locks_due_rows: bool = False
+
+
+class PostgresDialect(Dialect):
+    """On PostgreSQL the due rows are read inside a transaction with ``FOR UPDATE SKIP
+    LOCKED``: two processes that own the same shard for a moment (a restart overlapping the
+    old process) take disjoint rows; the claim rows still decide."""
+
+    name = "postgresql"
+    listen_channel = "settings_changed"
+    locks_due_rows = True
+
+    def due_sql(self, shard: ShardFilter) -> tuple[str, tuple[Any, ...]]:
+        sql, params = super().due_sql(shard)
+        return sql + " FOR UPDATE OF d SKIP LOCKED", params
+
+
+def _fetch_all(conn: Conn, sql: str, params: tuple[Any, ...]) -> list[Any]:
+    return conn.execute(sql, params).fetchall()
+
+
+def dialect_of(db: object) -> Dialect:
+    return PostgresDialect() if getattr(db, "dialect", SQLITE) == POSTGRESQL else Dialect()
+
+
+def ensure_due_rows(conn: Conn, guild_ids: Iterable[int], jobs: Iterable[str], dirty: bool) -> None:
+    """A job_due row for each guild × job; with ``dirty`` every one of them is worked out again
+    at the next pass (a process start, a clock jump, jobs added)."""
+    names = list(jobs)
+    rows = [(guild_id, name, DIRTY) for guild_id in guild_ids for name in names]
+    sql = (
+        "INSERT INTO job_due (guild_id, job, due_at) VALUES (?, ?, ?)"
+        " ON CONFLICT (guild_id, job) DO UPDATE SET due_at = excluded.due_at,"
+        " local_date = NULL, version = job_due.version + 1"
+        if dirty
+        else "INSERT INTO job_due (guild_id, job, due_at) VALUES (?, ?, ?)"
+        " ON CONFLICT (guild_id, job) DO NOTHING"
+    )
+    for row in rows:  # Conn has no executemany (psycopg's differs); the statement is cached
+        conn.execute(sql, row)
+
+
+def mark_due_dirty(conn: Conn, guild_id: int) -> None:
+    """Inside a settings change: the guild's jobs are worked out again at the next pass."""
+    conn.execute(
+        "UPDATE job_due SET due_at = ?, local_date = NULL, version = version + 1"
+        " WHERE guild_id = ?",
+        (DIRTY, guild_id),
+    )
+
+
+def settle_due(conn: Conn, items: Sequence[Settle]) -> int:
+    """Leave each row at its next run: today's while today's run is not finished (done, or
+    failed ``MAX_ATTEMPTS`` times), else tomorrow's. A row reset since it was read (its version
+    moved) is left alone. Returns the rows updated."""
+    updated = 0
+    for item in items:
+        due_at, local_date = item.today_at, item.today
+        if item.today is not None:
+            row = conn.execute(
+                "SELECT status, attempts FROM job_runs WHERE guild_id = ? AND job = ?"
+                " AND local_date = ?",
+                (item.guild_id, item.job, item.today),
+            ).fetchone()
+            if row is not None and (
+                row["status"] == "done"
+                or (row["status"] == "failed" and row["attempts"] >= MAX_ATTEMPTS)
+            ):
+                due_at, local_date = item.tomorrow_at, item.tomorrow
+        cur = conn.execute(
+            "UPDATE job_due SET due_at = ?, local_date = ? WHERE guild_id = ? AND job = ?"
+            " AND version = ?",
+            (due_at, local_date, item.guild_id, item.job, item.version),
+        )
+        updated += cur.rowcount
+    return updated
+
+
+def release_ahead_many(
+    conn: Conn, today_by_guild: Sequence[tuple[int, date]], now: datetime
+) -> dict[int, int]:
+    """:func:`release_ahead` for many guilds in one transaction; the claims released by guild
+    (only guilds where some were)."""
+    released: dict[int, int] = {}
+    for guild_id, today in today_by_guild:
+        count = release_ahead(conn, guild_id, today, now)
+        if count:
+            released[guild_id] = count
+    return released
+
+
+class DueTable:
+    """Async face of job_due for the scheduler."""
+
+    def __init__(self, db: Db) -> None:
+        self.db = db
+        self.dialect: Dialect = dialect_of(db)
+
+    async def due(self, now: datetime, shard: ShardFilter) -> list[DueRow]:
+        """What is due at ``now`` (or to be worked out again) and not taken by a live run."""
+        sql, shard_params = self.dialect.due_sql(shard)
+        params = (utcnow_iso(now), *shard_params, utcnow_iso(now - STALE_RUN))
+        if self.dialect.locks_due_rows:  # FOR UPDATE needs a read-write transaction
+            rows = await self.db.write(_fetch_all, sql, params)
+        else:
+            rows = await self.db.fetchall(sql, params)
+        return [
+            DueRow(r["guild_id"], r["job"], r["due_at"], r["local_date"], r["version"])
+            for r in rows
+        ]
+
+    async def ensure(self, guild_ids: Iterable[int], jobs: Iterable[str], *, dirty: bool) -> None:
+        await self.db.write(ensure_due_rows, list(guild_ids), list(jobs), dirty)
+
+    async def settle(self, items: Sequence[Settle]) -> int:
+        if not items:
+            return 0
+        return await self.db.write(settle_due, list(items))
+
+    async def release_ahead(
+        self, today_by_guild: Sequence[tuple[int, date]], now: datetime
+    ) -> dict[int, int]:
+        return await self.db.write(release_ahead_many, list(today_by_guild), now)
+
+    async def rows(self, guild_id: int) -> list[DueRow]:
+        """The guild's rows (tests, the sandbox)."""
+        rows = await self.db.fetchall(
+            "SELECT guild_id, job, due_at, local_date, version FROM job_due WHERE guild_id = ?"
+            " ORDER BY job",
+            (guild_id,),
+        )
+        return [
+            DueRow(r["guild_id"], r["job"], r["due_at"], r["local_date"], r["version"])
+            for r in rows
+        ]

@@ -106,6 +106,8 @@ def _background(task: asyncio.Task[Any]) -> bool:
     filename = getattr(code, "co_filename", "") or ""
     if "aiohttp" in filename and ("web_protocol" in filename or "web_ws" in filename):
         return True  # the emulator's connection handlers
+    if filename.endswith(("discord/shard.py", "discord\\shard.py")):
+        return True  # a shard's reader (AutoShardedBot), started again on every reconnect
     return _is_timer(task)
 
 

@@ -32,7 +32,7 @@ from prometheus_client.exposition import choose_encoder
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from concord.clock import Clock
-from concord.health import bot_ready, read_health
+from concord.health import all_ready, read_health
 from concord.webhook.deployer import Deployer, DeployQueue, PushRequest
 from concord.webhook.git import SHA
 from concord.webhook.history import CommitInfo, DeployHistory, record_as_dict
@@ -138,7 +138,7 @@ def create_app(
     deployer: Deployer = queue.deployer
     history: DeployHistory = deployer.history
     if metrics is None:
-        metrics = ListenerMetrics(history, settings.health_file, wall)
+        metrics = ListenerMetrics(history, settings.health_files, wall)
         deployer.observers.append(metrics.deploy_finished)
     counts: ListenerMetrics = metrics
     app = Flask("concord.webhook")
@@ -204,8 +204,9 @@ def create_app(
 
     @app.get("/health")
     def health() -> tuple[Response, int]:
-        bot = read_health(settings.health_file)
-        ready = bot_ready(bot, wall.now())
+        healths = [read_health(path) for path in settings.health_files]
+        bot = healths[0] if len(healths) == 1 else healths  # several: one per shard process
+        ready = all_ready(healths, wall.now())
         if not _authorised(secret, request.headers.get("Authorization")):
             # Anyone who can reach the listener may ask; only the secret's holder learns more.
             return jsonify({"ok": ready}), 200

@@ -368,8 +368,8 @@ class Deployer:
             )
         # The checkout is on the previous commit (or somewhere else): make sure the last
         # verified commit is what runs, and verified.
-        health = read_health(self.settings.health_file)
-        if head == previous and _running_ready(health, previous):
+        healths = [read_health(path) for path in self.settings.health_files]
+        if head == previous and all(_running_ready(health, previous) for health in healths):
             return self._finish(
                 record.id,
                 INTERRUPTED,
@@ -644,6 +644,7 @@ class Deployer:
             Path(f"{db}-wal"),
             Path(f"{db}-shm"),
             snapshot_dir(db),
+            *settings.health_files,
             settings.health_file,
             deploy_db,
             Path(f"{deploy_db}-wal"),
@@ -839,8 +840,13 @@ class Deployer:
             raise StepFailed("reinstall", str(exc), exc.output) from None
 
     def _restart_and_wait(self, commit: str, timer: StepTimer | None) -> None:
-        before = read_health(self.settings.health_file)
-        previous_pid = before.get("pid") if before else None
+        """Restart the bot (every process of it: CONCORD_RESTART_CMD restarts them all, e.g.
+        ``systemctl restart concord-bot.target``) and wait until each health file shows a new,
+        ready process on ``commit``."""
+        previous_pids: dict[Path, object] = {}
+        for path in self.settings.health_files:
+            before = read_health(path)
+            previous_pids[path] = before.get("pid") if before else None
         since = self.clock.now()
         with self._timed(timer, "restart"):
             try:
@@ -850,7 +856,7 @@ class Deployer:
             except CommandError as exc:
                 raise StepFailed("restart", str(exc), exc.output) from None
         with self._timed(timer, "health"):
-            self._wait_for_health(commit, since, previous_pid)
+            self._wait_for_health(commit, since, previous_pids)
 
     @contextmanager
     def _timed(self, timer: StepTimer | None, name: str) -> Iterator[None]:
@@ -861,16 +867,33 @@ class Deployer:
             yield
 
     def _wait_for_health(self, commit: str, since: datetime, previous_pid: object) -> None:
+        """Until every process's health file shows it ready on ``commit`` (``previous_pid``:
+        the pid the file named before the restart, which must have changed; by file, a dict,
+        when the bot runs as several processes)."""
+        previous_pids = previous_pid if isinstance(previous_pid, dict) else None
+        paths = self.settings.health_files
         deadline = self._monotonic() + self.health_timeout
         while True:
-            health = read_health(self.settings.health_file)
-            if health_matches(health, commit, since, previous_pid):
+            waiting: list[tuple[Path, dict[str, Any] | None]] = []
+            for path in paths:
+                health = read_health(path)
+                previous = previous_pids.get(path) if previous_pids is not None else previous_pid
+                if not health_matches(health, commit, since, previous):
+                    waiting.append((path, health))
+            if not waiting:
                 return
             if self._monotonic() >= deadline:
+                path, health = waiting[0]
+                which = f"{path.name}: " if len(paths) > 1 else "health file: "
+                more = (
+                    f"; {len(waiting)} of {len(paths)} processes not ready"
+                    if len(paths) > 1
+                    else ""
+                )
                 raise StepFailed(
                     "health",
                     f"the bot did not report ready on {commit[:7]} within "
-                    f"{self.health_timeout:g} s (health file: {describe_health(health)})",
+                    f"{self.health_timeout:g} s ({which}{describe_health(health)}{more})",
                 )
             self._sleep(self.poll_interval)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -23,7 +23,7 @@ from prometheus_client.registry import Collector
 
 from concord.alerts import Alerter, webhook_sender
 from concord.clock import Clock
-from concord.health import bot_ready, pid_alive, read_health
+from concord.health import all_ready, bot_ready, pid_alive, read_health
 from concord.webhook.deployer import DeployQueue, describe_health
 from concord.webhook.history import (
     DEPLOYED,
@@ -85,7 +85,10 @@ class LastDeployCollector(Collector):
 class ListenerMetrics:
     """The listener's metrics, in a registry of its own (the bot's are served by the bot)."""
 
-    def __init__(self, history: DeployHistory, health_file: Path, clock: Clock) -> None:
+    def __init__(
+        self, history: DeployHistory, health_file: Path | Sequence[Path], clock: Clock
+    ) -> None:
+        files = as_files(health_file)
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
         self.deploys = Counter(
@@ -125,7 +128,9 @@ class ListenerMetrics:
             "1 when the bot's health file shows it ready, alive and beating (the listener's view).",
             registry=r,
         )
-        self.bot_ready.set_function(lambda: float(bot_ready(read_health(health_file), clock.now())))
+        self.bot_ready.set_function(
+            lambda: float(all_ready([read_health(path) for path in files], clock.now()))
+        )
         r.register(LastDeployCollector(history))
 
     def deploy_finished(self, record: DeployRecord) -> None:
@@ -180,10 +185,17 @@ def _minutes(span: timedelta) -> str:
     return f"{minutes} min" if minutes else f"{int(span.total_seconds())} s"
 
 
+def as_files(health_file: Path | Sequence[Path]) -> list[Path]:
+    return [health_file] if isinstance(health_file, Path) else list(health_file)
+
+
 class BotWatcher:
     """Reads the bot's health file every ``interval`` seconds on a thread of its own and alerts
     when the bot is down (no live process) for over ``down_after``, or alive but not ready
     (or not beating) for over ``unhealthy_after``; resolved when it is ready again.
+
+    A bot run as several shard processes has a health file each (``health_files``): it is ready
+    when every one of them is, and the alert names the first one that is not.
 
     A deploy in progress restarts the bot and checks it itself, so no alert fires meanwhile.
     :meth:`check` is one look, called by the thread and directly by the tests (with a clock).
@@ -192,7 +204,7 @@ class BotWatcher:
     def __init__(
         self,
         alerter: Alerter,
-        health_file: Path,
+        health_file: Path | Sequence[Path],
         *,
         clock: Clock,
         deploying: Callable[[], bool] = lambda: False,
@@ -201,7 +213,7 @@ class BotWatcher:
         unhealthy_after: timedelta = UNHEALTHY_AFTER,
     ) -> None:
         self.alerter = alerter
-        self.health_file = health_file
+        self.health_files: list[Path] = as_files(health_file)
         self.clock = clock
         self.deploying = deploying
         self.interval = interval
@@ -213,8 +225,10 @@ class BotWatcher:
 
     def check(self) -> None:
         now = self.clock.now()
-        health = read_health(self.health_file)
-        if bot_ready(health, now):
+        healths = [(path, read_health(path)) for path in self.health_files]
+        not_ready = [(path, h) for path, h in healths if not bot_ready(h, now)]
+        health = not_ready[0][1] if not_ready else healths[0][1]
+        if not not_ready:
             since, self.bad_since = self.bad_since, None
             took = f" after {_minutes(now - since)}" if since is not None else ""
             commit = str(health.get("commit") or "?")[:7] if health else "?"
@@ -226,12 +240,15 @@ class BotWatcher:
             return
         down = not health or not pid_alive(health.get("pid"))
         span = now - bad_since
+        # Which process, when the bot runs as several.
+        where = f"{not_ready[0][0].name}: " if len(self.health_files) > 1 else ""
         if down and span > self.down_after:
             self.alerter.fire(
                 BOT_ALERT,
                 "The bot is down",
                 f"No bot process has been running for {_minutes(span)} "
-                f"({describe_health(health)}). Check `systemctl status concord-bot` and its journal.",
+                f"({where}{describe_health(health)}). Check `systemctl status concord-bot` and its "
+                "journal.",
                 now,
             )
         elif not down and span > self.unhealthy_after:
@@ -239,7 +256,7 @@ class BotWatcher:
                 BOT_ALERT,
                 "The bot is unhealthy",
                 f"The bot's process runs but has not been ready for {_minutes(span)} "
-                f"({describe_health(health)}): it may be hung or cut off from Discord.",
+                f"({where}{describe_health(health)}): it may be hung or cut off from Discord.",
                 now,
             )
 
@@ -293,7 +310,7 @@ def build_monitoring(
     ``send`` replaces the webhook poster (tests)."""
     deployer = queue.deployer
     history: DeployHistory = deployer.history
-    metrics = ListenerMetrics(history, settings.health_file, deployer.clock)
+    metrics = ListenerMetrics(history, settings.health_files, deployer.clock)
     deployer.observers.append(metrics.deploy_finished)
     if send is None and not settings.alert_url:
         return ListenerMonitoring(metrics)
@@ -304,5 +321,5 @@ def build_monitoring(
     def deploying() -> bool:
         return queue.busy or bool(history.running())
 
-    watcher = BotWatcher(alerter, settings.health_file, clock=deployer.clock, deploying=deploying)
+    watcher = BotWatcher(alerter, settings.health_files, clock=deployer.clock, deploying=deploying)
     return ListenerMonitoring(metrics, watcher)

@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
 
-from concord.config import SettingsError, _path, secret_url
+from concord.config import SettingsError, _path, parse_shard_ids, secret_url
+from concord.health import shard_health_file
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8088
@@ -57,6 +58,17 @@ class WebhookSettings:
     # CONCORD_ALERT_WEBHOOK_URL, read by the bot too: the listener alerts on deploys and on the
     # bot's health (a dead bot cannot alert). A credential, kept out of repr.
     alert_url: str | None = field(default=None, repr=False)
+    # The bot's processes when it runs as several (CONCORD_SHARD_GROUPS, e.g. "0_1 2_3"): one
+    # systemd instance concord-bot@<ids> each, with its own health file health-<ids>.json.
+    # Empty: one process, one health file.
+    shard_groups: tuple[tuple[int, ...], ...] = ()
+
+    @property
+    def health_files(self) -> list[Path]:
+        """The health file of every bot process the deployer restarts and checks."""
+        if not self.shard_groups:
+            return [self.health_file]
+        return [shard_health_file(self.health_file, group) for group in self.shard_groups]
 
     def require_secret(self) -> str:
         """The secret, or a SettingsError: the listener never runs without one."""
@@ -212,4 +224,21 @@ def load_webhook_settings(env: Mapping[str, str] | None = None) -> WebhookSettin
         db_path=db_path,
         stop_cmd=stop,
         alert_url=secret_url(env, "CONCORD_ALERT_WEBHOOK_URL"),
+        shard_groups=_shard_groups(env),
     )
+
+
+def _shard_groups(env: Mapping[str, str]) -> tuple[tuple[int, ...], ...]:
+    value = env.get("CONCORD_SHARD_GROUPS", "").strip()
+    if not value:
+        return ()
+    groups: list[tuple[int, ...]] = []
+    for word in value.replace(";", " ").split():
+        try:
+            groups.append(parse_shard_ids(word))
+        except ValueError as exc:
+            raise SettingsError("CONCORD_SHARD_GROUPS", f"{exc} (groups like 0_1 2_3)") from None
+    every = [shard_id for group in groups for shard_id in group]
+    if len(set(every)) != len(every):
+        raise SettingsError("CONCORD_SHARD_GROUPS", f"{value!r} names a shard in two groups")
+    return tuple(groups)

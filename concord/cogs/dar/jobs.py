@@ -106,12 +106,12 @@ class DarJobs:
         set up it runs at its time that day, not the next day."""
         return [
             DailyJob(REMINDER_JOB, reminder_time, self.remind),
-            TickJob(REMINDER_ZONES_JOB, self.remind_own_zones),
+            TickJob(REMINDER_ZONES_JOB, self.remind_own_zones, guilds=self.guilds_with_own_zones),
             DailyJob(SUMMARY_JOB, summary_time, self.post_summary),
             DailyJob(DIGEST_JOB, digest_time, self.post_digest),
             # Check-ins and members' own reminder times (concord/cogs/dar/checkin_jobs.py).
-            TickJob(CHECKIN_JOB, self.checkin_jobs.ask),
-            TickJob(OWN_TIME_JOB, self.checkin_jobs.remind_own_time),
+            TickJob(CHECKIN_JOB, self.checkin_jobs.ask, guilds=self.guilds_with_checkins),
+            TickJob(OWN_TIME_JOB, self.checkin_jobs.remind_own_time, guilds=self.guilds_own_time),
             DailyJob(CHECKIN_SUMMARY_JOB, summary_time, self.checkin_jobs.post_summaries),
         ]
 
@@ -144,6 +144,18 @@ class DarJobs:
         self, config: GuildConfig, guild: discord.Guild, day: date, people: Sequence[Member]
     ) -> None:
         await self._remind(config, guild, day, people, settle_unexpected=True)
+
+    async def guilds_with_checkins(self, now: datetime) -> set[int]:
+        """The guilds the check-in job may have work in (a check-in besides the Daily report)."""
+        return await self.cog.checkins.guilds_with_checkins()
+
+    async def guilds_own_time(self, now: datetime) -> set[int]:
+        """The guilds where some member has their own reminder time."""
+        return await self.cog.checkins.guilds_with_own_times()
+
+    async def guilds_with_own_zones(self, now: datetime) -> set[int]:
+        """The guilds :meth:`remind_own_zones` may have work in (some member's own timezone)."""
+        return await self.bot.guild_settings.guilds_with_member_zones()
 
     async def remind_own_zones(self, config: GuildConfig, now: datetime) -> None:
         """Members with their own timezone, once the reminder time has come where they are and

@@ -17,7 +17,7 @@ from concord.scheduler import TickJob
 
 
 def jobs(cog: Any) -> list[Job]:
-    return [TickJob(REMINDER_JOB, cog.desk.remind_pending)]
+    return [TickJob(REMINDER_JOB, cog.desk.remind_pending, guilds=cog.desk.guilds_to_remind)]
 
 
 MODULE = Module(

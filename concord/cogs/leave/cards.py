@@ -564,6 +564,11 @@ class LeaveDesk:
             backups = [guild.owner_id]  # the last resort, even when away
         return backups, why
 
+    async def guilds_to_remind(self, now: datetime) -> set[int]:
+        """The guilds :meth:`remind_pending` may have work in: a request pending for at least
+        the shortest reminder delay (1 h)."""
+        return await self.leave.guilds_with_pending(created_before=now - timedelta(hours=1))
+
     async def remind_pending(self, config: GuildConfig, now: datetime) -> None:
         """Tick job: requests pending longer than ``leave_reminder_hours`` are reminded to the
         manager role (and the approver role) in the approvals channel once a day each, on

@@ -57,7 +57,7 @@ class TaskReminders:
     def scheduled(self) -> list[DailyJob | TickJob]:
         """The module's jobs (its descriptor hands them to the scheduler)."""
         return [
-            TickJob(DUE_SOON_JOB, self.due_soon),
+            TickJob(DUE_SOON_JOB, self.due_soon, guilds=self.tasks_store.guilds_due_soon),
             DailyJob(OVERDUE_JOB, lambda config: config.digest, self.overdue),
         ]
 

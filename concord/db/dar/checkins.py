@@ -256,6 +256,21 @@ class CheckinManager:
     async def export(self, job: CheckinExport, out: IO[bytes]) -> int:
         return await self.db.read_in_thread(job.run, out)
 
+    async def guilds_with_checkins(self) -> set[int]:
+        """Guilds with a live check-in besides the Daily report: the only ones the check-in
+        tick job can have work in (a pass costs what is due, not what exists: issue 14)."""
+        rows = await self.db.fetchall(
+            "SELECT DISTINCT guild_id FROM dar_checkins WHERE is_default = 0 AND paused = 0"
+        )
+        return {int(r["guild_id"]) for r in rows}
+
+    async def guilds_with_own_times(self) -> set[int]:
+        """Guilds where some member set their own reminder time (``/dar remind``)."""
+        rows = await self.db.fetchall(
+            "SELECT DISTINCT guild_id FROM dar_member_rhythm WHERE remind_at IS NOT NULL"
+        )
+        return {int(r["guild_id"]) for r in rows}
+
     async def rhythms(self, guild_id: int) -> dict[int, Rhythm]:
         rows = await self.db.fetchall(
             "SELECT user_id, remind_at, workdays FROM dar_member_rhythm WHERE guild_id = ?",

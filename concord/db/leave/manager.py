@@ -518,6 +518,16 @@ class LeaveManager:
             rows = await self.db.fetchall(rows_of, (guild_id, per_page, shown * per_page))
         return total, shown, [_request_from_row(row) for row in rows]
 
+    async def guilds_with_pending(self, *, created_before: datetime) -> set[int]:
+        """Guilds with a request pending since before ``created_before`` (index
+        leave_requests_pending), for the reminder tick job."""
+        rows = await self.db.fetchall(
+            "SELECT DISTINCT guild_id FROM leave_requests WHERE status = 'pending'"
+            " AND created_at <= ?",
+            (utcnow_iso(created_before),),
+        )
+        return {int(r["guild_id"]) for r in rows}
+
     async def overdue_requests(
         self, guild_id: int, *, created_before: datetime
     ) -> list[LeaveRequest]:

@@ -319,6 +319,23 @@ class TaskManager:
             ),
         )
 
+    async def guilds_due_soon(self, now: datetime) -> set[int]:
+        """Guilds with a live assigned task due around now in any timezone (index
+        tasks_due_assigned): a superset of those :meth:`due_soon_candidates` finds tasks in."""
+        today = now.astimezone(UTC).date()
+        live = sorted(LIVE_STATUSES)
+        marks = ", ".join("?" for _ in live)
+        rows = await self.db.fetchall(
+            "SELECT DISTINCT guild_id FROM tasks WHERE assignee_id IS NOT NULL"  # noqa: S608 (placeholders only)
+            f" AND due_date BETWEEN ? AND ? AND status IN ({marks})",
+            (
+                (today - timedelta(days=2)).isoformat(),
+                (today + timedelta(days=3)).isoformat(),
+                *live,
+            ),
+        )
+        return {int(r["guild_id"]) for r in rows}
+
     # -- writes ----------------------------------------------------------------------------
     async def create(self, guild_id: int, actor: Actor, draft: TaskDraft, now: datetime) -> Task:
         return await self.db.write(create_task, guild_id, actor, draft, now)

@@ -1,6 +1,12 @@
 """The gateway: HELLO, IDENTIFY → READY + GUILD_CREATE, heartbeats, RESUME with replay, and the
 faults a bot must survive (dropped connection, op 7 reconnect, op 9 invalid session).
 
+Sharding as Discord does it (topics/gateway#sharding): IDENTIFY may carry ``shard: [id, count]``;
+a session then receives the guilds with ``(guild_id >> 22) % count == id`` and their events and
+interactions, and shard 0 also what belongs to no guild (DMs). An IDENTIFY whose session would
+hold more than the emulator's ``max_guilds_per_shard`` guilds is closed with 4011 (sharding
+required); a malformed shard with 4010.
+
 Plain text JSON frames; discord.py asks for ``compress=zlib-stream`` in the URL but handles
 uncompressed text frames, which Discord also sends when asked without compression.
 """
@@ -46,6 +52,8 @@ DECODE_ERROR = 4002
 NOT_AUTHENTICATED = 4003
 AUTHENTICATION_FAILED = 4004
 ALREADY_AUTHENTICATED = 4005
+INVALID_SHARD = 4010
+SHARDING_REQUIRED = 4011
 DISALLOWED_INTENTS = 4014
 
 # Intents (topics/gateway#gateway-intents).
@@ -86,6 +94,7 @@ class Session:
     socket: web.WebSocketResponse | None = None
     request: web.Request | None = None
     resumable: bool = True
+    shard: tuple[int, int] = (0, 1)  # (id, count)
 
     def record(self, event: str, data: Any) -> str:
         self.sequence += 1
@@ -98,7 +107,8 @@ class Gateway:
     def __init__(self, emulator: Emulator) -> None:
         self.emulator = emulator
         self.sessions: dict[str, Session] = {}
-        self.current: Session | None = None
+        self.current: Session | None = None  # the session identified last
+        self.shards: dict[int, Session] = {}  # the live session of each shard id
         self.sockets: set[web.WebSocketResponse] = set()
         self.identify_count = 0
         self.resume_count = 0
@@ -188,16 +198,31 @@ class Gateway:
         if intents & PRIVILEGED & ~emulator.privileged_intents:
             await self._close(socket, DISALLOWED_INTENTS, b"Disallowed intent(s).")
             return None
+        shard = _shard(data.get("shard", [0, 1]))
+        if shard is None:
+            await self._close(socket, INVALID_SHARD, b"Invalid shard.")
+            return None
+        guilds = [g for g in emulator.world.guilds.values() if shard_of(g.id, shard[1]) == shard[0]]
+        if len(guilds) > emulator.max_guilds_per_shard:
+            await self._close(socket, SHARDING_REQUIRED, b"Sharding required.")
+            return None
         self.identify_count += 1
-        if self.current is not None:
-            self.current.resumable = False
-        session = Session(secrets.token_hex(16), intents, socket=socket, request=request)
+        for old in list(self.shards.values()):
+            # The same shard identified again, or the bot restarted with another shard count:
+            # the old session is over.
+            if old.shard[0] == shard[0] or old.shard[1] != shard[1]:
+                old.resumable = False
+                self.shards.pop(old.shard[0], None)
+        session = Session(
+            secrets.token_hex(16), intents, socket=socket, request=request, shard=shard
+        )
         self.sessions[session.id] = session
         self.current = session
+        self.shards[shard[0]] = session
         ready = {
             "v": 10,
             "user": {**emulator.bot_user.payload(), "verified": True, "mfa_enabled": False},
-            "guilds": [{"id": str(g), "unavailable": True} for g in emulator.world.guilds],
+            "guilds": [{"id": str(g.id), "unavailable": True} for g in guilds],
             "session_id": session.id,
             "session_type": "normal",
             "resume_gateway_url": emulator.resume_gateway_url,
@@ -216,7 +241,7 @@ class Gateway:
         await self._send_dispatch(session, "READY", ready)
         # Discord accepts 50..250 and defaults to 50; discord.py sends 250.
         threshold = min(250, max(50, int(data.get("large_threshold", 50))))
-        for guild in emulator.world.guilds.values():
+        for guild in guilds:
             await self._send_dispatch(
                 session, "GUILD_CREATE", emulator.guild_create_payload(guild, threshold)
             )
@@ -309,13 +334,20 @@ class Gateway:
     async def dispatch(self, event: str, data: Any, *, intent: int | None = None) -> None:
         """Send an event to the bot's session; while it is disconnected the event waits in the
         replay buffer and arrives on RESUME, as on Discord."""
-        session = self.current
+        session = self.session_for(guild_of(event, data))
         if session is None or not session.resumable:
             return
         needed = intent if intent is not None else EVENT_INTENTS.get(event, 0)
         if needed and not session.intents & needed:
             return
         await self._send_dispatch(session, event, data)
+
+    def session_for(self, guild_id: int | None) -> Session | None:
+        """The session an event of ``guild_id`` goes to (None: no guild, a DM: shard 0)."""
+        if not self.shards:
+            return None
+        count = next(iter(self.shards.values())).shard[1]
+        return self.shards.get(0 if guild_id is None else shard_of(guild_id, count))
 
     def intents(self) -> int:
         return self.current.intents if self.current is not None else 0
@@ -373,3 +405,33 @@ class Gateway:
             await asyncio.wait_for(future, within)
         finally:
             future.cancel()
+
+
+def shard_of(guild_id: int, shard_count: int) -> int:
+    """The shard a guild belongs to (topics/gateway#sharding-sharding-formula)."""
+    return (guild_id >> 22) % shard_count
+
+
+def _shard(value: Any) -> tuple[int, int] | None:
+    """IDENTIFY's ``shard``: ``[shard_id, num_shards]`` with 0 <= shard_id < num_shards."""
+    if not isinstance(value, list | tuple) or len(value) != 2:
+        return None
+    shard_id, count = value
+    if not all(isinstance(v, int) and not isinstance(v, bool) for v in (shard_id, count)):
+        return None
+    return (shard_id, count) if 0 <= shard_id < count else None
+
+
+# Events whose data is the guild itself (its id is ``id``, not ``guild_id``).
+_GUILD_OBJECT_EVENTS = frozenset({"GUILD_CREATE", "GUILD_UPDATE", "GUILD_DELETE"})
+
+
+def guild_of(event: str, data: Any) -> int | None:
+    """The guild an event belongs to, for routing it to its shard (None: a DM, no guild)."""
+    if not isinstance(data, dict):
+        return None
+    raw = data.get("id") if event in _GUILD_OBJECT_EVENTS else data.get("guild_id")
+    try:
+        return int(raw) if raw is not None else None
+    except (TypeError, ValueError):
+        return None

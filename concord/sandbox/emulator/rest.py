@@ -6,6 +6,7 @@ or raises :class:`ApiError` with the status and code Discord would answer.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -266,16 +267,23 @@ async def gateway(call: Call) -> Any:
     return {"url": call.emulator.gateway_url}
 
 
+# Discord recommends a shard count for about this many guilds each (topics/gateway#sharding).
+GUILDS_PER_RECOMMENDED_SHARD = 1000
+SESSION_STARTS_PER_DAY = 1000
+
+
 @route("GET", "/gateway/bot")
 async def gateway_bot(call: Call) -> Any:
+    emulator = call.emulator
+    guilds = len(emulator.world.guilds)
     return {
-        "url": call.emulator.gateway_url,
-        "shards": 1,
+        "url": emulator.gateway_url,
+        "shards": max(1, math.ceil(guilds / GUILDS_PER_RECOMMENDED_SHARD)),
         "session_start_limit": {
-            "total": 1000,
-            "remaining": 999,
+            "total": SESSION_STARTS_PER_DAY,
+            "remaining": max(0, SESSION_STARTS_PER_DAY - emulator.gateway.identify_count),
             "reset_after": 86_400_000,
-            "max_concurrency": 1,
+            "max_concurrency": emulator.max_concurrency,
         },
     }
 

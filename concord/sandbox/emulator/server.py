@@ -13,6 +13,7 @@ gateway (dropped connection, op 7, op 9).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import math
@@ -189,8 +190,15 @@ class Emulator:
         monotonic: Callable[[], float] = time.monotonic,
         bot_name: str = "Concord Desk",
         privileged_intents: int = GUILD_MEMBERS,
+        max_guilds_per_shard: int = 2500,
+        max_concurrency: int = 1,
     ) -> None:
         self.token = token
+        # Sharding (topics/gateway#sharding): a session may hold at most this many guilds, or
+        # its IDENTIFY is closed with 4011; GET /gateway/bot recommends one shard per
+        # GUILDS_PER_RECOMMENDED_SHARD guilds and says how many shards may IDENTIFY at once.
+        self.max_guilds_per_shard = max_guilds_per_shard
+        self.max_concurrency = max_concurrency
         self.clock: Callable[[], datetime] = clock or (lambda: datetime.now(UTC))
         self.monotonic = monotonic
         self.privileged_intents = privileged_intents
@@ -213,6 +221,9 @@ class Emulator:
         self.uploads: dict[int, Attachment] = {}
         self.listeners: list[Callable[[str, StoredMessage], None]] = []
         self.incoming_webhooks: dict[int, IncomingWebhook] = {}
+        # Seconds each answer of a route waits after the request was carried out (latency):
+        # "METHOD /template" -> seconds (see :meth:`slow_down`).
+        self.latency: dict[str, float] = {}
         self.host = "127.0.0.1"
         self.port = 0
         self._runner: web.AppRunner | None = None
@@ -307,6 +318,14 @@ class Emulator:
         self.faults.append(fault)
         return fault
 
+    def slow_down(self, route: str, seconds: float) -> None:
+        """Answer requests of ``route`` ("METHOD /template") ``seconds`` after carrying them out,
+        as a slow network would (0: at once again)."""
+        if seconds > 0:
+            self.latency[route] = seconds
+        else:
+            self.latency.pop(route, None)
+
     def _fault_response(self, fault: Fault) -> web.Response:
         fault.times -= 1
         fault.hits += 1
@@ -373,6 +392,9 @@ class Emulator:
         record.files = [f.filename for f in files]
         call = rest.Call(self, request, params, body, files, record)
         result = await route.handler(call)
+        delay = self.latency.get(record.route)
+        if delay:
+            await asyncio.sleep(delay)
         if result is rest.NO_CONTENT:
             return web.Response(status=204)
         if isinstance(result, rest.Created):

@@ -86,8 +86,15 @@ class Snowflakes:
         return self.last
 
     def structure(self) -> int:
-        """A deterministic id for a user, guild, role or channel of the world."""
+        """A deterministic id for a user, role or channel of the world."""
         self.last_structure += 1
+        return self.last_structure
+
+    def guild(self) -> int:
+        """A deterministic guild id a millisecond after the last id: guilds, like Discord's,
+        are created at different moments, so ``(id >> 22) % shard_count`` spreads them over
+        the shards."""
+        self.last_structure = ((self.last_structure >> 22) + 1) << 22
         return self.last_structure
 
 
@@ -488,7 +495,7 @@ class World:
         return user
 
     def add_guild(self, name: str, owner: User) -> Guild:
-        guild_id = self.snowflakes.structure()
+        guild_id = self.snowflakes.guild()
         guild = Guild(guild_id, name, owner.id, self.clock())
         guild.roles[guild_id] = Role(guild_id, guild_id, "@everyone", EVERYONE_PERMISSIONS, 0)
         self.guilds[guild_id] = guild

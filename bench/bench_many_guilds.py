@@ -1,0 +1,238 @@
+"""Many guilds on 1, 2 and 4 shard processes sharing one database (issue 14).
+
+5,000 guilds x 10 members by default, the real bot as N OS processes (concord/sandbox/shards.py:
+``--shard-count``/``--shard-ids``, a manual clock each) against one emulator in this process:
+
+- launch -> every shard of every process ready (and RSS per process);
+- scheduler pass p50/p99 with nothing due (the passes of the day in which no job ran, plus
+  ``--idle-passes`` at the start) and with 100 guilds due (five groups of 100 offices whose
+  digest is at 05:40, 06:00, ... 07:00 UTC);
+- a simulated working day (05:00 UTC to 01:00 the next day, a pass every 20 minutes): every
+  office's DAR reminder DMs, summary and digest counted in the emulator's messages, duplicates
+  and missing ones;
+- interactions/s across every process (``/concord settings`` in offices of every shard).
+
+Targets: idle pass < 20 ms at 5,000 guilds; 0 duplicates and 0 missing; start-up of 4 processes
+< 10 s. SQLite (WAL) only for now: PostgreSQL figures follow the PostgreSQL backend (issue 13).
+
+Usage: python bench/bench_many_guilds.py [--guilds 5000] [--members 10] [--processes 1,2,4]
+       [--interactions 2000] [--idle-passes 20] [--until MINUTES]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import benchlib
+
+from concord.sandbox.emulator import Emulator
+from concord.sandbox.shards import (
+    ZONES,
+    DayCount,
+    ShardProcess,
+    build_guilds,
+    interact,
+    set_up,
+    settings_command,
+)
+
+DAY = datetime(2026, 12, 1, 5, 0, tzinfo=UTC)  # a Tuesday
+END = DAY + timedelta(hours=20)
+STEP = timedelta(minutes=20)
+DUE_GROUPS = 5
+DUE_GROUP_SIZE = 100
+
+
+def due_groups(guilds: int) -> dict[int, dict[str, Any]]:
+    """Offices (in UTC) whose digest is at 05:40, 06:00, ...: 100 guilds due at each."""
+    utc = [i for i in range(guilds) if ZONES[i % len(ZONES)] == "UTC"]
+    overrides: dict[int, dict[str, Any]] = {}
+    for group in range(DUE_GROUPS):
+        at = (DAY + STEP * (2 + group)).time()
+        for index in utc[group * DUE_GROUP_SIZE : (group + 1) * DUE_GROUP_SIZE]:
+            overrides[index] = {"digest": at}
+    return overrides
+
+
+def split(count: int, processes: int) -> list[list[int]]:
+    per = count // processes
+    return [list(range(p * per, (p + 1) * per)) for p in range(processes)]
+
+
+async def run(
+    guilds: int, members: int, processes: int, args: argparse.Namespace
+) -> dict[str, Any]:
+    shard_count = max(2, processes)  # Discord: at most 2,500 guilds a shard
+    now = [datetime(2026, 11, 2, 12, 0, tzinfo=UTC)]
+    with tempfile.TemporaryDirectory(prefix="concord-many-") as tmp:
+        async with Emulator(clock=lambda: now[0]) as emulator:
+            offices = build_guilds(emulator, guilds, members)
+            db = Path(tmp) / "concord.db"
+            started = time.perf_counter()
+            await set_up(db, offices, due_groups(guilds))
+            setup_s = time.perf_counter() - started
+            now[0] = DAY
+            count = DayCount()
+            emulator.listeners.append(count.listen)
+            launched = time.perf_counter()
+            bots = [
+                await ShardProcess.launch(
+                    emulator, db, shard_count=shard_count, shard_ids=ids, clock=DAY
+                )
+                for ids in split(shard_count, processes)
+            ]
+            try:
+                ready = await asyncio.gather(*(bot.wait_ready(300) for bot in bots))
+                all_ready_s = time.perf_counter() - launched
+                rss_ready = [r["rss_kb"] / 1024 for r in ready]
+
+                async def everywhere(moment: datetime) -> list[dict[str, Any]]:
+                    now[0] = moment
+                    for bot in bots:
+                        await bot.set_clock(moment)
+                    return await asyncio.gather(*(bot.scheduler_pass() for bot in bots))
+
+                first = await everywhere(DAY)
+                idle: list[float] = []
+                for second in range(1, args.idle_passes + 1):
+                    for result in await everywhere(DAY + timedelta(seconds=second)):
+                        idle.append(result["seconds"])
+                due_100: list[float] = []
+                busiest: list[float] = []
+                day_started = time.perf_counter()
+                group_moments = {DAY + STEP * (2 + group) for group in range(DUE_GROUPS)}
+                moment = DAY + STEP
+                end = min(END, DAY + timedelta(minutes=args.until))
+                while moment <= end:
+                    results = await everywhere(moment)
+                    guilds_ran = len({g for r in results for g, _, _ in r["ran"]})
+                    if guilds_ran == 0:
+                        idle.extend(r["seconds"] for r in results)
+                    elif moment in group_moments and guilds_ran == DUE_GROUP_SIZE:
+                        due_100.append(max(r["seconds"] for r in results))
+                    else:
+                        busiest.append(max(r["seconds"] for r in results))
+                    moment += STEP
+                day_s = time.perf_counter() - day_started
+                duplicates, missing = count.check(emulator, offices)
+                if args.until < 20 * 60:  # a part of the day: only duplicates can be told
+                    missing = None
+                rss_day = [await bot.rss_kb() / 1024 for bot in bots]
+                data = settings_command(emulator)
+                gate = asyncio.Semaphore(64)
+
+                async def one(index: int) -> bool:
+                    async with gate:
+                        return await interact(emulator, offices[index % len(offices)], data)
+
+                started = time.perf_counter()
+                answered = await asyncio.gather(*(one(i * 7) for i in range(args.interactions)))
+                interactions_s = sum(answered) / (time.perf_counter() - started)
+            finally:
+                for bot in bots:
+                    await bot.stop()
+    return {
+        "processes": processes,
+        "shard_count": shard_count,
+        "guilds": guilds,
+        "members": members,
+        "setup_s": round(setup_s, 2),
+        "launch_to_ready_s": round(all_ready_s, 2),
+        "rss_ready_mb": [round(x, 1) for x in rss_ready],
+        "rss_after_day_mb": [round(x, 1) for x in rss_day],
+        "first_pass_s": round(max(r["seconds"] for r in first), 3),
+        "idle_pass": benchlib.latency_summary(idle),
+        "idle_samples": len(idle),
+        "due_100_pass": benchlib.latency_summary(due_100),
+        "due_100_samples": len(due_100),
+        "busiest_pass_s": round(max(busiest), 2) if busiest else 0.0,
+        "day_s": round(day_s, 1),
+        "messages": sum(count.dms.values()) + sum(count.reports.values()),
+        "duplicates": duplicates,
+        "missing": missing,
+        "interactions_per_s": round(interactions_s, 1),
+        "interactions_answered": f"{sum(answered)}/{len(answered)}",
+    }
+
+
+async def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--guilds", type=int, default=5000)
+    parser.add_argument("--members", type=int, default=10)
+    parser.add_argument("--processes", default="1,2,4")
+    parser.add_argument("--interactions", type=int, default=2000)
+    parser.add_argument("--idle-passes", type=int, default=20)
+    parser.add_argument(
+        "--until",
+        type=int,
+        default=20 * 60,
+        help="simulate this many minutes of the day from 05:00 UTC (default: all 20 hours; "
+        "less: missing messages are not counted, duplicates are)",
+    )
+    args = parser.parse_args(argv)
+    benchlib.header(f"many guilds: {args.guilds} guilds x {args.members} members, SQLite (WAL)")
+    runs = []
+    for processes in [int(p) for p in args.processes.split(",")]:
+        print(f"-- {processes} process(es), load {benchlib.load()}", flush=True)
+        result = await run(args.guilds, args.members, processes, args)
+        runs.append(result)
+        print(result, flush=True)
+    rows = [
+        [
+            r["processes"],
+            r["launch_to_ready_s"],
+            " ".join(f"{x:.0f}" for x in r["rss_ready_mb"]),
+            r["idle_pass"]["p50_ms"],
+            r["idle_pass"]["p99_ms"],
+            r["due_100_pass"]["p50_ms"],
+            r["due_100_pass"]["p99_ms"],
+            r["first_pass_s"],
+            r["day_s"],
+            r["duplicates"],
+            r["missing"],
+            r["interactions_per_s"],
+        ]
+        for r in runs
+    ]
+    print(
+        benchlib.table(
+            [
+                "procs",
+                "ready s",
+                "RSS MB each",
+                "idle p50 ms",
+                "idle p99 ms",
+                "100 due p50 ms",
+                "100 due p99 ms",
+                "1st pass s",
+                "day s",
+                "dup",
+                "missing",
+                "interactions/s",
+            ],
+            rows,
+        )
+    )
+    targets = benchlib.Targets()
+    idle_p99 = max(r["idle_pass"]["p99_ms"] for r in runs)
+    targets.below(f"idle scheduler pass p99 at {args.guilds} guilds", idle_p99, 20, " ms")
+    targets.below("duplicate messages in the day", sum(r["duplicates"] for r in runs), 1)
+    if all(r["missing"] is not None for r in runs):
+        targets.below("missing messages in the day", sum(r["missing"] for r in runs), 1)
+    four = [r for r in runs if r["processes"] == 4]
+    if four:
+        targets.below("start-up of 4 processes", four[0]["launch_to_ready_s"], 10, " s")
+    targets.report()
+    benchlib.emit("many_guilds", {"database": "sqlite", "runs": runs}, targets)
+    return 0 if targets.met else 1
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(main(sys.argv[1:])))

@@ -1,0 +1,154 @@
+"""The bot as several shard processes on one database (issue 14), each a real OS process
+(``concord.sandbox.shards``) against one emulator, on a manual clock:
+
+- a simulated working day sends every guild's DAR reminders, summary and digest exactly once
+  (the many-guilds benchmark's check, at a small scale), and interactions reach every shard;
+- kill -9 of one process while its jobs run: after it is started again every job of its guilds
+  ran exactly once, notifications included, and the other process never stopped answering.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from concord.sandbox.emulator import Emulator
+from concord.sandbox.emulator.gateway import shard_of
+from concord.sandbox.emulator.world import StoredMessage
+from concord.sandbox.shards import (
+    DayCount,
+    OfficeGuild,
+    ShardProcess,
+    build_guilds,
+    interact,
+    set_up,
+    settings_command,
+)
+
+pytestmark = pytest.mark.slow
+
+DAY = datetime(2026, 12, 1, 5, 0, tzinfo=UTC)  # a Tuesday; see concord.sandbox.shards.ZONES
+END = DAY + timedelta(hours=20)
+STEP = timedelta(minutes=20)
+MESSAGES = "POST /channels/{channel_id}/messages"
+
+
+class World:
+    def __init__(
+        self, emulator: Emulator, offices: list[OfficeGuild], db: Path, now: list[datetime]
+    ):
+        self.emulator = emulator
+        self.offices = offices
+        self.db = db
+        self.now = now
+        self.count = DayCount()
+        emulator.listeners.append(self.count.listen)
+
+    async def launch(self, shard_ids: list[int], count: int = 2) -> ShardProcess:
+        process = await ShardProcess.launch(
+            self.emulator, self.db, shard_count=count, shard_ids=shard_ids, clock=self.now[0]
+        )
+        await process.wait_ready()
+        return process
+
+    async def at(self, moment: datetime, processes: list[ShardProcess]) -> None:
+        self.now[0] = moment
+        for process in processes:
+            await process.set_clock(moment)
+
+
+@pytest.fixture
+async def world(tmp_path: Path) -> AsyncIterator[World]:
+    now = [datetime(2026, 11, 2, 12, 0, tzinfo=UTC)]  # the members joined a month before
+    async with Emulator(clock=lambda: now[0]) as emulator:
+        offices = build_guilds(emulator, 50, 10)
+        db = tmp_path / "concord.db"
+        await set_up(db, offices)
+        now[0] = DAY
+        yield World(emulator, offices, db, now)
+
+
+async def test_a_day_on_two_processes_sends_everything_exactly_once(world: World) -> None:
+    processes = [await world.launch([0]), await world.launch([1])]
+    try:
+        assert sorted(p.ready["guilds"] for p in processes) == [25, 25]
+        moment = DAY
+        while moment <= END:
+            await world.at(moment, processes)
+            await asyncio.gather(*(p.scheduler_pass() for p in processes))
+            moment += STEP
+        assert world.count.check(world.emulator, world.offices) == (0, 0)
+        assert sum(world.count.dms.values()) == 500 and sum(world.count.reports.values()) == 100
+        # Interactions of every guild reach the process that owns its shard.
+        data = settings_command(world.emulator)
+        answered = await asyncio.gather(*(interact(world.emulator, o, data) for o in world.offices))
+        assert all(answered)
+    finally:
+        for process in processes:
+            await process.stop()
+
+
+async def test_kill_9_while_jobs_run_then_each_job_ran_exactly_once(world: World) -> None:
+    survivor, victim = await world.launch([0]), await world.launch([1])
+    theirs = {o.reports.id for o in world.offices if shard_of(o.guild.id, 2) == 1}
+    dm_owner = {
+        world.emulator.world.dm_channel(user).id: office
+        for office in world.offices
+        for user in office.staff
+    }
+    killed: list[int] = []
+    victim_pid = int(victim.ready["pid"])
+
+    def kill_mid_job(kind: str, message: StoredMessage) -> None:
+        # The victim's third DAR reminder DM has reached Discord: kill it before it hears back.
+        if killed or kind != "MESSAGE_CREATE" or message.channel_id not in dm_owner:
+            return
+        if shard_of(dm_owner[message.channel_id].guild.id, 2) != 1:
+            return
+        sent = sum(
+            n
+            for channel, n in world.count.dms.items()
+            if shard_of(dm_owner[channel].guild.id, 2) == 1
+        )
+        if sent >= 3:
+            os.kill(victim_pid, signal.SIGKILL)
+            killed.append(victim_pid)
+
+    processes = [survivor, victim]
+    try:
+        moment = DAY
+        while moment < DAY + timedelta(hours=12):  # up to 17:00 UTC, the UTC offices' reminders
+            await world.at(moment, processes)
+            await asyncio.gather(*(p.scheduler_pass() for p in processes))
+            moment += STEP
+        world.emulator.listeners.append(kill_mid_job)
+        world.emulator.slow_down(MESSAGES, 0.05)  # each send takes a moment: jobs run a while
+        await world.at(moment, processes)
+        survivor_pass = asyncio.create_task(survivor.scheduler_pass())
+        with pytest.raises(RuntimeError, match="ended"):
+            await victim.scheduler_pass()
+        assert killed == [victim_pid]
+        # The other process never stopped answering, and finished its own jobs.
+        data = settings_command(world.emulator)
+        mine = [o for o in world.offices if shard_of(o.guild.id, 2) == 0]
+        assert all(await asyncio.gather(*(interact(world.emulator, o, data) for o in mine[:5])))
+        await survivor_pass
+        world.emulator.slow_down(MESSAGES, 0)
+        await victim.kill()
+        victim = await world.launch([1])  # systemd's Restart=on-failure
+        processes = [survivor, victim]
+        while moment <= END:
+            moment += STEP  # the killed process's runs are taken again once stale (10 min)
+            await world.at(moment, processes)
+            await asyncio.gather(*(p.scheduler_pass() for p in processes))
+        assert world.count.check(world.emulator, world.offices) == (0, 0)
+        assert sum(world.count.reports[channel] for channel in theirs) == 2 * len(theirs)
+    finally:
+        for process in processes:
+            await process.stop()
