@@ -1,0 +1,32 @@
+"""A new user's review of issues 20 (leave teams) and 21 (check-ins), through the emulator: user
+text in answers is escaped, and bad input gets a clear ephemeral error with nothing changed."""
+
+from __future__ import annotations
+
+from concord.sandbox.driver import Sandbox
+
+
+async def test_a_team_name_is_escaped_in_the_refusals_that_repeat_it(sandbox: Sandbox) -> None:
+    await sandbox.configure_office()
+    made = await sandbox.slash("alice", "leave team create", name="*Ops*")
+    assert "Created team **\\*Ops\\***" in made.text, made.text
+    again = await sandbox.slash("alice", "leave team create", name="*ops*")
+    assert "There is already a team called **\\*Ops\\***" in again.text, again.text
+    assert again.ephemeral
+    await sandbox.slash("alice", "leave team create", name="_Sales_")
+    renamed = await sandbox.slash("alice", "leave team edit", team="_Sales_", rename="*OPS*")
+    assert "There is already a team called **\\*Ops\\***" in renamed.text, renamed.text
+    unknown = await sandbox.slash("alice", "leave team delete", team="Nope")
+    assert "Teams here: \\*Ops\\*, \\_Sales\\_" in unknown.text, unknown.text
+    await sandbox.slash("alice", "leave team add", team="*Ops*", member="bob")
+    added = await sandbox.slash(
+        "alice",
+        "leave blackout add",
+        start="2026-12-14",
+        end="2026-12-15",
+        team="*Ops*",
+        reason="__launch__",
+    )
+    assert "· \\*Ops\\* · \\_\\_launch\\_\\_" in added.text, added.text
+    blocked = await sandbox.slash("bob", "leave apply", leave_type="Annual", start="2026-12-15")
+    assert "for \\*Ops\\*: \\_\\_launch\\_\\_" in blocked.text, blocked.text
