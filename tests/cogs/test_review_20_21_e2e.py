@@ -3,6 +3,8 @@ text in answers is escaped, and bad input gets a clear ephemeral error with noth
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from concord.sandbox.driver import Sandbox
 
 
@@ -30,3 +32,16 @@ async def test_a_team_name_is_escaped_in_the_refusals_that_repeat_it(sandbox: Sa
     assert "· \\*Ops\\* · \\_\\_launch\\_\\_" in added.text, added.text
     blocked = await sandbox.slash("bob", "leave apply", leave_type="Annual", start="2026-12-15")
     assert "for \\*Ops\\*: \\_\\_launch\\_\\_" in blocked.text, blocked.text
+
+
+async def test_a_check_in_name_is_escaped_in_the_refusals_that_repeat_it(
+    sandbox: Sandbox,
+) -> None:
+    await sandbox.configure_office()
+    sandbox.clock.set(datetime(2026, 12, 1, 9, tzinfo=UTC))  # type: ignore[attr-defined]
+    await sandbox.slash("alice", "dar checkin create", name="*Retro*")
+    again = await sandbox.slash("alice", "dar checkin create", name="*retro*")
+    assert "There is already a check-in called **\\*retro\\***" in again.text, again.text
+    unknown = await sandbox.slash("alice", "dar checkin pause", checkin="__Standup__")
+    assert "There is no check-in called **\\_\\_Standup\\_\\_**" in unknown.text, unknown.text
+    assert unknown.ephemeral

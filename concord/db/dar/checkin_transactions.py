@@ -23,6 +23,7 @@ from concord.core.checkins import (
 )
 from concord.core.dar import ReportDraft, check_report_day, is_late, local_date, zone_for
 from concord.core.schedule import format_hhmm
+from concord.core.text import escape_markdown
 from concord.db.dar.checkin_records import (
     CheckinChanges,
     EntryResult,
@@ -102,7 +103,7 @@ def _name_free(conn: sqlite3.Connection, guild_id: int, name: str, except_id: in
         (guild_id, name, except_id),
     ).fetchone()
     if clash is not None:
-        raise UserError(f"There is already a check-in called **{name}**.")
+        raise UserError(f"There is already a check-in called **{escape_markdown(name)}**.")
 
 
 def _check_schedule(schedule: str, days: frozenset[int] | None, on_date: date | None) -> None:
