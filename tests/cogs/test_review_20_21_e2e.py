@@ -45,3 +45,16 @@ async def test_a_check_in_name_is_escaped_in_the_refusals_that_repeat_it(
     unknown = await sandbox.slash("alice", "dar checkin pause", checkin="__Standup__")
     assert "There is no check-in called **\\_\\_Standup\\_\\_**" in unknown.text, unknown.text
     assert unknown.ephemeral
+
+
+async def test_a_one_off_check_in_in_the_past_is_refused(sandbox: Sandbox) -> None:
+    await sandbox.configure_office()
+    sandbox.clock.set(datetime(2026, 12, 1, 9, tzinfo=UTC))  # type: ignore[attr-defined]
+    await sandbox.slash("alice", "dar checkin list")
+    past = await sandbox.slash(
+        "alice", "dar checkin create", name="Plan", schedule="once", date="2026-11-30"
+    )
+    assert "`date`:" in past.text and "has passed" in past.text, past.text
+    async with sandbox.db.read() as conn:
+        rows = await conn.execute_fetchall("SELECT name FROM dar_checkins")
+    assert [r[0] for r in rows] == ["Daily report"]

@@ -545,5 +545,9 @@ class CheckinCommands(commands.Cog):
 
 
 def _future_date(text: str, today: date) -> date:
-    """A one-off check-in's date: ISO, or ``11 Dec`` (the next one)."""
-    return parse_date(text, today)
+    """A one-off check-in's date: ISO, or ``11 Dec`` (the next one); never a day that has
+    passed (nobody would ever be asked)."""
+    day = parse_date(text, today)
+    if day < today:
+        raise UserError(f"{day.isoformat()} has passed; a one-off check-in needs today or later.")
+    return day
