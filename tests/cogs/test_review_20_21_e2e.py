@@ -58,3 +58,21 @@ async def test_a_one_off_check_in_in_the_past_is_refused(sandbox: Sandbox) -> No
     async with sandbox.db.read() as conn:
         rows = await conn.execute_fetchall("SELECT name FROM dar_checkins")
     assert [r[0] for r in rows] == ["Daily report"]
+
+
+async def test_team_edit_refuses_contradictory_or_empty_options(sandbox: Sandbox) -> None:
+    await sandbox.configure_office()
+    await sandbox.slash("alice", "leave team create", name="Support", approver_role="Manager")
+    both = await sandbox.slash(
+        "alice", "leave team edit", team="Support", approver_role="Staff", clear_approver_role=True
+    )
+    assert "not both" in both.text and both.ephemeral, both.text
+    empty = await sandbox.slash("alice", "leave team edit", team="Support")
+    assert "Nothing to change" in empty.text, empty.text
+    async with sandbox.db.read() as conn:
+        rows = await conn.execute_fetchall("SELECT approver_role_id FROM leave_teams")
+        edits = await conn.execute_fetchall(
+            "SELECT 1 FROM audit_log WHERE action = 'leave.team.edit'"
+        )
+    assert [r[0] for r in rows] == [sandbox.role("Manager").id]
+    assert list(edits) == []

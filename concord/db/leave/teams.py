@@ -304,6 +304,15 @@ def edit_team(
 ) -> Team:
     _require_manager(actor_is_manager)
     old = find_team(conn, guild_id, name)
+    if edit == TeamEdit():
+        raise UserError(
+            "Nothing to change: give `max_out`, `approver_role`, `clear_approver_role` or `rename`."
+        )
+    if edit.approver_role_id is not None and edit.clear_approver_role:
+        raise UserError(
+            "Give either `approver_role` (a new approver role) or `clear_approver_role:True` "
+            "(no approver role), not both."
+        )
     validate_max_out(edit.max_out)
     new_name = old.name
     if edit.rename is not None:
