@@ -76,3 +76,30 @@ async def test_team_edit_refuses_contradictory_or_empty_options(sandbox: Sandbox
         )
     assert [r[0] for r in rows] == [sandbox.role("Manager").id]
     assert list(edits) == []
+
+
+async def test_check_in_options_that_would_be_ignored_are_refused(sandbox: Sandbox) -> None:
+    await sandbox.configure_office()
+    sandbox.clock.set(datetime(2026, 12, 1, 9, tzinfo=UTC))  # type: ignore[attr-defined]
+    dated = await sandbox.slash("alice", "dar checkin create", name="Retro", date="2026-12-10")
+    assert "`date` is only for a one-off check-in" in dated.text, dated.text
+    await sandbox.slash("alice", "dar checkin create", name="Retro")
+    empty = await sandbox.slash("alice", "dar checkin edit", checkin="Retro")
+    assert "Nothing to change" in empty.text and empty.ephemeral, empty.text
+    stale = await sandbox.slash("alice", "dar checkin edit", checkin="Retro", date="2026-12-10")
+    assert "`date` is only for a one-off check-in" in stale.text, stale.text
+    once = await sandbox.slash(
+        "alice", "dar checkin edit", checkin="Retro", schedule="once", date="2026-12-10"
+    )
+    assert "once, 2026-12-10" in once.text, once.text
+    daily = await sandbox.slash("alice", "dar checkin edit", checkin="Retro", schedule="daily")
+    assert "daily, Mon–Fri" in daily.text, daily.text
+    async with sandbox.db.read() as conn:
+        rows = await conn.execute_fetchall(
+            "SELECT kind, on_date FROM dar_checkins WHERE name = 'Retro'"
+        )
+        edits = await conn.execute_fetchall(
+            "SELECT count(*) FROM audit_log WHERE action = 'dar.checkin.edit'"
+        )
+    assert [tuple(r) for r in rows] == [("daily", None)]
+    assert [r[0] for r in edits] == [2]
