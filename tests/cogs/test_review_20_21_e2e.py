@@ -103,3 +103,12 @@ async def test_check_in_options_that_would_be_ignored_are_refused(sandbox: Sandb
         )
     assert [tuple(r) for r in rows] == [("daily", None)]
     assert [r[0] for r in edits] == [2]
+
+
+async def test_remind_refuses_clear_with_a_time_or_days(sandbox: Sandbox) -> None:
+    await sandbox.configure_office()
+    await sandbox.slash("bob", "dar remind", time="08:00")
+    both = await sandbox.slash("bob", "dar remind", time="09:00", clear=True)
+    assert "not both" in both.text and both.ephemeral, both.text
+    mine = await sandbox.slash("bob", "dar remind")
+    assert "**08:00**" in mine.text, mine.text

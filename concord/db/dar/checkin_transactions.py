@@ -559,6 +559,10 @@ def set_rhythm(
     clear: bool,
     now: datetime,
 ) -> None:
+    if clear and (remind_at is not None or workdays is not None):
+        raise UserError(
+            "Give either `clear:True` (back to the office's) or your own `time` / `days`, not both."
+        )
     if clear:
         conn.execute(
             "DELETE FROM dar_member_rhythm WHERE guild_id = ? AND user_id = ?",
