@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
+
 from concord.sandbox.driver import Sandbox
 
 
@@ -112,3 +114,15 @@ async def test_remind_refuses_clear_with_a_time_or_days(sandbox: Sandbox) -> Non
     assert "not both" in both.text and both.ephemeral, both.text
     mine = await sandbox.slash("bob", "dar remind")
     assert "**08:00**" in mine.text, mine.text
+
+
+@pytest.mark.sandbox(settings={"public_url": "https://desk.example/concord"})
+async def test_feed_answers_escape_the_team_name(sandbox: Sandbox) -> None:
+    await sandbox.configure_office()
+    await sandbox.slash("alice", "leave team create", name="*Ops*")
+    made = await sandbox.slash("bob", "leave feed", kind="team", team="*Ops*")
+    assert "**Leave · \\*Ops\\***: who of \\*Ops\\* is out" in made.text, made.text
+    again = await sandbox.slash("bob", "leave feed", kind="team", team="*Ops*")
+    assert "(who of \\*Ops\\* is out" in again.text, again.text
+    unknown = await sandbox.slash("bob", "leave feed", kind="team", team="_Nope_")
+    assert "There is no team called **\\_Nope\\_**" in unknown.text, unknown.text
