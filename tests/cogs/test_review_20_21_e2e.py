@@ -126,3 +126,20 @@ async def test_feed_answers_escape_the_team_name(sandbox: Sandbox) -> None:
     assert "(who of \\*Ops\\* is out" in again.text, again.text
     unknown = await sandbox.slash("bob", "leave feed", kind="team", team="_Nope_")
     assert "There is no team called **\\_Nope\\_**" in unknown.text, unknown.text
+
+
+async def test_a_posted_check_in_report_escapes_its_name_and_labels(sandbox: Sandbox) -> None:
+    await sandbox.configure_office()
+    sandbox.clock.set(datetime(2026, 12, 1, 9, tzinfo=UTC))  # type: ignore[attr-defined]
+    await sandbox.slash(
+        "alice", "dar checkin create", name="*Retro*", channel="general", post="each"
+    )
+    form = await sandbox.slash("alice", "dar questions", checkin="*Retro*")
+    assert form.modal is not None
+    await sandbox.submit("alice", form.modal, question1="__Wins__; long")
+    filing = await sandbox.slash("bob", "dar submit", checkin="*Retro*")
+    assert filing.modal is not None
+    await sandbox.submit("bob", filing.modal, **{"__Wins__": "shipped"})
+    [posted] = [m for m in sandbox.messages("general") if m.embeds]
+    assert posted.embeds[0]["title"] == "\\*Retro\\* — Bob", posted.embeds[0]
+    assert [f["name"] for f in posted.embeds[0]["fields"]] == ["\\_\\_Wins\\_\\_"]

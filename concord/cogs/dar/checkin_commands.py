@@ -67,7 +67,7 @@ def posting(value: str | None) -> tuple[str | None, bool | None]:
 def entry_embed(checkin: CheckIn, entry: Entry, name: str) -> discord.Embed:
     """A check-in report as posted in its channel (and edited in place)."""
     embed = discord.Embed(
-        title=clip(f"{checkin.name} — {name}", 256),
+        title=clip(f"{escape_markdown(checkin.name)} — {escape_markdown(name)}", 256),
         description=format_day(entry.day) + (" · late" if entry.late else ""),
         colour=ENTRY_COLOUR,
     )
@@ -77,7 +77,9 @@ def entry_embed(checkin: CheckIn, entry: Entry, name: str) -> discord.Embed:
             continue
         shown = f"{value} {question.unit}" if question.kind == "number" and question.unit else value
         embed.add_field(
-            name=clip(question.label, 256), value=clip(escape_markdown(shown), 1024), inline=False
+            name=clip(escape_markdown(question.label), 256),
+            value=clip(escape_markdown(shown), 1024),
+            inline=False,
         )
     if entry.edits:
         embed.set_footer(text=f"Edited {entry.edits} time{'s' if entry.edits != 1 else ''}")
