@@ -143,3 +143,26 @@ async def test_a_posted_check_in_report_escapes_its_name_and_labels(sandbox: San
     [posted] = [m for m in sandbox.messages("general") if m.embeds]
     assert posted.embeds[0]["title"] == "\\*Retro\\* — Bob", posted.embeds[0]
     assert [f["name"] for f in posted.embeds[0]["fields"]] == ["\\_\\_Wins\\_\\_"]
+
+
+async def test_a_short_done_question_is_prefilled_on_one_line(sandbox: Sandbox) -> None:
+    await sandbox.configure_office()
+    sandbox.clock.set(datetime(2026, 12, 1, 9, tzinfo=UTC))  # type: ignore[attr-defined]
+    await sandbox.slash("alice", "dar checkin create", name="Standup")
+    form = await sandbox.slash("alice", "dar questions", checkin="Standup")
+    assert form.modal is not None
+    await sandbox.submit("alice", form.modal, question1="Done; short; done")
+    for title in ("Fix the printer", "Order paper"):
+        await sandbox.slash("alice", "task create", title=title, assignee="bob")
+    for number in (1, 2):
+        card = next(
+            m
+            for m in reversed(sandbox.messages("tasks"))
+            if m.embeds and m.embeds[0].get("footer", {}).get("text") == f"Task #{number}"
+        )
+        await sandbox.click("bob", card, "Done")
+    filing = await sandbox.slash("bob", "dar submit", checkin="Standup")
+    assert filing.modal is not None
+    value = filing.modal.field("Done").value
+    assert value is not None and "\n" not in value, value
+    assert "#1 Fix the printer" in value and "#2 Order paper" in value, value

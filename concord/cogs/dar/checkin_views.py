@@ -52,7 +52,14 @@ def _input(question: Question, value: str | None) -> discord.ui.Label[Any]:
     )
     component = label.component
     assert isinstance(component, FieldInput)
-    component.default = (value or "")[:limit] or None
+    text = value or ""
+    if style is discord.TextStyle.short:
+        # A short field holds one line (Discord refuses a multi-line value in it): a prefilled
+        # list of done tasks goes on one line.
+        text = " · ".join(
+            line.strip().removeprefix("- ") for line in text.splitlines() if line.strip()
+        )
+    component.default = text[:limit] or None
     return label
 
 
