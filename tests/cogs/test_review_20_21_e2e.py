@@ -166,3 +166,22 @@ async def test_a_short_done_question_is_prefilled_on_one_line(sandbox: Sandbox) 
     value = filing.modal.field("Done").value
     assert value is not None and "\n" not in value, value
     assert "#1 Fix the printer" in value and "#2 Order paper" in value, value
+
+
+async def test_the_questions_form_has_room_for_the_longest_saved_question(
+    sandbox: Sandbox,
+) -> None:
+    await sandbox.configure_office()
+    await sandbox.slash("alice", "dar checkin create", name="Mood")
+    form = await sandbox.slash("alice", "dar questions", checkin="Mood")
+    assert form.modal is not None
+    # 393 characters as typed (the form takes 400); saved, it reads back with "; required".
+    options = "/".join(f"{n}" * 31 + f"{n:02d}" for n in range(10))
+    line = f"{'L' * 45}; choice {options}"
+    assert len(line) == 393
+    saved = await sandbox.submit("alice", form.modal, question1=line)
+    assert "asks:" in saved.text, saved.text
+    again = await sandbox.slash("alice", "dar questions", checkin="Mood")
+    assert again.modal is not None
+    field = again.modal.field("question1")
+    assert field.value is not None and len(field.value) <= field.max_length, field
