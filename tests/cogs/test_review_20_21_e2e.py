@@ -3,11 +3,14 @@ text in answers is escaped, and bad input gets a clear ephemeral error with noth
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
 import pytest
 
 from concord.sandbox.driver import Sandbox
+from concord.web.app import create_app
+from concord.web.store import ReadOnlyStore
 
 
 async def test_a_team_name_is_escaped_in_the_refusals_that_repeat_it(sandbox: Sandbox) -> None:
@@ -185,3 +188,17 @@ async def test_the_questions_form_has_room_for_the_longest_saved_question(
     assert again.modal is not None
     field = again.modal.field("question1")
     assert field.value is not None and len(field.value) <= field.max_length, field
+
+
+@pytest.mark.sandbox(settings={"public_url": "https://desk.example/concord"})
+async def test_deleting_a_team_ends_its_feed_links_and_says_so(sandbox: Sandbox) -> None:
+    await sandbox.configure_office()
+    await sandbox.slash("alice", "leave team create", name="Ops")
+    made = await sandbox.slash("bob", "leave feed", kind="team", team="Ops")
+    found = re.search(r"/feed/([A-Za-z0-9_-]+)\.ics", made.text)
+    assert found, made.text
+    client = create_app(ReadOnlyStore(sandbox.db_path), clock=sandbox.clock).test_client()
+    assert client.get(f"/feed/{found[1]}.ics").status_code == 200
+    gone = await sandbox.slash("alice", "leave team delete", team="Ops")
+    assert "links to its calendar feed stop working" in gone.text, gone.text
+    assert client.get(f"/feed/{found[1]}.ics").status_code == 404

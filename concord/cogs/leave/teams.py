@@ -259,7 +259,7 @@ class TeamCommands(commands.Cog):
         text = (
             f"Deleted team **{escape_markdown(gone.name)}** "
             f"({plural(len(gone.members), 'member')}). Its members' leave now goes to the managers"
-            " (or their other teams' approvers)."
+            " (or their other teams' approvers); links to its calendar feed stop working."
         )
         if blackouts:
             text += f" Its {plural(blackouts, 'blackout')} went with it."
