@@ -9,6 +9,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 
+from concord.core.text import escape_markdown
 from concord.errors import UserError
 
 MAX_TEAM_NAME = 40
@@ -169,6 +170,6 @@ class LimitReached(UserError):
         self.request_id = request_id
         self.over = over
         super().__init__(
-            f"Cannot approve #{request_id} yet: {over.sentence()}. To approve it anyway, use "
+            f"Cannot approve #{request_id} yet: {escape_markdown(over.sentence())}. To approve it anyway, use "
             "**Approve anyway** on its card."
         )

@@ -159,7 +159,7 @@ async def test_a_team_feed_shows_the_team_only_and_an_unknown_team_is_refused(
 
     await sandbox.db.write(make_team)
     refused = await sandbox.slash("dave", "leave feed", kind="team", team="Sales")
-    assert "no team called 'Sales'" in refused.text
+    assert "no team called **Sales**" in refused.text
     assert await rows(sandbox, "SELECT * FROM leave_feeds") == []
     assert await rows(sandbox, "SELECT * FROM member_names") == []  # refused: nothing changed
     choices = await sandbox.autocomplete("dave", "leave feed", "team", "sup")

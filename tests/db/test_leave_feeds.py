@@ -53,7 +53,7 @@ async def test_team_links_need_a_team_of_this_guild_and_go_with_it(db: Database)
     await db.write(make_team, 2)
     with pytest.raises(UserError, match="Name the team"):
         await feeds.issue(1, Actor(7), FeedKind.TEAM, None, now=NOW)
-    with pytest.raises(UserError, match="no team called 'Sales'"):
+    with pytest.raises(UserError, match=r"no team called \*\*Sales\*\*"):
         await feeds.issue(1, Actor(7), FeedKind.TEAM, "Sales", now=NOW)
     with pytest.raises(UserError, match="kind:team"):
         await feeds.issue(1, Actor(7), FeedKind.OFFICE, "Support", now=NOW)

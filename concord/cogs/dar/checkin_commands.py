@@ -67,7 +67,7 @@ def posting(value: str | None) -> tuple[str | None, bool | None]:
 def entry_embed(checkin: CheckIn, entry: Entry, name: str) -> discord.Embed:
     """A check-in report as posted in its channel (and edited in place)."""
     embed = discord.Embed(
-        title=clip(f"{checkin.name} — {name}", 256),
+        title=clip(f"{escape_markdown(checkin.name)} — {escape_markdown(name)}", 256),
         description=format_day(entry.day) + (" · late" if entry.late else ""),
         colour=ENTRY_COLOUR,
     )
@@ -77,7 +77,9 @@ def entry_embed(checkin: CheckIn, entry: Entry, name: str) -> discord.Embed:
             continue
         shown = f"{value} {question.unit}" if question.kind == "number" and question.unit else value
         embed.add_field(
-            name=clip(question.label, 256), value=clip(escape_markdown(shown), 1024), inline=False
+            name=clip(escape_markdown(question.label), 256),
+            value=clip(escape_markdown(shown), 1024),
+            inline=False,
         )
     if entry.edits:
         embed.set_footer(text=f"Edited {entry.edits} time{'s' if entry.edits != 1 else ''}")
@@ -545,5 +547,9 @@ class CheckinCommands(commands.Cog):
 
 
 def _future_date(text: str, today: date) -> date:
-    """A one-off check-in's date: ISO, or ``11 Dec`` (the next one)."""
-    return parse_date(text, today)
+    """A one-off check-in's date: ISO, or ``11 Dec`` (the next one); never a day that has
+    passed (nobody would ever be asked)."""
+    day = parse_date(text, today)
+    if day < today:
+        raise UserError(f"{day.isoformat()} has passed; a one-off check-in needs today or later.")
+    return day

@@ -203,7 +203,9 @@ class CheckinJobs:
             waiting = [m for m in people if m.user_id not in answered and m.user_id not in away]
             embed = discord.Embed(
                 title=clip(
-                    f"{checkin.name} — {local_date:%a} {local_date.day} {local_date:%b}", 256
+                    f"{escape_markdown(checkin.name)} — "
+                    f"{local_date:%a} {local_date.day} {local_date:%b}",
+                    256,
                 ),
                 description=f"{len(filed)} / {len(filed) + len(waiting)} answered",
                 colour=0x5865F2,

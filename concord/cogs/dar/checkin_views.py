@@ -52,7 +52,14 @@ def _input(question: Question, value: str | None) -> discord.ui.Label[Any]:
     )
     component = label.component
     assert isinstance(component, FieldInput)
-    component.default = (value or "")[:limit] or None
+    text = value or ""
+    if style is discord.TextStyle.short:
+        # A short field holds one line (Discord refuses a multi-line value in it): a prefilled
+        # list of done tasks goes on one line.
+        text = " · ".join(
+            line.strip().removeprefix("- ") for line in text.splitlines() if line.strip()
+        )
+    component.default = text[:limit] or None
     return label
 
 
@@ -115,7 +122,9 @@ class QuestionsModal(discord.ui.Modal):
                 description=QUESTIONS_HELP if position == 1 else None,
                 custom_id=f"question{position}",
                 required=position == 1,
-                max_length=400,
+                # Room for the longest line a saved question shows (spec(): a 45-character
+                # label and ten 40-character choices): a default over max_length is refused.
+                max_length=600,
                 placeholder="e.g. Mood; choice 1/2/3/4/5; optional" if position > 1 else None,
             )
             component = field.component

@@ -139,7 +139,7 @@ class LeaveDesk:
         if over is not None:
             embed.add_field(
                 name="⚠️ Team limit",
-                value=f"{over.sentence()}. Approve anyway to go over it.",
+                value=f"{escape_markdown(over.sentence())}. Approve anyway to go over it.",
                 inline=False,
             )
         if blackouts:

@@ -24,7 +24,7 @@ from concord.cogs.common import (
     member_is_manager,
 )
 from concord.core.schedule import discord_time
-from concord.core.text import plural
+from concord.core.text import escape_markdown, plural
 from concord.db.leave.feeds import FeedKind, FeedManager, IssuedFeed
 
 if TYPE_CHECKING:
@@ -56,7 +56,7 @@ def describe(issued: IssuedFeed, public_url: str) -> str:
     feed = issued.feed
     what = {
         FeedKind.PERSONAL: "your own leave, with types and reasons",
-        FeedKind.TEAM: f"who of {feed.team_name} is out",
+        FeedKind.TEAM: f"who of {escape_markdown(feed.team_name or '')} is out",
         FeedKind.OFFICE: "who is out in the office",
     }[feed.kind]
     if feed.kind is not FeedKind.PERSONAL:
@@ -75,7 +75,7 @@ def describe(issued: IssuedFeed, public_url: str) -> str:
     calendar, chart = feed_links(public_url, issued.token)
     replaced = " The previous link no longer works." if issued.revoked else ""
     return (
-        f"**{feed.title}**: {what}, with public holidays.{replaced}\n"
+        f"**{escape_markdown(feed.title)}**: {what}, with public holidays.{replaced}\n"
         f"Subscribe (Google Calendar: Other calendars → From URL; Outlook: Add calendar → "
         f"Subscribe from web):\n<{calendar}>\n"
         f"Wall chart in the browser:\n<{chart}>\n"

@@ -64,9 +64,10 @@ async def blackout_choices(
 
 def blackout_line(blackout: Blackout, *, markdown: bool = True) -> str:
     reason = escape_markdown(blackout.reason) if markdown else blackout.reason
+    where = escape_markdown(blackout.where()) if markdown else blackout.where()
     return (
         f"#{blackout.id} · {describe_span(blackout.start, blackout.end)} "
-        f"{blackout.start.year} · {blackout.where()} · {reason}"
+        f"{blackout.start.year} · {where} · {reason}"
     )
 
 
@@ -258,7 +259,7 @@ class TeamCommands(commands.Cog):
         text = (
             f"Deleted team **{escape_markdown(gone.name)}** "
             f"({plural(len(gone.members), 'member')}). Its members' leave now goes to the managers"
-            " (or their other teams' approvers)."
+            " (or their other teams' approvers); links to its calendar feed stop working."
         )
         if blackouts:
             text += f" Its {plural(blackouts, 'blackout')} went with it."

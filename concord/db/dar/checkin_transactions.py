@@ -23,6 +23,7 @@ from concord.core.checkins import (
 )
 from concord.core.dar import ReportDraft, check_report_day, is_late, local_date, zone_for
 from concord.core.schedule import format_hhmm
+from concord.core.text import escape_markdown
 from concord.db.dar.checkin_records import (
     CheckinChanges,
     EntryResult,
@@ -102,10 +103,12 @@ def _name_free(conn: sqlite3.Connection, guild_id: int, name: str, except_id: in
         (guild_id, name, except_id),
     ).fetchone()
     if clash is not None:
-        raise UserError(f"There is already a check-in called **{name}**.")
+        raise UserError(f"There is already a check-in called **{escape_markdown(name)}**.")
 
 
 def _check_schedule(schedule: str, days: frozenset[int] | None, on_date: date | None) -> None:
+    if schedule != "once" and on_date is not None:
+        raise UserError("`date` is only for a one-off check-in (`schedule:once`).")
     if schedule == "once" and on_date is None:
         raise UserError("A one-off check-in needs a `date`.")
     if schedule == "weekly" and days is not None and len(days) != 1:
@@ -168,6 +171,11 @@ def edit_checkin(
 ) -> CheckIn:
     _require_manager(actor)
     before = read_checkin(conn, guild_id, checkin_id)
+    if changes == CheckinChanges():
+        raise UserError(
+            "Nothing to change: give a new `name`, `channel`, `schedule`, `days`, `time`, "
+            "`participants`, `date` or `post`."
+        )
     if changes.name is not None:
         _name_free(conn, guild_id, changes.name, checkin_id)
     allowed = CheckinChanges(
@@ -182,7 +190,8 @@ def edit_checkin(
         )
     schedule = changes.schedule or before.schedule
     days = changes.days if changes.days is not None else before.days
-    on_date = changes.on_date or before.on_date
+    # A date kept from an earlier one-off schedule is dropped when the schedule changes.
+    on_date = changes.on_date or (before.on_date if schedule == "once" else None)
     _check_schedule(schedule, days, on_date)
     updated = conn.execute(
         "UPDATE dar_checkins SET name = coalesce(?, name), channel_id = coalesce(?, channel_id),"
@@ -550,6 +559,10 @@ def set_rhythm(
     clear: bool,
     now: datetime,
 ) -> None:
+    if clear and (remind_at is not None or workdays is not None):
+        raise UserError(
+            "Give either `clear:True` (back to the office's) or your own `time` / `days`, not both."
+        )
     if clear:
         conn.execute(
             "DELETE FROM dar_member_rhythm WHERE guild_id = ? AND user_id = ?",

@@ -25,6 +25,7 @@ from concord.core.checkins import (
     QuestionDraft,
 )
 from concord.core.schedule import parse_hhmm, parse_workdays
+from concord.core.text import escape_markdown
 from concord.db.dar.checkin_records import (
     CheckinChanges,
     Entry,
@@ -148,7 +149,8 @@ class CheckinManager:
             if name.strip().lower() == DEFAULT_NAME.lower():
                 return await self.default(guild_id, now)
             raise NotFound(
-                f"There is no check-in called **{name.strip()}**; see `/dar checkin list`."
+                f"There is no check-in called **{escape_markdown(name.strip())}**; see "
+                "`/dar checkin list`."
             )
         return await self.get(guild_id, int(row["id"]))
 

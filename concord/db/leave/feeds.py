@@ -25,6 +25,7 @@ from typing import Any
 from concord.core.actor import Actor
 from concord.core.leave import Holiday, LeaveRequest
 from concord.core.settings import GuildConfig
+from concord.core.text import escape_markdown
 from concord.db.database import Database
 from concord.db.guilds import read_config, utcnow_iso, write_audit
 from concord.db.leave.records import SQL_HOLIDAYS, _holiday_from_row, _request_from_row
@@ -136,7 +137,10 @@ def find_team(conn: sqlite3.Connection, guild_id: int, name: str) -> tuple[int, 
         (guild_id, name.strip()),
     ).fetchone()
     if row is None:
-        raise NotFound(f"There is no team called {name.strip()!r} here (`/leave team list`).")
+        raise NotFound(
+            f"There is no team called **{escape_markdown(name.strip())}** here "
+            "(`/leave team list`)."
+        )
     return int(row["id"]), str(row["name"])
 
 

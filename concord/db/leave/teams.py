@@ -26,6 +26,7 @@ from concord.core.teams import (
     validate_note,
     validate_team_name,
 )
+from concord.core.text import escape_markdown
 from concord.db.guilds import utcnow_iso, write_audit
 from concord.errors import NotFound, PermissionDenied, UserError
 
@@ -142,8 +143,8 @@ def find_team(conn: sqlite3.Connection, guild_id: int, name: str) -> Team:
             )
         ]
         raise NotFound(
-            f"There is no team called `{name[:MAX_BLACKOUT_REASON]}`. Teams here: "
-            f"{', '.join(known) or 'none yet (`/leave team create`)'}."
+            f"There is no team called **{escape_markdown(name[:MAX_BLACKOUT_REASON])}**. Teams "
+            f"here: {escape_markdown(', '.join(known)) or 'none yet (`/leave team create`)'}."
         )
     (team,) = _teams(conn, guild_id, [row["id"]])
     return team
@@ -262,7 +263,7 @@ def create_team(
         (guild_id, cleaned),
     ).fetchone()
     if taken is not None:
-        raise UserError(f"There is already a team called **{taken['name']}**.")
+        raise UserError(f"There is already a team called **{escape_markdown(taken['name'])}**.")
     row = conn.execute(
         "INSERT INTO leave_teams (guild_id, name, approver_role_id, max_out, created_by,"
         " created_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
@@ -303,6 +304,15 @@ def edit_team(
 ) -> Team:
     _require_manager(actor_is_manager)
     old = find_team(conn, guild_id, name)
+    if edit == TeamEdit():
+        raise UserError(
+            "Nothing to change: give `max_out`, `approver_role`, `clear_approver_role` or `rename`."
+        )
+    if edit.approver_role_id is not None and edit.clear_approver_role:
+        raise UserError(
+            "Give either `approver_role` (a new approver role) or `clear_approver_role:True` "
+            "(no approver role), not both."
+        )
     validate_max_out(edit.max_out)
     new_name = old.name
     if edit.rename is not None:
@@ -312,7 +322,7 @@ def edit_team(
             (guild_id, new_name),
         ).fetchone()
         if taken is not None and taken["id"] != old.id:
-            raise UserError(f"There is already a team called **{taken['name']}**.")
+            raise UserError(f"There is already a team called **{escape_markdown(taken['name'])}**.")
     max_out = None if edit.clear_max_out else (edit.max_out or old.max_out)
     role = None if edit.clear_approver_role else (edit.approver_role_id or old.approver_role_id)
     conn.execute(
@@ -354,7 +364,7 @@ def delete_team(
         "DELETE FROM leave_teams WHERE guild_id = ? AND id = ?", (guild_id, team.id)
     )
     if deleted.rowcount != 1:
-        raise NotFound(f"Team **{team.name}** was already deleted.")
+        raise NotFound(f"Team **{escape_markdown(team.name)}** was already deleted.")
     write_audit(
         conn,
         guild_id=guild_id,
@@ -383,7 +393,7 @@ def add_team_member(
     added = conn.execute(SQL_ADD[as_approver], (team.id, user_id, actor_id, utcnow_iso(now)))
     if added.rowcount != 1:
         what = "an approver" if as_approver else "a member"
-        raise UserError(f"<@{user_id}> is already {what} of **{team.name}**.")
+        raise UserError(f"<@{user_id}> is already {what} of **{escape_markdown(team.name)}**.")
     write_audit(
         conn,
         guild_id=guild_id,
@@ -416,7 +426,9 @@ def remove_team_member(
         if gone.rowcount == 1:
             was.append(role)
     if not was:
-        raise UserError(f"<@{user_id}> is neither a member nor an approver of **{team.name}**.")
+        raise UserError(
+            f"<@{user_id}> is neither a member nor an approver of **{escape_markdown(team.name)}**."
+        )
     write_audit(
         conn,
         guild_id=guild_id,

@@ -45,6 +45,7 @@ from concord.core.teams import (
     blackouts_touching,
     validate_note,
 )
+from concord.core.text import escape_markdown
 from concord.db.guilds import read_config, utcnow_iso, write_audit
 from concord.db.leave.records import (
     SQL_HOLIDAYS,
@@ -280,7 +281,7 @@ def _team_rules(conn: Conn, spec: ApplyInput, days: list[date], note: str | None
     if over is not None:
         problems.append(over.sentence())
     if problems and note is None:
-        text = ". ".join(problems) + "."
+        text = ". ".join(escape_markdown(p) for p in problems) + "."
         if spec.actor_is_manager:
             text += " As a manager you can file it anyway: add `override_note:` saying why."
         raise UserError(text)
