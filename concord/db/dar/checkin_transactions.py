@@ -7,7 +7,6 @@ is checked here, at the write."""
 from __future__ import annotations
 
 import logging
-import sqlite3
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
@@ -31,6 +30,7 @@ from concord.db.dar.checkin_records import (
     read_questions,
 )
 from concord.db.guilds import guild_holidays, read_config, utcnow_iso, write_audit
+from concord.db.portable import Conn
 from concord.errors import NotFound, PermissionDenied, UserError
 
 log: logging.Logger = logging.getLogger(__name__)
@@ -45,7 +45,7 @@ DEFAULT_QUESTIONS: tuple[QuestionDraft, ...] = (
 
 
 def _insert_questions(
-    conn: sqlite3.Connection,
+    conn: Conn,
     checkin_id: int,
     drafts: Sequence[tuple[int, QuestionDraft]],
     stamp: str,
@@ -72,7 +72,7 @@ def _insert_questions(
         )
 
 
-def ensure_default(conn: sqlite3.Connection, guild_id: int, now: datetime) -> int:
+def ensure_default(conn: Conn, guild_id: int, now: datetime) -> int:
     """The id of the office's default check-in, made with today's four questions if missing."""
     row = conn.execute(
         "SELECT id FROM dar_checkins WHERE guild_id = ? AND is_default = 1", (guild_id,)
@@ -95,7 +95,7 @@ def _require_manager(actor: Actor) -> None:
         raise PermissionDenied(MANAGERS_ONLY)
 
 
-def _name_free(conn: sqlite3.Connection, guild_id: int, name: str, except_id: int = 0) -> None:
+def _name_free(conn: Conn, guild_id: int, name: str, except_id: int = 0) -> None:
     clash = conn.execute(
         "SELECT id FROM dar_checkins WHERE guild_id = ? AND lower(name) = lower(?)"
         " AND deleted_at IS NULL AND id <> ?",
@@ -115,7 +115,7 @@ def _check_schedule(schedule: str, days: frozenset[int] | None, on_date: date | 
 
 
 def create_checkin(
-    conn: sqlite3.Connection, guild_id: int, actor: Actor, changes: CheckinChanges, now: datetime
+    conn: Conn, guild_id: int, actor: Actor, changes: CheckinChanges, now: datetime
 ) -> CheckIn:
     _require_manager(actor)
     ensure_default(conn, guild_id, now)
@@ -159,7 +159,7 @@ def create_checkin(
 
 
 def edit_checkin(
-    conn: sqlite3.Connection,
+    conn: Conn,
     guild_id: int,
     checkin_id: int,
     actor: Actor,
@@ -221,7 +221,7 @@ def edit_checkin(
 
 
 def set_paused(
-    conn: sqlite3.Connection,
+    conn: Conn,
     guild_id: int,
     checkin_id: int,
     actor: Actor,
@@ -248,9 +248,7 @@ def set_paused(
     return bool(changed)
 
 
-def delete_checkin(
-    conn: sqlite3.Connection, guild_id: int, checkin_id: int, actor: Actor, now: datetime
-) -> str:
+def delete_checkin(conn: Conn, guild_id: int, checkin_id: int, actor: Actor, now: datetime) -> str:
     """Delete (its reports stay for exports); the default check-in can only be paused."""
     _require_manager(actor)
     checkin = read_checkin(conn, guild_id, checkin_id)
@@ -274,7 +272,7 @@ def delete_checkin(
 
 
 def save_questions(
-    conn: sqlite3.Connection,
+    conn: Conn,
     guild_id: int,
     checkin_id: int,
     actor: Actor,
@@ -342,7 +340,7 @@ def save_questions(
     return after
 
 
-def _member_zone(conn: sqlite3.Connection, guild_id: int, office: str, user_id: int) -> ZoneInfo:
+def _member_zone(conn: Conn, guild_id: int, office: str, user_id: int) -> ZoneInfo:
     row = conn.execute(
         "SELECT timezone FROM member_settings WHERE guild_id = ? AND user_id = ?",
         (guild_id, user_id),
@@ -351,7 +349,7 @@ def _member_zone(conn: sqlite3.Connection, guild_id: int, office: str, user_id: 
 
 
 def submit_entry(
-    conn: sqlite3.Connection,
+    conn: Conn,
     guild_id: int,
     checkin_id: int,
     user_id: int,
@@ -410,7 +408,7 @@ def submit_entry(
 
 
 def _write_answers(
-    conn: sqlite3.Connection,
+    conn: Conn,
     entry_id: int,
     questions: Sequence[Question],
     answers: Mapping[int, str],
@@ -431,7 +429,7 @@ def _write_answers(
 
 
 def mirror_report(
-    conn: sqlite3.Connection,
+    conn: Conn,
     guild_id: int,
     report_id: int,
     draft: ReportDraft,
@@ -482,7 +480,7 @@ def _hours_value(minutes: int | None) -> str | None:
 
 
 def skip_day(
-    conn: sqlite3.Connection,
+    conn: Conn,
     guild_id: int,
     user_id: int,
     day: date,
@@ -518,16 +516,14 @@ def skip_day(
     return bool(made)
 
 
-def set_post(conn: sqlite3.Connection, entry_id: int, channel_id: int, message_id: int) -> None:
+def set_post(conn: Conn, entry_id: int, channel_id: int, message_id: int) -> None:
     conn.execute(
         "UPDATE dar_entries SET post_channel_id = ?, post_message_id = ? WHERE id = ?",
         (channel_id, message_id, entry_id),
     )
 
 
-def save_thread(
-    conn: sqlite3.Connection, checkin_id: int, day: date, channel_id: int, thread_id: int
-) -> int:
+def save_thread(conn: Conn, checkin_id: int, day: date, channel_id: int, thread_id: int) -> int:
     """The day's thread of a check-in: the one already saved wins (returned)."""
     conn.execute(
         "INSERT INTO dar_threads (checkin_id, day, channel_id, thread_id) VALUES (?, ?, ?, ?)"
@@ -542,7 +538,7 @@ def save_thread(
 
 
 def set_rhythm(
-    conn: sqlite3.Connection,
+    conn: Conn,
     guild_id: int,
     user_id: int,
     remind_at: time | None,
