@@ -290,7 +290,7 @@ class CheckinExport:
         entries = conn.execute(
             "SELECT e.id, e.user_id, e.day, e.status, e.skip_reason, e.late, e.submitted_at"
             " FROM dar_entries e WHERE e.guild_id = ? AND e.checkin_id = ?"
-            " AND e.day BETWEEN ? AND ? AND (? IS NULL OR e.user_id = ?)"
+            " AND e.day BETWEEN ? AND ? AND (CAST(? AS BIGINT) IS NULL OR e.user_id = ?)"
             " ORDER BY e.day, e.user_id",
             window,
         ).fetchall()
@@ -298,7 +298,7 @@ class CheckinExport:
             "SELECT a.entry_id, a.question_id, a.label, a.value, q.position FROM dar_answers a"
             " JOIN dar_entries e ON e.id = a.entry_id JOIN dar_questions q ON q.id = a.question_id"
             " WHERE e.guild_id = ? AND e.checkin_id = ? AND e.day BETWEEN ? AND ?"
-            " AND (? IS NULL OR e.user_id = ?)",
+            " AND (CAST(? AS BIGINT) IS NULL OR e.user_id = ?)",
             window,
         ).fetchall()
         columns: dict[tuple[int, int, str], None] = {}
