@@ -555,8 +555,8 @@ def set_rhythm(
         conn.execute(
             "INSERT INTO dar_member_rhythm (guild_id, user_id, remind_at, workdays)"
             " VALUES (?, ?, ?, ?) ON CONFLICT (guild_id, user_id) DO UPDATE SET"
-            " remind_at = coalesce(excluded.remind_at, remind_at),"
-            " workdays = coalesce(excluded.workdays, workdays)",
+            " remind_at = coalesce(excluded.remind_at, dar_member_rhythm.remind_at),"
+            " workdays = coalesce(excluded.workdays, dar_member_rhythm.workdays)",
             (
                 guild_id,
                 user_id,
