@@ -145,6 +145,101 @@ def seed_office(conn: sqlite3.Connection, members: int, tasks: int, leave: int) 
         " VALUES (?, ?, ?, ?, ?)",
         (SNOWFLAKE + 8, GUILD, SNOWFLAKE + 10, MANAGER, at),
     )
+    # Leave teams (0011): a team with a limit, its members and approver, blackouts, a note.
+    team = conn.execute(
+        "INSERT INTO leave_teams (guild_id, name, approver_role_id, max_out, created_by,"
+        " created_at) VALUES (?, 'Support ☕', ?, 2, ?, ?) RETURNING id",
+        (GUILD, SNOWFLAKE + 13, MANAGER, at),
+    ).fetchone()[0]
+    conn.executemany(
+        "INSERT INTO leave_team_members (team_id, user_id, added_by, added_at) VALUES (?, ?, ?, ?)",
+        [(team, user, MANAGER, at) for user in people[::4]],
+    )
+    conn.execute(
+        "INSERT INTO leave_team_approvers (team_id, user_id, added_by, added_at)"
+        " VALUES (?, ?, ?, ?)",
+        (team, people[1], MANAGER, at),
+    )
+    conn.executemany(
+        "INSERT INTO leave_blackouts (guild_id, team_id, start_date, end_date, reason,"
+        " created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [
+            (GUILD, team, "2026-12-14", "2026-12-15", AWKWARD, MANAGER, at),
+            (GUILD, None, "2026-12-31", "2026-12-31", "year end", MANAGER, at),
+        ],
+    )
+    conn.execute(
+        "UPDATE leave_requests SET override_note = ? WHERE id IN (SELECT min(id) FROM"
+        " leave_requests)",
+        (AWKWARD,),
+    )
+    # Leave feeds (0012): links (one revoked) and the names the web process shows.
+    conn.executemany(
+        "INSERT INTO leave_feeds (guild_id, user_id, kind, team_id, token_hash, manager,"
+        " created_at, revoked_at, revoked_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            (GUILD, people[0], "personal", None, "a" * 64, 0, at, None, None),
+            (GUILD, people[0], "personal", None, "b" * 64, 0, at, at, people[0]),
+            (GUILD, MANAGER, "team", team, "c" * 64, 1, at, None, None),
+            (GUILD, MANAGER, "office", None, "d" * 64, 1, at, None, None),
+        ],
+    )
+    conn.executemany(
+        "INSERT INTO member_names (guild_id, user_id, display_name, updated_at)"
+        " VALUES (?, ?, ?, ?)",
+        [(GUILD, user, f"Member {i} Zoë", at) for i, user in enumerate(people)],
+    )
+    # Check-ins (0013): a weekly retro with its questions, a renamed label, entries with
+    # answers (one filed as a daily report, one skipped), its thread, members' own rhythm.
+    checkin = conn.execute(
+        "INSERT INTO dar_checkins (guild_id, name, channel_id, kind, days, at_time, post_each,"
+        " created_by, created_at) VALUES (?, 'Friday retro', ?, 'weekly', 'fri', '16:00',"
+        " 'thread', ?, ?) RETURNING id",
+        (GUILD, SNOWFLAKE + 14, MANAGER, at),
+    ).fetchone()[0]
+    questions = [
+        conn.execute(
+            "INSERT INTO dar_questions (checkin_id, position, label, kind, unit, options,"
+            " required, role, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+            (checkin, *question, at),
+        ).fetchone()[0]
+        for question in (
+            (1, "What went well", "long", None, None, 1, "done"),
+            (2, "Mood", "choice", None, "1\n2\n3", 1, "none"),
+            (3, "Focus", "number", "h", None, 0, "hours"),
+        )
+    ]
+    conn.executemany(
+        "INSERT INTO dar_question_labels (question_id, label, since) VALUES (?, ?, ?)",
+        [(q, f"label {q}", at) for q in questions]
+        + [(questions[0], "Wins", "2026-12-02T09:00:00+00:00")],
+    )
+    entries = [
+        conn.execute(
+            "INSERT INTO dar_entries (guild_id, checkin_id, user_id, day, status, skip_reason,"
+            " report_id, late, submitted_at, updated_at, post_channel_id, post_message_id)"
+            " VALUES (?, ?, ?, '2026-11-27', ?, ?, ?, 0, ?, ?, ?, ?) RETURNING id",
+            (GUILD, checkin, user, status, reason, report, at, at, channel, message),
+        ).fetchone()[0]
+        for user, status, reason, report, channel, message in (
+            (people[0], "filed", None, reports[0], SNOWFLAKE + 14, SNOWFLAKE + 15),
+            (people[1], "filed", None, None, None, None),
+            (people[2], "skipped", AWKWARD[:200], None, None, None),
+        )
+    ]
+    conn.executemany(
+        "INSERT INTO dar_answers (entry_id, question_id, label, value) VALUES (?, ?, ?, ?)",
+        [(entry, q, f"label {q}", AWKWARD) for entry in entries[:2] for q in questions[:2]],
+    )
+    conn.execute(
+        "INSERT INTO dar_threads (checkin_id, day, channel_id, thread_id) VALUES (?, ?, ?, ?)",
+        (checkin, "2026-11-27", SNOWFLAKE + 14, SNOWFLAKE + 16),
+    )
+    conn.executemany(
+        "INSERT INTO dar_member_rhythm (guild_id, user_id, remind_at, workdays)"
+        " VALUES (?, ?, ?, ?)",
+        [(GUILD, people[0], "08:30", "mon,tue,wed"), (GUILD, people[1], None, "fri")],
+    )
     # Settings, the scheduler's bookkeeping, and the audit log.
     conn.executemany(
         "INSERT INTO member_settings (guild_id, user_id, timezone) VALUES (?, ?, ?)",

@@ -452,7 +452,8 @@ def cmd_db_copy(args: argparse.Namespace) -> int:
         raise ExitError("the target is the source itself")
 
     def progress(table: TableCopy) -> None:
-        print(f"  {table.name:<22} {table.target_rows:>9} rows  {table.seconds:6.2f} s", flush=True)
+        rows = plural(table.target_rows, "row")
+        print(f"  {table.name:<22} {rows:>14}  {table.seconds:6.2f} s", flush=True)
 
     try:
         source = open_side(source_where)
@@ -475,7 +476,7 @@ def cmd_db_copy(args: argparse.Namespace) -> int:
     )
     print(
         f"leave balances: {plural(report.balances, 'balance')} (member, type, year) equal on "
-        f"both sides, {format_days(report.available_days)} days available in total"
+        f"both sides, days available in total: {format_days(report.available_days)}"
     )
     if report.skipped:
         print(

@@ -35,6 +35,7 @@ from typing import Any, LiteralString, Protocol, cast
 
 from concord.config import mask_password
 from concord.core.leave import Balance, balance_as_of
+from concord.core.text import plural
 from concord.db.database import (
     DatabaseError,
     apply_migrations,
@@ -419,8 +420,8 @@ def _refuse_unless_empty(target: SqliteSide | PostgresSide, tables: Sequence[Tab
     if filled:
         listed = ", ".join(f"{name} ({n})" for name, n in sorted(filled.items())[:5])
         raise CopyError(
-            f"{target.shown} is not empty: {sum(filled.values())} rows in {len(filled)} "
-            f"tables ({listed}{', ...' if len(filled) > 5 else ''}); copy needs an empty "
+            f"{target.shown} is not empty: {plural(sum(filled.values()), 'row')} in "
+            f"{plural(len(filled), 'table')} ({listed}{', ...' if len(filled) > 5 else ''}); copy needs an empty "
             "database, nothing was written"
         )
 

@@ -22,9 +22,10 @@ async def rows(sandbox: Sandbox, sql: str, params: tuple[Any, ...] = ()) -> list
 
 
 async def leave_state(sandbox: Sandbox) -> dict[str, list[dict[str, Any]]]:
-    """Every leave table and the audit log, to prove a refused action changed nothing."""
+    """Every leave table and the audit log, to prove a refused action changed nothing. Rows in
+    a fixed order of their values (no ``rowid``: the same on PostgreSQL)."""
     return {
-        table: await rows(sandbox, f"SELECT * FROM {table} ORDER BY rowid")
+        table: sorted(await rows(sandbox, f"SELECT * FROM {table}"), key=repr)
         for table in LEAVE_TABLES
     }
 

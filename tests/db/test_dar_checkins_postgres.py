@@ -1,48 +1,33 @@
-"""The PostgreSQL twin of migration 0013 (check-ins) against a real throwaway server: on the
-tables it builds on (as SQLite's 0001-0010 leave them, with reports in), it makes the same
-default check-in, questions, entries and answers as the SQLite migration. Skips, loudly,
-without a server."""
+"""The PostgreSQL twin of migration 0013 (check-ins) against a real throwaway server: the
+database is brought to 0012 by the shipped migrations (baseline 0010, 0011, 0012), reports are
+filed, and the twin makes the same default check-in, questions, entries and answers as the
+SQLite migration. Skips, loudly, without a server."""
 
 from __future__ import annotations
 
-from concord.db.database import Migration
-from concord.db.postgres import PostgresDatabase, load_postgres_migrations
+import psycopg
 
-# The tables 0013 reads, in PostgreSQL, with the reports of schema 0010, standing in as the version
-# just below the twin (a gap in the numbering is refused).
-BEFORE = Migration(
-    12,
-    "0012_before.sql",
-    """
-    CREATE TABLE guild_settings (guild_id BIGINT PRIMARY KEY);
-    CREATE TABLE dar_reports (
-        id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-        guild_id BIGINT NOT NULL,
-        user_id BIGINT NOT NULL,
-        day TEXT NOT NULL,
-        done TEXT NOT NULL,
-        plan TEXT NOT NULL,
-        blockers TEXT,
-        minutes INTEGER,
-        late INTEGER NOT NULL,
-        submitted_at TEXT NOT NULL,
-        updated_at TEXT NOT NULL,
-        edits INTEGER NOT NULL DEFAULT 0,
-        UNIQUE (guild_id, user_id, day)
-    );
+from concord.db.postgres import PostgresDatabase, apply_migrations, load_postgres_migrations
+
+# Reports filed on schema 0012 (the baseline, then leave teams and feeds), before the twin.
+REPORTS = """
     INSERT INTO guild_settings (guild_id) VALUES (1), (3);
     INSERT INTO dar_reports (guild_id, user_id, day, done, plan, blockers, minutes, late,
                              submitted_at, updated_at)
     VALUES (1, 10, '2026-11-30', 'd', 'p', 'VPN', 450, 0, 't', 't'),
            (1, 11, '2026-11-30', 'd2', 'p2', NULL, NULL, 1, 't', 't'),
            (2, 12, '2026-11-30', 'd3', 'p3', NULL, 5, 0, 't', 't');
-    """,
-)
+"""
 
 
 async def test_the_postgres_twin_moves_reports_into_the_daily_report(pg_url: str) -> None:
-    [twin] = [m for m in load_postgres_migrations() if m.name == "0013_dar_checkins.sql"]
-    db = await PostgresDatabase.open(pg_url, migrations=[BEFORE, twin])
+    shipped = [m for m in load_postgres_migrations() if m.version <= 13]
+    assert shipped[-1].name == "0013_dar_checkins.sql"
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        apply_migrations(conn, shipped[:-1])
+        with conn.transaction():
+            conn.execute(REPORTS)
+    db = await PostgresDatabase.open(pg_url, migrations=shipped)
     try:
         checkins = await db.fetchall(
             "SELECT guild_id, name, is_default, kind FROM dar_checkins ORDER BY guild_id"

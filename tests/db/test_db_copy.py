@@ -102,7 +102,7 @@ def test_a_target_that_is_not_empty_is_refused_with_nothing_written(
 
         pg_migrate(conn)
         conn.execute("INSERT INTO command_sync VALUES ('global', 'x', 'y')")
-    with pytest.raises(CopyError, match=r"is not empty: 1 rows in 1 tables \(command_sync"):
+    with pytest.raises(CopyError, match=r"is not empty: 1 row in 1 table \(command_sync"):
         copy(office, pg_url)
     with psycopg.connect(pg_url) as conn:
         assert conn.execute("SELECT count(*) FROM guild_settings").fetchone() == (0,)

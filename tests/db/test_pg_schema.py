@@ -106,10 +106,10 @@ def _single_pk(columns: list[tuple[object, ...]]) -> bool:
     return sum(1 for c in columns if c[5]) == 1
 
 
-def sqlite_keys(conn: sqlite3.Connection, table: str) -> tuple[set[tuple[str, ...]], ...]:
+def sqlite_keys(conn: sqlite3.Connection, table: str) -> tuple[set[tuple[str | None, ...]], ...]:
     """(unique column sets incl. the primary key, plain index column sets, partial unique)."""
-    unique: set[tuple[str, ...]] = set()
-    plain: set[tuple[str, ...]] = set()
+    unique: set[tuple[str | None, ...]] = set()
+    plain: set[tuple[str | None, ...]] = set()
     pk = tuple(
         c[1]
         for c in sorted(conn.execute(f"PRAGMA table_info({table})"), key=lambda c: c[5])
@@ -117,7 +117,7 @@ def sqlite_keys(conn: sqlite3.Connection, table: str) -> tuple[set[tuple[str, ..
     )
     if pk:
         unique.add(pk)
-    partial: set[tuple[str, ...]] = set()
+    partial: set[tuple[str | None, ...]] = set()
     for _seq, name, is_unique, _origin, is_partial in conn.execute(f"PRAGMA index_list({table})"):
         columns = tuple(r[2] for r in conn.execute(f"PRAGMA index_info({name})"))
         if is_partial:
@@ -129,11 +129,12 @@ def sqlite_keys(conn: sqlite3.Connection, table: str) -> tuple[set[tuple[str, ..
     return unique, plain, partial
 
 
-def pg_keys(conn: psycopg.Connection, table: str) -> tuple[set[tuple[str, ...]], ...]:
+def pg_keys(conn: psycopg.Connection, table: str) -> tuple[set[tuple[str | None, ...]], ...]:
     rows = conn.execute(
         "SELECT i.indisunique, i.indpred IS NOT NULL,"
         " array(SELECT a.attname FROM unnest(i.indkey) WITH ORDINALITY k(attnum, n)"
-        "       JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum"
+        # An expression (lower(name)) has attnum 0: None, as SQLite's index_info gives it.
+        "       LEFT JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum"
         "       ORDER BY k.n)"
         " FROM pg_index i WHERE i.indrelid = %s::regclass",
         (table,),

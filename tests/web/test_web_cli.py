@@ -53,6 +53,13 @@ def test_settings_are_read_and_checked() -> None:
             {"CONCORD_WEB_ADDR": "127.0.0.1:8090", "CONCORD_DB_PATH": "nowhere.db"},
             "nowhere.db does not exist",
         ),
+        (  # a known limit (docs/LEAVE.md): the feeds read the SQLite file only
+            {
+                "CONCORD_WEB_ADDR": "127.0.0.1:8090",
+                "CONCORD_DATABASE_URL": "postgresql://concord:secret@127.0.0.1:5432/concord",
+            },
+            "CONCORD_DATABASE_URL: the calendar feeds read the SQLite file only",
+        ),
     ],
 )
 def test_a_bad_start_is_one_line_and_exit_2(tmp_path: Path, env: dict[str, str], says: str) -> None:

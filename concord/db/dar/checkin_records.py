@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import logging
-import sqlite3
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
@@ -14,6 +13,7 @@ from concord.core.checkins import (
     Question,
 )
 from concord.core.schedule import parse_hhmm, parse_workdays
+from concord.db.portable import Conn, DbRow
 from concord.errors import NotFound
 
 log: logging.Logger = logging.getLogger(__name__)
@@ -60,7 +60,7 @@ class CheckinChanges:
 
 
 # -- rows ------------------------------------------------------------------------------------
-def question_from_row(row: sqlite3.Row) -> Question:
+def question_from_row(row: DbRow) -> Question:
     return Question(
         id=row["id"],
         position=row["position"],
@@ -73,7 +73,7 @@ def question_from_row(row: sqlite3.Row) -> Question:
     )
 
 
-def checkin_from_row(row: sqlite3.Row, questions: Sequence[Question]) -> CheckIn:
+def checkin_from_row(row: DbRow, questions: Sequence[Question]) -> CheckIn:
     return CheckIn(
         id=row["id"],
         guild_id=row["guild_id"],
@@ -92,7 +92,7 @@ def checkin_from_row(row: sqlite3.Row, questions: Sequence[Question]) -> CheckIn
     )
 
 
-def read_questions(conn: sqlite3.Connection, checkin_id: int) -> list[Question]:
+def read_questions(conn: Conn, checkin_id: int) -> list[Question]:
     rows = conn.execute(
         "SELECT * FROM dar_questions WHERE checkin_id = ? AND removed_at IS NULL ORDER BY position",
         (checkin_id,),
@@ -100,7 +100,7 @@ def read_questions(conn: sqlite3.Connection, checkin_id: int) -> list[Question]:
     return [question_from_row(row) for row in rows]
 
 
-def read_checkin(conn: sqlite3.Connection, guild_id: int, checkin_id: int) -> CheckIn:
+def read_checkin(conn: Conn, guild_id: int, checkin_id: int) -> CheckIn:
     row = conn.execute(
         "SELECT * FROM dar_checkins WHERE id = ? AND guild_id = ? AND deleted_at IS NULL",
         (checkin_id, guild_id),
@@ -110,7 +110,7 @@ def read_checkin(conn: sqlite3.Connection, guild_id: int, checkin_id: int) -> Ch
     return checkin_from_row(row, read_questions(conn, checkin_id))
 
 
-def read_entry(conn: sqlite3.Connection, entry_id: int) -> Entry:
+def read_entry(conn: Conn, entry_id: int) -> Entry:
     row = conn.execute("SELECT * FROM dar_entries WHERE id = ?", (entry_id,)).fetchone()
     answers = conn.execute(
         "SELECT question_id, label, value FROM dar_answers WHERE entry_id = ?", (entry_id,)

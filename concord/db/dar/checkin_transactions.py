@@ -7,7 +7,6 @@ is checked here, at the write."""
 from __future__ import annotations
 
 import logging
-import sqlite3
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
@@ -32,6 +31,7 @@ from concord.db.dar.checkin_records import (
     read_questions,
 )
 from concord.db.guilds import guild_holidays, read_config, utcnow_iso, write_audit
+from concord.db.portable import Conn
 from concord.errors import NotFound, PermissionDenied, UserError
 
 log: logging.Logger = logging.getLogger(__name__)
@@ -46,7 +46,7 @@ DEFAULT_QUESTIONS: tuple[QuestionDraft, ...] = (
 
 
 def _insert_questions(
-    conn: sqlite3.Connection,
+    conn: Conn,
     checkin_id: int,
     drafts: Sequence[tuple[int, QuestionDraft]],
     stamp: str,
@@ -73,7 +73,7 @@ def _insert_questions(
         )
 
 
-def ensure_default(conn: sqlite3.Connection, guild_id: int, now: datetime) -> int:
+def ensure_default(conn: Conn, guild_id: int, now: datetime) -> int:
     """The id of the office's default check-in, made with today's four questions if missing."""
     row = conn.execute(
         "SELECT id FROM dar_checkins WHERE guild_id = ? AND is_default = 1", (guild_id,)
@@ -96,7 +96,7 @@ def _require_manager(actor: Actor) -> None:
         raise PermissionDenied(MANAGERS_ONLY)
 
 
-def _name_free(conn: sqlite3.Connection, guild_id: int, name: str, except_id: int = 0) -> None:
+def _name_free(conn: Conn, guild_id: int, name: str, except_id: int = 0) -> None:
     clash = conn.execute(
         "SELECT id FROM dar_checkins WHERE guild_id = ? AND lower(name) = lower(?)"
         " AND deleted_at IS NULL AND id <> ?",
@@ -118,7 +118,7 @@ def _check_schedule(schedule: str, days: frozenset[int] | None, on_date: date | 
 
 
 def create_checkin(
-    conn: sqlite3.Connection, guild_id: int, actor: Actor, changes: CheckinChanges, now: datetime
+    conn: Conn, guild_id: int, actor: Actor, changes: CheckinChanges, now: datetime
 ) -> CheckIn:
     _require_manager(actor)
     ensure_default(conn, guild_id, now)
@@ -162,7 +162,7 @@ def create_checkin(
 
 
 def edit_checkin(
-    conn: sqlite3.Connection,
+    conn: Conn,
     guild_id: int,
     checkin_id: int,
     actor: Actor,
@@ -230,7 +230,7 @@ def edit_checkin(
 
 
 def set_paused(
-    conn: sqlite3.Connection,
+    conn: Conn,
     guild_id: int,
     checkin_id: int,
     actor: Actor,
@@ -257,9 +257,7 @@ def set_paused(
     return bool(changed)
 
 
-def delete_checkin(
-    conn: sqlite3.Connection, guild_id: int, checkin_id: int, actor: Actor, now: datetime
-) -> str:
+def delete_checkin(conn: Conn, guild_id: int, checkin_id: int, actor: Actor, now: datetime) -> str:
     """Delete (its reports stay for exports); the default check-in can only be paused."""
     _require_manager(actor)
     checkin = read_checkin(conn, guild_id, checkin_id)
@@ -283,7 +281,7 @@ def delete_checkin(
 
 
 def save_questions(
-    conn: sqlite3.Connection,
+    conn: Conn,
     guild_id: int,
     checkin_id: int,
     actor: Actor,
@@ -351,7 +349,7 @@ def save_questions(
     return after
 
 
-def _member_zone(conn: sqlite3.Connection, guild_id: int, office: str, user_id: int) -> ZoneInfo:
+def _member_zone(conn: Conn, guild_id: int, office: str, user_id: int) -> ZoneInfo:
     row = conn.execute(
         "SELECT timezone FROM member_settings WHERE guild_id = ? AND user_id = ?",
         (guild_id, user_id),
@@ -360,7 +358,7 @@ def _member_zone(conn: sqlite3.Connection, guild_id: int, office: str, user_id: 
 
 
 def submit_entry(
-    conn: sqlite3.Connection,
+    conn: Conn,
     guild_id: int,
     checkin_id: int,
     user_id: int,
@@ -419,7 +417,7 @@ def submit_entry(
 
 
 def _write_answers(
-    conn: sqlite3.Connection,
+    conn: Conn,
     entry_id: int,
     questions: Sequence[Question],
     answers: Mapping[int, str],
@@ -440,7 +438,7 @@ def _write_answers(
 
 
 def mirror_report(
-    conn: sqlite3.Connection,
+    conn: Conn,
     guild_id: int,
     report_id: int,
     draft: ReportDraft,
@@ -491,7 +489,7 @@ def _hours_value(minutes: int | None) -> str | None:
 
 
 def skip_day(
-    conn: sqlite3.Connection,
+    conn: Conn,
     guild_id: int,
     user_id: int,
     day: date,
@@ -527,16 +525,14 @@ def skip_day(
     return bool(made)
 
 
-def set_post(conn: sqlite3.Connection, entry_id: int, channel_id: int, message_id: int) -> None:
+def set_post(conn: Conn, entry_id: int, channel_id: int, message_id: int) -> None:
     conn.execute(
         "UPDATE dar_entries SET post_channel_id = ?, post_message_id = ? WHERE id = ?",
         (channel_id, message_id, entry_id),
     )
 
 
-def save_thread(
-    conn: sqlite3.Connection, checkin_id: int, day: date, channel_id: int, thread_id: int
-) -> int:
+def save_thread(conn: Conn, checkin_id: int, day: date, channel_id: int, thread_id: int) -> int:
     """The day's thread of a check-in: the one already saved wins (returned)."""
     conn.execute(
         "INSERT INTO dar_threads (checkin_id, day, channel_id, thread_id) VALUES (?, ?, ?, ?)"
@@ -551,7 +547,7 @@ def save_thread(
 
 
 def set_rhythm(
-    conn: sqlite3.Connection,
+    conn: Conn,
     guild_id: int,
     user_id: int,
     remind_at: time | None,
@@ -572,8 +568,8 @@ def set_rhythm(
         conn.execute(
             "INSERT INTO dar_member_rhythm (guild_id, user_id, remind_at, workdays)"
             " VALUES (?, ?, ?, ?) ON CONFLICT (guild_id, user_id) DO UPDATE SET"
-            " remind_at = coalesce(excluded.remind_at, remind_at),"
-            " workdays = coalesce(excluded.workdays, workdays)",
+            " remind_at = coalesce(excluded.remind_at, dar_member_rhythm.remind_at),"
+            " workdays = coalesce(excluded.workdays, dar_member_rhythm.workdays)",
             (
                 guild_id,
                 user_id,

@@ -10,7 +10,6 @@ mirrors them as an entry with answers); the other check-ins' reports are entries
 from __future__ import annotations
 
 import logging
-import sqlite3
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
@@ -51,7 +50,7 @@ from concord.db.dar.checkin_transactions import (
     submit_entry,
 )
 from concord.db.dar_export import write_table
-from concord.db.database import Database
+from concord.db.portable import Conn, Db
 from concord.errors import NotFound
 
 log: logging.Logger = logging.getLogger(__name__)
@@ -69,7 +68,7 @@ __all__ = [
 
 # -- the async face --------------------------------------------------------------------------
 class CheckinManager:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Db) -> None:
         self.db = db
 
     async def default(self, guild_id: int, now: datetime) -> CheckIn:
@@ -303,12 +302,12 @@ class CheckinExport:
     zone: ZoneInfo
     fmt: str
 
-    def run(self, conn: sqlite3.Connection, out: IO[bytes]) -> int:
+    def run(self, conn: Conn, out: IO[bytes]) -> int:
         window = (self.guild_id, self.checkin_id, self.start, self.end, self.user_id, self.user_id)
         entries = conn.execute(
             "SELECT e.id, e.user_id, e.day, e.status, e.skip_reason, e.late, e.submitted_at"
             " FROM dar_entries e WHERE e.guild_id = ? AND e.checkin_id = ?"
-            " AND e.day BETWEEN ? AND ? AND (? IS NULL OR e.user_id = ?)"
+            " AND e.day BETWEEN ? AND ? AND (CAST(? AS BIGINT) IS NULL OR e.user_id = ?)"
             " ORDER BY e.day, e.user_id",
             window,
         ).fetchall()
@@ -316,7 +315,7 @@ class CheckinExport:
             "SELECT a.entry_id, a.question_id, a.label, a.value, q.position FROM dar_answers a"
             " JOIN dar_entries e ON e.id = a.entry_id JOIN dar_questions q ON q.id = a.question_id"
             " WHERE e.guild_id = ? AND e.checkin_id = ? AND e.day BETWEEN ? AND ?"
-            " AND (? IS NULL OR e.user_id = ?)",
+            " AND (CAST(? AS BIGINT) IS NULL OR e.user_id = ?)",
             window,
         ).fetchall()
         columns: dict[tuple[int, int, str], None] = {}

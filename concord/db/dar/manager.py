@@ -623,7 +623,8 @@ class DarManager:
         row = await self.db.fetchone(
             "SELECT MIN(day) AS first FROM ("
             " SELECT MIN(day) AS day FROM dar_reports WHERE guild_id = ?"
-            " UNION ALL SELECT MIN(local_date) FROM job_runs WHERE guild_id = ? AND job = ?)",
+            " UNION ALL SELECT MIN(local_date) FROM job_runs WHERE guild_id = ? AND job = ?)"
+            " AS firsts",  # PostgreSQL needs the alias
             (guild_id, guild_id, REMINDER_JOB),
         )
         return date.fromisoformat(row["first"]) if row and row["first"] else None

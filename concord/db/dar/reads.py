@@ -10,7 +10,7 @@ from bisect import bisect_left
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import IO, Any
+from typing import IO, Any, cast
 from zoneinfo import ZoneInfo
 
 from concord.core.dar import (
@@ -246,8 +246,17 @@ class _Export:
         if isinstance(sink, CsvSink) and self.text_columns:
             # CSV is text: SQLite makes every field of each row (csv_rows_query), and the csv
             # writer writes the rows as they come, with no Python per row.
+            # text_columns is only set on the SQLite dialect (DarManager.export), so conn is a
+            # sqlite3.Connection here: csv_rows_query's printf/char SQL is SQLite-only.
             cursor = csv_rows_query(
-                conn, self.where, self.params, self.names, on_leave, self.zone, self.start, self.end
+                cast("sqlite3.Connection", conn),
+                self.where,
+                self.params,
+                self.names,
+                on_leave,
+                self.zone,
+                self.start,
+                self.end,
             )
             while chunk := cursor.fetchmany(EXPORT_CHUNK):
                 sink.write_fields(chunk)

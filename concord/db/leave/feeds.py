@@ -15,7 +15,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
@@ -26,9 +25,9 @@ from concord.core.actor import Actor
 from concord.core.leave import Holiday, LeaveRequest
 from concord.core.settings import GuildConfig
 from concord.core.text import escape_markdown
-from concord.db.database import Database
 from concord.db.guilds import read_config, utcnow_iso, write_audit
 from concord.db.leave.records import SQL_HOLIDAYS, _holiday_from_row, _request_from_row
+from concord.db.portable import Conn, Db, DbRow
 from concord.errors import NotFound, UserError
 
 TOKEN_BYTES = 24  # 192 bits of randomness
@@ -117,7 +116,7 @@ _FEED_SQL = (
 )
 
 
-def _feed_from_row(row: sqlite3.Row) -> Feed:
+def _feed_from_row(row: DbRow) -> Feed:
     return Feed(
         id=row["id"],
         guild_id=row["guild_id"],
@@ -131,7 +130,7 @@ def _feed_from_row(row: sqlite3.Row) -> Feed:
 
 
 # -- the bot's side: issue, revoke, names ------------------------------------------------------
-def find_team(conn: sqlite3.Connection, guild_id: int, name: str) -> tuple[int, str]:
+def find_team(conn: Conn, guild_id: int, name: str) -> tuple[int, str]:
     row = conn.execute(
         "SELECT id, name FROM leave_teams WHERE guild_id = ? AND lower(name) = lower(?)",
         (guild_id, name.strip()),
@@ -145,8 +144,8 @@ def find_team(conn: sqlite3.Connection, guild_id: int, name: str) -> tuple[int, 
 
 
 def _live_feed(
-    conn: sqlite3.Connection, guild_id: int, user_id: int, kind: FeedKind, team_id: int | None
-) -> sqlite3.Row | None:
+    conn: Conn, guild_id: int, user_id: int, kind: FeedKind, team_id: int | None
+) -> DbRow | None:
     return conn.execute(
         _FEED_SQL + " WHERE f.guild_id = ? AND f.user_id = ? AND f.kind = ?"
         " AND coalesce(f.team_id, 0) = ? AND f.revoked_at IS NULL",
@@ -154,9 +153,7 @@ def _live_feed(
     ).fetchone()
 
 
-def _audit_feed(
-    conn: sqlite3.Connection, action: str, actor_id: int, row: sqlite3.Row | Feed, now: datetime
-) -> None:
+def _audit_feed(conn: Conn, action: str, actor_id: int, row: DbRow | Feed, now: datetime) -> None:
     feed = row if isinstance(row, Feed) else _feed_from_row(row)
     write_audit(
         conn,
@@ -174,7 +171,7 @@ def _audit_feed(
     )
 
 
-def _revoke(conn: sqlite3.Connection, row: sqlite3.Row, actor_id: int, now: datetime) -> bool:
+def _revoke(conn: Conn, row: DbRow, actor_id: int, now: datetime) -> bool:
     done = conn.execute(
         "UPDATE leave_feeds SET revoked_at = ?, revoked_by = ? WHERE id = ? AND revoked_at IS NULL",
         (utcnow_iso(now), actor_id, row["id"]),
@@ -185,7 +182,7 @@ def _revoke(conn: sqlite3.Connection, row: sqlite3.Row, actor_id: int, now: date
 
 
 def issue_feed(
-    conn: sqlite3.Connection,
+    conn: Conn,
     guild_id: int,
     actor: Actor,
     kind: FeedKind,
@@ -231,9 +228,7 @@ def issue_feed(
     return IssuedFeed(feed=_feed_from_row(row), token=token, revoked=revoked)
 
 
-def set_member_role(
-    conn: sqlite3.Connection, guild_id: int, user_id: int, manager: bool, now: datetime
-) -> int:
+def set_member_role(conn: Conn, guild_id: int, user_id: int, manager: bool, now: datetime) -> int:
     """Transaction: a member's roles changed; their live links follow (audited)."""
     rows = conn.execute(
         _FEED_SQL + " WHERE f.guild_id = ? AND f.user_id = ? AND f.revoked_at IS NULL"
@@ -250,7 +245,7 @@ def set_member_role(
     return len(rows)
 
 
-def forget_member(conn: sqlite3.Connection, guild_id: int, user_id: int, now: datetime) -> int:
+def forget_member(conn: Conn, guild_id: int, user_id: int, now: datetime) -> int:
     """Transaction: a member left the server: their links stop working, their name goes."""
     rows = conn.execute(
         _FEED_SQL + " WHERE f.guild_id = ? AND f.user_id = ? AND f.revoked_at IS NULL",
@@ -262,7 +257,7 @@ def forget_member(conn: sqlite3.Connection, guild_id: int, user_id: int, now: da
 
 
 def store_member_names(
-    conn: sqlite3.Connection, guild_id: int, names: Sequence[tuple[int, str]], now: datetime
+    conn: Conn, guild_id: int, names: Sequence[tuple[int, str]], now: datetime
 ) -> int:
     """Transaction: upsert display names; ``updated_at`` moves only when a name changed."""
     changed = 0
@@ -279,7 +274,7 @@ def store_member_names(
 
 
 # -- the web's side: find a link, read what it shows -------------------------------------------
-def feed_by_token(conn: sqlite3.Connection, token: str) -> Feed | None:
+def feed_by_token(conn: Conn, token: str) -> Feed | None:
     """The live feed of ``token``, or None (unknown or revoked: the same answer, the same work:
     one hash, one indexed lookup, one constant-time comparison)."""
     digest = token_hash(token)
@@ -299,7 +294,7 @@ def _latest(values: Iterable[Any]) -> datetime:
 FEED_FORMAT = "1"
 
 
-def feed_version(conn: sqlite3.Connection, feed: Feed, first: date) -> FeedVersion:
+def feed_version(conn: Conn, feed: Feed, first: date) -> FeedVersion:
     """Two indexed reads instead of building the feed: every change to leave, holidays, teams
     and settings writes an audit row (append-only, so its newest id only grows), a name change
     moves ``member_names.updated_at`` (a name removed changes the count), and a link's role
@@ -326,7 +321,7 @@ def feed_version(conn: sqlite3.Connection, feed: Feed, first: date) -> FeedVersi
     return FeedVersion(tag=tag, last_modified=changed)
 
 
-def feed_content(conn: sqlite3.Connection, feed: Feed, first: date, last: date) -> FeedContent:
+def feed_content(conn: Conn, feed: Feed, first: date, last: date) -> FeedContent:
     """The feed's requests (pending and approved) touching [first, last], holidays in it, the
     names and the members in scope."""
     guild_id = feed.guild_id
@@ -383,7 +378,7 @@ def feed_content(conn: sqlite3.Connection, feed: Feed, first: date, last: date) 
 class FeedManager:
     """Feed links and member names for the bot (``/leave feed``, member events)."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Db) -> None:
         self.db = db
 
     async def issue(

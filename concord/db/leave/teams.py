@@ -9,7 +9,6 @@ CASCADE); the audit log keeps what it was.
 
 from __future__ import annotations
 
-import sqlite3
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -28,6 +27,7 @@ from concord.core.teams import (
 )
 from concord.core.text import escape_markdown
 from concord.db.guilds import utcnow_iso, write_audit
+from concord.db.portable import Conn, DbRow
 from concord.errors import NotFound, PermissionDenied, UserError
 
 MANAGERS_ONLY = "Only managers can do that (the Manager role, Manage Server or the owner)."
@@ -60,7 +60,7 @@ SQL_REMOVE = (
 )
 
 
-def _teams(conn: sqlite3.Connection, guild_id: int, team_ids: list[int] | None) -> list[Team]:
+def _teams(conn: Conn, guild_id: int, team_ids: list[int] | None) -> list[Team]:
     rows = conn.execute(
         "SELECT * FROM leave_teams WHERE guild_id = ? ORDER BY lower(name), id", (guild_id,)
     ).fetchall()
@@ -88,11 +88,11 @@ def _teams(conn: sqlite3.Connection, guild_id: int, team_ids: list[int] | None) 
     ]
 
 
-def guild_teams(conn: sqlite3.Connection, guild_id: int) -> list[Team]:
+def guild_teams(conn: Conn, guild_id: int) -> list[Team]:
     return _teams(conn, guild_id, None)
 
 
-def member_teams(conn: sqlite3.Connection, guild_id: int, user_id: int) -> list[Team]:
+def member_teams(conn: Conn, guild_id: int, user_id: int) -> list[Team]:
     """The teams ``user_id`` is a member of (not those they only approve for)."""
     ids = [
         row["id"]
@@ -105,13 +105,11 @@ def member_teams(conn: sqlite3.Connection, guild_id: int, user_id: int) -> list[
     return _teams(conn, guild_id, ids) if ids else []
 
 
-def routing(conn: sqlite3.Connection, guild_id: int, user_id: int) -> Routing:
+def routing(conn: Conn, guild_id: int, user_id: int) -> Routing:
     return Routing(user_id, tuple(member_teams(conn, guild_id, user_id)))
 
 
-def approves_for_a_team(
-    conn: sqlite3.Connection, guild_id: int, user_id: int, role_ids: frozenset[int]
-) -> bool:
+def approves_for_a_team(conn: Conn, guild_id: int, user_id: int, role_ids: frozenset[int]) -> bool:
     """Is ``user_id`` an approver of some team (by name, or through its approver role)?"""
     if conn.execute(
         "SELECT 1 FROM leave_team_approvers a JOIN leave_teams t ON t.id = a.team_id"
@@ -130,7 +128,7 @@ def approves_for_a_team(
     return bool(roles & role_ids)
 
 
-def find_team(conn: sqlite3.Connection, guild_id: int, name: str) -> Team:
+def find_team(conn: Conn, guild_id: int, name: str) -> Team:
     row = conn.execute(
         "SELECT id FROM leave_teams WHERE guild_id = ? AND lower(name) = lower(?)",
         (guild_id, " ".join(name.split())),
@@ -150,9 +148,7 @@ def find_team(conn: sqlite3.Connection, guild_id: int, name: str) -> Team:
     return team
 
 
-def others_out(
-    conn: sqlite3.Connection, team_id: int, user_id: int, start: date, end: date
-) -> dict[date, int]:
+def others_out(conn: Conn, team_id: int, user_id: int, start: date, end: date) -> dict[date, int]:
     """How many other members of the team have approved leave (a type that takes days: not
     work from home) on each working day in [start, end]."""
     rows = conn.execute(
@@ -167,9 +163,7 @@ def others_out(
     return {date.fromisoformat(row["day"]): int(row["n"]) for row in rows}
 
 
-def over_limit(
-    conn: sqlite3.Connection, guild_id: int, user_id: int, days: list[date]
-) -> OverLimit | None:
+def over_limit(conn: Conn, guild_id: int, user_id: int, days: list[date]) -> OverLimit | None:
     """The first team of the member a request on ``days`` would take over its ``max_out``
     (counting approved leave: pending requests are counted when they are approved)."""
     if not days:
@@ -184,7 +178,7 @@ def over_limit(
     return None
 
 
-def _blackout_from_row(row: sqlite3.Row) -> Blackout:
+def _blackout_from_row(row: DbRow) -> Blackout:
     return Blackout(
         id=row["id"],
         guild_id=row["guild_id"],
@@ -216,7 +210,7 @@ SQL_BLACKOUT = (
 
 
 def blackouts_for(
-    conn: sqlite3.Connection, guild_id: int, user_id: int, start: date, end: date
+    conn: Conn, guild_id: int, user_id: int, start: date, end: date
 ) -> list[Blackout]:
     """Blackouts of the whole office or of the member's teams touching [start, end]."""
     rows = conn.execute(
@@ -226,7 +220,7 @@ def blackouts_for(
     return [_blackout_from_row(row) for row in rows]
 
 
-def list_blackouts(conn: sqlite3.Connection, guild_id: int, since: date) -> list[Blackout]:
+def list_blackouts(conn: Conn, guild_id: int, since: date) -> list[Blackout]:
     rows = conn.execute(
         SQL_BLACKOUTS_SINCE,
         (guild_id, since.isoformat()),
@@ -246,7 +240,7 @@ def _team_audit(team: Team) -> dict[str, Any]:
 
 
 def create_team(
-    conn: sqlite3.Connection,
+    conn: Conn,
     guild_id: int,
     actor_id: int,
     actor_is_manager: bool,
@@ -294,7 +288,7 @@ class TeamEdit:
 
 
 def edit_team(
-    conn: sqlite3.Connection,
+    conn: Conn,
     guild_id: int,
     actor_id: int,
     actor_is_manager: bool,
@@ -345,7 +339,7 @@ def edit_team(
 
 
 def delete_team(
-    conn: sqlite3.Connection,
+    conn: Conn,
     guild_id: int,
     actor_id: int,
     actor_is_manager: bool,
@@ -378,7 +372,7 @@ def delete_team(
 
 
 def add_team_member(
-    conn: sqlite3.Connection,
+    conn: Conn,
     guild_id: int,
     actor_id: int,
     actor_is_manager: bool,
@@ -408,7 +402,7 @@ def add_team_member(
 
 
 def remove_team_member(
-    conn: sqlite3.Connection,
+    conn: Conn,
     guild_id: int,
     actor_id: int,
     actor_is_manager: bool,
@@ -443,7 +437,7 @@ def remove_team_member(
 
 
 def add_blackout(
-    conn: sqlite3.Connection,
+    conn: Conn,
     guild_id: int,
     actor_id: int,
     actor_is_manager: bool,
@@ -504,7 +498,7 @@ def _blackout_audit(blackout: Blackout) -> dict[str, Any]:
 
 
 def remove_blackout(
-    conn: sqlite3.Connection,
+    conn: Conn,
     guild_id: int,
     actor_id: int,
     actor_is_manager: bool,
