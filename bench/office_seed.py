@@ -265,6 +265,14 @@ def seed_office(conn: sqlite3.Connection, members: int, tasks: int, leave: int) 
             (GUILD, "backup", "2026-12-01", "running", 0, 1, at, None, None),
         ],
     )
+    conn.executemany(  # the scheduler's next due instants (job_due, 0014): one dirty, one set
+        "INSERT INTO job_due (guild_id, job, due_at, local_date, version) VALUES (?, ?, ?, ?, ?)",
+        [
+            (GUILD, "dar_summary", "2026-12-01T10:00:00+00:00", "2026-12-01", 3),
+            (GUILD, "digest", "", None, 0),
+        ],
+    )
+    conn.execute("INSERT INTO settings_changes (guild_id, changed_at) VALUES (?, ?)", (GUILD, at))
     conn.executemany(
         "INSERT INTO notifications_sent (guild_id, kind, key, sent_at) VALUES (?, ?, ?, ?)",
         [(GUILD, "dar_reminder", f"{user}:2026-12-01", at) for user in people[::2]],
