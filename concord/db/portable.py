@@ -82,11 +82,28 @@ def like_escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
+# SQLite refuses an expression deeper than 1,000 (an AND of LIKEs nests one level a word), and a
+# typed search may hold any number of words: past this many, the longest decide (a match then
+# contains the longest words only: a few extra suggestions, never a refused search).
+MAX_SEARCH_WORDS = 32
+
+
+def _needed_words(words: Iterable[str]) -> tuple[str, ...]:
+    """The words a match must contain, without repeats or words inside a longer one (a title
+    containing "report" contains "port"), at most MAX_SEARCH_WORDS of the longest."""
+    longest_first = sorted(set(words), key=lambda word: (-len(word), word))
+    needed: list[str] = []
+    for word in longest_first:
+        if not any(word in kept for kept in needed):
+            needed.append(word)
+    return tuple(needed[:MAX_SEARCH_WORDS])
+
+
 def contains_all(column: str, prefix: str, words: Iterable[str]) -> tuple[str, dict[str, Any]]:
     """``(sql, params)`` true when ``column`` (an SQL expression, already lowercased) contains
     every one of ``words``: ``column LIKE :w0 ESCAPE '\\' AND …`` (SQLite's ``json_each`` +
     ``instr`` had no PostgreSQL twin). No words: always true."""
-    found = tuple(words)
+    found = _needed_words(words)
     if not found:
         return "1 = 1", {}
     names = [f"{prefix}{i}" for i in range(len(found))]

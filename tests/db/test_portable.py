@@ -7,7 +7,7 @@ import sqlite3
 
 import pytest
 
-from concord.db.portable import Conn, NotPortable, to_postgres
+from concord.db.portable import MAX_SEARCH_WORDS, Conn, NotPortable, contains_all, to_postgres
 
 
 @pytest.mark.parametrize(
@@ -78,3 +78,23 @@ def test_a_sqlite_connection_is_a_conn() -> None:
         assert conn.execute("SELECT ? + 1", (1,)).fetchone() == (2,)
     finally:
         raw.close()
+
+
+def test_contains_all_matches_every_word_and_runs_for_any_number_of_words() -> None:
+    """Each word must be in the column; repeats and words inside a longer one add nothing; a
+    search of thousands of words still runs (SQLite refuses an expression deeper than 1,000)."""
+    conn = sqlite3.connect(":memory:")
+    conn.execute("CREATE TABLE t (title TEXT)")
+    conn.executemany("INSERT INTO t VALUES (?)", [("weekly report",), ("monthly report",)])
+
+    def titles(words: list[str]) -> list[str]:
+        sql, params = contains_all("lower(title)", "w", words)
+        rows = conn.execute(f"SELECT title FROM t WHERE {sql} ORDER BY title", params)
+        return [row[0] for row in rows]
+
+    assert titles(["report", "port", "weekly", "report"]) == ["weekly report"]
+    assert titles(["report", "yearly"]) == []
+    assert titles([]) == ["monthly report", "weekly report"]
+    many = [f"x{i}" for i in range(2000)]
+    assert titles(many) == []  # runs, and still requires words no title has
+    assert len(contains_all("lower(title)", "w", many)[1]) == MAX_SEARCH_WORDS
