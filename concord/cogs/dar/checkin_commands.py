@@ -27,6 +27,7 @@ from concord.core.checkins import (
 from concord.core.dar import format_day
 from concord.core.dates import parse_date
 from concord.core.schedule import describe_workdays, format_hhmm, parse_hhmm
+from concord.core.settings import GuildConfig
 from concord.core.text import clip, escape_markdown
 from concord.db.dar.checkins import CheckinChanges, CheckinManager, Entry
 from concord.errors import UserError
@@ -143,8 +144,7 @@ class CheckinCommands(commands.Cog):
             post_summary=post_summary,
         )
 
-    async def _today(self, guild_id: int) -> date:
-        config = await self.bot.guild_settings.get(guild_id)
+    def _today(self, config: GuildConfig) -> date:
         return self.bot.clock.now().astimezone(config.tz).date()
 
     @checkin.command(name="create", description="Add a check-in (managers)")
@@ -183,7 +183,7 @@ class CheckinCommands(commands.Cog):
             date=date,
             participants=participants,
             post=post,
-            today=await self._today(guild_id),
+            today=self._today(config),
         )
         made = await self.checkins.create(
             guild_id, actor_of(config, interaction.user), changes, self.bot.clock.now()
@@ -237,7 +237,7 @@ class CheckinCommands(commands.Cog):
             date=date,
             participants=participants,
             post=post,
-            today=await self._today(guild_id),
+            today=self._today(config),
         )
         edited = await self.checkins.edit(
             guild_id, target.id, actor_of(config, interaction.user), changes, now

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import discord
 
 from concord.cogs.common import FieldInput, modal_field, report_error
+from concord.cogs.dar.views import custom_id_day
 from concord.core.checkins import (
     ANSWER_MAX,
     MAX_QUESTIONS,
@@ -174,10 +175,7 @@ class CheckinButton(
         match: re.Match[str],
         /,
     ) -> CheckinButton:
-        try:
-            day: date | None = date.fromisoformat(match["day"])
-        except ValueError:
-            day = None
+        day = custom_id_day(match["day"])
         return cls(int(match["id"]), day)
 
     async def callback(self, interaction: discord.Interaction) -> None:
@@ -257,10 +255,7 @@ class SkipButton(
         match: re.Match[str],
         /,
     ) -> SkipButton:
-        try:
-            day: date | None = date.fromisoformat(match["day"])
-        except ValueError:
-            day = None
+        day = custom_id_day(match["day"])
         return cls(int(match["guild"]), day)
 
     async def callback(self, interaction: discord.Interaction) -> None:

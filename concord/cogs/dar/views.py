@@ -31,6 +31,15 @@ def dar_cog(interaction: discord.Interaction) -> Dar:
     return cog  # type: ignore[return-value]
 
 
+def custom_id_day(text: str) -> date | None:
+    """The day a button's custom id carries; None for a forged one naming no such day (the
+    click is then answered as a user error)."""
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        return None
+
+
 def submit_custom_id(guild_id: int | None = None, day: date | None = None) -> str:
     """``dar:submit`` (a panel: the server it is in, the member's today) or
     ``dar:submit:<guild>:<date>`` (a reminder DM: that server, that day)."""
@@ -67,10 +76,7 @@ class SubmitDarButton(
     ) -> SubmitDarButton:
         if match["guild"] is None:
             return cls()
-        try:
-            day = date.fromisoformat(match["day"])
-        except ValueError:  # a forged id: no such day (the click is answered as a user error)
-            day = None
+        day = custom_id_day(match["day"])
         return cls(int(match["guild"]), day) if day is not None else cls(0)
 
     async def callback(self, interaction: discord.Interaction) -> None:
