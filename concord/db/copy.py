@@ -96,10 +96,10 @@ def schema_tables() -> list[Table]:
         ]
         tables: dict[str, Table] = {}
         for name in names:
-            info = conn.execute(f"PRAGMA table_info({_quote(name)})").fetchall()
+            info = conn.execute("SELECT * FROM pragma_table_info(?)", (name,)).fetchall()
             key = tuple(c[1] for c in sorted((c for c in info if c[5]), key=lambda c: c[5]))
             parents = frozenset(
-                r[2] for r in conn.execute(f"PRAGMA foreign_key_list({_quote(name)})")
+                r[2] for r in conn.execute("SELECT * FROM pragma_foreign_key_list(?)", (name,))
             ) - {name}
             tables[name] = Table(name, tuple(c[1] for c in info), key or ("rowid",), parents)
     finally:
