@@ -140,6 +140,8 @@ class Scheduler:
         if previous is None or jumped_back:
             await self._release_ahead(now, previous, present)
             self._known.clear()
+        if previous is None:
+            await self._release_orphans(now, present)
         if self._known != present:  # set operations in C: a pass stays cheap at 10,000 guilds
             new = present - self._known
             if new and self.daily_jobs:
@@ -234,6 +236,17 @@ class Scheduler:
                 now.isoformat(),
                 sum(released.values()),
                 len(released),
+            )
+
+    async def _release_orphans(self, now: datetime, present: Collection[int]) -> None:
+        """At start-up: runs of this process's guilds left 'running' by a process that died
+        are retried at this pass (their claimed notifications are re-sent within Discord's
+        nonce window), not 10 minutes later."""
+        owned = [guild_id for guild_id in present if self.shard.owns(guild_id)]
+        released = await self.ledger.release_orphaned_runs(owned, now)
+        if released:
+            log.warning(
+                "%d daily run(s) were left running by a stopped process; retrying them", released
             )
 
     # -- tick jobs -------------------------------------------------------------------------------
