@@ -24,7 +24,7 @@ SEND_LEASE = timedelta(seconds=30)
 # 'unknown' (and logged) instead of sent again. See docs/ARCHITECTURE.md, "Shards".
 NONCE_WINDOW = timedelta(minutes=2)
 
-log = logging.getLogger(__name__)
+log: logging.Logger = logging.getLogger(__name__)
 
 
 def claim_run(
