@@ -23,12 +23,14 @@ cannot run for want of setup says so that way, so it runs later that day, once s
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time as monotonic_time
-from collections.abc import Awaitable, Callable, Collection, Iterable, Set
+from collections import deque
+from collections.abc import Awaitable, Callable, Collection, Iterable, Sequence, Set
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from concord.core.jobs import LATE_AFTER as LATE
 from concord.core.jobs import due_run, scheduled_instant
@@ -37,6 +39,11 @@ from concord.db.guilds import GuildSettings, utcnow_iso
 from concord.db.jobs import MAX_ATTEMPTS, DueTable, JobLedger, Settle, ShardFilter
 
 log: logging.Logger = logging.getLogger(__name__)
+# Guilds whose due work runs side by side in one pass (each guild's own jobs stay one after
+# another, in their order): a pass with many guilds due lasts about as long as its sends
+# divided by this, not their sum (a busy evening: thousands of reminder DMs).
+CONCURRENT_GUILDS = 12
+_T = TypeVar("_T")
 
 DailyHandler = Callable[[GuildConfig, date, bool], Awaitable[None]]
 TickHandler = Callable[[GuildConfig, datetime], Awaitable[None]]
@@ -80,7 +87,9 @@ class Scheduler:
         ledger: JobLedger,
         *,
         shard: ShardFilter | None = None,
+        concurrency: int = CONCURRENT_GUILDS,
     ) -> None:
+        self.concurrency: int = max(1, concurrency)
         self.guild_settings = guild_settings
         self.ledger = ledger
         self.due_table = DueTable(ledger.db)
@@ -135,11 +144,14 @@ class Scheduler:
     async def _run_daily_jobs(
         self, now: datetime, present: Set[int]
     ) -> list[tuple[int, str, date]]:
-        previous, self._last_pass = self._last_pass, now
+        previous: datetime | None = self._last_pass
+        self._last_pass = now
         jumped_back = previous is not None and now < previous
         if previous is None or jumped_back:
             await self._release_ahead(now, previous, present)
             self._known.clear()
+        if previous is None:
+            await self._release_orphans(now, present)
         if self._known != present:  # set operations in C: a pass stays cheap at 10,000 guilds
             new = present - self._known
             if new and self.daily_jobs:
@@ -159,7 +171,7 @@ class Scheduler:
         configs = await self.guild_settings.get_many(
             {row.guild_id for row in rows if row.guild_id in present}
         )
-        runs: list[tuple[datetime, int, DailyJob, GuildConfig, date, int]] = []
+        runs: list[_Run] = []
         settles: list[Settle] = []
         for row in rows:
             job = self.daily_jobs.get(row.job)
@@ -180,20 +192,51 @@ class Scheduler:
                 runs.append((instant, order[job.name], job, config, due.local_date, row.version))
             else:
                 settles.append(self._settle(row.guild_id, job, config, at, today, row.version))
-        ran: list[tuple[int, str, date]] = []
-        # In the order they were due (a 09:00 digest before an 18:30 summary, in every guild).
-        for instant, _, job, config, local_date, version in sorted(runs, key=_due_order):
-            at = job.at(config)
-            assert at is not None
-            # Late only when missed while the bot was down: no pass of this process came
-            # between the job's time and now.
-            late = now - instant > LATE and (previous is None or previous < instant)
-            if await self.ledger.claim_run(config.guild_id, job.name, local_date, late, now):
-                await self._execute(job, config, local_date, late, now)
-                ran.append((config.guild_id, job.name, local_date))
-            settles.append(self._settle(config.guild_id, job, config, at, local_date, version))
+        # In the order they were due (a 09:00 digest before an 18:30 summary, in every guild);
+        # the guilds side by side, CONCURRENT_GUILDS at a time, in the order their first run
+        # was due.
+        ordered = sorted(runs, key=_due_order)
+        by_guild: dict[int, list[tuple[int, _Run]]] = {}
+        for index, item in enumerate(ordered):
+            by_guild.setdefault(item[3].guild_id, []).append((index, item))
+        made: list[tuple[int, tuple[int, str, date]]] = []
+
+        async def guild_runs(items: list[tuple[int, _Run]]) -> None:
+            for index, (instant, _, job, config, local_date, version) in items:
+                at = job.at(config)
+                assert at is not None
+                # Late only when missed while the bot was down: no pass of this process came
+                # between the job's time and now.
+                late = now - instant > LATE and (previous is None or previous < instant)
+                if await self.ledger.claim_run(config.guild_id, job.name, local_date, late, now):
+                    await self._execute(job, config, local_date, late, now)
+                    made.append((index, (config.guild_id, job.name, local_date)))
+                settles.append(self._settle(config.guild_id, job, config, at, local_date, version))
+
+        await self._side_by_side(list(by_guild.values()), guild_runs)
         await self.due_table.settle(settles)
-        return ran
+        return [run for _, run in sorted(made)]
+
+    async def _side_by_side(
+        self, groups: Sequence[_T], work: Callable[[_T], Awaitable[None]]
+    ) -> None:
+        """``work(group)`` for each group, ``self.concurrency`` at a time, started in order;
+        the first exception is raised once all have stopped."""
+        queue: deque[_T] = deque(groups)
+        errors: list[BaseException] = []
+
+        async def worker() -> None:
+            while queue:
+                group = queue.popleft()
+                try:
+                    await work(group)
+                except Exception as error:
+                    errors.append(error)
+                    return
+
+        await asyncio.gather(*(worker() for _ in range(min(self.concurrency, len(queue)))))
+        if errors:
+            raise errors[0]
 
     def _settle(
         self, guild_id: int, job: DailyJob, config: GuildConfig, at: time, today: date, version: int
@@ -236,6 +279,17 @@ class Scheduler:
                 len(released),
             )
 
+    async def _release_orphans(self, now: datetime, present: Collection[int]) -> None:
+        """At start-up: runs of this process's guilds left 'running' by a process that died
+        are retried at this pass (their claimed notifications are re-sent within Discord's
+        nonce window), not 10 minutes later."""
+        owned = [guild_id for guild_id in present if self.shard.owns(guild_id)]
+        released = await self.ledger.release_orphaned_runs(owned, now)
+        if released:
+            log.warning(
+                "%d daily run(s) were left running by a stopped process; retrying them", released
+            )
+
     # -- tick jobs -------------------------------------------------------------------------------
     async def _run_ticks(self, now: datetime, present: Collection[int]) -> None:
         for tick in list(self.tick_jobs.values()):
@@ -248,14 +302,16 @@ class Scheduler:
                     log.exception("tick job %s could not say which guilds it needs", tick.name)
                     continue
                 targets = [guild_id for guild_id in wanted if guild_id in present]
-            for guild_id in targets:
-                if not self.shard.owns(guild_id):
-                    continue
+            owned = [guild_id for guild_id in targets if self.shard.owns(guild_id)]
+
+            async def run_tick(guild_id: int, tick: TickJob = tick) -> None:
                 config = await self.guild_settings.get(guild_id)
                 try:
                     await tick.run(config, now)
                 except Exception:
                     log.exception("tick job %s failed in guild %s", tick.name, guild_id)
+
+            await self._side_by_side(owned, run_tick)
 
     # -- by hand ---------------------------------------------------------------------------------
     async def run_daily_now(self, name: str, guild_id: int, now: datetime) -> date:
@@ -297,7 +353,10 @@ class Scheduler:
             log.exception("could not report job %s", job.name)
 
 
-def _due_order(
-    item: tuple[datetime, int, DailyJob, GuildConfig, date, int],
-) -> tuple[datetime, int]:
+# A daily run due in a pass: its instant, the job's order, the job, the guild, the local date
+# and the job_due row's version.
+_Run = tuple[datetime, int, DailyJob, GuildConfig, date, int]
+
+
+def _due_order(item: _Run) -> tuple[datetime, int]:
     return item[0], item[1]

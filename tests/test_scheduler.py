@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime, time, timedelta
 
 from concord.core.settings import GuildConfig
@@ -266,3 +268,54 @@ async def test_a_guild_away_for_a_while_gets_its_jobs_back(db: Database) -> None
     assert row.due_at is None  # off while it is away
     await scheduler.run_due(datetime(2026, 12, 1, 8, 31, tzinfo=UTC), [G1, G2])
     assert runs == [(G1, date(2026, 12, 1), False)]
+
+
+async def test_due_guilds_run_side_by_side_each_guilds_jobs_in_order(db: Database) -> None:
+    """A pass runs several guilds' due jobs at once (a slow send in one guild does not hold up
+    the others), but one guild's jobs one after another, in the order they were due."""
+    settings = GuildSettings(db)
+    guilds = list(range(1, 7))
+    for guild_id in guilds:
+        await settings.update(guild_id, 0, {"timezone": "UTC", "digest": time(9, 0)})
+    scheduler = Scheduler(settings, JobLedger(db), concurrency=4)
+    running: set[int] = set()
+    most = 0
+    events: list[tuple[int, str, str]] = []
+    release = asyncio.Event()
+
+    def job(name: str) -> Callable[[GuildConfig, date, bool], Awaitable[None]]:
+        async def run(config: GuildConfig, local_date: date, late: bool) -> None:
+            nonlocal most
+            events.append((config.guild_id, name, "start"))
+            running.add(config.guild_id)
+            most = max(most, len(running))
+            if len(running) == 4:
+                release.set()
+            await asyncio.wait_for(release.wait(), 5)
+            running.discard(config.guild_id)
+            events.append((config.guild_id, name, "end"))
+
+        return run
+
+    scheduler.add_daily("first", lambda c: time(8, 0), job("first"))
+    scheduler.add_daily("second", lambda c: time(8, 30), job("second"))
+    ran = await scheduler.run_due(datetime(2026, 12, 1, 9, 0, tzinfo=UTC), guilds)
+    assert most == 4  # side by side, never more than asked
+    assert len(ran) == 12 and [r[1] for r in ran] == ["first"] * 6 + ["second"] * 6
+    for guild_id in guilds:
+        own = [(name, what) for g, name, what in events if g == guild_id]
+        assert own == [("first", "start"), ("first", "end"), ("second", "start"), ("second", "end")]
+
+
+async def test_runs_left_running_by_a_dead_process_are_retried_at_start_up(db: Database) -> None:
+    """A process that starts owning a guild retries the runs a stopped process left running at
+    its first pass (so their claimed notifications go out again within Discord's nonce window),
+    instead of waiting for them to turn stale after 10 minutes."""
+    ledger = JobLedger(db)
+    killed_at = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)  # 09:00 Berlin
+    assert await ledger.claim_run(G1, "digest", date(2026, 12, 1), False, killed_at)
+    scheduler, runs = await make(db)  # the restarted process
+    await scheduler.run_due(killed_at + timedelta(minutes=1), [G1])
+    assert runs == [(G1, date(2026, 12, 1), False)]
+    rows = await ledger.runs(G1, "digest")
+    assert [(r["status"], r["attempts"]) for r in rows] == [("done", 2)]

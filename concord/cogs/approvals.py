@@ -166,12 +166,17 @@ async def edit_card(
     return True
 
 
-async def dm(bot: ConcordBot, user_id: int, *, embed: discord.Embed) -> bool:
+async def dm(
+    bot: ConcordBot, user_id: int, *, embed: discord.Embed, nonce: str | None = None
+) -> bool:
     """DM a member (the person who asked, or a decider); closed DMs (or a member who left)
-    are logged, never an error."""
+    are logged, never an error. ``nonce``: a claimed notification's (JobLedger.claim_delivery)."""
     try:
         user = bot.get_user(user_id) or await bot.fetch_user(user_id)
-        await user.send(embed=embed)
+        if nonce is None:
+            await user.send(embed=embed)
+        else:
+            await user.send(embed=embed, nonce=nonce)
     except discord.HTTPException as error:
         log.info("could not DM member %s (%s); DMs closed?", user_id, error)
         return False

@@ -8,11 +8,23 @@ finds the date already recorded, so the job neither skips nor repeats.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 LATE_AFTER = timedelta(minutes=5)
+
+# Discord's message nonce: "integer or string", a string of at most 25 characters.
+NONCE_LENGTH = 25
+
+
+def notification_nonce(guild_id: int, kind: str, key: str) -> str:
+    """The Discord message nonce of one claimed notification: the same claim always gives the
+    same nonce, and different claims (any guild, kind or key) practically never share one
+    (Discord deduplicates by author and nonce across all channels, so it must be bot-wide)."""
+    digest = hashlib.sha256(f"{guild_id}\x1f{kind}\x1f{key}".encode()).hexdigest()
+    return digest[:NONCE_LENGTH]
 
 
 @dataclass(frozen=True)

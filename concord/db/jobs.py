@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from concord.core.jobs import notification_nonce
 from concord.db.guilds import utcnow_iso
 from concord.db.portable import POSTGRESQL, SQLITE, Conn, Db, DbRow
 
@@ -14,6 +16,15 @@ from concord.db.portable import POSTGRESQL, SQLITE, Conn, Db, DbRow
 STALE_RUN = timedelta(minutes=10)
 MAX_ATTEMPTS = 3
 PROCESS_GUILD_ID = 0  # job_runs rows of process-level jobs (no Discord id is 0)
+# A notification claimed for sending (claim_delivery) and not marked sent after this long lost
+# its sender (killed, or its send hangs): it may be taken again and sent with the same nonce.
+SEND_LEASE = timedelta(seconds=30)
+# Discord checks an enforced nonce "for uniqueness in the past few minutes": we count on 2 from
+# the first claim. Past that a re-send could make a second message, so the claim is marked
+# 'unknown' (and logged) instead of sent again. See docs/ARCHITECTURE.md, "Shards".
+NONCE_WINDOW = timedelta(minutes=2)
+
+log: logging.Logger = logging.getLogger(__name__)
 
 
 def claim_run(
@@ -87,6 +98,85 @@ def claim_notification(conn: Conn, guild_id: int, kind: str, key: str, now: date
     return cur.rowcount == 1
 
 
+def claim_delivery(conn: Conn, guild_id: int, kind: str, key: str, now: datetime) -> bool:
+    """Claim a notification to send it (then :func:`mark_delivered`); True to send it now.
+
+    A new claim is taken; a claim still 'claimed' whose lease ran out (its sender died before
+    marking it sent) is taken again while Discord's nonce window since the first claim lasts,
+    so the same nonce lets Discord return the first message if it got there. Past the window it
+    is marked 'unknown' instead: sending again could show the message twice."""
+    stamp = utcnow_iso(now)
+    inserted = conn.execute(
+        "INSERT INTO notifications_sent (guild_id, kind, key, sent_at, status, attempt_at)"
+        " VALUES (?, ?, ?, ?, 'claimed', ?) ON CONFLICT DO NOTHING",
+        (guild_id, kind, key, stamp, stamp),
+    )
+    if inserted.rowcount == 1:
+        return True
+    row = conn.execute(
+        "SELECT status, sent_at, attempt_at FROM notifications_sent"
+        " WHERE guild_id = ? AND kind = ? AND key = ?",
+        (guild_id, kind, key),
+    ).fetchone()
+    if row is None or row["status"] != "claimed":
+        return False
+    attempt = str(row["attempt_at"] or row["sent_at"])
+    if attempt > utcnow_iso(now - SEND_LEASE):
+        return False  # its sender may still be at it
+    if str(row["sent_at"]) <= utcnow_iso(now - NONCE_WINDOW):
+        gave_up = conn.execute(
+            "UPDATE notifications_sent SET status = 'unknown', attempt_at = ?"
+            " WHERE guild_id = ? AND kind = ? AND key = ? AND status = 'claimed'",
+            (stamp, guild_id, kind, key),
+        )
+        if gave_up.rowcount == 1:
+            log.warning(
+                "notification %s %s of guild %s was claimed at %s and never marked sent; past"
+                " Discord's nonce window it is not sent again (marked unknown)",
+                kind,
+                key,
+                guild_id,
+                row["sent_at"],
+            )
+        return False
+    retaken = conn.execute(
+        "UPDATE notifications_sent SET attempt_at = ?"
+        " WHERE guild_id = ? AND kind = ? AND key = ? AND status = 'claimed' AND attempt_at = ?",
+        (stamp, guild_id, kind, key, attempt),
+    )
+    return retaken.rowcount == 1
+
+
+def mark_delivered(conn: Conn, guild_id: int, kind: str, keys: Sequence[str]) -> int:
+    """Claimed notifications reached Discord (or never can: DMs closed); several keys when one
+    message carried them, all in this one transaction."""
+    marked = 0
+    for key in keys:
+        cur = conn.execute(
+            "UPDATE notifications_sent SET status = 'sent'"
+            " WHERE guild_id = ? AND kind = ? AND key = ? AND status = 'claimed'",
+            (guild_id, kind, key),
+        )
+        marked += cur.rowcount
+    return marked
+
+
+def release_orphaned_runs(conn: Conn, guild_ids: Sequence[int], started_before: datetime) -> int:
+    """Runs of ``guild_ids`` still 'running' from before this process started: their process
+    died (this one owns their shards now). Marked failed so the pass retries them at once,
+    within Discord's nonce window, instead of after STALE_RUN."""
+    released = 0
+    stamp = utcnow_iso(started_before)
+    for guild_id in guild_ids:
+        cur = conn.execute(
+            "UPDATE job_runs SET status = 'failed', finished_at = ?, error = ?"
+            " WHERE guild_id = ? AND status = 'running' AND started_at < ?",
+            (stamp, "its process stopped while it ran", guild_id, stamp),
+        )
+        released += cur.rowcount
+    return released
+
+
 def release_notification(conn: Conn, guild_id: int, kind: str, key: str) -> None:
     conn.execute(
         "DELETE FROM notifications_sent WHERE guild_id = ? AND kind = ? AND key = ?",
@@ -150,6 +240,33 @@ class JobLedger:
         if claimed and self.on_claim is not None:
             self.on_claim(kind)
         return claimed
+
+    async def claim_delivery(self, guild_id: int, kind: str, key: str, now: datetime) -> str | None:
+        """The Discord message nonce to send this notification with, when this caller is to
+        send it now (:func:`claim_delivery`); None when it is sent, being sent or given up.
+        Send with ``nonce=`` and then call :meth:`delivered`."""
+        claimed = await self.db.write(claim_delivery, guild_id, kind, key, now)
+        if not claimed:
+            return None
+        if self.on_claim is not None:
+            self.on_claim(kind)
+        return notification_nonce(guild_id, kind, key)
+
+    async def delivered(self, guild_id: int, kind: str, *keys: str) -> None:
+        """The claims of ``keys`` were sent (one message may carry several)."""
+        await self.db.write(mark_delivered, guild_id, kind, list(keys))
+
+    async def release_orphaned_runs(
+        self, guild_ids: Sequence[int], started_before: datetime
+    ) -> int:
+        return await self.db.write(release_orphaned_runs, list(guild_ids), started_before)
+
+    async def delivery_status(self, guild_id: int, kind: str, key: str) -> str | None:
+        row = await self.db.fetchone(
+            "SELECT status FROM notifications_sent WHERE guild_id = ? AND kind = ? AND key = ?",
+            (guild_id, kind, key),
+        )
+        return str(row["status"]) if row is not None else None
 
     async def attempts(self, guild_id: int, job: str, local_date: date) -> int:
         """How many times the run of ``job`` for ``local_date`` was taken (0: never)."""

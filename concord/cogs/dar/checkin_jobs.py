@@ -114,9 +114,8 @@ class CheckinJobs:
             if roster.holiday or member.user_id in away:
                 await self.bot.job_ledger.claim_notification(config.guild_id, ASK_KIND, key, now)
                 continue
-            if not await self.bot.job_ledger.claim_notification(
-                config.guild_id, ASK_KIND, key, now
-            ):
+            nonce = await self.bot.job_ledger.claim_delivery(config.guild_id, ASK_KIND, key, now)
+            if nonce is None:
                 continue
             try:
                 user = self.bot.get_user(member.user_id) or await self.bot.fetch_user(
@@ -129,12 +128,15 @@ class CheckinJobs:
                         + clip(", ".join(q.label for q in checkin.questions), 1500)
                     ),
                     view=checkin_view(checkin.id, day),
+                    nonce=nonce,
                 )
             except (discord.Forbidden, discord.NotFound):
                 log.info("could not DM check-in %s to %s", checkin.id, member.user_id)
             except discord.HTTPException:
                 log.warning("check-in DM to %s failed; will retry", member.user_id, exc_info=True)
                 await self.bot.job_ledger.release_notification(config.guild_id, ASK_KIND, key)
+                continue
+            await self.bot.job_ledger.delivered(config.guild_id, ASK_KIND, key)
 
     async def remind_own_time(self, config: GuildConfig, now: datetime) -> None:
         """The Daily report reminder for members with their own reminder time."""
@@ -190,9 +192,10 @@ class CheckinJobs:
             if channel_id is None:
                 continue
             key = f"{checkin.id}:{local_date.isoformat()}"
-            if not await self.bot.job_ledger.claim_notification(
+            nonce = await self.bot.job_ledger.claim_delivery(
                 config.guild_id, CHECKIN_SUMMARY_KIND, key, now
-            ):
+            )
+            if nonce is None:
                 continue
             entries = await self.cog.checkins.entries_on(checkin.id, local_date)
             filed = [e for e in entries if e.status == "filed"]
@@ -231,9 +234,10 @@ class CheckinJobs:
                 )
             channel = self.bot.get_partial_messageable(channel_id, guild_id=guild.id)
             try:
-                await channel.send(embed=embed)
+                await channel.send(embed=embed, nonce=nonce)
             except discord.HTTPException:
                 await self.bot.job_ledger.release_notification(
                     config.guild_id, CHECKIN_SUMMARY_KIND, key
                 )
                 raise
+            await self.bot.job_ledger.delivered(config.guild_id, CHECKIN_SUMMARY_KIND, key)

@@ -234,18 +234,21 @@ class DarJobs:
         failed = 0
         for entry in missing.missing:
             key = reminder_key(entry.user_id, day)
-            if not await self.bot.job_ledger.claim_notification(
+            nonce = await self.bot.job_ledger.claim_delivery(
                 config.guild_id, REMINDER_KIND, key, now
-            ):
+            )
+            if nonce is None:
                 continue
-            if not await self._send_reminder(guild, entry, day, overdue.get(entry.user_id, [])):
+            if await self._send_reminder(guild, entry, day, overdue.get(entry.user_id, []), nonce):
+                await self.bot.job_ledger.delivered(config.guild_id, REMINDER_KIND, key)
+            else:
                 await self.bot.job_ledger.release_notification(config.guild_id, REMINDER_KIND, key)
                 failed += 1
         if failed:
             raise DeliveryFailed(f"{failed} DAR reminders could not be sent")
 
     async def _send_reminder(
-        self, guild: discord.Guild, entry: RosterEntry, day: date, overdue: list[str]
+        self, guild: discord.Guild, entry: RosterEntry, day: date, overdue: list[str], nonce: str
     ) -> bool:
         """True when delivered or when it never can be (DMs closed: logged, not retried)."""
         try:
@@ -253,6 +256,7 @@ class DarJobs:
             await user.send(
                 content=reminder_text(day, entry.note, overdue, guild_name=guild.name),
                 view=reminder_view(guild.id, day),
+                nonce=nonce,
             )
         except (discord.Forbidden, discord.NotFound):
             log.info("could not DM a DAR reminder to %s (DMs closed or user gone)", entry.user_id)
@@ -318,18 +322,19 @@ class DarJobs:
             return  # they were due when it went out: late or missing, as it says
         now = self.bot.clock.now()
         key = f"{report.user_id}:{report.day.isoformat()}"
-        if not await self.bot.job_ledger.claim_notification(
-            report.guild_id, FOLLOW_UP_KIND, key, now
-        ):
+        nonce = await self.bot.job_ledger.claim_delivery(report.guild_id, FOLLOW_UP_KIND, key, now)
+        if nonce is None:
             return
         channel = self.bot.get_partial_messageable(
             config.reports_channel_id, guild_id=report.guild_id
         )
         try:
-            await send_spec(channel, compose_follow_up(report, name))
+            await send_spec(channel, compose_follow_up(report, name), nonce=nonce)
         except discord.HTTPException:
             log.warning("could not post the DAR follow-up for %s", key, exc_info=True)
             await self.bot.job_ledger.release_notification(report.guild_id, FOLLOW_UP_KIND, key)
+        else:
+            await self.bot.job_ledger.delivered(report.guild_id, FOLLOW_UP_KIND, key)
 
     async def post_claimed_pages(
         self,
@@ -344,13 +349,15 @@ class DarJobs:
         now = self.bot.clock.now()
         for number, message in enumerate(messages, start=1):
             key = f"{day.isoformat()}:{number}"
-            if not await self.bot.job_ledger.claim_notification(guild_id, kind, key, now):
+            nonce = await self.bot.job_ledger.claim_delivery(guild_id, kind, key, now)
+            if nonce is None:
                 continue
             try:
-                await send_spec(channel, message)
+                await send_spec(channel, message, nonce=nonce)
             except discord.HTTPException as error:
                 await self.bot.job_ledger.release_notification(guild_id, kind, key)
                 raise DeliveryFailed(f"page {number} of {kind} for {day} failed") from error
+            await self.bot.job_ledger.delivered(guild_id, kind, key)
 
 
 def spec_kwargs(message: MessageSpec) -> dict[str, Any]:
@@ -364,5 +371,11 @@ def spec_kwargs(message: MessageSpec) -> dict[str, Any]:
     return kwargs
 
 
-async def send_spec(target: discord.abc.Messageable, message: MessageSpec) -> discord.Message:
-    return await target.send(**spec_kwargs(message))
+async def send_spec(
+    target: discord.abc.Messageable, message: MessageSpec, *, nonce: str | None = None
+) -> discord.Message:
+    """Send one page; with ``nonce`` (a claim's, see ``JobLedger.claim_delivery``) Discord
+    returns the first message instead of making a second one when it is sent again."""
+    if nonce is None:
+        return await target.send(**spec_kwargs(message))
+    return await target.send(**spec_kwargs(message), nonce=nonce)

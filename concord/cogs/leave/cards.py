@@ -33,6 +33,7 @@ from concord.cogs.leave.embeds import (
 )
 from concord.cogs.leave.views import card_view, pending_view, reject_modal
 from concord.core.actor import Actor
+from concord.core.jobs import notification_nonce
 from concord.core.leave import (
     AlreadyDecided,
     LeaveRequest,
@@ -267,9 +268,9 @@ class LeaveDesk:
             log.warning("could not update a card of leave request #%s", request.id, exc_info=True)
 
     # -- messages to people --------------------------------------------------------------------
-    async def dm(self, user_id: int, *, embed: discord.Embed) -> bool:
+    async def dm(self, user_id: int, *, embed: discord.Embed, nonce: str | None = None) -> bool:
         """DM a member; closed DMs (or a member who left) are logged, never an error."""
-        return await approvals.dm(self.bot, user_id, embed=embed)
+        return await approvals.dm(self.bot, user_id, embed=embed, nonce=nonce)
 
     async def tell_requester(
         self, request: LeaveRequest, actor_id: int, config: GuildConfig, *, credited: bool = False
@@ -332,9 +333,8 @@ class LeaveDesk:
             return
         now = self.now()
         key = now.astimezone(config.tz).date().isoformat()
-        if not await self.bot.job_ledger.claim_notification(
-            config.guild_id, NO_CHANNEL_KIND, key, now
-        ):
+        nonce = await self.bot.job_ledger.claim_delivery(config.guild_id, NO_CHANNEL_KIND, key, now)
+        if nonce is None:
             return
         embed = discord.Embed(
             title="Leave requests have nowhere to go",
@@ -346,7 +346,9 @@ class LeaveDesk:
             ),
             colour=discord.Colour.orange(),
         )
-        await self.dm(guild.owner_id, embed=embed)
+        await self.dm(guild.owner_id, embed=embed, nonce=nonce)
+        # Sent, or the owner's DMs are closed (logged): either way it is not tried again today.
+        await self.bot.job_ledger.delivered(config.guild_id, NO_CHANNEL_KIND, key)
 
     # -- decisions from buttons and the modal --------------------------------------------------
     async def decide_from_button(
@@ -588,12 +590,17 @@ class LeaveDesk:
         claimed = [
             request
             for request in overdue
-            if await self.bot.job_ledger.claim_notification(
+            if await self.bot.job_ledger.claim_delivery(
                 config.guild_id, REMINDER_KIND, f"{request.id}:{day}", now
             )
+            is not None
         ]
         if not claimed:
             return
+        keys = [f"{request.id}:{day}" for request in claimed]
+        # One message for these claims: its nonce is theirs together, so a process that takes
+        # the same claims again after a crash sends the same nonce.
+        nonce = notification_nonce(config.guild_id, REMINDER_KIND, "+".join(keys))
         roles = [r for r in (config.manager_role_id, config.approver_role_id) if r is not None]
         backups, why = await self._backups(config, local.date(), claimed, now)
         # The approvers of the requesters' teams hear of their teams' requests too.
@@ -627,16 +634,15 @@ class LeaveDesk:
             more = plural(len(embeds) - 1, "more page")
             embeds[0].set_footer(text=f"and more on {more}: /leave pending")
         try:
-            await channel.send(content[:2000], embed=embeds[0], allowed_mentions=pings)
+            await channel.send(content[:2000], embed=embeds[0], allowed_mentions=pings, nonce=nonce)
         except discord.HTTPException:
             log.warning(
                 "could not post the leave reminder in guild %s", config.guild_id, exc_info=True
             )
-            for request in claimed:  # give the claims back so the next pass retries
-                await self.bot.job_ledger.release_notification(
-                    config.guild_id, REMINDER_KIND, f"{request.id}:{day}"
-                )
+            for key in keys:  # give the claims back so the next pass retries
+                await self.bot.job_ledger.release_notification(config.guild_id, REMINDER_KIND, key)
             return
+        await self.bot.job_ledger.delivered(config.guild_id, REMINDER_KIND, *keys)
         log.info(
             "reminded managers of %d pending leave requests in guild %s", count, config.guild_id
         )

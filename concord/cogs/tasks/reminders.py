@@ -61,8 +61,12 @@ class TaskReminders:
             DailyJob(OVERDUE_JOB, lambda config: config.digest, self.overdue),
         ]
 
-    async def _claim(self, guild_id: int, kind: str, key: str, now: datetime) -> bool:
-        return await self.bot.job_ledger.claim_notification(guild_id, kind, key, now)
+    async def _claim(self, guild_id: int, kind: str, key: str, now: datetime) -> str | None:
+        """The claim's message nonce when this pass is to send it (see claim_delivery)."""
+        return await self.bot.job_ledger.claim_delivery(guild_id, kind, key, now)
+
+    async def _delivered(self, guild_id: int, kind: str, key: str) -> None:
+        await self.bot.job_ledger.delivered(guild_id, kind, key)
 
     async def _release(self, guild_id: int, kind: str, key: str) -> None:
         await self.bot.job_ledger.release_notification(guild_id, kind, key)
@@ -73,7 +77,8 @@ class TaskReminders:
             if not needs_due_soon_reminder(task, now, config.tz, config.digest):
                 continue
             key = due_soon_key(task)
-            if not await self._claim(config.guild_id, DUE_SOON_KIND, key, now):
+            nonce = await self._claim(config.guild_id, DUE_SOON_KIND, key, now)
+            if nonce is None:
                 continue
             assert task.assignee_id is not None
             try:
@@ -83,6 +88,7 @@ class TaskReminders:
                     content=f"⏰ Task #{task.id} is due soon.",
                     embed=card_embed(task, now, config.tz),
                     view=card_view(task),
+                    nonce=nonce,
                 )
             except discord.HTTPException:
                 # Not a closed DM (that is logged and final): give the claim back to retry.
@@ -90,6 +96,8 @@ class TaskReminders:
                     "due-soon reminder for task %s failed; will retry", task.id, exc_info=True
                 )
                 await self._release(config.guild_id, DUE_SOON_KIND, key)
+            else:
+                await self._delivered(config.guild_id, DUE_SOON_KIND, key)
 
     # -- overdue, daily at the digest time ------------------------------------------------------
     async def overdue(self, config: GuildConfig, local_date: date, late: bool) -> None:
@@ -106,15 +114,18 @@ class TaskReminders:
             if user_id in on_leave:
                 continue  # nobody is chased while on leave; the DM resumes when they are back
             key = f"{user_id}:{local_date.isoformat()}"
-            if not await self._claim(config.guild_id, OVERDUE_KIND, key, now):
+            nonce = await self._claim(config.guild_id, OVERDUE_KIND, key, now)
+            if nonce is None:
                 continue
             try:
                 await self.cog.cards.send_dm(
-                    user_id, None, embed=overdue_dm_embed(items, now, config.tz)
+                    user_id, None, embed=overdue_dm_embed(items, now, config.tz), nonce=nonce
                 )
             except discord.HTTPException:
                 log.warning("overdue DM to %s failed", user_id, exc_info=True)
                 await self._release(config.guild_id, OVERDUE_KIND, key)
+            else:
+                await self._delivered(config.guild_id, OVERDUE_KIND, key)
         for task in tasks:
             if needs_escalation(task, now, config.tz, config.task_overdue_days):
                 await self._escalate(config, task, now)
@@ -129,7 +140,8 @@ class TaskReminders:
             log.info("task %s is overdue but there is no tasks channel to escalate in", task.id)
             return
         key = escalation_key(task)
-        if not await self._claim(config.guild_id, ESCALATE_KIND, key, now):
+        nonce = await self._claim(config.guild_id, ESCALATE_KIND, key, now)
+        if nonce is None:
             return
         days = days_overdue(task, now, config.tz)
         if task.assignee_id is None:
@@ -166,7 +178,10 @@ class TaskReminders:
                     roles=False,
                     everyone=False,
                 ),
+                nonce=nonce,
             )
         except discord.HTTPException:
             log.warning("could not escalate overdue task %s", task.id, exc_info=True)
             await self._release(config.guild_id, ESCALATE_KIND, key)
+        else:
+            await self._delivered(config.guild_id, ESCALATE_KIND, key)

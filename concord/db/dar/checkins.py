@@ -87,7 +87,7 @@ class CheckinManager:
         prefix = f"{checkin_id}:{day.isoformat()}:"
         claimed = await self.db.fetchall(
             "SELECT key FROM notifications_sent WHERE guild_id = ? AND kind = ?"
-            " AND key >= ? AND key < ?",
+            " AND key >= ? AND key < ? AND status <> 'claimed'",
             (guild_id, kind, prefix, prefix[:-1] + ";"),  # ';' follows ':'
         )
         done = {int(row["key"].rsplit(":", 1)[1]) for row in claimed}

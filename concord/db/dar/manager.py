@@ -305,7 +305,8 @@ class DarManager:
         self, guild_id: int, day: date, user_ids: Sequence[int], kind: str
     ) -> list[int]:
         """Of ``user_ids``, those with no report for ``day`` and no ``kind`` notification
-        claimed for it (keys ``<user>:<date>``): one cheap query before building a roster."""
+        sent or settled for it (keys ``<user>:<date>``; a claim not marked sent yet may need
+        sending again): one cheap query before building a roster."""
         if not user_ids:
             return []
         # The candidates as a VALUES list (SQLite's json_each(?) has no PostgreSQL twin).
@@ -315,7 +316,8 @@ class DarManager:
             " SELECT user_id FROM candidates WHERE user_id NOT IN"
             " (SELECT user_id FROM dar_reports WHERE guild_id = ? AND day = ?)"
             " AND (CAST(user_id AS TEXT) || ':' || ?) NOT IN"
-            " (SELECT key FROM notifications_sent WHERE guild_id = ? AND kind = ?)",
+            " (SELECT key FROM notifications_sent WHERE guild_id = ? AND kind = ?"
+            " AND status <> 'claimed')",
             (
                 *user_ids,
                 guild_id,

@@ -725,12 +725,17 @@ async def history(call: Call) -> Any:
 async def create_message(call: Call) -> Any:
     emulator = call.emulator
     channel = _channel(call)
-    emulator.check_can_post(channel, files=len(call.files))
     body = call.obj()
+    for gate in list(emulator.world.before_message_create):
+        if not await gate(channel.id, body):
+            raise ApiError(503, 0, "Service Unavailable")  # the request never got through
+    emulator.check_can_post(channel, files=len(call.files))
     reference = body.get("message_reference")
+    nonce = body.get("nonce")
 
     def check(errors: FormErrors) -> None:
         check_message(errors, [], body, allowed_flags=CREATE_FLAGS)
+        check_nonce(errors, body)
         if reference is not None:
             referenced = emulator.world.messages.get(int(reference.get("message_id") or 0))
             if referenced is None or referenced.deleted:
@@ -742,7 +747,14 @@ async def create_message(call: Call) -> Any:
 
     _validate(check)
     check_not_empty(body, len(call.files))
+    if nonce is not None and body.get("enforce_nonce") is True:
+        existing = emulator.world.message_by_nonce(emulator.bot_user.id, nonce)
+        if existing is not None:  # no new message, no MESSAGE_CREATE
+            emulator.world.nonce_hits += 1
+            return emulator.message_payload(existing)
     extra: dict[str, Any] = {}
+    if nonce is not None:
+        extra["nonce"] = nonce
     if reference is not None:
         extra.update(
             type=19,
@@ -754,8 +766,26 @@ async def create_message(call: Call) -> Any:
             },
         )
     message = emulator.store_message(channel, emulator.bot_user, body, call.files, **extra)
+    emulator.world.remember_nonce(message)
     await emulator.announce("MESSAGE_CREATE", message)
     return emulator.message_payload(message)
+
+
+NONCE_MAX = 25  # Create Message: nonce "integer or string", a string up to 25 characters
+
+
+def check_nonce(errors: FormErrors, body: dict[str, Any]) -> None:
+    """Create Message's ``nonce`` (integer, or string of up to 25 characters) and
+    ``enforce_nonce`` (boolean)."""
+    nonce = body.get("nonce")
+    if nonce is not None:
+        if isinstance(nonce, bool) or not isinstance(nonce, str | int):
+            errors.bad_type(["nonce"], "string or integer")
+        elif isinstance(nonce, str) and len(nonce) > NONCE_MAX:
+            errors.max_length(["nonce"], NONCE_MAX)
+    enforce = body.get("enforce_nonce")
+    if enforce is not None and not isinstance(enforce, bool):
+        errors.bad_type(["enforce_nonce"], "boolean")
 
 
 # Start Thread without Message (resources/channel#start-thread-without-message): in a text

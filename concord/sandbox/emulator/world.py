@@ -7,9 +7,9 @@ gateway events and interaction payloads all come from one place.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 DISCORD_EPOCH_MS = 1420070400000
@@ -449,6 +449,8 @@ class StoredMessage:
     # content edited: the mentions in the content that allowed_mentions and the sender's
     # permissions let through. None: everything written (a member's own message).
     pings: tuple[list[int], list[int], bool] | None = None
+    # Create Message's ``nonce`` (string of up to 25 characters, or integer), echoed back.
+    nonce: str | int | None = None
 
     @property
     def ephemeral(self) -> bool:
@@ -480,6 +482,31 @@ class World:
     guilds: dict[int, Guild] = field(default_factory=dict)
     dm_channels: dict[int, Channel] = field(default_factory=dict)  # by recipient user id
     messages: dict[int, StoredMessage] = field(default_factory=dict)
+    # Create Message with ``enforce_nonce``: "checked for uniqueness in the past few minutes. If
+    # another message was created by the same author with the same nonce, that message will be
+    # returned and no new message will be created" (resources/message). Same author, any
+    # channel: (author id, nonce as text) -> message id.
+    nonce_window: timedelta = timedelta(minutes=3)
+    nonces: dict[tuple[int, str], int] = field(default_factory=dict)
+    nonce_hits: int = 0  # creates answered with an existing message
+    # Test hook: awaited with (channel id, body) when a Create Message request arrives, before
+    # anything is done; False drops the request (the message is not created).
+    before_message_create: list[Callable[[int, dict[str, Any]], Awaitable[bool]]] = field(
+        default_factory=list
+    )
+
+    def message_by_nonce(self, author_id: int, nonce: str | int) -> StoredMessage | None:
+        """The message ``author_id`` created with ``nonce`` within the nonce window, if any."""
+        message = self.messages.get(self.nonces.get((author_id, str(nonce)), 0))
+        if message is None or message.deleted:
+            return None
+        if self.clock() - message.timestamp > self.nonce_window:
+            return None
+        return message
+
+    def remember_nonce(self, message: StoredMessage) -> None:
+        if message.nonce is not None:
+            self.nonces[(message.author_id, str(message.nonce))] = message.id
 
     @classmethod
     def create(cls, clock: Callable[[], datetime]) -> World:
@@ -599,6 +626,8 @@ class World:
             data["interaction"] = message.interaction
         if message.message_reference is not None:
             data["message_reference"] = message.message_reference
+        if message.nonce is not None:
+            data["nonce"] = message.nonce
         if gateway and message.guild_id is not None:
             data["guild_id"] = str(message.guild_id)
             guild = self.guilds.get(message.guild_id)
