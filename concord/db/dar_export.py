@@ -3,7 +3,8 @@ here, the sheet's XML streamed into the zip row by row, so a year never sits in 
 
 Sinks are synchronous and run on a worker thread (``asyncio.to_thread``); DarManager feeds them
 rows in chunks straight from a read cursor. For CSV, SQLite makes every field of each row
-itself (:func:`csv_rows_query`). Text cells that a spreadsheet would run as
+itself, quoted as the csv writer quotes it (:func:`csv_rows_query`). Text cells that a
+spreadsheet would run as
 a formula (``=``, ``+``, ``-``, ``@`` …) are neutralised: in CSV with a leading apostrophe (the
 OWASP advice), in XLSX by storing them as inline strings, which are never formulas.
 openpyxl's write-only mode (XlsxOpenpyxlSink) is kept as the reference the tests read the
@@ -221,10 +222,14 @@ def _sql_csv_field(text: str) -> str:
 # rows; a Python tuple and three lookups per row were most of what the export cost beyond a
 # plain sqlite3 + csv dump, bench/bench_dar.py): the member's name and the day's leave joined
 # from two temporary tables, the formula guard, hours (f"{hours:g}") and late (yes/no) as
-# CsvSink.write makes them, and the local time made by SQLite from the zone's offset in each span between its changes (the stored UTC
-# text moved by the span's offset, to the second, and the offset's suffix). A timestamp stored
-# in any other form, or outside the spans worked out for the export's days, goes through
-# LocalTime as before (a Python function SQLite calls for that row only).
+# CsvSink.write makes them, and the local time made by SQLite from the zone's offset in each
+# span between its changes (the stored UTC text moved by the span's offset, to the second, and
+# the offset's suffix). A timestamp stored in any other form, or outside the spans worked out
+# for the export's days, goes through LocalTime as before (a Python function SQLite calls for
+# that row only). Each field comes out quoted as the csv writer quotes it (csv_field: SQL for
+# the stored text, Python once per member for the names and once per label for the leave), so
+# CsvSink.write_fields joins a chunk's rows in C: the csv writer's pass over every character
+# of every row cost more than the whole query (bench/bench_dar.py; docs/PERFORMANCE.md).
 _LOCAL_TIME_FUNCTION = "concord_local_time"
 # "YYYY-MM-DDTHH:MM:SS+00:00", as utcnow_iso stores it (with the range check below).
 _STORED_UTC = "substr(r.submitted_at, 20) = '+00:00'"
