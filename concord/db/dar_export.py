@@ -4,9 +4,9 @@ here, the sheet's XML streamed into the zip row by row, so a year never sits in 
 Sinks are synchronous and run on a worker thread (``asyncio.to_thread``); DarManager feeds them
 rows in chunks straight from a read cursor. For CSV, SQLite makes every field of each row
 itself, quoted as the csv writer quotes it (:func:`csv_rows_query`). Text cells that a
-spreadsheet would run as
-a formula (``=``, ``+``, ``-``, ``@`` …) are neutralised: in CSV with a leading apostrophe (the
-OWASP advice), in XLSX by storing them as inline strings, which are never formulas.
+spreadsheet would run as a formula (``=``, ``+``, ``-``, ``@`` …) are neutralised: in CSV with
+a leading apostrophe (the OWASP advice), in XLSX by storing them as inline strings, which are
+never formulas.
 openpyxl's write-only mode (XlsxOpenpyxlSink) is kept as the reference the tests read the
 XLSX writer against and the benchmark times it against.
 """
