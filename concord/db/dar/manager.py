@@ -533,8 +533,9 @@ class DarManager:
             self.period(guild_id, window_start, window_end),
         )
         completed_per_day: dict[date, int] = {}
+        zone = config.tz  # a property that makes the ZoneInfo: once, not once per task
         for moment in completion_times:
-            day = moment.astimezone(config.tz).date()
+            day = moment.astimezone(zone).date()
             completed_per_day[day] = completed_per_day.get(day, 0) + 1
         # A year of rosters is CPU work (hundreds of thousands of member-days): off the loop.
         return await asyncio.to_thread(
