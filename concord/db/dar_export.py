@@ -21,7 +21,7 @@ import sqlite3
 import zipfile
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
-from typing import IO, TYPE_CHECKING, NamedTuple, Protocol
+from typing import IO, TYPE_CHECKING, NamedTuple, Protocol, cast
 
 if TYPE_CHECKING:
     from openpyxl.cell.cell import Cell
@@ -140,7 +140,8 @@ class CsvSink:
         if not rows:
             return
         try:
-            text = "\r\n".join(map(",".join, rows))
+            # Text in every field is the common case; a field that is not raises TypeError.
+            text = "\r\n".join(map(",".join, cast("Sequence[Sequence[str]]", rows)))
         except TypeError:
             text = "\r\n".join(
                 ",".join(f if isinstance(f, str) else _csv_value(f) for f in row) for row in rows
