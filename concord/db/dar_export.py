@@ -3,9 +3,10 @@ here, the sheet's XML streamed into the zip row by row, so a year never sits in 
 
 Sinks are synchronous and run on a worker thread (``asyncio.to_thread``); DarManager feeds them
 rows in chunks straight from a read cursor. For CSV, SQLite makes every field of each row
-itself (:func:`csv_rows_query`). Text cells that a spreadsheet would run as
-a formula (``=``, ``+``, ``-``, ``@`` …) are neutralised: in CSV with a leading apostrophe (the
-OWASP advice), in XLSX by storing them as inline strings, which are never formulas.
+itself, quoted as the csv writer quotes it (:func:`csv_rows_query`). Text cells that a
+spreadsheet would run as a formula (``=``, ``+``, ``-``, ``@`` …) are neutralised: in CSV with
+a leading apostrophe (the OWASP advice), in XLSX by storing them as inline strings, which are
+never formulas.
 openpyxl's write-only mode (XlsxOpenpyxlSink) is kept as the reference the tests read the
 XLSX writer against and the benchmark times it against.
 """
@@ -20,7 +21,7 @@ import sqlite3
 import zipfile
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
-from typing import IO, TYPE_CHECKING, NamedTuple, Protocol
+from typing import IO, TYPE_CHECKING, NamedTuple, Protocol, cast
 
 if TYPE_CHECKING:
     from openpyxl.cell.cell import Cell
@@ -86,6 +87,21 @@ def csv_safe(text: str) -> str:
     return text
 
 
+def csv_field(text: str) -> str:
+    """``text`` as the csv writer writes a field (the excel dialect, QUOTE_MINIMAL): in double
+    quotes, its own doubled, when it holds a quote, a comma, a CR or an LF."""
+    if '"' in text:
+        return '"' + text.replace('"', '""') + '"'
+    if "," in text or "\n" in text or "\r" in text:
+        return '"' + text + '"'
+    return text
+
+
+def _csv_value(value: object) -> str:
+    """A value that is not text as the csv writer writes it: None as nothing, else its str()."""
+    return "" if value is None else csv_field(str(value))
+
+
 class CsvSink:
     def __init__(self, out: IO[bytes]) -> None:
         # The BOM by hand, then plain UTF-8: the csv writer writes row by row, and the
@@ -115,9 +131,22 @@ class CsvSink:
             for row in rows
         )
 
-    def write_fields(self, rows: Iterable[Sequence[str]]) -> None:
-        """Rows already made of the file's text (see :func:`csv_rows_query`)."""
-        self._writer.writerows(rows)
+    def write_fields(self, rows: Sequence[Sequence[object]]) -> None:
+        """Rows whose fields are already the file's text, quoted as the csv writer quotes
+        (:func:`csv_field`; see :func:`csv_rows_query`): joined in C with no Python per row,
+        where the csv writer looks at every character again (most of a year's export).
+        A field that is not text (NULL, or a number stored in a text column) is written as
+        the csv writer writes it."""
+        if not rows:
+            return
+        try:
+            # Text in every field is the common case; a field that is not raises TypeError.
+            text = "\r\n".join(map(",".join, cast("Sequence[Sequence[str]]", rows)))
+        except TypeError:
+            text = "\r\n".join(
+                ",".join(f if isinstance(f, str) else _csv_value(f) for f in row) for row in rows
+            )
+        self._text.write(text + "\r\n")
 
     def close(self) -> None:
         self._text.flush()
@@ -177,15 +206,31 @@ def _sql_csv_safe(column: str) -> str:
     )
 
 
+def _sql_csv_field(text: str) -> str:
+    """SQL for ``text`` as :func:`csv_field` writes it. SQLite-only SQL (``instr``; the CSV rows
+    are made by SQLite on SQLite only, from values on PostgreSQL): a quote is looked for
+    first (then the text is quoted with its quotes doubled), then a line feed (most reports
+    have more than one line), a comma and a carriage return."""
+    return (
+        f"CASE WHEN instr({text}, '\"') THEN '\"' || replace({text}, '\"', '\"\"') || '\"'"
+        f" WHEN instr({text}, char(10)) OR instr({text}, ',') OR instr({text}, char(13))"
+        f" THEN '\"' || {text} || '\"' ELSE {text} END"
+    )
+
+
 # -- CSV rows made whole by SQLite -----------------------------------------------------------
 # The export's CSV rows straight from one query, every field the file's text (a year is 120k
 # rows; a Python tuple and three lookups per row were most of what the export cost beyond a
 # plain sqlite3 + csv dump, bench/bench_dar.py): the member's name and the day's leave joined
 # from two temporary tables, the formula guard, hours (f"{hours:g}") and late (yes/no) as
-# CsvSink.write makes them, and the local time made by SQLite from the zone's offset in each span between its changes (the stored UTC
-# text moved by the span's offset, to the second, and the offset's suffix). A timestamp stored
-# in any other form, or outside the spans worked out for the export's days, goes through
-# LocalTime as before (a Python function SQLite calls for that row only).
+# CsvSink.write makes them, and the local time made by SQLite from the zone's offset in each
+# span between its changes (the stored UTC text moved by the span's offset, to the second, and
+# the offset's suffix). A timestamp stored in any other form, or outside the spans worked out
+# for the export's days, goes through LocalTime as before (a Python function SQLite calls for
+# that row only). Each field comes out quoted as the csv writer quotes it (csv_field: SQL for
+# the stored text, Python once per member for the names and once per label for the leave), so
+# CsvSink.write_fields joins a chunk's rows in C: the csv writer's pass over every character
+# of every row cost more than the whole query (bench/bench_dar.py; docs/PERFORMANCE.md).
 _LOCAL_TIME_FUNCTION = "concord_local_time"
 # "YYYY-MM-DDTHH:MM:SS+00:00", as utcnow_iso stores it (with the range check below).
 _STORED_UTC = "substr(r.submitted_at, 20) = '+00:00'"
@@ -198,7 +243,7 @@ _OFFSET_STEP = timedelta(hours=6)
 # printf (which writes 1e+06 from a million hours on, hence the bound).
 _SQL_HOURS = (
     "CASE WHEN r.minutes IS NULL THEN ''"
-    " WHEN r.minutes % 60 = 0 AND abs(r.minutes) < 60000000 THEN r.minutes / 60"
+    " WHEN r.minutes % 60 = 0 AND abs(r.minutes) < 60000000 THEN CAST(r.minutes / 60 AS TEXT)"
     " ELSE printf('%g', round(r.minutes / 60.0, 2)) END"
 )
 
@@ -251,8 +296,8 @@ def _local_time_sql(zone: tzinfo, first_day: date, last_day: date) -> tuple[str,
     branches: list[str] = []
     for index, (_, offset) in enumerate(spans):
         seconds = int(offset.total_seconds())
-        if seconds == 0:  # UTC: the stored text is already the file's
-            text = "r.submitted_at"
+        if seconds == 0:  # UTC: the stored text is already the file's (quoted, should it
+            text = _sql_csv_field("r.submitted_at")  # hold what the csv writer quotes)
             values: list[str | int] = []
         else:
             text = "strftime('%Y-%m-%dT%H:%M:%S', substr(r.submitted_at, 1, 19), ?) || ?"
@@ -300,22 +345,24 @@ def csv_rows_query(
         conn.execute("DELETE FROM temp.export_leave")
         conn.executemany(
             "INSERT INTO temp.export_names (id, name) VALUES (?, ?)",
-            [(user_id, csv_safe(name)) for user_id, name in names.items() if name],
+            [(user_id, csv_field(csv_safe(name))) for user_id, name in names.items() if name],
         )
         conn.executemany(
             "INSERT INTO temp.export_leave (day, user_id, label) VALUES (?, ?, ?)",
-            [(day, user_id, label) for (day, user_id), label in on_leave.items()],
+            [(day, user_id, csv_field(label)) for (day, user_id), label in on_leave.items()],
         )
     finally:
         conn.execute("PRAGMA query_only=ON")
     local_sql, local_params = _local_time_sql(zone, first_day, last_day)
     sql = (
-        "SELECT r.day, coalesce(n.name, CAST(r.user_id AS TEXT)), "  # noqa: S608 (constants)
+        "SELECT "  # noqa: S608 (constants)
         + ", ".join(
             [
-                _sql_csv_safe("r.done"),
-                _sql_csv_safe("r.plan"),
-                _sql_csv_safe("coalesce(r.blockers, '')"),
+                _sql_csv_field("r.day"),
+                "coalesce(n.name, CAST(r.user_id AS TEXT))",
+                _sql_csv_field(_sql_csv_safe("r.done")),
+                _sql_csv_field(_sql_csv_safe("r.plan")),
+                _sql_csv_field(_sql_csv_safe("coalesce(r.blockers, '')")),
                 _SQL_HOURS,
                 local_sql,
                 "CASE WHEN r.late THEN 'yes' ELSE 'no' END",

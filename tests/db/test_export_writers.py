@@ -4,6 +4,8 @@ CSV's rows made whole by SQLite (csv_rows_query) against CsvSink.write of rows."
 
 from __future__ import annotations
 
+import codecs
+import csv
 import io
 import sqlite3
 from datetime import UTC, date, datetime, timedelta
@@ -13,9 +15,11 @@ import pytest
 from openpyxl import load_workbook
 
 from concord.db.dar_export import (
+    COLUMNS,
     CsvSink,
     ExportRow,
     LocalTime,
+    csv_field,
     csv_rows_query,
     offset_spans,
     open_sink,
@@ -150,10 +154,30 @@ def test_csv_rows_match_the_rows_csv_sink_writes(zone: str) -> None:
         (12, "2026-07-01", "a", "b", "", 59999940, STORED[7], 0),
         (12, "2026-07-02", "a", "b", "", 60000000, "2019-05-01T10:00:00+00:00", 0),
         (13, "2026-07-02", "a", "b", "", 30, "2026-07-02T23:30:00+00:00", 0),
+        # What the csv writer quotes: a quote (doubled), a comma, a CR, an LF; and what it
+        # does not (NUL, tab, non-ASCII, a line separator, spaces).
+        (14, "2026-07-03", 'say "hi"', "a,b", '"', 90, STORED[1], 0),
+        (15, "2026-07-03", "a\rb", "a\r\nb", '=x,"y"', 60, STORED[4], 1),
+        (16, "2026-07-03", "nul\x00here", "tab\tthere", "Zoë 🎉\u2028 x", 15, STORED[5], 0),
+        (17, "2026-07-03", " lead", "trail ", "-a,b", 45, STORED[0], 0),
+        (18, "2026-07-03", "x", "y", "", None, "2026-07-03T08:00:00,5+00:00", 0),
     ]
     values.sort(key=lambda row: (str(row[1]), int(str(row[0]))))  # as the export orders them
-    names = {7: "=bob", 8: "carol", 9: "", 12: "Dee"}
-    on_leave = {(date(2026, 3, 29), 8): "PM off", (date(2026, 7, 2), 13): "full day"}
+    names = {
+        7: "=bob",
+        8: "carol",
+        9: "",
+        12: "Dee",
+        14: 'Ann "Nan" Lee',
+        15: "Smith, J",
+        16: "Zoë",
+    }
+    on_leave = {
+        (date(2026, 3, 29), 8): "PM off",
+        (date(2026, 7, 2), 13): "full day",
+        (date(2026, 7, 3), 14): "AM off, 09:00",
+        (date(2026, 7, 3), 15): 'the "duty" day',
+    }
 
     expected = io.BytesIO()
     sink = CsvSink(expected)
@@ -214,3 +238,42 @@ def test_offset_spans_find_each_change_to_the_second() -> None:
         (datetime(2026, 3, 29, 1, tzinfo=UTC), timedelta(hours=1)),
         (datetime(2026, 10, 25, 1, tzinfo=UTC), timedelta(0)),
     ]
+
+
+FIELDS = [
+    "",
+    "plain",
+    'a "quote"',
+    '"',
+    "a,b",
+    "a\nb",
+    "a\rb",
+    "\r\n",
+    " x ",
+    "nul\x00",
+    "tab\t",
+    "é🎉",
+]
+
+
+def test_csv_field_quotes_as_the_csv_writer_does() -> None:
+    for text in FIELDS:
+        written = io.StringIO()
+        csv.writer(written).writerow([text, "end"])
+        assert written.getvalue() == csv_field(text) + ",end\r\n", text
+
+
+def test_write_fields_writes_values_that_are_not_text_as_the_csv_writer_does() -> None:
+    """A NULL or a number in a text column (not what the bot stores, but SQLite allows it):
+    written as the csv writer writes it, the fields that are text as they are."""
+    values: list[object] = [None, 7, 1.5, 10**20, "x,y", b"a,b"]
+    text = io.StringIO()
+    csv.writer(text).writerows([COLUMNS, values, ["plain", None]])
+    expected = codecs.BOM_UTF8 + text.getvalue().encode()
+    got = io.BytesIO()
+    sink = CsvSink(got)
+    sink.write_fields([[v if not isinstance(v, str) else csv_field(v) for v in values]])
+    sink.write_fields([("plain", None)])
+    sink.write_fields([])
+    sink.close()
+    assert got.getvalue() == expected

@@ -519,8 +519,8 @@ class DarManager:
         _, last = day_bounds_utc(end, config.tz)
         # The year's reports (120k for 500 members) and tasks are read on worker threads, in
         # one trip each (through the loop they took most of a second), started first so that
-        # SQLite works on them while the loop reads the period's leave.
-        (filed, filed_per_day), completion_times, period = await asyncio.gather(
+        # SQLite works on them while the loop reads the period's leave (and the first day).
+        (filed, filed_per_day), completion_times, period, since = await asyncio.gather(
             self.db.read_in_thread(
                 _stats_rows,
                 _StatsQuery(
@@ -533,10 +533,12 @@ class DarManager:
             ),
             self.tasks.completion_times(guild_id, first, last, user_id),
             self.period(guild_id, window_start, window_end),
+            self.first_day(guild_id),
         )
         completed_per_day: dict[date, int] = {}
+        zone = config.tz  # a property that makes the ZoneInfo: once, not once per task
         for moment in completion_times:
-            day = moment.astimezone(config.tz).date()
+            day = moment.astimezone(zone).date()
             completed_per_day[day] = completed_per_day.get(day, 0) + 1
         # A year of rosters is CPU work (hundreds of thousands of member-days): off the loop.
         return await asyncio.to_thread(
@@ -547,7 +549,7 @@ class DarManager:
                 today,
                 window_start,
                 window_end,
-                await self.first_day(guild_id),
+                since,
                 today_counts,
             ),
             period,

@@ -244,10 +244,10 @@ class _Export:
         on_leave = {(day.isoformat(), uid): text for (day, uid), text in self.on_leave.items()}
         rows = 0
         if isinstance(sink, CsvSink) and self.text_columns:
-            # CSV is text: SQLite makes every field of each row (csv_rows_query), and the csv
-            # writer writes the rows as they come, with no Python per row.
+            # CSV is text: SQLite makes every field of each row, quoted as the csv writer
+            # would (csv_rows_query), and the sink joins each chunk in C, with no Python per row.
             # text_columns is only set on the SQLite dialect (DarManager.export), so conn is a
-            # sqlite3.Connection here: csv_rows_query's printf/char SQL is SQLite-only.
+            # sqlite3.Connection here: csv_rows_query's printf/instr/strftime SQL is SQLite-only.
             cursor = csv_rows_query(
                 cast("sqlite3.Connection", conn),
                 self.where,
