@@ -50,6 +50,7 @@ import pytest
 import pytest_asyncio
 
 from concord.sandbox.driver import Sandbox
+from concord.sandbox.emulator.ratelimit import RateLimits
 
 __all__ = ["sandbox"]
 
@@ -103,6 +104,10 @@ async def _assert_clean(threads: set[threading.Thread], sockets: set[str]) -> No
 async def sandbox(tmp_path: Path, request: pytest.FixtureRequest) -> AsyncIterator[Sandbox]:
     marker = request.node.get_closest_marker("sandbox")
     options = dict(marker.kwargs) if marker is not None else {}
+    # Discord's headers, with limits no test reaches: a test posting many messages to one
+    # channel must not wait 5 s per 5 of them. Tests of the limits pass their own
+    # (``@pytest.mark.sandbox(rate_limits=RateLimits.discord())``).
+    options.setdefault("rate_limits", RateLimits.relaxed())
     threads = set(threading.enumerate())
     sockets = _socket_fds()
     box = Sandbox(tmp_path, **options)
