@@ -148,6 +148,7 @@ class Run:
     drain: float = 0.0  # after the last answer, until the bot was idle
     bot_cpu: float | None = None  # the bot process's CPU seconds during the run
     here_cpu: float = 0.0  # this process's (emulator and members; with --one-process the bot)
+    routes: Counter[str] = field(default_factory=Counter)  # the bot's REST requests by route
 
     @property
     def rate(self) -> float:
@@ -177,6 +178,7 @@ class Run:
             "bot_cpu_ms_each": self.cpu_each_ms(),
             "emulator_cpu_ms_each": self.here_each_ms(),
             "kinds": dict(Counter(s.kind for s in self.samples)),
+            "rest_requests_each": round(sum(self.routes.values()) / max(1, len(self.samples)), 3),
         }
 
 
@@ -410,9 +412,11 @@ async def drive(
     here_before = cpu_seconds()
     schedule = Schedule(total, rate)
     started = schedule.start
+    first_request = len(sandbox.emulator.requests)
     await asyncio.gather(*(act(office, member, schedule, run) for member, act in roles))
     answered = time.perf_counter()
     last_request = await office.idle()
+    run.routes.update(r.route for r in sandbox.emulator.requests[first_request:])
     run.seconds = max(answered, last_request) - started
     run.drain = max(0.0, last_request - answered)
     run.here_cpu = cpu_seconds() - here_before
@@ -619,6 +623,14 @@ def rate_limits(args: argparse.Namespace) -> RateLimits:
     return RateLimits.discord() if args.rate_limits == "discord" else RateLimits.relaxed()
 
 
+def requests_table(run: Run) -> str:
+    """The bot's REST requests per interaction, in all and by route (most first)."""
+    n = max(1, len(run.samples))
+    rows = [[route, count, round(count / n, 3)] for route, count in run.routes.most_common()]
+    total = sum(run.routes.values())
+    return f"{total / n:.2f}\n" + benchlib.table(["route", "requests", "per interaction"], rows)
+
+
 def kinds_table(run: Run) -> str:
     by_kind: dict[str, list[Sample]] = {}
     for sample in run.samples:
@@ -726,6 +738,8 @@ async def main(argv: list[str]) -> int:
     for run in runs:
         for line in run.errors[:5]:
             print(f"  error ({run.name}): {line}")
+    print()
+    print(f"REST requests per interaction (mixed flat out): {requests_table(flat)}")
     ratio = {
         "paced_callback_p50": benchlib.ratio(
             paced.callback_ms()["p50_ms"], ping_paced.callback_ms()["p50_ms"]

@@ -34,6 +34,8 @@ Beyond the actions (``slash``, ``autocomplete``, ``click``, ``select``, ``submit
   ``inject_error(route, 503)``, ``await sandbox.emulator.gateway.drop()``,
   ``request_reconnect()``, ``invalidate_session()``; a member who closed their DMs:
   ``sandbox.member("bob").accepts_dms = False`` (the bot then gets 403 / 50007).
+- Rate limits: the emulator sends Discord's X-RateLimit-* headers on every answer; here with
+  limits no test reaches (``RateLimits.relaxed()``) unless the marker passes ``rate_limits=``.
 - Interaction timing (3 s to answer, 15 min of followups) uses ``monotonic``; inject
   ``ManualMonotonic()`` with the marker and ``sandbox.emulator.monotonic.advance(4)``.
 """
