@@ -505,7 +505,7 @@ class Database:
         answering interactions meanwhile. Each statement reads one consistent snapshot (WAL)."""
         if self._closed:
             raise DatabaseError("the database is closed")
-        idle = self._thread_readers
+        idle: queue.SimpleQueue[sqlite3.Connection] = self._thread_readers
 
         def run() -> T:
             # A connection of the pool (opening one, with its pragmas, cost more than most of
