@@ -378,6 +378,8 @@ class Database:
         self._all_readers: list[aiosqlite.Connection] = []
         self._reader_lock = asyncio.Lock()
         self._loop_reader: sqlite3.Connection | None = None
+        # read_in_thread's connections between reads (taken and returned on worker threads).
+        self._thread_readers: queue.SimpleQueue[sqlite3.Connection] = queue.SimpleQueue()
         self._closed = False
         # Metrics (concord/metrics.py) when switched on; None costs nothing.
         self.observer: DbObserver | None = None
@@ -428,6 +430,9 @@ class Database:
             with suppress(Exception):
                 await conn.close()
         self._all_readers.clear()
+        while not self._thread_readers.empty():
+            with suppress(Exception):
+                self._thread_readers.get_nowait().close()
         if self._loop_reader is not None:
             self._loop_reader.close()
             self._loop_reader = None
@@ -500,15 +505,29 @@ class Database:
         answering interactions meanwhile. Each statement reads one consistent snapshot (WAL)."""
         if self._closed:
             raise DatabaseError("the database is closed")
-        path: Path = self.path
+        idle: queue.SimpleQueue[sqlite3.Connection] = self._thread_readers
 
         def run() -> T:
-            conn = connect_sync(path)
+            # A connection of the pool (opening one, with its pragmas, cost more than most of
+            # these reads: bench/bench_interactions.py); it goes back only when left clean.
             try:
+                conn = idle.get_nowait()
+            except queue.Empty:
+                conn = connect_sync(self.path)
                 conn.execute("PRAGMA query_only=ON")
+            try:
                 return fn(conn, *args)
             finally:
-                conn.close()
+                try:
+                    if conn.in_transaction:
+                        conn.execute("ROLLBACK")
+                    reusable = not self._closed
+                except sqlite3.Error:  # closed by fn, or broken
+                    reusable = False
+                if reusable:
+                    idle.put(conn)
+                else:
+                    conn.close()
 
         return await asyncio.to_thread(run)
 

@@ -37,6 +37,7 @@ from concord.sandbox.emulator.interactions import (
     MESSAGE_COMPONENT,
     MODAL_SUBMIT,
 )
+from concord.sandbox.emulator.ratelimit import RateLimits
 from concord.sandbox.emulator.validation import LINK_STYLE
 from concord.sandbox.emulator.world import DM, Channel, Guild, Role, StoredMessage, User
 from concord.sandbox.errors import SandboxError, UsageError
@@ -128,6 +129,7 @@ class Sandbox:
         response_timeout: float = 10.0,
         force_sync: bool = False,
         settings: dict[str, Any] | None = None,
+        rate_limits: RateLimits | None = None,
     ) -> None:
         self.directory = directory
         # Extra Settings fields for the bot (metrics, alerts), as the environment would set them.
@@ -145,7 +147,10 @@ class Sandbox:
         self.strict = True
         self.problems: list[str] = []
         self.response_timeout = response_timeout
-        self.emulator = Emulator(clock=lambda: self.clock.now(), monotonic=monotonic)
+        # Discord's rate limits: realistic unless the caller chooses (the test fixture: relaxed).
+        self.emulator = Emulator(
+            clock=lambda: self.clock.now(), monotonic=monotonic, rate_limits=rate_limits
+        )
         self.modules = module_descriptors(cogs)
         self.office: Office = build_office(self.emulator, self.modules)
         self.payloads = Payloads(self.emulator, self.office)

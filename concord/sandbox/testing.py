@@ -34,6 +34,8 @@ Beyond the actions (``slash``, ``autocomplete``, ``click``, ``select``, ``submit
   ``inject_error(route, 503)``, ``await sandbox.emulator.gateway.drop()``,
   ``request_reconnect()``, ``invalidate_session()``; a member who closed their DMs:
   ``sandbox.member("bob").accepts_dms = False`` (the bot then gets 403 / 50007).
+- Rate limits: the emulator sends Discord's X-RateLimit-* headers on every answer; here with
+  limits no test reaches (``RateLimits.relaxed()``) unless the marker passes ``rate_limits=``.
 - Interaction timing (3 s to answer, 15 min of followups) uses ``monotonic``; inject
   ``ManualMonotonic()`` with the marker and ``sandbox.emulator.monotonic.advance(4)``.
 """
@@ -50,6 +52,7 @@ import pytest
 import pytest_asyncio
 
 from concord.sandbox.driver import Sandbox
+from concord.sandbox.emulator.ratelimit import RateLimits
 
 __all__ = ["sandbox"]
 
@@ -103,6 +106,10 @@ async def _assert_clean(threads: set[threading.Thread], sockets: set[str]) -> No
 async def sandbox(tmp_path: Path, request: pytest.FixtureRequest) -> AsyncIterator[Sandbox]:
     marker = request.node.get_closest_marker("sandbox")
     options = dict(marker.kwargs) if marker is not None else {}
+    # Discord's headers, with limits no test reaches: a test posting many messages to one
+    # channel must not wait 5 s per 5 of them. Tests of the limits pass their own
+    # (``@pytest.mark.sandbox(rate_limits=RateLimits.discord())``).
+    options.setdefault("rate_limits", RateLimits.relaxed())
     threads = set(threading.enumerate())
     sockets = _socket_fds()
     box = Sandbox(tmp_path, **options)

@@ -152,6 +152,31 @@ async def test_read_in_thread_runs_off_the_loop_on_a_read_only_connection(db: Da
         await db.read_in_thread(job, 0)
 
 
+async def test_read_in_thread_reuses_its_connections_and_sees_every_commit(db: Database) -> None:
+    await db.write(_create_counter)
+    await db.write(_insert_next)
+
+    def count(conn: sqlite3.Connection) -> tuple[int, int]:
+        return id(conn), conn.execute("SELECT count(*) FROM counter").fetchone()[0]
+
+    def left_open(conn: sqlite3.Connection) -> None:
+        conn.execute("BEGIN")
+        conn.execute("SELECT count(*) FROM counter").fetchone()
+        raise LookupError("gave up halfway")
+
+    first, before = await db.read_in_thread(count)
+    with pytest.raises(LookupError):
+        await db.read_in_thread(left_open)  # rolled back before the connection goes back
+    await db.write(_insert_next)
+    second, after = await db.read_in_thread(count)
+    assert second == first and (before, after) == (1, 2)  # the same connection, a new snapshot
+    pooled = db._thread_readers.get_nowait()
+    db._thread_readers.put(pooled)
+    await db.close()
+    with pytest.raises(sqlite3.ProgrammingError):  # close() closed the idle connections
+        pooled.execute("SELECT 1")
+
+
 async def test_200_concurrent_read_then_write_transactions(db: Database) -> None:
     await db.write(_create_counter)
     results = await asyncio.gather(*(db.write(_insert_next) for _ in range(200)))

@@ -44,7 +44,7 @@ from concord.core.leave import (
     format_amount,
 )
 from concord.core.settings import GuildConfig
-from concord.core.teams import LimitReached, blackout_sentence
+from concord.core.teams import LimitReached, Routing, blackout_sentence
 from concord.core.text import clip, escape_markdown, plural
 from concord.db.leave import Decision, LeaveManager
 from concord.errors import PermissionDenied, UserError
@@ -133,10 +133,10 @@ class LeaveDesk:
     ) -> tuple[bool, Approvers]:
         """Who decides (the requester's teams' approvers) and the warnings for them: a team
         limit approving would go over (returns whether it would), blackout days touched."""
-        approvers = await self.approvers(request, config)
+        route, over, blackouts = await self.leave.card_team_reads(request)
+        approvers = self._approvers_of(route, request, config)
         if approvers.text:
             embed.add_field(name="Approvers", value=clip(approvers.text, FIELD_LIMIT), inline=False)
-        over, blackouts = await self.leave.team_warnings(request)
         if over is not None:
             embed.add_field(
                 name="⚠️ Team limit",
@@ -160,6 +160,11 @@ class LeaveDesk:
         requester's teams have no approver but them; nobody in particular (no pings, as
         before teams) when the requester is in no team."""
         route = await self.leave.routing(config.guild_id, request.user_id)
+        return self._approvers_of(route, request, config)
+
+    def _approvers_of(
+        self, route: Routing, request: LeaveRequest, config: GuildConfig
+    ) -> Approvers:
         if not route.teams:
             return NOBODY
         guild = self.bot.get_guild(config.guild_id)

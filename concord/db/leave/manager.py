@@ -399,6 +399,13 @@ class LeaveManager:
         """Blackouts ending on or after ``since``, soonest first."""
         return await self.db.read_in_thread(team_db.list_blackouts, guild_id, since)
 
+    async def card_team_reads(
+        self, request: LeaveRequest
+    ) -> tuple[Routing, OverLimit | None, list[Blackout]]:
+        """What a pending request's card says of teams — :meth:`routing` and
+        :meth:`team_warnings` — in one trip to a reader thread instead of two."""
+        return await self.db.read_in_thread(_card_team_reads, request)
+
     async def team_warnings(self, request: LeaveRequest) -> tuple[OverLimit | None, list[Blackout]]:
         """For the approvers: the team limit approving ``request`` would go over (approved
         leave counted) and the blackouts it touches."""
@@ -626,6 +633,13 @@ def _decidable_by(conn: Conn, requests: list[LeaveRequest], actor: Actor) -> lis
         ):
             found.append(request)
     return found
+
+
+def _card_team_reads(
+    conn: Conn, request: LeaveRequest
+) -> tuple[Routing, OverLimit | None, list[Blackout]]:
+    over, touching = _team_warnings(conn, request)
+    return team_db.routing(conn, request.guild_id, request.user_id), over, touching
 
 
 def _team_warnings(conn: Conn, request: LeaveRequest) -> tuple[OverLimit | None, list[Blackout]]:

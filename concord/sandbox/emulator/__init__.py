@@ -6,6 +6,7 @@ The real, unmodified discord.py client connects to it through ``DISCORD_API_BASE
 
 from concord.sandbox.emulator.errors import ApiError, FormErrors
 from concord.sandbox.emulator.interactions import InteractionRecord
+from concord.sandbox.emulator.ratelimit import Limit, RateLimits
 from concord.sandbox.emulator.server import (
     DEFAULT_TOKEN,
     Emulator,
@@ -21,6 +22,8 @@ __all__ = [
     "Fault",
     "FormErrors",
     "InteractionRecord",
+    "Limit",
     "ManualMonotonic",
+    "RateLimits",
     "RecordedRequest",
 ]

@@ -51,6 +51,7 @@ from concord.sandbox.emulator.interactions import (
     InteractionRecord,
     new_token,
 )
+from concord.sandbox.emulator.ratelimit import RateLimits
 from concord.sandbox.emulator.validation import (
     FLAG_COMPONENTS_V2,
     FLAG_LOADING,
@@ -98,6 +99,8 @@ class RecordedRequest:
     files: list[str] = field(default_factory=list)
     error: dict[str, Any] | None = None
     injected: bool = False  # a fault the test asked for, not a problem of the bot
+    # The X-RateLimit-* headers of the answer (rate_limits), whatever its status.
+    rate_headers: dict[str, str] | None = None
     # Accepted, as Discord still does, but the docs deprecate it: a bot must not rely on it.
     deprecated: str | None = None
 
@@ -192,8 +195,12 @@ class Emulator:
         privileged_intents: int = GUILD_MEMBERS,
         max_guilds_per_shard: int = 2500,
         max_concurrency: int = 1,
+        rate_limits: RateLimits | None = None,
     ) -> None:
         self.token = token
+        # Discord's documented rate limits (headers on every answer, 429 past a limit); the
+        # numbers are configuration, realistic unless the caller chooses (see ratelimit.py).
+        self.rate_limits: RateLimits = rate_limits or RateLimits.discord()
         # Sharding (topics/gateway#sharding): a session may hold at most this many guilds, or
         # its IDENTIFY is closed with 4011; GET /gateway/bot recommends one shard per
         # GUILDS_PER_RECOMMENDED_SHARD guilds and says how many shards may IDENTIFY at once.
@@ -353,6 +360,28 @@ class Emulator:
         }
         return _json_response(body, 429, headers)
 
+    def is_interaction_endpoint(self, template: str, params: dict[str, str]) -> bool:
+        """The interaction callback, original response and followups (an interaction's
+        webhook is the application's id with the interaction token)."""
+        if template.startswith("/interactions/"):
+            return True
+        return template.startswith("/webhooks/") and params.get("webhook_id") == str(
+            self.application_id
+        )
+
+    def _rate_limit(
+        self, record: RecordedRequest, template: str, params: dict[str, str], authenticated: bool
+    ) -> dict[str, Any] | None:
+        """Count the request against Discord's rate limits; the 429 body when over one."""
+        verdict = self.rate_limits.check(
+            record.route,
+            params,
+            interaction=self.is_interaction_endpoint(template, params),
+            authenticated=authenticated,
+        )
+        record.rate_headers = verdict.headers
+        return verdict.refused
+
     # -- REST dispatch -----------------------------------------------------------------------
     async def _dispatch_rest(self, request: web.Request) -> web.StreamResponse:
         method = request.method
@@ -365,6 +394,8 @@ class Emulator:
         except ApiError as error:
             response = _json_response(error.body(), error.status)
             record.error = error.body()
+        if record.rate_headers:
+            response.headers.update(record.rate_headers)
         record.status = response.status
         if record.problem:
             verb = "rejected" if record.status >= 400 else "flagged"
@@ -385,7 +416,11 @@ class Emulator:
             if fault.matches(record.route, request.method, subpath):
                 record.injected = True
                 return self._fault_response(fault)
-        if route.auth and request.headers.get("Authorization") != f"Bot {self.token}":
+        authorization = request.headers.get("Authorization")
+        refused = self._rate_limit(record, route.template, params, authorization is not None)
+        if refused is not None:
+            return _json_response(refused, 429)
+        if route.auth and authorization != f"Bot {self.token}":
             raise ApiError(401, 0, "401: Unauthorized")
         body, files = await _read_body(request)
         record.body = body
