@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
+import logging
 import weakref
 from collections.abc import Callable, Iterable
 from dataclasses import replace
@@ -12,7 +15,12 @@ from typing import Any
 
 from concord.core.schedule import format_hhmm, format_workdays, parse_hhmm, parse_workdays
 from concord.core.settings import GuildConfig
-from concord.db.portable import Conn, Db, DbRow
+from concord.db.portable import POSTGRESQL, Conn, Db, DbRow
+
+log: logging.Logger = logging.getLogger(__name__)
+
+# The NOTIFY channel of settings changes on PostgreSQL (postgres/0014_job_due.sql's trigger).
+SETTINGS_CHANNEL: str = "settings_changed"
 
 # Columns the setup commands may change; the values arrive already validated by core parsers.
 SETTABLE = (
@@ -322,7 +330,7 @@ class GuildSettings:
     async def refresh(self) -> int:
         """Drop the cached settings of guilds changed since the last look, by this process or
         another one on the same database (settings_changes); returns how many were dropped.
-        One indexed read when nothing changed: the bot calls it every half second."""
+        One indexed read when nothing changed: :meth:`watch` calls it every half second."""
         cache = self._cache
         row = await self.db.fetchone("SELECT max(seq) AS seq FROM settings_changes")
         latest = int(row["seq"]) if row is not None and row["seq"] is not None else 0
@@ -344,6 +352,44 @@ class GuildSettings:
         cache.generation += 1
         cache.seen = latest
         return dropped
+
+    async def watch(
+        self, poll_seconds: float, *, looked: Callable[[int], object] | None = None
+    ) -> None:
+        """Run until cancelled: :meth:`refresh` every ``poll_seconds`` and, on PostgreSQL,
+        right away on each ``NOTIFY settings_changed`` (a dedicated LISTEN connection, see
+        ``PostgresDatabase.listen``), so every process sees a change well within a second. The
+        poll stays as the fallback while that connection is lost. ``looked(dropped)`` is
+        called after each look (tests wait on it)."""
+        loop: asyncio.AbstractEventLoop = asyncio.get_running_loop()
+        wake: asyncio.Event = asyncio.Event()
+
+        def notified() -> None:  # on the listener's thread
+            if not loop.is_closed():
+                loop.call_soon_threadsafe(wake.set)
+
+        listener: Any = None
+        listen = getattr(self.db, "listen", None) if self.db.dialect == POSTGRESQL else None
+        if listen is not None:
+            try:
+                listener = await listen(SETTINGS_CHANNEL, notified)
+            except Exception:
+                log.exception("could not listen for settings changes; polling only")
+        try:
+            while True:
+                wake.clear()  # a notification during the look wakes the next one
+                try:
+                    dropped = await self.refresh()
+                except Exception:
+                    log.exception("could not look for settings changes")
+                else:
+                    if looked is not None:
+                        looked(dropped)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(wake.wait(), poll_seconds)
+        finally:
+            if listener is not None:
+                await listener.close()
 
     async def get_many(self, guild_ids: Iterable[int]) -> dict[int, GuildConfig]:
         """The settings of many guilds (a scheduler pass at start-up): the uncached ones read

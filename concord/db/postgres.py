@@ -43,6 +43,7 @@ import inspect
 import itertools
 import logging
 import re
+import threading
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
@@ -345,6 +346,7 @@ class PostgresDatabase:
         # Metrics (concord/metrics.py) set it as on SQLite; only the queue depth is reported
         # here (the waits and group commits it times are the SQLite writer's).
         self.observer: DbObserver | None = None
+        self._listeners: list[Listener] = []
 
     @property
     def write_queue_depth(self) -> int:
@@ -384,9 +386,23 @@ class PostgresDatabase:
         if self._closed:
             return
         self._closed = True
+        for listener in self._listeners:
+            await listener.close()
         await asyncio.to_thread(self._pool.close)
         self._writers.shutdown(wait=False)
         self._readers.shutdown(wait=False)
+
+    async def listen(self, channel: str, notified: Callable[[], object]) -> Listener:
+        """Call ``notified()`` (on a listener thread: hand it to the event loop) on each
+        NOTIFY of ``channel``, and once after each reconnect (notifications may have been
+        missed meanwhile). Returns once the first LISTEN is in place, or its first attempt
+        failed (it keeps trying); stopped by ``close()`` of the listener or of the database."""
+        if self._closed:
+            raise DatabaseError("the database is closed")
+        listener = Listener(self._url, channel, notified, shown_url=self.shown_url)
+        self._listeners.append(listener)
+        await listener.start()
+        return listener
 
     async def __aenter__(self) -> PostgresDatabase:
         await self.start()
@@ -495,6 +511,79 @@ class PostgresDatabase:
         if self._closed:
             raise DatabaseError("the database is closed")
         yield AsyncReader(self)
+
+
+LISTEN_WAKE_S = 0.5  # how often the listener thread looks whether it is stopped
+LISTEN_BACKOFF_S: tuple[float, float] = (0.5, 30.0)  # first and longest wait to reconnect
+
+
+class Listener:
+    """LISTEN on one channel over a dedicated autocommit connection (outside the pool: it
+    never takes a writer's or a reader's connection), on a thread of its own. A lost
+    connection is logged once and reconnected with a doubling backoff; the caller keeps its
+    poll as the fallback meanwhile."""
+
+    def __init__(
+        self, url: str, channel: str, notified: Callable[[], object], *, shown_url: str
+    ) -> None:
+        if not re.fullmatch(r"[a-z_][a-z0-9_]*", channel):
+            raise ValueError(f"not a channel name: {channel!r}")
+        self._url = url
+        self.channel = channel
+        self._notified = notified
+        self._shown_url = shown_url
+        self._stop = threading.Event()
+        self._tried = threading.Event()  # the first connection attempt is over
+        self.listening = False
+        self._thread = threading.Thread(
+            target=self._run, name=f"concord-pg-listen-{channel}", daemon=True
+        )
+
+    async def start(self) -> None:
+        self._thread.start()
+        await asyncio.to_thread(self._tried.wait, CONNECT_TIMEOUT_S + 1)
+
+    async def close(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            await asyncio.to_thread(self._thread.join)
+
+    def _run(self) -> None:
+        backoff = LISTEN_BACKOFF_S[0]
+        lost_logged = False
+        first = True
+        while not self._stop.is_set():
+            try:
+                with psycopg.connect(
+                    self._url, autocommit=True, connect_timeout=int(CONNECT_TIMEOUT_S)
+                ) as conn:
+                    conn.execute(cast(LiteralString, f"LISTEN {self.channel}"))
+                    self.listening = True
+                    self._tried.set()
+                    if lost_logged:
+                        log.info("listening on %s again", self.channel)
+                    lost_logged, backoff = False, LISTEN_BACKOFF_S[0]
+                    if not first:
+                        self._notified()  # whatever was announced while away
+                    first = False
+                    while not self._stop.is_set():
+                        for _ in conn.notifies(timeout=LISTEN_WAKE_S):
+                            self._notified()
+            except psycopg.Error as error:
+                self.listening = False
+                self._tried.set()
+                if not lost_logged:
+                    log.warning(
+                        "LISTEN %s on %s lost (%s); polling until it is back",
+                        self.channel,
+                        self._shown_url,
+                        mask_password(_first_line(error)),
+                    )
+                    lost_logged = True
+                first = False
+                self._stop.wait(backoff)
+                backoff = min(backoff * 2, LISTEN_BACKOFF_S[1])
+        self.listening = False
 
 
 class AsyncReader:
