@@ -15,6 +15,7 @@ from typing import Any
 
 from concord.core.schedule import format_hhmm, format_workdays, parse_hhmm, parse_workdays
 from concord.core.settings import GuildConfig
+from concord.db.database import DatabaseUnavailable
 from concord.db.portable import POSTGRESQL, Conn, Db, DbRow
 
 log: logging.Logger = logging.getLogger(__name__)
@@ -176,6 +177,7 @@ def _update_settings(
     values: dict[str, Any],
     extras: dict[str, Any],
     now: str,
+    seqs: list[int] | None = None,
 ) -> GuildConfig:
     before = read_full_config(conn, guild_id)
     unknown = set(values) - set(SETTABLE)
@@ -199,9 +201,12 @@ def _update_settings(
         " WHERE guild_id = ?",
         (guild_id,),
     )
-    conn.execute(
-        "INSERT INTO settings_changes (guild_id, changed_at) VALUES (?, ?)", (guild_id, now)
-    )
+    row = conn.execute(
+        "INSERT INTO settings_changes (guild_id, changed_at) VALUES (?, ?) RETURNING seq",
+        (guild_id, now),
+    ).fetchone()
+    if seqs is not None and row is not None:
+        seqs.append(int(row[0]))
     changed = {
         k: [to_column(k, getattr(before, k)), to_column(k, getattr(after, k))] for k in values
     }
@@ -267,6 +272,9 @@ class _ConfigCache:
         self.generation: int = 0
         # The highest settings_changes.seq seen (None: not looked yet); see GuildSettings.refresh.
         self.seen: int | None = None
+        # settings_changes rows this process wrote (committed; its cache has their result):
+        # refresh does not drop a guild for them (NOTIFY announces them back to us at once).
+        self.own: set[int] = set()
 
 
 # Per Database, shared by every GuildSettings on it (the bot's, the managers', the tests').
@@ -318,13 +326,15 @@ class GuildSettings:
         cache = self._cache
         cache.generation += 1
         cache.configs.pop(guild_id, None)
+        seqs: list[int] = []
         try:
             config = await self.db.write(
-                _update_settings, guild_id, actor_id, values, extras, utcnow_iso(now)
+                _update_settings, guild_id, actor_id, values, extras, utcnow_iso(now), seqs
             )
         finally:
             cache.generation += 1  # whatever was read meanwhile may predate the commit
         cache.configs[guild_id] = config
+        cache.own.update(seqs)
         return config
 
     async def refresh(self) -> int:
@@ -342,13 +352,17 @@ class GuildSettings:
             cache.configs.clear()
         else:
             rows = await self.db.fetchall(
-                "SELECT DISTINCT guild_id FROM settings_changes WHERE seq > ? AND seq <= ?",
+                "SELECT guild_id, seq FROM settings_changes WHERE seq > ? AND seq <= ?",
                 (seen, latest),
             )
             dropped = 0
+            own = cache.own
             for changed in rows:
+                if int(changed["seq"]) in own:
+                    continue
                 if cache.configs.pop(int(changed["guild_id"]), None) is not None:
                     dropped += 1
+        cache.own = {seq for seq in cache.own if seq > latest}
         cache.generation += 1
         cache.seen = latest
         return dropped
@@ -375,18 +389,25 @@ class GuildSettings:
                 listener = await listen(SETTINGS_CHANNEL, notified)
             except Exception:
                 log.exception("could not listen for settings changes; polling only")
+        next_poll = loop.time()
         try:
             while True:
+                wait_s = next_poll - loop.time()
+                if wait_s > 0:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(wake.wait(), wait_s)
+                if loop.time() >= next_poll:  # the poll keeps its pace between notifications
+                    next_poll = loop.time() + poll_seconds
                 wake.clear()  # a notification during the look wakes the next one
                 try:
                     dropped = await self.refresh()
+                except DatabaseUnavailable:
+                    pass  # the backend logged one line; the next look tries again
                 except Exception:
                     log.exception("could not look for settings changes")
                 else:
                     if looked is not None:
                         looked(dropped)
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(wake.wait(), poll_seconds)
         finally:
             if listener is not None:
                 await listener.close()

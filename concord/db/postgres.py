@@ -569,7 +569,7 @@ class Listener:
                     while not self._stop.is_set():
                         for _ in conn.notifies(timeout=LISTEN_WAKE_S):
                             self._notified()
-            except psycopg.Error as error:
+            except Exception as error:  # nothing may end the thread but close()
                 self.listening = False
                 self._tried.set()
                 if not lost_logged:

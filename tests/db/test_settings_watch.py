@@ -44,6 +44,20 @@ async def test_the_first_look_drops_everything_cached_before_it(tmp_path: Path) 
         assert (await theirs.get(2)).digest == time(8, 15)
 
 
+async def test_its_own_change_keeps_the_cache_another_drops_it(tmp_path: Path) -> None:
+    path = tmp_path / "concord.db"
+    async with Database(path) as one, Database(path) as two:
+        mine, theirs = GuildSettings(one), GuildSettings(two)
+        await mine.refresh()
+        await mine.update(3, 0, {"digest": time(7, 0)})
+        assert await mine.refresh() == 0  # its own write: the cache already holds the result
+        await theirs.update(3, 0, {"digest": time(7, 45)})
+        await mine.update(4, 0, {"digest": time(6, 0)})
+        assert await mine.refresh() == 1  # guild 3, changed by the other
+        assert (await mine.get(3)).digest == time(7, 45)
+        assert (await mine.get(4)).digest == time(6, 0)
+
+
 # -- PostgreSQL: LISTEN settings_changed, the poll only as the fallback -----------------------
 BIG_POLL_S = 3600.0  # the poll never fires in these tests: only a notification can wake a look
 
