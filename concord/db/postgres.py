@@ -20,7 +20,17 @@ caller would need a retry loop, and a retried function would run its Python side
 twice. The isolation level is READ COMMITTED, so each statement after the lock sees the
 previous writer's commit. There is no group commit: each transaction commits on its own.
 
-Reads run on reader threads through the same pool in read-only REPEATABLE READ transactions
+Connections. Each writer and reader thread holds one connection of its own (8 at most, made
+when the thread first needs one; see :class:`_Connections`), so a caller never waits for
+another's connection, and a connection the server cut is replaced by the thread that needs it:
+when the server is gone the caller gets the server's own reason at once (``DatabaseUnavailable``),
+and for a second after a failed connect the other threads fail at once too, without trying.
+A connection pool (psycopg_pool) stood here before: a caller needing a new connection waited
+for the pool's background connect, which retried with a growing backoff and never told the
+waiting caller it had failed, so a command waited the pool's whole timeout (10 s) when the
+server went away, past what Discord gives an interaction.
+
+Reads run on reader threads in read-only REPEATABLE READ transactions
 (one snapshot for every statement of a read, as SQLite's read transaction gives; a read-only
 transaction never fails to serialize) and never wait for the lock, as SQLite's WAL readers never wait for the writer. A read whose
 connection was lost is retried once; a write never is (it may have committed).
@@ -44,15 +54,15 @@ import itertools
 import logging
 import re
 import threading
+import time
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, contextmanager
 from functools import lru_cache
 from importlib import resources
 from typing import Any, LiteralString, TypeVar, cast
 
 import psycopg
-from psycopg_pool import ConnectionPool, PoolTimeout
 
 from concord.config import mask_password
 from concord.db.database import (
@@ -73,9 +83,20 @@ MIGRATION_LOCK: int = WRITE_LOCK + 1
 WRITE_THREADS = 4
 READ_THREADS = 4
 CONNECT_TIMEOUT_S = 10.0
-# The server cannot be reached, went away, or no pooled connection came in time. (A statement
-# or lock timeout is an OperationalError too, but the server is there: DatabaseBusy.)
-_UNAVAILABLE: tuple[type[Exception], ...] = (psycopg.OperationalError, PoolTimeout)
+# After a failed connect, the other threads that need a connection fail at once for this long
+# (with the same reason); then the next one tries again, one at a time until one succeeds.
+CONNECT_RETRY_S = 1.0
+# A connection is replaced after this long (a moved DNS name, a failed-over server's address).
+CONNECTION_LIFETIME_S = 3600.0
+
+
+class _Unreachable(Exception):
+    """A new connection could not be made (or was not tried: a connect failed just before)."""
+
+
+# The server cannot be reached or went away. (A statement or lock timeout is an
+# OperationalError too, but the server is there: DatabaseBusy.)
+_UNAVAILABLE: tuple[type[Exception], ...] = (psycopg.OperationalError, _Unreachable)
 _STILL_THERE: tuple[type[Exception], ...] = (
     psycopg.errors.QueryCanceled,
     psycopg.errors.LockNotAvailable,
@@ -85,7 +106,7 @@ _MIGRATION_NAME: re.Pattern[str] = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 
 def _connection_lost(error: BaseException) -> bool:
     """The connection broke (as opposed to: the server could not be reached at all)."""
-    return isinstance(error, psycopg.OperationalError) and not isinstance(error, PoolTimeout)
+    return isinstance(error, psycopg.OperationalError)
 
 
 class Row:
@@ -309,6 +330,105 @@ def apply_migrations(
     return applied
 
 
+# -- connections -------------------------------------------------------------------------------
+class _Connections:
+    """One connection per worker thread, made by that thread when it first needs one, and
+    made again by it when the server cut it. With as many connections as threads a pool
+    only adds a wait; here a failed connect reaches its caller at once, with the server's
+    reason. After one fails, others fail at once for ``CONNECT_RETRY_S`` (same reason), then
+    one thread at a time tries again: a server that went away costs about one connect a
+    second, and is used again within a second of coming back."""
+
+    def __init__(self, url: str) -> None:
+        self._url = url
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._open: set[psycopg.Connection] = set()  # every live connection (closed by close())
+        self._busy: set[psycopg.Connection] = set()  # in use now: closed when given back
+        self._failure: str | None = None  # the last connect's error, until one succeeds
+        self._failed_at = 0.0
+        self._trying = False  # a thread is trying again after a failure
+        self._closed = False
+        self.connects = 0  # connections made (tests, metrics)
+
+    @contextmanager
+    def connection(self) -> Iterator[psycopg.Connection]:
+        """This thread's connection, in no transaction; left clean (or dropped) after use."""
+        conn = self._take()
+        try:
+            yield conn
+        finally:
+            self._give_back(conn)
+
+    def _take(self) -> psycopg.Connection:
+        conn: psycopg.Connection | None = getattr(self._local, "conn", None)
+        if conn is not None and (
+            conn.closed or time.monotonic() - self._local.made > CONNECTION_LIFETIME_S
+        ):
+            self._drop(conn)
+            conn = None
+        if conn is None:
+            conn = self._connect()
+            self._local.conn, self._local.made = conn, time.monotonic()
+        with self._lock:
+            self._busy.add(conn)
+        return conn
+
+    def _connect(self) -> psycopg.Connection:
+        with self._lock:
+            if self._closed:
+                raise _Unreachable("the database is closed")
+            if self._failure is not None:
+                if self._trying or time.monotonic() - self._failed_at < CONNECT_RETRY_S:
+                    raise _Unreachable(self._failure)
+                self._trying = True
+        try:
+            conn = psycopg.connect(self._url, connect_timeout=int(CONNECT_TIMEOUT_S))
+        except Exception as error:
+            with self._lock:
+                self._failure = mask_password(_first_line(error))
+                self._failed_at = time.monotonic()
+                self._trying = False
+            raise _Unreachable(self._failure) from error
+        with self._lock:
+            self._failure, self._trying = None, False
+            self.connects += 1
+            if self._closed:
+                conn.close()
+                raise _Unreachable("the database is closed")
+            self._open.add(conn)
+        return conn
+
+    def _give_back(self, conn: psycopg.Connection) -> None:
+        with self._lock:
+            self._busy.discard(conn)
+            closing = self._closed
+        if not closing and not conn.closed:
+            try:
+                if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+                    conn.rollback()
+                return
+            except psycopg.Error:
+                pass  # broken: dropped below, the next use connects again
+        self._drop(conn)
+
+    def _drop(self, conn: psycopg.Connection) -> None:
+        if getattr(self._local, "conn", None) is conn:
+            self._local.conn = None
+        with self._lock:
+            self._open.discard(conn)
+        conn.close()
+
+    def close(self) -> None:
+        """Close every connection not in use; one in use is closed when its use ends."""
+        with self._lock:
+            self._closed = True
+            idle = self._open - self._busy
+            self._open -= idle
+        for conn in idle:
+            conn.close()
+
+
 # -- the database -----------------------------------------------------------------------------
 class PostgresDatabase:
     """Async access to one PostgreSQL database. ``await PostgresDatabase.open(url)``."""
@@ -333,14 +453,7 @@ class PostgresDatabase:
         self._migrations = migrations
         self._writers = ThreadPoolExecutor(write_threads, thread_name_prefix="concord-pg-write")
         self._readers = ThreadPoolExecutor(read_threads, thread_name_prefix="concord-pg-read")
-        self._pool: ConnectionPool = ConnectionPool(
-            url,
-            min_size=1,
-            max_size=write_threads + read_threads,
-            open=False,
-            timeout=CONNECT_TIMEOUT_S,
-            kwargs={"connect_timeout": int(CONNECT_TIMEOUT_S)},
-        )
+        self._connections = _Connections(url)  # one per writer and reader thread
         self._closed = False
         self._queued = 0
         # Metrics (concord/metrics.py) set it as on SQLite; only the queue depth is reported
@@ -366,19 +479,17 @@ class PostgresDatabase:
 
     async def start(self, *, migrate: bool = True) -> None:
         try:
-            await asyncio.to_thread(self._open_pool)
+            await asyncio.to_thread(self._first_connect)
             if migrate:
                 await self.run_sync(apply_migrations, self._migrations)
         except BaseException:
             await self.close()
             raise
 
-    def _open_pool(self) -> None:
+    def _first_connect(self) -> None:
+        """Refuse to start on a server that cannot be reached, with the server's own reason."""
         try:
-            # One plain connection first: it fails at once with the server's own reason, where
-            # the pool would retry until its timeout and then say only that it timed out.
             psycopg.connect(self._url, connect_timeout=int(CONNECT_TIMEOUT_S)).close()
-            self._pool.open(wait=True, timeout=CONNECT_TIMEOUT_S)
         except _UNAVAILABLE as error:
             raise self._unavailable(error) from None
 
@@ -388,7 +499,7 @@ class PostgresDatabase:
         self._closed = True
         for listener in self._listeners:
             await listener.close()
-        await asyncio.to_thread(self._pool.close)
+        await asyncio.to_thread(self._connections.close)
         self._writers.shutdown(wait=False)
         self._readers.shutdown(wait=False)
 
@@ -438,7 +549,7 @@ class PostgresDatabase:
 
     def _write_now(self, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
         try:
-            with self._pool.connection() as raw, raw.transaction():
+            with self._connections.connection() as raw, raw.transaction():
                 guild = _guild_of(fn, args) if self.lock_per_guild else None
                 if guild is None:  # the whole database: waits for every writer, guild or not
                     raw.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
@@ -461,7 +572,7 @@ class PostgresDatabase:
 
     def _run_autocommit(self, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
         try:
-            with self._pool.connection() as raw:
+            with self._connections.connection() as raw:
                 raw.autocommit = True
                 try:
                     return fn(raw, *args)
@@ -479,7 +590,7 @@ class PostgresDatabase:
         again is safe. A write is never retried: it may have committed before the loss."""
         for attempt in (1, 2):
             try:
-                with self._pool.connection() as raw, raw.transaction():
+                with self._connections.connection() as raw, raw.transaction():
                     raw.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
                     return fn(PgConn(raw), *args)
             except _UNAVAILABLE as error:
