@@ -339,8 +339,9 @@ class _Connections:
     one thread at a time tries again: a server that went away costs about one connect a
     second, and is used again within a second of coming back."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, clock: Callable[[], float] = time.monotonic) -> None:
         self._url = url
+        self.clock = clock  # tests set it instead of sleeping through CONNECT_RETRY_S
         self._local = threading.local()
         self._lock = threading.Lock()
         self._open: set[psycopg.Connection] = set()  # every live connection (closed by close())
@@ -349,7 +350,7 @@ class _Connections:
         self._failed_at = 0.0
         self._trying = False  # a thread is trying again after a failure
         self._closed = False
-        self.connects = 0  # connections made (tests, metrics)
+        self.attempts = 0  # connects tried, failed or not (tests)
 
     @contextmanager
     def connection(self) -> Iterator[psycopg.Connection]:
@@ -363,13 +364,13 @@ class _Connections:
     def _take(self) -> psycopg.Connection:
         conn: psycopg.Connection | None = getattr(self._local, "conn", None)
         if conn is not None and (
-            conn.closed or time.monotonic() - self._local.made > CONNECTION_LIFETIME_S
+            conn.closed or self.clock() - self._local.made > CONNECTION_LIFETIME_S
         ):
             self._drop(conn)
             conn = None
         if conn is None:
             conn = self._connect()
-            self._local.conn, self._local.made = conn, time.monotonic()
+            self._local.conn, self._local.made = conn, self.clock()
         with self._lock:
             self._busy.add(conn)
         return conn
@@ -379,20 +380,20 @@ class _Connections:
             if self._closed:
                 raise _Unreachable("the database is closed")
             if self._failure is not None:
-                if self._trying or time.monotonic() - self._failed_at < CONNECT_RETRY_S:
+                if self._trying or self.clock() - self._failed_at < CONNECT_RETRY_S:
                     raise _Unreachable(self._failure)
                 self._trying = True
+            self.attempts += 1
         try:
             conn = psycopg.connect(self._url, connect_timeout=int(CONNECT_TIMEOUT_S))
         except Exception as error:
             with self._lock:
                 self._failure = mask_password(_first_line(error))
-                self._failed_at = time.monotonic()
+                self._failed_at = self.clock()
                 self._trying = False
             raise _Unreachable(self._failure) from error
         with self._lock:
             self._failure, self._trying = None, False
-            self.connects += 1
             if self._closed:
                 conn.close()
                 raise _Unreachable("the database is closed")
