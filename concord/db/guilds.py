@@ -22,6 +22,9 @@ log: logging.Logger = logging.getLogger(__name__)
 
 # The NOTIFY channel of settings changes on PostgreSQL (postgres/0014_job_due.sql's trigger).
 SETTINGS_CHANNEL: str = "settings_changed"
+# Looks woken by notifications start at least this far apart: a burst of changes (or of
+# processes announcing them) costs one look per gap, not one each; well within the 1 s.
+LOOK_GAP_S = 0.1
 
 # Columns the setup commands may change; the values arrive already validated by core parsers.
 SETTABLE = (
@@ -373,7 +376,9 @@ class GuildSettings:
         """Run until cancelled: :meth:`refresh` every ``poll_seconds`` and, on PostgreSQL,
         right away on each ``NOTIFY settings_changed`` (a dedicated LISTEN connection, see
         ``PostgresDatabase.listen``), so every process sees a change well within a second. The
-        poll stays as the fallback while that connection is lost. ``looked(dropped)`` is
+        poll stays as the fallback while that connection is lost. One look at a time, at most
+        one per ``LOOK_GAP_S``; while the database is unavailable the looks fail at once (the
+        backend's connections, not a wait) and the poll's pace stays. ``looked(dropped)`` is
         called after each look (tests wait on it)."""
         loop: asyncio.AbstractEventLoop = asyncio.get_running_loop()
         wake: asyncio.Event = asyncio.Event()
@@ -390,12 +395,17 @@ class GuildSettings:
             except Exception:
                 log.exception("could not listen for settings changes; polling only")
         next_poll = loop.time()
+        last_look = next_poll - LOOK_GAP_S
         try:
             while True:
                 wait_s = next_poll - loop.time()
                 if wait_s > 0:
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(wake.wait(), wait_s)
+                gap_s = last_look + LOOK_GAP_S - loop.time()
+                if gap_s > 0:  # notifications in a burst: one look for all of them
+                    await asyncio.sleep(gap_s)
+                last_look = loop.time()
                 if loop.time() >= next_poll:  # the poll keeps its pace between notifications
                     next_poll = loop.time() + poll_seconds
                 wake.clear()  # a notification during the look wakes the next one

@@ -91,7 +91,12 @@ CONNECTION_LIFETIME_S = 3600.0
 
 
 class _Unreachable(Exception):
-    """A new connection could not be made (or was not tried: a connect failed just before)."""
+    """A new connection could not be made, or was not tried (``again``: a connect failed just
+    before, and was logged then)."""
+
+    def __init__(self, reason: str, *, again: bool = False) -> None:
+        super().__init__(reason)
+        self.again = again
 
 
 # The server cannot be reached or went away. (A statement or lock timeout is an
@@ -381,7 +386,7 @@ class _Connections:
                 raise _Unreachable("the database is closed")
             if self._failure is not None:
                 if self._trying or self.clock() - self._failed_at < CONNECT_RETRY_S:
-                    raise _Unreachable(self._failure)
+                    raise _Unreachable(self._failure, again=True)
                 self._trying = True
             self.attempts += 1
         try:
@@ -525,7 +530,11 @@ class PostgresDatabase:
 
     def _unavailable(self, error: BaseException) -> DatabaseUnavailable:
         detail = mask_password(str(error).strip().splitlines()[0] if str(error).strip() else "")
-        log.warning("database %s unavailable: %s", self.shown_url, detail)
+        # A caller failed at once after a failed connect: that connect was logged already.
+        level = (
+            logging.DEBUG if isinstance(error, _Unreachable) and error.again else logging.WARNING
+        )
+        log.log(level, "database %s unavailable: %s", self.shown_url, detail)
         return DatabaseUnavailable(f"the database {self.shown_url} is unavailable ({detail})")
 
     def _busy(self, error: BaseException) -> DatabaseBusy:
