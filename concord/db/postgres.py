@@ -336,6 +336,13 @@ def apply_migrations(
 
 
 # -- connections -------------------------------------------------------------------------------
+class _Held(threading.local):
+    """A worker thread's own connection and when it was made."""
+
+    conn: psycopg.Connection | None = None
+    made: float = 0.0
+
+
 class _Connections:
     """One connection per worker thread, made by that thread when it first needs one, and
     made again by it when the server cut it. With as many connections as threads a pool
@@ -347,7 +354,7 @@ class _Connections:
     def __init__(self, url: str, clock: Callable[[], float] = time.monotonic) -> None:
         self._url = url
         self.clock = clock  # tests set it instead of sleeping through CONNECT_RETRY_S
-        self._local = threading.local()
+        self._local = _Held()
         self._lock = threading.Lock()
         self._open: set[psycopg.Connection] = set()  # every live connection (closed by close())
         self._busy: set[psycopg.Connection] = set()  # in use now: closed when given back
@@ -367,7 +374,7 @@ class _Connections:
             self._give_back(conn)
 
     def _take(self) -> psycopg.Connection:
-        conn: psycopg.Connection | None = getattr(self._local, "conn", None)
+        conn = self._local.conn
         if conn is not None and (
             conn.closed or self.clock() - self._local.made > CONNECTION_LIFETIME_S
         ):
@@ -384,19 +391,19 @@ class _Connections:
         with self._lock:
             if self._closed:
                 raise _Unreachable("the database is closed")
-            if self._failure is not None:
+            failure = self._failure
+            if failure is not None:
                 if self._trying or self.clock() - self._failed_at < CONNECT_RETRY_S:
-                    raise _Unreachable(self._failure, again=True)
+                    raise _Unreachable(failure, again=True)
                 self._trying = True
             self.attempts += 1
         try:
             conn = psycopg.connect(self._url, connect_timeout=int(CONNECT_TIMEOUT_S))
         except Exception as error:
+            reason = mask_password(_first_line(error))
             with self._lock:
-                self._failure = mask_password(_first_line(error))
-                self._failed_at = self.clock()
-                self._trying = False
-            raise _Unreachable(self._failure) from error
+                self._failure, self._failed_at, self._trying = reason, self.clock(), False
+            raise _Unreachable(reason) from error
         with self._lock:
             self._failure, self._trying = None, False
             if self._closed:
@@ -419,7 +426,7 @@ class _Connections:
         self._drop(conn)
 
     def _drop(self, conn: psycopg.Connection) -> None:
-        if getattr(self._local, "conn", None) is conn:
+        if self._local.conn is conn:
             self._local.conn = None
         with self._lock:
             self._open.discard(conn)
