@@ -33,7 +33,8 @@ server went away, past what Discord gives an interaction.
 Reads run on reader threads in read-only REPEATABLE READ transactions
 (one snapshot for every statement of a read, as SQLite's read transaction gives; a read-only
 transaction never fails to serialize) and never wait for the lock, as SQLite's WAL readers never wait for the writer. A read whose
-connection was lost is retried once; a write never is (it may have committed).
+connection was lost is retried once; a write only when it was lost before the write's function
+ran (at BEGIN or the lock), never after (it may have committed).
 
 SQL arrives in SQLite's spelling and is mapped by :func:`concord.db.portable.to_postgres`;
 rows support ``row["name"]`` and ``row[0]`` like ``sqlite3.Row``.
@@ -565,22 +566,32 @@ class PostgresDatabase:
             self._queued -= 1
 
     def _write_now(self, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
-        try:
-            with self._connections.connection() as raw, raw.transaction():
-                guild = _guild_of(fn, args) if self.lock_per_guild else None
-                if guild is None:  # the whole database: waits for every writer, guild or not
-                    raw.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
-                else:  # one guild: shares the database lock, excludes the guild's writers
-                    raw.execute(
-                        "SELECT pg_advisory_xact_lock_shared(%s),"
-                        " pg_advisory_xact_lock(%s::int4, %s::int4)",
-                        (WRITE_LOCK, *_int4_pair(guild)),
-                    )
-                return fn(PgConn(raw), *args)
-        except _UNAVAILABLE as error:
-            if isinstance(error, _STILL_THERE):
-                raise self._busy(error) from error
-            raise self._unavailable(error) from None
+        """A write whose connection turns out lost before ``fn`` ran (at BEGIN or the lock: a
+        connection the server cut while it sat idle, a restart) is tried once more on a fresh
+        one: nothing was written and ``fn`` has not run. Lost after that, it is never retried:
+        it may have committed before the loss."""
+        for attempt in (1, 2):
+            began = False
+            try:
+                with self._connections.connection() as raw, raw.transaction():
+                    guild = _guild_of(fn, args) if self.lock_per_guild else None
+                    if guild is None:  # the whole database: waits for every writer
+                        raw.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
+                    else:  # one guild: shares the database lock, excludes the guild's writers
+                        raw.execute(
+                            "SELECT pg_advisory_xact_lock_shared(%s),"
+                            " pg_advisory_xact_lock(%s::int4, %s::int4)",
+                            (WRITE_LOCK, *_int4_pair(guild)),
+                        )
+                    began = True
+                    return fn(PgConn(raw), *args)
+            except _UNAVAILABLE as error:
+                if isinstance(error, _STILL_THERE):
+                    raise self._busy(error) from error
+                if attempt == 2 or began or not _connection_lost(error):
+                    raise self._unavailable(error) from None
+                log.info("write retried once: the connection was lost before it began")
+        raise AssertionError("unreachable")
 
     async def run_sync(self, fn: Callable[..., T], *args: Any) -> T:
         """Run ``fn(raw_conn, *args)`` with an autocommit psycopg connection on a writer
@@ -604,7 +615,7 @@ class PostgresDatabase:
     def _read_now(self, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
         """A read whose connection was lost (a server restart, an RDS failover, an idle
         connection cut) is tried once more on a fresh one: it changed nothing, so running it
-        again is safe. A write is never retried: it may have committed before the loss."""
+        again is safe. A write is retried only when lost before it began (``_write_now``)."""
         for attempt in (1, 2):
             try:
                 with self._connections.connection() as raw, raw.transaction():
