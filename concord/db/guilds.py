@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import weakref
@@ -400,13 +399,19 @@ class GuildSettings:
             while True:
                 wait_s = next_poll - loop.time()
                 if wait_s > 0:
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(wake.wait(), wait_s)
+                    # A timer, not asyncio.wait_for: that runs wake.wait() as a new task each
+                    # time, which the emulator (rightly) counts as the bot still busy.
+                    timer = loop.call_later(wait_s, wake.set)
+                    try:
+                        await wake.wait()
+                    finally:
+                        timer.cancel()
                 gap_s = last_look + LOOK_GAP_S - loop.time()
                 if gap_s > 0:  # notifications in a burst: one look for all of them
                     await asyncio.sleep(gap_s)
                 last_look = loop.time()
-                if loop.time() >= next_poll:  # the poll keeps its pace between notifications
+                # The poll keeps its pace between notifications.
+                if loop.time() >= next_poll - 0.001:
                     next_poll = loop.time() + poll_seconds
                 wake.clear()  # a notification during the look wakes the next one
                 try:

@@ -58,6 +58,26 @@ async def test_its_own_change_keeps_the_cache_another_drops_it(tmp_path: Path) -
         assert (await mine.get(4)).digest == time(6, 0)
 
 
+async def test_the_watch_waits_without_a_task_of_its_own(tmp_path: Path) -> None:
+    """Between looks the watch waits on a timer: ``asyncio.wait_for`` ran a new task for each
+    wait, which the emulator counts as the bot still answering, so a command slower than the
+    poll (a DAR chart, the tour) was never seen finished and timed out."""
+    async with Database(tmp_path / "concord.db") as db:
+        looks: asyncio.Queue[int] = asyncio.Queue()
+        watch = asyncio.create_task(GuildSettings(db).watch(0.01, looked=looks.put_nowait))
+        try:
+            for _ in range(3):
+                await asyncio.wait_for(looks.get(), 10)
+                for _ in range(5):
+                    await asyncio.sleep(0)  # the watch is waiting for the next look now
+                others = asyncio.all_tasks() - {asyncio.current_task(), watch}
+                assert others == set()
+        finally:
+            watch.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watch
+
+
 # -- PostgreSQL: LISTEN settings_changed, the poll only as the fallback -----------------------
 BIG_POLL_S = 3600.0  # the poll never fires in these tests: only a notification can wake a look
 
