@@ -380,13 +380,9 @@ class ConcordBot(commands.AutoShardedBot):
         )
 
     async def _watch_settings(self) -> None:
-        """Drop cached settings that another process changed (one indexed read a look)."""
-        while not self.is_closed():
-            try:
-                await self.guild_settings.refresh()
-            except Exception:
-                log.exception("could not look for settings changes")
-            await asyncio.sleep(SETTINGS_POLL_SECONDS)
+        """Drop cached settings that another process changed (one indexed read a look; on
+        PostgreSQL also right away on each NOTIFY)."""
+        await self.guild_settings.watch(SETTINGS_POLL_SECONDS)
 
     async def _run_scheduler(self) -> None:
         assert self.scheduler_seconds is not None

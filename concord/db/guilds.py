@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 import weakref
 from collections.abc import Callable, Iterable
 from dataclasses import replace
@@ -12,7 +14,16 @@ from typing import Any
 
 from concord.core.schedule import format_hhmm, format_workdays, parse_hhmm, parse_workdays
 from concord.core.settings import GuildConfig
-from concord.db.portable import Conn, Db, DbRow
+from concord.db.database import DatabaseUnavailable
+from concord.db.portable import POSTGRESQL, Conn, Db, DbRow
+
+log: logging.Logger = logging.getLogger(__name__)
+
+# The NOTIFY channel of settings changes on PostgreSQL (postgres/0014_job_due.sql's trigger).
+SETTINGS_CHANNEL: str = "settings_changed"
+# Looks woken by notifications start at least this far apart: a burst of changes (or of
+# processes announcing them) costs one look per gap, not one each; well within the 1 s.
+LOOK_GAP_S = 0.1
 
 # Columns the setup commands may change; the values arrive already validated by core parsers.
 SETTABLE = (
@@ -168,6 +179,7 @@ def _update_settings(
     values: dict[str, Any],
     extras: dict[str, Any],
     now: str,
+    seqs: list[int] | None = None,
 ) -> GuildConfig:
     before = read_full_config(conn, guild_id)
     unknown = set(values) - set(SETTABLE)
@@ -191,9 +203,12 @@ def _update_settings(
         " WHERE guild_id = ?",
         (guild_id,),
     )
-    conn.execute(
-        "INSERT INTO settings_changes (guild_id, changed_at) VALUES (?, ?)", (guild_id, now)
-    )
+    row = conn.execute(
+        "INSERT INTO settings_changes (guild_id, changed_at) VALUES (?, ?) RETURNING seq",
+        (guild_id, now),
+    ).fetchone()
+    if seqs is not None and row is not None:
+        seqs.append(int(row[0]))
     changed = {
         k: [to_column(k, getattr(before, k)), to_column(k, getattr(after, k))] for k in values
     }
@@ -259,6 +274,9 @@ class _ConfigCache:
         self.generation: int = 0
         # The highest settings_changes.seq seen (None: not looked yet); see GuildSettings.refresh.
         self.seen: int | None = None
+        # settings_changes rows this process wrote (committed; its cache has their result):
+        # refresh does not drop a guild for them (NOTIFY announces them back to us at once).
+        self.own: set[int] = set()
 
 
 # Per Database, shared by every GuildSettings on it (the bot's, the managers', the tests').
@@ -310,19 +328,21 @@ class GuildSettings:
         cache = self._cache
         cache.generation += 1
         cache.configs.pop(guild_id, None)
+        seqs: list[int] = []
         try:
             config = await self.db.write(
-                _update_settings, guild_id, actor_id, values, extras, utcnow_iso(now)
+                _update_settings, guild_id, actor_id, values, extras, utcnow_iso(now), seqs
             )
         finally:
             cache.generation += 1  # whatever was read meanwhile may predate the commit
         cache.configs[guild_id] = config
+        cache.own.update(seqs)
         return config
 
     async def refresh(self) -> int:
         """Drop the cached settings of guilds changed since the last look, by this process or
         another one on the same database (settings_changes); returns how many were dropped.
-        One indexed read when nothing changed: the bot calls it every half second."""
+        One indexed read when nothing changed: :meth:`watch` calls it every half second."""
         cache = self._cache
         row = await self.db.fetchone("SELECT max(seq) AS seq FROM settings_changes")
         latest = int(row["seq"]) if row is not None and row["seq"] is not None else 0
@@ -334,16 +354,78 @@ class GuildSettings:
             cache.configs.clear()
         else:
             rows = await self.db.fetchall(
-                "SELECT DISTINCT guild_id FROM settings_changes WHERE seq > ? AND seq <= ?",
+                "SELECT guild_id, seq FROM settings_changes WHERE seq > ? AND seq <= ?",
                 (seen, latest),
             )
             dropped = 0
+            own = cache.own
             for changed in rows:
+                if int(changed["seq"]) in own:
+                    continue
                 if cache.configs.pop(int(changed["guild_id"]), None) is not None:
                     dropped += 1
+        cache.own = {seq for seq in cache.own if seq > latest}
         cache.generation += 1
         cache.seen = latest
         return dropped
+
+    async def watch(
+        self, poll_seconds: float, *, looked: Callable[[int], object] | None = None
+    ) -> None:
+        """Run until cancelled: :meth:`refresh` every ``poll_seconds`` and, on PostgreSQL,
+        right away on each ``NOTIFY settings_changed`` (a dedicated LISTEN connection, see
+        ``PostgresDatabase.listen``), so every process sees a change well within a second. The
+        poll stays as the fallback while that connection is lost. One look at a time, at most
+        one per ``LOOK_GAP_S``; while the database is unavailable the looks fail at once (the
+        backend's connections, not a wait) and the poll's pace stays. ``looked(dropped)`` is
+        called after each look (tests wait on it)."""
+        loop: asyncio.AbstractEventLoop = asyncio.get_running_loop()
+        wake: asyncio.Event = asyncio.Event()
+
+        def notified() -> None:  # on the listener's thread
+            if not loop.is_closed():
+                loop.call_soon_threadsafe(wake.set)
+
+        listener: Any = None
+        listen = getattr(self.db, "listen", None) if self.db.dialect == POSTGRESQL else None
+        if listen is not None:
+            try:
+                listener = await listen(SETTINGS_CHANNEL, notified)
+            except Exception:
+                log.exception("could not listen for settings changes; polling only")
+        next_poll = loop.time()
+        last_look = next_poll - LOOK_GAP_S
+        try:
+            while True:
+                wait_s = next_poll - loop.time()
+                if wait_s > 0:
+                    # A timer, not asyncio.wait_for: that runs wake.wait() as a new task each
+                    # time, which the emulator (rightly) counts as the bot still busy.
+                    timer = loop.call_later(wait_s, wake.set)
+                    try:
+                        await wake.wait()
+                    finally:
+                        timer.cancel()
+                gap_s = last_look + LOOK_GAP_S - loop.time()
+                if gap_s > 0:  # notifications in a burst: one look for all of them
+                    await asyncio.sleep(gap_s)
+                last_look = loop.time()
+                # The poll keeps its pace between notifications.
+                if loop.time() >= next_poll - 0.001:
+                    next_poll = loop.time() + poll_seconds
+                wake.clear()  # a notification during the look wakes the next one
+                try:
+                    dropped = await self.refresh()
+                except DatabaseUnavailable:
+                    pass  # the backend logged one line; the next look tries again
+                except Exception:
+                    log.exception("could not look for settings changes")
+                else:
+                    if looked is not None:
+                        looked(dropped)
+        finally:
+            if listener is not None:
+                await listener.close()
 
     async def get_many(self, guild_ids: Iterable[int]) -> dict[int, GuildConfig]:
         """The settings of many guilds (a scheduler pass at start-up): the uncached ones read

@@ -9,7 +9,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from concord.core.jobs import notification_nonce
-from concord.db.guilds import utcnow_iso
+from concord.db.guilds import SETTINGS_CHANNEL, utcnow_iso
 from concord.db.portable import POSTGRESQL, SQLITE, Conn, Db, DbRow
 
 # A run still marked 'running' after this long died with its process; it may be taken again.
@@ -387,7 +387,7 @@ class PostgresDialect(Dialect):
     old process) take disjoint rows; the claim rows still decide."""
 
     name = "postgresql"
-    listen_channel = "settings_changed"
+    listen_channel: str | None = SETTINGS_CHANNEL
     locks_due_rows = True
 
     def due_sql(self, shard: ShardFilter) -> tuple[str, tuple[Any, ...]]:

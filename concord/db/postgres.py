@@ -20,10 +20,21 @@ caller would need a retry loop, and a retried function would run its Python side
 twice. The isolation level is READ COMMITTED, so each statement after the lock sees the
 previous writer's commit. There is no group commit: each transaction commits on its own.
 
-Reads run on reader threads through the same pool in read-only REPEATABLE READ transactions
+Connections. Each writer and reader thread holds one connection of its own (8 at most, made
+when the thread first needs one; see :class:`_Connections`), so a caller never waits for
+another's connection, and a connection the server cut is replaced by the thread that needs it:
+when the server is gone the caller gets the server's own reason at once (``DatabaseUnavailable``),
+and for a second after a failed connect the other threads fail at once too, without trying.
+A connection pool (psycopg_pool) stood here before: a caller needing a new connection waited
+for the pool's background connect, which retried with a growing backoff and never told the
+waiting caller it had failed, so a command waited the pool's whole timeout (10 s) when the
+server went away, past what Discord gives an interaction.
+
+Reads run on reader threads in read-only REPEATABLE READ transactions
 (one snapshot for every statement of a read, as SQLite's read transaction gives; a read-only
 transaction never fails to serialize) and never wait for the lock, as SQLite's WAL readers never wait for the writer. A read whose
-connection was lost is retried once; a write never is (it may have committed).
+connection was lost is retried once; a write only when it was lost before the write's function
+ran (at BEGIN or the lock), never after (it may have committed).
 
 SQL arrives in SQLite's spelling and is mapped by :func:`concord.db.portable.to_postgres`;
 rows support ``row["name"]`` and ``row[0]`` like ``sqlite3.Row``.
@@ -43,15 +54,16 @@ import inspect
 import itertools
 import logging
 import re
+import threading
+import time
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, contextmanager
 from functools import lru_cache
 from importlib import resources
 from typing import Any, LiteralString, TypeVar, cast
 
 import psycopg
-from psycopg_pool import ConnectionPool, PoolTimeout
 
 from concord.config import mask_password
 from concord.db.database import (
@@ -72,9 +84,25 @@ MIGRATION_LOCK: int = WRITE_LOCK + 1
 WRITE_THREADS = 4
 READ_THREADS = 4
 CONNECT_TIMEOUT_S = 10.0
-# The server cannot be reached, went away, or no pooled connection came in time. (A statement
-# or lock timeout is an OperationalError too, but the server is there: DatabaseBusy.)
-_UNAVAILABLE: tuple[type[Exception], ...] = (psycopg.OperationalError, PoolTimeout)
+# After a failed connect, the other threads that need a connection fail at once for this long
+# (with the same reason); then the next one tries again, one at a time until one succeeds.
+CONNECT_RETRY_S = 1.0
+# A connection is replaced after this long (a moved DNS name, a failed-over server's address).
+CONNECTION_LIFETIME_S = 3600.0
+
+
+class _Unreachable(Exception):
+    """A new connection could not be made, or was not tried (``again``: a connect failed just
+    before, and was logged then)."""
+
+    def __init__(self, reason: str, *, again: bool = False) -> None:
+        super().__init__(reason)
+        self.again = again
+
+
+# The server cannot be reached or went away. (A statement or lock timeout is an
+# OperationalError too, but the server is there: DatabaseBusy.)
+_UNAVAILABLE: tuple[type[Exception], ...] = (psycopg.OperationalError, _Unreachable)
 _STILL_THERE: tuple[type[Exception], ...] = (
     psycopg.errors.QueryCanceled,
     psycopg.errors.LockNotAvailable,
@@ -84,7 +112,7 @@ _MIGRATION_NAME: re.Pattern[str] = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 
 def _connection_lost(error: BaseException) -> bool:
     """The connection broke (as opposed to: the server could not be reached at all)."""
-    return isinstance(error, psycopg.OperationalError) and not isinstance(error, PoolTimeout)
+    return isinstance(error, psycopg.OperationalError)
 
 
 class Row:
@@ -308,6 +336,113 @@ def apply_migrations(
     return applied
 
 
+# -- connections -------------------------------------------------------------------------------
+class _Held(threading.local):
+    """A worker thread's own connection and when it was made."""
+
+    conn: psycopg.Connection | None = None
+    made: float = 0.0
+
+
+class _Connections:
+    """One connection per worker thread, made by that thread when it first needs one, and
+    made again by it when the server cut it. With as many connections as threads a pool
+    only adds a wait; here a failed connect reaches its caller at once, with the server's
+    reason. After one fails, others fail at once for ``CONNECT_RETRY_S`` (same reason), then
+    one thread at a time tries again: a server that went away costs about one connect a
+    second, and is used again within a second of coming back."""
+
+    def __init__(self, url: str, clock: Callable[[], float] = time.monotonic) -> None:
+        self._url = url
+        self.clock = clock  # tests set it instead of sleeping through CONNECT_RETRY_S
+        self._local = _Held()
+        self._lock = threading.Lock()
+        self._open: set[psycopg.Connection] = set()  # every live connection (closed by close())
+        self._busy: set[psycopg.Connection] = set()  # in use now: closed when given back
+        self._failure: str | None = None  # the last connect's error, until one succeeds
+        self._failed_at = 0.0
+        self._trying = False  # a thread is trying again after a failure
+        self._closed = False
+        self.attempts = 0  # connects tried, failed or not (tests)
+
+    @contextmanager
+    def connection(self) -> Iterator[psycopg.Connection]:
+        """This thread's connection, in no transaction; left clean (or dropped) after use."""
+        conn = self._take()
+        try:
+            yield conn
+        finally:
+            self._give_back(conn)
+
+    def _take(self) -> psycopg.Connection:
+        conn = self._local.conn
+        if conn is not None and (
+            conn.closed or self.clock() - self._local.made > CONNECTION_LIFETIME_S
+        ):
+            self._drop(conn)
+            conn = None
+        if conn is None:
+            conn = self._connect()
+            self._local.conn, self._local.made = conn, self.clock()
+        with self._lock:
+            self._busy.add(conn)
+        return conn
+
+    def _connect(self) -> psycopg.Connection:
+        with self._lock:
+            if self._closed:
+                raise _Unreachable("the database is closed")
+            failure = self._failure
+            if failure is not None:
+                if self._trying or self.clock() - self._failed_at < CONNECT_RETRY_S:
+                    raise _Unreachable(failure, again=True)
+                self._trying = True
+            self.attempts += 1
+        try:
+            conn = psycopg.connect(self._url, connect_timeout=int(CONNECT_TIMEOUT_S))
+        except Exception as error:
+            reason = mask_password(_first_line(error))
+            with self._lock:
+                self._failure, self._failed_at, self._trying = reason, self.clock(), False
+            raise _Unreachable(reason) from error
+        with self._lock:
+            self._failure, self._trying = None, False
+            if self._closed:
+                conn.close()
+                raise _Unreachable("the database is closed")
+            self._open.add(conn)
+        return conn
+
+    def _give_back(self, conn: psycopg.Connection) -> None:
+        with self._lock:
+            self._busy.discard(conn)
+            closing = self._closed
+        if not closing and not conn.closed:
+            try:
+                if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+                    conn.rollback()
+                return
+            except psycopg.Error:
+                pass  # broken: dropped below, the next use connects again
+        self._drop(conn)
+
+    def _drop(self, conn: psycopg.Connection) -> None:
+        if self._local.conn is conn:
+            self._local.conn = None
+        with self._lock:
+            self._open.discard(conn)
+        conn.close()
+
+    def close(self) -> None:
+        """Close every connection not in use; one in use is closed when its use ends."""
+        with self._lock:
+            self._closed = True
+            idle = self._open - self._busy
+            self._open -= idle
+        for conn in idle:
+            conn.close()
+
+
 # -- the database -----------------------------------------------------------------------------
 class PostgresDatabase:
     """Async access to one PostgreSQL database. ``await PostgresDatabase.open(url)``."""
@@ -332,19 +467,13 @@ class PostgresDatabase:
         self._migrations = migrations
         self._writers = ThreadPoolExecutor(write_threads, thread_name_prefix="concord-pg-write")
         self._readers = ThreadPoolExecutor(read_threads, thread_name_prefix="concord-pg-read")
-        self._pool: ConnectionPool = ConnectionPool(
-            url,
-            min_size=1,
-            max_size=write_threads + read_threads,
-            open=False,
-            timeout=CONNECT_TIMEOUT_S,
-            kwargs={"connect_timeout": int(CONNECT_TIMEOUT_S)},
-        )
+        self._connections = _Connections(url)  # one per writer and reader thread
         self._closed = False
         self._queued = 0
         # Metrics (concord/metrics.py) set it as on SQLite; only the queue depth is reported
         # here (the waits and group commits it times are the SQLite writer's).
         self.observer: DbObserver | None = None
+        self._listeners: list[Listener] = []
 
     @property
     def write_queue_depth(self) -> int:
@@ -364,19 +493,17 @@ class PostgresDatabase:
 
     async def start(self, *, migrate: bool = True) -> None:
         try:
-            await asyncio.to_thread(self._open_pool)
+            await asyncio.to_thread(self._first_connect)
             if migrate:
                 await self.run_sync(apply_migrations, self._migrations)
         except BaseException:
             await self.close()
             raise
 
-    def _open_pool(self) -> None:
+    def _first_connect(self) -> None:
+        """Refuse to start on a server that cannot be reached, with the server's own reason."""
         try:
-            # One plain connection first: it fails at once with the server's own reason, where
-            # the pool would retry until its timeout and then say only that it timed out.
             psycopg.connect(self._url, connect_timeout=int(CONNECT_TIMEOUT_S)).close()
-            self._pool.open(wait=True, timeout=CONNECT_TIMEOUT_S)
         except _UNAVAILABLE as error:
             raise self._unavailable(error) from None
 
@@ -384,9 +511,23 @@ class PostgresDatabase:
         if self._closed:
             return
         self._closed = True
-        await asyncio.to_thread(self._pool.close)
+        for listener in self._listeners:
+            await listener.close()
+        await asyncio.to_thread(self._connections.close)
         self._writers.shutdown(wait=False)
         self._readers.shutdown(wait=False)
+
+    async def listen(self, channel: str, notified: Callable[[], object]) -> Listener:
+        """Call ``notified()`` (on a listener thread: hand it to the event loop) on each
+        NOTIFY of ``channel``, and once after each reconnect (notifications may have been
+        missed meanwhile). Returns once the first LISTEN is in place, or its first attempt
+        failed (it keeps trying); stopped by ``close()`` of the listener or of the database."""
+        if self._closed:
+            raise DatabaseError("the database is closed")
+        listener = Listener(self._url, channel, notified, shown_url=self.shown_url)
+        self._listeners.append(listener)
+        await listener.start()
+        return listener
 
     async def __aenter__(self) -> PostgresDatabase:
         await self.start()
@@ -397,7 +538,11 @@ class PostgresDatabase:
 
     def _unavailable(self, error: BaseException) -> DatabaseUnavailable:
         detail = mask_password(str(error).strip().splitlines()[0] if str(error).strip() else "")
-        log.warning("database %s unavailable: %s", self.shown_url, detail)
+        # A caller failed at once after a failed connect: that connect was logged already.
+        level = (
+            logging.DEBUG if isinstance(error, _Unreachable) and error.again else logging.WARNING
+        )
+        log.log(level, "database %s unavailable: %s", self.shown_url, detail)
         return DatabaseUnavailable(f"the database {self.shown_url} is unavailable ({detail})")
 
     def _busy(self, error: BaseException) -> DatabaseBusy:
@@ -421,22 +566,32 @@ class PostgresDatabase:
             self._queued -= 1
 
     def _write_now(self, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
-        try:
-            with self._pool.connection() as raw, raw.transaction():
-                guild = _guild_of(fn, args) if self.lock_per_guild else None
-                if guild is None:  # the whole database: waits for every writer, guild or not
-                    raw.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
-                else:  # one guild: shares the database lock, excludes the guild's writers
-                    raw.execute(
-                        "SELECT pg_advisory_xact_lock_shared(%s),"
-                        " pg_advisory_xact_lock(%s::int4, %s::int4)",
-                        (WRITE_LOCK, *_int4_pair(guild)),
-                    )
-                return fn(PgConn(raw), *args)
-        except _UNAVAILABLE as error:
-            if isinstance(error, _STILL_THERE):
-                raise self._busy(error) from error
-            raise self._unavailable(error) from None
+        """A write whose connection turns out lost before ``fn`` ran (at BEGIN or the lock: a
+        connection the server cut while it sat idle, a restart) is tried once more on a fresh
+        one: nothing was written and ``fn`` has not run. Lost after that, it is never retried:
+        it may have committed before the loss."""
+        for attempt in (1, 2):
+            began = False
+            try:
+                with self._connections.connection() as raw, raw.transaction():
+                    guild = _guild_of(fn, args) if self.lock_per_guild else None
+                    if guild is None:  # the whole database: waits for every writer
+                        raw.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
+                    else:  # one guild: shares the database lock, excludes the guild's writers
+                        raw.execute(
+                            "SELECT pg_advisory_xact_lock_shared(%s),"
+                            " pg_advisory_xact_lock(%s::int4, %s::int4)",
+                            (WRITE_LOCK, *_int4_pair(guild)),
+                        )
+                    began = True
+                    return fn(PgConn(raw), *args)
+            except _UNAVAILABLE as error:
+                if isinstance(error, _STILL_THERE):
+                    raise self._busy(error) from error
+                if attempt == 2 or began or not _connection_lost(error):
+                    raise self._unavailable(error) from None
+                log.info("write retried once: the connection was lost before it began")
+        raise AssertionError("unreachable")
 
     async def run_sync(self, fn: Callable[..., T], *args: Any) -> T:
         """Run ``fn(raw_conn, *args)`` with an autocommit psycopg connection on a writer
@@ -445,7 +600,7 @@ class PostgresDatabase:
 
     def _run_autocommit(self, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
         try:
-            with self._pool.connection() as raw:
+            with self._connections.connection() as raw:
                 raw.autocommit = True
                 try:
                     return fn(raw, *args)
@@ -460,10 +615,10 @@ class PostgresDatabase:
     def _read_now(self, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
         """A read whose connection was lost (a server restart, an RDS failover, an idle
         connection cut) is tried once more on a fresh one: it changed nothing, so running it
-        again is safe. A write is never retried: it may have committed before the loss."""
+        again is safe. A write is retried only when lost before it began (``_write_now``)."""
         for attempt in (1, 2):
             try:
-                with self._pool.connection() as raw, raw.transaction():
+                with self._connections.connection() as raw, raw.transaction():
                     raw.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
                     return fn(PgConn(raw), *args)
             except _UNAVAILABLE as error:
@@ -495,6 +650,79 @@ class PostgresDatabase:
         if self._closed:
             raise DatabaseError("the database is closed")
         yield AsyncReader(self)
+
+
+LISTEN_WAKE_S = 0.5  # how often the listener thread looks whether it is stopped
+LISTEN_BACKOFF_S: tuple[float, float] = (0.5, 30.0)  # first and longest wait to reconnect
+
+
+class Listener:
+    """LISTEN on one channel over a dedicated autocommit connection (outside the pool: it
+    never takes a writer's or a reader's connection), on a thread of its own. A lost
+    connection is logged once and reconnected with a doubling backoff; the caller keeps its
+    poll as the fallback meanwhile."""
+
+    def __init__(
+        self, url: str, channel: str, notified: Callable[[], object], *, shown_url: str
+    ) -> None:
+        if not re.fullmatch(r"[a-z_][a-z0-9_]*", channel):
+            raise ValueError(f"not a channel name: {channel!r}")
+        self._url = url
+        self.channel = channel
+        self._notified = notified
+        self._shown_url = shown_url
+        self._stop = threading.Event()
+        self._tried = threading.Event()  # the first connection attempt is over
+        self.listening = False
+        self._thread = threading.Thread(
+            target=self._run, name=f"concord-pg-listen-{channel}", daemon=True
+        )
+
+    async def start(self) -> None:
+        self._thread.start()
+        await asyncio.to_thread(self._tried.wait, CONNECT_TIMEOUT_S + 1)
+
+    async def close(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            await asyncio.to_thread(self._thread.join)
+
+    def _run(self) -> None:
+        backoff = LISTEN_BACKOFF_S[0]
+        lost_logged = False
+        first = True
+        while not self._stop.is_set():
+            try:
+                with psycopg.connect(
+                    self._url, autocommit=True, connect_timeout=int(CONNECT_TIMEOUT_S)
+                ) as conn:
+                    conn.execute(cast(LiteralString, f"LISTEN {self.channel}"))
+                    self.listening = True
+                    self._tried.set()
+                    if lost_logged:
+                        log.info("listening on %s again", self.channel)
+                    lost_logged, backoff = False, LISTEN_BACKOFF_S[0]
+                    if not first:
+                        self._notified()  # whatever was announced while away
+                    first = False
+                    while not self._stop.is_set():
+                        for _ in conn.notifies(timeout=LISTEN_WAKE_S):
+                            self._notified()
+            except Exception as error:  # nothing may end the thread but close()
+                self.listening = False
+                self._tried.set()
+                if not lost_logged:
+                    log.warning(
+                        "LISTEN %s on %s lost (%s); polling until it is back",
+                        self.channel,
+                        self._shown_url,
+                        mask_password(_first_line(error)),
+                    )
+                    lost_logged = True
+                first = False
+                self._stop.wait(backoff)
+                backoff = min(backoff * 2, LISTEN_BACKOFF_S[1])
+        self.listening = False
 
 
 class AsyncReader:

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from concord.config import parse_database_url
+from concord.db.postgres import CONNECT_RETRY_S
 from concord.sandbox.driver import Sandbox
 from tests.cogs.leave_helpers import apply, audit_actions, card, debits, leave_state
 from tests.cogs.test_dar_e2e import at, file_report
@@ -181,5 +182,40 @@ async def test_a_server_that_went_away_is_one_clear_line(
         assert reply.text == "The database is unavailable, try again in a moment."
         assert not any(r.exc_info for r in caplog.records if r.name.startswith("concord"))
         assert any("unavailable" in r.getMessage() for r in caplog.records)
+    finally:
+        await box.stop()
+
+
+async def test_every_command_after_the_server_went_away_is_answered(
+    tmp_path: Path, pg_server: ThrowawayPostgres
+) -> None:
+    """Not only the first: once the connections the server cut are used up, a command needs a
+    new one, and a server that is gone must refuse it at once. (A connection pool stood here:
+    such a command waited its 10 s for a connection and the emulator, like Discord, gave up on
+    the interaction first.) The server back, a command works once a connect may be tried again."""
+    import psycopg
+
+    url = pg_server.create_database()
+    box = Sandbox(tmp_path, settings={"database_url": parse_database_url(url)})
+    await box.start()
+    try:
+        await box.configure_office()
+        now = [0.0]  # the backend's clock of connect attempts, moved by hand below
+        box.db._connections.clock = lambda: now[0]  # type: ignore[attr-defined]
+        name = url.rsplit("/", 1)[1]
+        with psycopg.connect(pg_server.admin_url, autocommit=True) as admin:
+            admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
+            admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
+                (name,),
+            )
+            box.strict = False  # the warnings are expected; check() would count them
+            for _ in range(9):  # more than the 8 connections a process holds
+                reply = await apply(box)
+                assert reply.text == "The database is unavailable, try again in a moment."
+            admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
+        now[0] += CONNECT_RETRY_S  # a connect is tried again after a failed one
+        reply = await apply(box)
+        assert "#1" in reply.text
     finally:
         await box.stop()

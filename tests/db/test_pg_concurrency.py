@@ -1,6 +1,6 @@
 """PostgreSQL across processes: what a second bot process on the same database must not break.
 
-Two database objects (two pools, as two processes have) deciding the same request decide it
+Two database objects (two sets of connections, as two processes have) deciding the same request decide it
 once; three OS processes running the same scheduler pass over the same guilds run each daily
 job exactly once between them, with no errors. (One process, many callers:
 test_leave_concurrency.py runs on both backends.)

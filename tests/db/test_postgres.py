@@ -14,12 +14,14 @@ import pytest
 from concord.db.database import DatabaseError, Migration
 from concord.db.portable import Conn
 from concord.db.postgres import (
+    CONNECT_RETRY_S,
     DatabaseUnavailable,
     PgConn,
     PostgresDatabase,
     apply_migrations,
     load_postgres_migrations,
 )
+from tests.pg_server import ThrowawayPostgres
 
 SCHEMA = Migration(
     1,
@@ -254,6 +256,64 @@ async def test_a_read_on_a_lost_connection_is_retried_once(
         ).fetchone()
     assert killed is not None and killed[0] >= 1
     assert len(await pg.fetchall("SELECT * FROM requests")) == 1
+
+
+async def test_a_write_whose_connection_was_cut_before_it_began_is_retried_once(
+    pg: PostgresDatabase, pg_url: str
+) -> None:
+    """A connection the server cut while idle (a restart, an idle timeout) fails at BEGIN: the
+    function has not run and nothing was written, so it goes once more on a fresh connection."""
+    ran: list[int] = []
+
+    def add_once_counted(conn: Conn) -> int:
+        ran.append(1)
+        return add_request(conn)
+
+    await asyncio.gather(*(pg.write(add_once_counted) for _ in range(8)))  # every writer connected
+    with psycopg.connect(pg_url, autocommit=True) as admin:
+        admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+    for _ in range(4):  # the first meets a cut connection (each thread holds one)
+        await pg.write(add_once_counted)
+    assert len(ran) == 12  # the function ran once per write: none ran on a cut connection
+    assert len(await pg.fetchall("SELECT * FROM requests")) == 12
+
+
+async def test_a_server_refusing_connections_fails_each_caller_at_once_then_is_used_again(
+    pg: PostgresDatabase, pg_url: str, pg_server: ThrowawayPostgres
+) -> None:
+    """Every caller hears at once, with the server's reason, that it refuses connections: the
+    connection pool that stood here made a caller that needed a new connection wait its whole
+    10 s timeout (and then say only that), past what Discord gives a command. After a failed
+    connect the others do not try for CONNECT_RETRY_S; after it, the next caller connects to
+    the server that is back."""
+    now = [0.0]
+    pg._connections.clock = lambda: now[0]
+    await asyncio.gather(*(pg.fetchall("SELECT pg_sleep(0.05)") for _ in range(8)))
+    await pg.write(add_request)  # every thread holds a connection now
+    name = pg_url.rsplit("/", 1)[1]
+    with psycopg.connect(pg_server.admin_url, autocommit=True) as admin:
+        admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
+        admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,)
+        )
+        tried = pg._connections.attempts
+        refused = "not currently accepting connections"
+        for _ in range(10):  # more than the threads' connections: each one is needed anew
+            with pytest.raises(DatabaseUnavailable, match=refused):
+                await pg.fetchall("SELECT count(*) FROM requests")
+            with pytest.raises(DatabaseUnavailable, match=refused):
+                await pg.write(add_request)
+        assert pg._connections.attempts == tried + 1  # the others failed without trying
+        admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
+    with pytest.raises(DatabaseUnavailable, match=refused):
+        await pg.fetchall("SELECT 1")  # within CONNECT_RETRY_S of the failure: not tried yet
+    now[0] += CONNECT_RETRY_S
+    assert len(await pg.fetchall("SELECT * FROM requests")) == 1
+    await pg.write(add_request)
+    assert len(await pg.fetchall("SELECT * FROM requests")) == 2
 
 
 async def test_guilds_write_in_parallel_and_a_database_write_waits_for_all(
