@@ -630,6 +630,7 @@ def _run_batch(
     writer runs the next one, instead of the writer waiting, idle, for the event loop to wake
     up, take the whole batch's results and queue their next transactions."""
     outcomes: list[Outcome] = []
+    group: _Group = _Group(conn, observer)
 
     def committed() -> None:
         nonlocal outcomes
@@ -638,7 +639,6 @@ def _run_batch(
             hand_back(outcomes)
             outcomes = []
 
-    group = _Group(conn, observer)
     for job in batch:
         if not job.in_transaction:
             committed()
