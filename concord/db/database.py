@@ -6,7 +6,7 @@ it did and is re-raised to the caller. Nothing in a transaction can await, so no
 holds the write lock across a Discord call. Transactions that queue up while one runs execute
 back to back in the same thread hop and are committed together (group commit: one ``BEGIN
 IMMEDIATE … COMMIT`` around up to ``GROUP_LIMIT`` of them, a savepoint each), and their callers
-hear back, after the COMMIT, in one call per batch. The model is Datasette's write thread plus
+hear back, after the COMMIT, in one call per group. The model is Datasette's write thread plus
 a database's group commit; bench/bench_write_path.py measures it against the same SQL run by
 plain single-threaded sqlite3.
 
