@@ -548,8 +548,14 @@ def carried_into(policy: Policy, year: int, activity: Mapping[int, YearActivity]
         if seen is not None:
             unused = moved(unused, 1, seen.adjustments)
             unused = moved(unused, -1, seen.taken)
-        carried = min(unused, policy.carryover_cap)
+        carried = _smaller(unused, policy.carryover_cap)
     return carried
+
+
+def _smaller(a: Fraction, b: Fraction) -> Fraction:
+    """``min(a, b)``, compared in integers: a Fraction comparison first asks whether the other
+    side is a ``numbers.Rational`` (an ABC check), and every balance shown makes one."""
+    return b if b.numerator * a.denominator < a.numerator * b.denominator else a
 
 
 def moved(value: Fraction, sign: int, amount: Fraction) -> Fraction:

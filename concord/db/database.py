@@ -6,7 +6,7 @@ it did and is re-raised to the caller. Nothing in a transaction can await, so no
 holds the write lock across a Discord call. Transactions that queue up while one runs execute
 back to back in the same thread hop and are committed together (group commit: one ``BEGIN
 IMMEDIATE … COMMIT`` around up to ``GROUP_LIMIT`` of them, a savepoint each), and their callers
-hear back, after the COMMIT, in one call per batch. The model is Datasette's write thread plus
+hear back, after the COMMIT, in one call per group. The model is Datasette's write thread plus
 a database's group commit; bench/bench_write_path.py measures it against the same SQL run by
 plain single-threaded sqlite3.
 
@@ -488,13 +488,16 @@ class Database:
                     stop = True
                 else:
                     batch.append(nxt)
-            outcomes = _run_batch(conn, batch, self.observer)
-            loop = self._loop
-            if outcomes and loop is not None:
-                with suppress(RuntimeError):  # loop already closed: nobody is waiting
-                    loop.call_soon_threadsafe(_deliver, outcomes)
+            _run_batch(conn, batch, self.observer, self._hand_back)
             if stop:
                 return
+
+    def _hand_back(self, outcomes: list[Outcome]) -> None:
+        """Tell the callers of what just committed (or failed), from the writer thread."""
+        loop = self._loop
+        if outcomes and loop is not None:
+            with suppress(RuntimeError):  # loop already closed: nobody is waiting
+                loop.call_soon_threadsafe(_deliver, outcomes)
 
     # -- reads -----------------------------------------------------------------------------
     async def read_in_thread(self, fn: Callable[..., T], *args: Any) -> T:
@@ -632,23 +635,39 @@ def _busy(error: sqlite3.OperationalError) -> bool:
 
 
 def _run_batch(
-    conn: sqlite3.Connection, batch: list[_Job], observer: DbObserver | None = None
+    conn: sqlite3.Connection,
+    batch: list[_Job],
+    observer: DbObserver | None = None,
+    hand_back: Callable[[list[Outcome]], None] | None = None,
 ) -> list[Outcome]:
     """Run what queued up, in order: transaction functions in commit groups, others (migrations,
     backups: ``run_sync``) on their own after committing the group before them. Every
-    exception is handed to its caller, never lost in the thread."""
+    exception is handed to its caller, never lost in the thread.
+
+    With ``hand_back``, the outcomes go to it as each group commits, rather than all at the
+    end (then the list returned is empty): the callers of the first group go on while the
+    writer runs the next one, instead of the writer waiting, idle, for the event loop to wake
+    up, take the whole batch's results and queue their next transactions."""
     outcomes: list[Outcome] = []
-    group = _Group(conn, observer)
+    group: _Group = _Group(conn, observer)
+
+    def committed() -> None:
+        nonlocal outcomes
+        group.commit(outcomes)
+        if hand_back is not None and outcomes:
+            hand_back(outcomes)
+            outcomes = []
+
     for job in batch:
         if not job.in_transaction:
-            group.commit(outcomes)
+            committed()
             try:
                 outcomes.append((job, job.fn(conn, *job.args), None))
             except BaseException as exc:
                 outcomes.append((job, None, exc))
             continue
         if len(group.done) >= GROUP_LIMIT:
-            group.commit(outcomes)
+            committed()
         try:
             group.run(job, outcomes)
         except BaseException as exc:  # BEGIN, SAVEPOINT or RELEASE itself failed
@@ -657,7 +676,7 @@ def _run_batch(
             outcomes.extend((done, None, exc) for done, _ in group.done)
             group.done.clear()
             outcomes.append((job, None, exc))
-    group.commit(outcomes)
+    committed()
     return outcomes
 
 

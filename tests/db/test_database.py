@@ -246,6 +246,30 @@ async def test_a_group_commits_at_most_the_limit(
     assert statements.count("COMMIT") == 3  # 4 + 4 + 2
 
 
+async def test_a_group_hears_back_while_the_next_one_runs(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The callers of a committed group hear back as it commits, not once the whole batch
+    is done: here the last group of the batch waits for the first group's caller to go on,
+    which it could not do if the results came at the end of the batch."""
+    monkeypatch.setattr(database_module, "GROUP_LIMIT", 2)
+    await db.write(_create_counter)
+    heard = threading.Event()
+
+    async def first() -> int:
+        result = await db.write(_insert_next)
+        heard.set()
+        return result
+
+    def waits_for_the_first(conn: sqlite3.Connection) -> bool:
+        return heard.wait(5)
+
+    results = await queued_together(
+        db, first(), db.write(_insert_next), db.write(waits_for_the_first)
+    )
+    assert results == [1, 2, True]
+
+
 async def test_a_caller_hears_back_only_once_its_group_is_committed(tmp_path: Path) -> None:
     db = await Database.open(tmp_path / "durable.db")
     try:

@@ -178,3 +178,35 @@ async def test_a_members_rows_are_found_by_the_members_index(db: Database, sql: 
     searches = [step for step in plan if step.startswith(("SEARCH", "SCAN"))]
     assert searches and all("user_id=?" in step or "request_id=?" in step for step in searches)
     assert not any(step.startswith("SCAN") for step in searches)
+
+
+@pytest.mark.parametrize(
+    ("leave_type", "start", "end", "portion"),
+    [
+        ("Annual", MONDAYS[0], None, Portion.FULL_DAY),
+        ("Annual", MONDAYS[1], None, Portion.HALF_DAY_AM),
+        ("Annual", date(2026, 12, 30), date(2027, 1, 5), Portion.FULL_DAY),  # two years
+        ("Sick", MONDAYS[2], MONDAYS[2] + timedelta(days=2), Portion.FULL_DAY),
+        ("Unpaid", MONDAYS[3], None, Portion.FULL_DAY),  # no balance
+        ("Work from home", MONDAYS[4], None, Portion.FULL_DAY),  # approved at once, no debit
+    ],
+)
+async def test_the_balance_after_moves_only_the_requests_days(
+    leave: LeaveManager, leave_type: str, start: date, end: date | None, portion: Portion
+) -> None:
+    """``ApplyResult.changes`` takes the balance after from the balance before with the days
+    moved (one year): it must equal the balance after worked out in full."""
+    await book(leave, MONDAYS[5])  # some approved activity in the year already
+    result = await leave.apply(
+        GUILD,
+        actor=Actor(BOB, False),
+        user_id=BOB,
+        leave_type=leave_type,
+        start=start,
+        end=end,
+        portion=portion,
+        now=NOW,
+    )
+    assert result.changes
+    assert tuple(c.before for c in result.changes) == result.before.balances()
+    assert tuple(c.after for c in result.changes) == result.after.balances()

@@ -10,6 +10,7 @@ import logging
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time
 from fractions import Fraction
+from functools import lru_cache
 from typing import Any, TypeVar
 
 from concord.core.leave import (
@@ -62,6 +63,7 @@ from concord.db.leave.records import (
     _holiday_from_row,
     _member_leave,
     _member_queries,
+    _parse_when,
     _request_audit,
     _request_from_row,
     _request_from_values,
@@ -240,17 +242,27 @@ def _write_ledger(
         )
 
 
+def _total(per_year: dict[int, Fraction]) -> Fraction:
+    """The days of every year: most requests fall in one year, and adding that to a zero
+    Fraction is a Fraction addition (slow in Python) on the writer thread for nothing."""
+    if len(per_year) == 1:
+        return next(iter(per_year.values()))
+    return sum(per_year.values(), ZERO)
+
+
+@lru_cache(maxsize=256)
+def _negated(amount: Fraction) -> Fraction:
+    """``-amount`` (a debit), cached: requests take a few distinct amounts (1, 1/2, hours),
+    and making a Fraction is slow in Python."""
+    return -amount
+
+
+def _minute(value: time | None) -> time | None:
+    """A time as stored (``HH:MM``): whole minutes."""
+    return None if value is None else time(value.hour, value.minute)
+
+
 # -- transaction functions ---------------------------------------------------------------------
-# The columns a new request leaves to their defaults.
-_UNSET_AT_REQUEST: dict[str, Any] = {
-    "decision_note": None,
-    "cancelled_by": None,
-    "cancelled_at": None,
-    "card_channel_id": None,
-    "card_message_id": None,
-}
-
-
 @dataclass(frozen=True)
 class ApplyInput:
     guild_id: int
@@ -341,35 +353,34 @@ def apply_request(conn: Conn, spec: ApplyInput, now: datetime) -> ApplyResult:
     )
     auto = auto and not held
     status = RequestStatus.APPROVED if auto else RequestStatus.PENDING
-    total = sum(per_year.values(), ZERO)
-    stored: dict[str, Any] = {
-        "guild_id": spec.guild_id,
-        "user_id": spec.user_id,
-        "type_id": ltype.id,
-        "type_name": ltype.name,
-        "start_date": span.start.isoformat(),
-        "end_date": span.end.isoformat(),
-        "portion": span.portion.value,
-        "from_time": format_hhmm(span.from_time) if span.from_time else None,
-        "to_time": format_hhmm(span.to_time) if span.to_time else None,
-        "amount": fraction_to_text(total),
-        "deducts": int(ltype.settings.deducts),
-        "reason": reason,
-        "status": status.value,
-        "filed_by": spec.actor_id,
-        "created_at": utcnow_iso(now),
-        "decided_by": None,
-        "decided_at": utcnow_iso(now) if auto else None,
-        "override_note": note,
-    }
+    total = _total(per_year)
+    stamp = utcnow_iso(now)  # as stored: UTC, whole seconds
+    # Positional parameters: binding by name looks each one up in a dict, for every request.
     cur = conn.execute(
         "INSERT INTO leave_requests (guild_id, user_id, type_id, type_name, start_date, end_date,"
         " portion, from_time, to_time, amount, deducts, reason, status, filed_by, created_at,"
-        " decided_by, decided_at, override_note) VALUES (:guild_id, :user_id, :type_id,"
-        " :type_name, :start_date, :end_date, :portion, :from_time, :to_time, :amount, :deducts,"
-        " :reason, :status, :filed_by, :created_at, :decided_by, :decided_at, :override_note)"
-        " RETURNING id",
-        stored,
+        " decided_by, decided_at, override_note)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        (
+            spec.guild_id,
+            spec.user_id,
+            ltype.id,
+            ltype.name,
+            span.start.isoformat(),
+            span.end.isoformat(),
+            span.portion.value,
+            format_hhmm(span.from_time) if span.from_time else None,
+            format_hhmm(span.to_time) if span.to_time else None,
+            fraction_to_text(total),
+            int(ltype.settings.deducts),
+            reason,
+            status.value,
+            spec.actor_id,
+            stamp,
+            None,
+            stamp if auto else None,
+            note,
+        ),
     )
     request_id = int(cur.fetchone()["id"])
     for day, amount in days:
@@ -377,10 +388,32 @@ def apply_request(conn: Conn, spec: ApplyInput, now: datetime) -> ApplyResult:
             "INSERT INTO leave_request_days (request_id, day, amount) VALUES (?, ?, ?)",
             (request_id, day.isoformat(), fraction_to_text(amount)),
         )
-    # The request as stored, from the values just written rather than read back.
-    request = _request_from_values({**stored, **_UNSET_AT_REQUEST, "id": request_id})
+    # The request as stored, from what was just written rather than read back, and from the
+    # objects the values were made from rather than parsed again from them (this ran for
+    # every request on the writer thread): times are stored in whole minutes, stamps in
+    # whole seconds of UTC.
+    request = LeaveRequest(
+        id=request_id,
+        guild_id=spec.guild_id,
+        user_id=spec.user_id,
+        type_id=ltype.id,
+        leave_type=ltype.name,
+        span=span
+        if span.from_time is None and span.to_time is None
+        else Span(
+            span.start, span.end, span.portion, _minute(span.from_time), _minute(span.to_time)
+        ),
+        amount=total,
+        deducts=ltype.settings.deducts,
+        reason=reason,
+        status=status,
+        filed_by=spec.actor_id,
+        created_at=_parse_when(stamp),
+        decided_at=_parse_when(stamp) if auto else None,
+        override_note=note,
+    )
     if auto and request.deducts:
-        debits = {year: -amount for year, amount in per_year.items()}
+        debits = {year: _negated(amount) for year, amount in per_year.items()}
         _write_ledger(conn, request, "debit", debits, spec.actor_id, now)
     write_audit(
         conn,
@@ -491,7 +524,7 @@ def decide_request(
         }
     )
     if approve and decided.deducts:
-        debits = {year: -amount for year, amount in per_year.items()}
+        debits = {year: _negated(amount) for year, amount in per_year.items()}
         _write_ledger(conn, decided, "debit", debits, actor_id, now)
     write_audit(
         conn,
