@@ -13,19 +13,25 @@
 - interactions/s across every process (``/concord settings`` in offices of every shard).
 
 Targets: idle pass < 20 ms at 5,000 guilds; 0 duplicates and 0 missing; start-up of 4 processes
-< 10 s. SQLite (WAL) only for now: PostgreSQL figures follow the PostgreSQL backend (issue 13).
+< 10 s.
+
+``--backend sqlite`` (default: one SQLite file, WAL) or ``--backend postgres``: a throwaway
+PostgreSQL server started the way the tests start theirs (tests/pg_server.py, fsync on), a fresh
+database for each process count, the server stopped and its files removed at the end.
 
 Usage: python bench/bench_many_guilds.py [--guilds 5000] [--members 10] [--processes 1,2,4]
-       [--interactions 2000] [--idle-passes 20] [--until MINUTES]
+       [--interactions 2000] [--idle-passes 20] [--until MINUTES] [--backend sqlite|postgres]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -46,6 +52,7 @@ from concord.sandbox.shards import (
 DAY = datetime(2026, 12, 1, 5, 0, tzinfo=UTC)  # a Tuesday
 END = DAY + timedelta(hours=20)
 STEP = timedelta(minutes=20)
+ROOT = str(Path(__file__).resolve().parents[1])  # for tests.pg_server (the throwaway server)
 DUE_GROUPS = 5
 DUE_GROUP_SIZE = 100
 
@@ -67,14 +74,19 @@ def split(count: int, processes: int) -> list[list[int]]:
 
 
 async def run(
-    guilds: int, members: int, processes: int, args: argparse.Namespace
+    guilds: int,
+    members: int,
+    processes: int,
+    args: argparse.Namespace,
+    new_database: Callable[[Path], Path | str],
 ) -> dict[str, Any]:
     shard_count = max(2, processes)  # Discord: at most 2,500 guilds a shard
     now = [datetime(2026, 11, 2, 12, 0, tzinfo=UTC)]
     with tempfile.TemporaryDirectory(prefix="concord-many-") as tmp:
         async with Emulator(clock=lambda: now[0]) as emulator:
             offices = build_guilds(emulator, guilds, members)
-            db = Path(tmp) / "concord.db"
+            db = new_database(Path(tmp))
+            health = Path(tmp) / "health.json"
             started = time.perf_counter()
             await set_up(db, offices, due_groups(guilds))
             setup_s = time.perf_counter() - started
@@ -84,7 +96,12 @@ async def run(
             launched = time.perf_counter()
             bots = [
                 await ShardProcess.launch(
-                    emulator, db, shard_count=shard_count, shard_ids=ids, clock=DAY
+                    emulator,
+                    db,
+                    shard_count=shard_count,
+                    shard_ids=ids,
+                    clock=DAY,
+                    health_file=health,
                 )
                 for ids in split(shard_count, processes)
             ]
@@ -162,6 +179,21 @@ async def run(
     }
 
 
+@contextlib.contextmanager
+def databases(backend: str) -> Iterator[Callable[[Path], Path | str]]:
+    """A new empty database for each run: a SQLite file in the run's temp dir, or a database on
+    one throwaway PostgreSQL server (stopped and removed when done)."""
+    if backend == "sqlite":
+        yield lambda tmp: tmp / "concord.db"
+        return
+    sys.path.insert(0, ROOT)
+    from tests.pg_server import ThrowawayPostgres
+
+    with ThrowawayPostgres(durable=True) as server:
+        print(f"server: PostgreSQL in a temp dir, fsync on, port {server.port}", flush=True)
+        yield lambda _tmp: server.create_database("many")
+
+
 async def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--guilds", type=int, default=5000)
@@ -176,14 +208,20 @@ async def main(argv: list[str]) -> int:
         help="simulate this many minutes of the day from 05:00 UTC (default: all 20 hours; "
         "less: missing messages are not counted, duplicates are)",
     )
+    parser.add_argument("--backend", choices=("sqlite", "postgres"), default="sqlite")
     args = parser.parse_args(argv)
-    benchlib.header(f"many guilds: {args.guilds} guilds x {args.members} members, SQLite (WAL)")
+    name = "SQLite (WAL)" if args.backend == "sqlite" else "PostgreSQL (throwaway server)"
+    benchlib.header(f"many guilds: {args.guilds} guilds x {args.members} members, {name}")
     runs = []
-    for processes in [int(p) for p in args.processes.split(",")]:
-        print(f"-- {processes} process(es), load {benchlib.load()}", flush=True)
-        result = await run(args.guilds, args.members, processes, args)
-        runs.append(result)
-        print(result, flush=True)
+    with databases(args.backend) as new_database:
+        for processes in [int(p) for p in args.processes.split(",")]:
+            load_before = benchlib.load()
+            print(f"-- {processes} process(es), load {load_before}", flush=True)
+            result = await run(args.guilds, args.members, processes, args, new_database)
+            result["load_before"] = load_before
+            result["load_after"] = benchlib.load()
+            runs.append(result)
+            print(result, flush=True)
     rows = [
         [
             r["processes"],
@@ -198,6 +236,7 @@ async def main(argv: list[str]) -> int:
             r["duplicates"],
             r["missing"],
             r["interactions_per_s"],
+            f"{r['load_before'][0]}-{r['load_after'][0]}",
         ]
         for r in runs
     ]
@@ -216,6 +255,7 @@ async def main(argv: list[str]) -> int:
                 "dup",
                 "missing",
                 "interactions/s",
+                "load",
             ],
             rows,
         )
@@ -230,7 +270,7 @@ async def main(argv: list[str]) -> int:
     if four:
         targets.below("start-up of 4 processes", four[0]["launch_to_ready_s"], 10, " s")
     targets.report()
-    benchlib.emit("many_guilds", {"database": "sqlite", "runs": runs}, targets)
+    benchlib.emit("many_guilds", {"database": args.backend, "runs": runs}, targets)
     return 0 if targets.met else 1
 
 

@@ -18,6 +18,9 @@ timezones (:data:`ZONES`).
 
     python -m concord.sandbox.shards --api-base URL --gateway-url URL --token T --db PATH
         --shard-count N --shard-ids 0,1 --clock ISO
+
+``--db`` is a SQLite file or a ``postgresql://`` URL (the bot on PostgreSQL, as with
+``CONCORD_DATABASE_URL``).
 """
 
 from __future__ import annotations
@@ -80,18 +83,37 @@ def build_guilds(emulator: Emulator, guilds: int, members: int) -> list[OfficeGu
     return made
 
 
+Target = Path | str  # a SQLite file, or a postgresql:// URL
+
+
+def is_postgres(db: Target) -> bool:
+    return isinstance(db, str) and db.startswith(("postgresql://", "postgres://"))
+
+
+async def open_database(db: Target) -> Any:
+    """The bot's database at ``db`` (migrated): PostgreSQL for a URL, else the SQLite file."""
+    if is_postgres(db):
+        from concord.db.postgres import PostgresDatabase
+
+        return await PostgresDatabase.open(str(db))
+    from concord.db.database import Database
+
+    return await Database.open(Path(db))
+
+
 async def set_up(
-    db_path: Path,
+    db_path: Target,
     offices: Sequence[OfficeGuild],
     overrides: Mapping[int, Mapping[str, Any]] | None = None,
 ) -> None:
-    """Each guild's settings, as ``/concord setup`` writes them (many at a time: group commit);
-    ``overrides`` by the office's index (a digest time of its own)."""
+    """Each guild's settings, as ``/concord setup`` writes them (many at a time: group commit
+    on SQLite, the writer threads side by side on PostgreSQL); ``overrides`` by the office's
+    index (a digest time of its own)."""
     extra = overrides or {}
-    from concord.db.database import Database
     from concord.db.guilds import GuildSettings
 
-    async with Database(db_path) as db:
+    db = await open_database(db_path)
+    try:
         settings = GuildSettings(db)
         for start in range(0, len(offices), 250):
             await asyncio.gather(
@@ -109,6 +131,8 @@ async def set_up(
                     for index, office in enumerate(offices[start : start + 250])
                 )
             )
+    finally:
+        await db.close()
 
 
 def _role(guild: Guild, name: str) -> int:
@@ -187,14 +211,18 @@ class ShardProcess:
     async def launch(
         cls,
         emulator: Emulator,
-        db: Path,
+        db: Target,
         *,
         shard_count: int,
         shard_ids: Sequence[int],
         clock: datetime,
         health_file: Path | None = None,
     ) -> ShardProcess:
-        """Start the process (without waiting for it: :meth:`wait_ready`)."""
+        """Start the process (without waiting for it: :meth:`wait_ready`) on ``db``, a SQLite
+        file or a PostgreSQL URL (then ``health_file`` is required)."""
+        if health_file is None:
+            assert isinstance(db, Path), "a health file path is needed with a database URL"
+            health_file = db.with_name("health.json")
         command = [
             sys.executable,
             "-m",
@@ -214,7 +242,7 @@ class ShardProcess:
             "--clock",
             clock.isoformat(),
             "--health-file",
-            str(health_file or db.with_name("health.json")),
+            str(health_file),
         ]
         process = await asyncio.create_subprocess_exec(
             *command,
@@ -292,13 +320,15 @@ def _say(event: str, **values: Any) -> None:
 async def _child(args: argparse.Namespace) -> None:
     from concord.bot import ConcordBot, apply_endpoints
     from concord.clock import ManualClock
-    from concord.config import Settings
-    from concord.db.database import Database
+    from concord.config import Settings, parse_database_url
 
     clock = ManualClock(datetime.fromisoformat(args.clock))
+    target: Target = args.db if is_postgres(args.db) else Path(args.db)
     settings = Settings(
         discord_token=args.token,
-        db_path=Path(args.db),
+        # On PostgreSQL db_path is not used (the default stays).
+        **({"db_path": target} if isinstance(target, Path) else {}),
+        database_url=parse_database_url(args.db) if isinstance(target, str) else None,
         health_file=Path(args.health_file),
         api_base=args.api_base,
         gateway_url=args.gateway_url,
@@ -306,7 +336,7 @@ async def _child(args: argparse.Namespace) -> None:
         shard_ids=tuple(int(i) for i in args.shard_ids.split(",")),
     )
     apply_endpoints(settings)
-    db = await Database.open(settings.db_path)
+    db = await open_database(target)
     bot = ConcordBot(settings, db, clock=clock, scheduler_seconds=None)
     runner = asyncio.create_task(bot.start(args.token))
     ready = asyncio.create_task(bot.wait_until_ready())
@@ -369,4 +399,13 @@ if __name__ == "__main__":
     main()
 
 
-__all__ = ["DM", "DayCount", "OfficeGuild", "ShardProcess", "build_guilds", "set_up"]
+__all__ = [
+    "DM",
+    "DayCount",
+    "OfficeGuild",
+    "ShardProcess",
+    "build_guilds",
+    "is_postgres",
+    "open_database",
+    "set_up",
+]
