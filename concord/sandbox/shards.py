@@ -408,4 +408,5 @@ __all__ = [
     "is_postgres",
     "open_database",
     "set_up",
+    "Target",
 ]
