@@ -5,7 +5,8 @@ database, driven by a manual clock. For bench/bench_many_guilds.py and the exact
 
 Each bot process speaks JSON lines on stdout and takes commands on stdin:
 
-- ``{"event": "ready", ...}`` once every shard of the process is ready (seconds from launch,
+- ``{"event": "ready", ...}`` once every shard of the process is ready (seconds from the
+  module's import, with ``stages``: bot imported, database open, first shard connected;
   guilds, RSS);
 - ``clock ISO`` sets the process's clock (``{"event": "clock"}``);
 - ``pass`` runs one scheduler pass at that time and answers ``{"event": "passed", "seconds":
@@ -38,12 +39,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from concord.sandbox.emulator import Emulator
-from concord.sandbox.emulator.interactions import APPLICATION_COMMAND, InteractionRecord
-from concord.sandbox.emulator.world import DM, Channel, Guild, StoredMessage, User
-from concord.sandbox.office import BOT_PERMISSIONS
+if TYPE_CHECKING:  # the bot process imports none of the emulator (its start-up is measured)
+    from concord.sandbox.emulator import Emulator
+    from concord.sandbox.emulator.interactions import InteractionRecord
+    from concord.sandbox.emulator.world import Channel, Guild, StoredMessage, User
 
 LAUNCHED = time.perf_counter()
 # Guild timezones, round robin: a day from 05:00 UTC to 01:00 UTC the next day holds each one's
@@ -62,6 +63,8 @@ class OfficeGuild:
 
 def build_guilds(emulator: Emulator, guilds: int, members: int) -> list[OfficeGuild]:
     """``guilds`` small offices (the bot in each); ids spread over the shards like Discord's."""
+    from concord.sandbox.office import BOT_PERMISSIONS
+
     world = emulator.world
     owner = world.add_user("owner", "Owner")
     made: list[OfficeGuild] = []
@@ -187,6 +190,8 @@ def settings_command(emulator: Emulator) -> dict[str, Any]:
 
 async def interact(emulator: Emulator, office: OfficeGuild, data: dict[str, Any]) -> bool:
     """The owner runs ``data`` in the office's #general; True once the bot answered."""
+    from concord.sandbox.emulator.interactions import APPLICATION_COMMAND
+
     owner = emulator.world.users[office.guild.owner_id]
     record: InteractionRecord = emulator.new_interaction(
         kind=APPLICATION_COMMAND, user=owner, channel=office.general, data=data
@@ -217,9 +222,13 @@ class ShardProcess:
         shard_ids: Sequence[int],
         clock: datetime,
         health_file: Path | None = None,
+        bytecode_cache: Path | None = None,
     ) -> ShardProcess:
         """Start the process (without waiting for it: :meth:`wait_ready`) on ``db``, a SQLite
-        file or a PostgreSQL URL (then ``health_file`` is required)."""
+        file or a PostgreSQL URL (then ``health_file`` is required). With ``bytecode_cache``
+        the process keeps compiled modules there (PYTHONPYCACHEPREFIX) even where
+        PYTHONDONTWRITEBYTECODE is set, as bench/botproc.py does: a start then loads bytecode
+        as an installed bot does, instead of compiling ~100 modules (bench_many_guilds)."""
         if health_file is None:
             assert isinstance(db, Path), "a health file path is needed with a database URL"
             health_file = db.with_name("health.json")
@@ -244,11 +253,15 @@ class ShardProcess:
             "--health-file",
             str(health_file),
         ]
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        if bytecode_cache is not None:
+            env.pop("PYTHONDONTWRITEBYTECODE", None)
+            env["PYTHONPYCACHEPREFIX"] = str(bytecode_cache)
         process = await asyncio.create_subprocess_exec(
             *command,
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            env=env,
             limit=1 << 26,  # a pass's line lists every run it made (thousands at 09:00)
         )
         return cls(process, tuple(shard_ids), time.perf_counter())
@@ -322,6 +335,7 @@ async def _child(args: argparse.Namespace) -> None:
     from concord.clock import ManualClock
     from concord.config import Settings, parse_database_url
 
+    stages = {"imported": time.perf_counter() - LAUNCHED}
     clock = ManualClock(datetime.fromisoformat(args.clock))
     target: Target = args.db if is_postgres(args.db) else Path(args.db)
     settings = Settings(
@@ -337,7 +351,13 @@ async def _child(args: argparse.Namespace) -> None:
     )
     apply_endpoints(settings)
     db = await open_database(target)
+    stages["database_open"] = time.perf_counter() - LAUNCHED
     bot = ConcordBot(settings, db, clock=clock, scheduler_seconds=None)
+
+    async def connected(_shard_id: int) -> None:
+        stages.setdefault("first_shard_connected", time.perf_counter() - LAUNCHED)
+
+    bot.add_listener(connected, "on_shard_connect")
     runner = asyncio.create_task(bot.start(args.token))
     ready = asyncio.create_task(bot.wait_until_ready())
     await asyncio.wait([runner, ready], return_when=asyncio.FIRST_COMPLETED)
@@ -346,6 +366,7 @@ async def _child(args: argparse.Namespace) -> None:
     _say(
         "ready",
         seconds=time.perf_counter() - LAUNCHED,
+        stages=stages,
         guilds=len(bot.guilds),
         rss_kb=_rss_kb(),
         pid=os.getpid(),
@@ -400,13 +421,12 @@ if __name__ == "__main__":
 
 
 __all__ = [
-    "DM",
     "DayCount",
     "OfficeGuild",
     "ShardProcess",
+    "Target",
     "build_guilds",
     "is_postgres",
     "open_database",
     "set_up",
-    "Target",
 ]
