@@ -6,7 +6,8 @@ database, driven by a manual clock. For bench/bench_many_guilds.py and the exact
 Each bot process speaks JSON lines on stdout and takes commands on stdin:
 
 - ``{"event": "ready", ...}`` once every shard of the process is ready (seconds from the
-  module's import, with ``stages``: bot imported, database open, first shard connected;
+  module's import, with ``stages``: bot imported, database open, bot made, logged in, set up,
+  first shard connected;
   guilds, RSS);
 - ``clock ISO`` sets the process's clock (``{"event": "clock"}``);
 - ``pass`` runs one scheduler pass at that time and answers ``{"event": "passed", "seconds":
@@ -353,6 +354,15 @@ async def _child(args: argparse.Namespace) -> None:
     db = await open_database(target)
     stages["database_open"] = time.perf_counter() - LAUNCHED
     bot = ConcordBot(settings, db, clock=clock, scheduler_seconds=None)
+    stages["bot_made"] = time.perf_counter() - LAUNCHED  # the modules imported
+    setup_hook = bot.setup_hook
+
+    async def timed_setup_hook() -> None:  # after the login; loads modules, syncs commands
+        stages["logged_in"] = time.perf_counter() - LAUNCHED
+        await setup_hook()
+        stages["set_up"] = time.perf_counter() - LAUNCHED
+
+    bot.setup_hook = timed_setup_hook
 
     async def connected(_shard_id: int) -> None:
         stages.setdefault("first_shard_connected", time.perf_counter() - LAUNCHED)
