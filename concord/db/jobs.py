@@ -338,7 +338,7 @@ def settle_due(conn: Conn, items: Sequence[Settle]) -> int:
         rows = conn.execute(
             "SELECT guild_id, job, local_date, status, attempts FROM job_runs"  # noqa: S608 (placeholders only)
             f" WHERE guild_id IN ({_marks(len(guilds))}) AND local_date IN ({_marks(len(days))})",
-            (*guilds, *days),
+            tuple(guilds) + tuple(days),
         ).fetchall()
         for row in rows:
             if row["status"] == "done" or (

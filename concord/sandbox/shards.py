@@ -341,8 +341,7 @@ async def _child(args: argparse.Namespace) -> None:
     target: Target = args.db if is_postgres(args.db) else Path(args.db)
     settings = Settings(
         discord_token=args.token,
-        # On PostgreSQL db_path is not used (the default stays).
-        **({"db_path": target} if isinstance(target, Path) else {}),
+        db_path=target if isinstance(target, Path) else Path("unused-with-database-url.db"),
         database_url=parse_database_url(args.db) if isinstance(target, str) else None,
         health_file=Path(args.health_file),
         api_base=args.api_base,
