@@ -150,6 +150,8 @@ async def run(
                     moment += STEP
                 day_s = time.perf_counter() - day_started
                 duplicates, missing = count.check(emulator, offices)
+                messages = sum(count.dms.values()) + sum(count.reports.values())  # before the
+                # interactions below, whose answers in #general would count too
                 if args.until < 20 * 60:  # a part of the day: only duplicates can be told
                     missing = None
                 rss_day = [await bot.rss_kb() / 1024 for bot in bots]
@@ -183,7 +185,7 @@ async def run(
         "due_100_samples": len(due_100),
         "busiest_pass_s": round(max(busiest), 2) if busiest else 0.0,
         "day_s": round(day_s, 1),
-        "messages": sum(count.dms.values()) + sum(count.reports.values()),
+        "messages": messages,
         "duplicates": duplicates,
         "missing": missing,
         "interactions_per_s": round(interactions_s, 1),
