@@ -26,7 +26,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time as monotonic_time
-from collections.abc import Awaitable, Callable, Collection, Iterable, Set
+from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping, Set
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Protocol
@@ -126,8 +126,20 @@ class Scheduler:
         returns the daily runs made (guild, job, local date)."""
         started = monotonic_time.monotonic()
         present: Set[int] = guild_ids if isinstance(guild_ids, set | frozenset) else set(guild_ids)
-        ran = await self._run_daily_jobs(now, present)
-        await self._run_ticks(now, present)
+        # The tick jobs' guild queries go out with the daily jobs' due read (independent reads;
+        # a pass with nothing due waits for the slowest of them, not for one after the other).
+        # When a daily job ran, they are asked again after it: what it wrote is seen.
+        asked = asyncio.ensure_future(self._tick_guilds(now))
+        try:
+            ran = await self._run_daily_jobs(now, present)
+        except BaseException:
+            asked.cancel()
+            await asyncio.gather(asked, return_exceptions=True)
+            raise
+        answers = await asked
+        if ran:
+            answers = await self._tick_guilds(now)
+        await self._run_ticks(now, present, answers)
         if self.observer is not None:
             self.observer.pass_took(monotonic_time.monotonic() - started)
         return ran
@@ -238,18 +250,29 @@ class Scheduler:
             )
 
     # -- tick jobs -------------------------------------------------------------------------------
-    async def _run_ticks(self, now: datetime, present: Collection[int]) -> None:
-        ticks = list(self.tick_jobs.values())
-        # The tick jobs' guild queries side by side (independent reads: on PostgreSQL a pass
-        # with nothing due then waits for the slowest one, not for the sum of five); the jobs
-        # themselves still run one after another, in their order.
-        asked = [tick.guilds(now) for tick in ticks if tick.guilds is not None]
-        answers = iter(await asyncio.gather(*asked, return_exceptions=True))
-        for tick in ticks:
+    async def _tick_guilds(self, now: datetime) -> dict[str, Collection[int] | BaseException]:
+        """Each tick job's answer to which guilds it may have work in (or why it could not
+        say), all asked side by side."""
+        named = [(tick.name, tick.guilds) for tick in self.tick_jobs.values() if tick.guilds]
+        answers = await asyncio.gather(
+            *(guilds(now) for _, guilds in named), return_exceptions=True
+        )
+        return {name: answer for (name, _), answer in zip(named, answers, strict=True)}
+
+    async def _run_ticks(
+        self,
+        now: datetime,
+        present: Collection[int],
+        answers: Mapping[str, Collection[int] | BaseException],
+    ) -> None:
+        """The tick jobs one after another, in their order, each for the guilds it named."""
+        for tick in list(self.tick_jobs.values()):
             if tick.guilds is None:
                 targets: Iterable[int] = present
             else:
-                wanted = next(answers)
+                wanted = answers.get(tick.name)
+                if wanted is None:  # added since the question was asked: at the next pass
+                    continue
                 if isinstance(wanted, BaseException):
                     if not isinstance(wanted, Exception):
                         raise wanted
