@@ -27,7 +27,7 @@ import asyncio
 import logging
 import time as monotonic_time
 from collections import deque
-from collections.abc import Awaitable, Callable, Collection, Iterable, Sequence, Set
+from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Protocol, TypeVar
@@ -134,8 +134,20 @@ class Scheduler:
         returns the daily runs made (guild, job, local date)."""
         started = monotonic_time.monotonic()
         present: Set[int] = guild_ids if isinstance(guild_ids, set | frozenset) else set(guild_ids)
-        ran = await self._run_daily_jobs(now, present)
-        await self._run_ticks(now, present)
+        # The tick jobs' guild queries go out with the daily jobs' due read (independent reads;
+        # a pass with nothing due waits for the slowest of them, not for one after the other).
+        # When a daily job ran, they are asked again after it: what it wrote is seen.
+        asked = asyncio.ensure_future(self._tick_guilds(now))
+        try:
+            ran = await self._run_daily_jobs(now, present)
+        except BaseException:
+            asked.cancel()
+            await asyncio.gather(asked, return_exceptions=True)
+            raise
+        answers = await asked
+        if ran:
+            answers = await self._tick_guilds(now)
+        await self._run_ticks(now, present, answers)
         if self.observer is not None:
             self.observer.pass_took(monotonic_time.monotonic() - started)
         return ran
@@ -291,15 +303,37 @@ class Scheduler:
             )
 
     # -- tick jobs -------------------------------------------------------------------------------
-    async def _run_ticks(self, now: datetime, present: Collection[int]) -> None:
+    async def _tick_guilds(self, now: datetime) -> dict[str, Collection[int] | BaseException]:
+        """Each tick job's answer to which guilds it may have work in (or why it could not
+        say), all asked side by side."""
+        named = [(tick.name, tick.guilds) for tick in self.tick_jobs.values() if tick.guilds]
+        answers = await asyncio.gather(
+            *(guilds(now) for _, guilds in named), return_exceptions=True
+        )
+        return {name: answer for (name, _), answer in zip(named, answers, strict=True)}
+
+    async def _run_ticks(
+        self,
+        now: datetime,
+        present: Collection[int],
+        answers: Mapping[str, Collection[int] | BaseException],
+    ) -> None:
+        """The tick jobs one after another, in their order, each for the guilds it named."""
         for tick in list(self.tick_jobs.values()):
             if tick.guilds is None:
                 targets: Iterable[int] = present
             else:
-                try:
-                    wanted = await tick.guilds(now)
-                except Exception:
-                    log.exception("tick job %s could not say which guilds it needs", tick.name)
+                wanted = answers.get(tick.name)
+                if wanted is None:  # added since the question was asked: at the next pass
+                    continue
+                if isinstance(wanted, BaseException):
+                    if not isinstance(wanted, Exception):
+                        raise wanted
+                    log.error(
+                        "tick job %s could not say which guilds it needs",
+                        tick.name,
+                        exc_info=wanted,
+                    )
                     continue
                 targets = [guild_id for guild_id in wanted if guild_id in present]
             owned = [guild_id for guild_id in targets if self.shard.owns(guild_id)]

@@ -5,7 +5,9 @@ database, driven by a manual clock. For bench/bench_many_guilds.py and the exact
 
 Each bot process speaks JSON lines on stdout and takes commands on stdin:
 
-- ``{"event": "ready", ...}`` once every shard of the process is ready (seconds from launch,
+- ``{"event": "ready", ...}`` once every shard of the process is ready (seconds from the
+  module's import, with ``stages``: bot imported, database open, bot made, logged in, set up,
+  first shard connected;
   guilds, RSS);
 - ``clock ISO`` sets the process's clock (``{"event": "clock"}``);
 - ``pass`` runs one scheduler pass at that time and answers ``{"event": "passed", "seconds":
@@ -18,6 +20,9 @@ timezones (:data:`ZONES`).
 
     python -m concord.sandbox.shards --api-base URL --gateway-url URL --token T --db PATH
         --shard-count N --shard-ids 0,1 --clock ISO
+
+``--db`` is a SQLite file or a ``postgresql://`` URL (the bot on PostgreSQL, as with
+``CONCORD_DATABASE_URL``).
 """
 
 from __future__ import annotations
@@ -35,12 +40,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from concord.sandbox.emulator import Emulator
-from concord.sandbox.emulator.interactions import APPLICATION_COMMAND, InteractionRecord
-from concord.sandbox.emulator.world import DM, Channel, Guild, StoredMessage, User
-from concord.sandbox.office import BOT_PERMISSIONS
+if TYPE_CHECKING:  # the bot process imports none of the emulator (its start-up is measured)
+    from concord.sandbox.emulator import Emulator
+    from concord.sandbox.emulator.interactions import InteractionRecord
+    from concord.sandbox.emulator.world import Channel, Guild, StoredMessage, User
 
 LAUNCHED = time.perf_counter()
 # Guild timezones, round robin: a day from 05:00 UTC to 01:00 UTC the next day holds each one's
@@ -59,6 +64,8 @@ class OfficeGuild:
 
 def build_guilds(emulator: Emulator, guilds: int, members: int) -> list[OfficeGuild]:
     """``guilds`` small offices (the bot in each); ids spread over the shards like Discord's."""
+    from concord.sandbox.office import BOT_PERMISSIONS
+
     world = emulator.world
     owner = world.add_user("owner", "Owner")
     made: list[OfficeGuild] = []
@@ -80,18 +87,37 @@ def build_guilds(emulator: Emulator, guilds: int, members: int) -> list[OfficeGu
     return made
 
 
+Target = Path | str  # a SQLite file, or a postgresql:// URL
+
+
+def is_postgres(db: Target) -> bool:
+    return isinstance(db, str) and db.startswith(("postgresql://", "postgres://"))
+
+
+async def open_database(db: Target) -> Any:
+    """The bot's database at ``db`` (migrated): PostgreSQL for a URL, else the SQLite file."""
+    if is_postgres(db):
+        from concord.db.postgres import PostgresDatabase
+
+        return await PostgresDatabase.open(str(db))
+    from concord.db.database import Database
+
+    return await Database.open(Path(db))
+
+
 async def set_up(
-    db_path: Path,
+    db_path: Target,
     offices: Sequence[OfficeGuild],
     overrides: Mapping[int, Mapping[str, Any]] | None = None,
 ) -> None:
-    """Each guild's settings, as ``/concord setup`` writes them (many at a time: group commit);
-    ``overrides`` by the office's index (a digest time of its own)."""
+    """Each guild's settings, as ``/concord setup`` writes them (many at a time: group commit
+    on SQLite, the writer threads side by side on PostgreSQL); ``overrides`` by the office's
+    index (a digest time of its own)."""
     extra = overrides or {}
-    from concord.db.database import Database
     from concord.db.guilds import GuildSettings
 
-    async with Database(db_path) as db:
+    db = await open_database(db_path)
+    try:
         settings = GuildSettings(db)
         for start in range(0, len(offices), 250):
             await asyncio.gather(
@@ -109,6 +135,8 @@ async def set_up(
                     for index, office in enumerate(offices[start : start + 250])
                 )
             )
+    finally:
+        await db.close()
 
 
 def _role(guild: Guild, name: str) -> int:
@@ -163,6 +191,8 @@ def settings_command(emulator: Emulator) -> dict[str, Any]:
 
 async def interact(emulator: Emulator, office: OfficeGuild, data: dict[str, Any]) -> bool:
     """The owner runs ``data`` in the office's #general; True once the bot answered."""
+    from concord.sandbox.emulator.interactions import APPLICATION_COMMAND
+
     owner = emulator.world.users[office.guild.owner_id]
     record: InteractionRecord = emulator.new_interaction(
         kind=APPLICATION_COMMAND, user=owner, channel=office.general, data=data
@@ -187,14 +217,22 @@ class ShardProcess:
     async def launch(
         cls,
         emulator: Emulator,
-        db: Path,
+        db: Target,
         *,
         shard_count: int,
         shard_ids: Sequence[int],
         clock: datetime,
         health_file: Path | None = None,
+        bytecode_cache: Path | None = None,
     ) -> ShardProcess:
-        """Start the process (without waiting for it: :meth:`wait_ready`)."""
+        """Start the process (without waiting for it: :meth:`wait_ready`) on ``db``, a SQLite
+        file or a PostgreSQL URL (then ``health_file`` is required). With ``bytecode_cache``
+        the process keeps compiled modules there (PYTHONPYCACHEPREFIX) even where
+        PYTHONDONTWRITEBYTECODE is set, as bench/botproc.py does: a start then loads bytecode
+        as an installed bot does, instead of compiling ~100 modules (bench_many_guilds)."""
+        if health_file is None:
+            assert isinstance(db, Path), "a health file path is needed with a database URL"
+            health_file = db.with_name("health.json")
         command = [
             sys.executable,
             "-m",
@@ -214,13 +252,17 @@ class ShardProcess:
             "--clock",
             clock.isoformat(),
             "--health-file",
-            str(health_file or db.with_name("health.json")),
+            str(health_file),
         ]
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        if bytecode_cache is not None:
+            env.pop("PYTHONDONTWRITEBYTECODE", None)
+            env["PYTHONPYCACHEPREFIX"] = str(bytecode_cache)
         process = await asyncio.create_subprocess_exec(
             *command,
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            env=env,
             limit=1 << 26,  # a pass's line lists every run it made (thousands at 09:00)
         )
         return cls(process, tuple(shard_ids), time.perf_counter())
@@ -292,13 +334,15 @@ def _say(event: str, **values: Any) -> None:
 async def _child(args: argparse.Namespace) -> None:
     from concord.bot import ConcordBot, apply_endpoints
     from concord.clock import ManualClock
-    from concord.config import Settings
-    from concord.db.database import Database
+    from concord.config import Settings, parse_database_url
 
+    stages = {"imported": time.perf_counter() - LAUNCHED}
     clock = ManualClock(datetime.fromisoformat(args.clock))
+    target: Target = args.db if is_postgres(args.db) else Path(args.db)
     settings = Settings(
         discord_token=args.token,
-        db_path=Path(args.db),
+        db_path=target if isinstance(target, Path) else Path("unused-with-database-url.db"),
+        database_url=parse_database_url(args.db) if isinstance(target, str) else None,
         health_file=Path(args.health_file),
         api_base=args.api_base,
         gateway_url=args.gateway_url,
@@ -306,8 +350,23 @@ async def _child(args: argparse.Namespace) -> None:
         shard_ids=tuple(int(i) for i in args.shard_ids.split(",")),
     )
     apply_endpoints(settings)
-    db = await Database.open(settings.db_path)
+    db = await open_database(target)
+    stages["database_open"] = time.perf_counter() - LAUNCHED
     bot = ConcordBot(settings, db, clock=clock, scheduler_seconds=None)
+    stages["bot_made"] = time.perf_counter() - LAUNCHED  # the modules imported
+    setup_hook = bot.setup_hook
+
+    async def timed_setup_hook() -> None:  # after the login; loads modules, syncs commands
+        stages["logged_in"] = time.perf_counter() - LAUNCHED
+        await setup_hook()
+        stages["set_up"] = time.perf_counter() - LAUNCHED
+
+    bot.setup_hook = timed_setup_hook
+
+    async def connected(_shard_id: int) -> None:
+        stages.setdefault("first_shard_connected", time.perf_counter() - LAUNCHED)
+
+    bot.add_listener(connected, "on_shard_connect")
     runner = asyncio.create_task(bot.start(args.token))
     ready = asyncio.create_task(bot.wait_until_ready())
     await asyncio.wait([runner, ready], return_when=asyncio.FIRST_COMPLETED)
@@ -316,6 +375,7 @@ async def _child(args: argparse.Namespace) -> None:
     _say(
         "ready",
         seconds=time.perf_counter() - LAUNCHED,
+        stages=stages,
         guilds=len(bot.guilds),
         rss_kb=_rss_kb(),
         pid=os.getpid(),
@@ -369,4 +429,13 @@ if __name__ == "__main__":
     main()
 
 
-__all__ = ["DM", "DayCount", "OfficeGuild", "ShardProcess", "build_guilds", "set_up"]
+__all__ = [
+    "DayCount",
+    "OfficeGuild",
+    "ShardProcess",
+    "Target",
+    "build_guilds",
+    "is_postgres",
+    "open_database",
+    "set_up",
+]

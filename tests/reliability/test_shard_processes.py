@@ -2,7 +2,9 @@
 (``concord.sandbox.shards``) against one emulator, on a manual clock:
 
 - a simulated working day sends every guild's DAR reminders, summary and digest exactly once
-  (the many-guilds benchmark's check, at a small scale), and interactions reach every shard;
+  (the many-guilds benchmark's check, at a small scale), and interactions reach every shard —
+  on one SQLite file, and on PostgreSQL (the session's throwaway server, tests/pg_server.py:
+  skipped with one line without its binaries, a failure under ``CI=true``);
 - kill -9 of one process while its jobs run — after Discord created a message it sent, or before
   the request reached Discord: after it is started again every job of its guilds ran exactly
   once, notifications included (the DM it was sending is sent again with the claim's nonce), and
@@ -31,6 +33,7 @@ from concord.sandbox.shards import (
     DayCount,
     OfficeGuild,
     ShardProcess,
+    Target,
     build_guilds,
     interact,
     set_up,
@@ -48,18 +51,29 @@ RESTART = timedelta(minutes=1)  # past a claim's lease (30 s), within Discord's 
 
 class World:
     def __init__(
-        self, emulator: Emulator, offices: list[OfficeGuild], db: Path, now: list[datetime]
+        self,
+        emulator: Emulator,
+        offices: list[OfficeGuild],
+        db: Target,
+        now: list[datetime],
+        health: Path,
     ):
         self.emulator = emulator
         self.offices = offices
         self.db = db
+        self.health = health
         self.now = now
         self.count = DayCount()
         emulator.listeners.append(self.count.listen)
 
     async def launch(self, shard_ids: list[int], count: int = 2) -> ShardProcess:
         process = await ShardProcess.launch(
-            self.emulator, self.db, shard_count=count, shard_ids=shard_ids, clock=self.now[0]
+            self.emulator,
+            self.db,
+            shard_count=count,
+            shard_ids=shard_ids,
+            clock=self.now[0],
+            health_file=self.health,
         )
         await process.wait_ready()
         return process
@@ -70,18 +84,33 @@ class World:
             await process.set_clock(moment)
 
 
-@pytest.fixture
-async def world(tmp_path: Path) -> AsyncIterator[World]:
+async def _world(db: Target, tmp_path: Path) -> AsyncIterator[World]:
     now = [datetime(2026, 11, 2, 12, 0, tzinfo=UTC)]  # the members joined a month before
     async with Emulator(clock=lambda: now[0]) as emulator:
         offices = build_guilds(emulator, 50, 10)
-        db = tmp_path / "concord.db"
         await set_up(db, offices)
         now[0] = DAY
-        yield World(emulator, offices, db, now)
+        yield World(emulator, offices, db, now, tmp_path / "health.json")
 
 
-async def test_a_day_on_two_processes_sends_everything_exactly_once(world: World) -> None:
+@pytest.fixture
+async def world(tmp_path: Path) -> AsyncIterator[World]:
+    async for made in _world(tmp_path / "concord.db", tmp_path):
+        yield made
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def any_world(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[World]:
+    """The world on SQLite, then on a fresh database of the session's PostgreSQL server."""
+    db: Target = tmp_path / "concord.db"
+    if request.param == "postgresql":
+        db = str(request.getfixturevalue("pg_url"))
+    async for made in _world(db, tmp_path):
+        yield made
+
+
+async def test_a_day_on_two_processes_sends_everything_exactly_once(any_world: World) -> None:
+    world = any_world
     processes = [await world.launch([0]), await world.launch([1])]
     try:
         assert sorted(p.ready["guilds"] for p in processes) == [25, 25]
