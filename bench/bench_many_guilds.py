@@ -41,6 +41,7 @@ from typing import Any
 import benchlib
 
 from concord.sandbox.emulator import Emulator
+from concord.sandbox.emulator.ratelimit import RateLimits
 from concord.sandbox.shards import (
     ZONES,
     DayCount,
@@ -85,7 +86,8 @@ async def run(
     shard_count = max(2, processes)  # Discord: at most 2,500 guilds a shard
     now = [datetime(2026, 11, 2, 12, 0, tzinfo=UTC)]
     with tempfile.TemporaryDirectory(prefix="concord-many-") as tmp:
-        async with Emulator(clock=lambda: now[0]) as emulator:
+        limits = RateLimits.discord() if args.rate_limits == "discord" else RateLimits.relaxed()
+        async with Emulator(clock=lambda: now[0], rate_limits=limits) as emulator:
             offices = build_guilds(emulator, guilds, members)
             db = new_database(Path(tmp))
             health = Path(tmp) / "health.json"
@@ -235,6 +237,14 @@ async def main(argv: list[str]) -> int:
     )
     parser.add_argument("--backend", choices=("sqlite", "postgres"), default="sqlite")
     parser.add_argument(
+        "--rate-limits",
+        choices=("relaxed", "discord"),
+        default="relaxed",
+        help="the emulator's rate limits: relaxed (Discord's headers, limits never reached: the "
+        "scheduler's and the processes' own cost) or discord (its 50 requests/s global limit is "
+        "per bot, shared by every process: 100 guilds due then take >= 2 s on any count)",
+    )
+    parser.add_argument(
         "--compile-each-start",
         action="store_true",
         help="let every process compile the modules again where PYTHONDONTWRITEBYTECODE is set "
@@ -242,7 +252,10 @@ async def main(argv: list[str]) -> int:
     )
     args = parser.parse_args(argv)
     name = "SQLite (WAL)" if args.backend == "sqlite" else "PostgreSQL (throwaway server)"
-    benchlib.header(f"many guilds: {args.guilds} guilds x {args.members} members, {name}")
+    benchlib.header(
+        f"many guilds: {args.guilds} guilds x {args.members} members, {name}, "
+        f"{args.rate_limits} rate limits"
+    )
     runs = []
     with (
         tempfile.TemporaryDirectory(prefix="concord-pyc-") as pyc,
