@@ -60,6 +60,18 @@ GUILD_READY_TIMEOUT = 0.5
 # An interaction no view, dynamic item or form of this process handles: a message's buttons or
 # a form from before a restart, an old version's custom id, or a forged one.
 UNHANDLED = "concord.unhandled"
+# On shutdown, interactions already being handled get this long to finish before the HTTP
+# session closes (an answer or DM sent after it fails with "Session is closed"). systemd waits
+# 90 s (TimeoutStopSec) before it kills.
+CLOSE_GRACE_SECONDS = 5.0
+# The names discord.py 2.7 gives the tasks that run a slash command, a button (view or dynamic
+# item) or a form: no public API lists in-flight handlers.
+HANDLER_TASK_PREFIXES = (
+    "CommandTree-invoker",
+    "discord-ui-view-dispatch-",
+    "discord-ui-dynamic-item-",
+    "discord-ui-modal-dispatch-",
+)
 STALE_BUTTON = (
     "That button no longer works here (it is from an older message). Run the command again."
 )
@@ -434,6 +446,7 @@ class ConcordBot(commands.AutoShardedBot):
                 task.cancel()
         self._process_jobs_task = self._settings_task = None
         self._heartbeat_task = self._scheduler_task = None
+        await self._let_handlers_finish()
         if self.monitoring is not None:
             await self.monitoring.close()
         if self.ready_at is not None:
@@ -444,6 +457,23 @@ class ConcordBot(commands.AutoShardedBot):
             # creates.
             setattr(self, "_AutoShardedClient__queue", asyncio.PriorityQueue())  # noqa: B010
         await super().close()
+
+    async def _let_handlers_finish(self) -> None:
+        """Wait (at most CLOSE_GRACE_SECONDS) for the interactions being handled: a click
+        whose change is saved still answers and sends its DMs instead of failing half-way."""
+        me = asyncio.current_task()
+        handlers = [
+            task
+            for task in asyncio.all_tasks()
+            if task is not me
+            and not task.done()
+            and task.get_name().startswith(HANDLER_TASK_PREFIXES)
+        ]
+        if not handlers:
+            return
+        _, late = await asyncio.wait(handlers, timeout=CLOSE_GRACE_SECONDS)
+        if late:
+            log.warning("interactions still running at shutdown: %d; closing anyway", len(late))
 
     # -- interactions nothing handles -------------------------------------------------------
     def dispatch(self, event_name: str, /, *args: Any, **kwargs: Any) -> None:
