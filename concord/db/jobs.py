@@ -10,7 +10,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from concord.core.jobs import notification_nonce
-from concord.db.guilds import SETTINGS_CHANNEL, utcnow_iso
+from concord.db.guilds import utcnow_iso
 from concord.db.portable import POSTGRESQL, SQLITE, Conn, Db, DbRow
 
 # A run still marked 'running' after this long died with its process; it may be taken again.
@@ -375,11 +375,6 @@ class Dialect:
             params,
         )
 
-    # How a process hears of another's settings change: polled on SQLite (a cheap indexed
-    # read of the highest settings_changes.seq); LISTEN on PostgreSQL (the trigger of
-    # postgres/0014_job_due.sql notifies), with the same poll as a fallback.
-    listen_channel: str | None = None
-
 
 class PostgresDialect(Dialect):
     """PostgreSQL: the same due query, read like SQLite's in a snapshot (a read-only
@@ -392,7 +387,6 @@ class PostgresDialect(Dialect):
     a settle from a row read before a reset is refused by ``version``, as on SQLite."""
 
     name = "postgresql"
-    listen_channel: str | None = SETTINGS_CHANNEL
 
 
 def dialect_of(db: object) -> Dialect:
