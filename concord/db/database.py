@@ -629,6 +629,25 @@ class Database:
         rows = await self.fetchall(sql, params)
         return rows[0] if rows else None
 
+    async def read_short(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run a short read function ``fn(conn, *args)`` — a few indexed statements, as the
+        team reads of a leave card — on the loop's own connection, in one read transaction
+        (one snapshot), like :meth:`fetch_many`. A trip to a reader thread and back cost more
+        than such a read itself (bench/bench_interactions.py). ``fn`` must not write (the
+        connection is query_only). When SQLite would make it wait (busy), it runs on a
+        reader thread instead (:meth:`read_in_thread`); long reads belong there anyway."""
+        conn = self._loop_conn()
+        try:
+            conn.execute("BEGIN")
+            try:
+                return fn(conn, *args)
+            finally:
+                conn.execute("COMMIT")
+        except sqlite3.OperationalError as error:
+            if not _busy(error):
+                raise
+        return await self.read_in_thread(fn, *args)
+
 
 def _busy(error: sqlite3.OperationalError) -> bool:
     return "locked" in str(error) or "busy" in str(error)

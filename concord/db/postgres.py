@@ -633,6 +633,10 @@ class PostgresDatabase:
         """Run ``fn(conn, *args)`` in one read-only transaction on a reader thread."""
         return await self._in_thread(self._readers, self._read_now, fn, args)
 
+    async def read_short(self, fn: Callable[..., T], *args: Any) -> T:
+        """A short read function: on PostgreSQL every read is a trip to a reader thread."""
+        return await self.read_in_thread(fn, *args)
+
     async def fetchall(self, sql: str, params: Params = ()) -> list[Row]:
         return await self.read_in_thread(_fetchall, sql, params)
 

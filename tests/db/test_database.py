@@ -152,6 +152,45 @@ async def test_read_in_thread_runs_off_the_loop_on_a_read_only_connection(db: Da
         await db.read_in_thread(job, 0)
 
 
+async def test_read_short_runs_on_the_loop_in_one_snapshot_read_only(db: Database) -> None:
+    await db.write(_create_counter)
+    await db.write(_insert_next)
+
+    def job(conn: sqlite3.Connection, extra: int) -> tuple[int, bool, int]:
+        total = conn.execute("SELECT count(*) FROM counter").fetchone()[0]
+        return threading.get_ident(), conn.in_transaction, total + extra
+
+    thread, in_snapshot, total = await db.read_short(job, 10)
+    assert thread == threading.get_ident() and in_snapshot and total == 11
+    assert db._loop_reader is not None and not db._loop_reader.in_transaction  # left clean
+
+    def write(conn: sqlite3.Connection) -> None:
+        conn.execute("INSERT INTO counter (n) VALUES (99)")
+
+    with pytest.raises(sqlite3.OperationalError, match=r"readonly|read-only"):
+        await db.read_short(write)
+    assert db._loop_reader is not None and not db._loop_reader.in_transaction
+    await db.write(_insert_next)
+    assert (await db.read_short(job, 0))[2] == 2  # the next read sees the new commit
+
+
+async def test_a_short_read_the_loop_reader_cannot_make_goes_to_a_thread(db: Database) -> None:
+    """As fetchall: a busy answer on the loop's connection never makes the loop wait; the read
+    runs again on a reader thread, which waits the busy timeout like every connection."""
+    await db.write(_create_counter)
+    await db.write(_insert_next)
+
+    def job(conn: sqlite3.Connection) -> tuple[int, int]:
+        return threading.get_ident(), conn.execute("SELECT n FROM counter").fetchone()[0]
+
+    db._loop_reader = _BusyConnection()  # type: ignore[assignment]
+    try:
+        thread, n = await db.read_short(job)
+    finally:
+        db._loop_reader = None  # close() must not close the stand-in
+    assert thread != threading.get_ident() and n == 1
+
+
 async def test_read_in_thread_reuses_its_connections_and_sees_every_commit(db: Database) -> None:
     await db.write(_create_counter)
     await db.write(_insert_next)

@@ -389,27 +389,27 @@ class LeaveManager:
         )
 
     async def teams(self, guild_id: int) -> list[Team]:
-        return await self.db.read_in_thread(team_db.guild_teams, guild_id)
+        return await self.db.read_short(team_db.guild_teams, guild_id)
 
     async def routing(self, guild_id: int, user_id: int) -> Routing:
         """Who decides ``user_id``'s leave (their teams' approvers, else managers)."""
-        return await self.db.read_in_thread(team_db.routing, guild_id, user_id)
+        return await self.db.read_short(team_db.routing, guild_id, user_id)
 
     async def blackouts(self, guild_id: int, *, since: date) -> list[Blackout]:
         """Blackouts ending on or after ``since``, soonest first."""
-        return await self.db.read_in_thread(team_db.list_blackouts, guild_id, since)
+        return await self.db.read_short(team_db.list_blackouts, guild_id, since)
 
     async def card_team_reads(
         self, request: LeaveRequest
     ) -> tuple[Routing, OverLimit | None, list[Blackout]]:
         """What a pending request's card says of teams — :meth:`routing` and
-        :meth:`team_warnings` — in one trip to a reader thread instead of two."""
-        return await self.db.read_in_thread(_card_team_reads, request)
+        :meth:`team_warnings` — in one read."""
+        return await self.db.read_short(_card_team_reads, request)
 
     async def team_warnings(self, request: LeaveRequest) -> tuple[OverLimit | None, list[Blackout]]:
         """For the approvers: the team limit approving ``request`` would go over (approved
         leave counted) and the blackouts it touches."""
-        return await self.db.read_in_thread(_team_warnings, request)
+        return await self.db.read_short(_team_warnings, request)
 
     # reads -----------------------------------------------------------------------------------
     async def _query(self, queries: Sequence[Query]) -> list[list[DbRow]]:
@@ -493,13 +493,13 @@ class LeaveManager:
         requests = [_request_from_row(row) for row in rows]
         if actor is None or actor.is_manager or not requests:
             return requests
-        return await self.db.read_in_thread(_decidable_by, requests, actor)
+        return await self.db.read_short(_decidable_by, requests, actor)
 
     async def may_see_pending(self, guild_id: int, actor: Actor) -> bool:
         """A manager, the leave approver role, or an approver of some team."""
         if actor.decides_leave:
             return True
-        return await self.db.read_in_thread(
+        return await self.db.read_short(
             team_db.approves_for_a_team, guild_id, actor.user_id, actor.role_ids
         )
 
