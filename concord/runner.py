@@ -54,7 +54,7 @@ async def run_bot(settings: Settings, *, sync_only: bool = False, force_sync: bo
         log.info("shards %s of %d", ",".join(map(str, ids)), settings.shard_count)
     apply_endpoints(settings)
     db = await open_database(settings)
-    bot = ConcordBot(settings, db, force_sync=force_sync)
+    bot = ConcordBot(settings, db, force_sync=force_sync, tune_gc=not sync_only)
     loop = asyncio.get_running_loop()
     closing: list[asyncio.Task[None]] = []
 
