@@ -132,17 +132,22 @@ class TaskCards:
         return None
 
     async def publish(self, task: Task, *, skip_message_id: int | None = None) -> None:
-        """Show a change everywhere: the channel card, the DM copies, the boards."""
-        config = await self.bot.guild_settings.get(task.guild_id)
-        embed = card_embed(task, self.bot.clock.now(), config.tz)
-        view = card_view(task)
+        """Show a change everywhere: the channel card, the DM copies, the boards. The card is
+        rendered only when some copy is left to edit (a click edits its own card itself)."""
         places: list[tuple[int, int, bool]] = []
         if task.card_channel_id and task.card_message_id:
             places.append((task.card_channel_id, task.card_message_id, False))
         places += [(ch, msg, True) for ch, msg in await self.tasks_store.dm_cards(task.id)]
+        places = [place for place in places if place[1] != skip_message_id]
+        if places:
+            await self._edit_cards(task, places)
+        self.boards.changed(task.guild_id)
+
+    async def _edit_cards(self, task: Task, places: list[tuple[int, int, bool]]) -> None:
+        config = await self.bot.guild_settings.get(task.guild_id)
+        embed = card_embed(task, self.bot.clock.now(), config.tz)
+        view = card_view(task)
         for channel_id, message_id, is_dm in places:
-            if message_id == skip_message_id:
-                continue
             message = self.bot.get_partial_messageable(channel_id).get_partial_message(message_id)
             try:
                 await message.edit(embed=embed, view=view)
@@ -152,7 +157,6 @@ class TaskCards:
                 log.info("card message %s of task %s is gone", message_id, task.id)
             except discord.HTTPException:
                 log.warning("could not update a card of task %s", task.id, exc_info=True)
-        self.boards.changed(task.guild_id)
 
     async def after_status(
         self,
