@@ -17,7 +17,10 @@ benchmark's side. With ``CONCORD_BENCH_PROFILE=PATH`` the process runs under cPr
 writes ``PATH.metrics.prof`` or ``PATH.plain.prof``; with ``--metrics`` also its state at each
 hooks switch, ``PATH.metrics.N.prof``, so that one run's profile is the difference of two
 files (hooks off: ``.1`` less ``.0``; hooks on: the final file less ``.1``, with
-``--metrics-rounds 1 --metrics-segment 2000``: one switch each way).
+``--metrics-rounds 1 --metrics-segment 2000``: one switch each way). With
+``CONCORD_BENCH_WRAP`` (a command line), the process runs under it, e.g.
+``valgrind --tool=callgrind --instr-atstart=no`` for instruction counts per interaction, which
+the machine's load does not move (``callgrind_control -i on|off``, ``-z``, ``-d`` around a run).
 """
 
 from __future__ import annotations
@@ -94,6 +97,10 @@ class BotProcess:
             env.pop("PYTHONDONTWRITEBYTECODE", None)
             env["PYTHONPYCACHEPREFIX"] = str(bytecode_cache)
         launched = time.perf_counter()
+        wrap = os.environ.get("CONCORD_BENCH_WRAP")
+        if wrap:  # e.g. valgrind: many times slower to start
+            command = wrap.split() + command
+            wait *= 10
         process = await asyncio.create_subprocess_exec(
             *command, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, env=env
         )
@@ -253,7 +260,8 @@ async def _serve(args: argparse.Namespace) -> int:
         options["guild_ready_timeout"] = args.guild_ready_timeout
     opened = time.perf_counter()
     clock = ManualClock(datetime(2026, 12, 1, 9, 0, tzinfo=UTC))  # the sandbox's start
-    bot = ConcordBot(settings, db, clock=clock, **options)
+    # As the bot process runs it (concord/runner.py), collector tuned once ready.
+    bot = ConcordBot(settings, db, clock=clock, tune_gc=True, **options)
     try:
         await bot.login(args.token)  # also runs setup_hook: the cogs, the command sync
         logged_in = time.perf_counter()
