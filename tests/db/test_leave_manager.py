@@ -158,6 +158,22 @@ async def test_approval_debits_in_the_same_transaction(leave: LeaveManager, db: 
     assert (b.taken, b.pending, b.available) == (1, 0, 13)
 
 
+async def test_a_results_request_years_are_what_a_second_read_finds(leave: LeaveManager) -> None:
+    """The card after /leave apply and after a decision shows the request's balances from the
+    write's own result: the same as reading them again (request_balances), over a year end."""
+    result = await apply(leave, date(2026, 12, 30), date(2027, 1, 5))
+    read = await leave.request_balances(result.request, today=TODAY)
+    assert list(result.request_years()) == read and [y.year for y in read] == [2026, 2027]
+    approved = await leave.approve(GUILD, result.request.id, actor=Actor(ALICE, True), now=NOW)
+    read = await leave.request_balances(approved.request, today=TODAY)
+    assert list(approved.request_years()) == read and read[0].balance.taken == 2
+    other = (await apply(leave, date(2027, 2, 1))).request
+    rejected = await leave.reject(GUILD, other.id, actor=Actor(ALICE, True), note=None, now=NOW)
+    assert list(rejected.request_years()) == await leave.request_balances(
+        rejected.request, today=TODAY
+    )
+
+
 async def test_nobody_approves_their_own_leave(leave: LeaveManager, db: Database) -> None:
     request = (await apply(leave, user=ALICE, manager=True)).request
     before = await snapshot(db)

@@ -5,6 +5,7 @@ notes to the managers, and the daily reminder of requests still pending."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
@@ -46,13 +47,14 @@ from concord.core.leave import (
 from concord.core.settings import GuildConfig
 from concord.core.teams import LimitReached, Routing, blackout_sentence
 from concord.core.text import clip, escape_markdown, plural
-from concord.db.leave import Decision, LeaveManager
+from concord.db.leave import Decision, LeaveManager, RequestYear
 from concord.errors import PermissionDenied, UserError
 
 if TYPE_CHECKING:
     from concord.bot import ConcordBot
 
 log = logging.getLogger(__name__)
+Years = Sequence[RequestYear]  # a request's years with their balances (cards)
 PENDING_PER_PAGE = 4  # one row of buttons each, the fifth row for the page buttons
 REMINDER_KIND = "leave.reminder"
 NO_CHANNEL_KIND = "leave.no_channel"
@@ -88,15 +90,21 @@ class LeaveDesk:
         return approvals.already_message(error, config, self.name_of(config.guild_id))
 
     # -- cards ---------------------------------------------------------------------------------
-    async def render_card(self, request: LeaveRequest, config: GuildConfig) -> discord.Embed:
-        return (await self._render(request, config)).embed
+    async def render_card(
+        self, request: LeaveRequest, config: GuildConfig, years: Years | None = None
+    ) -> discord.Embed:
+        return (await self._render(request, config, years)).embed
 
-    async def _render(self, request: LeaveRequest, config: GuildConfig) -> Card:
+    async def _render(
+        self, request: LeaveRequest, config: GuildConfig, years: Years | None = None
+    ) -> Card:
         """The card, its buttons (only while pending; Approve anyway when approving would take
-        a team over its limit) and whom it is for."""
+        a team over its limit) and whom it is for. ``years``: the request's balances from the
+        write that just changed it (``request_years()`` of its result), else read again."""
         today = self.today(config)
         name_of = self.name_of(config.guild_id)
-        years = await self.leave.request_balances(request, today=today)
+        if years is None:
+            years = await self.leave.request_balances(request, today=today)
         absences = await self.leave.absences(
             config.guild_id, request.start, request.end, statuses=("approved", "pending")
         )
@@ -201,9 +209,11 @@ class LeaveDesk:
         """Whether the approvals channel is set and known (post_card has somewhere to post)."""
         return self._approvals_channel(config) is not None
 
-    async def post_card(self, request: LeaveRequest, config: GuildConfig) -> str | None:
+    async def post_card(
+        self, request: LeaveRequest, config: GuildConfig, years: Years | None = None
+    ) -> str | None:
         """Post the approval card (or, for auto-approved leave, an information card); returns
-        a note for the requester when no card could be posted."""
+        a note for the requester when no card could be posted. ``years`` as for _render."""
         pending = request.status is RequestStatus.PENDING
         channel = self._approvals_channel(config)
         if channel is None:
@@ -215,7 +225,7 @@ class LeaveDesk:
                 "`/leave setup approvals_channel:`. Your request is saved as pending and "
                 "managers can decide it with `/leave pending`."
             )
-        card = await self._render(request, config)
+        card = await self._render(request, config, years)
         embed, view, route = card.embed, card.view, card.approvers
         # The approvers of the requester's teams are named and pinged, nobody else.
         pings = discord.AllowedMentions(
@@ -248,11 +258,14 @@ class LeaveDesk:
         await self.leave.set_card(config.guild_id, request.id, message.channel.id, message.id)
         return None
 
-    async def refresh_card(self, request: LeaveRequest, config: GuildConfig) -> None:
-        """Edit the request's card in place to its current state (buttons only while pending)."""
+    async def refresh_card(
+        self, request: LeaveRequest, config: GuildConfig, years: Years | None = None
+    ) -> None:
+        """Edit the request's card in place to its current state (buttons only while pending;
+        ``years`` as for _render)."""
         if request.card_channel_id is None or request.card_message_id is None:
             return
-        card = await self._render(request, config)
+        card = await self._render(request, config, years)
         await approvals.edit_card(
             self.bot,
             request.card_channel_id,
@@ -455,6 +468,7 @@ class LeaveDesk:
         When Discord no longer takes an answer, the card is still edited through the channel
         and the requester still told."""
         request = decision.request
+        years = decision.request_years()  # the card's balances, as the decision left them
         verb = "Approved" if request.status is RequestStatus.APPROVED else "Rejected"
         done = f"{verb} request #{request.id}."
         message = interaction.message
@@ -467,15 +481,15 @@ class LeaveDesk:
                     if clicked
                     else answer(interaction, done, embed=embed, view=view)
                 )
-            await self.refresh_card(request, config)
+            await self.refresh_card(request, config, years)
         elif message is not None and clicked:
             if answered:
-                embed = await self.render_card(request, config)
+                embed = await self.render_card(request, config, years)
                 answered = await answer_in_time(edit_clicked(interaction, embed=embed, view=None))
             if not answered or message.id != request.card_message_id:
-                await self.refresh_card(request, config)
+                await self.refresh_card(request, config, years)
         else:
-            await self.refresh_card(request, config)
+            await self.refresh_card(request, config, years)
             if message is not None and message.id != request.card_message_id:
                 await self.edit_card_copy(message, request, config)
             if answered:

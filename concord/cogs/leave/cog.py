@@ -272,11 +272,11 @@ class Leave(
             # rate-limited by Discord per channel (and queued by discord.py behind the posts
             # before it), so a busy approvals channel would hold every /leave apply answer.
             await answer(interaction, embed=apply_embed(result, target.display_name, None, own=own))
-            note = await self.desk.post_card(result.request, config)
+            note = await self.desk.post_card(result.request, config, result.request_years())
             if note:  # the card could not be posted after all: say so in a followup
                 await answer(interaction, note, ephemeral=True)
         else:
-            note = await self.desk.post_card(result.request, config)
+            note = await self.desk.post_card(result.request, config, result.request_years())
             embed = apply_embed(result, target.display_name, note, own=own)
             await answer(interaction, embed=embed, ephemeral=True)
         if not own:

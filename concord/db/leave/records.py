@@ -151,6 +151,11 @@ class ApplyResult:
             for b, a in zip(before, after, strict=True)
         )
 
+    def request_years(self) -> tuple[RequestYear, ...]:
+        """What the request's card shows (:meth:`LeaveManager.request_balances`): each year
+        it touches with the balance after it, from this result instead of a second read."""
+        return tuple(RequestYear(c.year, c.amount, c.after) for c in self.changes)
+
 
 @dataclass(frozen=True)
 class Decision:
@@ -163,6 +168,11 @@ class Decision:
     def balances(self) -> tuple[Balance, ...]:
         """The request's type, each year it touches, after the change."""
         return self.view.balances()
+
+    def request_years(self) -> tuple[RequestYear, ...]:
+        """What the request's card shows after the decision (as ApplyResult.request_years)."""
+        per_year = amounts_by_year(self.view.days)
+        return tuple(RequestYear(b.year, per_year[b.year], b) for b in self.balances)
 
 
 @dataclass(frozen=True)
