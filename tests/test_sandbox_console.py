@@ -238,6 +238,20 @@ async def test_autocomplete_options_ask_the_bot(console: Console) -> None:
 
 
 # -- script mode and the tour ---------------------------------------------------------------
+async def test_a_script_on_a_new_office_starts_on_the_sandbox_day(tmp_path: Path) -> None:
+    """Whatever the date: a script's office (its people's join day included) starts at
+    2026-12-01 09:00 UTC, so a script moving to its own dates never lands before they joined
+    (the tour failed from 5 Dec 2026 on: nobody was expected to file a report on 4 Dec)."""
+    script = tmp_path / "day.sandbox"
+    script.write_text("clock\nmembers\n", encoding="utf-8")
+    transcript: list[str] = []
+    options = Options(db_path=tmp_path / "day.db", script=script, fresh=True)
+    assert await run_script(options, transcript.append) == 0
+    text = "\n".join(transcript)
+    assert "clock: Tue 2026-12-01 09:00" in text
+    assert "joined 2026-12-01" in text and datetime.now(UTC).date() > date(2026, 12, 1)
+
+
 async def test_the_tour_runs_green(tmp_path: Path) -> None:
     api_base = discord.http.Route.BASE
     transcript: list[str] = []

@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 from concord.core.settings import GuildConfig
 from concord.sandbox.clock import SandboxClock
 from concord.sandbox.console import Console
-from concord.sandbox.driver import Sandbox
+from concord.sandbox.driver import DEFAULT_START, Sandbox
 from concord.sandbox.office import MEMBERS
 from concord.sandbox.persist import load_state, save_state, saved_clock
 
@@ -55,10 +55,16 @@ async def open_console(options: Options, write: Callable[[str], None] = print) -
     db_path.parent.mkdir(parents=True, exist_ok=True)
     if options.fresh:
         _remove_files(db_path)
-    clock = SandboxClock(options.start)
     world_file = state_path(db_path)
+    start = options.start
+    if start is None and options.script is not None and not world_file.exists():
+        # A script on a new office starts on the sandbox's own day, as the tests do: its
+        # people join the office then, and the transcript reads the same on any day it runs
+        # (from the wall clock, a script moving to its dates went back to before they joined).
+        start = DEFAULT_START
+    clock = SandboxClock(start)
     resume = saved_clock(world_file)
-    if options.start is None and resume is not None and resume > clock.now():
+    if start is None and resume is not None and resume > clock.now():
         # Time never runs backwards for the office: what was filed or ran stays in the past.
         clock.set(resume)
     sandbox = Sandbox(
