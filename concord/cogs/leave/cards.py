@@ -505,18 +505,19 @@ class LeaveDesk:
             await offer_hand_over(interaction, request)  # a followup: needs the answer
 
     # -- the pending list ----------------------------------------------------------------------
-    async def require_pending_reader(self, interaction: discord.Interaction) -> GuildConfig:
-        """The config, or PermissionDenied for someone who decides no leave (managers, the
-        leave approver role and the teams' approvers do)."""
+    async def require_pending_reader(
+        self, interaction: discord.Interaction
+    ) -> tuple[GuildConfig, Actor]:
+        """The config and who is asking, or PermissionDenied for someone who decides no leave
+        (managers, the leave approver role and the teams' approvers do)."""
         config = await guild_config(interaction)
-        if not await self.leave.may_see_pending(
-            config.guild_id, actor_of(config, interaction.user)
-        ):
+        actor = actor_of(config, interaction.user)
+        if not await self.leave.may_see_pending(config.guild_id, actor):
             raise PermissionDenied(
                 "You need the Manager role, the leave approver role or to approve for a team "
                 "(or Manage Server) to do that."
             )
-        return config
+        return config, actor
 
     async def pending_page(
         self, config: GuildConfig, page: int, actor: Actor | None = None
@@ -551,8 +552,8 @@ class LeaveDesk:
         """Replace the pending list the click came from with ``page`` (fresh data; the click
         is acknowledged first only when that takes longer than the answer budget)."""
         await acknowledge_later(interaction, thinking=False)
-        config = await self.require_pending_reader(interaction)
-        embed, view = await self.pending_page(config, page, actor_of(config, interaction.user))
+        config, actor = await self.require_pending_reader(interaction)
+        embed, view = await self.pending_page(config, page, actor)
         await edit_clicked(interaction, content=None, embed=embed, view=view)
 
     # -- reminders -----------------------------------------------------------------------------

@@ -376,8 +376,8 @@ class Leave(
     @app_commands.command(name="pending", description="Managers: requests waiting for approval")
     async def pending(self, interaction: discord.Interaction) -> None:
         await acknowledge_later(interaction)
-        config = await self.desk.require_pending_reader(interaction)
-        embed, view = await self.desk.pending_page(config, 0, actor_of(config, interaction.user))
+        config, actor = await self.desk.require_pending_reader(interaction)
+        embed, view = await self.desk.pending_page(config, 0, actor)
         if view is None:
             await answer(interaction, embed=embed, ephemeral=True)
         else:
