@@ -287,7 +287,7 @@ def migrate_with_snapshot(
 
 
 class _Job:
-    __slots__ = ("args", "fn", "future", "in_transaction", "on_loop", "ordered", "queued")
+    __slots__ = ("args", "fn", "future", "in_transaction", "on_loop", "queued")
 
     def __init__(
         self,
@@ -295,8 +295,6 @@ class _Job:
         args: tuple[Any, ...],
         future: asyncio.Future[Any],
         in_transaction: bool,
-        *,
-        ordered: bool = True,
     ) -> None:
         self.fn = fn
         self.args = args
@@ -304,8 +302,6 @@ class _Job:
         self.in_transaction = in_transaction
         # A transaction the loop's thread may run (run_sync work and long transactions: never).
         self.on_loop: bool = in_transaction and not getattr(fn, LONG_TRANSACTION, False)
-        # Kept in order with the other writes (all but the writer thread's checkpoints).
-        self.ordered = ordered
         self.queued: float = time.monotonic()
 
 
@@ -411,15 +407,15 @@ class Database:
         self._write_conn: sqlite3.Connection | None = None
         # The loop's side of the writes (see _flush): its connection (None: every write goes to
         # the writer thread), the writes waiting for the next flush, whether one is scheduled,
-        # and how many ordered jobs the writer thread has not handed back yet.
+        # and how many jobs the writer thread has not handed back yet.
         self._loop_writer: sqlite3.Connection | None = None
         self._pending: list[_Job] = []
         self._flush_scheduled = False
         self._on_thread = 0
-        # The WAL index (``-shm``), read for the WAL's size after the loop's commits, and
-        # whether a checkpoint asked of the writer thread is under way.
+        # The WAL index (``-shm``), read for the WAL's size after the loop's commits, and the
+        # WAL's size when the writer thread was last asked for a checkpoint.
         self._wal_index: int | None = None
-        self._checkpointing = False
+        self._checkpoint_asked: int | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._readers: asyncio.Queue[aiosqlite.Connection] | None = None
         self._all_readers: list[aiosqlite.Connection] = []
@@ -543,7 +539,7 @@ class Database:
     # trip per write cost two wake-ups and GIL hand-offs: more CPU than a small transaction.
     # The loop's connection never waits for a lock (busy timeout 0): a group that cannot get it
     # goes to the writer thread before any of it ran, and so does every write while the writer
-    # thread still has ordered work (run_sync, long transactions, a group sent there), so that
+    # thread still has work (run_sync, long transactions, checkpoints, a group sent there), so
     # writes keep the order they were submitted in.
     def _flush(self) -> None:
         self._flush_scheduled = False
@@ -609,25 +605,28 @@ class Database:
         self._on_thread += len(jobs)
 
     def _maybe_checkpoint(self) -> None:
-        """After a commit on the loop: ask the writer thread for a PASSIVE checkpoint when the
-        WAL holds CHECKPOINT_PAGES pages not yet copied back into the database. The loop's
-        connection has auto-checkpoint off, as a checkpoint fsyncs; this is SQLite's own rule
-        (after a commit, from that many pages), moved off the loop's thread."""
+        """After a commit on the loop: have the writer thread checkpoint once the WAL holds
+        CHECKPOINT_PAGES pages not yet copied back into the database. That is SQLite's own
+        auto-checkpoint rule, moved off the loop's thread (a checkpoint fsyncs; the loop's
+        connection has auto-checkpoint off). The checkpoint is queued in order with the writes:
+        those submitted while it runs go to the writer thread behind it, so that it catches up
+        with the WAL and the next transaction starts the WAL over from its beginning (with
+        writes going on beside it, it never would, and the WAL file would keep growing). When a
+        long read keeps it from catching up, the next one waits for as many pages more."""
         index = self._wal_index
         loop = self._loop
-        if index is None or loop is None or self._checkpointing:
+        if index is None or loop is None:
             return
-        if wal_pages_to_checkpoint(index) < CHECKPOINT_PAGES:
+        frames, backfilled = wal_frames(index)
+        if frames - backfilled < CHECKPOINT_PAGES:
             return
-        self._checkpointing = True
+        asked = self._checkpoint_asked
+        if asked is not None and asked <= frames < asked + CHECKPOINT_PAGES:
+            return
+        self._checkpoint_asked = frames
         future: asyncio.Future[Any] = loop.create_future()
-        future.add_done_callback(self._checkpointed)
-        self._jobs.put(_Job(_checkpoint, (), future, False, ordered=False))
-
-    def _checkpointed(self, future: asyncio.Future[Any]) -> None:
-        self._checkpointing = False
-        if not future.cancelled() and future.exception() is not None:
-            log.warning("WAL checkpoint failed: %s", future.exception())
+        future.add_done_callback(_checkpointed)
+        self._to_thread([_Job(_checkpoint, (), future, False)])
 
     def _run_writer(self) -> None:
         conn = self._write_conn
@@ -661,7 +660,7 @@ class Database:
 
     def _handed_back(self, outcomes: list[Outcome]) -> None:
         """On the loop: the writer thread is done with these jobs."""
-        self._on_thread -= sum(1 for job, _, _ in outcomes if job.ordered)
+        self._on_thread -= len(outcomes)
         _deliver(outcomes)
 
     # -- reads -----------------------------------------------------------------------------
@@ -822,13 +821,14 @@ def _open_loop_writer(path: Path) -> tuple[sqlite3.Connection | None, int | None
 _WAL_INDEX: struct.Struct = struct.Struct("=16xI76xI")
 
 
-def wal_pages_to_checkpoint(wal_index: int) -> int:
-    """Pages in the WAL not yet checkpointed, from the WAL index file (descriptor)."""
+def wal_frames(wal_index: int) -> tuple[int, int]:
+    """The pages (frames) in the WAL, and how many of them are checkpointed, read from the WAL
+    index file (an open descriptor)."""
     data = os.pread(wal_index, _WAL_INDEX.size, 0)
     if len(data) < _WAL_INDEX.size:
-        return 0
+        return 0, 0
     frames, backfilled = _WAL_INDEX.unpack(data)
-    return max(0, frames - backfilled)
+    return int(frames), int(backfilled)
 
 
 def _checkpoint(conn: sqlite3.Connection) -> tuple[int, int, int]:
@@ -836,6 +836,11 @@ def _checkpoint(conn: sqlite3.Connection) -> tuple[int, int, int]:
     no one (PASSIVE); (busy, pages in the WAL, pages checkpointed)."""
     busy, pages, done = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
     return int(busy), int(pages), int(done)
+
+
+def _checkpointed(future: asyncio.Future[Any]) -> None:
+    if not future.cancelled() and future.exception() is not None:
+        log.warning("WAL checkpoint failed: %s", future.exception())
 
 
 def _run_batch(
