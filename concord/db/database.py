@@ -243,8 +243,10 @@ def apply_migrations(conn: sqlite3.Connection) -> list[str]:
 
 
 class DbObserver(Protocol):
-    """What the writer and the read pool report when metrics are on (``concord/metrics.py``).
-    The writer-thread methods are called from that thread."""
+    """What the writes and the read pool report when metrics are on (``concord/metrics.py``).
+    The write methods are called from the thread that runs the group: the loop's, or the
+    writer thread's while the loop runs none (it takes writes back only once the writer thread
+    has handed back all it had, so the two never report at once)."""
 
     def write_waited(self, seconds: float) -> None: ...
 
