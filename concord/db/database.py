@@ -414,10 +414,12 @@ class Database:
         self._pending: list[_Job] = []
         self._flush_scheduled = False
         self._on_thread = 0
-        # The WAL index (``-shm``), read for the WAL's size after the loop's commits, and the
-        # WAL's size when the writer thread was last asked for a checkpoint.
+        # The WAL index (``-shm``), read for the WAL's size after the loop's commits, the WAL's
+        # size when the writer thread was last asked for a checkpoint, and that checkpoint
+        # until the writer thread hands it back.
         self._wal_index: int | None = None
         self._checkpoint_asked: int | None = None
+        self._checkpoint: _Job | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._readers: asyncio.Queue[aiosqlite.Connection] | None = None
         self._all_readers: list[aiosqlite.Connection] = []
@@ -541,13 +543,17 @@ class Database:
     # trip per write cost two wake-ups and GIL hand-offs: more CPU than a small transaction.
     # The loop's connection never waits for a lock (busy timeout 0): a group that cannot get it
     # goes to the writer thread before any of it ran, and so does every write while the writer
-    # thread still has work (run_sync, long transactions, checkpoints, a group sent there), so
-    # writes keep the order they were submitted in.
+    # thread still has work (run_sync, long transactions, a group sent there), so that writes
+    # keep the order they were submitted in. While the writer thread runs only a checkpoint,
+    # the writes wait for it on the loop's side instead (the checkpoint's hand-back flushes
+    # them): they would wait as long behind it on the thread, at the cost of the trips.
     def _flush(self) -> None:
         self._flush_scheduled = False
         pending = self._pending
+        if not pending:
+            return
         conn = self._loop_writer
-        if pending and conn is not None and self._on_thread == 0 and pending[0].on_loop:
+        if conn is not None and self._on_thread == 0 and pending[0].on_loop:
             count = 0
             limit = min(GROUP_LIMIT, len(pending))
             while count < limit and pending[count].on_loop:
@@ -559,14 +565,22 @@ class Database:
                 self._to_thread(left)
             else:
                 pending[:0] = left
-        if not pending:
+            if not pending:
+                return
+            if self._on_thread == 0 and pending[0].on_loop:
+                self._flush_scheduled = True
+                asyncio.get_running_loop().call_soon(self._flush)
+                return
+        if (
+            conn is not None
+            and pending[0].on_loop
+            and self._checkpoint is not None
+            and self._on_thread == 1
+            and not self._closed
+        ):
             return
-        if conn is not None and self._on_thread == 0 and pending[0].on_loop:
-            self._flush_scheduled = True
-            asyncio.get_running_loop().call_soon(self._flush)
-        else:
-            self._to_thread(pending)
-            pending.clear()
+        self._to_thread(pending)
+        pending.clear()
 
     def _run_on_loop(self, conn: sqlite3.Connection, jobs: list[_Job]) -> tuple[list[_Job], bool]:
         """Run ``jobs`` as one group on the loop's connection and tell their callers. Returns
@@ -628,7 +642,8 @@ class Database:
         self._checkpoint_asked = frames
         future: asyncio.Future[Any] = loop.create_future()
         future.add_done_callback(_checkpointed)
-        self._to_thread([_Job(_checkpoint, (), future, False)])
+        self._checkpoint = _Job(_checkpoint, (), future, False)
+        self._to_thread([self._checkpoint])
 
     def _run_writer(self) -> None:
         conn = self._write_conn
@@ -663,7 +678,13 @@ class Database:
     def _handed_back(self, outcomes: list[Outcome]) -> None:
         """On the loop: the writer thread is done with these jobs."""
         self._on_thread -= len(outcomes)
+        checkpoint = self._checkpoint
+        if checkpoint is not None and any(job is checkpoint for job, _, _ in outcomes):
+            self._checkpoint = None
         _deliver(outcomes)
+        if self._pending and not self._flush_scheduled and self._loop is not None:
+            self._flush_scheduled = True
+            self._loop.call_soon(self._flush)
 
     # -- reads -----------------------------------------------------------------------------
     async def read_in_thread(self, fn: Callable[..., T], *args: Any) -> T:

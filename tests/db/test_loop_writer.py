@@ -257,19 +257,30 @@ async def test_the_loop_leaves_checkpoints_to_the_writer_thread(
     # Past SQLite's auto-checkpoint (1000 pages), and yet nothing was checkpointed.
     assert frames > 1200 and backfilled == 0
     ran_on: list[str] = []
+    started, release = threading.Event(), threading.Event()
     checkpoint = database_module._checkpoint
 
     def noted(conn: sqlite3.Connection) -> tuple[int, int, int]:
         ran_on.append(threading.current_thread().name)
+        started.set()
+        release.wait(5)
         return checkpoint(conn)
 
     monkeypatch.setattr(database_module, "_checkpoint", noted)
     monkeypatch.setattr(database_module, "CHECKPOINT_PAGES", 1000)
-    await db.write(_insert_next)
-    await db.write(_insert_next)  # behind the checkpoint: the WAL starts over
+    await db.write(_insert_next)  # past 1,000 pages: the writer thread checkpoints
+    await asyncio.to_thread(started.wait, 5)
     assert ran_on == ["concord-db-writer"]
+    # A write submitted meanwhile waits for the checkpoint on the loop's side…
+    writing = asyncio.ensure_future(db.write(_insert_next))
+    await asyncio.sleep(0.05)
+    assert not writing.done() and db.write_queue_depth == 1
+    release.set()
+    await asyncio.wait_for(writing, 5)
+    # …and runs on the loop after it, where the WAL starts over.
     frames, backfilled = wal_frames(db._wal_index)
     assert frames < 20
+    assert (await _threads(db))[-2:] == [LOOP_THREAD()] * 2
 
 
 async def test_the_wal_stays_bounded_under_steady_writes(
