@@ -625,15 +625,19 @@ class Database:
         CHECKPOINT_PAGES pages not yet copied back into the database. That is SQLite's own
         auto-checkpoint rule, moved off the loop's thread (a checkpoint fsyncs; the loop's
         connection has auto-checkpoint off). The checkpoint is queued in order with the writes:
-        those submitted while it runs go to the writer thread behind it, so that it catches up
-        with the WAL and the next transaction starts the WAL over from its beginning (with
-        writes going on beside it, it never would, and the WAL file would keep growing). When a
-        long read keeps it from catching up, the next one waits for as many pages more."""
+        those submitted while it runs wait for it (see _flush), so that it catches up with the
+        WAL and the next transaction starts the WAL over from its beginning (with writes going
+        on beside it, it never would, and the WAL file would keep growing). When a long read
+        keeps it from catching up, the next one waits for as many pages more."""
         index = self._wal_index
         loop = self._loop
         if index is None or loop is None:
             return
-        frames, backfilled = wal_frames(index)
+        try:
+            frames, backfilled = wal_frames(index)
+        except OSError as error:  # never expected; the writes must go on regardless
+            log.warning("cannot read the WAL index: %s", error)
+            return
         if frames - backfilled < CHECKPOINT_PAGES:
             return
         asked = self._checkpoint_asked
