@@ -363,3 +363,32 @@ async def test_a_write_waits_behind_the_writer_thread_s_work(db: Database) -> No
     release.set()
     assert await asyncio.gather(holding, writing) == [0, 1]
     assert LOOP_THREAD() not in await _threads(db)
+
+
+class _Recorder:
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, Any, int]] = []
+
+    def write_waited(self, seconds: float) -> None:
+        self.calls.append(("waited", None, threading.get_ident()))
+
+    def transaction_ran(self, seconds: float) -> None:
+        self.calls.append(("ran", None, threading.get_ident()))
+
+    def group_committed(self, size: int, seconds: float) -> None:
+        self.calls.append(("committed", size, threading.get_ident()))
+
+    def reader_waited(self, seconds: float) -> None:
+        self.calls.append(("reader", None, threading.get_ident()))
+
+
+async def test_the_observer_hears_of_a_loop_group(db: Database) -> None:
+    recorder = _Recorder()
+    db.observer = recorder
+    await asyncio.gather(*(db.write(_insert_next) for _ in range(3)))
+    db.observer = None
+    assert [(name, size) for name, size, _ in recorder.calls] == [
+        *[("waited", None), ("ran", None)] * 3,
+        ("committed", 3),
+    ]
+    assert {thread for _, _, thread in recorder.calls} == {LOOP_THREAD()}
