@@ -62,6 +62,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import re
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -236,6 +237,8 @@ def split_transactions(traced: Sequence[str]) -> list[list[Statement]]:
     for sql in traced:
         if sql.startswith("--"):  # a trigger's body is reported as a comment; it runs anyway
             continue
+        if sql.startswith("PRAGMA wal_checkpoint"):  # the writer thread's, between transactions
+            continue
         upper = sql.lstrip().upper()
         if upper.startswith("BEGIN"):
             current = []
@@ -251,15 +254,21 @@ def split_transactions(traced: Sequence[str]) -> list[list[Statement]]:
 
 
 async def capture(workload: Workload, pairs: int, path: Path) -> list[list[Statement]]:
-    """Every pair once through the managers, one caller, with the writer connection traced."""
+    """Every pair once through the managers, one caller, with the writer connections traced
+    (the writer thread's and the loop's: concord/db/database.py)."""
     traced: list[str] = []
     db = await Database.open(path)
+    loop_writer: sqlite3.Connection | None = getattr(db, "_loop_writer", None)
     try:
         await workload.setup(db)
         await db.run_sync(lambda conn: conn.set_trace_callback(traced.append))
+        if loop_writer is not None:
+            loop_writer.set_trace_callback(traced.append)
         for index in range(pairs):
             await workload.pair(db, index)
         await db.run_sync(lambda conn: conn.set_trace_callback(None))
+        if loop_writer is not None:
+            loop_writer.set_trace_callback(None)
     finally:
         await db.close()
     return split_transactions(traced)
@@ -291,15 +300,17 @@ def grouped(transactions: Sequence[Sequence[Statement]], size: int) -> list[list
     return found
 
 
-def replay(path: Path, transactions: Sequence[Sequence[Statement]]) -> float:
-    """The captured transactions with plain sqlite3 in this thread; returns the seconds."""
+def replay(path: Path, transactions: Sequence[Sequence[Statement]]) -> tuple[float, float]:
+    """The captured transactions with plain sqlite3 in this thread; returns the seconds, and
+    the process's CPU seconds."""
     conn = connect_sync(path)
     try:
+        cpu = time.process_time()
         started = time.perf_counter()
         for statements in transactions:
             for sql, params in statements:
                 conn.execute(sql, params).fetchall()
-        return time.perf_counter() - started
+        return time.perf_counter() - started, time.process_time() - cpu
     finally:
         conn.close()
 
@@ -314,10 +325,15 @@ class Level:
     errors: int
     completed: int
     complete: bool = True
+    cpu_seconds: float = 0.0  # the process's, every thread (robust to load, unlike tx/s)
 
     @property
     def tx_per_s(self) -> float:
         return 2 * self.pairs / self.seconds
+
+    @property
+    def cpu_ms_per_tx(self) -> float:
+        return 1000 * self.cpu_seconds / (2 * self.pairs)
 
 
 async def run_level(workload: Workload, callers: int, pairs: int, path: Path) -> Level:
@@ -336,21 +352,24 @@ async def run_level(workload: Workload, callers: int, pairs: int, path: Path) ->
                     errors.append(f"pair {index}: {type(error).__name__}: {error}")
                 latencies.append(time.perf_counter() - began)
 
+        cpu = time.process_time()
         started = time.perf_counter()
         await asyncio.gather(*(caller(n) for n in range(min(callers, pairs))))
         seconds = time.perf_counter() - started
+        cpu = time.process_time() - cpu
         completed = await workload.completed(db)
     finally:
         await db.close()
     for line in errors[:5]:
         print(f"  error: {line}")
-    return Level(callers, pairs, seconds, latencies, len(errors), completed)
+    return Level(callers, pairs, seconds, latencies, len(errors), completed, cpu_seconds=cpu)
 
 
 @dataclass
 class Baselines:
     each: float = 0.0  # tx/s, a COMMIT per transaction (the managers' statements when alone)
     grouped: float = 0.0  # tx/s, committed GROUP_LIMIT at a time (their statements under load)
+    grouped_cpu_ms: float = 0.0  # CPU ms per transaction of the least CPU grouped round
 
 
 async def bench_workload(
@@ -370,10 +389,14 @@ async def bench_workload(
     for round_ in range(repeat):
         base_path = folder / f"{workload.name}-baseline-{round_}.db"
         await fresh_file(workload, base_path)
-        baseline.each = max(baseline.each, len(captured) / replay(base_path, captured))
+        baseline.each = max(baseline.each, len(captured) / replay(base_path, captured)[0])
         remove_db(base_path)
         await fresh_file(workload, base_path)
-        baseline.grouped = max(baseline.grouped, len(captured) / replay(base_path, in_groups))
+        seconds, cpu = replay(base_path, in_groups)
+        baseline.grouped = max(baseline.grouped, len(captured) / seconds)
+        cpu_ms = 1000 * cpu / len(captured)
+        if not baseline.grouped_cpu_ms or cpu_ms < baseline.grouped_cpu_ms:
+            baseline.grouped_cpu_ms = cpu_ms
         remove_db(base_path)
         for callers in levels:
             path = folder / f"{workload.name}-{callers}-{round_}.db"
@@ -774,7 +797,9 @@ async def main(argv: list[str]) -> int:
             per_tx = statements / (2 * args.pairs)
             tx = 2 * args.pairs
             each, in_groups = baseline.each, baseline.grouped
-            rows.append([workload.label, "baseline", tx, each, 1.0, "-", "-", "-", "-", 0, "-"])
+            rows.append(
+                [workload.label, "baseline", tx, each, 1.0, "-", "-", "-", "-", "-", 0, "-"]
+            )
             rows.append(
                 [
                     workload.label,
@@ -783,6 +808,7 @@ async def main(argv: list[str]) -> int:
                     in_groups,
                     benchlib.ratio(in_groups, each),
                     1.0,
+                    f"{baseline.grouped_cpu_ms:.3f}",
                     "-",
                     "-",
                     "-",
@@ -802,6 +828,7 @@ async def main(argv: list[str]) -> int:
                         level.tx_per_s,
                         share,
                         benchlib.ratio(level.tx_per_s, in_groups),
+                        f"{level.cpu_ms_per_tx:.3f}",
                         lat["p50_ms"],
                         lat["p95_ms"],
                         lat["p99_ms"],
@@ -829,6 +856,8 @@ async def main(argv: list[str]) -> int:
                         "ratio": share,
                         "grouped_baseline_tx_per_s": round(in_groups, 1),
                         "ratio_to_grouped": benchlib.ratio(level.tx_per_s, in_groups),
+                        "cpu_ms_per_tx": round(level.cpu_ms_per_tx, 4),
+                        "grouped_baseline_cpu_ms_per_tx": round(baseline.grouped_cpu_ms, 4),
                         **lat,
                         "errors": level.errors,
                         "complete": complete,
@@ -848,6 +877,7 @@ async def main(argv: list[str]) -> int:
                 "tx/s",
                 "x baseline",
                 "x grouped",
+                "cpu ms/tx",
                 "pair p50 ms",
                 "p95 ms",
                 "p99 ms",

@@ -55,7 +55,8 @@ class _WaitWatch:
     longest: float = 0.0
 
     def see(self, seconds: float) -> None:
-        # Called for every write on the writer thread: no lock unless the wait is a new longest.
+        # Called for every write (on the loop's thread, or the writer thread): no lock unless
+        # the wait is a new longest.
         # Skipping without the lock is safe because reading a float attribute is atomic (GIL,
         # and per-object locking in free-threaded builds): a value >= seconds was in place after
         # this wait ended, so the next take() reports at least this wait.
@@ -73,8 +74,10 @@ class _WaitWatch:
 class PlainHistogram:
     """One histogram series kept as plain Python numbers: an observation is a bisect and two
     additions (prometheus-client's ``observe`` takes a lock per bucket and for the sum, ~10x the
-    cost). Only one thread may observe a given series (the writer thread for the database
-    series, the event loop for the interaction series), so no update is lost without a lock;
+    cost). Only one thread at a time may observe a given series (for the database series the
+    loop, or the writer thread while the loop runs no write group: concord/db/database.py hands
+    over through the loop; the loop for the interaction series), so no update is lost without
+    a lock;
     the scrape thread only copies the numbers (each copy is atomic), at worst a count and a sum
     from a moment apart, as with prometheus-client's own histograms."""
 
@@ -263,12 +266,12 @@ class BotMetrics:
         )
         self.write_queue = Gauge(
             "concord_db_write_queue_depth",
-            "Transactions waiting for the writer thread.",
+            "Transactions waiting to run (for the loop's next write group or the writer thread).",
             registry=r,
         )
         self.write_wait: PlainHistogramFamily = plain(
             "concord_db_write_wait_seconds",
-            "Time a transaction waited in the writer's queue.",
+            "Time a transaction waited to run, from its submission.",
             (),
             DB_BUCKETS,
         )

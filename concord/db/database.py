@@ -1,14 +1,24 @@
-"""The database: one writer thread for transactions, a pool of aiosqlite readers, migrations.
+"""The database: transactions in commit groups on the event loop's thread, a writer thread
+for the rest, a pool of aiosqlite readers, migrations.
 
 Writes are *transaction functions*: ``await db.write(fn, *args)`` runs the plain synchronous
-``fn(conn, *args)`` on the single writer thread, atomically: an exception rolls back everything
-it did and is re-raised to the caller. Nothing in a transaction can await, so no transaction
-holds the write lock across a Discord call. Transactions that queue up while one runs execute
-back to back in the same thread hop and are committed together (group commit: one ``BEGIN
-IMMEDIATE … COMMIT`` around up to ``GROUP_LIMIT`` of them, a savepoint each), and their callers
-hear back, after the COMMIT, in one call per group. The model is Datasette's write thread plus
-a database's group commit; bench/bench_write_path.py measures it against the same SQL run by
-plain single-threaded sqlite3.
+``fn(conn, *args)`` atomically: an exception rolls back everything it did and is re-raised to
+the caller. Nothing in a transaction can await, so no transaction holds the write lock across a
+Discord call. The writes submitted in one pass of the event loop are run together by one
+callback the first of them schedules (``loop.call_soon``), on the loop's own write connection,
+and committed together (group commit: one ``BEGIN IMMEDIATE … COMMIT`` around up to
+``GROUP_LIMIT`` of them, a savepoint each); their callers hear back after the COMMIT. Running
+them on the loop's thread spares each write two thread wake-ups and the GIL hand-offs around
+them, which cost the bot more CPU than most transactions themselves (bench/bench_interactions.py).
+
+The loop never waits for a lock: its connection has no busy timeout, and a group that finds
+the write lock taken (another process: a backup, the deployer's checks, a second shard) goes,
+whole and not yet run, to the writer thread, which waits the busy timeout as before. The
+writer thread also runs ``run_sync`` work (migrations, backups), transaction functions marked
+:func:`~concord.db.portable.long_transaction`, everything queued behind those (order is kept),
+and the WAL checkpoints, which would otherwise fsync on the loop. The model is Datasette's write
+thread plus a database's group commit; bench/bench_write_path.py measures it against the same
+SQL run by plain single-threaded sqlite3.
 
 ``synchronous=NORMAL`` in WAL mode keeps every committed transaction across a process crash;
 only an OS crash or power loss can lose the last commits. Set ``synchronous=FULL`` if that matters
@@ -19,9 +29,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import queue
 import re
 import sqlite3
+import struct
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
@@ -34,7 +46,7 @@ from typing import Any, Protocol, TypeVar
 
 import aiosqlite
 
-from concord.db.portable import Params
+from concord.db.portable import LONG_TRANSACTION, Params
 from concord.db.snapshots import SnapshotError, take_snapshot
 from concord.health import git_commit
 
@@ -46,6 +58,12 @@ READ_POOL_SIZE = 4
 # Transaction functions committed together at most (see _Group): bounds how long the write
 # lock is held for other processes, and how much one failed COMMIT takes with it.
 GROUP_LIMIT = 64
+# A group on the loop's thread takes no further job once it has run this long (the rest go in
+# the next callback), so the loop gets to its other callbacks in between.
+LOOP_GROUP_SECONDS = 0.01
+# Pages in the WAL not yet checkpointed after which the writer thread checkpoints (SQLite's own
+# auto-checkpoint default; the loop's connection has auto-checkpoint off).
+CHECKPOINT_PAGES = 1000
 _MIGRATION_NAME: re.Pattern[str] = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 
 
@@ -225,8 +243,10 @@ def apply_migrations(conn: sqlite3.Connection) -> list[str]:
 
 
 class DbObserver(Protocol):
-    """What the writer and the read pool report when metrics are on (``concord/metrics.py``).
-    The writer-thread methods are called from that thread."""
+    """What the writes and the read pool report when metrics are on (``concord/metrics.py``).
+    The write methods are called from the thread that runs the group: the loop's, or the
+    writer thread's while the loop runs none (it takes writes back only once the writer thread
+    has handed back all it had, so the two never report at once)."""
 
     def write_waited(self, seconds: float) -> None: ...
 
@@ -269,7 +289,7 @@ def migrate_with_snapshot(
 
 
 class _Job:
-    __slots__ = ("args", "fn", "future", "in_transaction", "queued")
+    __slots__ = ("args", "fn", "future", "in_transaction", "on_loop", "queued")
 
     def __init__(
         self,
@@ -282,6 +302,8 @@ class _Job:
         self.args = args
         self.future = future
         self.in_transaction = in_transaction
+        # A transaction the loop's thread may run (run_sync work and long transactions: never).
+        self.on_loop: bool = in_transaction and not getattr(fn, LONG_TRANSACTION, False)
         self.queued: float = time.monotonic()
 
 
@@ -336,21 +358,33 @@ class _Group:
         conn.execute("RELEASE job")
         self.done.append((job, result))
 
-    def commit(self, outcomes: list[Outcome]) -> None:
+    def begin(self) -> None:
+        self.conn.execute("BEGIN IMMEDIATE")
+        self.began = time.monotonic()
+
+    def commit(self, outcomes: list[Outcome], *, give_back_busy: bool = False) -> list[_Job]:
+        """COMMIT and tell the outcomes. With ``give_back_busy``, a COMMIT that SQLite refuses
+        as busy or locked rolls the group back and returns its jobs, to be run again elsewhere
+        (the loop's connection, which never waits for a lock); otherwise every job in it fails."""
         conn = self.conn
         if not conn.in_transaction:
-            return
+            return []
         try:
             conn.execute("COMMIT")
         except BaseException as exc:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
+            if give_back_busy and isinstance(exc, sqlite3.OperationalError) and _busy(exc):
+                again = [job for job, _ in self.done]
+                self.done.clear()
+                return again
             outcomes.extend((job, None, exc) for job, _ in self.done)
         else:
             outcomes.extend((job, result, None) for job, result in self.done)
             if self.observer is not None and self.done:
                 self.observer.group_committed(len(self.done), time.monotonic() - self.began)
         self.done.clear()
+        return []
 
 
 class Database:
@@ -373,6 +407,19 @@ class Database:
         self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._writer: threading.Thread | None = None
         self._write_conn: sqlite3.Connection | None = None
+        # The loop's side of the writes (see _flush): its connection (None: every write goes to
+        # the writer thread), the writes waiting for the next flush, whether one is scheduled,
+        # and how many jobs the writer thread has not handed back yet.
+        self._loop_writer: sqlite3.Connection | None = None
+        self._pending: list[_Job] = []
+        self._flush_scheduled = False
+        self._on_thread = 0
+        # The WAL index (``-shm``), read for the WAL's size after the loop's commits, the WAL's
+        # size when the writer thread was last asked for a checkpoint, and that checkpoint
+        # until the writer thread hands it back.
+        self._wal_index: int | None = None
+        self._checkpoint_asked: int | None = None
+        self._checkpoint: _Job | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._readers: asyncio.Queue[aiosqlite.Connection] | None = None
         self._all_readers: list[aiosqlite.Connection] = []
@@ -386,8 +433,8 @@ class Database:
 
     @property
     def write_queue_depth(self) -> int:
-        """Transactions waiting for the writer thread."""
-        return self._jobs.qsize()
+        """Transactions waiting to run: for the loop's next flush, or for the writer thread."""
+        return len(self._pending) + self._jobs.qsize()
 
     # -- lifecycle -------------------------------------------------------------------------
     @classmethod
@@ -417,15 +464,28 @@ class Database:
             except BaseException:
                 await self.close()  # no writer thread or connection left behind
                 raise
+        if str(self.path) != ":memory:":  # another connection would be another database
+            self._loop_writer, self._wal_index = await asyncio.to_thread(
+                _open_loop_writer, self.path
+            )
 
     async def close(self) -> None:
         if self._closed:
             return
         self._closed = True
+        # Writes already submitted still run: their groups on the loop, or on the thread.
+        while self._pending:
+            self._flush()
         writer = self._writer
         if writer is not None:
             self._jobs.put(None)
             await asyncio.to_thread(writer.join)
+        if self._loop_writer is not None:
+            self._loop_writer.close()
+            self._loop_writer = None
+        if self._wal_index is not None:
+            os.close(self._wal_index)
+            self._wal_index = None
         for conn in self._all_readers:
             with suppress(Exception):
                 await conn.close()
@@ -449,25 +509,145 @@ class Database:
 
     # -- writes ----------------------------------------------------------------------------
     async def write(self, fn: Callable[..., T], *args: Any) -> T:
-        """Run ``fn(conn, *args)`` in one ``BEGIN IMMEDIATE`` transaction on the writer thread.
+        """Run ``fn(conn, *args)`` in one ``BEGIN IMMEDIATE`` transaction (a savepoint of the
+        group it is committed in), on the loop's thread or, when the write lock is taken
+        elsewhere or ``fn`` is a :func:`~concord.db.portable.long_transaction`, on the writer
+        thread. Writes run in the order they were submitted.
 
-        Cancelling the caller does not cancel a transaction that was queued: it still commits.
+        Cancelling the caller does not cancel a transaction that was submitted: it still commits.
         """
         return await self._submit(fn, args, in_transaction=True)
 
     async def run_sync(self, fn: Callable[..., T], *args: Any) -> T:
-        """Run ``fn(conn, *args)`` on the writer connection with no transaction around it
-        (for functions that manage their own, like migrations and backups)."""
+        """Run ``fn(conn, *args)`` on the writer thread's connection with no transaction around
+        it (for functions that manage their own, like migrations and backups), after the writes
+        submitted before it and before those submitted after it."""
         return await self._submit(fn, args, in_transaction=False)
 
     async def _submit(
         self, fn: Callable[..., Any], args: tuple[Any, ...], *, in_transaction: bool
     ) -> Any:
-        if self._closed or self._loop is None:
+        loop = self._loop
+        if self._closed or loop is None:
             raise DatabaseError("the database is closed")
-        future: asyncio.Future[Any] = self._loop.create_future()
-        self._jobs.put(_Job(fn, args, future, in_transaction))
+        future: asyncio.Future[Any] = loop.create_future()
+        self._pending.append(_Job(fn, args, future, in_transaction))
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            loop.call_soon(self._flush)
         return await future
+
+    # The writes submitted during one pass of the event loop wait in _pending for the callback
+    # the first of them scheduled, which runs them as one group on the loop's thread (up to
+    # GROUP_LIMIT, for at most LOOP_GROUP_SECONDS; the rest in the next callback). A thread
+    # trip per write cost two wake-ups and GIL hand-offs: more CPU than a small transaction.
+    # The loop's connection never waits for a lock (busy timeout 0): a group that cannot get it
+    # goes to the writer thread before any of it ran, and so does every write while the writer
+    # thread still has work (run_sync, long transactions, a group sent there), so that writes
+    # keep the order they were submitted in. While the writer thread runs only a checkpoint,
+    # the writes wait for it on the loop's side instead (the checkpoint's hand-back flushes
+    # them): they would wait as long behind it on the thread, at the cost of the trips.
+    def _flush(self) -> None:
+        self._flush_scheduled = False
+        pending = self._pending
+        if not pending:
+            return
+        conn = self._loop_writer
+        if conn is not None and self._on_thread == 0 and pending[0].on_loop:
+            count = 0
+            limit = min(GROUP_LIMIT, len(pending))
+            while count < limit and pending[count].on_loop:
+                count += 1
+            group = pending[:count]
+            del pending[:count]
+            left, busy = self._run_on_loop(conn, group)
+            if busy:
+                self._to_thread(left)
+            else:
+                pending[:0] = left
+            if not pending:
+                return
+            if self._on_thread == 0 and pending[0].on_loop:
+                self._flush_scheduled = True
+                asyncio.get_running_loop().call_soon(self._flush)
+                return
+        if (
+            conn is not None
+            and pending[0].on_loop
+            and self._checkpoint is not None
+            and self._on_thread == 1
+            and not self._closed
+        ):
+            return
+        self._to_thread(pending)
+        pending.clear()
+
+    def _run_on_loop(self, conn: sqlite3.Connection, jobs: list[_Job]) -> tuple[list[_Job], bool]:
+        """Run ``jobs`` as one group on the loop's connection and tell their callers. Returns
+        the jobs left to run, and whether they must go to the writer thread (the write lock is
+        taken elsewhere: none of them ran, or their work was rolled back) rather than to the
+        next flush (the group's time was up, or SQLite rolled the group back itself)."""
+        group = _Group(conn, self.observer)
+        try:
+            group.begin()
+        except sqlite3.Error:
+            # Busy or locked, almost always; anything else the writer thread meets and reports.
+            return jobs, True
+        outcomes: list[Outcome] = []
+        deadline = group.began + LOOP_GROUP_SECONDS
+        ran = 0
+        for job in jobs:
+            if ran and (not conn.in_transaction or time.monotonic() > deadline):
+                break  # rolled back by SQLite (its callers were told), or time is up
+            ran += 1
+            try:
+                group.run(job, outcomes)
+            except BaseException as exc:  # SAVEPOINT or RELEASE itself failed
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                outcomes.extend((done, None, exc) for done, _ in group.done)
+                group.done.clear()
+                outcomes.append((job, None, exc))
+        again = group.commit(outcomes, give_back_busy=True)
+        _deliver(outcomes)
+        if again:
+            return again + jobs[ran:], True
+        self._maybe_checkpoint()
+        return jobs[ran:], False
+
+    def _to_thread(self, jobs: list[_Job]) -> None:
+        for job in jobs:
+            self._jobs.put(job)
+        self._on_thread += len(jobs)
+
+    def _maybe_checkpoint(self) -> None:
+        """After a commit on the loop: have the writer thread checkpoint once the WAL holds
+        CHECKPOINT_PAGES pages not yet copied back into the database. That is SQLite's own
+        auto-checkpoint rule, moved off the loop's thread (a checkpoint fsyncs; the loop's
+        connection has auto-checkpoint off). The checkpoint is queued in order with the writes:
+        those submitted while it runs wait for it (see _flush), so that it catches up with the
+        WAL and the next transaction starts the WAL over from its beginning (with writes going
+        on beside it, it never would, and the WAL file would keep growing). When a long read
+        keeps it from catching up, the next one waits for as many pages more."""
+        index = self._wal_index
+        loop = self._loop
+        if index is None or loop is None:
+            return
+        try:
+            frames, backfilled = wal_frames(index)
+        except OSError as error:  # never expected; the writes must go on regardless
+            log.warning("cannot read the WAL index: %s", error)
+            return
+        if frames - backfilled < CHECKPOINT_PAGES:
+            return
+        asked = self._checkpoint_asked
+        if asked is not None and asked <= frames < asked + CHECKPOINT_PAGES:
+            return
+        self._checkpoint_asked = frames
+        future: asyncio.Future[Any] = loop.create_future()
+        future.add_done_callback(_checkpointed)
+        self._checkpoint = _Job(_checkpoint, (), future, False)
+        self._to_thread([self._checkpoint])
 
     def _run_writer(self) -> None:
         conn = self._write_conn
@@ -497,7 +677,18 @@ class Database:
         loop = self._loop
         if outcomes and loop is not None:
             with suppress(RuntimeError):  # loop already closed: nobody is waiting
-                loop.call_soon_threadsafe(_deliver, outcomes)
+                loop.call_soon_threadsafe(self._handed_back, outcomes)
+
+    def _handed_back(self, outcomes: list[Outcome]) -> None:
+        """On the loop: the writer thread is done with these jobs."""
+        self._on_thread -= len(outcomes)
+        checkpoint = self._checkpoint
+        if checkpoint is not None and any(job is checkpoint for job, _, _ in outcomes):
+            self._checkpoint = None
+        _deliver(outcomes)
+        if self._pending and not self._flush_scheduled and self._loop is not None:
+            self._flush_scheduled = True
+            self._loop.call_soon(self._flush)
 
     # -- reads -----------------------------------------------------------------------------
     async def read_in_thread(self, fn: Callable[..., T], *args: Any) -> T:
@@ -651,6 +842,51 @@ class Database:
 
 def _busy(error: sqlite3.OperationalError) -> bool:
     return "locked" in str(error) or "busy" in str(error)
+
+
+def _open_loop_writer(path: Path) -> tuple[sqlite3.Connection | None, int | None]:
+    """The loop's write connection (busy timeout 0, auto-checkpoint off) and the WAL index it
+    reads the WAL's size from; (None, None) when the WAL index cannot be read, and then every
+    write goes to the writer thread, as the checkpoints could not be left to it."""
+    conn = connect_sync(path)
+    try:
+        conn.execute("PRAGMA busy_timeout=0")
+        conn.execute("PRAGMA wal_autocheckpoint=0")
+        conn.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchall()  # opens the WAL index
+        index = os.open(f"{path}-shm", os.O_RDONLY)
+    except (OSError, sqlite3.Error) as error:
+        log.warning("writes stay on the writer thread: %s", error)
+        conn.close()
+        return None, None
+    return conn, index
+
+
+# The WAL index header (https://www.sqlite.org/walformat.html, "The WAL-Index Header"): mxFrame,
+# the last valid frame in the WAL, at byte 16; nBackfill, the frames already copied back into
+# the database, at byte 96. Native byte order.
+_WAL_INDEX: struct.Struct = struct.Struct("=16xI76xI")
+
+
+def wal_frames(wal_index: int) -> tuple[int, int]:
+    """The pages (frames) in the WAL, and how many of them are checkpointed, read from the WAL
+    index file (an open descriptor)."""
+    data = os.pread(wal_index, _WAL_INDEX.size, 0)
+    if len(data) < _WAL_INDEX.size:
+        return 0, 0
+    frames, backfilled = _WAL_INDEX.unpack(data)
+    return int(frames), int(backfilled)
+
+
+def _checkpoint(conn: sqlite3.Connection) -> tuple[int, int, int]:
+    """On the writer thread: copy what it can of the WAL back into the database, waiting for
+    no one (PASSIVE); (busy, pages in the WAL, pages checkpointed)."""
+    busy, pages, done = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+    return int(busy), int(pages), int(done)
+
+
+def _checkpointed(future: asyncio.Future[Any]) -> None:
+    if not future.cancelled() and future.exception() is not None:
+        log.warning("WAL checkpoint failed: %s", future.exception())
 
 
 def _run_batch(

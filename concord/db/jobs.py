@@ -11,7 +11,7 @@ from typing import Any
 
 from concord.core.jobs import notification_nonce
 from concord.db.guilds import utcnow_iso
-from concord.db.portable import POSTGRESQL, SQLITE, Conn, Db, DbRow
+from concord.db.portable import POSTGRESQL, SQLITE, Conn, Db, DbRow, long_transaction
 
 # A run still marked 'running' after this long died with its process; it may be taken again.
 STALE_RUN = timedelta(minutes=10)
@@ -162,6 +162,7 @@ def mark_delivered(conn: Conn, guild_id: int, kind: str, keys: Sequence[str]) ->
     return marked
 
 
+@long_transaction
 def release_orphaned_runs(conn: Conn, guild_ids: Sequence[int], started_before: datetime) -> int:
     """Runs of ``guild_ids`` still 'running' from before this process started: their process
     died (this one owns their shards now). Marked failed so the pass retries them at once,
@@ -408,6 +409,7 @@ def _marks(count: int, width: int = 1) -> str:
     return ", ".join(one for _ in range(count))
 
 
+@long_transaction
 def ensure_due_rows(conn: Conn, guild_ids: Iterable[int], jobs: Iterable[str], dirty: bool) -> None:
     """A job_due row for each guild × job; with ``dirty`` every one of them is worked out again
     at the next pass (a process start, a clock jump, jobs added)."""
@@ -436,6 +438,7 @@ def mark_due_dirty(conn: Conn, guild_id: int) -> None:
     )
 
 
+@long_transaction
 def settle_due(conn: Conn, items: Sequence[Settle]) -> int:
     """Leave each row at its next run: today's while today's run is not finished (done, or
     failed ``MAX_ATTEMPTS`` times), else tomorrow's. A row reset since it was read (its version
@@ -475,6 +478,7 @@ def settle_due(conn: Conn, items: Sequence[Settle]) -> int:
     return updated
 
 
+@long_transaction
 def release_ahead_many(
     conn: Conn, today_by_guild: Sequence[tuple[int, date]], now: datetime
 ) -> dict[int, int]:

@@ -245,3 +245,17 @@ def _add_on_conflict(out: list[str], is_code: list[bool]) -> list[str]:
     else:
         out[last] = f"{stripped} ON CONFLICT DO NOTHING{tail}"
     return out
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+# The attribute :func:`long_transaction` sets on a transaction function.
+LONG_TRANSACTION = "concord_long_transaction"
+
+
+def long_transaction(fn: F) -> F:
+    """Mark a transaction function whose work grows with the data (a whole guild's members,
+    every guild's scheduler rows): SQLite runs it on the writer thread, never on the event
+    loop's thread, so it cannot hold up interactions while it runs (concord/db/database.py).
+    PostgreSQL runs every transaction on its own threads anyway and ignores the mark."""
+    setattr(fn, LONG_TRANSACTION, True)
+    return fn

@@ -20,6 +20,7 @@ from concord.db.database import (
     schema_version,
     transaction,
 )
+from concord.db.portable import long_transaction
 
 # The SQLite writer itself: its thread, group commit, PRAGMAs and file (PostgreSQL: test_postgres.py).
 pytestmark = pytest.mark.sqlite_only("the SQLite Database class")
@@ -368,6 +369,7 @@ async def test_cancelled_caller_does_not_cancel_a_running_transaction(db: Databa
     started = threading.Event()
     release = threading.Event()
 
+    @long_transaction  # it waits for the test: on the writer thread, not the loop's
     def slow(conn: sqlite3.Connection) -> None:
         started.set()
         release.wait(5)
@@ -390,6 +392,7 @@ async def test_reader_keeps_reading_while_a_long_write_is_open(db: Database) -> 
     inside = threading.Event()
     release = threading.Event()
 
+    @long_transaction  # it waits for the test: on the writer thread, not the loop's
     def long_write(conn: sqlite3.Connection) -> None:
         conn.execute("INSERT INTO counter (n) VALUES (500)")
         inside.set()

@@ -27,7 +27,7 @@ from concord.core.settings import GuildConfig
 from concord.core.text import escape_markdown
 from concord.db.guilds import read_config, utcnow_iso, write_audit
 from concord.db.leave.records import SQL_HOLIDAYS, _holiday_from_row, _request_from_row
-from concord.db.portable import Conn, Db, DbRow
+from concord.db.portable import Conn, Db, DbRow, long_transaction
 from concord.errors import NotFound, UserError
 
 TOKEN_BYTES = 24  # 192 bits of randomness
@@ -181,6 +181,7 @@ def _revoke(conn: Conn, row: DbRow, actor_id: int, now: datetime) -> bool:
     return bool(done)
 
 
+@long_transaction
 def issue_feed(
     conn: Conn,
     guild_id: int,
