@@ -79,7 +79,16 @@ def test_sigkill_at_random_moments_loses_nothing_committed(tmp_path: Path) -> No
     for round_no in range(20):
         before = len(logged_ids(log_path))
         proc = subprocess.Popen(
-            [sys.executable, "-c", WORKER, str(path), str(log_path), str(10_000 + round_no)],
+            # Members of their own per round: a worker moves to the next member after a year
+            # of leave (250 pairs), which a fast one reaches before its kill.
+            [
+                sys.executable,
+                "-c",
+                WORKER,
+                str(path),
+                str(log_path),
+                str(10_000 + 1_000 * round_no),
+            ],
             stderr=subprocess.PIPE,
         )
         try:
