@@ -447,9 +447,17 @@ def _counted(amount: str, count: int, sign: int) -> Fraction:
 _APPROVED: str = RequestStatus.APPROVED.value
 
 
-def _member_leave(results: Sequence[Sequence[DbRow]]) -> MemberLeave:
-    """Fold the rows of :func:`_member_queries` into per-type, per-year activity."""
-    type_rows, override_rows, ledger_rows, day_rows = results
+def _member_leave(
+    results: Sequence[Sequence[DbRow]], types: dict[int, LeaveType] | None = None
+) -> MemberLeave:
+    """Fold the rows of :func:`_member_queries` into per-type, per-year activity. With
+    ``types`` (a transaction that has already read its type), ``results`` are the rows of
+    the queries after the types' (``_member_queries(...)[1:]``)."""
+    if types is None:
+        type_rows, override_rows, ledger_rows, day_rows = results
+        types = {row["id"]: _type_from_row(row) for row in type_rows}
+    else:
+        override_rows, ledger_rows, day_rows = results
     # (type, year) -> [adjustments, taken, pending, recorded]; the rows are unpacked by
     # position (the queries' column order), which costs less than a lookup by name each.
     totals: dict[tuple[int, int], list[Fraction]] = {}
@@ -474,7 +482,7 @@ def _member_leave(results: Sequence[Sequence[DbRow]]) -> MemberLeave:
     for (type_id, year), (adjustments, taken, pending, recorded) in totals.items():
         activity.setdefault(type_id, {})[year] = YearActivity(adjustments, taken, pending, recorded)
     return MemberLeave(
-        types={row["id"]: _type_from_row(row) for row in type_rows},
+        types=types,
         overrides={row["type_id"]: fraction_from_text(row["allowance"]) for row in override_rows},
         activity=activity,
     )

@@ -203,10 +203,19 @@ def _request_days(conn: Conn, request_id: int) -> list[tuple[date, Fraction]]:
 
 
 def load_member_leave(
-    conn: Conn, guild_id: int, user_id: int, type_id: int | None = None
+    conn: Conn,
+    guild_id: int,
+    user_id: int,
+    type_id: int | None = None,
+    *,
+    ltype: LeaveType | None = None,
 ) -> MemberLeave:
     """One member's types, overrides and activity (inside a transaction or a test); with
-    ``type_id``, of that type only (a transaction reads no more than its rule needs)."""
+    ``type_id``, of that type only (a transaction reads no more than its rule needs). With
+    ``ltype`` (that type, already read in this transaction), its row is not read again."""
+    if ltype is not None:
+        queries = _member_queries(guild_id, user_id, ltype.id, dialect(conn))[1:]
+        return _member_leave(_run_queries(conn, queries), {ltype.id: ltype})
     queries = _member_queries(guild_id, user_id, type_id, dialect(conn))
     return _member_leave(_run_queries(conn, queries))
 
@@ -332,7 +341,7 @@ def apply_request(conn: Conn, spec: ApplyInput, now: datetime) -> ApplyResult:
         raise PermissionDenied(
             "Only managers can override blackout days and team limits (`override_note`)."
         )
-    member = load_member_leave(conn, spec.guild_id, spec.user_id, ltype.id)
+    member = load_member_leave(conn, spec.guild_id, spec.user_id, ltype=ltype)
     per_year = amounts_by_year(days)
     as_of = {year: _as_of(year, today, days) for year in per_year}
     problem = member.shortfall(ltype.id, per_year, as_of, count_pending=True)
@@ -499,7 +508,7 @@ def decide_request(
         if problem:
             raise UserError(f"Cannot approve #{request_id}: {problem}")
     over = (
-        over_limit(conn, guild_id, user_id, [day for day, _ in days])
+        over_limit(conn, guild_id, user_id, [day for day, _ in days], route.teams)
         if approve and deducts
         else None
     )
@@ -655,7 +664,7 @@ def adjust_balance(
         raise UserError(f"The reason can be at most {MAX_ADJUST_REASON} characters long.")
     if user_id == actor_id:
         return _hold_change(conn, guild_id, actor_id, "adjust", ltype.name, days, cleaned, now)
-    member = load_member_leave(conn, guild_id, user_id, ltype.id)
+    member = load_member_leave(conn, guild_id, user_id, ltype=ltype)
     before = member.balance(ltype.id, today.year, today)
     # Removing days is checked like taking them, this year and in the years it carries into.
     removal = {today.year: -days} if days < 0 else {}
@@ -693,7 +702,7 @@ def adjust_balance(
         after={"days": fraction_to_text(days), "reason": cleaned},
         now=now,
     )
-    return load_member_leave(conn, guild_id, user_id, ltype.id).balance(ltype.id, today.year, today)
+    return load_member_leave(conn, guild_id, user_id, ltype=ltype).balance(ltype.id, today.year, today)
 
 
 def set_allowance(
@@ -739,7 +748,7 @@ def set_allowance(
         after={"type": ltype.name, "allowance": fraction_to_text(days)},
         now=now,
     )
-    return load_member_leave(conn, guild_id, user_id, ltype.id).balance(ltype.id, today.year, today)
+    return load_member_leave(conn, guild_id, user_id, ltype=ltype).balance(ltype.id, today.year, today)
 
 
 # -- a manager's changes to their own leave ---------------------------------------------------
