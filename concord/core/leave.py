@@ -641,23 +641,37 @@ def shortfall(
     allowance = policy.allowance
     assert allowance is not None
     first = min(additions)
-    years = set(activity) | set(additions)
-    checked = sorted(y for y in years if y >= first)
-    entitled = {
-        year: accrued(allowance, policy.accrual, year, as_of.get(year, date(year, 12, 31)))
-        for year in checked
-    }
+    accrual, cap_days = policy.accrual, policy.carryover_cap
+    # Loops rather than generator expressions and comprehensions: a request and its approval
+    # each run this on the writer thread, for one or two years, where making the generators
+    # cost more than the work in them.
+    years = set(activity)
+    years.update(additions)
+    checked = sorted(years)
+    if checked[0] < first:
+        checked = [year for year in checked if year >= first]
     # Exact, in integers: every amount scaled by the least common multiple of the
     # denominators (Fraction arithmetic was most of this check's time, which every request and
     # approval pays on the writer thread). Each year's adjustments less what it takes (pending
     # counted as taken for a new request); then each year from ``first`` in order, the
     # carry-over into it worked out once along the way rather than again from ``since_year``
     # for every year (as carried_into does): the sums available_days makes, in integers.
-    values: list[Fraction] = [allowance, policy.carryover_cap, *entitled.values()]
+    entitled: dict[int, Fraction] = {}
+    denominators = [allowance.denominator, cap_days.denominator]
+    for year in checked:
+        point = as_of.get(year)
+        value = accrued(allowance, accrual, year, date(year, 12, 31) if point is None else point)
+        entitled[year] = value
+        denominators.append(value.denominator)
     for seen in activity.values():
-        values += (seen.adjustments, seen.taken, seen.pending)
-    values += additions.values()
-    scale: int = lcm(*(value.denominator for value in values))
+        denominators += (
+            seen.adjustments.denominator,
+            seen.taken.denominator,
+            seen.pending.denominator,
+        )
+    for value in additions.values():
+        denominators.append(value.denominator)
+    scale: int = lcm(*denominators)
 
     def scaled(value: Fraction) -> int:
         return value.numerator * (scale // value.denominator)
