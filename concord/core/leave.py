@@ -22,6 +22,7 @@ from fractions import Fraction
 from functools import cached_property, lru_cache
 from math import lcm
 
+from concord.core.quick_init import quick_init
 from concord.core.schedule import describe_workdays, discord_time, format_hhmm
 from concord.errors import UserError
 
@@ -297,6 +298,7 @@ def working_days(
     return [d for d in each_day(start, end) if is_working_day(d, workdays, holidays)]
 
 
+@quick_init
 @dataclass(frozen=True)
 class Span:
     """What a request asks for, before amounts: dates and the portion of the day."""
@@ -486,6 +488,7 @@ class Policy:
         return self.allowance is not None and self.deducts
 
 
+@quick_init
 @dataclass(frozen=True)
 class YearActivity:
     """What the ledger and the live requests hold for one member, type and year."""
@@ -499,6 +502,7 @@ class YearActivity:
 NO_ACTIVITY = YearActivity()  # a year with nothing in it (frozen: one serves every such year)
 
 
+@quick_init
 @dataclass(frozen=True)
 class Balance:
     leave_type: str
@@ -711,6 +715,7 @@ def shortfall(
 
 
 # -- requests as the rest of the code sees them ------------------------------------------------
+@quick_init
 @dataclass(frozen=True)
 class LeaveRequest:
     id: int

@@ -35,6 +35,7 @@ from concord.core.leave import (
     moved,
     shortfall,
 )
+from concord.core.quick_init import quick_init
 from concord.core.schedule import format_hhmm, parse_hhmm
 from concord.db.portable import SQLITE, Conn, DbRow
 
@@ -44,6 +45,7 @@ Query = tuple[str, tuple[Any, ...]]
 
 
 # -- results -----------------------------------------------------------------------------------
+@quick_init
 @dataclass(frozen=True)
 class BalanceChange:
     """How one year's balance of the request's type moves with a request."""
@@ -54,6 +56,7 @@ class BalanceChange:
     after: Balance
 
 
+@quick_init
 @dataclass(frozen=True)
 class Shift:
     """How a change moves a member's activity: +1 or -1 of the days into each column."""
@@ -63,6 +66,7 @@ class Shift:
     recorded: int = 0
 
 
+@quick_init
 @dataclass(frozen=True)
 class BalanceView:
     """A member's balances of one type in each year some days fall in, worked out when first
@@ -120,6 +124,7 @@ class BalanceView:
         )
 
 
+@quick_init
 @dataclass(frozen=True)
 class ApplyResult:
     request: LeaveRequest
@@ -152,6 +157,7 @@ class ApplyResult:
         )
 
 
+@quick_init
 @dataclass(frozen=True)
 class Decision:
     request: LeaveRequest
@@ -180,6 +186,7 @@ class HolidayImport:
     skipped: tuple[Holiday, ...]  # dates that already had a holiday (kept as they were)
 
 
+@quick_init
 @dataclass(frozen=True)
 class MemberLeave:
     """Everything needed for one member's balances: types, overrides and yearly activity."""

@@ -37,6 +37,7 @@ from concord.core.leave import (
     validate_reason,
     validate_type_name,
 )
+from concord.core.quick_init import quick_init
 from concord.core.schedule import format_hhmm
 from concord.core.settings import GuildConfig
 from concord.core.teams import (
@@ -272,6 +273,7 @@ def _minute(value: time | None) -> time | None:
 
 
 # -- transaction functions ---------------------------------------------------------------------
+@quick_init
 @dataclass(frozen=True)
 class ApplyInput:
     guild_id: int
@@ -702,7 +704,9 @@ def adjust_balance(
         after={"days": fraction_to_text(days), "reason": cleaned},
         now=now,
     )
-    return load_member_leave(conn, guild_id, user_id, ltype=ltype).balance(ltype.id, today.year, today)
+    return load_member_leave(conn, guild_id, user_id, ltype=ltype).balance(
+        ltype.id, today.year, today
+    )
 
 
 def set_allowance(
@@ -748,7 +752,9 @@ def set_allowance(
         after={"type": ltype.name, "allowance": fraction_to_text(days)},
         now=now,
     )
-    return load_member_leave(conn, guild_id, user_id, ltype=ltype).balance(ltype.id, today.year, today)
+    return load_member_leave(conn, guild_id, user_id, ltype=ltype).balance(
+        ltype.id, today.year, today
+    )
 
 
 # -- a manager's changes to their own leave ---------------------------------------------------
