@@ -15,8 +15,8 @@ every field in ``__init__`` and none keyword-only (checked when the class is dec
 
 from __future__ import annotations
 
-from dataclasses import MISSING, fields, is_dataclass
-from typing import Any, TypeVar
+from dataclasses import MISSING, fields
+from typing import Any, TypeVar, cast
 
 T = TypeVar("T")
 
@@ -31,32 +31,33 @@ _FACTORY = _Factory()
 
 
 def quick_init(cls: type[T]) -> type[T]:
-    if not is_dataclass(cls) or not cls.__dataclass_params__.frozen:  # pyre-ignore[16]
+    params = getattr(cls, "__dataclass_params__", None)
+    if params is None or not params.frozen:
         raise TypeError(f"{cls.__name__}: quick_init is for frozen dataclasses")
     if hasattr(cls, "__post_init__") or "__slots__" in cls.__dict__:
         raise TypeError(f"{cls.__name__}: quick_init does not support __post_init__ or slots")
     env: dict[str, Any] = {"_FACTORY": _FACTORY}
-    params: list[str] = []
+    arguments: list[str] = []
     body: list[str] = ["    values = self.__dict__"]
-    for item in fields(cls):
+    for item in fields(cast(Any, cls)):  # a dataclass: checked above
         name = item.name
         if not item.init or item.kw_only:
             raise TypeError(f"{cls.__name__}.{name}: quick_init needs every field positional")
         if item.default is not MISSING:
             env[f"_default_{name}"] = item.default
-            params.append(f"{name}=_default_{name}")
+            arguments.append(f"{name}=_default_{name}")
         elif item.default_factory is not MISSING:
             env[f"_factory_{name}"] = item.default_factory
-            params.append(f"{name}=_FACTORY")
+            arguments.append(f"{name}=_FACTORY")
             body.append(f"    if {name} is _FACTORY:\n        {name} = _factory_{name}()")
         else:
-            params.append(name)
+            arguments.append(name)
         body.append(f"    values[{name!r}] = {name}")
-    source = f"def __init__(self, {', '.join(params)}) -> None:\n" + "\n".join(body) + "\n"
+    source = f"def __init__(self, {', '.join(arguments)}) -> None:\n" + "\n".join(body) + "\n"
     exec(source, env)  # the source is made above from the class's field names
     init = env["__init__"]
     init.__qualname__ = f"{cls.__qualname__}.__init__"
     init.__module__ = cls.__module__
     init.__doc__ = cls.__init__.__doc__
-    cls.__init__ = init  # pyre-ignore[8]
+    setattr(cls, "__init__", init)  # noqa: B010 - assigning a method pyright would refuse
     return cls
