@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from fractions import Fraction
 from functools import cached_property, lru_cache
+from json.encoder import encode_basestring_ascii  # type: ignore[attr-defined]
 from typing import Any
 
 from concord.core.leave import (
@@ -37,6 +38,7 @@ from concord.core.leave import (
 )
 from concord.core.quick_init import quick_init
 from concord.core.schedule import format_hhmm, parse_hhmm
+from concord.db.guilds import AuditJson
 from concord.db.portable import SQLITE, Conn, DbRow
 
 log: logging.Logger = logging.getLogger(__name__)
@@ -318,6 +320,96 @@ def _request_from_values(row: Mapping[str, Any]) -> LeaveRequest:
     )
 
 
+# The columns of a request in the order ``_request_from_tuple`` reads them (LeaveRequest's
+# fields, its span's five columns in its place).
+REQUEST_COLUMNS: tuple[str, ...] = (
+    "id",
+    "guild_id",
+    "user_id",
+    "type_id",
+    "type_name",
+    "start_date",
+    "end_date",
+    "portion",
+    "from_time",
+    "to_time",
+    "amount",
+    "deducts",
+    "reason",
+    "status",
+    "filed_by",
+    "created_at",
+    "decided_by",
+    "decided_at",
+    "decision_note",
+    "cancelled_by",
+    "cancelled_at",
+    "card_channel_id",
+    "card_message_id",
+    "override_note",
+)
+
+
+def _request_from_tuple(values: Sequence[Any]) -> LeaveRequest:
+    """``_request_from_values`` for the values of :data:`REQUEST_COLUMNS`, by position (a
+    row of :data:`SQL_REQUEST_ROW`): no dict of the row by name, no lookups by name, and
+    LeaveRequest's fields given in order (the writer reads a request in every decision)."""
+    (
+        request_id,
+        guild_id,
+        user_id,
+        type_id,
+        type_name,
+        start_date,
+        end_date,
+        portion,
+        from_time,
+        to_time,
+        amount,
+        deducts,
+        reason,
+        status,
+        filed_by,
+        created_at,
+        decided_by,
+        decided_at,
+        decision_note,
+        cancelled_by,
+        cancelled_at,
+        card_channel_id,
+        card_message_id,
+        override_note,
+    ) = values
+    return LeaveRequest(
+        request_id,
+        guild_id,
+        user_id,
+        type_id,
+        type_name,
+        Span(
+            date.fromisoformat(start_date),
+            date.fromisoformat(end_date),
+            _PORTIONS.get(portion) or Portion(portion),
+            parse_hhmm(from_time) if from_time else None,
+            parse_hhmm(to_time) if to_time else None,
+        ),
+        fraction_from_text(amount),
+        bool(deducts),
+        reason,
+        _STATUSES.get(status) or RequestStatus(status),
+        filed_by,
+        _parse_when(created_at),
+        decided_by,
+        _parse_when(decided_at) if decided_at else None,
+        decision_note,
+        cancelled_by,
+        _parse_when(cancelled_at) if cancelled_at else None,
+        card_channel_id,
+        card_message_id,
+        override_note,
+    )
+
+
 # Stored values -> members, looked up directly: Enum(value) was a third of reading a year's
 # absences for the DAR stats (bench/bench_dar.py). Unknown values still raise, through Enum.
 _PORTIONS: dict[str, Portion] = {p.value: p for p in Portion}
@@ -359,6 +451,41 @@ def _request_audit(request: LeaveRequest) -> dict[str, Any]:
     }
 
 
+def _json_text(text: str | None) -> str:
+    """A string (or None) as JSON, as the audit encoder writes it (ASCII)."""
+    return "null" if text is None else encode_basestring_ascii(text)
+
+
+def _request_audit_json(request: LeaveRequest, auto_approved: bool, held: str | None) -> AuditJson:
+    """``{**_request_audit(request), "auto_approved": auto_approved}`` (and ``"held": held``
+    when given) as ``write_audit`` encodes it, keys sorted, made as text: every request writes
+    one, on the writer thread (tests/db/test_leave_audit_json.py compares the two)."""
+    span = request.span
+    from_time, to_time = span.from_time, span.to_time
+    return AuditJson(
+        f'{{"amount": {encode_basestring_ascii(fraction_to_text(request.amount))}, '
+        f'"auto_approved": {"true" if auto_approved else "false"}, '
+        f'"end": "{span.end.isoformat()}", '
+        f'"from_time": {_json_text(format_hhmm(from_time) if from_time else None)}, '
+        + (f'"held": {encode_basestring_ascii(held)}, ' if held is not None else "")
+        + f'"portion": {encode_basestring_ascii(str.__str__(span.portion))}, '
+        f'"start": "{span.start.isoformat()}", '
+        f'"status": {encode_basestring_ascii(str.__str__(request.status))}, '
+        f'"to_time": {_json_text(format_hhmm(to_time) if to_time else None)}, '
+        f'"type": {encode_basestring_ascii(request.leave_type)}, '
+        f'"user_id": {int(request.user_id)}}}'
+    )
+
+
+# A decision's audit values (``{"status": "pending"}`` before, ``{"status": …, "note": …}``
+# after), made as write_audit encodes them.
+PENDING_AUDIT: AuditJson = AuditJson('{"status": "pending"}')
+
+
+def _decision_audit_json(status: str, note: str | None) -> AuditJson:
+    return AuditJson(f'{{"note": {_json_text(note)}, "status": {encode_basestring_ascii(status)}}}')
+
+
 def _settings_audit(settings: TypeSettings) -> dict[str, Any]:
     return {
         "allowance": None if settings.allowance is None else fraction_to_text(settings.allowance),
@@ -374,6 +501,14 @@ def _settings_audit(settings: TypeSettings) -> dict[str, Any]:
 SQL_TYPES = "SELECT * FROM leave_types WHERE guild_id = ? ORDER BY id"
 SQL_TYPE_BY_NAME = "SELECT * FROM leave_types WHERE guild_id = ? AND name = ?"
 SQL_REQUEST = "SELECT * FROM leave_requests WHERE guild_id = ? AND id = ?"
+# The same request, its columns named in REQUEST_COLUMNS' order (read by position).
+SQL_REQUEST_ROW = (
+    "SELECT id, guild_id, user_id, type_id, type_name, start_date, end_date, portion,"
+    " from_time, to_time, amount, deducts, reason, status, filed_by, created_at, decided_by,"
+    " decided_at, decision_note, cancelled_by, cancelled_at, card_channel_id, card_message_id,"
+    " override_note FROM leave_requests WHERE guild_id = ? AND id = ?"
+)
+assert SQL_REQUEST_ROW.startswith(f"SELECT {', '.join(REQUEST_COLUMNS)} FROM")
 SQL_OVERRIDES = "SELECT type_id, allowance FROM leave_allowances WHERE guild_id = ? AND user_id = ?"
 # A member's ledger and live days, counted by distinct amount: SQLite groups the rows, so the
 # Python fold (exact Fractions, slow) runs once per distinct amount, not once per row of

@@ -50,8 +50,10 @@ from concord.core.teams import (
 from concord.core.text import escape_markdown
 from concord.db.guilds import read_config, utcnow_iso, write_audit
 from concord.db.leave.records import (
+    PENDING_AUDIT,
+    REQUEST_COLUMNS,
     SQL_HOLIDAYS,
-    SQL_REQUEST,
+    SQL_REQUEST_ROW,
     SQL_TYPE_BY_NAME,
     SQL_TYPES,
     ApplyResult,
@@ -61,13 +63,14 @@ from concord.db.leave.records import (
     MemberLeave,
     Shift,
     _as_of,
+    _decision_audit_json,
     _holiday_from_row,
     _member_leave,
     _member_queries,
     _parse_when,
-    _request_audit,
+    _request_audit_json,
     _request_from_row,
-    _request_from_values,
+    _request_from_tuple,
     _run_queries,
     _settings_audit,
     _type_from_row,
@@ -82,6 +85,8 @@ MANAGERS_ONLY = "Only managers can do that (the Manager role, Manage Server or t
 MAX_ADJUST_REASON = 200
 MAX_HOLIDAY_NAME = 100
 T = TypeVar("T")
+# Stored status values (``RequestStatus.X.value`` is a property call through enum's descriptor).
+_PENDING, _APPROVED, _REJECTED = "pending", "approved", "rejected"
 
 
 # -- synchronous helpers for transaction functions ---------------------------------------------
@@ -183,16 +188,31 @@ def _live_spans(
     return [(row["id"], _request_from_row(row).span) for row in rows]
 
 
-def _load_values(conn: Conn, guild_id: int, request_id: int) -> dict[str, Any]:
-    """A request's stored column values, by name."""
-    row = conn.execute(SQL_REQUEST, (guild_id, request_id)).fetchone()
+def _load_values(conn: Conn, guild_id: int, request_id: int) -> list[Any]:
+    """A request's stored column values, in ``REQUEST_COLUMNS``' order."""
+    row = conn.execute(SQL_REQUEST_ROW, (guild_id, request_id)).fetchone()
     if row is None:
         raise NotFound(f"There is no leave request #{request_id} in this server.")
-    return dict(zip(row.keys(), row, strict=True))
+    return list(row)
 
 
 def _load_request(conn: Conn, guild_id: int, request_id: int) -> LeaveRequest:
-    return _request_from_values(_load_values(conn, guild_id, request_id))
+    return _request_from_tuple(_load_values(conn, guild_id, request_id))
+
+
+# Positions in REQUEST_COLUMNS of the values a decision reads or changes.
+_USER_ID, _TYPE_ID, _DEDUCTS, _STATUS, _DECIDED_BY, _DECIDED_AT, _DECISION_NOTE = (
+    REQUEST_COLUMNS.index(name)
+    for name in (
+        "user_id",
+        "type_id",
+        "deducts",
+        "status",
+        "decided_by",
+        "decided_at",
+        "decision_note",
+    )
+)
 
 
 def _request_days(conn: Conn, request_id: int) -> list[tuple[date, Fraction]]:
@@ -432,11 +452,9 @@ def apply_request(conn: Conn, spec: ApplyInput, now: datetime) -> ApplyResult:
         actor_id=spec.actor_id,
         action="leave.request",
         subject=f"leave:{request_id}",
-        after={
-            **_request_audit(request),
-            "auto_approved": auto,
-            **({"held": "approval switched off by the requester"} if held else {}),
-        },
+        after=_request_audit_json(
+            request, auto, "approval switched off by the requester" if held else None
+        ),
         now=now,
     )
     if overridden:
@@ -485,7 +503,7 @@ def decide_request(
     # The stored values, checked as they are; the request object is made once, as decided
     # (making it and then a changed copy was a measurable part of an approval).
     values = _load_values(conn, guild_id, request_id)
-    user_id, type_id, deducts = values["user_id"], values["type_id"], bool(values["deducts"])
+    user_id, type_id, deducts = values[_USER_ID], values[_TYPE_ID], bool(values[_DEDUCTS])
     if user_id == actor_id:
         raise PermissionDenied(
             f"Nobody decides their own leave: another manager has to "
@@ -496,8 +514,8 @@ def decide_request(
         actor_id, is_manager=manager, decides_leave=actor_decides, role_ids=role_ids
     ):
         raise PermissionDenied(route.refusal(request_id))
-    if values["status"] != RequestStatus.PENDING.value:
-        raise already_decided(_request_from_values(values))
+    if values[_STATUS] != _PENDING:
+        raise already_decided(_request_from_tuple(values))
     note = validate_reason(note)
     config = read_config(conn, guild_id)
     today = local_today(now, config)
@@ -516,24 +534,20 @@ def decide_request(
     )
     if over is not None and not override:
         raise LimitReached(request_id, over)
-    status = RequestStatus.APPROVED if approve else RequestStatus.REJECTED
+    status_text = _APPROVED if approve else _REJECTED
     stamp = utcnow_iso(now)  # as stored: UTC, whole seconds
     updated = conn.execute(
         "UPDATE leave_requests SET status = ?, decided_by = ?, decided_at = ?, decision_note = ?"
         " WHERE guild_id = ? AND id = ? AND status = 'pending'",
-        (status.value, actor_id, stamp, note, guild_id, request_id),
+        (status_text, actor_id, stamp, note, guild_id, request_id),
     )
     if updated.rowcount != 1:
         raise already_decided(_load_request(conn, guild_id, request_id))
-    decided = _request_from_values(
-        {
-            **values,
-            "status": status.value,
-            "decided_by": actor_id,
-            "decided_at": stamp,
-            "decision_note": note,
-        }
-    )
+    values[_STATUS] = status_text
+    values[_DECIDED_BY] = actor_id
+    values[_DECIDED_AT] = stamp
+    values[_DECISION_NOTE] = note
+    decided = _request_from_tuple(values)
     if approve and decided.deducts:
         debits = {year: _negated(amount) for year, amount in per_year.items()}
         _write_ledger(conn, decided, "debit", debits, actor_id, now)
@@ -543,8 +557,8 @@ def decide_request(
         actor_id=actor_id,
         action="leave.approve" if approve else "leave.reject",
         subject=f"leave:{request_id}",
-        before={"status": RequestStatus.PENDING.value},
-        after={"status": status.value, "note": note},
+        before=PENDING_AUDIT,
+        after=_decision_audit_json(status_text, note),
         now=now,
     )
     if over is not None:
