@@ -623,11 +623,10 @@ def _member_leave(
     activity: dict[int, dict[int, YearActivity]] = {}
     for (type_id, year), (adjustments, taken, pending, recorded) in totals.items():
         activity.setdefault(type_id, {})[year] = YearActivity(adjustments, taken, pending, recorded)
-    return MemberLeave(
-        types=types,
-        overrides={row["type_id"]: fraction_from_text(row["allowance"]) for row in override_rows},
-        activity=activity,
-    )
+    overrides: dict[int, Fraction] = {}
+    for row in override_rows:
+        overrides[row[0]] = fraction_from_text(row[1])  # (type_id, allowance)
+    return MemberLeave(types, overrides, activity)
 
 
 def _run_queries(conn: Conn, queries: Iterable[Query]) -> list[list[DbRow]]:
@@ -637,9 +636,21 @@ def _run_queries(conn: Conn, queries: Iterable[Query]) -> list[list[DbRow]]:
 def _balances_for(
     member: MemberLeave, type_id: int, days: Sequence[tuple[date, Fraction]], today: date
 ) -> tuple[Balance, ...]:
-    years = sorted({day.year for day, _ in days})
-    return tuple(member.balance(type_id, year, _as_of(year, today, days)) for year in years)
+    as_of = _as_of_years(today, days)
+    if len(as_of) == 1:  # one year: most requests (this runs for every /leave apply shown)
+        ((year, point),) = as_of.items()
+        return (member.balance(type_id, year, point),)
+    return tuple(member.balance(type_id, year, as_of[year]) for year in sorted(as_of))
 
 
-def _as_of(year: int, today: date, days: Sequence[tuple[date, Fraction]]) -> date:
-    return balance_as_of(year, today, max(day for day, _ in days if day.year == year))
+def _as_of_years(today: date, days: Sequence[tuple[date, Fraction]]) -> dict[int, date]:
+    """For each year of ``days``, the date its balance is counted up to (``balance_as_of``
+    with the last of the days in that year), in one pass over the days: each request and
+    approval asks this on the writer thread."""
+    last: dict[int, date] = {}
+    for day, _ in days:
+        year = day.year
+        seen = last.get(year)
+        if seen is None or day > seen:
+            last[year] = day
+    return {year: balance_as_of(year, today, day) for year, day in last.items()}

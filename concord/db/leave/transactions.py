@@ -55,6 +55,10 @@ from concord.db.leave.records import (
     SQL_HOLIDAYS,
     SQL_REQUEST_ROW,
     SQL_TYPE_BY_NAME,
+    SQL_TYPE_LEDGER,
+    SQL_TYPE_LIVE_DAYS,
+    SQL_TYPE_LIVE_DAYS_PG,
+    SQL_TYPE_OVERRIDE,
     SQL_TYPES,
     ApplyResult,
     BalanceView,
@@ -62,7 +66,7 @@ from concord.db.leave.records import (
     HolidayImport,
     MemberLeave,
     Shift,
-    _as_of,
+    _as_of_years,
     _decision_audit_json,
     _holiday_from_row,
     _member_leave,
@@ -76,7 +80,7 @@ from concord.db.leave.records import (
     _type_from_row,
 )
 from concord.db.leave.teams import blackouts_for, over_limit, routing
-from concord.db.portable import Conn, DbRow, dialect
+from concord.db.portable import SQLITE, Conn, DbRow, dialect
 from concord.errors import NotFound, PermissionDenied, UserError
 
 log: logging.Logger = logging.getLogger(__name__)
@@ -235,8 +239,18 @@ def load_member_leave(
     ``type_id``, of that type only (a transaction reads no more than its rule needs). With
     ``ltype`` (that type, already read in this transaction), its row is not read again."""
     if ltype is not None:
-        queries = _member_queries(guild_id, user_id, ltype.id, dialect(conn))[1:]
-        return _member_leave(_run_queries(conn, queries), {ltype.id: ltype})
+        # The type's override, ledger and live days (``_member_queries(...)[1:]``), run here
+        # directly: every request and adjustment reads them on the writer thread.
+        key = (guild_id, user_id, ltype.id)
+        live_days = SQL_TYPE_LIVE_DAYS if dialect(conn) == SQLITE else SQL_TYPE_LIVE_DAYS_PG
+        return _member_leave(
+            (
+                conn.execute(SQL_TYPE_OVERRIDE, key).fetchall(),
+                conn.execute(SQL_TYPE_LEDGER, key).fetchall(),
+                conn.execute(live_days, key).fetchall(),
+            ),
+            {ltype.id: ltype},
+        )
     queries = _member_queries(guild_id, user_id, type_id, dialect(conn))
     return _member_leave(_run_queries(conn, queries))
 
@@ -365,8 +379,7 @@ def apply_request(conn: Conn, spec: ApplyInput, now: datetime) -> ApplyResult:
         )
     member = load_member_leave(conn, spec.guild_id, spec.user_id, ltype=ltype)
     per_year = amounts_by_year(days)
-    as_of = {year: _as_of(year, today, days) for year in per_year}
-    problem = member.shortfall(ltype.id, per_year, as_of, count_pending=True)
+    problem = member.shortfall(ltype.id, per_year, _as_of_years(today, days), count_pending=True)
     if problem:
         raise UserError(problem)
     overridden = (
@@ -523,8 +536,9 @@ def decide_request(
     per_year = amounts_by_year(days)
     member = load_member_leave(conn, guild_id, user_id, type_id)
     if approve and deducts:
-        as_of = {year: _as_of(year, today, days) for year in per_year}
-        problem = member.shortfall(type_id, per_year, as_of, count_pending=False)
+        problem = member.shortfall(
+            type_id, per_year, _as_of_years(today, days), count_pending=False
+        )
         if problem:
             raise UserError(f"Cannot approve #{request_id}: {problem}")
     over = (
