@@ -295,6 +295,8 @@ def each_day(start: date, end: date) -> Iterable[date]:
 def working_days(
     start: date, end: date, workdays: frozenset[int], holidays: frozenset[date]
 ) -> list[date]:
+    if start == end:  # one day, as most requests: no generator to make
+        return [start] if is_working_day(start, workdays, holidays) else []
     return [d for d in each_day(start, end) if is_working_day(d, workdays, holidays)]
 
 
@@ -426,7 +428,7 @@ def day_amounts(
             "to request."
         )
     if span.portion is Portion.FULL_DAY:
-        each = Fraction(1)
+        each = _ONE_DAY
     elif span.portion is Portion.OFF_DUTY:
         start, end = span.interval()
         if end - start > workday_minutes:
@@ -436,8 +438,14 @@ def day_amounts(
             )
         each = Fraction(end - start, workday_minutes)
     else:
-        each = Fraction(1, 2)
+        each = _HALF_DAY
     return [(day, each) for day in days]
+
+
+# The amounts of a full and a half day, made once (Fractions are immutable; making one is slow
+# in Python, and every request asks for one).
+_ONE_DAY = Fraction(1)
+_HALF_DAY = Fraction(1, 2)
 
 
 def _hours(minutes: int) -> str:
@@ -451,6 +459,8 @@ def amounts_by_year(days: Iterable[tuple[date, Fraction]]) -> dict[int, Fraction
     for day, amount in days:
         year = day.year
         totals[year] = totals[year] + amount if year in totals else amount
+    if len(totals) == 1:  # one year (most requests): already in order
+        return totals
     return dict(sorted(totals.items()))
 
 
@@ -660,36 +670,48 @@ def shortfall(
     # counted as taken for a new request); then each year from ``first`` in order, the
     # carry-over into it worked out once along the way rather than again from ``since_year``
     # for every year (as carried_into does): the sums available_days makes, in integers.
-    entitled: dict[int, Fraction] = {}
-    denominators = [allowance.denominator, cap_days.denominator]
+    # Each amount as (numerator, denominator), asked for once: a Fraction's numerator and
+    # denominator are Python properties, and asking each twice (for the common denominator,
+    # then to scale) was half of this check's cost.
+    whole_n, whole_d = allowance.as_integer_ratio()
+    cap_n, cap_d = cap_days.as_integer_ratio()
+    denominators = [whole_d, cap_d]
+    entitled: dict[int, tuple[int, int]] = {}
     for year in checked:
         point = as_of.get(year)
         value = accrued(allowance, accrual, year, date(year, 12, 31) if point is None else point)
-        entitled[year] = value
-        denominators.append(value.denominator)
-    for seen in activity.values():
-        denominators += (
-            seen.adjustments.denominator,
-            seen.taken.denominator,
-            seen.pending.denominator,
+        ratio = value.as_integer_ratio()
+        entitled[year] = ratio
+        denominators.append(ratio[1])
+    flows: dict[int, tuple[tuple[int, int], tuple[int, int], tuple[int, int]]] = {}
+    for year, seen in activity.items():
+        parts = (
+            seen.adjustments.as_integer_ratio(),
+            seen.taken.as_integer_ratio(),
+            seen.pending.as_integer_ratio(),
         )
-    for value in additions.values():
-        denominators.append(value.denominator)
+        flows[year] = parts
+        denominators += (parts[0][1], parts[1][1], parts[2][1])
+    added: dict[int, tuple[int, int]] = {}
+    for year, value in additions.items():
+        ratio = value.as_integer_ratio()
+        added[year] = ratio
+        denominators.append(ratio[1])
     scale: int = lcm(*denominators)
-
-    def scaled(value: Fraction) -> int:
-        return value.numerator * (scale // value.denominator)
-
     net: dict[int, int] = {}
     for year in years:
-        seen = activity.get(year)
-        taken = scaled(additions[year]) if year in additions else 0
         change = 0
-        if seen is not None:
-            taken += scaled(seen.taken) + (scaled(seen.pending) if count_pending else 0)
-            change = scaled(seen.adjustments)
-        net[year] = change - taken
-    whole, cap = scaled(allowance), scaled(policy.carryover_cap)
+        ratio = added.get(year)
+        if ratio is not None:
+            change = -ratio[0] * (scale // ratio[1])
+        parts = flows.get(year)
+        if parts is not None:
+            (adjusted, adjusted_d), (taken, taken_d), (pending, pending_d) = parts
+            change += adjusted * (scale // adjusted_d) - taken * (scale // taken_d)
+            if count_pending:
+                change -= pending * (scale // pending_d)
+        net[year] = change
+    whole, cap = whole_n * (scale // whole_d), cap_n * (scale // cap_d)
     carried = 0
     into = policy.since_year  # ``carried`` is what carries into this year
     which = "available after pending requests" if count_pending else "available"
@@ -697,7 +719,8 @@ def shortfall(
         while into < year:
             carried = min(whole + carried + net.get(into, 0), cap)
             into += 1
-        left_scaled = scaled(entitled[year]) + carried + net[year]
+        entitled_n, entitled_d = entitled[year]
+        left_scaled = entitled_n * (scale // entitled_d) + carried + net[year]
         if left_scaled >= 0:
             continue
         left = Fraction(left_scaled, scale)
