@@ -601,25 +601,35 @@ def _member_leave(
     else:
         override_rows, ledger_rows, day_rows = results
     # (type, year) -> [adjustments, taken, pending, recorded]; the rows are unpacked by
-    # position (the queries' column order), which costs less than a lookup by name each.
+    # position (the queries' column order), which costs less than a lookup by name each. A
+    # column still holding the ZERO it started with takes the amount as it is (no Fraction
+    # arithmetic, not even a truth test: Fraction's are Python methods).
     totals: dict[tuple[int, int], list[Fraction]] = {}
-
-    def add(type_id: int, year: int, column: int, amount: Fraction) -> None:
-        bucket = totals.get((type_id, year))
-        if bucket is None:
-            bucket = totals[(type_id, year)] = [ZERO, ZERO, ZERO, ZERO]
-        bucket[column] = bucket[column] + amount if bucket[column] else amount
-
     for type_id, year, kind, amount, count in ledger_rows:
+        key = (type_id, year)
+        bucket = totals.get(key)
+        if bucket is None:
+            bucket = totals[key] = [ZERO, ZERO, ZERO, ZERO]
         if kind == "adjustment":
-            add(type_id, year, 0, _counted(amount, count, 1))
+            column, value = 0, _counted(amount, count, 1)
         else:  # debits are negative, credits positive: taken is what is still debited
-            add(type_id, year, 1, _counted(amount, count, -1))
+            column, value = 1, _counted(amount, count, -1)
+        held = bucket[column]
+        bucket[column] = value if held is ZERO else held + value
     for type_id, status, deducts, year, amount, count in day_rows:
         if status == _APPROVED:
-            add(type_id, year, 3, _counted(amount, count, 1))
+            column = 3
         elif deducts:
-            add(type_id, year, 2, _counted(amount, count, 1))
+            column = 2
+        else:
+            continue
+        key = (type_id, year)
+        bucket = totals.get(key)
+        if bucket is None:
+            bucket = totals[key] = [ZERO, ZERO, ZERO, ZERO]
+        value = _counted(amount, count, 1)
+        held = bucket[column]
+        bucket[column] = value if held is ZERO else held + value
     activity: dict[int, dict[int, YearActivity]] = {}
     for (type_id, year), (adjustments, taken, pending, recorded) in totals.items():
         activity.setdefault(type_id, {})[year] = YearActivity(adjustments, taken, pending, recorded)

@@ -54,6 +54,7 @@ from concord.db.leave.records import (
     REQUEST_COLUMNS,
     SQL_HOLIDAYS,
     SQL_REQUEST_ROW,
+    SQL_TYPE_BY_ID,
     SQL_TYPE_BY_NAME,
     SQL_TYPE_LEDGER,
     SQL_TYPE_LIVE_DAYS,
@@ -238,21 +239,28 @@ def load_member_leave(
     """One member's types, overrides and activity (inside a transaction or a test); with
     ``type_id``, of that type only (a transaction reads no more than its rule needs). With
     ``ltype`` (that type, already read in this transaction), its row is not read again."""
-    if ltype is not None:
-        # The type's override, ledger and live days (``_member_queries(...)[1:]``), run here
-        # directly: every request and adjustment reads them on the writer thread.
-        key = (guild_id, user_id, ltype.id)
-        live_days = SQL_TYPE_LIVE_DAYS if dialect(conn) == SQLITE else SQL_TYPE_LIVE_DAYS_PG
-        return _member_leave(
-            (
-                conn.execute(SQL_TYPE_OVERRIDE, key).fetchall(),
-                conn.execute(SQL_TYPE_LEDGER, key).fetchall(),
-                conn.execute(live_days, key).fetchall(),
-            ),
-            {ltype.id: ltype},
-        )
-    queries = _member_queries(guild_id, user_id, type_id, dialect(conn))
-    return _member_leave(_run_queries(conn, queries))
+    if ltype is None and type_id is None:
+        queries = _member_queries(guild_id, user_id, None, dialect(conn))
+        return _member_leave(_run_queries(conn, queries))
+    # One type: ``_member_queries(guild_id, user_id, type_id)``, run here directly (every
+    # request, decision and adjustment reads them on the writer thread).
+    if ltype is None:
+        assert type_id is not None
+        row = conn.execute(SQL_TYPE_BY_ID, (guild_id, type_id)).fetchone()
+        types = {} if row is None else {type_id: _type_from_row(row)}
+    else:
+        type_id = ltype.id
+        types = {type_id: ltype}
+    key = (guild_id, user_id, type_id)
+    live_days = SQL_TYPE_LIVE_DAYS if dialect(conn) == SQLITE else SQL_TYPE_LIVE_DAYS_PG
+    return _member_leave(
+        (
+            conn.execute(SQL_TYPE_OVERRIDE, key).fetchall(),
+            conn.execute(SQL_TYPE_LEDGER, key).fetchall(),
+            conn.execute(live_days, key).fetchall(),
+        ),
+        types,
+    )
 
 
 def _require_manager(actor_is_manager: bool) -> None:
