@@ -497,6 +497,13 @@ class Policy:
     def tracked(self) -> bool:
         return self.allowance is not None and self.deducts
 
+    @cached_property
+    def ratios(self) -> tuple[int, int, int, int]:
+        """(numerator, denominator) of the allowance (0/1 when there is none) and of the
+        carry-over cap, worked out once per policy object for the overdraw check."""
+        whole = self.allowance.as_integer_ratio() if self.allowance is not None else (0, 1)
+        return (*whole, *self.carryover_cap.as_integer_ratio())
+
 
 @quick_init
 @dataclass(frozen=True)
@@ -509,7 +516,11 @@ class YearActivity:
     recorded: Fraction = ZERO  # approved days of any type, deducted or not (for display)
 
 
-NO_ACTIVITY = YearActivity()  # a year with nothing in it (frozen: one serves every such year)
+NO_ACTIVITY = YearActivity()
+_NONE: tuple[int, int] = (
+    0,
+    1,
+)  # an empty column as (numerator, denominator)  # a year with nothing in it (frozen: one serves every such year)
 
 
 @quick_init
@@ -538,7 +549,7 @@ class Balance:
 
 def accrued(allowance: Fraction, accrual: Accrual, year: int, as_of: date) -> Fraction:
     """Entitlement of ``year`` credited by ``as_of``: all on 1 January, or 1/12 on each 1st."""
-    if as_of < date(year, 1, 1):
+    if as_of.year < year:  # before 1 January of ``year``
         return ZERO
     if accrual is Accrual.UPFRONT:
         return allowance
@@ -650,12 +661,14 @@ def shortfall(
     already booked next year must stay covered. ``count_pending`` counts pending requests as
     taken (a new request must fit beside them); an approval counts only approved leave.
     """
-    if not policy.tracked or policy.allow_negative or not additions:
+    allowance = policy.allowance  # ``policy.tracked``, without the property call
+    if allowance is None or not policy.deducts or policy.allow_negative or not additions:
         return None
-    allowance = policy.allowance
-    assert allowance is not None
-    first = min(additions)
-    accrual, cap_days = policy.accrual, policy.carryover_cap
+    if len(additions) == 1:  # one year (most requests): no min() to call
+        (first,) = additions
+    else:
+        first = min(additions)
+    accrual = policy.accrual
     # Loops rather than generator expressions and comprehensions: a request and its approval
     # each run this on the writer thread, for one or two years, where making the generators
     # cost more than the work in them.
@@ -673,31 +686,33 @@ def shortfall(
     # Each amount as (numerator, denominator), asked for once: a Fraction's numerator and
     # denominator are Python properties, and asking each twice (for the common denominator,
     # then to scale) was half of this check's cost.
-    whole_n, whole_d = allowance.as_integer_ratio()
-    cap_n, cap_d = cap_days.as_integer_ratio()
-    denominators = [whole_d, cap_d]
+    # A column with nothing in it holds the ZERO object: (0, 1) without asking it.
+    whole_n, whole_d, cap_n, cap_d = policy.ratios
+    denominators = {whole_d, cap_d}
     entitled: dict[int, tuple[int, int]] = {}
     for year in checked:
         point = as_of.get(year)
         value = accrued(allowance, accrual, year, date(year, 12, 31) if point is None else point)
         ratio = value.as_integer_ratio()
         entitled[year] = ratio
-        denominators.append(ratio[1])
+        denominators.add(ratio[1])
     flows: dict[int, tuple[tuple[int, int], tuple[int, int], tuple[int, int]]] = {}
     for year, seen in activity.items():
+        adjusted, taken, pending = seen.adjustments, seen.taken, seen.pending
         parts = (
-            seen.adjustments.as_integer_ratio(),
-            seen.taken.as_integer_ratio(),
-            seen.pending.as_integer_ratio(),
+            _NONE if adjusted is ZERO else adjusted.as_integer_ratio(),
+            _NONE if taken is ZERO else taken.as_integer_ratio(),
+            _NONE if pending is ZERO or not count_pending else pending.as_integer_ratio(),
         )
         flows[year] = parts
-        denominators += (parts[0][1], parts[1][1], parts[2][1])
+        denominators.update((parts[0][1], parts[1][1], parts[2][1]))
     added: dict[int, tuple[int, int]] = {}
     for year, value in additions.items():
         ratio = value.as_integer_ratio()
         added[year] = ratio
-        denominators.append(ratio[1])
-    scale: int = lcm(*denominators)
+        denominators.add(ratio[1])
+    # The least common multiple of the distinct denominators (most often only 1).
+    scale: int = lcm(*denominators) if len(denominators) > 1 else denominators.pop()
     net: dict[int, int] = {}
     for year in years:
         change = 0
@@ -706,10 +721,9 @@ def shortfall(
             change = -ratio[0] * (scale // ratio[1])
         parts = flows.get(year)
         if parts is not None:
-            (adjusted, adjusted_d), (taken, taken_d), (pending, pending_d) = parts
-            change += adjusted * (scale // adjusted_d) - taken * (scale // taken_d)
-            if count_pending:
-                change -= pending * (scale // pending_d)
+            (adjusted_n, adjusted_d), (taken_n, taken_d), (pending_n, pending_d) = parts
+            change += adjusted_n * (scale // adjusted_d) - taken_n * (scale // taken_d)
+            change -= pending_n * (scale // pending_d)  # (0, 1) unless counted
         net[year] = change
     whole, cap = whole_n * (scale // whole_d), cap_n * (scale // cap_d)
     carried = 0
