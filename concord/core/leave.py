@@ -501,8 +501,9 @@ class Policy:
     def ratios(self) -> tuple[int, int, int, int]:
         """(numerator, denominator) of the allowance (0/1 when there is none) and of the
         carry-over cap, worked out once per policy object for the overdraw check."""
-        whole = self.allowance.as_integer_ratio() if self.allowance is not None else (0, 1)
-        return (*whole, *self.carryover_cap.as_integer_ratio())
+        whole_n, whole_d = (0, 1) if self.allowance is None else self.allowance.as_integer_ratio()
+        cap_n, cap_d = self.carryover_cap.as_integer_ratio()
+        return whole_n, whole_d, cap_n, cap_d
 
 
 @quick_init

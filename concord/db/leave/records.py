@@ -153,6 +153,9 @@ class ApplyResult:
             and view.shift is None
         )
         after = later.balances_from(before) if same else later.balances()
+        if len(before) == 1:  # one year (most requests): no generator to make
+            ((seen, then),) = zip(before, after, strict=True)
+            return (BalanceChange(seen.year, self.amounts[seen.year], seen, then),)
         return tuple(
             BalanceChange(year=b.year, amount=self.amounts[b.year], before=b, after=a)
             for b, a in zip(before, after, strict=True)

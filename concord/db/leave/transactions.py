@@ -179,7 +179,12 @@ def _type_by_id(conn: Conn, type_id: int) -> LeaveType:
 
 def _holiday_set(conn: Conn, guild_id: int, start: date, end: date) -> frozenset[date]:
     rows = conn.execute(SQL_HOLIDAYS, (guild_id, start.isoformat(), end.isoformat())).fetchall()
+    if not rows:  # most requests: no generator to make
+        return _NO_HOLIDAYS
     return frozenset(date.fromisoformat(row["day"]) for row in rows)
+
+
+_NO_HOLIDAYS: frozenset[date] = frozenset()
 
 
 def _live_spans(
@@ -206,18 +211,13 @@ def _load_request(conn: Conn, guild_id: int, request_id: int) -> LeaveRequest:
 
 
 # Positions in REQUEST_COLUMNS of the values a decision reads or changes.
-_USER_ID, _TYPE_ID, _DEDUCTS, _STATUS, _DECIDED_BY, _DECIDED_AT, _DECISION_NOTE = (
-    REQUEST_COLUMNS.index(name)
-    for name in (
-        "user_id",
-        "type_id",
-        "deducts",
-        "status",
-        "decided_by",
-        "decided_at",
-        "decision_note",
-    )
-)
+_USER_ID: int = REQUEST_COLUMNS.index("user_id")
+_TYPE_ID: int = REQUEST_COLUMNS.index("type_id")
+_DEDUCTS: int = REQUEST_COLUMNS.index("deducts")
+_STATUS: int = REQUEST_COLUMNS.index("status")
+_DECIDED_BY: int = REQUEST_COLUMNS.index("decided_by")
+_DECIDED_AT: int = REQUEST_COLUMNS.index("decided_at")
+_DECISION_NOTE: int = REQUEST_COLUMNS.index("decision_note")
 
 
 def _request_days(conn: Conn, request_id: int) -> list[tuple[date, Fraction]]:
@@ -225,7 +225,7 @@ def _request_days(conn: Conn, request_id: int) -> list[tuple[date, Fraction]]:
         "SELECT day, amount FROM leave_request_days WHERE request_id = ? ORDER BY day",
         (request_id,),
     ).fetchall()
-    return [(date.fromisoformat(r["day"]), fraction_from_text(r["amount"])) for r in rows]
+    return [(date.fromisoformat(day), fraction_from_text(amount)) for day, amount in rows]
 
 
 def load_member_leave(
