@@ -8,22 +8,29 @@ from datetime import UTC, date, datetime, time, timedelta
 from fractions import Fraction
 from typing import Any
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from concord.core.actor import Actor
-from concord.core.leave import LeaveRequest, Portion, RequestStatus, Span
+from concord.core.leave import Accrual, LeaveRequest, Portion, RequestStatus, Span
 from concord.db.guilds import AuditJson, _audit_json, write_audit
-from concord.db.leave import LeaveManager
+from concord.db.leave import LeaveManager, PolicyChange
 from concord.db.leave.records import (
     PENDING_AUDIT,
+    REQUEST_COLUMNS,
     SQL_REQUEST,
     SQL_REQUEST_ROW,
+    SQL_TYPE_BY_ID,
+    SQL_TYPE_BY_NAME,
+    SQL_TYPES,
+    TYPE_COLUMNS,
     _decision_audit_json,
     _request_audit,
     _request_audit_json,
     _request_from_row,
     _request_from_tuple,
+    _type_from_row,
 )
 from concord.db.portable import Conn
 
@@ -164,3 +171,54 @@ async def test_a_request_read_by_position_is_the_request_read_by_name(db: Any) -
         RequestStatus.CANCELLED,
         RequestStatus.PENDING,
     ]
+
+
+def test_the_queries_read_by_position_name_their_columns_in_order() -> None:
+    assert SQL_REQUEST_ROW.startswith(f"SELECT {', '.join(REQUEST_COLUMNS)} FROM leave_requests ")
+    for sql in (SQL_TYPES, SQL_TYPE_BY_NAME, SQL_TYPE_BY_ID):
+        assert sql.startswith(f"SELECT {', '.join(TYPE_COLUMNS)} FROM leave_types WHERE")
+
+
+async def test_a_type_read_by_position_is_the_type_read_by_name(db: Any) -> None:
+    """Every setting of a type (an archived one too), on either backend: the type queries'
+    rows by position make the type ``SELECT *`` makes by name; a row of other columns is
+    refused rather than read wrongly."""
+    leave = LeaveManager(db)
+    await leave.types(GUILD, now=NOW)
+    await leave.set_policy(
+        GUILD,
+        "Study",
+        PolicyChange(
+            allowance=Fraction(7, 2),
+            accrual=Accrual.MONTHLY,
+            carryover_cap=Fraction(1, 2),
+            requires_approval=False,
+            allow_negative=True,
+        ),
+        actor=Actor(ALICE, True),
+        now=NOW,
+    )
+    await leave.set_policy(
+        GUILD, "Casual", PolicyChange(archive=True), actor=Actor(ALICE, True), now=NOW
+    )
+    everything = await db.fetchall(
+        "SELECT * FROM leave_types WHERE guild_id = ? ORDER BY id", (GUILD,)
+    )
+    rows = await db.fetchall(SQL_TYPES, (GUILD,))
+    assert len(rows) == len(everything) == 6
+    for row, full in zip(rows, everything, strict=True):
+        ltype = _type_from_row(row)
+        assert ltype.id == full["id"] and ltype.name == full["name"]
+        assert ltype.archived == (full["archived_at"] is not None)
+        assert ltype.settings.accrual.value == full["accrual"]
+        assert ltype.settings.allow_negative == bool(full["allow_negative"])
+        assert ltype.settings.requires_approval == bool(full["requires_approval"])
+        assert (ltype.settings.allowance is None) == (full["allowance"] is None)
+        by_name = await db.fetchone(SQL_TYPE_BY_NAME, (GUILD, full["name"]))
+        by_id = await db.fetchone(SQL_TYPE_BY_ID, (GUILD, full["id"]))
+        assert _type_from_row(by_name) == _type_from_row(by_id) == ltype
+    study = {t.name: t for t in await leave.types(GUILD, now=NOW)}["Study"]
+    assert study.settings.allowance == Fraction(7, 2)
+    assert study.settings.carryover_cap == Fraction(1, 2)
+    with pytest.raises(ValueError, match="columns"):
+        _type_from_row(everything[0])

@@ -172,7 +172,12 @@ def find_type(
 
 
 def _type_by_id(conn: Conn, type_id: int) -> LeaveType:
-    row = conn.execute("SELECT * FROM leave_types WHERE id = ?", (type_id,)).fetchone()
+    row = conn.execute(
+        "SELECT id, guild_id, name, allowance, accrual, carryover_cap, deducts,"
+        " requires_approval, allow_negative, since_year, archived_at FROM leave_types"
+        " WHERE id = ?",
+        (type_id,),
+    ).fetchone()
     assert row is not None
     return _type_from_row(row)
 
