@@ -14,7 +14,7 @@ anything is not, and off-duty spans may not intersect each other or the half the
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
@@ -266,6 +266,11 @@ def format_days_hours(value: Fraction, workday_minutes: int) -> str:
     if minutes % 60:
         parts.append(f"{minutes % 60} min")
     return sign + (" ".join(parts) or "0 days")
+
+
+# ``date.isoformat``, cached: the leave write path writes and queries each request's dates as
+# text half a dozen times, and making the text (C printf) costs several times a cache hit.
+iso_day: Callable[[date], str] = lru_cache(maxsize=4096)(date.isoformat)
 
 
 def fraction_to_text(value: Fraction) -> str:

@@ -13,7 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from concord.core.actor import Actor
-from concord.core.leave import Accrual, LeaveRequest, Portion, RequestStatus, Span
+from concord.core.leave import Accrual, LeaveRequest, Portion, RequestStatus, Span, iso_day
 from concord.db.guilds import AuditJson, _audit_json, write_audit
 from concord.db.leave import LeaveManager, PolicyChange
 from concord.db.leave.records import (
@@ -222,3 +222,9 @@ async def test_a_type_read_by_position_is_the_type_read_by_name(db: Any) -> None
     assert study.settings.carryover_cap == Fraction(1, 2)
     with pytest.raises(ValueError, match="columns"):
         _type_from_row(everything[0])
+
+
+@given(day=st.dates())
+def test_a_cached_day_text_is_its_isoformat(day: date) -> None:
+    assert iso_day(day) == day.isoformat()
+    assert iso_day(day) == day.isoformat()  # from the cache

@@ -33,6 +33,7 @@ from concord.core.leave import (
     compute_balance,
     fraction_from_text,
     fraction_to_text,
+    iso_day,
     moved,
     shortfall,
 )
@@ -507,11 +508,11 @@ def _request_audit_json(request: LeaveRequest, auto_approved: bool, held: str | 
     return AuditJson(
         f'{{"amount": {encode_basestring_ascii(fraction_to_text(request.amount))}, '
         f'"auto_approved": {"true" if auto_approved else "false"}, '
-        f'"end": "{span.end.isoformat()}", '
+        f'"end": "{iso_day(span.end)}", '
         f'"from_time": {_json_text(format_hhmm(from_time) if from_time else None)}, '
         + (f'"held": {encode_basestring_ascii(held)}, ' if held is not None else "")
         + f'"portion": {encode_basestring_ascii(str.__str__(span.portion))}, '
-        f'"start": "{span.start.isoformat()}", '
+        f'"start": "{iso_day(span.start)}", '
         f'"status": {encode_basestring_ascii(str.__str__(request.status))}, '
         f'"to_time": {_json_text(format_hhmm(to_time) if to_time else None)}, '
         f'"type": {encode_basestring_ascii(request.leave_type)}, '

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from concord.core.leave import iso_day
 from concord.core.teams import (
     MAX_BLACKOUT_REASON,
     Blackout,
@@ -226,7 +227,7 @@ def blackouts_for(
     """Blackouts of the whole office or of the member's teams touching [start, end]."""
     rows = conn.execute(
         SQL_BLACKOUTS_FOR,
-        (guild_id, end.isoformat(), start.isoformat(), user_id),
+        (guild_id, iso_day(end), iso_day(start), user_id),
     ).fetchall()
     return [_blackout_from_row(row) for row in rows]
 

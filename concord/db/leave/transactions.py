@@ -34,6 +34,7 @@ from concord.core.leave import (
     format_amount,
     fraction_from_text,
     fraction_to_text,
+    iso_day,
     validate_reason,
     validate_type_name,
 )
@@ -183,7 +184,7 @@ def _type_by_id(conn: Conn, type_id: int) -> LeaveType:
 
 
 def _holiday_set(conn: Conn, guild_id: int, start: date, end: date) -> frozenset[date]:
-    rows = conn.execute(SQL_HOLIDAYS, (guild_id, start.isoformat(), end.isoformat())).fetchall()
+    rows = conn.execute(SQL_HOLIDAYS, (guild_id, iso_day(start), iso_day(end))).fetchall()
     if not rows:  # most requests: no generator to make
         return _NO_HOLIDAYS
     return frozenset(date.fromisoformat(row["day"]) for row in rows)
@@ -198,7 +199,7 @@ def _live_spans(
     rows = conn.execute(
         "SELECT * FROM leave_requests WHERE guild_id = ? AND user_id = ?"
         " AND status IN ('pending', 'approved') AND start_date <= ? AND end_date >= ?",
-        (guild_id, user_id, end.isoformat(), start.isoformat()),
+        (guild_id, user_id, iso_day(end), iso_day(start)),
     ).fetchall()
     return [(row["id"], _request_from_row(row).span) for row in rows]
 
@@ -423,8 +424,8 @@ def apply_request(conn: Conn, spec: ApplyInput, now: datetime) -> ApplyResult:
             spec.user_id,
             ltype.id,
             ltype.name,
-            span.start.isoformat(),
-            span.end.isoformat(),
+            iso_day(span.start),
+            iso_day(span.end),
             span.portion.value,
             format_hhmm(span.from_time) if span.from_time else None,
             format_hhmm(span.to_time) if span.to_time else None,
@@ -443,7 +444,7 @@ def apply_request(conn: Conn, spec: ApplyInput, now: datetime) -> ApplyResult:
     for day, amount in days:
         conn.execute(
             "INSERT INTO leave_request_days (request_id, day, amount) VALUES (?, ?, ?)",
-            (request_id, day.isoformat(), fraction_to_text(amount)),
+            (request_id, iso_day(day), fraction_to_text(amount)),
         )
     # The request as stored, from what was just written rather than read back, and from the
     # objects the values were made from rather than parsed again from them (this ran for
