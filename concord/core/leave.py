@@ -14,7 +14,7 @@ anything is not, and off-duty spans may not intersect each other or the half the
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
@@ -22,6 +22,7 @@ from fractions import Fraction
 from functools import cached_property, lru_cache
 from math import lcm
 
+from concord.core.quick_init import quick_init
 from concord.core.schedule import describe_workdays, discord_time, format_hhmm
 from concord.errors import UserError
 
@@ -267,6 +268,11 @@ def format_days_hours(value: Fraction, workday_minutes: int) -> str:
     return sign + (" ".join(parts) or "0 days")
 
 
+# ``date.isoformat``, cached: the leave write path writes and queries each request's dates as
+# text half a dozen times, and making the text (C printf) costs several times a cache hit.
+iso_day: Callable[[date], str] = lru_cache(maxsize=4096)(date.isoformat)
+
+
 def fraction_to_text(value: Fraction) -> str:
     """Storage form: ``"5"``, ``"-1/2"``."""
     return str(value)
@@ -294,9 +300,12 @@ def each_day(start: date, end: date) -> Iterable[date]:
 def working_days(
     start: date, end: date, workdays: frozenset[int], holidays: frozenset[date]
 ) -> list[date]:
+    if start == end:  # one day, as most requests: no generator to make
+        return [start] if is_working_day(start, workdays, holidays) else []
     return [d for d in each_day(start, end) if is_working_day(d, workdays, holidays)]
 
 
+@quick_init
 @dataclass(frozen=True)
 class Span:
     """What a request asks for, before amounts: dates and the portion of the day."""
@@ -424,7 +433,7 @@ def day_amounts(
             "to request."
         )
     if span.portion is Portion.FULL_DAY:
-        each = Fraction(1)
+        each = _ONE_DAY
     elif span.portion is Portion.OFF_DUTY:
         start, end = span.interval()
         if end - start > workday_minutes:
@@ -434,8 +443,14 @@ def day_amounts(
             )
         each = Fraction(end - start, workday_minutes)
     else:
-        each = Fraction(1, 2)
+        each = _HALF_DAY
     return [(day, each) for day in days]
+
+
+# The amounts of a full and a half day, made once (Fractions are immutable; making one is slow
+# in Python, and every request asks for one).
+_ONE_DAY = Fraction(1)
+_HALF_DAY = Fraction(1, 2)
 
 
 def _hours(minutes: int) -> str:
@@ -449,6 +464,8 @@ def amounts_by_year(days: Iterable[tuple[date, Fraction]]) -> dict[int, Fraction
     for day, amount in days:
         year = day.year
         totals[year] = totals[year] + amount if year in totals else amount
+    if len(totals) == 1:  # one year (most requests): already in order
+        return totals
     return dict(sorted(totals.items()))
 
 
@@ -485,7 +502,16 @@ class Policy:
     def tracked(self) -> bool:
         return self.allowance is not None and self.deducts
 
+    @cached_property
+    def ratios(self) -> tuple[int, int, int, int]:
+        """(numerator, denominator) of the allowance (0/1 when there is none) and of the
+        carry-over cap, worked out once per policy object for the overdraw check."""
+        whole_n, whole_d = (0, 1) if self.allowance is None else self.allowance.as_integer_ratio()
+        cap_n, cap_d = self.carryover_cap.as_integer_ratio()
+        return whole_n, whole_d, cap_n, cap_d
 
+
+@quick_init
 @dataclass(frozen=True)
 class YearActivity:
     """What the ledger and the live requests hold for one member, type and year."""
@@ -496,9 +522,14 @@ class YearActivity:
     recorded: Fraction = ZERO  # approved days of any type, deducted or not (for display)
 
 
-NO_ACTIVITY = YearActivity()  # a year with nothing in it (frozen: one serves every such year)
+NO_ACTIVITY = YearActivity()
+_NONE: tuple[int, int] = (
+    0,
+    1,
+)  # an empty column as (numerator, denominator)  # a year with nothing in it (frozen: one serves every such year)
 
 
+@quick_init
 @dataclass(frozen=True)
 class Balance:
     leave_type: str
@@ -524,7 +555,7 @@ class Balance:
 
 def accrued(allowance: Fraction, accrual: Accrual, year: int, as_of: date) -> Fraction:
     """Entitlement of ``year`` credited by ``as_of``: all on 1 January, or 1/12 on each 1st."""
-    if as_of < date(year, 1, 1):
+    if as_of.year < year:  # before 1 January of ``year``
         return ZERO
     if accrual is Accrual.UPFRONT:
         return allowance
@@ -636,42 +667,71 @@ def shortfall(
     already booked next year must stay covered. ``count_pending`` counts pending requests as
     taken (a new request must fit beside them); an approval counts only approved leave.
     """
-    if not policy.tracked or policy.allow_negative or not additions:
+    allowance = policy.allowance  # ``policy.tracked``, without the property call
+    if allowance is None or not policy.deducts or policy.allow_negative or not additions:
         return None
-    allowance = policy.allowance
-    assert allowance is not None
-    first = min(additions)
-    years = set(activity) | set(additions)
-    checked = sorted(y for y in years if y >= first)
-    entitled = {
-        year: accrued(allowance, policy.accrual, year, as_of.get(year, date(year, 12, 31)))
-        for year in checked
-    }
+    if len(additions) == 1:  # one year (most requests): no min() to call
+        (first,) = additions
+    else:
+        first = min(additions)
+    accrual = policy.accrual
+    # Loops rather than generator expressions and comprehensions: a request and its approval
+    # each run this on the writer thread, for one or two years, where making the generators
+    # cost more than the work in them.
+    years = set(activity)
+    years.update(additions)
+    checked = sorted(years)
+    if checked[0] < first:
+        checked = [year for year in checked if year >= first]
     # Exact, in integers: every amount scaled by the least common multiple of the
     # denominators (Fraction arithmetic was most of this check's time, which every request and
     # approval pays on the writer thread). Each year's adjustments less what it takes (pending
     # counted as taken for a new request); then each year from ``first`` in order, the
     # carry-over into it worked out once along the way rather than again from ``since_year``
     # for every year (as carried_into does): the sums available_days makes, in integers.
-    values: list[Fraction] = [allowance, policy.carryover_cap, *entitled.values()]
-    for seen in activity.values():
-        values += (seen.adjustments, seen.taken, seen.pending)
-    values += additions.values()
-    scale: int = lcm(*(value.denominator for value in values))
-
-    def scaled(value: Fraction) -> int:
-        return value.numerator * (scale // value.denominator)
-
+    # Each amount as (numerator, denominator), asked for once: a Fraction's numerator and
+    # denominator are Python properties, and asking each twice (for the common denominator,
+    # then to scale) was half of this check's cost.
+    # A column with nothing in it holds the ZERO object: (0, 1) without asking it.
+    whole_n, whole_d, cap_n, cap_d = policy.ratios
+    denominators = {whole_d, cap_d}
+    entitled: dict[int, tuple[int, int]] = {}
+    for year in checked:
+        point = as_of.get(year)
+        value = accrued(allowance, accrual, year, date(year, 12, 31) if point is None else point)
+        ratio = value.as_integer_ratio()
+        entitled[year] = ratio
+        denominators.add(ratio[1])
+    flows: dict[int, tuple[tuple[int, int], tuple[int, int], tuple[int, int]]] = {}
+    for year, seen in activity.items():
+        adjusted, taken, pending = seen.adjustments, seen.taken, seen.pending
+        parts = (
+            _NONE if adjusted is ZERO else adjusted.as_integer_ratio(),
+            _NONE if taken is ZERO else taken.as_integer_ratio(),
+            _NONE if pending is ZERO or not count_pending else pending.as_integer_ratio(),
+        )
+        flows[year] = parts
+        denominators.update((parts[0][1], parts[1][1], parts[2][1]))
+    added: dict[int, tuple[int, int]] = {}
+    for year, value in additions.items():
+        ratio = value.as_integer_ratio()
+        added[year] = ratio
+        denominators.add(ratio[1])
+    # The least common multiple of the distinct denominators (most often only 1).
+    scale: int = lcm(*denominators) if len(denominators) > 1 else denominators.pop()
     net: dict[int, int] = {}
     for year in years:
-        seen = activity.get(year)
-        taken = scaled(additions[year]) if year in additions else 0
         change = 0
-        if seen is not None:
-            taken += scaled(seen.taken) + (scaled(seen.pending) if count_pending else 0)
-            change = scaled(seen.adjustments)
-        net[year] = change - taken
-    whole, cap = scaled(allowance), scaled(policy.carryover_cap)
+        ratio = added.get(year)
+        if ratio is not None:
+            change = -ratio[0] * (scale // ratio[1])
+        parts = flows.get(year)
+        if parts is not None:
+            (adjusted_n, adjusted_d), (taken_n, taken_d), (pending_n, pending_d) = parts
+            change += adjusted_n * (scale // adjusted_d) - taken_n * (scale // taken_d)
+            change -= pending_n * (scale // pending_d)  # (0, 1) unless counted
+        net[year] = change
+    whole, cap = whole_n * (scale // whole_d), cap_n * (scale // cap_d)
     carried = 0
     into = policy.since_year  # ``carried`` is what carries into this year
     which = "available after pending requests" if count_pending else "available"
@@ -679,7 +739,8 @@ def shortfall(
         while into < year:
             carried = min(whole + carried + net.get(into, 0), cap)
             into += 1
-        left_scaled = scaled(entitled[year]) + carried + net[year]
+        entitled_n, entitled_d = entitled[year]
+        left_scaled = entitled_n * (scale // entitled_d) + carried + net[year]
         if left_scaled >= 0:
             continue
         left = Fraction(left_scaled, scale)
@@ -697,6 +758,7 @@ def shortfall(
 
 
 # -- requests as the rest of the code sees them ------------------------------------------------
+@quick_init
 @dataclass(frozen=True)
 class LeaveRequest:
     id: int

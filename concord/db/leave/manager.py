@@ -109,14 +109,16 @@ class LeaveManager:
             override_note=override_note,
         )
         result = await self.db.write(apply_request, spec, now)
-        log.info(
-            "leave request #%s by %s for %s: %s %s",
-            result.request.id,
-            actor.user_id,
-            user_id,
-            result.request.leave_type,
-            result.request.status.value,
-        )
+        if log.isEnabledFor(logging.INFO):  # the arguments cost more than the disabled call
+            request = result.request
+            log.info(
+                "leave request #%s by %s for %s: %s %s",
+                request.id,
+                actor.user_id,
+                user_id,
+                request.leave_type,
+                request.status.value,
+            )
         return result
 
     async def approve(

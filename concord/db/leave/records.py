@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from fractions import Fraction
 from functools import cached_property, lru_cache
+from json.encoder import encode_basestring_ascii  # type: ignore[attr-defined]
 from typing import Any
 
 from concord.core.leave import (
@@ -32,10 +33,13 @@ from concord.core.leave import (
     compute_balance,
     fraction_from_text,
     fraction_to_text,
+    iso_day,
     moved,
     shortfall,
 )
+from concord.core.quick_init import quick_init
 from concord.core.schedule import format_hhmm, parse_hhmm
+from concord.db.guilds import AuditJson
 from concord.db.portable import SQLITE, Conn, DbRow
 
 log: logging.Logger = logging.getLogger(__name__)
@@ -44,6 +48,7 @@ Query = tuple[str, tuple[Any, ...]]
 
 
 # -- results -----------------------------------------------------------------------------------
+@quick_init
 @dataclass(frozen=True)
 class BalanceChange:
     """How one year's balance of the request's type moves with a request."""
@@ -54,6 +59,7 @@ class BalanceChange:
     after: Balance
 
 
+@quick_init
 @dataclass(frozen=True)
 class Shift:
     """How a change moves a member's activity: +1 or -1 of the days into each column."""
@@ -63,6 +69,7 @@ class Shift:
     recorded: int = 0
 
 
+@quick_init
 @dataclass(frozen=True)
 class BalanceView:
     """A member's balances of one type in each year some days fall in, worked out when first
@@ -120,6 +127,7 @@ class BalanceView:
         )
 
 
+@quick_init
 @dataclass(frozen=True)
 class ApplyResult:
     request: LeaveRequest
@@ -146,6 +154,9 @@ class ApplyResult:
             and view.shift is None
         )
         after = later.balances_from(before) if same else later.balances()
+        if len(before) == 1:  # one year (most requests): no generator to make
+            ((seen, then),) = zip(before, after, strict=True)
+            return (BalanceChange(seen.year, self.amounts[seen.year], seen, then),)
         return tuple(
             BalanceChange(year=b.year, amount=self.amounts[b.year], before=b, after=a)
             for b, a in zip(before, after, strict=True)
@@ -157,6 +168,7 @@ class ApplyResult:
         return tuple(RequestYear(c.year, c.amount, c.after) for c in self.changes)
 
 
+@quick_init
 @dataclass(frozen=True)
 class Decision:
     request: LeaveRequest
@@ -190,6 +202,7 @@ class HolidayImport:
     skipped: tuple[Holiday, ...]  # dates that already had a holiday (kept as they were)
 
 
+@quick_init
 @dataclass(frozen=True)
 class MemberLeave:
     """Everything needed for one member's balances: types, overrides and yearly activity."""
@@ -259,26 +272,65 @@ def _parse_when(text: str) -> datetime:
     return datetime.fromisoformat(text)
 
 
-@lru_cache(maxsize=512)
+# The columns of a leave type that the type queries below select, in this order.
+TYPE_COLUMNS: tuple[str, ...] = (
+    "id",
+    "guild_id",
+    "name",
+    "allowance",
+    "accrual",
+    "carryover_cap",
+    "deducts",
+    "requires_approval",
+    "allow_negative",
+    "since_year",
+    "archived_at",
+)
+
+
 def _type_from_row(row: DbRow) -> LeaveType:
+    """A type from a row of the type queries (``SQL_TYPES``, ``SQL_TYPE_BY_NAME``,
+    ``SQL_TYPE_BY_ID``: :data:`TYPE_COLUMNS`, in order)."""
+    values = tuple(row)
+    if len(values) != len(TYPE_COLUMNS):
+        raise ValueError(f"a leave type row has the columns {TYPE_COLUMNS}, not {len(values)}")
+    return _type_from_values(values)
+
+
+@lru_cache(maxsize=512)
+def _type_from_values(values: tuple[Any, ...]) -> LeaveType:
     """Cached by the row's values (a changed type is a different row): every balance reads
     all of a guild's types, and building them again each time was a measurable part of each
-    leave transaction."""
-    allowance = row["allowance"]
+    leave transaction. Keyed by the values rather than by the row: a ``sqlite3.Row``'s hash
+    and equality take in its cursor's description (a 7-tuple per column, made anew by each
+    query), about 16k instructions per lookup against 6k."""
+    (
+        type_id,
+        guild_id,
+        name,
+        allowance,
+        accrual,
+        carryover_cap,
+        deducts,
+        requires_approval,
+        allow_negative,
+        since_year,
+        archived_at,
+    ) = values
     return LeaveType(
-        id=row["id"],
-        guild_id=row["guild_id"],
-        name=row["name"],
+        id=type_id,
+        guild_id=guild_id,
+        name=name,
         settings=TypeSettings(
             allowance=None if allowance is None else fraction_from_text(allowance),
-            accrual=Accrual(row["accrual"]),
-            carryover_cap=fraction_from_text(row["carryover_cap"]),
-            deducts=bool(row["deducts"]),
-            requires_approval=bool(row["requires_approval"]),
-            allow_negative=bool(row["allow_negative"]),
+            accrual=Accrual(accrual),
+            carryover_cap=fraction_from_text(carryover_cap),
+            deducts=bool(deducts),
+            requires_approval=bool(requires_approval),
+            allow_negative=bool(allow_negative),
         ),
-        since_year=row["since_year"],
-        archived=row["archived_at"] is not None,
+        since_year=since_year,
+        archived=archived_at is not None,
     )
 
 
@@ -318,6 +370,96 @@ def _request_from_values(row: Mapping[str, Any]) -> LeaveRequest:
         card_channel_id=row["card_channel_id"],
         card_message_id=row["card_message_id"],
         override_note=row.get("override_note"),
+    )
+
+
+# The columns of a request in the order ``_request_from_tuple`` reads them (LeaveRequest's
+# fields, its span's five columns in its place).
+REQUEST_COLUMNS: tuple[str, ...] = (
+    "id",
+    "guild_id",
+    "user_id",
+    "type_id",
+    "type_name",
+    "start_date",
+    "end_date",
+    "portion",
+    "from_time",
+    "to_time",
+    "amount",
+    "deducts",
+    "reason",
+    "status",
+    "filed_by",
+    "created_at",
+    "decided_by",
+    "decided_at",
+    "decision_note",
+    "cancelled_by",
+    "cancelled_at",
+    "card_channel_id",
+    "card_message_id",
+    "override_note",
+)
+
+
+def _request_from_tuple(values: Sequence[Any]) -> LeaveRequest:
+    """``_request_from_values`` for the values of :data:`REQUEST_COLUMNS`, by position (a
+    row of :data:`SQL_REQUEST_ROW`): no dict of the row by name, no lookups by name, and
+    LeaveRequest's fields given in order (the writer reads a request in every decision)."""
+    (
+        request_id,
+        guild_id,
+        user_id,
+        type_id,
+        type_name,
+        start_date,
+        end_date,
+        portion,
+        from_time,
+        to_time,
+        amount,
+        deducts,
+        reason,
+        status,
+        filed_by,
+        created_at,
+        decided_by,
+        decided_at,
+        decision_note,
+        cancelled_by,
+        cancelled_at,
+        card_channel_id,
+        card_message_id,
+        override_note,
+    ) = values
+    return LeaveRequest(
+        request_id,
+        guild_id,
+        user_id,
+        type_id,
+        type_name,
+        Span(
+            date.fromisoformat(start_date),
+            date.fromisoformat(end_date),
+            _PORTIONS.get(portion) or Portion(portion),
+            parse_hhmm(from_time) if from_time else None,
+            parse_hhmm(to_time) if to_time else None,
+        ),
+        fraction_from_text(amount),
+        bool(deducts),
+        reason,
+        _STATUSES.get(status) or RequestStatus(status),
+        filed_by,
+        _parse_when(created_at),
+        decided_by,
+        _parse_when(decided_at) if decided_at else None,
+        decision_note,
+        cancelled_by,
+        _parse_when(cancelled_at) if cancelled_at else None,
+        card_channel_id,
+        card_message_id,
+        override_note,
     )
 
 
@@ -362,6 +504,41 @@ def _request_audit(request: LeaveRequest) -> dict[str, Any]:
     }
 
 
+def _json_text(text: str | None) -> str:
+    """A string (or None) as JSON, as the audit encoder writes it (ASCII)."""
+    return "null" if text is None else encode_basestring_ascii(text)
+
+
+def _request_audit_json(request: LeaveRequest, auto_approved: bool, held: str | None) -> AuditJson:
+    """``{**_request_audit(request), "auto_approved": auto_approved}`` (and ``"held": held``
+    when given) as ``write_audit`` encodes it, keys sorted, made as text: every request writes
+    one, on the writer thread (tests/db/test_leave_audit_json.py compares the two)."""
+    span = request.span
+    from_time, to_time = span.from_time, span.to_time
+    return AuditJson(
+        f'{{"amount": {encode_basestring_ascii(fraction_to_text(request.amount))}, '
+        f'"auto_approved": {"true" if auto_approved else "false"}, '
+        f'"end": "{iso_day(span.end)}", '
+        f'"from_time": {_json_text(format_hhmm(from_time) if from_time else None)}, '
+        + (f'"held": {encode_basestring_ascii(held)}, ' if held is not None else "")
+        + f'"portion": {encode_basestring_ascii(str.__str__(span.portion))}, '
+        f'"start": "{iso_day(span.start)}", '
+        f'"status": {encode_basestring_ascii(str.__str__(request.status))}, '
+        f'"to_time": {_json_text(format_hhmm(to_time) if to_time else None)}, '
+        f'"type": {encode_basestring_ascii(request.leave_type)}, '
+        f'"user_id": {int(request.user_id)}}}'
+    )
+
+
+# A decision's audit values (``{"status": "pending"}`` before, ``{"status": …, "note": …}``
+# after), made as write_audit encodes them.
+PENDING_AUDIT: AuditJson = AuditJson('{"status": "pending"}')
+
+
+def _decision_audit_json(status: str, note: str | None) -> AuditJson:
+    return AuditJson(f'{{"note": {_json_text(note)}, "status": {encode_basestring_ascii(status)}}}')
+
+
 def _settings_audit(settings: TypeSettings) -> dict[str, Any]:
     return {
         "allowance": None if settings.allowance is None else fraction_to_text(settings.allowance),
@@ -374,9 +551,23 @@ def _settings_audit(settings: TypeSettings) -> dict[str, Any]:
 
 
 # -- shared queries (run the same way on the writer and on a read connection) -----------------
-SQL_TYPES = "SELECT * FROM leave_types WHERE guild_id = ? ORDER BY id"
-SQL_TYPE_BY_NAME = "SELECT * FROM leave_types WHERE guild_id = ? AND name = ?"
+# A type's columns, named in TYPE_COLUMNS' order (``_type_from_row`` reads them by position).
+SQL_TYPES = (
+    "SELECT id, guild_id, name, allowance, accrual, carryover_cap, deducts, requires_approval,"
+    " allow_negative, since_year, archived_at FROM leave_types WHERE guild_id = ? ORDER BY id"
+)
+SQL_TYPE_BY_NAME = (
+    "SELECT id, guild_id, name, allowance, accrual, carryover_cap, deducts, requires_approval,"
+    " allow_negative, since_year, archived_at FROM leave_types WHERE guild_id = ? AND name = ?"
+)
 SQL_REQUEST = "SELECT * FROM leave_requests WHERE guild_id = ? AND id = ?"
+# The same request, its columns named in REQUEST_COLUMNS' order (read by position).
+SQL_REQUEST_ROW = (
+    "SELECT id, guild_id, user_id, type_id, type_name, start_date, end_date, portion,"
+    " from_time, to_time, amount, deducts, reason, status, filed_by, created_at, decided_by,"
+    " decided_at, decision_note, cancelled_by, cancelled_at, card_channel_id, card_message_id,"
+    " override_note FROM leave_requests WHERE guild_id = ? AND id = ?"
+)
 SQL_OVERRIDES = "SELECT type_id, allowance FROM leave_allowances WHERE guild_id = ? AND user_id = ?"
 # A member's ledger and live days, counted by distinct amount: SQLite groups the rows, so the
 # Python fold (exact Fractions, slow) runs once per distinct amount, not once per row of
@@ -393,7 +584,10 @@ SQL_LIVE_DAYS = (
     " GROUP BY r.type_id, r.status, r.deducts, year, d.amount"
 )
 # The same for one type: what a write transaction needs (it always concerns one type).
-SQL_TYPE_BY_ID = "SELECT * FROM leave_types WHERE guild_id = ? AND id = ?"
+SQL_TYPE_BY_ID = (
+    "SELECT id, guild_id, name, allowance, accrual, carryover_cap, deducts, requires_approval,"
+    " allow_negative, since_year, archived_at FROM leave_types WHERE guild_id = ? AND id = ?"
+)
 SQL_TYPE_OVERRIDE = (
     "SELECT type_id, allowance FROM leave_allowances"
     " WHERE guild_id = ? AND user_id = ? AND type_id = ?"
@@ -462,37 +656,54 @@ def _counted(amount: str, count: int, sign: int) -> Fraction:
 _APPROVED: str = RequestStatus.APPROVED.value
 
 
-def _member_leave(results: Sequence[Sequence[DbRow]]) -> MemberLeave:
-    """Fold the rows of :func:`_member_queries` into per-type, per-year activity."""
-    type_rows, override_rows, ledger_rows, day_rows = results
+def _member_leave(
+    results: Sequence[Sequence[DbRow]], types: dict[int, LeaveType] | None = None
+) -> MemberLeave:
+    """Fold the rows of :func:`_member_queries` into per-type, per-year activity. With
+    ``types`` (a transaction that has already read its type), ``results`` are the rows of
+    the queries after the types' (``_member_queries(...)[1:]``)."""
+    if types is None:
+        type_rows, override_rows, ledger_rows, day_rows = results
+        types = {row["id"]: _type_from_row(row) for row in type_rows}
+    else:
+        override_rows, ledger_rows, day_rows = results
     # (type, year) -> [adjustments, taken, pending, recorded]; the rows are unpacked by
-    # position (the queries' column order), which costs less than a lookup by name each.
+    # position (the queries' column order), which costs less than a lookup by name each. A
+    # column still holding the ZERO it started with takes the amount as it is (no Fraction
+    # arithmetic, not even a truth test: Fraction's are Python methods).
     totals: dict[tuple[int, int], list[Fraction]] = {}
-
-    def add(type_id: int, year: int, column: int, amount: Fraction) -> None:
-        bucket = totals.get((type_id, year))
-        if bucket is None:
-            bucket = totals[(type_id, year)] = [ZERO, ZERO, ZERO, ZERO]
-        bucket[column] = bucket[column] + amount if bucket[column] else amount
-
     for type_id, year, kind, amount, count in ledger_rows:
+        key = (type_id, year)
+        bucket = totals.get(key)
+        if bucket is None:
+            bucket = totals[key] = [ZERO, ZERO, ZERO, ZERO]
         if kind == "adjustment":
-            add(type_id, year, 0, _counted(amount, count, 1))
+            column, value = 0, _counted(amount, count, 1)
         else:  # debits are negative, credits positive: taken is what is still debited
-            add(type_id, year, 1, _counted(amount, count, -1))
+            column, value = 1, _counted(amount, count, -1)
+        held = bucket[column]
+        bucket[column] = value if held is ZERO else held + value
     for type_id, status, deducts, year, amount, count in day_rows:
         if status == _APPROVED:
-            add(type_id, year, 3, _counted(amount, count, 1))
+            column = 3
         elif deducts:
-            add(type_id, year, 2, _counted(amount, count, 1))
+            column = 2
+        else:
+            continue
+        key = (type_id, year)
+        bucket = totals.get(key)
+        if bucket is None:
+            bucket = totals[key] = [ZERO, ZERO, ZERO, ZERO]
+        value = _counted(amount, count, 1)
+        held = bucket[column]
+        bucket[column] = value if held is ZERO else held + value
     activity: dict[int, dict[int, YearActivity]] = {}
     for (type_id, year), (adjustments, taken, pending, recorded) in totals.items():
         activity.setdefault(type_id, {})[year] = YearActivity(adjustments, taken, pending, recorded)
-    return MemberLeave(
-        types={row["id"]: _type_from_row(row) for row in type_rows},
-        overrides={row["type_id"]: fraction_from_text(row["allowance"]) for row in override_rows},
-        activity=activity,
-    )
+    overrides: dict[int, Fraction] = {}
+    for row in override_rows:
+        overrides[row[0]] = fraction_from_text(row[1])  # (type_id, allowance)
+    return MemberLeave(types, overrides, activity)
 
 
 def _run_queries(conn: Conn, queries: Iterable[Query]) -> list[list[DbRow]]:
@@ -502,9 +713,21 @@ def _run_queries(conn: Conn, queries: Iterable[Query]) -> list[list[DbRow]]:
 def _balances_for(
     member: MemberLeave, type_id: int, days: Sequence[tuple[date, Fraction]], today: date
 ) -> tuple[Balance, ...]:
-    years = sorted({day.year for day, _ in days})
-    return tuple(member.balance(type_id, year, _as_of(year, today, days)) for year in years)
+    as_of = _as_of_years(today, days)
+    if len(as_of) == 1:  # one year: most requests (this runs for every /leave apply shown)
+        ((year, point),) = as_of.items()
+        return (member.balance(type_id, year, point),)
+    return tuple(member.balance(type_id, year, as_of[year]) for year in sorted(as_of))
 
 
-def _as_of(year: int, today: date, days: Sequence[tuple[date, Fraction]]) -> date:
-    return balance_as_of(year, today, max(day for day, _ in days if day.year == year))
+def _as_of_years(today: date, days: Sequence[tuple[date, Fraction]]) -> dict[int, date]:
+    """For each year of ``days``, the date its balance is counted up to (``balance_as_of``
+    with the last of the days in that year), in one pass over the days: each request and
+    approval asks this on the writer thread."""
+    last: dict[int, date] = {}
+    for day, _ in days:
+        year = day.year
+        seen = last.get(year)
+        if seen is None or day > seen:
+            last[year] = day
+    return {year: balance_as_of(year, today, day) for year, day in last.items()}

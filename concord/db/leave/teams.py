@@ -10,10 +10,12 @@ CASCADE); the audit log keeps what it was.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from concord.core.leave import iso_day
 from concord.core.teams import (
     MAX_BLACKOUT_REASON,
     Blackout,
@@ -163,12 +165,22 @@ def others_out(conn: Conn, team_id: int, user_id: int, start: date, end: date) -
     return {date.fromisoformat(row["day"]): int(row["n"]) for row in rows}
 
 
-def over_limit(conn: Conn, guild_id: int, user_id: int, days: list[date]) -> OverLimit | None:
+def over_limit(
+    conn: Conn,
+    guild_id: int,
+    user_id: int,
+    days: list[date],
+    teams: Sequence[Team] | None = None,
+) -> OverLimit | None:
     """The first team of the member a request on ``days`` would take over its ``max_out``
-    (counting approved leave: pending requests are counted when they are approved)."""
+    (counting approved leave: pending requests are counted when they are approved).
+    ``teams``: the member's teams, already read in this transaction (an approval reads them
+    for its routing first), so they are not read again."""
     if not days:
         return None
-    for team in member_teams(conn, guild_id, user_id):
+    if teams is None:
+        teams = member_teams(conn, guild_id, user_id)
+    for team in teams:
         if team.max_out is None:
             continue
         out = others_out(conn, team.id, user_id, min(days), max(days))
@@ -215,7 +227,7 @@ def blackouts_for(
     """Blackouts of the whole office or of the member's teams touching [start, end]."""
     rows = conn.execute(
         SQL_BLACKOUTS_FOR,
-        (guild_id, end.isoformat(), start.isoformat(), user_id),
+        (guild_id, iso_day(end), iso_day(start), user_id),
     ).fetchall()
     return [_blackout_from_row(row) for row in rows]
 

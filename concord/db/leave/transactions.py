@@ -34,9 +34,11 @@ from concord.core.leave import (
     format_amount,
     fraction_from_text,
     fraction_to_text,
+    iso_day,
     validate_reason,
     validate_type_name,
 )
+from concord.core.quick_init import quick_init
 from concord.core.schedule import format_hhmm
 from concord.core.settings import GuildConfig
 from concord.core.teams import (
@@ -49,9 +51,16 @@ from concord.core.teams import (
 from concord.core.text import escape_markdown
 from concord.db.guilds import read_config, utcnow_iso, write_audit
 from concord.db.leave.records import (
+    PENDING_AUDIT,
+    REQUEST_COLUMNS,
     SQL_HOLIDAYS,
-    SQL_REQUEST,
+    SQL_REQUEST_ROW,
+    SQL_TYPE_BY_ID,
     SQL_TYPE_BY_NAME,
+    SQL_TYPE_LEDGER,
+    SQL_TYPE_LIVE_DAYS,
+    SQL_TYPE_LIVE_DAYS_PG,
+    SQL_TYPE_OVERRIDE,
     SQL_TYPES,
     ApplyResult,
     BalanceView,
@@ -59,20 +68,21 @@ from concord.db.leave.records import (
     HolidayImport,
     MemberLeave,
     Shift,
-    _as_of,
+    _as_of_years,
+    _decision_audit_json,
     _holiday_from_row,
     _member_leave,
     _member_queries,
     _parse_when,
-    _request_audit,
+    _request_audit_json,
     _request_from_row,
-    _request_from_values,
+    _request_from_tuple,
     _run_queries,
     _settings_audit,
     _type_from_row,
 )
 from concord.db.leave.teams import blackouts_for, over_limit, routing
-from concord.db.portable import Conn, DbRow, dialect
+from concord.db.portable import SQLITE, Conn, DbRow, dialect
 from concord.errors import NotFound, PermissionDenied, UserError
 
 log: logging.Logger = logging.getLogger(__name__)
@@ -81,6 +91,8 @@ MANAGERS_ONLY = "Only managers can do that (the Manager role, Manage Server or t
 MAX_ADJUST_REASON = 200
 MAX_HOLIDAY_NAME = 100
 T = TypeVar("T")
+# Stored status values (``RequestStatus.X.value`` is a property call through enum's descriptor).
+_PENDING, _APPROVED, _REJECTED = "pending", "approved", "rejected"
 
 
 # -- synchronous helpers for transaction functions ---------------------------------------------
@@ -161,14 +173,24 @@ def find_type(
 
 
 def _type_by_id(conn: Conn, type_id: int) -> LeaveType:
-    row = conn.execute("SELECT * FROM leave_types WHERE id = ?", (type_id,)).fetchone()
+    row = conn.execute(
+        "SELECT id, guild_id, name, allowance, accrual, carryover_cap, deducts,"
+        " requires_approval, allow_negative, since_year, archived_at FROM leave_types"
+        " WHERE id = ?",
+        (type_id,),
+    ).fetchone()
     assert row is not None
     return _type_from_row(row)
 
 
 def _holiday_set(conn: Conn, guild_id: int, start: date, end: date) -> frozenset[date]:
-    rows = conn.execute(SQL_HOLIDAYS, (guild_id, start.isoformat(), end.isoformat())).fetchall()
+    rows = conn.execute(SQL_HOLIDAYS, (guild_id, iso_day(start), iso_day(end))).fetchall()
+    if not rows:  # most requests: no generator to make
+        return _NO_HOLIDAYS
     return frozenset(date.fromisoformat(row["day"]) for row in rows)
+
+
+_NO_HOLIDAYS: frozenset[date] = frozenset()
 
 
 def _live_spans(
@@ -177,21 +199,31 @@ def _live_spans(
     rows = conn.execute(
         "SELECT * FROM leave_requests WHERE guild_id = ? AND user_id = ?"
         " AND status IN ('pending', 'approved') AND start_date <= ? AND end_date >= ?",
-        (guild_id, user_id, end.isoformat(), start.isoformat()),
+        (guild_id, user_id, iso_day(end), iso_day(start)),
     ).fetchall()
     return [(row["id"], _request_from_row(row).span) for row in rows]
 
 
-def _load_values(conn: Conn, guild_id: int, request_id: int) -> dict[str, Any]:
-    """A request's stored column values, by name."""
-    row = conn.execute(SQL_REQUEST, (guild_id, request_id)).fetchone()
+def _load_values(conn: Conn, guild_id: int, request_id: int) -> list[Any]:
+    """A request's stored column values, in ``REQUEST_COLUMNS``' order."""
+    row = conn.execute(SQL_REQUEST_ROW, (guild_id, request_id)).fetchone()
     if row is None:
         raise NotFound(f"There is no leave request #{request_id} in this server.")
-    return dict(zip(row.keys(), row, strict=True))
+    return list(row)
 
 
 def _load_request(conn: Conn, guild_id: int, request_id: int) -> LeaveRequest:
-    return _request_from_values(_load_values(conn, guild_id, request_id))
+    return _request_from_tuple(_load_values(conn, guild_id, request_id))
+
+
+# Positions in REQUEST_COLUMNS of the values a decision reads or changes.
+_USER_ID: int = REQUEST_COLUMNS.index("user_id")
+_TYPE_ID: int = REQUEST_COLUMNS.index("type_id")
+_DEDUCTS: int = REQUEST_COLUMNS.index("deducts")
+_STATUS: int = REQUEST_COLUMNS.index("status")
+_DECIDED_BY: int = REQUEST_COLUMNS.index("decided_by")
+_DECIDED_AT: int = REQUEST_COLUMNS.index("decided_at")
+_DECISION_NOTE: int = REQUEST_COLUMNS.index("decision_note")
 
 
 def _request_days(conn: Conn, request_id: int) -> list[tuple[date, Fraction]]:
@@ -199,16 +231,42 @@ def _request_days(conn: Conn, request_id: int) -> list[tuple[date, Fraction]]:
         "SELECT day, amount FROM leave_request_days WHERE request_id = ? ORDER BY day",
         (request_id,),
     ).fetchall()
-    return [(date.fromisoformat(r["day"]), fraction_from_text(r["amount"])) for r in rows]
+    return [(date.fromisoformat(day), fraction_from_text(amount)) for day, amount in rows]
 
 
 def load_member_leave(
-    conn: Conn, guild_id: int, user_id: int, type_id: int | None = None
+    conn: Conn,
+    guild_id: int,
+    user_id: int,
+    type_id: int | None = None,
+    *,
+    ltype: LeaveType | None = None,
 ) -> MemberLeave:
     """One member's types, overrides and activity (inside a transaction or a test); with
-    ``type_id``, of that type only (a transaction reads no more than its rule needs)."""
-    queries = _member_queries(guild_id, user_id, type_id, dialect(conn))
-    return _member_leave(_run_queries(conn, queries))
+    ``type_id``, of that type only (a transaction reads no more than its rule needs). With
+    ``ltype`` (that type, already read in this transaction), its row is not read again."""
+    if ltype is None and type_id is None:
+        queries = _member_queries(guild_id, user_id, None, dialect(conn))
+        return _member_leave(_run_queries(conn, queries))
+    # One type: ``_member_queries(guild_id, user_id, type_id)``, run here directly (every
+    # request, decision and adjustment reads them on the writer thread).
+    if ltype is None:
+        assert type_id is not None
+        row = conn.execute(SQL_TYPE_BY_ID, (guild_id, type_id)).fetchone()
+        types = {} if row is None else {type_id: _type_from_row(row)}
+    else:
+        type_id = ltype.id
+        types = {type_id: ltype}
+    key = (guild_id, user_id, type_id)
+    live_days = SQL_TYPE_LIVE_DAYS if dialect(conn) == SQLITE else SQL_TYPE_LIVE_DAYS_PG
+    return _member_leave(
+        (
+            conn.execute(SQL_TYPE_OVERRIDE, key).fetchall(),
+            conn.execute(SQL_TYPE_LEDGER, key).fetchall(),
+            conn.execute(live_days, key).fetchall(),
+        ),
+        types,
+    )
 
 
 def _require_manager(actor_is_manager: bool) -> None:
@@ -263,6 +321,7 @@ def _minute(value: time | None) -> time | None:
 
 
 # -- transaction functions ---------------------------------------------------------------------
+@quick_init
 @dataclass(frozen=True)
 class ApplyInput:
     guild_id: int
@@ -332,10 +391,9 @@ def apply_request(conn: Conn, spec: ApplyInput, now: datetime) -> ApplyResult:
         raise PermissionDenied(
             "Only managers can override blackout days and team limits (`override_note`)."
         )
-    member = load_member_leave(conn, spec.guild_id, spec.user_id, ltype.id)
+    member = load_member_leave(conn, spec.guild_id, spec.user_id, ltype=ltype)
     per_year = amounts_by_year(days)
-    as_of = {year: _as_of(year, today, days) for year in per_year}
-    problem = member.shortfall(ltype.id, per_year, as_of, count_pending=True)
+    problem = member.shortfall(ltype.id, per_year, _as_of_years(today, days), count_pending=True)
     if problem:
         raise UserError(problem)
     overridden = (
@@ -366,8 +424,8 @@ def apply_request(conn: Conn, spec: ApplyInput, now: datetime) -> ApplyResult:
             spec.user_id,
             ltype.id,
             ltype.name,
-            span.start.isoformat(),
-            span.end.isoformat(),
+            iso_day(span.start),
+            iso_day(span.end),
             span.portion.value,
             format_hhmm(span.from_time) if span.from_time else None,
             format_hhmm(span.to_time) if span.to_time else None,
@@ -386,7 +444,7 @@ def apply_request(conn: Conn, spec: ApplyInput, now: datetime) -> ApplyResult:
     for day, amount in days:
         conn.execute(
             "INSERT INTO leave_request_days (request_id, day, amount) VALUES (?, ?, ?)",
-            (request_id, day.isoformat(), fraction_to_text(amount)),
+            (request_id, iso_day(day), fraction_to_text(amount)),
         )
     # The request as stored, from what was just written rather than read back, and from the
     # objects the values were made from rather than parsed again from them (this ran for
@@ -421,11 +479,9 @@ def apply_request(conn: Conn, spec: ApplyInput, now: datetime) -> ApplyResult:
         actor_id=spec.actor_id,
         action="leave.request",
         subject=f"leave:{request_id}",
-        after={
-            **_request_audit(request),
-            "auto_approved": auto,
-            **({"held": "approval switched off by the requester"} if held else {}),
-        },
+        after=_request_audit_json(
+            request, auto, "approval switched off by the requester" if held else None
+        ),
         now=now,
     )
     if overridden:
@@ -474,7 +530,7 @@ def decide_request(
     # The stored values, checked as they are; the request object is made once, as decided
     # (making it and then a changed copy was a measurable part of an approval).
     values = _load_values(conn, guild_id, request_id)
-    user_id, type_id, deducts = values["user_id"], values["type_id"], bool(values["deducts"])
+    user_id, type_id, deducts = values[_USER_ID], values[_TYPE_ID], bool(values[_DEDUCTS])
     if user_id == actor_id:
         raise PermissionDenied(
             f"Nobody decides their own leave: another manager has to "
@@ -485,8 +541,8 @@ def decide_request(
         actor_id, is_manager=manager, decides_leave=actor_decides, role_ids=role_ids
     ):
         raise PermissionDenied(route.refusal(request_id))
-    if values["status"] != RequestStatus.PENDING.value:
-        raise already_decided(_request_from_values(values))
+    if values[_STATUS] != _PENDING:
+        raise already_decided(_request_from_tuple(values))
     note = validate_reason(note)
     config = read_config(conn, guild_id)
     today = local_today(now, config)
@@ -494,35 +550,32 @@ def decide_request(
     per_year = amounts_by_year(days)
     member = load_member_leave(conn, guild_id, user_id, type_id)
     if approve and deducts:
-        as_of = {year: _as_of(year, today, days) for year in per_year}
-        problem = member.shortfall(type_id, per_year, as_of, count_pending=False)
+        problem = member.shortfall(
+            type_id, per_year, _as_of_years(today, days), count_pending=False
+        )
         if problem:
             raise UserError(f"Cannot approve #{request_id}: {problem}")
     over = (
-        over_limit(conn, guild_id, user_id, [day for day, _ in days])
+        over_limit(conn, guild_id, user_id, [day for day, _ in days], route.teams)
         if approve and deducts
         else None
     )
     if over is not None and not override:
         raise LimitReached(request_id, over)
-    status = RequestStatus.APPROVED if approve else RequestStatus.REJECTED
+    status_text = _APPROVED if approve else _REJECTED
     stamp = utcnow_iso(now)  # as stored: UTC, whole seconds
     updated = conn.execute(
         "UPDATE leave_requests SET status = ?, decided_by = ?, decided_at = ?, decision_note = ?"
         " WHERE guild_id = ? AND id = ? AND status = 'pending'",
-        (status.value, actor_id, stamp, note, guild_id, request_id),
+        (status_text, actor_id, stamp, note, guild_id, request_id),
     )
     if updated.rowcount != 1:
         raise already_decided(_load_request(conn, guild_id, request_id))
-    decided = _request_from_values(
-        {
-            **values,
-            "status": status.value,
-            "decided_by": actor_id,
-            "decided_at": stamp,
-            "decision_note": note,
-        }
-    )
+    values[_STATUS] = status_text
+    values[_DECIDED_BY] = actor_id
+    values[_DECIDED_AT] = stamp
+    values[_DECISION_NOTE] = note
+    decided = _request_from_tuple(values)
     if approve and decided.deducts:
         debits = {year: _negated(amount) for year, amount in per_year.items()}
         _write_ledger(conn, decided, "debit", debits, actor_id, now)
@@ -532,8 +585,8 @@ def decide_request(
         actor_id=actor_id,
         action="leave.approve" if approve else "leave.reject",
         subject=f"leave:{request_id}",
-        before={"status": RequestStatus.PENDING.value},
-        after={"status": status.value, "note": note},
+        before=PENDING_AUDIT,
+        after=_decision_audit_json(status_text, note),
         now=now,
     )
     if over is not None:
@@ -655,7 +708,7 @@ def adjust_balance(
         raise UserError(f"The reason can be at most {MAX_ADJUST_REASON} characters long.")
     if user_id == actor_id:
         return _hold_change(conn, guild_id, actor_id, "adjust", ltype.name, days, cleaned, now)
-    member = load_member_leave(conn, guild_id, user_id, ltype.id)
+    member = load_member_leave(conn, guild_id, user_id, ltype=ltype)
     before = member.balance(ltype.id, today.year, today)
     # Removing days is checked like taking them, this year and in the years it carries into.
     removal = {today.year: -days} if days < 0 else {}
@@ -693,7 +746,9 @@ def adjust_balance(
         after={"days": fraction_to_text(days), "reason": cleaned},
         now=now,
     )
-    return load_member_leave(conn, guild_id, user_id, ltype.id).balance(ltype.id, today.year, today)
+    return load_member_leave(conn, guild_id, user_id, ltype=ltype).balance(
+        ltype.id, today.year, today
+    )
 
 
 def set_allowance(
@@ -739,7 +794,9 @@ def set_allowance(
         after={"type": ltype.name, "allowance": fraction_to_text(days)},
         now=now,
     )
-    return load_member_leave(conn, guild_id, user_id, ltype.id).balance(ltype.id, today.year, today)
+    return load_member_leave(conn, guild_id, user_id, ltype=ltype).balance(
+        ltype.id, today.year, today
+    )
 
 
 # -- a manager's changes to their own leave ---------------------------------------------------
