@@ -676,7 +676,7 @@ def shortfall(
         first = min(additions)
     accrual = policy.accrual
     # Loops rather than generator expressions and comprehensions: a request and its approval
-    # each run this on the writer thread, for one or two years, where making the generators
+    # each run this inside the write transaction, for one or two years, where making the generators
     # cost more than the work in them.
     years = set(activity)
     years.update(additions)
@@ -685,7 +685,7 @@ def shortfall(
         checked = [year for year in checked if year >= first]
     # Exact, in integers: every amount scaled by the least common multiple of the
     # denominators (Fraction arithmetic was most of this check's time, which every request and
-    # approval pays on the writer thread). Each year's adjustments less what it takes (pending
+    # approval pays inside its transaction). Each year's adjustments less what it takes (pending
     # counted as taken for a new request); then each year from ``first`` in order, the
     # carry-over into it worked out once along the way rather than again from ``since_year``
     # for every year (as carried_into does): the sums available_days makes, in integers.

@@ -3,7 +3,7 @@
 A frozen dataclass's generated ``__init__`` stores each field with ``object.__setattr__`` (its
 own ``__setattr__`` refuses): one call through a wrapper per field, about three times the
 cost of storing the values in the instance's ``__dict__`` directly. The leave write path makes
-a dozen such objects per transaction (a request has 20 fields), on the writer thread and the
+a dozen such objects per transaction (a request has 20 fields), inside the write transaction and the
 event loop. ``quick_init`` replaces the generated ``__init__`` with one of the same signature
 (positional or keyword, the same defaults) that writes the fields into ``__dict__``; the class
 stays a frozen dataclass (assignment still raises, ``__eq__``, ``__hash__``, ``__repr__``,

@@ -74,7 +74,7 @@ class Shift:
 class BalanceView:
     """A member's balances of one type in each year some days fall in, worked out when first
     read. Transaction functions return these rather than balances, so the arithmetic runs after
-    the commit, on the caller's side, instead of on the writer thread while it holds the write
+    the commit, on the caller's side, instead of inside the transaction while it holds the write
     lock: the snapshot it works from was still read inside the transaction."""
 
     member: MemberLeave
@@ -512,7 +512,7 @@ def _json_text(text: str | None) -> str:
 def _request_audit_json(request: LeaveRequest, auto_approved: bool, held: str | None) -> AuditJson:
     """``{**_request_audit(request), "auto_approved": auto_approved}`` (and ``"held": held``
     when given) as ``write_audit`` encodes it, keys sorted, made as text: every request writes
-    one, on the writer thread (tests/db/test_leave_audit_json.py compares the two)."""
+    one, inside the write transaction (tests/db/test_leave_audit_json.py compares the two)."""
     span = request.span
     from_time, to_time = span.from_time, span.to_time
     return AuditJson(
@@ -723,7 +723,7 @@ def _balances_for(
 def _as_of_years(today: date, days: Sequence[tuple[date, Fraction]]) -> dict[int, date]:
     """For each year of ``days``, the date its balance is counted up to (``balance_as_of``
     with the last of the days in that year), in one pass over the days: each request and
-    approval asks this on the writer thread."""
+    approval asks this inside its transaction."""
     last: dict[int, date] = {}
     for day, _ in days:
         year = day.year

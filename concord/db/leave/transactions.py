@@ -249,7 +249,7 @@ def load_member_leave(
         queries = _member_queries(guild_id, user_id, None, dialect(conn))
         return _member_leave(_run_queries(conn, queries))
     # One type: ``_member_queries(guild_id, user_id, type_id)``, run here directly (every
-    # request, decision and adjustment reads them on the writer thread).
+    # request, decision and adjustment reads them inside its transaction).
     if ltype is None:
         assert type_id is not None
         row = conn.execute(SQL_TYPE_BY_ID, (guild_id, type_id)).fetchone()
@@ -302,7 +302,7 @@ def _write_ledger(
 
 def _total(per_year: dict[int, Fraction]) -> Fraction:
     """The days of every year: most requests fall in one year, and adding that to a zero
-    Fraction is a Fraction addition (slow in Python) on the writer thread for nothing."""
+    Fraction is a Fraction addition (slow in Python) inside the transaction for nothing."""
     if len(per_year) == 1:
         return next(iter(per_year.values()))
     return sum(per_year.values(), ZERO)
@@ -448,7 +448,7 @@ def apply_request(conn: Conn, spec: ApplyInput, now: datetime) -> ApplyResult:
         )
     # The request as stored, from what was just written rather than read back, and from the
     # objects the values were made from rather than parsed again from them (this ran for
-    # every request on the writer thread): times are stored in whole minutes, stamps in
+    # every request inside its transaction): times are stored in whole minutes, stamps in
     # whole seconds of UTC.
     request = LeaveRequest(
         id=request_id,
