@@ -326,19 +326,27 @@ class _Group:
         self.observer = observer
         self.began = 0.0
 
-    @property
-    def open(self) -> bool:
-        return self.conn.in_transaction
-
     def run(self, job: _Job, outcomes: list[Outcome]) -> None:
+        """Run ``job`` in the group (beginning it if need be); its outcome, and the group's
+        when BEGIN, SAVEPOINT or RELEASE itself fails (the group is rolled back), go to
+        ``outcomes`` then, else at the COMMIT."""
+        try:
+            self._run(job, outcomes)
+        except BaseException as exc:  # BEGIN, SAVEPOINT or RELEASE itself failed
+            if self.conn.in_transaction:
+                self.conn.execute("ROLLBACK")
+            outcomes.extend((done, None, exc) for done, _ in self.done)
+            self.done.clear()
+            outcomes.append((job, None, exc))
+
+    def _run(self, job: _Job, outcomes: list[Outcome]) -> None:
         conn = self.conn
         observer = self.observer
-        started = time.monotonic()
         if observer is not None:
-            observer.write_waited(started - job.queued)
+            observer.write_waited(time.monotonic() - job.queued)
         if not conn.in_transaction:
-            conn.execute("BEGIN IMMEDIATE")
-            self.began = started
+            self.begin()
+        started = time.monotonic()
         conn.execute("SAVEPOINT job")
         try:
             result = job.fn(conn, *job.args)
@@ -600,14 +608,7 @@ class Database:
             if ran and (not conn.in_transaction or time.monotonic() > deadline):
                 break  # rolled back by SQLite (its callers were told), or time is up
             ran += 1
-            try:
-                group.run(job, outcomes)
-            except BaseException as exc:  # SAVEPOINT or RELEASE itself failed
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                outcomes.extend((done, None, exc) for done, _ in group.done)
-                group.done.clear()
-                outcomes.append((job, None, exc))
+            group.run(job, outcomes)
         again = group.commit(outcomes, give_back_busy=True)
         _deliver(outcomes)
         if again:
@@ -797,23 +798,8 @@ class Database:
 
     async def fetch_many(self, queries: Sequence[tuple[str, Params]]) -> list[list[sqlite3.Row]]:
         """The rows of each ``(sql, params)``, all read from one snapshot (one read
-        transaction), on the loop's thread like fetchall."""
-        conn = self._loop_conn()
-        try:
-            conn.execute("BEGIN")
-            try:
-                return [conn.execute(sql, params).fetchall() for sql, params in queries]
-            finally:
-                conn.execute("COMMIT")
-        except sqlite3.OperationalError as error:
-            if not _busy(error):
-                raise
-        async with self.read() as pooled:
-            await pooled.execute("BEGIN")
-            try:
-                return [list(await pooled.execute_fetchall(sql, ps)) for sql, ps in queries]
-            finally:
-                await pooled.execute("COMMIT")
+        transaction), on the loop's thread like fetchall (:meth:`read_short`)."""
+        return await self.read_short(_rows_of_each, queries)
 
     async def fetchone(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
         """The first row: for queries that find one row (by key, an aggregate)."""
@@ -823,7 +809,7 @@ class Database:
     async def read_short(self, fn: Callable[..., T], *args: Any) -> T:
         """Run a short read function ``fn(conn, *args)`` — a few indexed statements, as the
         team reads of a leave card — on the loop's own connection, in one read transaction
-        (one snapshot), like :meth:`fetch_many`. A trip to a reader thread and back cost more
+        (one snapshot). A trip to a reader thread and back cost more
         than such a read itself (bench/bench_interactions.py). ``fn`` must not write (the
         connection is query_only). When SQLite would make it wait (busy), it runs on a
         reader thread instead (:meth:`read_in_thread`); long reads belong there anyway."""
@@ -838,6 +824,12 @@ class Database:
             if not _busy(error):
                 raise
         return await self.read_in_thread(fn, *args)
+
+
+def _rows_of_each(
+    conn: sqlite3.Connection, queries: Sequence[tuple[str, Params]]
+) -> list[list[sqlite3.Row]]:
+    return [conn.execute(sql, params).fetchall() for sql, params in queries]
 
 
 def _busy(error: sqlite3.OperationalError) -> bool:
@@ -923,14 +915,7 @@ def _run_batch(
             continue
         if len(group.done) >= GROUP_LIMIT:
             committed()
-        try:
-            group.run(job, outcomes)
-        except BaseException as exc:  # BEGIN, SAVEPOINT or RELEASE itself failed
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            outcomes.extend((done, None, exc) for done, _ in group.done)
-            group.done.clear()
-            outcomes.append((job, None, exc))
+        group.run(job, outcomes)
     committed()
     return outcomes
 
