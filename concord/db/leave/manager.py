@@ -404,14 +404,10 @@ class LeaveManager:
     async def card_team_reads(
         self, request: LeaveRequest
     ) -> tuple[Routing, OverLimit | None, list[Blackout]]:
-        """What a pending request's card says of teams — :meth:`routing` and
-        :meth:`team_warnings` — in one read."""
+        """What a pending request's card says of teams, in one read: :meth:`routing`, the team
+        limit approving it would go over (approved leave counted) and the blackouts it
+        touches."""
         return await self.db.read_short(_card_team_reads, request)
-
-    async def team_warnings(self, request: LeaveRequest) -> tuple[OverLimit | None, list[Blackout]]:
-        """For the approvers: the team limit approving ``request`` would go over (approved
-        leave counted) and the blackouts it touches."""
-        return await self.db.read_short(_team_warnings, request)
 
     # reads -----------------------------------------------------------------------------------
     async def _query(self, queries: Sequence[Query]) -> list[list[DbRow]]:

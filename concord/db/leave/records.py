@@ -552,21 +552,15 @@ def _settings_audit(settings: TypeSettings) -> dict[str, Any]:
 
 # -- shared queries (run the same way on the writer and on a read connection) -----------------
 # A type's columns, named in TYPE_COLUMNS' order (``_type_from_row`` reads them by position).
-SQL_TYPES = (
-    "SELECT id, guild_id, name, allowance, accrual, carryover_cap, deducts, requires_approval,"
-    " allow_negative, since_year, archived_at FROM leave_types WHERE guild_id = ? ORDER BY id"
-)
-SQL_TYPE_BY_NAME = (
-    "SELECT id, guild_id, name, allowance, accrual, carryover_cap, deducts, requires_approval,"
-    " allow_negative, since_year, archived_at FROM leave_types WHERE guild_id = ? AND name = ?"
-)
+_SELECT_TYPE = "SELECT " + ", ".join(TYPE_COLUMNS) + " FROM leave_types"  # noqa: S608 (constants)
+SQL_TYPES = _SELECT_TYPE + " WHERE guild_id = ? ORDER BY id"
+SQL_TYPE_BY_NAME = _SELECT_TYPE + " WHERE guild_id = ? AND name = ?"
 SQL_REQUEST = "SELECT * FROM leave_requests WHERE guild_id = ? AND id = ?"
 # The same request, its columns named in REQUEST_COLUMNS' order (read by position).
 SQL_REQUEST_ROW = (
-    "SELECT id, guild_id, user_id, type_id, type_name, start_date, end_date, portion,"
-    " from_time, to_time, amount, deducts, reason, status, filed_by, created_at, decided_by,"
-    " decided_at, decision_note, cancelled_by, cancelled_at, card_channel_id, card_message_id,"
-    " override_note FROM leave_requests WHERE guild_id = ? AND id = ?"
+    "SELECT "  # noqa: S608 (the column names are constants)
+    + ", ".join(REQUEST_COLUMNS)
+    + " FROM leave_requests WHERE guild_id = ? AND id = ?"
 )
 SQL_OVERRIDES = "SELECT type_id, allowance FROM leave_allowances WHERE guild_id = ? AND user_id = ?"
 # A member's ledger and live days, counted by distinct amount: SQLite groups the rows, so the
@@ -584,10 +578,7 @@ SQL_LIVE_DAYS = (
     " GROUP BY r.type_id, r.status, r.deducts, year, d.amount"
 )
 # The same for one type: what a write transaction needs (it always concerns one type).
-SQL_TYPE_BY_ID = (
-    "SELECT id, guild_id, name, allowance, accrual, carryover_cap, deducts, requires_approval,"
-    " allow_negative, since_year, archived_at FROM leave_types WHERE guild_id = ? AND id = ?"
-)
+SQL_TYPE_BY_ID = _SELECT_TYPE + " WHERE guild_id = ? AND id = ?"
 SQL_TYPE_OVERRIDE = (
     "SELECT type_id, allowance FROM leave_allowances"
     " WHERE guild_id = ? AND user_id = ? AND type_id = ?"
