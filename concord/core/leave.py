@@ -522,11 +522,8 @@ class YearActivity:
     recorded: Fraction = ZERO  # approved days of any type, deducted or not (for display)
 
 
-NO_ACTIVITY = YearActivity()
-_NONE: tuple[int, int] = (
-    0,
-    1,
-)  # an empty column as (numerator, denominator)  # a year with nothing in it (frozen: one serves every such year)
+NO_ACTIVITY = YearActivity()  # a year with nothing in it (frozen: one serves every such year)
+_NONE: tuple[int, int] = (0, 1)  # an empty column as (numerator, denominator)
 
 
 @quick_init

@@ -55,6 +55,7 @@ from concord.db.leave.records import (
     REQUEST_COLUMNS,
     SQL_HOLIDAYS,
     SQL_REQUEST_ROW,
+    SQL_SELECT_TYPE,
     SQL_TYPE_BY_ID,
     SQL_TYPE_BY_NAME,
     SQL_TYPE_LEDGER,
@@ -173,12 +174,7 @@ def find_type(
 
 
 def _type_by_id(conn: Conn, type_id: int) -> LeaveType:
-    row = conn.execute(
-        "SELECT id, guild_id, name, allowance, accrual, carryover_cap, deducts,"
-        " requires_approval, allow_negative, since_year, archived_at FROM leave_types"
-        " WHERE id = ?",
-        (type_id,),
-    ).fetchone()
+    row = conn.execute(SQL_SELECT_TYPE + " WHERE id = ?", (type_id,)).fetchone()
     assert row is not None
     return _type_from_row(row)
 
