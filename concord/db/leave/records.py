@@ -552,12 +552,12 @@ def _settings_audit(settings: TypeSettings) -> dict[str, Any]:
 
 # -- shared queries (run the same way on the writer and on a read connection) -----------------
 # A type's columns, named in TYPE_COLUMNS' order (``_type_from_row`` reads them by position).
-SQL_SELECT_TYPE = "SELECT " + ", ".join(TYPE_COLUMNS) + " FROM leave_types"  # noqa: S608 (constants)
-SQL_TYPES = SQL_SELECT_TYPE + " WHERE guild_id = ? ORDER BY id"
-SQL_TYPE_BY_NAME = SQL_SELECT_TYPE + " WHERE guild_id = ? AND name = ?"
+SQL_SELECT_TYPE: str = "SELECT " + ", ".join(TYPE_COLUMNS) + " FROM leave_types"  # noqa: S608 (constants)
+SQL_TYPES: str = SQL_SELECT_TYPE + " WHERE guild_id = ? ORDER BY id"
+SQL_TYPE_BY_NAME: str = SQL_SELECT_TYPE + " WHERE guild_id = ? AND name = ?"
 SQL_REQUEST = "SELECT * FROM leave_requests WHERE guild_id = ? AND id = ?"
 # The same request, its columns named in REQUEST_COLUMNS' order (read by position).
-SQL_REQUEST_ROW = (
+SQL_REQUEST_ROW: str = (
     "SELECT "  # noqa: S608 (the column names are constants)
     + ", ".join(REQUEST_COLUMNS)
     + " FROM leave_requests WHERE guild_id = ? AND id = ?"
@@ -578,7 +578,7 @@ SQL_LIVE_DAYS = (
     " GROUP BY r.type_id, r.status, r.deducts, year, d.amount"
 )
 # The same for one type: what a write transaction needs (it always concerns one type).
-SQL_TYPE_BY_ID = SQL_SELECT_TYPE + " WHERE guild_id = ? AND id = ?"
+SQL_TYPE_BY_ID: str = SQL_SELECT_TYPE + " WHERE guild_id = ? AND id = ?"
 SQL_TYPE_OVERRIDE = (
     "SELECT type_id, allowance FROM leave_allowances"
     " WHERE guild_id = ? AND user_id = ? AND type_id = ?"
